@@ -145,7 +145,8 @@ async function runHalf(role: Role, bin: string, c: ConformanceCase): Promise<str
       [rt.root, "<ROOT>"],
       [scratch, "<SCRATCH>"],
       [bin, "<RUNTIME>"],
-    ].sort((a, b) => b[0].length - a[0].length);
+    ];
+    all.sort((a, b) => b[0].length - a[0].length);
     for (const [from, to] of all) text = text.split(from).join(to);
     return normalizeNamespaces(text);
   } finally {
