@@ -84,6 +84,8 @@ export interface ProbeOptions {
   rootfs?: (rootfs: string, h: Half) => void | Promise<void>;
   /** Host-side preparation before the bundle is written (e.g. `ip netns add`). */
   before?: (h: Half) => Promise<void>;
+  /** Host-side observations after the run, appended to the transcript. */
+  after?: (h: Half) => Promise<string>;
   /** Extra normalization of the transcript. */
   normalize?: (text: string, h: Half) => string;
   check?: (transcript: string) => void;
@@ -110,7 +112,8 @@ export function probeCase(o: ProbeOptions): ConformanceCase {
         spec: (s) => o.spec?.(s, h),
       });
       const r = await h.rt.run(h.id, b.dir, { timeoutMs: o.timeoutMs ?? 20_000 });
-      const text = formatResult(r, { stderr: o.stderr });
+      let text = formatResult(r, { stderr: o.stderr });
+      if (o.after) text += `--host--\n${await o.after(h)}`;
       return o.normalize ? o.normalize(text, h) : text;
     },
   };
@@ -148,7 +151,7 @@ async function runHalf(role: Role, bin: string, c: ConformanceCase): Promise<str
     ];
     all.sort((a, b) => b[0].length - a[0].length);
     for (const [from, to] of all) text = text.split(from).join(to);
-    return normalizeNamespaces(text);
+    return normalizeMountinfo(normalizeNamespaces(text));
   } finally {
     await rt.destroy();
     for (const fn of cleanups.reverse()) {
@@ -205,4 +208,45 @@ export async function waitForText(read: () => Promise<string>, needle: string, t
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Probe snippet: prints the container's mountinfo, each line prefixed for normalizeMountinfo. */
+export const MOUNTINFO = "sed 's/^/mi: /' /proc/self/mountinfo\n";
+
+/**
+ * Rewrites each run of "mi: " lines (mountinfo) into "mount: " lines reduced to what a runtime
+ * decides: mount point, fs type, per-mount and superblock options, propagation and (for virtual
+ * filesystems) the source. Ids, device numbers and host-relative roots go. Sorted by mount point,
+ * stably, so stacked mounts keep their order.
+ */
+export function normalizeMountinfo(text: string): string {
+  const virtual = new Set(["proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
+  const out: string[] = [];
+  let group: [string, string][] = [];
+  const flush = () => {
+    const sorted = group.map((r, i) => [r, i] as const);
+    sorted.sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1]));
+    for (const [r] of sorted) out.push(r[1]);
+    group = [];
+  };
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (!line.startsWith("mi: ") || sep < 0) {
+      flush();
+      out.push(line);
+      continue;
+    }
+    const pre = line.slice(4, sep).split(" ");
+    const [fstype = "", source = "", superopts = ""] = line.slice(sep + 3).split(" ");
+    const mountpoint = pre[4] ?? "";
+    const prop =
+      pre
+        .slice(6)
+        .map((f) => f.replace(/:\d+$/, ""))
+        .join(",") || "private";
+    const src = virtual.has(fstype) ? source : "<dev>";
+    group.push([mountpoint, `mount: ${mountpoint} ${fstype} ${src} ${pre[5] ?? ""} ${prop} ${superopts}`]);
+  }
+  flush();
+  return out.join("\n");
 }
