@@ -37,17 +37,17 @@ function parseGeneric(text: string, defines: Set<string>, bitsPerLong: number): 
       .trim();
     return evalExpr(replaced);
   };
+  const known = (n: string): boolean => defines.has(n) || symbols.has(n);
   for (const rawLine of text.split("\n")) {
     const line = rawLine.trim();
-    let m: RegExpMatchArray | null;
-    if ((m = line.match(/^#ifdef\s+(\w+)/))) {
-      const v = defines.has(m[1]!) || symbols.has(m[1]!);
+    const ifdef = line.match(/^#if(n?)def\s+(\w+)/);
+    const ifExpr = line.match(/^#if\s+(.*)$/);
+    const define = line.match(/^#define\s+(__NR3264_\w+|__NR_\w+)\s+(\d+|__NR3264_\w+)\s*$/);
+    if (ifdef) {
+      const v = known(ifdef[2]!) !== (ifdef[1] === "n");
       stack.push({ active: v, taken: v });
-    } else if ((m = line.match(/^#ifndef\s+(\w+)/))) {
-      const v = !(defines.has(m[1]!) || symbols.has(m[1]!));
-      stack.push({ active: v, taken: v });
-    } else if ((m = line.match(/^#if\s+(.*)$/))) {
-      const v = evalCond(m[1]!);
+    } else if (ifExpr) {
+      const v = evalCond(ifExpr[1]!);
       stack.push({ active: v, taken: v });
     } else if (line.startsWith("#else")) {
       const top = stack[stack.length - 1]!;
@@ -55,9 +55,9 @@ function parseGeneric(text: string, defines: Set<string>, bitsPerLong: number): 
       top.taken = true;
     } else if (line.startsWith("#endif")) {
       stack.pop();
-    } else if (active() && (m = line.match(/^#define\s+(__NR3264_\w+|__NR_\w+)\s+(\d+|__NR3264_\w+)\s*$/))) {
-      const value = /^\d+$/.test(m[2]!) ? Number(m[2]) : symbols.get(m[2]!);
-      if (value !== undefined) symbols.set(m[1]!, value);
+    } else if (define && active()) {
+      const value = /^\d+$/.test(define[2]!) ? Number(define[2]) : symbols.get(define[2]!);
+      if (value !== undefined) symbols.set(define[1]!, value);
     }
   }
   const out = new Map<string, number>();
