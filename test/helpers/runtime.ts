@@ -26,6 +26,8 @@ export interface InvokeOptions {
   input?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Where stdout/stderr go (default: fresh files in the runtime's scratch dir). */
+  files?: OutputFiles;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -143,7 +145,7 @@ export class Runtime {
 
   /** `bin --root ROOT args...`. */
   exec(args: string[], opts: InvokeOptions = {}): Promise<RunResult> {
-    return invoke(this.bin, ["--root", this.root, ...args], this.outputFiles(args[0] ?? "cmd"), opts);
+    return invoke(this.bin, ["--root", this.root, ...args], opts.files ?? this.outputFiles(args[0] ?? "cmd"), opts);
   }
 
   /** Foreground `run`: the container's stdout/stderr are the result's (it inherits the runtime's stdio). */
@@ -160,7 +162,7 @@ export class Runtime {
     bundle: string,
     opts: InvokeOptions & { extraArgs?: string[] } = {},
   ): Promise<{ result: RunResult; output: OutputFiles }> {
-    const output = this.outputFiles(`create-${id}`);
+    const output = opts.files ?? this.outputFiles(`create-${id}`);
     const result = await invoke(
       this.bin,
       ["--root", this.root, "create", ...(opts.extraArgs ?? []), "--bundle", bundle, id],
