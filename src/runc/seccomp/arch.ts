@@ -22,7 +22,14 @@ export type ArchName =
   | "SCMP_ARCH_PPC64"
   | "SCMP_ARCH_PPC64LE"
   | "SCMP_ARCH_S390"
-  | "SCMP_ARCH_S390X";
+  | "SCMP_ARCH_S390X"
+  | "SCMP_ARCH_PARISC"
+  | "SCMP_ARCH_PARISC64"
+  | "SCMP_ARCH_RISCV64"
+  | "SCMP_ARCH_M68K"
+  | "SCMP_ARCH_SH"
+  | "SCMP_ARCH_SHEB"
+  | "SCMP_ARCH_LOONGARCH64";
 
 export interface ArchDef {
   name: ArchName;
@@ -46,6 +53,11 @@ const EM_S390 = 22;
 const EM_ARM = 40;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
+const EM_68K = 4;
+const EM_PARISC = 15;
+const EM_SH = 42;
+const EM_RISCV = 243;
+const EM_LOONGARCH = 258;
 
 const u32 = (n: number): number => n >>> 0;
 
@@ -69,6 +81,14 @@ const defs: ArchDef[] = [
   { name: "SCMP_ARCH_PPC64LE", audit: u32(EM_PPC64 | B64 | LE), bits: 64, syscalls: undefined },
   { name: "SCMP_ARCH_S390", audit: u32(EM_S390), bits: 32, syscalls: undefined },
   { name: "SCMP_ARCH_S390X", audit: u32(EM_S390 | B64), bits: 64, syscalls: undefined },
+  { name: "SCMP_ARCH_PARISC", audit: u32(EM_PARISC), bits: 32, syscalls: undefined },
+  { name: "SCMP_ARCH_PARISC64", audit: u32(EM_PARISC | B64), bits: 64, syscalls: undefined },
+  { name: "SCMP_ARCH_RISCV64", audit: u32(EM_RISCV | B64 | LE), bits: 64, syscalls: undefined },
+  { name: "SCMP_ARCH_M68K", audit: u32(EM_68K), bits: 32, syscalls: undefined },
+  // libseccomp's SCMP_ARCH_SH is little-endian SuperH; SHEB the big-endian one.
+  { name: "SCMP_ARCH_SH", audit: u32(EM_SH | LE), bits: 32, syscalls: undefined },
+  { name: "SCMP_ARCH_SHEB", audit: u32(EM_SH), bits: 32, syscalls: undefined },
+  { name: "SCMP_ARCH_LOONGARCH64", audit: u32(EM_LOONGARCH | B64 | LE), bits: 64, syscalls: undefined },
 ];
 
 export const ARCHES: ReadonlyMap<ArchName, ArchDef> = new Map(defs.map((d) => [d.name, d]));

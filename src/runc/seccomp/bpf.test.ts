@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../spec/seccomp-vocabulary.ts";
 import { BpfAssemblyError, BpfBuilder } from "./bpf.ts";
 import { checkProgram, runBpf } from "./bpf-interpreter.ts";
 import { knownActions, knownArchitectures, knownFlags, knownOperators } from "./features.ts";
@@ -32,7 +33,11 @@ test("unbound or backward labels are assembly errors", () => {
   assert.throws(() => c.assemble(), BpfAssemblyError);
 });
 
-test("features lists", () => {
+test("features lists cover the spec validator's vocabulary", () => {
+  assert.deepEqual(knownActions(), [...SECCOMP_ACTIONS].sort());
+  assert.deepEqual(knownOperators(), [...SECCOMP_OPERATORS].sort());
+  assert.deepEqual(knownArchitectures(), [...SECCOMP_ARCHS].sort());
+  assert.deepEqual(knownFlags().sort(), [...SECCOMP_FLAGS].sort());
   assert.ok(knownActions().includes("SCMP_ACT_NOTIFY"));
   assert.ok(knownOperators().includes("SCMP_CMP_MASKED_EQ"));
   assert.ok(knownArchitectures().includes("SCMP_ARCH_X32"));
