@@ -1,0 +1,951 @@
+/*
+ * nsexec: the native stage of berth-runc.
+ *
+ * Why it exists: Node is multi-threaded from its first instant, so it cannot unshare a user
+ * namespace, setns into a mount namespace, or fork. This program is single-threaded; it reads a
+ * plan of operations that TypeScript computed (src/runc/plan/) and carries it out, then execve()s
+ * the container process. It holds no policy: every path, flag, mask and order comes from the plan.
+ *
+ * Usage: nsexec <plan-fd> <sync-fd>
+ *   plan-fd  a socket/pipe carrying one encoded plan (see src/runc/plan/encode.ts)
+ *   sync-fd  a stream socket to the runtime for short text messages, one per line:
+ *            "PID <n>"            the host pid of the cloned process
+ *            "HOOK <name>"        waiting; the runtime answers "OK <state-json>" or "FAIL <msg>"
+ *            "READY"              the container init blocks on the exec fifo (create finished)
+ *            "EXEC"               the process called execve successfully (detached exec)
+ *            "ERR <message>"      a step failed; the process exits 1 (nothing was exec'd)
+ *
+ * Plan encoding (little-endian): "BRTH", u32 version, u32 op count, then per op:
+ *   u16 opcode, u16 argc, then argc times (u32 length, bytes). Strings carry a trailing NUL;
+ *   integers are 8-byte little-endian.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Opcodes: keep in step with src/runc/plan/ops.ts. */
+enum {
+  OP_SETNS = 1,          /* path, nstype */
+  OP_JOIN_CGROUP = 2,    /* cgroup.procs path: write own pid */
+  OP_CONSOLE_CONNECT = 3,/* unix socket path */
+  OP_FIFO_OPEN = 4,      /* exec fifo path (O_PATH, reopened for writing later) */
+  OP_IDMAP = 5,          /* "uid_map"|"gid_map"|"setgroups", contents: parent writes for child */
+  OP_CLONE = 6,          /* flags, mode */
+  OP_SETRESUID = 7,      /* uid */
+  OP_SETRESGID = 8,      /* gid */
+  OP_SETSID = 9,
+  OP_MOUNT = 10,         /* root("" = none), src, dest, fstype, flags, data, mkkind, srcfd-kind */
+  OP_MKDIR = 11,         /* root, path, mode */
+  OP_MKNOD = 12,         /* root, path, mode(type|perm), major, minor, uid, gid */
+  OP_SYMLINK = 13,       /* root, target, linkpath */
+  OP_SYNC = 14,          /* hook phase name */
+  OP_RUN_HOOK = 15,      /* path, timeout-seconds, argc, args..., env... */
+  OP_PIVOT_ROOT = 16,    /* root */
+  OP_MOVE_ROOT = 17,     /* root (no pivot: MS_MOVE + chroot) */
+  OP_MASK_PATH = 18,     /* path */
+  OP_REMOUNT = 19,       /* root, path, flags, keep-locked(0/1), recursive attr set, attr clear */
+  OP_WRITE_PROC = 20,    /* path under /proc, data */
+  OP_SETHOSTNAME = 21,   /* name */
+  OP_SETDOMAINNAME = 22, /* name */
+  OP_LOOPBACK_UP = 23,
+  OP_CONSOLE_SETUP = 24, /* rows, cols */
+  OP_RLIMIT = 25,        /* resource, soft, hard */
+  OP_UMASK = 26,         /* mask */
+  OP_CHDIR = 27,         /* path */
+  OP_WAIT_FIFO = 28,
+  OP_SETGROUPS = 29,     /* gid... */
+  OP_DROP_BOUNDING = 30, /* keep-mask */
+  OP_KEEPCAPS = 31,      /* 0/1 */
+  OP_CAPSET = 32,        /* effective, permitted, inheritable */
+  OP_AMBIENT = 33,       /* mask */
+  OP_NO_NEW_PRIVS = 34,
+  OP_SECCOMP = 35,       /* flags, program bytes, listener socket path ("" none) */
+  OP_EXEC = 36,          /* PATH value, argc, args..., env... */
+  OP_SET_PROPAGATION = 37,/* path, flags */
+  OP_CLOSE_FDS = 38,     /* first fd to keep open after exec is 3..first-1 */
+  OP_SET_DUMPABLE = 39,  /* 0/1 */
+  OP_PERSONALITY = 40,   /* persona */
+  OP_CHOWN_STDIO = 41,   /* uid, gid */
+  OP_LOOKUP = 42,        /* PATH value, file: resolve the executable now */
+};
+
+enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
+enum { MK_NONE = 0, MK_DIR = 1, MK_FILE = 2 };
+/* How OP_MOUNT's source is opened: as a path, or resolved inside the rootfs first and checked. */
+enum { SRC_PATH = 0, SRC_IN_ROOT_DEVNULL = 1 };
+
+struct arg { uint32_t len; const unsigned char *p; };
+struct op { uint16_t code; uint16_t argc; struct arg *args; };
+
+static int sync_fd = -1;
+static int console_fd = -1;
+static int fifo_fd = -1;
+static char *hook_state = NULL;
+static const char *current_step = "start";
+/* Write end of the clone's error pipe in the child: a byte there means "failed before exec". */
+static int err_write_fd = -1;
+
+static void send_line(const char *fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (n > (int)sizeof(buf) - 2) n = sizeof(buf) - 2;
+  for (int i = 0; i < n; i++) if (buf[i] == '\n') buf[i] = ' ';
+  buf[n++] = '\n';
+  /* MSG_NOSIGNAL: after `create` returns nobody reads; a failure must not turn into SIGPIPE. */
+  if (sync_fd >= 0) { ssize_t w = send(sync_fd, buf, n, MSG_NOSIGNAL); if (w < 0 && errno == ENOTSOCK) w = write(sync_fd, buf, n); (void)w; }
+}
+
+static void __attribute__((noreturn)) fail(const char *fmt, ...) {
+  char msg[3000];
+  int saved = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (saved) send_line("ERR %s: %s: %s", current_step, msg, strerror(saved));
+  else send_line("ERR %s: %s", current_step, msg);
+  if (err_write_fd >= 0) { ssize_t w = write(err_write_fd, "e", 1); (void)w; }
+  _exit(1);
+}
+
+/* ---- plan decoding ---- */
+
+static unsigned char *read_all(int fd, size_t *out_len) {
+  size_t cap = 1 << 16, len = 0;
+  unsigned char *buf = malloc(cap);
+  if (!buf) fail("out of memory");
+  /* The plan is length-prefixed by its header so we stop at its end (the fd stays open). */
+  for (;;) {
+    if (len == cap) { cap *= 2; buf = realloc(buf, cap); if (!buf) fail("out of memory"); }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0) { if (errno == EINTR) continue; fail("read plan"); }
+    if (n == 0) break;
+    len += n;
+    if (len >= 8) {
+      uint32_t total; memcpy(&total, buf + 4, 4);
+      if (len >= total) break;
+    }
+  }
+  *out_len = len;
+  return buf;
+}
+
+static struct op *decode_plan(unsigned char *buf, size_t len, uint32_t *count) {
+  if (len < 12 || memcmp(buf, "BRTH", 4) != 0) fail("bad plan header");
+  uint32_t total, n;
+  memcpy(&total, buf + 4, 4);
+  memcpy(&n, buf + 8, 4);
+  if (total > len) fail("truncated plan");
+  struct op *ops = calloc(n ? n : 1, sizeof(*ops));
+  size_t off = 12;
+  for (uint32_t i = 0; i < n; i++) {
+    if (off + 4 > total) fail("truncated op");
+    memcpy(&ops[i].code, buf + off, 2);
+    memcpy(&ops[i].argc, buf + off + 2, 2);
+    off += 4;
+    ops[i].args = calloc(ops[i].argc ? ops[i].argc : 1, sizeof(struct arg));
+    for (uint16_t a = 0; a < ops[i].argc; a++) {
+      if (off + 4 > total) fail("truncated arg");
+      memcpy(&ops[i].args[a].len, buf + off, 4);
+      off += 4;
+      if (off + ops[i].args[a].len > total) fail("truncated arg data");
+      ops[i].args[a].p = buf + off;
+      off += ops[i].args[a].len;
+    }
+  }
+  *count = n;
+  return ops;
+}
+
+static const char *S(struct op *o, int i) {
+  if (i >= o->argc) fail("op %d: missing argument %d", o->code, i);
+  if (o->args[i].len == 0 || o->args[i].p[o->args[i].len - 1] != '\0') fail("op %d: argument %d is not a string", o->code, i);
+  return (const char *)o->args[i].p;
+}
+
+static int64_t N(struct op *o, int i) {
+  if (i >= o->argc || o->args[i].len != 8) fail("op %d: argument %d is not an integer", o->code, i);
+  int64_t v;
+  memcpy(&v, o->args[i].p, 8);
+  return v;
+}
+
+/* ---- the runtime binary must not be writable from inside a container (/proc/self/exe) ---- */
+
+static int is_sealed_self(void) {
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int seals = fcntl(fd, F_GET_SEALS);
+  close(fd);
+  return seals >= 0 && (seals & (F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)) ==
+                           (F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW);
+}
+
+static void reexec_from_sealed_copy(char **argv) {
+  if (is_sealed_self()) return;
+  int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (src < 0) fail("open /proc/self/exe");
+  int mfd = memfd_create("berth-nsexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0) fail("memfd_create");
+  struct stat st;
+  if (fstat(src, &st) < 0) fail("fstat self");
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = sendfile(mfd, src, &off, st.st_size - off);
+    if (n <= 0) fail("copy self");
+  }
+  close(src);
+  if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) < 0) fail("seal self");
+  extern char **environ;
+  syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+  fail("execveat sealed copy");
+}
+
+/* ---- resolving paths inside the rootfs without escaping it ---- */
+
+static int open_in_root(const char *root, const char *path, int flags) {
+  int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return -1;
+  struct open_how how = {0};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  while (*path == '/') path++;
+  int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+  int saved = errno;
+  close(rootfd);
+  errno = saved;
+  return fd;
+}
+
+/* mkdir -p inside root: each component is created relative to the already-resolved parent. */
+static int mkdir_in_root(const char *root, const char *path, mode_t mode) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof(buf), "%s", path);
+  size_t len = strlen(buf);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char saved = buf[i];
+      buf[i] = '\0';
+      /* Resolve the parent in the root, then mkdirat the last component. */
+      char *slash = strrchr(buf, '/');
+      const char *name = slash ? slash + 1 : buf;
+      if (*name) {
+        char parent[PATH_MAX];
+        size_t plen = slash ? (size_t)(slash - buf) : 0;
+        memcpy(parent, buf, plen);
+        parent[plen] = '\0';
+        int pfd = open_in_root(root, plen ? parent : "/", O_PATH | O_DIRECTORY);
+        if (pfd < 0) return -1;
+        if (mkdirat(pfd, name, mode) < 0 && errno != EEXIST) { int e = errno; close(pfd); errno = e; return -1; }
+        close(pfd);
+      }
+      buf[i] = saved;
+    }
+  }
+  return 0;
+}
+
+static int split_parent(const char *path, char *parent, char *name) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) { strcpy(parent, "/"); snprintf(name, NAME_MAX + 1, "%s", path); return 0; }
+  size_t plen = slash - path;
+  memcpy(parent, path, plen);
+  parent[plen] = '\0';
+  if (plen == 0) strcpy(parent, "/");
+  snprintf(name, NAME_MAX + 1, "%s", slash + 1);
+  return 0;
+}
+
+/* Create a file (not following a final symlink) inside root, parents included. */
+static int touch_in_root(const char *root, const char *path) {
+  char parent[PATH_MAX], name[NAME_MAX + 1];
+  split_parent(path, parent, name);
+  if (mkdir_in_root(root, parent, 0755) < 0) return -1;
+  int pfd = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+  if (pfd < 0) return -1;
+  int fd = openat(pfd, name, O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int e = errno;
+  close(pfd);
+  if (fd < 0) { errno = e; return -1; }
+  close(fd);
+  return 0;
+}
+
+static void fdpath(int fd, char *out) { snprintf(out, 64, "/proc/self/fd/%d", fd); }
+
+/* ---- operations ---- */
+
+static void op_mount(struct op *o) {
+  const char *root = S(o, 0), *src = S(o, 1), *dest = S(o, 2), *fstype = S(o, 3);
+  unsigned long flags = (unsigned long)N(o, 4);
+  const char *data = S(o, 5);
+  int mk = (int)N(o, 6), srckind = (int)N(o, 7);
+  char target[PATH_MAX], source[PATH_MAX];
+  int tfd = -1, sfd = -1;
+
+  if (srckind == SRC_IN_ROOT_DEVNULL) {
+    /* Bind source is the container's own /dev/null: it must really be the null device. */
+    sfd = open_in_root(root[0] ? root : "/", src, O_PATH);
+    struct stat st;
+    if (sfd < 0 || fstat(sfd, &st) < 0) fail("open %s", src);
+    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) { errno = 0; fail("%s is not the null device", src); }
+    fdpath(sfd, source);
+    src = source;
+  }
+  if (root[0]) {
+    if (mk == MK_DIR && mkdir_in_root(root, dest, 0755) < 0) fail("mkdir %s", dest);
+    if (mk == MK_FILE && touch_in_root(root, dest) < 0) fail("create %s", dest);
+    tfd = open_in_root(root, dest, O_PATH);
+    if (tfd < 0) fail("open mount target %s", dest);
+    fdpath(tfd, target);
+  } else {
+    snprintf(target, sizeof(target), "%s", dest);
+  }
+  unsigned long first = flags;
+  /* A bind mount ignores most flags: mount it, then remount with them. */
+  int bind_remount = (flags & MS_BIND) && (flags & ~(MS_BIND | MS_REC | MS_SILENT)) != 0;
+  if (bind_remount) first = flags & (MS_BIND | MS_REC | MS_SILENT);
+  if (mount(src[0] ? src : NULL, target, fstype[0] ? fstype : NULL, first, data[0] ? data : NULL) < 0)
+    fail("mount %s on %s (%s)", src, dest, fstype);
+  if (bind_remount) {
+    /* Re-open: the target path now names the new mount. */
+    if (tfd >= 0) { close(tfd); tfd = open_in_root(root, dest, O_PATH); if (tfd < 0) fail("reopen %s", dest); fdpath(tfd, target); }
+    unsigned long rf = (flags & ~MS_REC) | MS_REMOUNT | MS_BIND;
+    if (mount(NULL, target, NULL, rf, NULL) < 0) {
+      /* Flags the kernel locked on the source (e.g. from a user namespace) must be kept. */
+      struct statvfs sv;
+      if (errno != EPERM || statvfs(target, &sv) < 0) fail("remount %s", dest);
+      if (sv.f_flag & ST_NOSUID) rf |= MS_NOSUID;
+      if (sv.f_flag & ST_NODEV) rf |= MS_NODEV;
+      if (sv.f_flag & ST_NOEXEC) rf |= MS_NOEXEC;
+      if (sv.f_flag & ST_RDONLY) rf |= MS_RDONLY;
+      if (mount(NULL, target, NULL, rf, NULL) < 0) fail("remount %s", dest);
+    }
+  }
+  if (tfd >= 0) close(tfd);
+  if (sfd >= 0) close(sfd);
+}
+
+static void op_remount(struct op *o) {
+  const char *root = S(o, 0), *path = S(o, 1);
+  unsigned long flags = (unsigned long)N(o, 2);
+  int keep_locked = (int)N(o, 3);
+  char target[PATH_MAX];
+  int fd = -1;
+  if (root[0]) {
+    fd = open_in_root(root, path, O_PATH);
+    if (fd < 0) { if (errno == ENOENT) return; fail("open %s", path); }
+    fdpath(fd, target);
+  } else snprintf(target, sizeof(target), "%s", path);
+  if (keep_locked) {
+    /* Flags the kernel locked (e.g. in a user namespace) must be repeated in a remount. */
+    struct statvfs sv;
+    if (statvfs(target, &sv) == 0) {
+      if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+      if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+      if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    }
+  }
+  if (mount(NULL, target, NULL, flags | MS_REMOUNT, NULL) < 0) {
+    /* A path that is not yet a mount point must first become one (readonly paths). */
+    if (errno == EINVAL && (flags & MS_BIND)) {
+      if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind %s", path);
+      if (fd >= 0) { close(fd); fd = open_in_root(root, path, O_PATH); if (fd < 0) fail("reopen %s", path); fdpath(fd, target); }
+      if (mount(NULL, target, NULL, flags | MS_REMOUNT, NULL) < 0) fail("remount %s", path);
+    } else fail("remount %s", path);
+  }
+  if (fd >= 0) close(fd);
+}
+
+static void op_mask_path(struct op *o) {
+  const char *path = S(o, 0);
+  struct stat st;
+  int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) { if (errno == ENOENT) return; fail("open masked path %s", path); }
+  if (fstat(fd, &st) < 0) fail("stat %s", path);
+  char target[64];
+  fdpath(fd, target);
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0) fail("mask %s", path);
+  } else {
+    /* /dev/null inside the container must be the real null device before it covers anything. */
+    int nfd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat ns;
+    if (nfd < 0 || fstat(nfd, &ns) < 0) fail("open /dev/null");
+    if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3) { errno = 0; fail("/dev/null is not the null device"); }
+    char src[64];
+    fdpath(nfd, src);
+    if (mount(src, target, NULL, MS_BIND, NULL) < 0) fail("mask %s", path);
+    close(nfd);
+  }
+  close(fd);
+}
+
+static void op_write_proc(struct op *o) {
+  const char *path = S(o, 0), *data = S(o, 1);
+  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail("open %s", path);
+  /* Only ever write into a real procfs (a container may have mounted something over /proc). */
+  struct statfs sf;
+  if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) { errno = 0; fail("%s is not on procfs", path); }
+  size_t len = strlen(data);
+  if (write(fd, data, len) != (ssize_t)len) fail("write %s", path);
+  close(fd);
+}
+
+static void op_mknod(struct op *o) {
+  const char *root = S(o, 0), *path = S(o, 1);
+  mode_t mode = (mode_t)N(o, 2);
+  dev_t dev = makedev((unsigned)N(o, 3), (unsigned)N(o, 4));
+  uid_t uid = (uid_t)N(o, 5);
+  gid_t gid = (gid_t)N(o, 6);
+  char parent[PATH_MAX], name[NAME_MAX + 1];
+  split_parent(path, parent, name);
+  if (mkdir_in_root(root, parent, 0755) < 0) fail("mkdir %s", parent);
+  int pfd = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+  if (pfd < 0) fail("open %s", parent);
+  unlinkat(pfd, name, 0);
+  if (mknodat(pfd, name, mode, dev) < 0) fail("mknod %s", path);
+  int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail("open %s", path);
+  char p[64];
+  fdpath(fd, p);
+  /* mknod is subject to umask: set the exact mode. */
+  if (chmod(p, mode & 07777) < 0) fail("chmod %s", path);
+  if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0) fail("chown %s", path);
+  close(fd);
+  close(pfd);
+}
+
+static void op_symlink(struct op *o) {
+  const char *root = S(o, 0), *target = S(o, 1), *path = S(o, 2);
+  char parent[PATH_MAX], name[NAME_MAX + 1];
+  split_parent(path, parent, name);
+  if (mkdir_in_root(root, parent, 0755) < 0) fail("mkdir %s", parent);
+  int pfd = open_in_root(root, parent, O_PATH | O_DIRECTORY);
+  if (pfd < 0) fail("open %s", parent);
+  if (symlinkat(target, pfd, name) < 0 && errno != EEXIST) fail("symlink %s", path);
+  close(pfd);
+}
+
+static void op_pivot_root(const char *root) {
+  int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int newroot = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (oldroot < 0 || newroot < 0) fail("open roots");
+  if (fchdir(newroot) < 0) fail("chdir rootfs");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
+  /* The old root is now stacked under the new one at "/": detach it without propagating. */
+  if (fchdir(oldroot) < 0) fail("chdir old root");
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail("make old root rslave");
+  if (umount2(".", MNT_DETACH) < 0) fail("unmount old root");
+  if (chdir("/") < 0) fail("chdir /");
+  close(oldroot);
+  close(newroot);
+}
+
+static void op_move_root(const char *root) {
+  if (chdir(root) < 0) fail("chdir rootfs");
+  if (mount(root, "/", NULL, MS_MOVE, NULL) < 0) fail("move rootfs");
+  if (chroot(".") < 0) fail("chroot");
+  if (chdir("/") < 0) fail("chdir /");
+}
+
+static void op_loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail("socket");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("get lo flags");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("bring lo up");
+  close(s);
+}
+
+static void send_fd(int sock, int fd, const char *name) {
+  struct msghdr msg = {0};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof(cbuf);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (sendmsg(sock, &msg, 0) < 0) fail("send console master");
+}
+
+static void op_console_setup(struct op *o) {
+  unsigned rows = (unsigned)N(o, 0), cols = (unsigned)N(o, 1);
+  if (console_fd < 0) { errno = 0; fail("terminal requested but no console socket"); }
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) fail("open /dev/ptmx");
+  if (unlockpt(master) < 0) fail("unlockpt");
+  int ptn;
+  if (ioctl(master, TIOCGPTN, &ptn) < 0) fail("get pty number");
+  char slave_path[64];
+  snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", ptn);
+  int slave = open(slave_path, O_RDWR | O_NOCTTY);
+  if (slave < 0) fail("open %s", slave_path);
+  if (rows || cols) {
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
+    ioctl(slave, TIOCSWINSZ, &ws);
+  }
+  /* /dev/console shows the container's terminal; it must be a plain file we created. */
+  int cfd = open("/dev/console", O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (cfd >= 0) {
+    struct stat st;
+    if (fstat(cfd, &st) == 0 && S_ISREG(st.st_mode)) {
+      char t[64];
+      fdpath(cfd, t);
+      if (mount(slave_path, t, NULL, MS_BIND, NULL) < 0) fail("bind console");
+    }
+    close(cfd);
+  }
+  send_fd(console_fd, master, slave_path);
+  close(master);
+  close(console_fd);
+  console_fd = -1;
+  for (int i = 0; i < 3; i++) if (dup2(slave, i) < 0) fail("dup2 pty");
+  if (slave > 2) close(slave);
+  if (ioctl(0, TIOCSCTTY, 0) < 0) fail("set controlling terminal");
+}
+
+static void op_wait_fifo(void) {
+  if (fifo_fd < 0) { errno = 0; fail("no exec fifo"); }
+  char p[64];
+  fdpath(fifo_fd, p);
+  send_line("READY");
+  /* Blocks until `start` opens the fifo for reading. */
+  int w = open(p, O_WRONLY | O_CLOEXEC);
+  if (w < 0) fail("open exec fifo");
+  if (write(w, "0", 1) != 1) fail("write exec fifo");
+  close(w);
+  close(fifo_fd);
+  fifo_fd = -1;
+}
+
+static uint64_t read_mask(struct op *o, int i) { return (uint64_t)N(o, i); }
+
+static void op_drop_bounding(struct op *o) {
+  uint64_t keep = read_mask(o, 0);
+  for (int cap = 0; cap <= 63; cap++) {
+    if (keep & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) { if (errno == EINVAL) break; continue; }
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) fail("drop bounding capability %d", cap);
+  }
+}
+
+static void op_capset(struct op *o) {
+  uint64_t eff = read_mask(o, 0), perm = read_mask(o, 1), inh = read_mask(o, 2);
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  d[0].effective = (uint32_t)eff; d[1].effective = (uint32_t)(eff >> 32);
+  d[0].permitted = (uint32_t)perm; d[1].permitted = (uint32_t)(perm >> 32);
+  d[0].inheritable = (uint32_t)inh; d[1].inheritable = (uint32_t)(inh >> 32);
+  if (syscall(SYS_capset, &h, d) < 0) fail("capset");
+}
+
+static void op_ambient(struct op *o) {
+  uint64_t amb = read_mask(o, 0);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  /* A cap missing from the inheritable set cannot be ambient (EPERM); runc tolerates that too. */
+  for (int cap = 0; cap <= 63; cap++)
+    if ((amb & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
+      fail("raise ambient capability %d", cap);
+}
+
+static void op_seccomp(struct op *o) {
+  unsigned flags = (unsigned)N(o, 0);
+  if (o->argc < 2 || o->args[1].len % 8 != 0 || o->args[1].len == 0) { errno = 0; fail("bad seccomp program"); }
+  const char *listener = o->argc > 2 ? S(o, 2) : "";
+  struct sock_fprog prog = {.len = (unsigned short)(o->args[1].len / 8), .filter = (struct sock_filter *)o->args[1].p};
+  /* The program bytes are not aligned in the plan buffer: copy them. */
+  struct sock_filter *copy = malloc(o->args[1].len);
+  memcpy(copy, o->args[1].p, o->args[1].len);
+  prog.filter = copy;
+  if (listener[0]) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (r < 0) fail("load seccomp filter");
+  if (listener[0]) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", listener);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) fail("connect seccomp listener %s", listener);
+    send_fd(s, (int)r, "seccomp");
+    close(s);
+    close((int)r);
+  }
+  free(copy);
+}
+
+static char *find_in_path(const char *file, const char *pathvar) {
+  static char buf[PATH_MAX];
+  if (strchr(file, '/')) return (char *)file;
+  const char *p = pathvar;
+  while (p && *p) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", file);
+    struct stat st;
+    if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) return buf;
+    if (!end) break;
+    p = end + 1;
+  }
+  return NULL;
+}
+
+static char *exec_path = NULL;
+
+static void op_lookup(struct op *o) {
+  const char *file = S(o, 1);
+  char *path = find_in_path(file, S(o, 0));
+  if (!path) { errno = 0; fail("exec: \"%s\": executable file not found in $PATH", file); }
+  struct stat st;
+  if (stat(path, &st) < 0) fail("exec: \"%s\"", file);
+  if (S_ISDIR(st.st_mode)) { errno = EACCES; fail("exec: \"%s\"", file); }
+  if (access(path, X_OK) < 0) fail("exec: \"%s\"", file);
+  exec_path = strdup(path);
+}
+
+static char **collect_strings(struct op *o, int from, int count) {
+  char **v = calloc(count + 1, sizeof(char *));
+  for (int i = 0; i < count; i++) v[i] = (char *)S(o, from + i);
+  return v;
+}
+
+static void op_exec(struct op *o) {
+  const char *pathvar = S(o, 0);
+  int argc = (int)N(o, 1);
+  char **argv = collect_strings(o, 2, argc);
+  char **envp = collect_strings(o, 2 + argc, o->argc - 2 - argc);
+  if (argc < 1) { errno = 0; fail("no process args"); }
+  char *path = exec_path ? exec_path : find_in_path(argv[0], pathvar);
+  if (!path) { errno = 0; fail("exec: \"%s\": executable file not found in $PATH", argv[0]); }
+  current_step = "exec";
+  execve(path, argv, envp);
+  fail("exec %s", argv[0]);
+}
+
+/* Runs a hook inside the container's namespaces with the state on stdin, bounded by timeout. */
+static void op_run_hook(struct op *o) {
+  const char *path = S(o, 0);
+  int timeout = (int)N(o, 1);
+  int argc = (int)N(o, 2);
+  char **argv = collect_strings(o, 3, argc);
+  char **envp = collect_strings(o, 3 + argc, o->argc - 3 - argc);
+  char *fallback[] = {(char *)path, NULL};
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) fail("pipe");
+  pid_t pid = fork();
+  if (pid < 0) fail("fork hook");
+  if (pid == 0) {
+    dup2(in[0], 0);
+    execve(path, argc ? argv : fallback, envp);
+    _exit(127);
+  }
+  close(in[0]);
+  const char *state = hook_state ? hook_state : "{}";
+  ssize_t w = write(in[1], state, strlen(state));
+  (void)w;
+  close(in[1]);
+  int status;
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    pid_t r = waitpid(pid, &status, timeout > 0 ? WNOHANG : 0);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) fail("wait hook");
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (timeout > 0 && now.tv_sec - start.tv_sec >= timeout) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      errno = 0;
+      fail("hook %s timed out after %ds", path, timeout);
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    errno = 0;
+    fail("hook %s failed: %s %d", path, WIFEXITED(status) ? "exit status" : "signal",
+         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  }
+}
+
+static void op_sync(struct op *o) {
+  const char *name = S(o, 0);
+  send_line("HOOK %s", name);
+  /* Read one line answer: "OK <state-json>" or "FAIL <msg>". */
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (len + 1 >= cap) { cap *= 2; buf = realloc(buf, cap); }
+    ssize_t n = read(sync_fd, buf + len, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { errno = 0; fail("runtime went away during %s", name); }
+    if (buf[len] == '\n') break;
+    len++;
+  }
+  buf[len] = '\0';
+  if (strncmp(buf, "OK", 2) != 0) { errno = 0; fail("%s", buf); }
+  free(hook_state);
+  hook_state = strdup(len > 3 ? buf + 3 : "{}");
+  free(buf);
+}
+
+/* ---- the parent side of a clone ---- */
+
+static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, int mode, int go_fd, int err_fd) {
+  /* id maps for a new user namespace are written by the parent, then the child may go on. */
+  for (uint32_t i = from; i < to; i++) {
+    if (ops[i].code != OP_IDMAP) continue;
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/%s", child, S(&ops[i], 0));
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    const char *data = S(&ops[i], 1);
+    if (fd < 0 || write(fd, data, strlen(data)) != (ssize_t)strlen(data)) { kill(child, SIGKILL); fail("write %s", p); }
+    close(fd);
+  }
+  send_line("PID %d", child);
+  if (write(go_fd, "g", 1) != 1) fail("release child");
+  close(go_fd);
+  /* err_fd is close-on-exec in the child, which also closes it when it blocks on the exec fifo:
+   * EOF means it exec'd (or is waiting for `start`); a byte means it failed first. */
+  char c;
+  ssize_t n;
+  do n = read(err_fd, &c, 1); while (n < 0 && errno == EINTR);
+  close(err_fd);
+  if (n == 1) { int st; waitpid(child, &st, 0); return 1; }
+  if (mode == CLONE_MODE_EXEC_DETACH) send_line("EXEC");
+  if (mode != CLONE_MODE_WAIT) return 0;
+  if (mode == CLONE_MODE_WAIT) send_line("EXEC");
+  /* Stay the parent and report the exit as a shell would. */
+  int status;
+  while (waitpid(child, &status, 0) < 0) if (errno != EINTR) fail("wait");
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) { fprintf(stderr, "usage: nsexec <plan-fd> <sync-fd>\n"); return 2; }
+  int plan_fd = atoi(argv[1]);
+  sync_fd = atoi(argv[2]);
+  reexec_from_sealed_copy(argv);
+  /* Only now: the sync fd must survive the re-exec above but never reach the container. */
+  fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+  /* No one in the container may ptrace or read this process's memory or /proc entries. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  size_t len;
+  unsigned char *buf = read_all(plan_fd, &len);
+  if (plan_fd != sync_fd) close(plan_fd);
+  uint32_t count;
+  struct op *ops = decode_plan(buf, len, &count);
+  int err_pipe[2] = {-1, -1};
+
+  for (uint32_t i = 0; i < count; i++) {
+    struct op *o = &ops[i];
+    switch (o->code) {
+    case OP_SETNS: {
+      current_step = "join namespace";
+      int fd = open(S(o, 0), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) fail("open %s", S(o, 0));
+      if (setns(fd, (int)N(o, 1)) < 0) fail("setns %s", S(o, 0));
+      close(fd);
+      break;
+    }
+    case OP_JOIN_CGROUP: {
+      current_step = "join cgroup";
+      int fd = open(S(o, 0), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) fail("open %s", S(o, 0));
+      if (write(fd, "0", 1) != 1) fail("write %s", S(o, 0)); /* "0" means the writing process */
+      close(fd);
+      break;
+    }
+    case OP_CONSOLE_CONNECT: {
+      current_step = "console socket";
+      console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_un sa = {.sun_family = AF_UNIX};
+      snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", S(o, 0));
+      if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) fail("connect %s", S(o, 0));
+      break;
+    }
+    case OP_FIFO_OPEN:
+      current_step = "exec fifo";
+      if (mkfifo(S(o, 0), 0622) < 0 && errno != EEXIST) fail("mkfifo %s", S(o, 0));
+      fifo_fd = open(S(o, 0), O_PATH | O_CLOEXEC);
+      if (fifo_fd < 0) fail("open %s", S(o, 0));
+      break;
+    case OP_IDMAP:
+      break; /* consumed by run_parent */
+    case OP_CLONE: {
+      current_step = "clone";
+      unsigned long flags = (unsigned long)N(o, 0);
+      int mode = (int)N(o, 1);
+      int go[2];
+      if (pipe2(go, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) fail("pipe");
+      pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
+      if (pid < 0) fail("clone");
+      if (pid > 0) {
+        close(go[0]);
+        close(err_pipe[1]);
+        /* Find the end of the parent's idmap ops: they follow the clone op. */
+        _exit(run_parent(pid, ops, i + 1, count, mode, go[1], err_pipe[0]));
+      }
+      close(go[1]);
+      close(err_pipe[0]);
+      err_write_fd = err_pipe[1];
+      char c;
+      ssize_t n;
+      do n = read(go[0], &c, 1); while (n < 0 && errno == EINTR);
+      if (n != 1) _exit(1);
+      close(go[0]);
+      break;
+    }
+    case OP_SETRESUID:
+      current_step = "set user";
+      if (setresuid((uid_t)N(o, 0), (uid_t)N(o, 0), (uid_t)N(o, 0)) < 0) fail("setresuid %lld", (long long)N(o, 0));
+      break;
+    case OP_SETRESGID:
+      current_step = "set group";
+      if (setresgid((gid_t)N(o, 0), (gid_t)N(o, 0), (gid_t)N(o, 0)) < 0) fail("setresgid %lld", (long long)N(o, 0));
+      break;
+    case OP_SETSID:
+      if (setsid() < 0) { current_step = "setsid"; fail("setsid"); }
+      break;
+    case OP_MOUNT: current_step = "mount"; op_mount(o); break;
+    case OP_MKDIR:
+      current_step = "mkdir";
+      if (mkdir_in_root(S(o, 0), S(o, 1), (mode_t)N(o, 2)) < 0) fail("mkdir %s", S(o, 1));
+      break;
+    case OP_MKNOD: current_step = "create device"; op_mknod(o); break;
+    case OP_SYMLINK: current_step = "symlink"; op_symlink(o); break;
+    case OP_SYNC: current_step = "hook"; op_sync(o); break;
+    case OP_RUN_HOOK: current_step = "hook"; op_run_hook(o); break;
+    case OP_PIVOT_ROOT: current_step = "pivot_root"; op_pivot_root(S(o, 0)); break;
+    case OP_MOVE_ROOT: current_step = "chroot"; op_move_root(S(o, 0)); break;
+    case OP_MASK_PATH: current_step = "masked path"; op_mask_path(o); break;
+    case OP_REMOUNT: current_step = "remount"; op_remount(o); break;
+    case OP_WRITE_PROC: current_step = "write proc"; op_write_proc(o); break;
+    case OP_SETHOSTNAME:
+      current_step = "hostname";
+      if (sethostname(S(o, 0), strlen(S(o, 0))) < 0) fail("sethostname");
+      break;
+    case OP_SETDOMAINNAME:
+      current_step = "domainname";
+      if (setdomainname(S(o, 0), strlen(S(o, 0))) < 0) fail("setdomainname");
+      break;
+    case OP_LOOPBACK_UP: current_step = "loopback"; op_loopback_up(); break;
+    case OP_CONSOLE_SETUP: current_step = "console"; op_console_setup(o); break;
+    case OP_RLIMIT: {
+      current_step = "rlimit";
+      struct rlimit rl = {.rlim_cur = (rlim_t)N(o, 1), .rlim_max = (rlim_t)N(o, 2)};
+      if (setrlimit((int)N(o, 0), &rl) < 0) fail("setrlimit %lld", (long long)N(o, 0));
+      break;
+    }
+    case OP_UMASK: umask((mode_t)N(o, 0)); break;
+    case OP_CHDIR:
+      current_step = "cwd";
+      if (chdir(S(o, 0)) < 0) fail("chdir to cwd (%s)", S(o, 0));
+      break;
+    case OP_WAIT_FIFO:
+      current_step = "exec fifo";
+      /* Tell the parent we got this far: closing our end of err_pipe without data. */
+      if (err_pipe[1] >= 0) { close(err_pipe[1]); err_pipe[1] = -1; err_write_fd = -1; }
+      op_wait_fifo();
+      break;
+    case OP_SETGROUPS: {
+      current_step = "set groups";
+      int n = o->argc;
+      gid_t *g = calloc(n ? n : 1, sizeof(gid_t));
+      for (int k = 0; k < n; k++) g[k] = (gid_t)N(o, k);
+      if (setgroups(n, g) < 0) fail("setgroups");
+      free(g);
+      break;
+    }
+    case OP_DROP_BOUNDING: current_step = "capabilities"; op_drop_bounding(o); break;
+    case OP_KEEPCAPS:
+      if (prctl(PR_SET_KEEPCAPS, (unsigned long)N(o, 0), 0, 0, 0) < 0) { current_step = "keepcaps"; fail("keepcaps"); }
+      break;
+    case OP_CAPSET: current_step = "capabilities"; op_capset(o); break;
+    case OP_AMBIENT: current_step = "ambient capabilities"; op_ambient(o); break;
+    case OP_NO_NEW_PRIVS:
+      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { current_step = "no_new_privs"; fail("no_new_privs"); }
+      break;
+    case OP_SECCOMP: current_step = "seccomp"; op_seccomp(o); break;
+    case OP_SET_PROPAGATION:
+      current_step = "propagation";
+      if (mount(NULL, S(o, 0), NULL, (unsigned long)N(o, 1), NULL) < 0) fail("set propagation of %s", S(o, 0));
+      break;
+    case OP_CLOSE_FDS: {
+      /* Nothing of the runtime's may reach the container: mark every fd past the kept ones. */
+      unsigned first = (unsigned)N(o, 0);
+      if (syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        for (int fd = first; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+      }
+      break;
+    }
+    case OP_SET_DUMPABLE: prctl(PR_SET_DUMPABLE, (unsigned long)N(o, 0), 0, 0, 0); break;
+    case OP_PERSONALITY:
+      current_step = "personality";
+      if (syscall(SYS_personality, (unsigned long)N(o, 0)) < 0) fail("personality");
+      break;
+    case OP_CHOWN_STDIO:
+      /* Best effort, as runc: a pipe owned by root stays usable after setuid when we can chown it. */
+      for (int fd = 0; fd < 3; fd++) { int r = fchown(fd, (uid_t)N(o, 0), (gid_t)N(o, 1)); (void)r; }
+      break;
+    case OP_LOOKUP: current_step = "lookup"; op_lookup(o); break;
+    case OP_EXEC: op_exec(o); break;
+    default:
+      errno = 0;
+      fail("unknown op %d", o->code);
+    }
+  }
+  errno = 0;
+  fail("plan ended without exec");
+}

@@ -1,0 +1,39 @@
+import { bool, type FlagSpecs, int, parseFlags, str, UsageError } from "../cli/flags.ts";
+import type { Command } from "../cli/context.ts";
+import { createContainer } from "../container/create.ts";
+
+export const createFlags: FlagSpecs = {
+  bundle: { kind: "string", aliases: ["b"], usage: "path to the root of the bundle directory (default: current directory)" },
+  "console-socket": { kind: "string", usage: "unix socket that receives the pty master of a terminal container" },
+  "pid-file": { kind: "string", usage: "file to write the container's init pid to" },
+  "no-pivot": { kind: "bool", usage: "do not use pivot_root (for a rootfs on a ramdisk)" },
+  "no-new-keyring": { kind: "bool", usage: "do not create a new session keyring" },
+  "preserve-fds": { kind: "int", usage: "number of extra fds (from 3) to hand to the container" },
+};
+
+export function idArg(positionals: string[], cmd: string): string {
+  const id = positionals[0];
+  if (!id) throw new UsageError(`"${cmd}" requires exactly 1 argument`);
+  return id;
+}
+
+export const create: Command = {
+  name: "create",
+  summary: "create a container",
+  usage: "create [options] <container-id>",
+  async run(ctx, argv) {
+    const p = parseFlags(argv, createFlags);
+    const id = idArg(p.positionals, "create");
+    await createContainer(ctx.store, {
+      id,
+      bundle: str(p, "bundle") ?? process.cwd(),
+      consoleSocket: str(p, "console-socket"),
+      pidFile: str(p, "pid-file"),
+      noPivot: bool(p, "no-pivot"),
+      preserveFds: int(p, "preserve-fds") ?? 0,
+      systemdCgroup: ctx.systemdCgroup,
+      onWarning: (m) => ctx.log.warn(m),
+    });
+    return 0;
+  },
+};

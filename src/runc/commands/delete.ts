@@ -1,0 +1,23 @@
+import type { Command } from "../cli/context.ts";
+import { bool, parseFlags } from "../cli/flags.ts";
+import { deleteContainer } from "../container/lifecycle.ts";
+import { NotFoundError } from "../../common/errors.ts";
+import { idArg } from "./create.ts";
+
+export const del: Command = {
+  name: "delete",
+  summary: "delete a container and its resources",
+  usage: "delete [--force] <container-id>",
+  async run(ctx, argv) {
+    const p = parseFlags(argv, { force: { kind: "bool", aliases: ["f"], usage: "kill a running container first" } });
+    const id = idArg(p.positionals, "delete");
+    try {
+      await deleteContainer(ctx.store, id, bool(p, "force"));
+    } catch (err) {
+      // --force on a container that is already gone is not an error (runc behaves the same).
+      if (err instanceof NotFoundError && bool(p, "force")) return 0;
+      throw err;
+    }
+    return 0;
+  },
+};

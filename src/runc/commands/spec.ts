@@ -1,0 +1,22 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "../cli/context.ts";
+import { bool, parseFlags, str } from "../cli/flags.ts";
+import { defaultSpecJson } from "../spec/default.ts";
+import { AlreadyExistsError } from "../../common/errors.ts";
+
+export const spec: Command = {
+  name: "spec",
+  summary: "write a default config.json into the bundle",
+  usage: "spec [--bundle DIR] [--rootless]",
+  async run(_ctx, argv) {
+    const p = parseFlags(argv, {
+      bundle: { kind: "string", aliases: ["b"], usage: "path to the root of the bundle directory" },
+      rootless: { kind: "bool", usage: "generate a configuration for a rootless container" },
+    });
+    const file = join(str(p, "bundle") ?? ".", "config.json");
+    if (existsSync(file)) throw new AlreadyExistsError("File config.json exists. Remove it first.");
+    writeFileSync(file, defaultSpecJson({ rootless: bool(p, "rootless") }));
+    return 0;
+  },
+};

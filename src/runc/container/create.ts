@@ -1,0 +1,149 @@
+// create (and the first half of run): validate the bundle, reserve the id, make the cgroups,
+// compute the plan, let nsexec carry it out, run the runtime-namespace hooks, record the state.
+// Any failure undoes everything: no state dir, cgroup, mount or process is left behind.
+import { statSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { InvalidSpecError } from "../../common/errors.ts";
+import type { CgroupManager } from "../cgroups/manager.ts";
+import { type CgroupView } from "../plan/mounts.ts";
+import { createPlan } from "../plan/build.ts";
+import type { CompiledFilter } from "../plan/process.ts";
+import { compileSeccomp } from "../seccomp/index.ts";
+import { loadBundleSpec } from "../spec/bundle.ts";
+import { kernelLastCap } from "../spec/capabilities.ts";
+import type { Spec, State } from "../spec/types.ts";
+import { runHooks } from "./hooks.ts";
+import { NsexecRun } from "./nsexec.ts";
+import { readProcStat } from "./proc.ts";
+import type { ContainerRecord, StateStore } from "./state-store.ts";
+import { openCgroups } from "./cgroups.ts";
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  consoleSocket?: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** run: nsexec stays the init's parent and its exit status is the container's. */
+  mode?: "create" | "run";
+  systemdCgroup?: boolean;
+  onWarning?: (msg: string) => void;
+}
+
+export interface Created {
+  record: ContainerRecord;
+  /** Present in run mode: settles with the container's exit status. */
+  exit: Promise<number>;
+}
+
+export function ociState(rec: ContainerRecord, status: State["status"]): State {
+  const s: State = { ociVersion: rec.spec.ociVersion, id: rec.id, status, bundle: rec.bundle };
+  if (status !== "stopped") s.pid = rec.pid;
+  if (rec.spec.annotations) s.annotations = rec.spec.annotations;
+  return s;
+}
+
+function cgroupViews(cg: CgroupManager): CgroupView[] {
+  const paths = cg.paths;
+  if (Object.keys(paths).length === 1 && paths[""] !== undefined) return [{ name: "", subsystem: "", hostDir: paths[""] }];
+  return Object.entries(paths)
+    .filter(([c]) => c !== "")
+    .map(([c, dir]) => ({ name: c.startsWith("name=") ? c.slice(5) : c, subsystem: c, hostDir: dir }));
+}
+
+function compileFilter(spec: Spec): CompiledFilter | undefined {
+  const profile = spec.linux?.seccomp;
+  if (!profile) return undefined;
+  const c = compileSeccomp(profile);
+  return { program: c.program, flags: c.flags, listenerPath: profile.listenerPath };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function createContainer(store: StateStore, opts: CreateOptions): Promise<Created> {
+  const bundle = resolve(opts.bundle);
+  const spec = loadBundleSpec(bundle, { onWarning: (f, m) => opts.onWarning?.(`${f}: ${m}`) });
+  const rootPath = spec.root?.path ?? "rootfs";
+  const rootfs = isAbsolute(rootPath) ? rootPath : join(bundle, rootPath);
+  if (!isDirectory(rootfs)) throw new InvalidSpecError("root.path", `${rootfs} is not a directory`);
+  // Everything that can be checked without side effects is checked before the id is reserved.
+  const seccomp = compileFilter(spec);
+  store.reserve(opts.id);
+  let cg: CgroupManager | undefined;
+  let run: NsexecRun | undefined;
+  try {
+    cg = openCgroups(spec, opts.id, opts.systemdCgroup);
+    cg.create();
+    if (spec.linux?.resources) cg.set(spec.linux.resources);
+    const record: ContainerRecord = {
+      id: opts.id,
+      bundle,
+      rootfs,
+      pid: 0,
+      initStartTime: "",
+      created: new Date().toISOString(),
+      owner: "",
+      cgroupPaths: cg.paths,
+      spec,
+    };
+    const plan = createPlan({
+      spec,
+      rootfs,
+      mode: opts.mode ?? "create",
+      execFifo: store.execFifo(opts.id),
+      consoleSocket: opts.consoleSocket,
+      cgroupProcs: cg.procsFiles(),
+      cgroups: cgroupViews(cg),
+      preserveFds: opts.preserveFds ?? 0,
+      noPivot: opts.noPivot ?? false,
+      lastCap: kernelLastCap(),
+      seccomp,
+      isDirectory,
+    });
+    run = new NsexecRun({
+      plan,
+      preserveFds: opts.preserveFds ?? 0,
+      onHook: async (_name, pid) => {
+        const state = ociState({ ...record, pid }, "creating");
+        await runHooks(spec.hooks?.prestart, state);
+        await runHooks(spec.hooks?.createRuntime, state);
+        return JSON.stringify(state);
+      },
+    });
+    const pid = await run.pid;
+    await run.ready;
+    record.pid = pid;
+    record.initStartTime = readProcStat(pid)?.startTime ?? "";
+    store.save(record);
+    if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
+    if ((opts.mode ?? "create") === "create") {
+      // The init keeps its end of the sync socket until it execs; stop listening now.
+      await run.exit;
+      run.detach();
+    }
+    return { record, exit: run.exit };
+  } catch (err) {
+    if (run) {
+      const pid = await run.pid.catch(() => 0);
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+      await run.exit;
+      run.detach();
+    }
+    if (cg) cg.destroy();
+    store.remove(opts.id);
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+// exec: run another process inside a running container's namespaces and cgroups.
+import { writeFileSync } from "node:fs";
+import { execPlan } from "../plan/build.ts";
+import { compileSeccomp } from "../seccomp/index.ts";
+import { kernelLastCap } from "../spec/capabilities.ts";
+import type { Process } from "../spec/types.ts";
+import { cgroupsOf } from "./cgroups.ts";
+import { requireRunning } from "./lifecycle.ts";
+import { NsexecRun } from "./nsexec.ts";
+import type { StateStore } from "./state-store.ts";
+
+export interface ExecOptions {
+  process: Process;
+  detach: boolean;
+  consoleSocket?: string;
+  pidFile?: string;
+  preserveFds?: number;
+}
+
+export interface Execed {
+  pid: number;
+  /** Settles with the exec'd process's exit status (in detached mode: 0 once it has exec'd). */
+  exit: Promise<number>;
+}
+
+export async function execInContainer(store: StateStore, id: string, opts: ExecOptions): Promise<Execed> {
+  const rec = store.load(id);
+  requireRunning(store, rec);
+  const profile = rec.spec.linux?.seccomp;
+  const compiled = profile ? compileSeccomp(profile) : undefined;
+  const plan = execPlan({
+    spec: rec.spec,
+    process: opts.process,
+    initPid: rec.pid,
+    detach: opts.detach,
+    consoleSocket: opts.consoleSocket,
+    cgroupProcs: cgroupsOf(rec).procsFiles(),
+    preserveFds: opts.preserveFds ?? 0,
+    lastCap: kernelLastCap(),
+    seccomp: compiled && { program: compiled.program, flags: compiled.flags, listenerPath: profile?.listenerPath },
+    rootfs: rec.rootfs,
+  });
+  const run = new NsexecRun({ plan, preserveFds: opts.preserveFds ?? 0 });
+  const pid = await run.pid;
+  if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
+  if (opts.detach) {
+    await run.ready;
+    await run.exit;
+    run.detach();
+    return { pid, exit: Promise.resolve(0) };
+  }
+  // Foreground: nsexec's parent half waits and exits with the process's status; an error before
+  // execve surfaces as a rejection of `ready`.
+  await run.ready;
+  const exit = run.exit.then(async (code) => {
+    run.detach();
+    return code;
+  });
+  return { pid, exit };
+}

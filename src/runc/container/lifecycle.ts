@@ -1,0 +1,138 @@
+// start, state, kill, delete, pause, resume, ps: operations on a container that exists.
+import { closeSync, constants, openSync, readSync, rmSync } from "node:fs";
+import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
+import type { State, Status } from "../spec/types.ts";
+import { cgroupsOf } from "./cgroups.ts";
+import { ociState } from "./create.ts";
+import { runHooks } from "./hooks.ts";
+import { isSameLiveProcess, sleep } from "./proc.ts";
+import { signalNumber } from "./signals.ts";
+import type { ContainerRecord, StateStore } from "./state-store.ts";
+import { existsSync } from "node:fs";
+
+export function statusOf(store: StateStore, rec: ContainerRecord): Status {
+  if (rec.pid <= 0 || !isSameLiveProcess(rec.pid, rec.initStartTime)) return "stopped";
+  if (existsSync(store.execFifo(rec.id))) return "created";
+  const cg = cgroupsOf(rec);
+  if (cg.exists() && cg.freezerState() === "frozen") return "paused";
+  return "running";
+}
+
+export function containerState(store: StateStore, id: string): State {
+  const rec = store.load(id);
+  return ociState(rec, statusOf(store, rec));
+}
+
+/** Open the exec fifo: the blocked init writes one byte and goes on to execve. */
+export async function startContainer(store: StateStore, id: string): Promise<void> {
+  const rec = store.load(id);
+  const status = statusOf(store, rec);
+  if (status === "stopped") throw new FailedPreconditionError("cannot start a container that has stopped");
+  if (status !== "created") throw new FailedPreconditionError(`cannot start an already running container`);
+  const fifo = store.execFifo(id);
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      try {
+        if (readSync(fd, buf, 0, 1, null) === 1) break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      }
+      if (!isSameLiveProcess(rec.pid, rec.initStartTime)) throw new FailedPreconditionError("container init exited before start");
+      await sleep(1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(fifo, { force: true });
+  await runHooks(rec.spec.hooks?.poststart, ociState(rec, "running"));
+}
+
+export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
+  const rec = store.load(id);
+  const sig = signalNumber(signal);
+  const status = statusOf(store, rec);
+  if (status === "stopped") throw new FailedPreconditionError("container not running");
+  if (all) {
+    for (const pid of cgroupsOf(rec).pids()) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+    return;
+  }
+  process.kill(rec.pid, sig);
+}
+
+async function waitStopped(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!isSameLiveProcess(rec.pid, rec.initStartTime)) return true;
+    await sleep(2);
+  }
+  return false;
+}
+
+export async function deleteContainer(store: StateStore, id: string, force: boolean): Promise<void> {
+  const rec = store.load(id);
+  const status = statusOf(store, rec);
+  if (status !== "stopped" && status !== "created" && !force) {
+    throw new FailedPreconditionError(`cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  const cg = cgroupsOf(rec);
+  if (status !== "stopped") {
+    // A frozen cgroup cannot die: thaw it after the kill is queued.
+    for (const pid of cg.exists() ? cg.pids() : [rec.pid]) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+    if (status === "paused") cg.thaw();
+    if (!(await waitStopped(rec, 10_000))) throw new FailedPreconditionError(`container ${id} did not stop after SIGKILL`);
+  } else if (cg.exists()) {
+    // The init is gone but other members of its pid namespace's cgroup might not be (no pidns).
+    for (const pid of cg.pids()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone.
+      }
+    }
+  }
+  cg.destroy();
+  store.remove(id);
+  await runHooks(rec.spec.hooks?.poststop, ociState(rec, "stopped")).catch(() => {
+    // runc only warns when a poststop hook fails: the container is gone either way.
+  });
+}
+
+export function pauseContainer(store: StateStore, id: string): void {
+  const rec = store.load(id);
+  const status = statusOf(store, rec);
+  if (status !== "running" && status !== "created") throw new FailedPreconditionError("container not running or created");
+  cgroupsOf(rec).freeze();
+}
+
+export function resumeContainer(store: StateStore, id: string): void {
+  const rec = store.load(id);
+  if (statusOf(store, rec) !== "paused") throw new FailedPreconditionError("container not paused");
+  cgroupsOf(rec).thaw();
+}
+
+export function containerPids(store: StateStore, id: string): number[] {
+  const rec = store.load(id);
+  if (statusOf(store, rec) === "stopped") return [];
+  return cgroupsOf(rec).pids();
+}
+
+export function requireRunning(store: StateStore, rec: ContainerRecord): void {
+  const status = statusOf(store, rec);
+  if (status === "stopped") throw new FailedPreconditionError("cannot exec in a stopped container");
+  if (status === "paused") throw new FailedPreconditionError("cannot exec in a paused container");
+  if (status !== "running" && status !== "created") throw new InvalidArgumentError(`container is ${status}`);
+}

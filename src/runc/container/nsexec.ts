@@ -1,0 +1,126 @@
+// Runs the native stage (native/nsexec.c) with a plan and speaks its sync protocol: one text line
+// per message on a socket shared with the process (see the comment at the top of nsexec.c).
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Socket } from "node:net";
+import { BerthError } from "../../common/errors.ts";
+import { encodePlan, type PlanOp } from "../plan/ops.ts";
+
+/** A step of container setup failed inside the native stage; the message says which. */
+export class ContainerSetupError extends BerthError {
+  constructor(message: string) {
+    super("failed-precondition", message);
+  }
+}
+
+function locateNsexec(): string {
+  const candidates = [
+    process.env.BERTH_NSEXEC,
+    process.argv[1] ? join(dirname(realpathSync(process.argv[1])), "nsexec") : undefined,
+    join(import.meta.dirname, "../../../dist/nsexec"),
+    join(import.meta.dirname, "nsexec"),
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  throw new BerthError("internal", "native stage nsexec not found (run `npm run build`)");
+}
+
+export interface LaunchOptions {
+  plan: PlanOp[];
+  /** fds 3..3+preserveFds-1 of this process are handed on unchanged. */
+  preserveFds: number;
+  /** stdio of the container process; default: this process's own. */
+  stdio?: [number | "inherit", number | "inherit", number | "inherit"];
+  /** Called at a hook point ("createRuntime"); returns the state JSON to pass to in-container hooks. */
+  onHook?: (name: string, pid: number) => Promise<string>;
+}
+
+/** One nsexec run. `ready` settles when the process reports READY/EXEC, fails, or exits. */
+export class NsexecRun {
+  readonly child: ChildProcess;
+  readonly pid: Promise<number>;
+  /** READY (create) or EXEC (detached exec). */
+  readonly ready: Promise<void>;
+  /** nsexec's exit code (in run/exec-wait mode: the container process's status as a shell reports it). */
+  readonly exit: Promise<number>;
+  private sock: Socket;
+
+  constructor(opts: LaunchOptions) {
+    const extra: number[] = [];
+    for (let i = 0; i < opts.preserveFds; i++) extra.push(3 + i);
+    const syncIndex = 3 + opts.preserveFds;
+    const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
+    this.child = spawn(locateNsexec(), [String(syncIndex), String(syncIndex)], {
+      stdio: [...stdio, ...extra, "pipe"],
+      env: {},
+    });
+    this.sock = this.child.stdio[syncIndex] as Socket;
+    let resolvePid!: (pid: number) => void;
+    let resolveReady!: () => void;
+    let rejectReady!: (e: Error) => void;
+    let rejectPid!: (e: Error) => void;
+    this.pid = new Promise((res, rej) => {
+      resolvePid = res;
+      rejectPid = rej;
+    });
+    this.ready = new Promise((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
+    this.exit = new Promise((res) => {
+      this.child.on("exit", (code, signal) => res(code ?? (signal ? 128 : 1)));
+    });
+    // Avoid unhandled-rejection noise when a caller only awaits one of them.
+    this.pid.catch(() => {});
+    this.ready.catch(() => {});
+    let pid = 0;
+    let buffered = "";
+    let error: string | undefined;
+    this.sock.setEncoding("utf8");
+    this.sock.on("data", (chunk: string) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const sp = line.indexOf(" ");
+        const verb = sp < 0 ? line : line.slice(0, sp);
+        const rest = sp < 0 ? "" : line.slice(sp + 1);
+        if (verb === "PID") {
+          pid = Number(rest);
+          resolvePid(pid);
+        } else if (verb === "READY" || verb === "EXEC") {
+          resolveReady();
+        } else if (verb === "ERR") {
+          error = rest;
+          rejectReady(new ContainerSetupError(rest));
+          rejectPid(new ContainerSetupError(rest));
+        } else if (verb === "HOOK") {
+          const answer = opts.onHook
+            ? opts.onHook(rest, pid).then(
+                (state) => `OK ${state}\n`,
+                (e: unknown) => `FAIL ${e instanceof Error ? e.message : String(e)}\n`,
+              )
+            : Promise.resolve("OK {}\n");
+          void answer.then((a) => this.sock.write(a.replaceAll("\n", " ").trimEnd() + "\n"));
+        }
+      }
+    });
+    this.sock.on("error", () => {});
+    const closed = new Promise<void>((res) => this.sock.once("close", () => res()));
+    this.sock.write(encodePlan(opts.plan));
+    void this.exit.then(async (code) => {
+      // The ERR line may still be in flight when the exit is seen: once every holder of the
+      // socket is gone it has been read (or there was none).
+      if (code !== 0) await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+      const why = error ?? `container setup ended early (exit status ${code})`;
+      rejectReady(new ContainerSetupError(why));
+      rejectPid(new ContainerSetupError(why));
+    });
+  }
+
+  /** Stop listening: the process (or its child) may keep its end until it execs. */
+  detach(): void {
+    this.sock.destroy();
+    this.child.unref();
+  }
+}

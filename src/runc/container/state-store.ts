@@ -1,0 +1,102 @@
+// The runtime's on-disk state: one directory per container under --root, holding state.json
+// (written atomically: temp file, fsync, rename) and the exec fifo between create and start.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
+import type { Spec } from "../spec/types.ts";
+
+export interface ContainerRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** Host pid of the container's init. */
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat at creation: tells a live init from a recycled pid. */
+  initStartTime: string;
+  created: string;
+  owner: string;
+  cgroupPaths: Record<string, string>;
+  spec: Spec;
+}
+
+const ID_PATTERN = /^[\w+\-.]+$/;
+
+export function validateId(id: string): void {
+  if (!id) throw new InvalidArgumentError("container id cannot be empty");
+  if (!ID_PATTERN.test(id) || id === "." || id === "..") throw new InvalidArgumentError(`invalid container id format: ${id}`);
+}
+
+export class StateStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  execFifo(id: string): string {
+    return join(this.dir(id), "exec.fifo");
+  }
+
+  /** Reserve the id: the directory's creation is the lock against a concurrent create. */
+  reserve(id: string): string {
+    validateId(id);
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const dir = this.dir(id);
+    try {
+      mkdirSync(dir, { mode: 0o711 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new AlreadyExistsError(`container with id exists: ${id}`);
+      throw err;
+    }
+    return dir;
+  }
+
+  save(rec: ContainerRecord): void {
+    const dir = this.dir(rec.id);
+    const tmp = join(dir, `.state.json.${process.pid}`);
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, JSON.stringify(rec));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, "state.json"));
+  }
+
+  load(id: string): ContainerRecord {
+    validateId(id);
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir(id), "state.json"), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`container does not exist: ${id}`);
+      throw err;
+    }
+    return JSON.parse(text) as ContainerRecord;
+  }
+
+  list(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    return names.filter((n) => {
+      try {
+        return statSync(join(this.root, n, "state.json")).isFile();
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,178 @@
+// Spec -> plan. Pure: every fact about the host (cgroup directories, kernel limits, whether a bind
+// source is a directory) arrives as input, so the whole policy can be unit-tested.
+import { InvalidSpecError } from "../../common/errors.ts";
+import { MS_BIND, MS_REC, MS_RDONLY, MS_SLAVE } from "../spec/mount-options.ts";
+import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
+import { deviceOps, managesDev } from "./devices.ts";
+import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";
+import { cloneFlags, createsNamespace, hasNamespace, idMapText, joinOps, PROC_NS_NAME } from "./namespaces.ts";
+import { CloneMode, type PlanOp } from "./ops.ts";
+import { type CompiledFilter, finalizeOps, processEnv, rlimitOps } from "./process.ts";
+
+export interface CreatePlanInput {
+  spec: Spec;
+  /** Absolute path of the root filesystem. */
+  rootfs: string;
+  /** create: the parent half exits once the init waits on the fifo; run: it stays and waits. */
+  mode: "create" | "run";
+  execFifo: string;
+  consoleSocket?: string;
+  /** cgroup.procs files the init joins before it clones (so a cgroup namespace is rooted there). */
+  cgroupProcs: string[];
+  cgroups: CgroupView[];
+  preserveFds: number;
+  noPivot: boolean;
+  lastCap: number;
+  seccomp?: CompiledFilter;
+  isDirectory: (hostPath: string) => boolean;
+}
+
+function hookOps(hooks: readonly Hook[] | undefined): PlanOp[] {
+  return (hooks ?? []).map((h) => {
+    const args = h.args ?? [];
+    return { op: "RUN_HOOK", args: [h.path, h.timeout ?? 0, args.length, ...args, ...(h.env ?? [])] };
+  });
+}
+
+function requireProcess(spec: Spec): Process {
+  if (!spec.process) throw new InvalidSpecError("process", "is required to create a container");
+  return spec.process;
+}
+
+export function createPlan(input: CreatePlanInput): PlanOp[] {
+  const { spec, rootfs } = input;
+  const proc = requireProcess(spec);
+  if (!createsNamespace(spec, "mount") && !hasNamespace(spec, "mount")) {
+    throw new InvalidSpecError("linux.namespaces", "a mount namespace is required");
+  }
+  const ops: PlanOp[] = [];
+  const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
+  ops.push(...joinOps(joins));
+  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
+  if (proc.terminal) {
+    if (!input.consoleSocket) throw new InvalidSpecError("process.terminal", "requires --console-socket");
+    ops.push({ op: "CONSOLE_CONNECT", args: [input.consoleSocket] });
+  }
+  ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
+  ops.push({ op: "CLONE", args: [cloneFlags(spec), input.mode === "create" ? CloneMode.CREATE : CloneMode.WAIT] });
+
+  // Parent half: the id maps of a new user namespace (read by nsexec's parent, skipped by the child).
+  const newUserNs = createsNamespace(spec, "user");
+  const inUserNs = hasNamespace(spec, "user");
+  if (newUserNs) {
+    ops.push({ op: "IDMAP", args: ["uid_map", idMapText(spec.linux?.uidMappings ?? [])] });
+    ops.push({ op: "IDMAP", args: ["gid_map", idMapText(spec.linux?.gidMappings ?? [])] });
+  }
+
+  // Child half: the container's init.
+  if (newUserNs) {
+    ops.push({ op: "SETRESGID", args: [0] });
+    ops.push({ op: "SETRESUID", args: [0] });
+  }
+  ops.push({ op: "SETSID", args: [] });
+  if (proc.oomScoreAdj !== undefined) ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
+
+  // Mounts, in the container's mount namespace, before pivot_root.
+  const propagation = spec.linux?.rootfsPropagation;
+  ops.push({ op: "SET_PROPAGATION", args: ["/", MS_SLAVE | MS_REC] });
+  ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", 0, 0] });
+  ops.push(
+    ...specMountOps(spec, {
+      rootfs,
+      isDirectory: input.isDirectory,
+      cgroups: input.cgroups,
+      cgroupNamespace: createsNamespace(spec, "cgroup"),
+    }),
+  );
+  if (managesDev(spec)) ops.push(...deviceOps(spec, rootfs, inUserNs));
+  ops.push({ op: "MKDIR", args: [rootfs, proc.cwd, 0o755] });
+
+  const hooks = spec.hooks ?? {};
+  if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) + (hooks.createContainer?.length ?? 0) > 0) {
+    ops.push({ op: "SYNC", args: ["createRuntime"] });
+  }
+  ops.push(...hookOps(hooks.createContainer));
+
+  ops.push(input.noPivot ? { op: "MOVE_ROOT", args: [rootfs] } : { op: "PIVOT_ROOT", args: [rootfs] });
+  if (propagation) {
+    const flag = ROOTFS_PROPAGATION[propagation];
+    if (flag === undefined) throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
+    ops.push({ op: "SET_PROPAGATION", args: ["/", flag] });
+  }
+  if (proc.terminal) ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
+  if (spec.root?.readonly) ops.push({ op: "REMOUNT", args: ["", "/", MS_BIND | MS_RDONLY, 1] });
+
+  if (createsNamespace(spec, "uts")) {
+    if (spec.hostname !== undefined) ops.push({ op: "SETHOSTNAME", args: [spec.hostname] });
+    if (spec.domainname !== undefined) ops.push({ op: "SETDOMAINNAME", args: [spec.domainname] });
+  }
+  if (createsNamespace(spec, "network")) ops.push({ op: "LOOPBACK_UP", args: [] });
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    ops.push({ op: "WRITE_PROC", args: [`/proc/sys/${key.replaceAll(".", "/")}`, value] });
+  }
+  ops.push(...readonlyPathOps(spec));
+  ops.push(...maskedPathOps(spec));
+  ops.push(...rlimitOps(proc));
+  if (proc.user.umask !== undefined) ops.push({ op: "UMASK", args: [proc.user.umask] });
+
+  const env = processEnv(proc, rootfs);
+  ops.push(
+    ...finalizeOps({
+      proc,
+      env,
+      lastCap: input.lastCap,
+      seccomp: input.seccomp,
+      preserveFds: input.preserveFds,
+      beforeExec: [{ op: "WAIT_FIFO", args: [] }, ...hookOps(hooks.startContainer)],
+    }),
+  );
+  return ops;
+}
+
+export interface ExecPlanInput {
+  /** The container's spec (namespaces, seccomp, rootfs) and the process to run in it. */
+  spec: Spec;
+  process: Process;
+  initPid: number;
+  detach: boolean;
+  consoleSocket?: string;
+  cgroupProcs: string[];
+  preserveFds: number;
+  lastCap: number;
+  seccomp?: CompiledFilter;
+  rootfs?: string;
+}
+
+/** Join every namespace of the running init, its cgroups, then fork (for the pid namespace). */
+export function execPlan(input: ExecPlanInput): PlanOp[] {
+  const { spec, process: proc } = input;
+  const ops: PlanOp[] = [];
+  const joins = (spec.linux?.namespaces ?? [])
+    .filter((n) => n.type !== "user" || createsNamespace(spec, "user") || !!n.path)
+    .map((n) => ({ type: n.type, path: `/proc/${input.initPid}/ns/${PROC_NS_NAME[n.type]}` }));
+  ops.push(...joinOps(joins));
+  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
+  if (proc.terminal) {
+    if (!input.consoleSocket) throw new InvalidSpecError("process.terminal", "requires --console-socket");
+    ops.push({ op: "CONSOLE_CONNECT", args: [input.consoleSocket] });
+  }
+  ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
+  if (proc.terminal) {
+    ops.push({ op: "SETSID", args: [] });
+    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
+  }
+  if (proc.oomScoreAdj !== undefined) ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
+  ops.push(...rlimitOps(proc));
+  if (proc.user.umask !== undefined) ops.push({ op: "UMASK", args: [proc.user.umask] });
+  ops.push(
+    ...finalizeOps({
+      proc,
+      env: processEnv(proc, input.rootfs),
+      lastCap: input.lastCap,
+      seccomp: input.seccomp,
+      preserveFds: input.preserveFds,
+      beforeExec: [],
+    }),
+  );
+  return ops;
+}

@@ -1,0 +1,57 @@
+// Namespaces: which ones the container creates (clone flags) and which it joins by path.
+import type { Namespace, NamespaceType, Spec } from "../spec/types.ts";
+import type { PlanOp } from "./ops.ts";
+
+export const CLONE_FLAG: Readonly<Record<NamespaceType, number>> = {
+  mount: 0x00020000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  user: 0x10000000,
+  pid: 0x20000000,
+  network: 0x40000000,
+  cgroup: 0x02000000,
+  time: 0x00000080,
+};
+
+/** /proc/<pid>/ns/<name> for each namespace type. */
+export const PROC_NS_NAME: Readonly<Record<NamespaceType, string>> = {
+  mount: "mnt",
+  uts: "uts",
+  ipc: "ipc",
+  user: "user",
+  pid: "pid",
+  network: "net",
+  cgroup: "cgroup",
+  time: "time",
+};
+
+export function namespaces(spec: Spec): Namespace[] {
+  return spec.linux?.namespaces ?? [];
+}
+
+export function hasNamespace(spec: Spec, type: NamespaceType): boolean {
+  return namespaces(spec).some((n) => n.type === type);
+}
+
+export function createsNamespace(spec: Spec, type: NamespaceType): boolean {
+  return namespaces(spec).some((n) => n.type === type && !n.path);
+}
+
+export function cloneFlags(spec: Spec): number {
+  let flags = 0;
+  for (const ns of namespaces(spec)) if (!ns.path) flags |= CLONE_FLAG[ns.type];
+  return flags;
+}
+
+/**
+ * setns ops for namespaces given by path. The user namespace goes first: once inside it we hold
+ * every capability over the namespaces it owns, which the other joins need.
+ */
+export function joinOps(entries: readonly { type: NamespaceType; path: string }[]): PlanOp[] {
+  const sorted = [...entries].sort((a, b) => (a.type === "user" ? -1 : b.type === "user" ? 1 : 0));
+  return sorted.map((n) => ({ op: "SETNS", args: [n.path, CLONE_FLAG[n.type]] }));
+}
+
+export function idMapText(maps: readonly { containerID: number; hostID: number; size: number }[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}

@@ -1,0 +1,93 @@
+// The native stage's instruction set (native/nsexec.c) and the plan encoding it reads.
+// A plan is an ordered list of ops; nsexec executes them in order and decides nothing.
+
+export const Op = {
+  SETNS: 1,
+  JOIN_CGROUP: 2,
+  CONSOLE_CONNECT: 3,
+  FIFO_OPEN: 4,
+  IDMAP: 5,
+  CLONE: 6,
+  SETRESUID: 7,
+  SETRESGID: 8,
+  SETSID: 9,
+  MOUNT: 10,
+  MKDIR: 11,
+  MKNOD: 12,
+  SYMLINK: 13,
+  SYNC: 14,
+  RUN_HOOK: 15,
+  PIVOT_ROOT: 16,
+  MOVE_ROOT: 17,
+  MASK_PATH: 18,
+  REMOUNT: 19,
+  WRITE_PROC: 20,
+  SETHOSTNAME: 21,
+  SETDOMAINNAME: 22,
+  LOOPBACK_UP: 23,
+  CONSOLE_SETUP: 24,
+  RLIMIT: 25,
+  UMASK: 26,
+  CHDIR: 27,
+  WAIT_FIFO: 28,
+  SETGROUPS: 29,
+  DROP_BOUNDING: 30,
+  KEEPCAPS: 31,
+  CAPSET: 32,
+  AMBIENT: 33,
+  NO_NEW_PRIVS: 34,
+  SECCOMP: 35,
+  EXEC: 36,
+  SET_PROPAGATION: 37,
+  CLOSE_FDS: 38,
+  SET_DUMPABLE: 39,
+  PERSONALITY: 40,
+  CHOWN_STDIO: 41,
+  LOOKUP: 42,
+} as const;
+
+export type OpCode = (typeof Op)[keyof typeof Op];
+export type OpName = keyof typeof Op;
+
+/** How the cloned process relates to nsexec's parent half. */
+export const CloneMode = { CREATE: 0, WAIT: 1, EXEC_DETACH: 2 } as const;
+export const MountTargetKind = { NONE: 0, DIR: 1, FILE: 2 } as const;
+export const MountSourceKind = { PATH: 0, IN_ROOT_DEVNULL: 1 } as const;
+
+export type OpArg = string | number | bigint | Buffer;
+
+export interface PlanOp {
+  op: OpName;
+  args: OpArg[];
+}
+
+function encodeArg(a: OpArg): Buffer {
+  if (typeof a === "string") return Buffer.from(`${a}\0`, "utf8");
+  if (Buffer.isBuffer(a)) return a;
+  const b = Buffer.alloc(8);
+  b.writeBigInt64LE(typeof a === "bigint" ? BigInt.asIntN(64, a) : BigInt(a));
+  return b;
+}
+
+/** "BRTH", u32 total length, u32 op count, then per op: u16 code, u16 argc, (u32 len, bytes)*. */
+export function encodePlan(ops: readonly PlanOp[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const o of ops) {
+    const head = Buffer.alloc(4);
+    head.writeUInt16LE(Op[o.op], 0);
+    head.writeUInt16LE(o.args.length, 2);
+    parts.push(head);
+    for (const a of o.args) {
+      const data = encodeArg(a);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(data.length);
+      parts.push(len, data);
+    }
+  }
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(12);
+  header.write("BRTH", 0, "latin1");
+  header.writeUInt32LE(12 + body.length, 4);
+  header.writeUInt32LE(ops.length, 8);
+  return Buffer.concat([header, body]);
+}

@@ -1,0 +1,130 @@
+// The process side of a plan: rlimits, identity, capabilities, no_new_privs, seccomp, execve.
+// The order is the point: the bounding set is dropped while CAP_SETPCAP is still held, ids are
+// changed with KEEPCAPS so the permitted set survives, and seccomp comes last when it can.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { InvalidSpecError } from "../../common/errors.ts";
+import { capabilityNumber } from "../spec/capabilities.ts";
+import { rlimitNumber } from "../spec/rlimits.ts";
+import type { Capabilities, Process } from "../spec/types.ts";
+import type { PlanOp } from "./ops.ts";
+
+export interface CompiledFilter {
+  program: Buffer;
+  flags: number;
+  listenerPath?: string;
+}
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+function capMask(names: readonly string[] | undefined, field: string, lastCap: number): bigint {
+  let mask = 0n;
+  (names ?? []).forEach((name, i) => {
+    const n = capabilityNumber(name);
+    if (n === undefined) throw new InvalidSpecError(`${field}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
+    // A capability the running kernel does not know is skipped, as runc does.
+    if (n <= lastCap) mask |= 1n << BigInt(n);
+  });
+  return mask;
+}
+
+export interface CapabilityMasks {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export function capabilityMasks(caps: Capabilities | undefined, lastCap: number): CapabilityMasks {
+  const f = "process.capabilities";
+  return {
+    bounding: capMask(caps?.bounding, `${f}.bounding`, lastCap),
+    effective: capMask(caps?.effective, `${f}.effective`, lastCap),
+    permitted: capMask(caps?.permitted, `${f}.permitted`, lastCap),
+    inheritable: capMask(caps?.inheritable, `${f}.inheritable`, lastCap),
+    ambient: capMask(caps?.ambient, `${f}.ambient`, lastCap),
+  };
+}
+
+export function rlimitOps(proc: Process): PlanOp[] {
+  return (proc.rlimits ?? []).map((r, i) => {
+    const n = rlimitNumber(r.type);
+    if (n === undefined) throw new InvalidSpecError(`process.rlimits[${i}].type`, `unknown rlimit ${JSON.stringify(r.type)}`);
+    const v = (x: number) => (x >= 2 ** 64 - 1 ? RLIM_INFINITY : BigInt(x));
+    return { op: "RLIMIT", args: [n, v(r.soft), v(r.hard)] };
+  });
+}
+
+/** HOME from the container's /etc/passwd when the spec's env lacks it, as runc does. */
+export function processEnv(proc: Process, rootfs: string | undefined): string[] {
+  const env = [...(proc.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) {
+    let home = "/";
+    if (rootfs) {
+      try {
+        const passwd = readFileSync(join(rootfs, "etc/passwd"), "utf8");
+        for (const line of passwd.split("\n")) {
+          const f = line.split(":");
+          if (f.length >= 7 && Number(f[2]) === proc.user.uid && f[5]) {
+            home = f[5];
+            break;
+          }
+        }
+      } catch {
+        // No readable /etc/passwd: HOME stays "/".
+      }
+    }
+    env.push(`HOME=${home}`);
+  }
+  return env;
+}
+
+function pathOf(env: readonly string[]): string {
+  const p = env.find((e) => e.startsWith("PATH="));
+  return p ? p.slice(5) : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+export interface FinalizeOptions {
+  proc: Process;
+  env: string[];
+  lastCap: number;
+  seccomp?: CompiledFilter;
+  /** Ops to run after the identity is set but before seccomp/exec (e.g. the exec fifo wait). */
+  beforeExec: PlanOp[];
+  /** Number of fds, from 3 on, handed to the process (--preserve-fds, LISTEN_FDS). */
+  preserveFds: number;
+}
+
+export function finalizeOps(o: FinalizeOptions): PlanOp[] {
+  const { proc } = o;
+  const caps = capabilityMasks(proc.capabilities, o.lastCap);
+  const seccompOp: PlanOp | undefined = o.seccomp && {
+    op: "SECCOMP",
+    args: [o.seccomp.flags, o.seccomp.program, o.seccomp.listenerPath ?? ""],
+  };
+  const args = proc.args ?? [];
+  const path = pathOf(o.env);
+  const ops: PlanOp[] = [];
+  ops.push({ op: "CLOSE_FDS", args: [3 + o.preserveFds] });
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process is about to lose.
+  if (seccompOp && !proc.noNewPrivileges) ops.push(seccompOp);
+  // cwd first while still root (it may be unreadable to the final user's groups otherwise).
+  ops.push({ op: "CHDIR", args: [proc.cwd] });
+  ops.push({ op: "DROP_BOUNDING", args: [caps.bounding] });
+  ops.push({ op: "KEEPCAPS", args: [1] });
+  ops.push({ op: "SETGROUPS", args: [...(proc.user.additionalGids ?? [])] });
+  ops.push({ op: "SETRESGID", args: [proc.user.gid] });
+  ops.push({ op: "SETRESUID", args: [proc.user.uid] });
+  ops.push({ op: "KEEPCAPS", args: [0] });
+  ops.push({ op: "CAPSET", args: [caps.effective, caps.permitted, caps.inheritable] });
+  if (caps.ambient !== 0n) ops.push({ op: "AMBIENT", args: [caps.ambient] });
+  if (proc.noNewPrivileges) ops.push({ op: "NO_NEW_PRIVS", args: [] });
+  // A missing executable is an error of `create`, not of `start`.
+  ops.push({ op: "LOOKUP", args: [path, args[0] ?? ""] });
+  // With no_new_privs the filter goes as close to execve as possible: fewer syscalls to allow.
+  if (seccompOp && proc.noNewPrivileges) ops.push(seccompOp);
+  ops.push(...o.beforeExec);
+  ops.push({ op: "EXEC", args: [path, args.length, ...args, ...o.env] });
+  return ops;
+}
