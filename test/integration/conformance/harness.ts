@@ -250,3 +250,16 @@ export function normalizeMountinfo(text: string): string {
   flush();
   return out.join("\n");
 }
+
+/** State JSON with run-specific values replaced; keys sorted. */
+export function normalizeStateJson(text: string): string {
+  try {
+    const o = JSON.parse(text) as Record<string, unknown>;
+    if (typeof o.pid === "number" && o.pid > 0) o.pid = "<pid>";
+    if (typeof o.created === "string") o.created = "<time>";
+    if ("ociVersion" in o) o.ociVersion = "<version>";
+    return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))));
+  } catch {
+    return `unparsable: ${JSON.stringify(text)}`;
+  }
+}

@@ -5,7 +5,15 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hook, Hooks, Spec } from "../../../src/runc/spec/types.ts";
-import { type ConformanceCase, conformance, contains, formatFailure, formatResult, type Half } from "./harness.ts";
+import {
+  type ConformanceCase,
+  conformance,
+  contains,
+  formatFailure,
+  formatResult,
+  type Half,
+  normalizeStateJson,
+} from "./harness.ts";
 
 // poststart is left out of the ordered comparisons: runc 1.1 runs it at the end of `create`
 // (before startContainer, with status "created"), where the spec places it after the user process
@@ -23,19 +31,6 @@ function withHooks(s: Spec, h: Half, kinds: readonly (keyof Hooks)[] = KINDS): v
   s.mounts!.push({ destination: "/hookout", type: "bind", source: h.scratch, options: ["rbind", "rw"] });
   s.hooks = {};
   for (const k of kinds) s.hooks[k] = [recordingHook(k, h.scratch)];
-}
-
-/** State JSON with run-specific values replaced; keys sorted. */
-export function normalizeStateJson(text: string): string {
-  try {
-    const o = JSON.parse(text) as Record<string, unknown>;
-    if (typeof o.pid === "number" && o.pid > 0) o.pid = "<pid>";
-    if (typeof o.created === "string") o.created = "<time>";
-    if ("ociVersion" in o) o.ociVersion = "<version>";
-    return JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))));
-  } catch {
-    return `unparsable: ${JSON.stringify(text)}`;
-  }
 }
 
 async function hookTranscript(h: Half): Promise<string> {
