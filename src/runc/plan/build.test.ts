@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { defaultSpec } from "../spec/default.ts";
+import type { Spec } from "../spec/types.ts";
+import { createPlan, execPlan } from "./build.ts";
+import { encodePlan, type PlanOp } from "./ops.ts";
+
+function plan(edit?: (s: Spec) => void, extra: Partial<Parameters<typeof createPlan>[0]> = {}): PlanOp[] {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  edit?.(spec);
+  return createPlan({
+    spec,
+    rootfs: "/b/rootfs",
+    mode: "create",
+    execFifo: "/run/x/exec.fifo",
+    cgroupProcs: ["/sys/fs/cgroup/memory/x/cgroup.procs"],
+    cgroups: [{ name: "memory", subsystem: "memory", hostDir: "/sys/fs/cgroup/memory/x" }],
+    preserveFds: 0,
+    noPivot: false,
+    lastCap: 40,
+    isDirectory: () => true,
+    ...extra,
+  });
+}
+
+const names = (ops: PlanOp[]) => ops.map((o) => o.op);
+const indexOf = (ops: PlanOp[], name: string) => names(ops).indexOf(name as PlanOp["op"]);
+
+test("the init joins its cgroups before it clones, so a cgroup namespace is rooted there", () => {
+  const ops = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }));
+  assert.ok(indexOf(ops, "JOIN_CGROUP") < indexOf(ops, "CLONE"));
+  const clone = ops[indexOf(ops, "CLONE")]!;
+  assert.ok((Number(clone.args[0]) & 0x02000000) !== 0, "CLONE_NEWCGROUP set");
+});
+
+test("namespaces given by path are joined with setns, user namespace first, not cloned", () => {
+  const ops = plan((s) => {
+    s.linux!.namespaces = [{ type: "network", path: "/run/netns/x" }, { type: "mount" }, { type: "user", path: "/proc/1/ns/user" }];
+  });
+  const joins = ops.filter((o) => o.op === "SETNS");
+  assert.deepEqual(joins.map((o) => o.args[0]), ["/proc/1/ns/user", "/run/netns/x"]);
+  const flags = Number(ops[indexOf(ops, "CLONE")]!.args[0]);
+  assert.equal(flags & 0x40000000, 0, "no new network namespace");
+  assert.notEqual(flags & 0x00020000, 0, "new mount namespace");
+});
+
+test("a new user namespace gets its id maps from the parent half, right after the clone", () => {
+  const ops = plan((s) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  });
+  const c = indexOf(ops, "CLONE");
+  assert.deepEqual(ops[c + 1], { op: "IDMAP", args: ["uid_map", "0 100000 65536\n"] });
+  assert.equal(ops[c + 2]!.op, "IDMAP");
+  // Devices cannot be mknod'ed in a user namespace: they are bind-mounted instead.
+  assert.equal(indexOf(ops, "MKNOD"), -1);
+});
+
+test("mounts and devices come before pivot_root; masked and readonly paths after it", () => {
+  const ops = plan();
+  const pivot = indexOf(ops, "PIVOT_ROOT");
+  assert.ok(pivot > 0);
+  assert.ok(indexOf(ops, "MKNOD") < pivot);
+  assert.ok(names(ops).lastIndexOf("MOUNT") < pivot);
+  assert.ok(indexOf(ops, "MASK_PATH") > pivot);
+  assert.equal(names(ops).at(-1), "EXEC");
+});
+
+test("no-pivot moves the root instead", () => {
+  const ops = plan(undefined, { noPivot: true });
+  assert.equal(indexOf(ops, "PIVOT_ROOT"), -1);
+  assert.ok(indexOf(ops, "MOVE_ROOT") > 0);
+});
+
+test("identity order: bounding set dropped before setuid, seccomp last with no_new_privs", () => {
+  const ops = plan((s) => (s.process!.user = { uid: 1000, gid: 1000, additionalGids: [10] }), {
+    seccomp: { program: Buffer.alloc(8), flags: 0 },
+  });
+  const at = (n: string) => indexOf(ops, n);
+  assert.ok(at("DROP_BOUNDING") < at("SETRESUID"));
+  assert.ok(at("SETRESGID") < at("SETRESUID"));
+  assert.ok(at("SETRESUID") < at("CAPSET"));
+  assert.ok(at("NO_NEW_PRIVS") < at("SECCOMP"));
+  assert.ok(at("LOOKUP") < at("WAIT_FIFO"), "a missing executable fails create, not start");
+  assert.ok(at("WAIT_FIFO") < at("EXEC"));
+  assert.deepEqual(ops[at("SETGROUPS")]!.args, [10]);
+});
+
+test("without no_new_privs seccomp is loaded while the process can still do so", () => {
+  const ops = plan((s) => (s.process!.noNewPrivileges = false), { seccomp: { program: Buffer.alloc(8), flags: 0 } });
+  assert.ok(indexOf(ops, "SECCOMP") < indexOf(ops, "SETRESUID"));
+});
+
+test("hooks: a sync point before pivot_root when the runtime has hooks to run", () => {
+  assert.equal(indexOf(plan(), "SYNC"), -1);
+  const ops = plan((s) => (s.hooks = { createRuntime: [{ path: "/bin/true" }], startContainer: [{ path: "/bin/hook", timeout: 3 }] }));
+  assert.ok(indexOf(ops, "SYNC") < indexOf(ops, "PIVOT_ROOT"));
+  const hook = ops.find((o) => o.op === "RUN_HOOK")!;
+  assert.deepEqual(hook.args, ["/bin/hook", 3, 0]);
+  assert.ok(indexOf(ops, "RUN_HOOK") > indexOf(ops, "WAIT_FIFO"));
+});
+
+test("sysctls are written through /proc/sys; unknown propagation is a spec error", () => {
+  const ops = plan((s) => (s.linux!.sysctl = { "net.ipv4.ip_forward": "1" }));
+  assert.deepEqual(ops.find((o) => o.op === "WRITE_PROC" && String(o.args[0]).startsWith("/proc/sys"))!.args, [
+    "/proc/sys/net/ipv4/ip_forward",
+    "1",
+  ]);
+  assert.throws(() => plan((s) => (s.linux!.rootfsPropagation = "sideways")), /linux.rootfsPropagation/);
+});
+
+test("a terminal needs a console socket", () => {
+  assert.throws(() => plan((s) => (s.process!.terminal = true)), /process.terminal: requires --console-socket/);
+  const ops = plan((s) => (s.process!.terminal = true), { consoleSocket: "/tmp/c.sock" });
+  assert.ok(indexOf(ops, "CONSOLE_CONNECT") < indexOf(ops, "CLONE"));
+  assert.ok(indexOf(ops, "CONSOLE_SETUP") > indexOf(ops, "PIVOT_ROOT"));
+});
+
+test("exec joins the init's namespaces by /proc path and forks for the pid namespace", () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const ops = execPlan({
+    spec,
+    process: { ...spec.process!, args: ["ps"] },
+    initPid: 4242,
+    detach: false,
+    cgroupProcs: [],
+    preserveFds: 0,
+    lastCap: 40,
+  });
+  const joins = ops.filter((o) => o.op === "SETNS").map((o) => o.args[0]);
+  assert.ok(joins.includes("/proc/4242/ns/pid"));
+  assert.ok(joins.includes("/proc/4242/ns/mnt"));
+  assert.deepEqual(ops[indexOf(ops, "CLONE")]!.args, [0, 1]);
+});
+
+test("plan encoding: header, lengths, NUL-terminated strings, 8-byte integers", () => {
+  const buf = encodePlan([{ op: "SETHOSTNAME", args: ["ab"] }, { op: "UMASK", args: [0o22] }]);
+  assert.equal(buf.toString("latin1", 0, 4), "BRTH");
+  assert.equal(buf.readUInt32LE(4), buf.length);
+  assert.equal(buf.readUInt32LE(8), 2);
+  assert.equal(buf.readUInt16LE(12), 21);
+  assert.equal(buf.readUInt32LE(16), 3);
+  assert.equal(buf.toString("latin1", 20, 23), "ab\0");
+  assert.equal(buf.readUInt32LE(27), 8);
+  assert.equal(buf.readBigInt64LE(31), 0o22n);
+});
