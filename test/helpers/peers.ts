@@ -7,11 +7,10 @@
 // execs the real binary: that proves which binary a peer used and records the exact command lines.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { chmod, copyFile, mkdir, open, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, open, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeBusyboxRootfs, makeTempDir } from "../fixtures/busybox.ts";
+import { makeTempDir } from "../fixtures/busybox.ts";
 import { type InvokeOptions, invoke, OutputFiles, type RunResult } from "./runtime.ts";
 
 /** The runtime under test; validate the harness itself with BERTH_INTEROP_RUNTIME=/usr/sbin/runc. */
@@ -328,80 +327,6 @@ async function waitReady(
   }
   const log = await readFile(logPath, "utf8").catch(() => "");
   throw new Error(`${what} did not become ready:\n${log.split("\n").slice(-30).join("\n")}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Images built from the busybox fixture (no registry, no network)
-
-async function sha256File(path: string): Promise<{ digest: string; size: number }> {
-  const data = await readFile(path);
-  return { digest: createHash("sha256").update(data).digest("hex"), size: data.length };
-}
-
-/** A busybox rootfs directory under `dir`, and a plain tar of it (what `docker/podman import` take). */
-export async function busyboxRootfsTar(dir: string): Promise<{ rootfs: string; tar: string }> {
-  const rootfs = join(dir, "busybox-rootfs");
-  await makeBusyboxRootfs(rootfs);
-  const tar = join(dir, "busybox-rootfs.tar");
-  const r = await invoke(
-    "tar",
-    ["--numeric-owner", "--owner=0", "--group=0", "-C", rootfs, "-cf", tar, "."],
-    new OutputFiles(dir, "tar-rootfs"),
-  );
-  if (r.code !== 0) throw new Error(`tar failed: ${r.stderr}`);
-  return { rootfs, tar };
-}
-
-/**
- * An OCI image layout archive (what `ctr images import` takes) with a single uncompressed layer
- * holding `rootfsTar`, named `ref` through the io.containerd.image.name annotation.
- */
-export async function ociArchive(dir: string, rootfsTar: string, ref: string): Promise<string> {
-  const layout = join(dir, "oci-layout");
-  const blobs = join(layout, "blobs", "sha256");
-  await mkdir(blobs, { recursive: true });
-  const putJson = async (value: unknown) => {
-    const data = Buffer.from(JSON.stringify(value));
-    const digest = createHash("sha256").update(data).digest("hex");
-    await writeFile(join(blobs, digest), data);
-    return { digest: `sha256:${digest}`, size: data.length };
-  };
-  const layer = await sha256File(rootfsTar);
-  await copyFile(rootfsTar, join(blobs, layer.digest));
-  const config = await putJson({
-    architecture: "amd64",
-    os: "linux",
-    config: { Cmd: ["sh"], Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] },
-    rootfs: { type: "layers", diff_ids: [`sha256:${layer.digest}`] },
-  });
-  const manifest = await putJson({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
-    layers: [
-      { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${layer.digest}`, size: layer.size },
-    ],
-  });
-  await writeFile(
-    join(layout, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: "application/vnd.oci.image.manifest.v1+json",
-          ...manifest,
-          platform: { architecture: "amd64", os: "linux" },
-          annotations: { "io.containerd.image.name": ref, "org.opencontainers.image.ref.name": "latest" },
-        },
-      ],
-    }),
-  );
-  await writeFile(join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  const archive = join(dir, "busybox-oci.tar");
-  const r = await invoke("tar", ["-C", layout, "-cf", archive, "."], new OutputFiles(dir, "tar-oci"));
-  if (r.code !== 0) throw new Error(`tar failed: ${r.stderr}`);
-  await rm(layout, { recursive: true, force: true });
-  return archive;
 }
 
 // ---------------------------------------------------------------------------------------------

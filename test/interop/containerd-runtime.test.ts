@@ -4,15 +4,14 @@
 // the reference shim uses it (create/start/kill/delete, --log json, --pid-file).
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makeTempDir } from "../fixtures/busybox.ts";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
 import {
-  busyboxRootfsTar,
   type Containerd,
   callsFor,
   hostCgroupVersion,
   INTEROP_RUNTIME,
-  ociArchive,
   PRINT_MEMORY_LIMIT,
   pollUntil,
   runtimeSubcommand,
@@ -29,8 +28,8 @@ describe(`containerd + ctr drive ${INTEROP_RUNTIME}`, { skip }, () => {
 
   before(async () => {
     cd = await startContainerd();
-    const { tar } = await busyboxRootfsTar(await makeTempDir("berth-it-ctd-image-", cd.dir));
-    const archive = await ociArchive(cd.dir, tar, IMAGE);
+    const archive = join(cd.dir, "busybox-image.tar");
+    await writeImageArchive(archive, { name: IMAGE });
     const r = await cd.ctr(["images", "import", archive], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, `ctr images import: ${r.stderr}`);
   });

@@ -4,10 +4,10 @@
 // -> runtime. The image is the busybox fixture rootfs, `docker import`ed (no registry).
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makeTempDir } from "../fixtures/busybox.ts";
+import { writeRootfsTar } from "../fixtures/oci-image.ts";
 import {
-  busyboxRootfsTar,
   callsFor,
   DOCKER_CLI,
   type Dockerd,
@@ -28,7 +28,8 @@ describe(`dockerd drives ${INTEROP_RUNTIME}`, { skip }, () => {
 
   before(async () => {
     dk = await startDockerd();
-    const { tar } = await busyboxRootfsTar(await makeTempDir("berth-it-dockerd-image-", dk.dir));
+    const tar = join(dk.dir, "busybox-rootfs.tar");
+    await writeRootfsTar(tar);
     const r = await dk.docker(["import", tar, IMAGE], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, `docker import: ${r.stderr}`);
   });
