@@ -103,6 +103,10 @@ enum {
   OP_PERSONALITY = 40,   /* persona */
   OP_CHOWN_STDIO = 41,   /* uid, gid */
   OP_LOOKUP = 42,        /* PATH value, file: resolve the executable now */
+  OP_UNSHARE = 43,       /* flags (namespaces that only children enter, e.g. time) */
+  OP_WRITE_FILE = 44,    /* path, data (e.g. /proc/self/timens_offsets before the clone) */
+  OP_NEW_KEYRING = 45,   /* name: join a fresh session keyring */
+  OP_CONSOLE_PAIR = 46,  /* the parent half receives the pty master and relays stdio (run -t) */
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
@@ -115,6 +119,8 @@ struct op { uint16_t code; uint16_t argc; struct arg *args; };
 
 static int sync_fd = -1;
 static int console_fd = -1;
+/* Parent half's end of a console socketpair: it receives the pty master and relays stdio. */
+static int console_recv_fd = -1;
 static int fifo_fd = -1;
 static char *hook_state = NULL;
 static const char *current_step = "start";
@@ -737,6 +743,65 @@ static void op_sync(struct op *o) {
   free(buf);
 }
 
+/* ---- relaying a terminal (run -t / exec -t without a console socket) ---- */
+
+static int recv_fd(int sock) {
+  char data[256];
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+static int copy_once(int from, int to) {
+  char buf[8192];
+  ssize_t n = read(from, buf, sizeof(buf));
+  if (n <= 0) return -1;
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = write(to, buf + off, n - off);
+    if (w < 0) { if (errno == EINTR) continue; return -1; }
+    off += w;
+  }
+  return 0;
+}
+
+/* Relays stdin -> pty master -> stdout until the child exits; returns its wait status. */
+static int relay_terminal(pid_t child, int master) {
+  struct termios saved;
+  int raw = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+  int status = 0, in_open = 1;
+  for (;;) {
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    int r = poll(p, 2, 100);
+    if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      if (copy_once(master, 1) < 0) break; /* EIO: every slave end is closed */
+    }
+    if (r > 0 && in_open && (p[1].revents & (POLLIN | POLLHUP))) {
+      if (copy_once(0, master) < 0) in_open = 0;
+    }
+    if (waitpid(child, &status, WNOHANG) == child) {
+      while (copy_once(master, 1) == 0) {}
+      child = 0;
+      break;
+    }
+  }
+  if (raw) tcsetattr(0, TCSANOW, &saved);
+  if (child > 0) while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  return status;
+}
+
 /* ---- the parent side of a clone ---- */
 
 static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, int mode, int go_fd, int err_fd) {
@@ -765,7 +830,15 @@ static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, i
   if (mode == CLONE_MODE_WAIT) send_line("EXEC");
   /* Stay the parent and report the exit as a shell would. */
   int status;
-  while (waitpid(child, &status, 0) < 0) if (errno != EINTR) fail("wait");
+  if (console_recv_fd >= 0) {
+    /* The master arrives once the child has set up its terminal; no master means it failed. */
+    fcntl(console_recv_fd, F_SETFL, 0);
+    int master = recv_fd(console_recv_fd);
+    if (master < 0) { while (waitpid(child, &status, 0) < 0 && errno == EINTR) {} }
+    else status = relay_terminal(child, master);
+  } else {
+    while (waitpid(child, &status, 0) < 0) if (errno != EINTR) fail("wait");
+  }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
@@ -815,6 +888,14 @@ int main(int argc, char **argv) {
       if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) fail("connect %s", S(o, 0));
       break;
     }
+    case OP_CONSOLE_PAIR: {
+      current_step = "console";
+      int sp[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail("socketpair");
+      console_recv_fd = sp[0];
+      console_fd = sp[1];
+      break;
+    }
     case OP_FIFO_OPEN:
       current_step = "exec fifo";
       if (mkfifo(S(o, 0), 0622) < 0 && errno != EEXIST) fail("mkfifo %s", S(o, 0));
@@ -834,12 +915,14 @@ int main(int argc, char **argv) {
       if (pid > 0) {
         close(go[0]);
         close(err_pipe[1]);
+        if (console_fd >= 0) { close(console_fd); console_fd = -1; }
         /* Find the end of the parent's idmap ops: they follow the clone op. */
         _exit(run_parent(pid, ops, i + 1, count, mode, go[1], err_pipe[0]));
       }
       close(go[1]);
       close(err_pipe[0]);
       err_write_fd = err_pipe[1];
+      if (console_recv_fd >= 0) { close(console_recv_fd); console_recv_fd = -1; }
       char c;
       ssize_t n;
       do n = read(go[0], &c, 1); while (n < 0 && errno == EINTR);
@@ -940,6 +1023,25 @@ int main(int argc, char **argv) {
       for (int fd = 0; fd < 3; fd++) { int r = fchown(fd, (uid_t)N(o, 0), (gid_t)N(o, 1)); (void)r; }
       break;
     case OP_LOOKUP: current_step = "lookup"; op_lookup(o); break;
+    case OP_UNSHARE:
+      current_step = "unshare";
+      if (unshare((int)N(o, 0)) < 0) fail("unshare");
+      break;
+    case OP_WRITE_FILE: {
+      current_step = "write";
+      int fd = open(S(o, 0), O_WRONLY | O_CLOEXEC);
+      size_t len = strlen(S(o, 1));
+      if (fd < 0 || write(fd, S(o, 1), len) != (ssize_t)len) fail("write %s", S(o, 0));
+      close(fd);
+      break;
+    }
+    case OP_NEW_KEYRING:
+      /* KEYCTL_JOIN_SESSION_KEYRING: the container must not share the host session's keys. */
+      if (syscall(SYS_keyctl, 1, S(o, 0), 0, 0, 0) < 0 && errno != ENOSYS && errno != EACCES) {
+        current_step = "session keyring";
+        fail("join session keyring");
+      }
+      break;
     case OP_EXEC: op_exec(o); break;
     default:
       errno = 0;

@@ -30,6 +30,7 @@ export const create: Command = {
       consoleSocket: str(p, "console-socket"),
       pidFile: str(p, "pid-file"),
       noPivot: bool(p, "no-pivot"),
+      noNewKeyring: bool(p, "no-new-keyring"),
       preserveFds: int(p, "preserve-fds") ?? 0,
       systemdCgroup: ctx.systemdCgroup,
       onWarning: (m) => ctx.log.warn(m),

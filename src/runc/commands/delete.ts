@@ -14,8 +14,12 @@ export const del: Command = {
     try {
       await deleteContainer(ctx.store, id, bool(p, "force"));
     } catch (err) {
-      // --force on a container that is already gone is not an error (runc behaves the same).
-      if (err instanceof NotFoundError && bool(p, "force")) return 0;
+      // --force on a container that is already gone is not an error (runc behaves the same);
+      // it also clears the reservation of a create that crashed before it wrote its state.
+      if (err instanceof NotFoundError && bool(p, "force")) {
+        if (ctx.store.hasOrphan(id)) ctx.store.remove(id);
+        return 0;
+      }
       throw err;
     }
     return 0;

@@ -28,7 +28,7 @@ export const list: Command = {
             rootfs: rec.rootfs,
             created: rec.created,
             ...(rec.spec.annotations ? { annotations: rec.spec.annotations } : {}),
-            owner: rec.owner,
+            owner: ctx.store.ownerOf(id),
           },
         ];
       } catch {

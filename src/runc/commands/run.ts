@@ -26,6 +26,7 @@ export const run: Command = {
       consoleSocket: str(p, "console-socket"),
       pidFile: str(p, "pid-file"),
       noPivot: bool(p, "no-pivot"),
+      noNewKeyring: bool(p, "no-new-keyring"),
       preserveFds: int(p, "preserve-fds") ?? 0,
       systemdCgroup: ctx.systemdCgroup,
       mode: detach ? "create" : "run",

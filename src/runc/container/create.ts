@@ -24,6 +24,7 @@ export interface CreateOptions {
   consoleSocket?: string;
   pidFile?: string;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
   preserveFds?: number;
   /** run: nsexec stays the init's parent and its exit status is the container's. */
   mode?: "create" | "run";
@@ -106,6 +107,8 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       lastCap: kernelLastCap(),
       seccomp,
       isDirectory,
+      id: opts.id,
+      newKeyring: !opts.noNewKeyring,
     });
     run = new NsexecRun({
       plan,

@@ -96,6 +96,30 @@ export class StateStore {
     });
   }
 
+  /** A directory reserved by a create that never finished (it crashed before state.json). */
+  hasOrphan(id: string): boolean {
+    validateId(id);
+    try {
+      return statSync(this.dir(id)).isDirectory() && !statSync(join(this.dir(id), "state.json"), { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+  }
+
+  /** The user name owning the container's state, as `list` shows it. */
+  ownerOf(id: string): string {
+    const uid = statSync(this.dir(id)).uid;
+    try {
+      for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+        const f = line.split(":");
+        if (f[2] === String(uid) && f[0]) return f[0];
+      }
+    } catch {
+      // No passwd: fall back to the number.
+    }
+    return `#${uid}`;
+  }
+
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
   }

@@ -20,6 +20,8 @@ function plan(edit?: (s: Spec) => void, extra: Partial<Parameters<typeof createP
     noPivot: false,
     lastCap: 40,
     isDirectory: () => true,
+    id: "c1",
+    newKeyring: true,
     ...extra,
   });
 }
@@ -68,6 +70,17 @@ test("mounts and devices come before pivot_root; masked and readonly paths after
   assert.equal(names(ops).at(-1), "EXEC");
 });
 
+test("a time namespace is unshared before the clone with its offsets, never passed to clone()", () => {
+  const ops = plan((s) => {
+    s.linux!.namespaces!.push({ type: "time" });
+    s.linux!.timeOffsets = { monotonic: { secs: 86400 } };
+  });
+  const c = indexOf(ops, "CLONE");
+  assert.deepEqual(ops[c - 2], { op: "UNSHARE", args: [0x80] });
+  assert.deepEqual(ops[c - 1], { op: "WRITE_FILE", args: ["/proc/self/timens_offsets", "monotonic 86400 0\n"] });
+  assert.equal(Number(ops[c]!.args[0]) & 0xff, 0, "no signal bits in the clone flags");
+});
+
 test("no-pivot moves the root instead", () => {
   const ops = plan(undefined, { noPivot: true });
   assert.equal(indexOf(ops, "PIVOT_ROOT"), -1);
@@ -112,7 +125,9 @@ test("sysctls are written through /proc/sys; unknown propagation is a spec error
 });
 
 test("a terminal needs a console socket", () => {
-  assert.throws(() => plan((s) => (s.process!.terminal = true)), /process.terminal: requires --console-socket/);
+  assert.throws(() => plan((s) => (s.process!.terminal = true)), /process.terminal: requires --console-socket when detached/);
+  assert.equal(plan((s) => (s.process!.terminal = true), { mode: "run" })[0]!.op, "JOIN_CGROUP");
+  assert.ok(names(plan((s) => (s.process!.terminal = true), { mode: "run" })).includes("CONSOLE_PAIR"));
   const ops = plan((s) => (s.process!.terminal = true), { consoleSocket: "/tmp/c.sock" });
   assert.ok(indexOf(ops, "CONSOLE_CONNECT") < indexOf(ops, "CLONE"));
   assert.ok(indexOf(ops, "CONSOLE_SETUP") > indexOf(ops, "PIVOT_ROOT"));

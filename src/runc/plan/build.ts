@@ -5,7 +5,7 @@ import { MS_BIND, MS_REC, MS_RDONLY, MS_SLAVE } from "../spec/mount-options.ts";
 import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
 import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";
-import { cloneFlags, createsNamespace, hasNamespace, idMapText, joinOps, PROC_NS_NAME } from "./namespaces.ts";
+import { cloneFlags, createsNamespace, hasNamespace, idMapText, joinOps, PROC_NS_NAME, timeNamespaceOps } from "./namespaces.ts";
 import { CloneMode, type PlanOp } from "./ops.ts";
 import { type CompiledFilter, finalizeOps, processEnv, rlimitOps } from "./process.ts";
 
@@ -25,6 +25,10 @@ export interface CreatePlanInput {
   lastCap: number;
   seccomp?: CompiledFilter;
   isDirectory: (hostPath: string) => boolean;
+  /** The container id (names its session keyring). */
+  id: string;
+  /** Join a new session keyring (runc's default; --no-new-keyring turns it off). */
+  newKeyring: boolean;
 }
 
 function hookOps(hooks: readonly Hook[] | undefined): PlanOp[] {
@@ -32,6 +36,16 @@ function hookOps(hooks: readonly Hook[] | undefined): PlanOp[] {
     const args = h.args ?? [];
     return { op: "RUN_HOOK", args: [h.path, h.timeout ?? 0, args.length, ...args, ...(h.env ?? [])] };
   });
+}
+
+/**
+ * Where a terminal's pty master goes: to the caller's console socket, or, in the foreground
+ * without one, to nsexec's waiting parent half, which relays it to this process's stdio.
+ */
+function consoleOp(consoleSocket: string | undefined, foreground: boolean): PlanOp {
+  if (consoleSocket) return { op: "CONSOLE_CONNECT", args: [consoleSocket] };
+  if (foreground) return { op: "CONSOLE_PAIR", args: [] };
+  throw new InvalidSpecError("process.terminal", "requires --console-socket when detached");
 }
 
 function requireProcess(spec: Spec): Process {
@@ -49,11 +63,9 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
   ops.push(...joinOps(joins));
   for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
-  if (proc.terminal) {
-    if (!input.consoleSocket) throw new InvalidSpecError("process.terminal", "requires --console-socket");
-    ops.push({ op: "CONSOLE_CONNECT", args: [input.consoleSocket] });
-  }
+  if (proc.terminal) ops.push(consoleOp(input.consoleSocket, input.mode === "run"));
   ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
+  ops.push(...timeNamespaceOps(spec));
   ops.push({ op: "CLONE", args: [cloneFlags(spec), input.mode === "create" ? CloneMode.CREATE : CloneMode.WAIT] });
 
   // Parent half: the id maps of a new user namespace (read by nsexec's parent, skipped by the child).
@@ -70,6 +82,9 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
     ops.push({ op: "SETRESUID", args: [0] });
   }
   ops.push({ op: "SETSID", args: [] });
+  if (input.newKeyring) ops.push({ op: "NEW_KEYRING", args: [`_ses.${input.id}`] });
+  const persona = spec.linux?.personality;
+  if (persona) ops.push({ op: "PERSONALITY", args: [persona.domain === "LINUX32" ? 0x0008 : 0] });
   if (proc.oomScoreAdj !== undefined) ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
 
   // Mounts, in the container's mount namespace, before pivot_root.
@@ -152,10 +167,7 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
     .map((n) => ({ type: n.type, path: `/proc/${input.initPid}/ns/${PROC_NS_NAME[n.type]}` }));
   ops.push(...joinOps(joins));
   for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
-  if (proc.terminal) {
-    if (!input.consoleSocket) throw new InvalidSpecError("process.terminal", "requires --console-socket");
-    ops.push({ op: "CONSOLE_CONNECT", args: [input.consoleSocket] });
-  }
+  if (proc.terminal) ops.push(consoleOp(input.consoleSocket, !input.detach));
   ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
   if (proc.terminal) {
     ops.push({ op: "SETSID", args: [] });

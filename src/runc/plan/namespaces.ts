@@ -37,10 +37,22 @@ export function createsNamespace(spec: Spec, type: NamespaceType): boolean {
   return namespaces(spec).some((n) => n.type === type && !n.path);
 }
 
+/** Flags for clone(): every new namespace but time, whose flag clone() reads as a signal number. */
 export function cloneFlags(spec: Spec): number {
   let flags = 0;
-  for (const ns of namespaces(spec)) if (!ns.path) flags |= CLONE_FLAG[ns.type];
+  for (const ns of namespaces(spec)) if (!ns.path && ns.type !== "time") flags |= CLONE_FLAG[ns.type];
   return flags;
+}
+
+/** A new time namespace is unshared before the clone (only children enter it) with its offsets. */
+export function timeNamespaceOps(spec: Spec): PlanOp[] {
+  if (!namespaces(spec).some((n) => n.type === "time" && !n.path)) return [];
+  const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
+    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`)
+    .join("");
+  const ops: PlanOp[] = [{ op: "UNSHARE", args: [CLONE_FLAG.time] }];
+  if (offsets) ops.push({ op: "WRITE_FILE", args: ["/proc/self/timens_offsets", offsets] });
+  return ops;
 }
 
 /**

@@ -44,6 +44,10 @@ export const Op = {
   PERSONALITY: 40,
   CHOWN_STDIO: 41,
   LOOKUP: 42,
+  UNSHARE: 43,
+  WRITE_FILE: 44,
+  NEW_KEYRING: 45,
+  CONSOLE_PAIR: 46,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
