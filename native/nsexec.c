@@ -263,32 +263,54 @@ static int open_in_root(const char *root, const char *path, int flags) {
   return fd;
 }
 
-/* mkdir -p inside root: each component is created relative to the already-resolved parent. */
-static int mkdir_in_root(const char *root, const char *path, mode_t mode) {
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof(buf), "%s", path);
-  size_t len = strlen(buf);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char saved = buf[i];
-      buf[i] = '\0';
-      /* Resolve the parent in the root, then mkdirat the last component. */
-      char *slash = strrchr(buf, '/');
-      const char *name = slash ? slash + 1 : buf;
-      if (*name) {
-        char parent[PATH_MAX];
-        size_t plen = slash ? (size_t)(slash - buf) : 0;
-        memcpy(parent, buf, plen);
-        parent[plen] = '\0';
-        int pfd = open_in_root(root, plen ? parent : "/", O_PATH | O_DIRECTORY);
-        if (pfd < 0) return -1;
-        if (mkdirat(pfd, name, mode) < 0 && errno != EEXIST) { int e = errno; close(pfd); errno = e; return -1; }
-        close(pfd);
-      }
-      buf[i] = saved;
+/*
+ * mkdir -p inside root. Each prefix is resolved with RESOLVE_IN_ROOT; a component that does not
+ * resolve is either created, or, if it is a dangling symlink, its target (taken inside the root)
+ * is created instead, so nothing is ever made outside the rootfs.
+ */
+static int mkdir_in_root_depth(const char *root, const char *path, mode_t mode, int depth) {
+  if (depth > 40) { errno = ELOOP; return -1; }
+  char cur[PATH_MAX + NAME_MAX + 2] = ""; /* same size as next: next is only ever < PATH_MAX */
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    char comp[NAME_MAX + 1];
+    if (len > NAME_MAX) { errno = ENAMETOOLONG; return -1; }
+    memcpy(comp, p, len);
+    comp[len] = '\0';
+    p += len;
+    char next[PATH_MAX + NAME_MAX + 2];
+    if (snprintf(next, sizeof(next), "%s/%s", cur, comp) >= PATH_MAX) { errno = ENAMETOOLONG; return -1; }
+    int fd = open_in_root(root, next, O_PATH);
+    if (fd >= 0) { close(fd); snprintf(cur, sizeof(cur), "%s", next); continue; }
+    if (errno != ENOENT) return -1;
+    int pfd = open_in_root(root, cur[0] ? cur : "/", O_PATH | O_DIRECTORY);
+    if (pfd < 0) return -1;
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(pfd, comp, target, sizeof(target) - 1);
+    if (n >= 0) {
+      target[n] = '\0';
+      close(pfd);
+      char redirected[PATH_MAX * 3];
+      int w = target[0] == '/' ? snprintf(redirected, sizeof(redirected), "%s/%s", target, p)
+                               : snprintf(redirected, sizeof(redirected), "%s/%s/%s", cur, target, p);
+      if (w < 0 || w >= PATH_MAX) { errno = ENAMETOOLONG; return -1; }
+      return mkdir_in_root_depth(root, redirected, mode, depth + 1);
     }
+    int r = mkdirat(pfd, comp, mode);
+    int e = errno;
+    close(pfd);
+    if (r < 0 && e != EEXIST) { errno = e; return -1; }
+    snprintf(cur, sizeof(cur), "%s", next);
   }
   return 0;
+}
+
+static int mkdir_in_root(const char *root, const char *path, mode_t mode) {
+  return mkdir_in_root_depth(root, path, mode, 0);
 }
 
 static int split_parent(const char *path, char *parent, char *name) {

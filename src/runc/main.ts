@@ -20,7 +20,23 @@ import { update } from "./commands/update.ts";
 import { StateStore } from "./container/state-store.ts";
 
 export const VERSION = "0.1.0";
-const COMMANDS: readonly Command[] = [create, start, run, state, kill, del, list, ps, exec, pause, resume, events, update, spec, features];
+const COMMANDS: readonly Command[] = [
+  create,
+  start,
+  run,
+  state,
+  kill,
+  del,
+  list,
+  ps,
+  exec,
+  pause,
+  resume,
+  events,
+  update,
+  spec,
+  features,
+];
 
 const globalFlags = {
   root: { kind: "string", usage: "root directory for container state (default: /run/berth-runc)" },

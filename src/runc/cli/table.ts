@@ -6,5 +6,7 @@ export function tabulate(rows: string[][], minWidth = 12, padding = 3): string {
       if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, Math.max(minWidth, cell.length + padding));
     });
   }
-  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join("") + "\n").join("");
+  return rows
+    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]!) : cell)).join("") + "\n")
+    .join("");
 }

@@ -1,9 +1,13 @@
-import { bool, type FlagSpecs, int, parseFlags, str, UsageError } from "../cli/flags.ts";
 import type { Command } from "../cli/context.ts";
+import { bool, type FlagSpecs, int, parseFlags, str, UsageError } from "../cli/flags.ts";
 import { createContainer } from "../container/create.ts";
 
 export const createFlags: FlagSpecs = {
-  bundle: { kind: "string", aliases: ["b"], usage: "path to the root of the bundle directory (default: current directory)" },
+  bundle: {
+    kind: "string",
+    aliases: ["b"],
+    usage: "path to the root of the bundle directory (default: current directory)",
+  },
   "console-socket": { kind: "string", usage: "unix socket that receives the pty master of a terminal container" },
   "pid-file": { kind: "string", usage: "file to write the container's init pid to" },
   "no-pivot": { kind: "bool", usage: "do not use pivot_root (for a rootfs on a ramdisk)" },

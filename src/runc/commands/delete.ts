@@ -1,7 +1,7 @@
+import { NotFoundError } from "../../common/errors.ts";
 import type { Command } from "../cli/context.ts";
 import { bool, parseFlags } from "../cli/flags.ts";
 import { deleteContainer } from "../container/lifecycle.ts";
-import { NotFoundError } from "../../common/errors.ts";
 import { idArg } from "./create.ts";
 
 export const del: Command = {

@@ -1,6 +1,6 @@
+import { runcStatsData, stringifyExact } from "../cgroups/stats.ts";
 import type { Command } from "../cli/context.ts";
 import { bool, parseFlags, str, UsageError } from "../cli/flags.ts";
-import { runcStatsData, stringifyExact } from "../cgroups/stats.ts";
 import { cgroupsOf } from "../container/cgroups.ts";
 import { statusOf } from "../container/lifecycle.ts";
 import { sleep } from "../container/proc.ts";
@@ -32,8 +32,7 @@ export const events: Command = {
     const id = idArg(p.positionals, "events");
     const rec = ctx.store.load(id);
     const cg = cgroupsOf(rec);
-    const emit = (type: string, data: unknown) =>
-      process.stdout.write(`${stringifyExact({ type, id, data })}\n`);
+    const emit = (type: string, data: unknown) => process.stdout.write(`${stringifyExact({ type, id, data })}\n`);
     if (bool(p, "stats")) {
       emit("stats", runcStatsData(cg.stats()));
       return 0;

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "../../common/errors.ts";
 import type { Command } from "../cli/context.ts";
 import { bool, int, parseFlags, str, strs, UsageError } from "../cli/flags.ts";
 import { execInContainer } from "../container/exec.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
-import { InvalidArgumentError } from "../../common/errors.ts";
 import { idArg } from "./create.ts";
 
 const execFlags = {
@@ -63,13 +63,18 @@ export const exec: Command = {
     const user = str(p, "user");
     if (user) {
       const [u, g] = user.split(":");
-      proc.user = { ...proc.user, uid: parseUint(u ?? "", "uid"), gid: g === undefined ? proc.user.gid : parseUint(g, "gid") };
+      proc.user = {
+        ...proc.user,
+        uid: parseUint(u ?? "", "uid"),
+        gid: g === undefined ? proc.user.gid : parseUint(g, "gid"),
+      };
     }
     const gids = strs(p, "additional-gids");
     if (gids.length) proc.user.additionalGids = gids.map((g) => parseUint(g, "gid"));
     const caps = strs(p, "cap");
     if (caps.length) {
-      const c = (proc.capabilities ??= {});
+      const c = proc.capabilities ?? {};
+      proc.capabilities = c;
       c.bounding = [...(c.bounding ?? []), ...caps];
       c.effective = [...(c.effective ?? []), ...caps];
       c.permitted = [...(c.permitted ?? []), ...caps];

@@ -1,7 +1,7 @@
 import type { Command } from "../cli/context.ts";
 import { bool, parseFlags, str, UsageError } from "../cli/flags.ts";
-import { statusOf } from "../container/lifecycle.ts";
 import { tabulate } from "../cli/table.ts";
+import { statusOf } from "../container/lifecycle.ts";
 
 export const list: Command = {
   name: "list",

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
+import { FailedPreconditionError } from "../../common/errors.ts";
 import type { Command } from "../cli/context.ts";
 import { type FlagSpecs, parseFlags, str, UsageError } from "../cli/flags.ts";
 import { cgroupsOf } from "../container/cgroups.ts";
 import { statusOf } from "../container/lifecycle.ts";
 import { decodeResources } from "../spec/resources.ts";
 import type { Resources } from "../spec/types.ts";
-import { FailedPreconditionError } from "../../common/errors.ts";
 import { idArg } from "./create.ts";
 
 const updateFlags: FlagSpecs = {
@@ -42,8 +42,8 @@ function int(text: string, flag: string): number {
 export function resourcesFromFlags(get: (name: string) => string | undefined): Resources {
   const r: Resources = {};
   const v = (n: string) => get(n);
-  const cpu = (r.cpu ??= {});
-  const mem = (r.memory ??= {});
+  const cpu: NonNullable<Resources["cpu"]> = {};
+  const mem: NonNullable<Resources["memory"]> = {};
   if (v("cpu-period")) cpu.period = int(v("cpu-period")!, "cpu-period");
   if (v("cpu-quota")) cpu.quota = int(v("cpu-quota")!, "cpu-quota");
   if (v("cpu-rt-period")) cpu.realtimePeriod = int(v("cpu-rt-period")!, "cpu-rt-period");
@@ -58,8 +58,8 @@ export function resourcesFromFlags(get: (name: string) => string | undefined): R
   if (v("kernel-memory-tcp")) mem.kernelTCP = parseBytes(v("kernel-memory-tcp")!, "kernel-memory-tcp");
   if (v("pids-limit")) r.pids = { limit: int(v("pids-limit")!, "pids-limit") };
   if (v("blkio-weight")) r.blockIO = { weight: int(v("blkio-weight")!, "blkio-weight") };
-  if (Object.keys(cpu).length === 0) delete r.cpu;
-  if (Object.keys(mem).length === 0) delete r.memory;
+  if (Object.keys(cpu).length > 0) r.cpu = cpu;
+  if (Object.keys(mem).length > 0) r.memory = mem;
   return r;
 }
 

@@ -5,18 +5,18 @@ import { statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
-import { type CgroupView } from "../plan/mounts.ts";
 import { createPlan } from "../plan/build.ts";
+import type { CgroupView } from "../plan/mounts.ts";
 import type { CompiledFilter } from "../plan/process.ts";
 import { compileSeccomp } from "../seccomp/index.ts";
 import { loadBundleSpec } from "../spec/bundle.ts";
 import { kernelLastCap } from "../spec/capabilities.ts";
 import type { Spec, State } from "../spec/types.ts";
+import { openCgroups } from "./cgroups.ts";
 import { runHooks } from "./hooks.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { readProcStat } from "./proc.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
-import { openCgroups } from "./cgroups.ts";
 
 export interface CreateOptions {
   id: string;
@@ -47,7 +47,8 @@ export function ociState(rec: ContainerRecord, status: State["status"]): State {
 
 function cgroupViews(cg: CgroupManager): CgroupView[] {
   const paths = cg.paths;
-  if (Object.keys(paths).length === 1 && paths[""] !== undefined) return [{ name: "", subsystem: "", hostDir: paths[""] }];
+  if (Object.keys(paths).length === 1 && paths[""] !== undefined)
+    return [{ name: "", subsystem: "", hostDir: paths[""] }];
   return Object.entries(paths)
     .filter(([c]) => c !== "")
     .map(([c, dir]) => ({ name: c.startsWith("name=") ? c.slice(5) : c, subsystem: c, hostDir: dir }));

@@ -18,7 +18,11 @@ export function runHook(hook: Hook, state: State): Promise<void> {
       const eq = e.indexOf("=");
       if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
     }
-    const child = spawn(hook.path, args.slice(1), { argv0: args[0] ?? hook.path, env, stdio: ["pipe", "ignore", "pipe"] });
+    const child = spawn(hook.path, args.slice(1), {
+      argv0: args[0] ?? hook.path,
+      env,
+      stdio: ["pipe", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (d: string) => {
       if (stderr.length < 4096) stderr += d;

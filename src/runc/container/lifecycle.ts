@@ -1,5 +1,5 @@
 // start, state, kill, delete, pause, resume, ps: operations on a container that exists.
-import { closeSync, constants, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
 import type { State, Status } from "../spec/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
@@ -8,7 +8,6 @@ import { runHooks } from "./hooks.ts";
 import { isSameLiveProcess, sleep } from "./proc.ts";
 import { signalNumber } from "./signals.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
-import { existsSync } from "node:fs";
 
 export function statusOf(store: StateStore, rec: ContainerRecord): Status {
   if (rec.pid <= 0 || !isSameLiveProcess(rec.pid, rec.initStartTime)) return "stopped";
@@ -39,7 +38,8 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
       }
-      if (!isSameLiveProcess(rec.pid, rec.initStartTime)) throw new FailedPreconditionError("container init exited before start");
+      if (!isSameLiveProcess(rec.pid, rec.initStartTime))
+        throw new FailedPreconditionError("container init exited before start");
       await sleep(1);
     }
   } finally {
@@ -93,7 +93,8 @@ export async function deleteContainer(store: StateStore, id: string, force: bool
       }
     }
     if (status === "paused") cg.thaw();
-    if (!(await waitStopped(rec, 10_000))) throw new FailedPreconditionError(`container ${id} did not stop after SIGKILL`);
+    if (!(await waitStopped(rec, 10_000)))
+      throw new FailedPreconditionError(`container ${id} did not stop after SIGKILL`);
   } else if (cg.exists()) {
     // The init is gone but other members of its pid namespace's cgroup might not be (no pidns).
     for (const pid of cg.pids()) {
@@ -114,7 +115,8 @@ export async function deleteContainer(store: StateStore, id: string, force: bool
 export function pauseContainer(store: StateStore, id: string): void {
   const rec = store.load(id);
   const status = statusOf(store, rec);
-  if (status !== "running" && status !== "created") throw new FailedPreconditionError("container not running or created");
+  if (status !== "running" && status !== "created")
+    throw new FailedPreconditionError("container not running or created");
   cgroupsOf(rec).freeze();
 }
 

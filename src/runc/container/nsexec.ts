@@ -2,8 +2,8 @@
 // per message on a socket shared with the process (see the comment at the top of nsexec.c).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
-import { dirname, join } from "node:path";
 import type { Socket } from "node:net";
+import { dirname, join } from "node:path";
 import { BerthError } from "../../common/errors.ts";
 import { encodePlan, type PlanOp } from "../plan/ops.ts";
 

@@ -1,6 +1,17 @@
 // The runtime's on-disk state: one directory per container under --root, holding state.json
 // (written atomically: temp file, fsync, rename) and the exec fifo between create and start.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
 import type { Spec } from "../spec/types.ts";
@@ -23,7 +34,8 @@ const ID_PATTERN = /^[\w+\-.]+$/;
 
 export function validateId(id: string): void {
   if (!id) throw new InvalidArgumentError("container id cannot be empty");
-  if (!ID_PATTERN.test(id) || id === "." || id === "..") throw new InvalidArgumentError(`invalid container id format: ${id}`);
+  if (!ID_PATTERN.test(id) || id === "." || id === "..")
+    throw new InvalidArgumentError(`invalid container id format: ${id}`);
 }
 
 export class StateStore {
@@ -48,7 +60,8 @@ export class StateStore {
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new AlreadyExistsError(`container with id exists: ${id}`);
+      if ((err as NodeJS.ErrnoException).code === "EEXIST")
+        throw new AlreadyExistsError(`container with id exists: ${id}`);
       throw err;
     }
     return dir;
@@ -100,7 +113,9 @@ export class StateStore {
   hasOrphan(id: string): boolean {
     validateId(id);
     try {
-      return statSync(this.dir(id)).isDirectory() && !statSync(join(this.dir(id), "state.json"), { throwIfNoEntry: false });
+      return (
+        statSync(this.dir(id)).isDirectory() && !statSync(join(this.dir(id), "state.json"), { throwIfNoEntry: false })
+      );
     } catch {
       return false;
     }

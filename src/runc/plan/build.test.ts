@@ -38,10 +38,17 @@ test("the init joins its cgroups before it clones, so a cgroup namespace is root
 
 test("namespaces given by path are joined with setns, user namespace first, not cloned", () => {
   const ops = plan((s) => {
-    s.linux!.namespaces = [{ type: "network", path: "/run/netns/x" }, { type: "mount" }, { type: "user", path: "/proc/1/ns/user" }];
+    s.linux!.namespaces = [
+      { type: "network", path: "/run/netns/x" },
+      { type: "mount" },
+      { type: "user", path: "/proc/1/ns/user" },
+    ];
   });
   const joins = ops.filter((o) => o.op === "SETNS");
-  assert.deepEqual(joins.map((o) => o.args[0]), ["/proc/1/ns/user", "/run/netns/x"]);
+  assert.deepEqual(
+    joins.map((o) => o.args[0]),
+    ["/proc/1/ns/user", "/run/netns/x"],
+  );
   const flags = Number(ops[indexOf(ops, "CLONE")]!.args[0]);
   assert.equal(flags & 0x40000000, 0, "no new network namespace");
   assert.notEqual(flags & 0x00020000, 0, "new mount namespace");
@@ -108,7 +115,9 @@ test("without no_new_privs seccomp is loaded while the process can still do so",
 
 test("hooks: a sync point before pivot_root when the runtime has hooks to run", () => {
   assert.equal(indexOf(plan(), "SYNC"), -1);
-  const ops = plan((s) => (s.hooks = { createRuntime: [{ path: "/bin/true" }], startContainer: [{ path: "/bin/hook", timeout: 3 }] }));
+  const ops = plan(
+    (s) => (s.hooks = { createRuntime: [{ path: "/bin/true" }], startContainer: [{ path: "/bin/hook", timeout: 3 }] }),
+  );
   assert.ok(indexOf(ops, "SYNC") < indexOf(ops, "PIVOT_ROOT"));
   const hook = ops.find((o) => o.op === "RUN_HOOK")!;
   assert.deepEqual(hook.args, ["/bin/hook", 3, 0]);
@@ -125,7 +134,10 @@ test("sysctls are written through /proc/sys; unknown propagation is a spec error
 });
 
 test("a terminal needs a console socket", () => {
-  assert.throws(() => plan((s) => (s.process!.terminal = true)), /process.terminal: requires --console-socket when detached/);
+  assert.throws(
+    () => plan((s) => (s.process!.terminal = true)),
+    /process.terminal: requires --console-socket when detached/,
+  );
   assert.equal(plan((s) => (s.process!.terminal = true), { mode: "run" })[0]!.op, "JOIN_CGROUP");
   assert.ok(names(plan((s) => (s.process!.terminal = true), { mode: "run" })).includes("CONSOLE_PAIR"));
   const ops = plan((s) => (s.process!.terminal = true), { consoleSocket: "/tmp/c.sock" });
@@ -152,7 +164,10 @@ test("exec joins the init's namespaces by /proc path and forks for the pid names
 });
 
 test("plan encoding: header, lengths, NUL-terminated strings, 8-byte integers", () => {
-  const buf = encodePlan([{ op: "SETHOSTNAME", args: ["ab"] }, { op: "UMASK", args: [0o22] }]);
+  const buf = encodePlan([
+    { op: "SETHOSTNAME", args: ["ab"] },
+    { op: "UMASK", args: [0o22] },
+  ]);
   assert.equal(buf.toString("latin1", 0, 4), "BRTH");
   assert.equal(buf.readUInt32LE(4), buf.length);
   assert.equal(buf.readUInt32LE(8), 2);

@@ -1,11 +1,19 @@
 // Spec -> plan. Pure: every fact about the host (cgroup directories, kernel limits, whether a bind
 // source is a directory) arrives as input, so the whole policy can be unit-tested.
 import { InvalidSpecError } from "../../common/errors.ts";
-import { MS_BIND, MS_REC, MS_RDONLY, MS_SLAVE } from "../spec/mount-options.ts";
+import { MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE } from "../spec/mount-options.ts";
 import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
 import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";
-import { cloneFlags, createsNamespace, hasNamespace, idMapText, joinOps, PROC_NS_NAME, timeNamespaceOps } from "./namespaces.ts";
+import {
+  cloneFlags,
+  createsNamespace,
+  hasNamespace,
+  idMapText,
+  joinOps,
+  PROC_NS_NAME,
+  timeNamespaceOps,
+} from "./namespaces.ts";
 import { CloneMode, type PlanOp } from "./ops.ts";
 import { type CompiledFilter, finalizeOps, processEnv, rlimitOps } from "./process.ts";
 
@@ -85,7 +93,8 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   if (input.newKeyring) ops.push({ op: "NEW_KEYRING", args: [`_ses.${input.id}`] });
   const persona = spec.linux?.personality;
   if (persona) ops.push({ op: "PERSONALITY", args: [persona.domain === "LINUX32" ? 0x0008 : 0] });
-  if (proc.oomScoreAdj !== undefined) ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
+  if (proc.oomScoreAdj !== undefined)
+    ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
 
   // Mounts, in the container's mount namespace, before pivot_root.
   const propagation = spec.linux?.rootfsPropagation;
@@ -111,10 +120,12 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   ops.push(input.noPivot ? { op: "MOVE_ROOT", args: [rootfs] } : { op: "PIVOT_ROOT", args: [rootfs] });
   if (propagation) {
     const flag = ROOTFS_PROPAGATION[propagation];
-    if (flag === undefined) throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
+    if (flag === undefined)
+      throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
     ops.push({ op: "SET_PROPAGATION", args: ["/", flag] });
   }
-  if (proc.terminal) ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
+  if (proc.terminal)
+    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
   if (spec.root?.readonly) ops.push({ op: "REMOUNT", args: ["", "/", MS_BIND | MS_RDONLY, 1] });
 
   if (createsNamespace(spec, "uts")) {
@@ -173,7 +184,8 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
     ops.push({ op: "SETSID", args: [] });
     ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
   }
-  if (proc.oomScoreAdj !== undefined) ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
+  if (proc.oomScoreAdj !== undefined)
+    ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
   ops.push(...rlimitOps(proc));
   if (proc.user.umask !== undefined) ops.push({ op: "UMASK", args: [proc.user.umask] });
   ops.push(

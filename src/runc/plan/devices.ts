@@ -26,7 +26,9 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceCgroupRule[] = [
 
 /** Whether the runtime populates /dev (not when the spec bind-mounts a /dev of its own). */
 export function managesDev(spec: Spec): boolean {
-  return !(spec.mounts ?? []).some((m) => m.destination === "/dev" && (m.options ?? []).some((o) => o === "bind" || o === "rbind"));
+  return !(spec.mounts ?? []).some(
+    (m) => m.destination === "/dev" && (m.options ?? []).some((o) => o === "bind" || o === "rbind"),
+  );
 }
 
 export function devicesFor(spec: Spec): Device[] {

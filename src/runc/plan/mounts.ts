@@ -100,9 +100,15 @@ function cgroupMountOps(m: Mount, flags: number, ctx: MountContext): PlanOp[] {
     if (cg.name === "") continue;
     const target = `${dest}/${cg.name}`;
     if (ctx.cgroupNamespace) {
-      ops.push({ op: "MOUNT", args: [root, "cgroup", target, "cgroup", base | (ro ? MS_RDONLY : 0), cg.subsystem, 1, 0] });
+      ops.push({
+        op: "MOUNT",
+        args: [root, "cgroup", target, "cgroup", base | (ro ? MS_RDONLY : 0), cg.subsystem, 1, 0],
+      });
     } else {
-      ops.push({ op: "MOUNT", args: [root, cg.hostDir, target, "", MS_BIND | MS_REC | base | (ro ? MS_RDONLY : 0), "", 1, 0] });
+      ops.push({
+        op: "MOUNT",
+        args: [root, cg.hostDir, target, "", MS_BIND | MS_REC | base | (ro ? MS_RDONLY : 0), "", 1, 0],
+      });
     }
   }
   if (ro) ops.push({ op: "REMOUNT", args: [root, dest, base | MS_RDONLY | MS_BIND, 1] });

@@ -50,7 +50,8 @@ export function capabilityMasks(caps: Capabilities | undefined, lastCap: number)
 export function rlimitOps(proc: Process): PlanOp[] {
   return (proc.rlimits ?? []).map((r, i) => {
     const n = rlimitNumber(r.type);
-    if (n === undefined) throw new InvalidSpecError(`process.rlimits[${i}].type`, `unknown rlimit ${JSON.stringify(r.type)}`);
+    if (n === undefined)
+      throw new InvalidSpecError(`process.rlimits[${i}].type`, `unknown rlimit ${JSON.stringify(r.type)}`);
     const v = (x: number) => (x >= 2 ** 64 - 1 ? RLIM_INFINITY : BigInt(x));
     return { op: "RLIMIT", args: [n, v(r.soft), v(r.hard)] };
   });
