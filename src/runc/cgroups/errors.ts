@@ -1,8 +1,8 @@
 // Typed errors of the cgroup managers. Each names the file or controller involved so a user can
 // tell a bad value (kernel said EINVAL/ERANGE) from a host that lacks a controller.
 
-import { BerthError, FailedPreconditionError } from "../../common/errors.ts";
 import type { ErrorKind } from "../../common/errors.ts";
+import { BerthError, FailedPreconditionError } from "../../common/errors.ts";
 
 /** Writing a cgroup file failed: the kernel rejected the value, or the file is missing. */
 export class CgroupWriteError extends BerthError {
@@ -31,7 +31,9 @@ export class CgroupReadError extends BerthError {
 export class CgroupControllerMissingError extends FailedPreconditionError {
   readonly controller: string;
   constructor(controller: string, detail?: string) {
-    super(detail ?? `cannot set ${controller} limit: the ${controller} cgroup controller is not available on this host`);
+    super(
+      detail ?? `cannot set ${controller} limit: the ${controller} cgroup controller is not available on this host`,
+    );
     this.controller = controller;
   }
 }

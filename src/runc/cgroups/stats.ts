@@ -104,7 +104,14 @@ export function emptyStats(): CgroupStats {
       schedLoadBalance: 0,
       schedRelaxDomainLevel: 0,
     },
-    memory: { cache: 0, usage: memoryEntry(), swap: memoryEntry(), kernel: memoryEntry(), kernelTCP: memoryEntry(), raw: {} },
+    memory: {
+      cache: 0,
+      usage: memoryEntry(),
+      swap: memoryEntry(),
+      kernel: memoryEntry(),
+      kernelTCP: memoryEntry(),
+      raw: {},
+    },
     pids: { current: 0, limit: 0 },
     blkio: {
       ioServiceBytesRecursive: [],

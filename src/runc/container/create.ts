@@ -6,6 +6,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { createPlan } from "../plan/build.ts";
+import { deviceCgroupRules } from "../plan/devices.ts";
 import type { CgroupView } from "../plan/mounts.ts";
 import type { CompiledFilter } from "../plan/process.ts";
 import { compileSeccomp } from "../seccomp/index.ts";
@@ -83,7 +84,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
   try {
     cg = openCgroups(spec, opts.id, opts.systemdCgroup);
     cg.create();
-    if (spec.linux?.resources) cg.set(spec.linux.resources);
+    cg.set({ ...spec.linux?.resources, devices: deviceCgroupRules(spec) });
     const record: ContainerRecord = {
       id: opts.id,
       bundle,

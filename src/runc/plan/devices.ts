@@ -16,13 +16,33 @@ export const DEFAULT_DEVICES: readonly Device[] = [
   { type: "c", path: "/dev/urandom", major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
 ];
 
-/** Device-cgroup rules that keep the default devices and ptys usable whatever the spec says. */
+/**
+ * Rules appended after the spec's own, as runc does: mknod of any node (access still needs an
+ * allow rule), the default devices, ptys and /dev/net/tun.
+ */
 export const DEFAULT_DEVICE_RULES: readonly DeviceCgroupRule[] = [
-  ...DEFAULT_DEVICES.map((d) => ({ allow: true, type: "c" as const, major: d.major, minor: d.minor, access: "rwm" })),
-  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // /dev/ptmx
-  { allow: true, type: "c", major: 136, access: "rwm" }, // /dev/pts/*
-  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // /dev/net/tun
+  { allow: true, type: "c", access: "m" },
+  { allow: true, type: "b", access: "m" },
+  ...[
+    [1, 3],
+    [1, 8],
+    [1, 7],
+    [5, 0],
+    [1, 5],
+    [1, 9],
+  ].map(([major, minor]) => ({ allow: true, type: "c" as const, major, minor, access: "rwm" })),
+  { allow: true, type: "c", major: 136, access: "rwm" },
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" },
+  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" },
 ];
+
+/** The device cgroup policy of a container: the spec's rules, the defaults, its own devices. */
+export function deviceCgroupRules(spec: Spec): DeviceCgroupRule[] {
+  const own = (spec.linux?.devices ?? [])
+    .filter((d) => d.type === "c" || d.type === "b")
+    .map((d) => ({ allow: true, type: d.type as "c" | "b", major: d.major, minor: d.minor, access: "rwm" }));
+  return [...(spec.linux?.resources?.devices ?? []), ...DEFAULT_DEVICE_RULES, ...own];
+}
 
 /** Whether the runtime populates /dev (not when the spec bind-mounts a /dev of its own). */
 export function managesDev(spec: Spec): boolean {

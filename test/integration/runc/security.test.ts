@@ -96,7 +96,11 @@ test("a /dev/null that is not the null device is never used to mask a path", asy
 });
 
 test("a bad config.json names the field and leaves no state, cgroup or mount behind", async (t) => {
-  const b = await makeBundle({ spec: (s) => s.linux!.namespaces!.push({ type: "bogus" as never }) });
+  const b = await makeBundle({
+    spec: (s) => {
+      s.linux!.namespaces!.push({ type: "bogus" as never });
+    },
+  });
   t.after(() => b.cleanup());
   const id = uniqueId("badcfg");
   const r = await rt.run(id, b.dir);

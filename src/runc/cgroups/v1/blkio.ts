@@ -76,7 +76,8 @@ export const blkio: V1Controller = {
     if (b.weight) writeCgroupFile(dir, weightFile(dir, "weight"), String(b.weight));
     if (b.leafWeight) writeCgroupFile(dir, weightFile(dir, "leaf_weight"), String(b.leafWeight));
     for (const wd of b.weightDevice ?? []) {
-      if (wd.weight !== undefined) writeCgroupFile(dir, weightFile(dir, "weight_device"), `${wd.major}:${wd.minor} ${wd.weight}`);
+      if (wd.weight !== undefined)
+        writeCgroupFile(dir, weightFile(dir, "weight_device"), `${wd.major}:${wd.minor} ${wd.weight}`);
       if (wd.leafWeight !== undefined) {
         writeCgroupFile(dir, weightFile(dir, "leaf_weight_device"), `${wd.major}:${wd.minor} ${wd.leafWeight}`);
       }

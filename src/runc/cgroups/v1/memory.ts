@@ -109,7 +109,8 @@ export const memory: V1Controller = {
     if (m.useHierarchy !== undefined) {
       // Recent kernels fix use_hierarchy at 1; only write when it would change something.
       const want = m.useHierarchy ? 1 : 0;
-      if (readUintOptional(dir, "memory.use_hierarchy") !== want) writeCgroupFile(dir, "memory.use_hierarchy", String(want));
+      if (readUintOptional(dir, "memory.use_hierarchy") !== want)
+        writeCgroupFile(dir, "memory.use_hierarchy", String(want));
     }
   },
   stats(dir: string, s: CgroupStats): void {

@@ -2,7 +2,7 @@
 
 import type { Resources } from "../../spec/types.ts";
 import { pidsMax } from "../convert.ts";
-import { UINT64_MAX, readUintOptional, writeCgroupFile } from "../fsutil.ts";
+import { readUintOptional, UINT64_MAX, writeCgroupFile } from "../fsutil.ts";
 import type { CgroupStats } from "../stats.ts";
 import type { V1Controller } from "./controller.ts";
 
