@@ -46,7 +46,7 @@ export const V1_CONTROLLERS = [
 ] as const;
 
 // mountinfo escapes space, tab, newline and backslash as \ooo octal.
-function unescape(field: string): string {
+function unescapeOctal(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
 }
 
@@ -58,8 +58,8 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
     const sep = fields.indexOf("-", 6);
     if (sep < 0 || fields.length < sep + 3) continue;
     out.push({
-      root: unescape(fields[3] ?? ""),
-      mountpoint: unescape(fields[4] ?? ""),
+      root: unescapeOctal(fields[3] ?? ""),
+      mountpoint: unescapeOctal(fields[4] ?? ""),
       fstype: fields[sep + 1] ?? "",
       superOptions: (fields[sep + 3] ?? "").split(","),
     });
