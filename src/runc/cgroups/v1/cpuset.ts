@@ -1,26 +1,27 @@
 // v1 cpuset: a new cpuset cgroup starts with empty cpus/mems and refuses tasks until both are
 // filled, so every directory on the way down is initialised from its parent.
 
-import { mkdirSync } from "node:fs";
 import { posix } from "node:path";
 import type { Resources } from "../../spec/types.ts";
 import { parseCpuList } from "../convert.ts";
 import { readCgroupFile, readOptional, readUintOptional, writeCgroupFile } from "../fsutil.ts";
 import type { CgroupStats } from "../stats.ts";
+import { mkdirTracked } from "../tree.ts";
 import type { V1Controller } from "./controller.ts";
 
 /**
- * mkdir -p from `mountpoint` down to `dir`, copying cpuset.cpus/mems from the parent into any
- * directory where they are empty. Returns the directories it created (outermost first).
+ * mkdir -p from `mountpoint` down to `dir`, then copy cpuset.cpus/mems from the parent into any
+ * directory on the way where they are empty. Returns the directories it created (outermost first).
  */
 export function createCpusetDir(mountpoint: string, dir: string): string[] {
-  const created: string[] = [];
-  const rel = posix.relative(mountpoint, dir);
+  const created = mkdirTracked(mountpoint, dir);
   let current = mountpoint;
-  for (const part of rel.split("/").filter((p) => p !== "")) {
+  for (const part of posix
+    .relative(mountpoint, dir)
+    .split("/")
+    .filter((p) => p !== "")) {
     const parent = current;
     current = posix.join(current, part);
-    if (mkdirSync(current, { recursive: true }) !== undefined) created.push(current);
     for (const file of ["cpuset.cpus", "cpuset.mems"]) {
       if (readCgroupFile(current, file).trim() === "") {
         writeCgroupFile(current, file, readCgroupFile(parent, file).trim());

@@ -1,6 +1,5 @@
-// v1 devices controller: the spec's rules become the cgroup's allow/deny lists. The writes are
-// skipped when the cgroup already enforces the same policy, so `update` opens no window in which
-// devices are briefly denied.
+// v1 devices controller: writes the emulated policy, and nothing when it is already in place.
+
 import type { Resources } from "../../spec/types.ts";
 import { devicePolicy, parseDevicesList, samePolicy, v1DeviceWrites } from "../devices.ts";
 import { readCgroupFile, writeCgroupFile } from "../fsutil.ts";
@@ -14,7 +13,9 @@ export const devices: V1Controller = {
   set(dir: string, r: Resources): void {
     if (r.devices === undefined) return;
     const target = devicePolicy(r.devices);
-    if (samePolicy(parseDevicesList(readCgroupFile(dir, "devices.list")), target)) return;
+    const current = parseDevicesList(readCgroupFile(dir, "devices.list"));
+    // devices.list cannot show deny exceptions in allow-all mode, so only an allow-list compares.
+    if (!target.defaultAllow && samePolicy(current, target)) return;
     for (const w of v1DeviceWrites(target)) writeCgroupFile(dir, w.file, w.value);
   },
 };

@@ -1,6 +1,8 @@
-// v1 hugetlb: a limit file per page size (hugetlb.2MB.limit_in_bytes).
+// v1 hugetlb controller.
+
 import type { Resources } from "../../spec/types.ts";
-import { readOptional, readUintOptional, writeCgroupFile } from "../fsutil.ts";
+import { readUintOptional, writeCgroupFile } from "../fsutil.ts";
+import { checkHugepageLimits, hugePageSizes } from "../hugepages.ts";
 import type { CgroupStats } from "../stats.ts";
 import type { V1Controller } from "./controller.ts";
 
@@ -10,14 +12,17 @@ export const hugetlb: V1Controller = {
     return (r.hugepageLimits?.length ?? 0) > 0;
   },
   set(dir: string, r: Resources): void {
-    for (const h of r.hugepageLimits ?? [])
-      writeCgroupFile(dir, `hugetlb.${h.pageSize}.limit_in_bytes`, String(h.limit));
+    const limits = r.hugepageLimits ?? [];
+    if (limits.length === 0) return;
+    checkHugepageLimits(limits, hugePageSizes());
+    for (const l of limits) writeCgroupFile(dir, `hugetlb.${l.pageSize}.limit_in_bytes`, String(l.limit));
   },
   stats(dir: string, s: CgroupStats): void {
-    for (const size of ["2MB", "1GB"]) {
-      if (readOptional(dir, `hugetlb.${size}.usage_in_bytes`) === undefined) continue;
+    for (const size of hugePageSizes()) {
+      const usage = readUintOptional(dir, `hugetlb.${size}.usage_in_bytes`);
+      if (usage === undefined) continue;
       s.hugetlb[size] = {
-        usage: readUintOptional(dir, `hugetlb.${size}.usage_in_bytes`) ?? 0,
+        usage,
         max: readUintOptional(dir, `hugetlb.${size}.max_usage_in_bytes`) ?? 0,
         failcnt: readUintOptional(dir, `hugetlb.${size}.failcnt`) ?? 0,
       };

@@ -1,4 +1,5 @@
-// v1 net_cls (a class id on every packet) and net_prio (per-interface priorities).
+// v1 net_cls and net_prio controllers (often not mounted; then only a request for them fails).
+
 import type { Resources } from "../../spec/types.ts";
 import { writeCgroupFile } from "../fsutil.ts";
 import type { V1Controller } from "./controller.ts";
@@ -6,7 +7,7 @@ import type { V1Controller } from "./controller.ts";
 export const netCls: V1Controller = {
   name: "net_cls",
   wants(r: Resources): boolean {
-    return r.network?.classID !== undefined && r.network.classID !== 0;
+    return Boolean(r.network?.classID);
   },
   set(dir: string, r: Resources): void {
     if (r.network?.classID) writeCgroupFile(dir, "net_cls.classid", String(r.network.classID));

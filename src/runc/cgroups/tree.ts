@@ -1,0 +1,98 @@
+// Directory-level operations shared by both managers: make a cgroup path (remembering what was
+// new, so a failed create can undo exactly that), list processes, remove a cgroup tree.
+
+import { mkdirSync, readdirSync, rmdirSync } from "node:fs";
+import { posix } from "node:path";
+import { CgroupBusyError, errnoCode } from "./errors.ts";
+import { readOptional, sleepSync } from "./fsutil.ts";
+
+/**
+ * mkdir each missing directory from below `mountpoint` down to `dir`, calling `prepare(parent, child)`
+ * before creating each child. Returns the directories created, outermost first.
+ */
+export function mkdirTracked(mountpoint: string, dir: string, prepare?: (parent: string) => void): string[] {
+  const created: string[] = [];
+  let current = mountpoint;
+  for (const part of posix
+    .relative(mountpoint, dir)
+    .split("/")
+    .filter((p) => p !== "")) {
+    prepare?.(current);
+    current = posix.join(current, part);
+    try {
+      mkdirSync(current);
+      created.push(current);
+    } catch (err) {
+      if (errnoCode(err) !== "EEXIST") throw err;
+    }
+  }
+  return created;
+}
+
+/** Pids in `dir` and every sub-cgroup below it. */
+export function procsRecursive(dir: string): number[] {
+  const out: number[] = [];
+  const visit = (d: string) => {
+    const text = readOptional(d, "cgroup.procs");
+    if (text === undefined) return;
+    for (const line of text.split("\n")) if (line.trim() !== "") out.push(Number(line));
+    let entries: string[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return;
+      throw err;
+    }
+    for (const e of entries) visit(posix.join(d, e));
+  };
+  visit(dir);
+  return out;
+}
+
+// A cgroup whose last process just exited stays busy for a moment; retry with backoff.
+function rmdirRetry(dir: string): void {
+  for (let delay = 10; ; delay *= 2) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || delay > 320) throw new CgroupBusyError(dir, err);
+      sleepSync(delay);
+    }
+  }
+}
+
+/** rmdir `dir` and any sub-cgroups (deepest first). Already gone is fine. */
+export function removeTree(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return;
+    throw err;
+  }
+  for (const e of entries) removeTree(posix.join(dir, e));
+  rmdirRetry(dir);
+}
+
+/** Best-effort rmdir of now-empty parents a create made; siblings may have appeared since. */
+export function removeCreatedParents(created: string[], leaves: Set<string>): void {
+  for (const dir of [...created].reverse()) {
+    if (leaves.has(dir)) continue;
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty or already gone: someone else's cgroup lives there now.
+    }
+  }
+}
+
+export function unique(paths: Record<string, string>): string[] {
+  return [...new Set(Object.values(paths))];
+}
