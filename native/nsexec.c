@@ -75,7 +75,7 @@ enum {
   OP_MKNOD = 12,         /* root, path, mode(type|perm), major, minor, uid, gid */
   OP_SYMLINK = 13,       /* root, target, linkpath */
   OP_SYNC = 14,          /* hook phase name */
-  OP_RUN_HOOK = 15,      /* path, timeout-seconds, argc, args..., env... */
+  OP_RUN_HOOK = 15,      /* path, timeout-seconds, state index, argc, args..., env... */
   OP_PIVOT_ROOT = 16,    /* root */
   OP_MOVE_ROOT = 17,     /* root (no pivot: MS_MOVE + chroot) */
   OP_MASK_PATH = 18,     /* path */
@@ -107,6 +107,7 @@ enum {
   OP_WRITE_FILE = 44,    /* path, data (e.g. /proc/self/timens_offsets before the clone) */
   OP_NEW_KEYRING = 45,   /* name: join a fresh session keyring */
   OP_CONSOLE_PAIR = 46,  /* the parent half receives the pty master and relays stdio (run -t) */
+  OP_STDIO_PIPES = 47,   /* the child gets pipes for 0,1,2; the parent half relays them (run, exec) */
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
@@ -119,10 +120,13 @@ struct op { uint16_t code; uint16_t argc; struct arg *args; };
 
 static int sync_fd = -1;
 static int console_fd = -1;
+/* Pipes for the child's stdio ([0] read end, [1] write end), relayed by the parent half. */
+static int stdio_pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
 /* Parent half's end of a console socketpair: it receives the pty master and relays stdio. */
 static int console_recv_fd = -1;
 static int fifo_fd = -1;
-static char *hook_state = NULL;
+/* States the runtime sent at the hook sync point (tab-separated); a hook gets one on stdin. */
+static char *hook_states[4];
 static const char *current_step = "start";
 /* Write end of the clone's error pipe in the child: a byte there means "failed before exec". */
 static int err_write_fd = -1;
@@ -702,9 +706,10 @@ static void op_exec(struct op *o) {
 static void op_run_hook(struct op *o) {
   const char *path = S(o, 0);
   int timeout = (int)N(o, 1);
-  int argc = (int)N(o, 2);
-  char **argv = collect_strings(o, 3, argc);
-  char **envp = collect_strings(o, 3 + argc, o->argc - 3 - argc);
+  int which = (int)N(o, 2);
+  int argc = (int)N(o, 3);
+  char **argv = collect_strings(o, 4, argc);
+  char **envp = collect_strings(o, 4 + argc, o->argc - 4 - argc);
   char *fallback[] = {(char *)path, NULL};
   int in[2];
   if (pipe2(in, O_CLOEXEC) < 0) fail("pipe");
@@ -716,7 +721,7 @@ static void op_run_hook(struct op *o) {
     _exit(127);
   }
   close(in[0]);
-  const char *state = hook_state ? hook_state : "{}";
+  const char *state = which >= 0 && which < 4 && hook_states[which] ? hook_states[which] : "{}";
   ssize_t w = write(in[1], state, strlen(state));
   (void)w;
   close(in[1]);
@@ -760,8 +765,15 @@ static void op_sync(struct op *o) {
   }
   buf[len] = '\0';
   if (strncmp(buf, "OK", 2) != 0) { errno = 0; fail("%s", buf); }
-  free(hook_state);
-  hook_state = strdup(len > 3 ? buf + 3 : "{}");
+  char *rest = len > 3 ? buf + 3 : "";
+  for (int i = 0; i < 4; i++) {
+    char *tab = strchr(rest, '\t');
+    if (tab) *tab = '\0';
+    free(hook_states[i]);
+    hook_states[i] = *rest ? strdup(rest) : NULL;
+    if (!tab) { for (int j = i + 1; j < 4; j++) { free(hook_states[j]); hook_states[j] = NULL; } break; }
+    rest = tab + 1;
+  }
   free(buf);
 }
 
@@ -824,6 +836,35 @@ static int relay_terminal(pid_t child, int master) {
   return status;
 }
 
+/*
+ * Relays the parent's stdin into the child's stdin pipe and the child's stdout/stderr pipes out,
+ * until the child has exited and its pipes are drained. Returns the child's wait status.
+ */
+static int relay_pipes(pid_t child) {
+  int in_w = stdio_pipes[0][1], out_r = stdio_pipes[1][0], err_r = stdio_pipes[2][0];
+  int status = 0, exited = 0, in_open = 1;
+  for (;;) {
+    struct pollfd p[3] = {
+        {.fd = out_r, .events = POLLIN}, {.fd = err_r, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    int r = poll(p, 3, exited ? 50 : 100);
+    if (r > 0) {
+      if (p[0].revents) { if (copy_once(out_r, 1) < 0) { close(out_r); out_r = -1; } }
+      if (p[1].revents) { if (copy_once(err_r, 2) < 0) { close(err_r); err_r = -1; } }
+      if (in_open && p[2].revents) {
+        if (copy_once(0, in_w) < 0) { in_open = 0; close(in_w); in_w = -1; }
+      }
+    }
+    if (!exited && waitpid(child, &status, WNOHANG) == child) exited = 1;
+    /* Done once both outputs hit EOF; after the exit, also when they go quiet (a leftover
+     * process outside a pid namespace may hold them open). */
+    if (out_r < 0 && err_r < 0) break;
+    if (exited && r == 0) break;
+  }
+  if (in_w >= 0) close(in_w);
+  if (!exited) while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  return status;
+}
+
 /* ---- the parent side of a clone ---- */
 
 static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, int mode, int go_fd, int err_fd) {
@@ -858,6 +899,8 @@ static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, i
     int master = recv_fd(console_recv_fd);
     if (master < 0) { while (waitpid(child, &status, 0) < 0 && errno == EINTR) {} }
     else status = relay_terminal(child, master);
+  } else if (stdio_pipes[1][0] >= 0) {
+    status = relay_pipes(child);
   } else {
     while (waitpid(child, &status, 0) < 0) if (errno != EINTR) fail("wait");
   }
@@ -918,9 +961,15 @@ int main(int argc, char **argv) {
       console_fd = sp[1];
       break;
     }
+    case OP_STDIO_PIPES:
+      current_step = "stdio";
+      for (int k = 0; k < 3; k++) if (pipe2(stdio_pipes[k], O_CLOEXEC) < 0) fail("pipe");
+      break;
     case OP_FIFO_OPEN:
       current_step = "exec fifo";
       if (mkfifo(S(o, 0), 0622) < 0 && errno != EEXIST) fail("mkfifo %s", S(o, 0));
+      /* Not subject to umask: the init reopens it after it has become the container's user. */
+      if (chmod(S(o, 0), 0622) < 0) fail("chmod %s", S(o, 0));
       fifo_fd = open(S(o, 0), O_PATH | O_CLOEXEC);
       if (fifo_fd < 0) fail("open %s", S(o, 0));
       break;
@@ -938,6 +987,7 @@ int main(int argc, char **argv) {
         close(go[0]);
         close(err_pipe[1]);
         if (console_fd >= 0) { close(console_fd); console_fd = -1; }
+        if (stdio_pipes[0][0] >= 0) { close(stdio_pipes[0][0]); close(stdio_pipes[1][1]); close(stdio_pipes[2][1]); }
         /* Find the end of the parent's idmap ops: they follow the clone op. */
         _exit(run_parent(pid, ops, i + 1, count, mode, go[1], err_pipe[0]));
       }
@@ -945,6 +995,10 @@ int main(int argc, char **argv) {
       close(err_pipe[0]);
       err_write_fd = err_pipe[1];
       if (console_recv_fd >= 0) { close(console_recv_fd); console_recv_fd = -1; }
+      if (stdio_pipes[0][0] >= 0) {
+        if (dup2(stdio_pipes[0][0], 0) < 0 || dup2(stdio_pipes[1][1], 1) < 0 || dup2(stdio_pipes[2][1], 2) < 0) fail("dup2 stdio");
+        for (int k = 0; k < 3; k++) { close(stdio_pipes[k][0]); close(stdio_pipes[k][1]); }
+      }
       char c;
       ssize_t n;
       do n = read(go[0], &c, 1); while (n < 0 && errno == EINTR);

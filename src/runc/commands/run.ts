@@ -51,7 +51,7 @@ export const run: Command = {
       });
     }
     const status = await created.exit;
-    if (!bool(p, "keep")) await deleteContainer(ctx.store, id, true);
+    if (!bool(p, "keep")) await deleteContainer(ctx.store, id, true, (m) => ctx.log.warn(m));
     return status;
   },
 };

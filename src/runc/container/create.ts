@@ -119,7 +119,8 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
         const state = ociState({ ...record, pid }, "creating");
         await runHooks(spec.hooks?.prestart, state);
         await runHooks(spec.hooks?.createRuntime, state);
-        return JSON.stringify(state);
+        // In order of HookState: what createContainer and startContainer hooks read on stdin.
+        return [state, { ...state, status: "created" }].map((st) => JSON.stringify(st)).join("\t");
       },
     });
     const pid = await run.pid;

@@ -76,7 +76,12 @@ async function waitStopped(rec: ContainerRecord, timeoutMs: number): Promise<boo
   return false;
 }
 
-export async function deleteContainer(store: StateStore, id: string, force: boolean): Promise<void> {
+export async function deleteContainer(
+  store: StateStore,
+  id: string,
+  force: boolean,
+  onWarning: (msg: string) => void = () => {},
+): Promise<void> {
   const rec = store.load(id);
   const status = statusOf(store, rec);
   if (status !== "stopped" && status !== "created" && !force) {
@@ -107,9 +112,10 @@ export async function deleteContainer(store: StateStore, id: string, force: bool
   }
   cg.destroy();
   store.remove(id);
-  await runHooks(rec.spec.hooks?.poststop, ociState(rec, "stopped")).catch(() => {
-    // runc only warns when a poststop hook fails: the container is gone either way.
-  });
+  // A failing poststop hook is only a warning: the container is gone either way (as runc).
+  await runHooks(rec.spec.hooks?.poststop, ociState(rec, "stopped")).catch((err: unknown) =>
+    onWarning(`poststop hook: ${err instanceof Error ? err.message : String(err)}`),
+  );
 }
 
 export function pauseContainer(store: StateStore, id: string): void {

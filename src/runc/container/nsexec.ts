@@ -101,7 +101,7 @@ export class NsexecRun {
                 (e: unknown) => `FAIL ${e instanceof Error ? e.message : String(e)}\n`,
               )
             : Promise.resolve("OK {}\n");
-          void answer.then((a) => this.sock.write(a.replaceAll("\n", " ").trimEnd() + "\n"));
+          void answer.then((a) => this.sock.write(`${a.replaceAll("\n", " ").trimEnd()}\n`));
         }
       }
     });

@@ -29,11 +29,13 @@ function plan(edit?: (s: Spec) => void, extra: Partial<Parameters<typeof createP
 const names = (ops: PlanOp[]) => ops.map((o) => o.op);
 const indexOf = (ops: PlanOp[], name: string) => names(ops).indexOf(name as PlanOp["op"]);
 
-test("the init joins its cgroups before it clones, so a cgroup namespace is rooted there", () => {
+test("the init joins its cgroups itself, then unshares the cgroup namespace rooted there", () => {
   const ops = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }));
-  assert.ok(indexOf(ops, "JOIN_CGROUP") < indexOf(ops, "CLONE"));
-  const clone = ops[indexOf(ops, "CLONE")]!;
-  assert.ok((Number(clone.args[0]) & 0x02000000) !== 0, "CLONE_NEWCGROUP set");
+  const clone = indexOf(ops, "CLONE");
+  // The parent half never joins (it may stay to wait, and must not count against pids.max).
+  assert.ok(indexOf(ops, "JOIN_CGROUP") > clone);
+  assert.deepEqual(ops[indexOf(ops, "JOIN_CGROUP") + 1], { op: "UNSHARE", args: [0x02000000] });
+  assert.equal(Number(ops[clone]!.args[0]) & 0x02000000, 0, "no CLONE_NEWCGROUP in clone()");
 });
 
 test("namespaces given by path are joined with setns, user namespace first, not cloned", () => {
@@ -120,7 +122,7 @@ test("hooks: a sync point before pivot_root when the runtime has hooks to run", 
   );
   assert.ok(indexOf(ops, "SYNC") < indexOf(ops, "PIVOT_ROOT"));
   const hook = ops.find((o) => o.op === "RUN_HOOK")!;
-  assert.deepEqual(hook.args, ["/bin/hook", 3, 0]);
+  assert.deepEqual(hook.args, ["/bin/hook", 3, 1 /* HookState.CREATED */, 0]);
   assert.ok(indexOf(ops, "RUN_HOOK") > indexOf(ops, "WAIT_FIFO"));
 });
 
@@ -133,12 +135,16 @@ test("sysctls are written through /proc/sys; unknown propagation is a spec error
   assert.throws(() => plan((s) => (s.linux!.rootfsPropagation = "sideways")), /linux.rootfsPropagation/);
 });
 
+test("in the foreground the container gets relayed pipes, detached it inherits stdio", () => {
+  assert.ok(names(plan(undefined, { mode: "run" })).includes("STDIO_PIPES"));
+  assert.ok(!names(plan(undefined, { mode: "create" })).includes("STDIO_PIPES"));
+});
+
 test("a terminal needs a console socket", () => {
   assert.throws(
     () => plan((s) => (s.process!.terminal = true)),
     /process.terminal: requires --console-socket when detached/,
   );
-  assert.equal(plan((s) => (s.process!.terminal = true), { mode: "run" })[0]!.op, "JOIN_CGROUP");
   assert.ok(names(plan((s) => (s.process!.terminal = true), { mode: "run" })).includes("CONSOLE_PAIR"));
   const ops = plan((s) => (s.process!.terminal = true), { consoleSocket: "/tmp/c.sock" });
   assert.ok(indexOf(ops, "CONSOLE_CONNECT") < indexOf(ops, "CLONE"));

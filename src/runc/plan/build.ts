@@ -1,11 +1,12 @@
 // Spec -> plan. Pure: every fact about the host (cgroup directories, kernel limits, whether a bind
 // source is a directory) arrives as input, so the whole policy can be unit-tested.
 import { InvalidSpecError } from "../../common/errors.ts";
-import { MS_BIND, MS_RDONLY, MS_REC, MS_SLAVE } from "../spec/mount-options.ts";
+import { MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE } from "../spec/mount-options.ts";
 import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
 import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";
 import {
+  CLONE_FLAG,
   cloneFlags,
   createsNamespace,
   hasNamespace,
@@ -39,10 +40,17 @@ export interface CreatePlanInput {
   newKeyring: boolean;
 }
 
-function hookOps(hooks: readonly Hook[] | undefined): PlanOp[] {
+/**
+ * Which of the states the runtime sent at the hook sync point an in-container hook receives on
+ * stdin (see HOOK_STATES in container/create.ts): createContainer hooks see "creating",
+ * startContainer hooks "created".
+ */
+export const HookState = { CREATING: 0, CREATED: 1 } as const;
+
+function hookOps(hooks: readonly Hook[] | undefined, state: number): PlanOp[] {
   return (hooks ?? []).map((h) => {
     const args = h.args ?? [];
-    return { op: "RUN_HOOK", args: [h.path, h.timeout ?? 0, args.length, ...args, ...(h.env ?? [])] };
+    return { op: "RUN_HOOK", args: [h.path, h.timeout ?? 0, state, args.length, ...args, ...(h.env ?? [])] };
   });
 }
 
@@ -70,8 +78,10 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   const ops: PlanOp[] = [];
   const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
   ops.push(...joinOps(joins));
-  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, input.mode === "run"));
+  // In the foreground the container writes into pipes the runtime relays, as runc does: the
+  // caller's own fds (files, sockets) are never reopenable through /proc/self/fd inside.
+  else if (input.mode === "run") ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
   ops.push(...timeNamespaceOps(spec));
   ops.push({ op: "CLONE", args: [cloneFlags(spec), input.mode === "create" ? CloneMode.CREATE : CloneMode.WAIT] });
@@ -84,7 +94,11 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
     ops.push({ op: "IDMAP", args: ["gid_map", idMapText(spec.linux?.gidMappings ?? [])] });
   }
 
-  // Child half: the container's init.
+  // Child half: the container's init. It joins its cgroups itself (so nsexec's parent half, which
+  // may stay to wait, is never counted in them), and only then enters a new cgroup namespace,
+  // which is rooted at the cgroup its creator is in.
+  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
+  if (createsNamespace(spec, "cgroup")) ops.push({ op: "UNSHARE", args: [CLONE_FLAG.cgroup] });
   if (newUserNs) {
     ops.push({ op: "SETRESGID", args: [0] });
     ops.push({ op: "SETRESUID", args: [0] });
@@ -96,10 +110,19 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   if (proc.oomScoreAdj !== undefined)
     ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
 
-  // Mounts, in the container's mount namespace, before pivot_root.
+  // Mounts, in the container's mount namespace, before pivot_root. rootfsPropagation applies to
+  // the whole tree the container's mounts come from (so volumes propagate as asked); the rootfs
+  // mount itself ends up private, which pivot_root requires.
   const propagation = spec.linux?.rootfsPropagation;
-  ops.push({ op: "SET_PROPAGATION", args: ["/", MS_SLAVE | MS_REC] });
+  let treeFlag = MS_SLAVE | MS_REC;
+  if (propagation) {
+    const flag = ROOTFS_PROPAGATION[propagation];
+    if (flag === undefined) throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
+    treeFlag = flag | MS_REC;
+  }
+  ops.push({ op: "SET_PROPAGATION", args: ["/", treeFlag] });
   ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", 0, 0] });
+  ops.push({ op: "SET_PROPAGATION", args: [rootfs, MS_PRIVATE] });
   ops.push(
     ...specMountOps(spec, {
       rootfs,
@@ -112,10 +135,13 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   ops.push({ op: "MKDIR", args: [rootfs, proc.cwd, 0o755] });
 
   const hooks = spec.hooks ?? {};
-  if ((hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) + (hooks.createContainer?.length ?? 0) > 0) {
-    ops.push({ op: "SYNC", args: ["createRuntime"] });
-  }
-  ops.push(...hookOps(hooks.createContainer));
+  const hookCount = (["prestart", "createRuntime", "createContainer", "startContainer"] as const).reduce(
+    (n, k) => n + (hooks[k]?.length ?? 0),
+    0,
+  );
+  // The runtime runs its own hooks here and answers with the states in-container hooks get.
+  if (hookCount > 0) ops.push({ op: "SYNC", args: ["createRuntime"] });
+  ops.push(...hookOps(hooks.createContainer, HookState.CREATING));
 
   ops.push(input.noPivot ? { op: "MOVE_ROOT", args: [rootfs] } : { op: "PIVOT_ROOT", args: [rootfs] });
   if (propagation) {
@@ -149,7 +175,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
       lastCap: input.lastCap,
       seccomp: input.seccomp,
       preserveFds: input.preserveFds,
-      beforeExec: [{ op: "WAIT_FIFO", args: [] }, ...hookOps(hooks.startContainer)],
+      beforeExec: [{ op: "WAIT_FIFO", args: [] }, ...hookOps(hooks.startContainer, HookState.CREATED)],
     }),
   );
   return ops;
@@ -177,9 +203,10 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
     .filter((n) => n.type !== "user" || createsNamespace(spec, "user") || !!n.path)
     .map((n) => ({ type: n.type, path: `/proc/${input.initPid}/ns/${PROC_NS_NAME[n.type]}` }));
   ops.push(...joinOps(joins));
-  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, !input.detach));
+  else if (!input.detach) ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
+  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
   if (proc.terminal) {
     ops.push({ op: "SETSID", args: [] });
     ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });

@@ -36,12 +36,12 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceCgroupRule[] = [
   { allow: true, type: "c", major: 10, minor: 200, access: "rwm" },
 ];
 
-/** The device cgroup policy of a container: the spec's rules, the defaults, its own devices. */
+/**
+ * The device cgroup policy of a container: the spec's rules, then the defaults. Devices listed
+ * in linux.devices are created but not allowed unless a rule allows them (as runc).
+ */
 export function deviceCgroupRules(spec: Spec): DeviceCgroupRule[] {
-  const own = (spec.linux?.devices ?? [])
-    .filter((d) => d.type === "c" || d.type === "b")
-    .map((d) => ({ allow: true, type: d.type as "c" | "b", major: d.major, minor: d.minor, access: "rwm" }));
-  return [...(spec.linux?.resources?.devices ?? []), ...DEFAULT_DEVICE_RULES, ...own];
+  return [...(spec.linux?.resources?.devices ?? []), ...DEFAULT_DEVICE_RULES];
 }
 
 /** Whether the runtime populates /dev (not when the spec bind-mounts a /dev of its own). */

@@ -69,7 +69,8 @@ function mountOps(m: Mount, index: number, ctx: MountContext): PlanOp[] {
     const first = type === "tmpfs" ? flags & ~MS_RDONLY : flags;
     ops.push({ op: "MOUNT", args: [root, m.source ?? type, dest, type, first, opts.data, MountTargetKind.DIR, 0] });
     if (type === "tmpfs" && flags & MS_RDONLY) {
-      ops.push({ op: "REMOUNT", args: [root, dest, flags | MS_RDONLY, 0] });
+      // Read-only for this mount, not the superblock (what `mount -o remount,bind,ro` does).
+      ops.push({ op: "REMOUNT", args: [root, dest, flags | MS_RDONLY | MS_BIND, 1] });
     }
   }
   for (const p of opts.propagation) ops.push({ op: "SET_PROPAGATION", args: [`${root}${dest}`, p] });
@@ -111,7 +112,7 @@ function cgroupMountOps(m: Mount, flags: number, ctx: MountContext): PlanOp[] {
       });
     }
   }
-  if (ro) ops.push({ op: "REMOUNT", args: [root, dest, base | MS_RDONLY | MS_BIND, 1] });
+  // The tmpfs holding the hierarchies stays writable, as runc leaves it; the hierarchies are ro.
   return ops;
 }
 
@@ -121,10 +122,7 @@ export function specMountOps(spec: Spec, ctx: MountContext): PlanOp[] {
 
 /** After pivot_root: readonly paths become read-only bind mounts of themselves. */
 export function readonlyPathOps(spec: Spec): PlanOp[] {
-  return (spec.linux?.readonlyPaths ?? []).map((p) => ({
-    op: "REMOUNT",
-    args: ["/", p, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 1],
-  }));
+  return (spec.linux?.readonlyPaths ?? []).map((p) => ({ op: "REMOUNT", args: ["/", p, MS_BIND | MS_REC | MS_RDONLY, 1] }));
 }
 
 export function maskedPathOps(spec: Spec): PlanOp[] {

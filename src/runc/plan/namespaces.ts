@@ -37,10 +37,15 @@ export function createsNamespace(spec: Spec, type: NamespaceType): boolean {
   return namespaces(spec).some((n) => n.type === type && !n.path);
 }
 
-/** Flags for clone(): every new namespace but time, whose flag clone() reads as a signal number. */
+/**
+ * Flags for clone(): every new namespace but time (clone() reads its flag as a signal number)
+ * and cgroup (the child unshares it once it is inside its own cgroups).
+ */
 export function cloneFlags(spec: Spec): number {
   let flags = 0;
-  for (const ns of namespaces(spec)) if (!ns.path && ns.type !== "time") flags |= CLONE_FLAG[ns.type];
+  for (const ns of namespaces(spec)) {
+    if (!ns.path && ns.type !== "time" && ns.type !== "cgroup") flags |= CLONE_FLAG[ns.type];
+  }
   return flags;
 }
 

@@ -48,6 +48,7 @@ export const Op = {
   WRITE_FILE: 44,
   NEW_KEYRING: 45,
   CONSOLE_PAIR: 46,
+  STDIO_PIPES: 47,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
