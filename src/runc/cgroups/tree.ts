@@ -51,16 +51,20 @@ export function procsRecursive(dir: string): number[] {
   return out;
 }
 
-// A cgroup whose last process just exited stays busy for a moment; retry with backoff.
+// A cgroup whose last process was just killed stays busy until the kernel finishes tearing the
+// task down (longer when it was throttled or frozen); retry with backoff for a few seconds.
+const RMDIR_BUDGET_MS = 5000;
+
 function rmdirRetry(dir: string): void {
-  for (let delay = 10; ; delay *= 2) {
+  const deadline = Date.now() + RMDIR_BUDGET_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
     try {
       rmdirSync(dir);
       return;
     } catch (err) {
       const code = errnoCode(err);
       if (code === "ENOENT") return;
-      if (code !== "EBUSY" || delay > 320) throw new CgroupBusyError(dir, err);
+      if (code !== "EBUSY" || Date.now() > deadline) throw new CgroupBusyError(dir, err);
       sleepSync(delay);
     }
   }
