@@ -108,6 +108,7 @@ enum {
   OP_NEW_KEYRING = 45,   /* name: join a fresh session keyring */
   OP_CONSOLE_PAIR = 46,  /* the parent half receives the pty master and relays stdio (run -t) */
   OP_STDIO_PIPES = 47,   /* the child gets pipes for 0,1,2; the parent half relays them (run, exec) */
+  OP_CHMOD = 48,         /* root, path, mode (resolved inside root) */
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
@@ -505,7 +506,7 @@ static void op_pivot_root(const char *root) {
   int newroot = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (oldroot < 0 || newroot < 0) fail("open roots");
   if (fchdir(newroot) < 0) fail("chdir rootfs");
-  if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root(%s)", root);
   /* The old root is now stacked under the new one at "/": detach it without propagating. */
   if (fchdir(oldroot) < 0) fail("chdir old root");
   if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail("make old root rslave");
@@ -959,6 +960,16 @@ int main(int argc, char **argv) {
       if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail("socketpair");
       console_recv_fd = sp[0];
       console_fd = sp[1];
+      break;
+    }
+    case OP_CHMOD: {
+      current_step = "chmod";
+      int fd = open_in_root(S(o, 0), S(o, 1), O_PATH);
+      char p[64];
+      if (fd < 0) fail("open %s", S(o, 1));
+      fdpath(fd, p);
+      if (chmod(p, (mode_t)N(o, 2)) < 0) fail("chmod %s", S(o, 1));
+      close(fd);
       break;
     }
     case OP_STDIO_PIPES:

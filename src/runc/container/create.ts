@@ -1,10 +1,11 @@
 // create (and the first half of run): validate the bundle, reserve the id, make the cgroups,
 // compute the plan, let nsexec carry it out, run the runtime-namespace hooks, record the state.
 // Any failure undoes everything: no state dir, cgroup, mount or process is left behind.
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
+import { parseMountinfo } from "../cgroups/mountinfo.ts";
 import { createPlan } from "../plan/build.ts";
 import { deviceCgroupRules } from "../plan/devices.ts";
 import type { CgroupView } from "../plan/mounts.ts";
@@ -62,6 +63,16 @@ function compileFilter(spec: Spec): CompiledFilter | undefined {
   return { program: c.program, flags: c.flags, listenerPath: profile.listenerPath };
 }
 
+/** The mount point (from this process's mountinfo) under which `path` lives. */
+function mountPointOf(path: string): string {
+  let best = "/";
+  for (const m of parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))) {
+    const mp = m.mountpoint;
+    if ((path === mp || path.startsWith(mp.endsWith("/") ? mp : `${mp}/`)) && mp.length > best.length) best = mp;
+  }
+  return best;
+}
+
 function isDirectory(p: string): boolean {
   try {
     return statSync(p).isDirectory();
@@ -110,6 +121,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       seccomp,
       isDirectory,
       id: opts.id,
+      rootfsParentMount: mountPointOf(rootfs),
       newKeyring: !opts.noNewKeyring,
     });
     run = new NsexecRun({

@@ -21,6 +21,7 @@ function plan(edit?: (s: Spec) => void, extra: Partial<Parameters<typeof createP
     lastCap: 40,
     isDirectory: () => true,
     id: "c1",
+    rootfsParentMount: "/",
     newKeyring: true,
     ...extra,
   });
@@ -65,6 +66,11 @@ test("a new user namespace gets its id maps from the parent half, right after th
   const c = indexOf(ops, "CLONE");
   assert.deepEqual(ops[c + 1], { op: "IDMAP", args: ["uid_map", "0 100000 65536\n"] });
   assert.equal(ops[c + 2]!.op, "IDMAP");
+  // The other namespaces are unshared once the child is root in the new user namespace.
+  assert.equal(Number(ops[c]!.args[0]) & ~(0x10000000 | 0x20000000), 0, "only user and pid with the clone");
+  const later = ops.find((o) => o.op === "UNSHARE")!;
+  assert.ok(indexOf(ops, "SETRESUID") < ops.indexOf(later));
+  assert.notEqual(Number(later.args[0]) & 0x00020000, 0, "mount namespace unshared later");
   // Devices cannot be mknod'ed in a user namespace: they are bind-mounted instead.
   assert.equal(indexOf(ops, "MKNOD"), -1);
 });

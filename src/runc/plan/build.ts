@@ -34,6 +34,8 @@ export interface CreatePlanInput {
   lastCap: number;
   seccomp?: CompiledFilter;
   isDirectory: (hostPath: string) => boolean;
+  /** The host mount point that contains the rootfs (made private so pivot_root accepts it). */
+  rootfsParentMount: string;
   /** The container id (names its session keyring). */
   id: string;
   /** Join a new session keyring (runc's default; --no-new-keyring turns it off). */
@@ -84,10 +86,16 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   else if (input.mode === "run") ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
   ops.push(...timeNamespaceOps(spec));
-  ops.push({ op: "CLONE", args: [cloneFlags(spec), input.mode === "create" ? CloneMode.CREATE : CloneMode.WAIT] });
+  // With a new user namespace, only it and the pid namespace come with the clone; the others are
+  // unshared by the child once it is root in the new user namespace, so they are owned by it
+  // (and, as with runc, an ipc namespace's mqueue belongs to uid 0 of the container).
+  const newUserNs = createsNamespace(spec, "user");
+  const allFlags = cloneFlags(spec);
+  const withClone = newUserNs ? allFlags & (CLONE_FLAG.user | CLONE_FLAG.pid) : allFlags;
+  const unshareLater = allFlags & ~withClone;
+  ops.push({ op: "CLONE", args: [withClone, input.mode === "create" ? CloneMode.CREATE : CloneMode.WAIT] });
 
   // Parent half: the id maps of a new user namespace (read by nsexec's parent, skipped by the child).
-  const newUserNs = createsNamespace(spec, "user");
   const inUserNs = hasNamespace(spec, "user");
   if (newUserNs) {
     ops.push({ op: "IDMAP", args: ["uid_map", idMapText(spec.linux?.uidMappings ?? [])] });
@@ -99,9 +107,11 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   // which is rooted at the cgroup its creator is in.
   for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
   if (createsNamespace(spec, "cgroup")) ops.push({ op: "UNSHARE", args: [CLONE_FLAG.cgroup] });
+  // Root of the new user namespace for the setup: files and mounts need a mapped uid and gid.
   if (newUserNs) {
-    ops.push({ op: "SETRESGID", args: [0] });
     ops.push({ op: "SETRESUID", args: [0] });
+    if (unshareLater) ops.push({ op: "UNSHARE", args: [unshareLater] });
+    ops.push({ op: "SETRESGID", args: [0] });
   }
   ops.push({ op: "SETSID", args: [] });
   if (input.newKeyring) ops.push({ op: "NEW_KEYRING", args: [`_ses.${input.id}`] });
@@ -117,10 +127,13 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   let treeFlag = MS_SLAVE | MS_REC;
   if (propagation) {
     const flag = ROOTFS_PROPAGATION[propagation];
-    if (flag === undefined) throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
+    if (flag === undefined)
+      throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
     treeFlag = flag | MS_REC;
   }
   ops.push({ op: "SET_PROPAGATION", args: ["/", treeFlag] });
+  // pivot_root refuses a new root whose parent mount is shared.
+  ops.push({ op: "SET_PROPAGATION", args: [input.rootfsParentMount, MS_PRIVATE] });
   ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", 0, 0] });
   ops.push({ op: "SET_PROPAGATION", args: [rootfs, MS_PRIVATE] });
   ops.push(
@@ -144,12 +157,8 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   ops.push(...hookOps(hooks.createContainer, HookState.CREATING));
 
   ops.push(input.noPivot ? { op: "MOVE_ROOT", args: [rootfs] } : { op: "PIVOT_ROOT", args: [rootfs] });
-  if (propagation) {
-    const flag = ROOTFS_PROPAGATION[propagation];
-    if (flag === undefined)
-      throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
-    ops.push({ op: "SET_PROPAGATION", args: ["/", flag] });
-  }
+  // The container's own root is private whatever the tree's propagation is (as runc leaves it).
+  ops.push({ op: "SET_PROPAGATION", args: ["/", MS_PRIVATE] });
   if (proc.terminal)
     ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
   if (spec.root?.readonly) ops.push({ op: "REMOUNT", args: ["", "/", MS_BIND | MS_RDONLY, 1] });

@@ -112,7 +112,8 @@ function cgroupMountOps(m: Mount, flags: number, ctx: MountContext): PlanOp[] {
       });
     }
   }
-  // The tmpfs holding the hierarchies stays writable, as runc leaves it; the hierarchies are ro.
+  // Nothing more may be created beside the hierarchies (the mount itself stays rw, as runc's).
+  ops.push({ op: "CHMOD", args: [root, dest, 0o555] });
   return ops;
 }
 
@@ -122,7 +123,10 @@ export function specMountOps(spec: Spec, ctx: MountContext): PlanOp[] {
 
 /** After pivot_root: readonly paths become read-only bind mounts of themselves. */
 export function readonlyPathOps(spec: Spec): PlanOp[] {
-  return (spec.linux?.readonlyPaths ?? []).map((p) => ({ op: "REMOUNT", args: ["/", p, MS_BIND | MS_REC | MS_RDONLY, 1] }));
+  return (spec.linux?.readonlyPaths ?? []).map((p) => ({
+    op: "REMOUNT",
+    args: ["/", p, MS_BIND | MS_REC | MS_RDONLY, 1],
+  }));
 }
 
 export function maskedPathOps(spec: Spec): PlanOp[] {

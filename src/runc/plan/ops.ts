@@ -49,6 +49,7 @@ export const Op = {
   NEW_KEYRING: 45,
   CONSOLE_PAIR: 46,
   STDIO_PIPES: 47,
+  CHMOD: 48,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
