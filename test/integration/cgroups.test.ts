@@ -25,8 +25,8 @@ function read(dir: string, file: string): string {
   return readFileSync(join(dir, file), "utf8").trim();
 }
 
-function startChild(script = "sleep 30"): ChildProcess {
-  const c = spawn("sh", ["-c", script], { stdio: "ignore" });
+function startChild(script = "exec sleep 30"): ChildProcess {
+  const c = spawn("sh", ["-c", script], { stdio: ["pipe", "ignore", "ignore"] });
   children.push(c);
   return c;
 }
@@ -62,6 +62,7 @@ const limits: Resources = {
 test("create + set writes the limits; a process joins, freezes, thaws; stats; destroy", async () => {
   const cg = cgroupManagerFor(`/${root}/c1`, "c1");
   cg.create(limits);
+  let child: ChildProcess | undefined;
   try {
     if (isV2) {
       const d = cg.paths[""]!;
@@ -85,10 +86,11 @@ test("create + set writes the limits; a process joins, freezes, thaws; stats; de
       assert.deepEqual(read(p["devices"]!, "devices.list").split("\n"), ["c 1:3 rwm", "c 1:5 rwm"]);
     }
 
-    // Burn a little CPU so the usage counters move, then wait.
-    const child = startChild("i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; exec sleep 30");
+    // Once inside the cgroup, burn a little CPU so the usage counters move, then sleep.
+    child = startChild("read _; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 30");
     const pid = child.pid!;
     cg.addProcess(pid);
+    child.stdin!.write("go\n");
     assert.deepEqual(cg.pids(), [pid]);
     const own = readFileSync(`/proc/${pid}/cgroup`, "utf8");
     assert.match(own, new RegExp(`/${root}/c1$`, "m"));
@@ -97,7 +99,10 @@ test("create + set writes the limits; a process joins, freezes, thaws; stats; de
       cg.procsFiles().map(() => true),
     );
 
-    await new Promise((r) => setTimeout(r, 300));
+    // The loop may be slow on a busy host: wait for it to reach the sleep.
+    for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("sleep"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const stats = cg.stats();
     assert.equal(stats.pids.current, 1);
     assert.equal(stats.pids.limit, 50);
@@ -129,10 +134,11 @@ test("create + set writes the limits; a process joins, freezes, thaws; stats; de
     // A manager rebuilt from saved paths sees the same cgroup.
     const again = cgroupManagerFromPaths({ ...cg.paths });
     assert.deepEqual(again.pids(), [pid]);
-
-    child.kill("SIGKILL");
-    await exited(child);
   } finally {
+    // Kill first (also when an assertion failed), so destroy reports the real outcome.
+    if (cg.freezerState() !== "thawed") cg.thaw();
+    child?.kill("SIGKILL");
+    if (child) await exited(child);
     cg.destroy();
   }
   for (const dir of Object.values(cg.paths)) assert.equal(existsSync(dir), false, `${dir} removed`);
