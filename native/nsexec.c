@@ -591,7 +591,9 @@ static void op_wait_fifo(void) {
   if (fifo_fd < 0) { errno = 0; fail("no exec fifo"); }
   char p[64];
   fdpath(fifo_fd, p);
+  /* READY goes out before the parent half may exit: it exits when our end of err_pipe closes. */
   send_line("READY");
+  if (err_write_fd >= 0) { close(err_write_fd); err_write_fd = -1; }
   /* Blocks until `start` opens the fifo for reading. */
   int w = open(p, O_WRONLY | O_CLOEXEC);
   if (w < 0) fail("open exec fifo");
@@ -1065,8 +1067,6 @@ int main(int argc, char **argv) {
       break;
     case OP_WAIT_FIFO:
       current_step = "exec fifo";
-      /* Tell the parent we got this far: closing our end of err_pipe without data. */
-      if (err_pipe[1] >= 0) { close(err_pipe[1]); err_pipe[1] = -1; err_write_fd = -1; }
       op_wait_fifo();
       break;
     case OP_SETGROUPS: {

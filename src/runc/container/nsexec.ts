@@ -111,7 +111,15 @@ export class NsexecRun {
     void this.exit.then(async (code) => {
       // The ERR line may still be in flight when the exit is seen: once every holder of the
       // socket is gone it has been read (or there was none).
-      if (code !== 0) await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+      // After a clean exit the READY/EXEC line is already buffered: give it the moment to be read.
+      const settled =
+        code === 0
+          ? this.ready.then(
+              () => {},
+              () => {},
+            )
+          : closed;
+      await Promise.race([settled, new Promise((r) => setTimeout(r, 1000))]);
       const why = error ?? `container setup ended early (exit status ${code})`;
       rejectReady(new ContainerSetupError(why));
       rejectPid(new ContainerSetupError(why));
