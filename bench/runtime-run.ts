@@ -5,6 +5,7 @@
 // namespace wrapper crun needs on hybrid-cgroup hosts (timed around runc too, to keep ratios fair).
 //
 //   node bench/runtime-run.ts [--runs N] [--warmup N] [--rss-runs N] [--only a,b] [--berth PATH]
+//                             [--extra-berth NAME=PATH]...   (another berth-runc build, for A/B)
 //
 // Must run as root. Prints a table and writes raw samples to bench/results/runtime-run-<date>.json.
 
@@ -39,18 +40,27 @@ interface Options {
   rssRuns: number;
   only: Set<string> | undefined;
   berth: string;
+  /** Further berth-runc builds to bench side by side (A/B), as [name, path]. */
+  extraBerth: [string, string][];
 }
 
 function usage(msg?: string): never {
   if (msg) console.error(`runtime-run: ${msg}`);
   console.error(
-    "usage: node bench/runtime-run.ts [--runs N (50)] [--warmup N (3)] [--rss-runs N (5)] [--only name,name] [--berth PATH]",
+    "usage: node bench/runtime-run.ts [--runs N (50)] [--warmup N (3)] [--rss-runs N (5)] [--only name,name] [--berth PATH] [--extra-berth NAME=PATH]...",
   );
   process.exit(2);
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { runs: 50, warmup: 3, rssRuns: 5, only: undefined, berth: join(REPO, "dist/berth-runc.mjs") };
+  const o: Options = {
+    runs: 50,
+    warmup: 3,
+    rssRuns: 5,
+    only: undefined,
+    berth: join(REPO, "dist/berth-runc.mjs"),
+    extraBerth: [],
+  };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) usage(`${flag} needs an integer >= ${min}`);
@@ -65,7 +75,12 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--rss-runs") o.rssRuns = int(flag, value(), 0);
     else if (flag === "--only") o.only = new Set((value() ?? "").split(",").filter((s) => s.length > 0));
     else if (flag === "--berth") o.berth = resolve(value() ?? usage("--berth needs a path"));
-    else if (flag === "-h" || flag === "--help") usage();
+    else if (flag === "--extra-berth") {
+      const v = value() ?? "";
+      const eq = v.indexOf("=");
+      if (eq <= 0) usage("--extra-berth needs NAME=PATH");
+      o.extraBerth.push([v.slice(0, eq), resolve(v.slice(eq + 1))]);
+    } else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${a}`);
   }
   return o;
@@ -155,6 +170,22 @@ async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped
     }
   } else {
     skipped.push(`berth-runc: ${o.berth} not found (run npm run build)`);
+  }
+
+  for (const [name, path] of o.extraBerth) {
+    if (!existsSync(path)) {
+      skipped.push(`${name}: ${path} not found`);
+      continue;
+    }
+    subjects.push({
+      name,
+      kind: "runtime",
+      note: `${path} (extra berth-runc build), environment as given`,
+      argv: (args, f) => rss([path, "--root", "ROOT", ...args], f),
+      env: process.env,
+      root: await root(),
+      version: firstLine([path, "--version"]),
+    });
   }
 
   if (existsSync(RUNC)) {
