@@ -109,6 +109,8 @@ enum {
   OP_CONSOLE_PAIR = 46,  /* the parent half receives the pty master and relays stdio (run -t) */
   OP_STDIO_PIPES = 47,   /* the child gets pipes for 0,1,2; the parent half relays them (run, exec) */
   OP_CHMOD = 48,         /* root, path, mode (resolved inside root) */
+  OP_CGROUP_OPEN = 49,   /* cgroup.procs path: opened now (before joining a mount namespace) */
+  OP_CGROUP_JOIN_OPENED = 50, /* write own pid into every file CGROUP_OPEN opened */
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
@@ -120,6 +122,9 @@ struct arg { uint32_t len; const unsigned char *p; };
 struct op { uint16_t code; uint16_t argc; struct arg *args; };
 
 static int sync_fd = -1;
+/* cgroup.procs files opened in the host's view, joined later from inside the container's. */
+static int cgroup_fds[16];
+static int cgroup_fd_count = 0;
 static int console_fd = -1;
 /* Pipes for the child's stdio ([0] read end, [1] write end), relayed by the parent half. */
 static int stdio_pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
@@ -964,6 +969,21 @@ int main(int argc, char **argv) {
       console_fd = sp[1];
       break;
     }
+    case OP_CGROUP_OPEN:
+      current_step = "join cgroup";
+      if (cgroup_fd_count >= 16) { errno = 0; fail("too many cgroup hierarchies"); }
+      cgroup_fds[cgroup_fd_count] = open(S(o, 0), O_WRONLY | O_CLOEXEC);
+      if (cgroup_fds[cgroup_fd_count] < 0) fail("open %s", S(o, 0));
+      cgroup_fd_count++;
+      break;
+    case OP_CGROUP_JOIN_OPENED:
+      current_step = "join cgroup";
+      for (int k = 0; k < cgroup_fd_count; k++) {
+        if (write(cgroup_fds[k], "0", 1) != 1) fail("join cgroup %d", k);
+        close(cgroup_fds[k]);
+      }
+      cgroup_fd_count = 0;
+      break;
     case OP_CHMOD: {
       current_step = "chmod";
       int fd = open_in_root(S(o, 0), S(o, 1), O_PATH);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { Command } from "../cli/context.ts";
+import type { Command, CommandContext } from "../cli/context.ts";
 import { bool, int, parseFlags, str, strs, UsageError } from "../cli/flags.ts";
 import { execInContainer } from "../container/exec.ts";
 import type { Process } from "../spec/types.ts";
@@ -41,6 +41,18 @@ export const exec: Command = {
   summary: "run a new process inside a running container",
   usage: "exec [options] <container-id> <command> [args...]",
   async run(ctx, argv) {
+    // As runc: a failed exec (as opposed to the process's own status) exits 255.
+    try {
+      return await execCommand(ctx, argv);
+    } catch (err) {
+      ctx.log.error(`exec failed: ${err instanceof Error ? err.message : String(err)}`);
+      return 255;
+    }
+  },
+};
+
+async function execCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  {
     const p = parseFlags(argv, execFlags);
     const id = idArg(p.positionals, "exec");
     const rec = ctx.store.load(id);
@@ -100,5 +112,5 @@ export const exec: Command = {
       });
     }
     return await result.exit;
-  },
-};
+  }
+}

@@ -94,8 +94,8 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
   let run: NsexecRun | undefined;
   try {
     cg = openCgroups(spec, opts.id, opts.systemdCgroup);
-    cg.create();
-    cg.set({ ...spec.linux?.resources, devices: deviceCgroupRules(spec) });
+    // create() removes whatever it made if a limit is refused.
+    cg.create({ ...spec.linux?.resources, devices: deviceCgroupRules(spec) });
     const record: ContainerRecord = {
       id: opts.id,
       bundle,

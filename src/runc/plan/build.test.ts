@@ -165,10 +165,13 @@ test("exec joins the init's namespaces by /proc path and forks for the pid names
     process: { ...spec.process!, args: ["ps"] },
     initPid: 4242,
     detach: false,
-    cgroupProcs: [],
+    cgroupProcs: ["/sys/fs/cgroup/pids/c/cgroup.procs"],
     preserveFds: 0,
     lastCap: 40,
   });
+  // cgroup files are opened before the mount namespace is joined, written after the fork.
+  assert.ok(indexOf(ops, "CGROUP_OPEN") < indexOf(ops, "SETNS"));
+  assert.ok(indexOf(ops, "CGROUP_JOIN_OPENED") > indexOf(ops, "CLONE"));
   const joins = ops.filter((o) => o.op === "SETNS").map((o) => o.args[0]);
   assert.ok(joins.includes("/proc/4242/ns/pid"));
   assert.ok(joins.includes("/proc/4242/ns/mnt"));

@@ -208,6 +208,9 @@ export interface ExecPlanInput {
 export function execPlan(input: ExecPlanInput): PlanOp[] {
   const { spec, process: proc } = input;
   const ops: PlanOp[] = [];
+  // The cgroup files are opened in the host's view; the child writes itself into them after the
+  // clone, by which time "/sys/fs/cgroup" means the container's own view.
+  for (const f of input.cgroupProcs) ops.push({ op: "CGROUP_OPEN", args: [f] });
   const joins = (spec.linux?.namespaces ?? [])
     .filter((n) => n.type !== "user" || createsNamespace(spec, "user") || !!n.path)
     .map((n) => ({ type: n.type, path: `/proc/${input.initPid}/ns/${PROC_NS_NAME[n.type]}` }));
@@ -215,7 +218,7 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, !input.detach));
   else if (!input.detach) ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
-  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
+  if (input.cgroupProcs.length) ops.push({ op: "CGROUP_JOIN_OPENED", args: [] });
   if (proc.terminal) {
     ops.push({ op: "SETSID", args: [] });
     ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });

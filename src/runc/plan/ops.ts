@@ -50,6 +50,8 @@ export const Op = {
   CONSOLE_PAIR: 46,
   STDIO_PIPES: 47,
   CHMOD: 48,
+  CGROUP_OPEN: 49,
+  CGROUP_JOIN_OPENED: 50,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
