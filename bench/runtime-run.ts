@@ -10,9 +10,20 @@
 // Must run as root. Prints a table and writes raw samples to bench/results/runtime-run-<date>.json.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, release } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeBundle, makeTempDir } from "../test/fixtures/busybox.ts";
 import {
@@ -126,6 +137,25 @@ function shebangNode(script: string): string | undefined {
   }
 }
 
+/**
+ * Copies a berth-runc build (the .mjs and the nsexec beside it) into a private dir, so that a rebuild
+ * of dist/ by someone else during the run cannot change what is being measured. Returns the copy's
+ * path and a short content hash of the .mjs (recorded in the results).
+ */
+async function snapshotBerth(script: string): Promise<{ path: string; sha256: string }> {
+  const dir = await makeTempDir("berth-bench-dist-");
+  const path = join(dir, basename(script));
+  copyFileSync(script, path);
+  chmodSync(path, 0o755);
+  const nsexec = join(dirname(script), "nsexec");
+  if (existsSync(nsexec)) {
+    copyFileSync(nsexec, join(dir, "nsexec"));
+    chmodSync(join(dir, "nsexec"), 0o755);
+  }
+  const sha256 = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 12);
+  return { path, sha256 };
+}
+
 function firstLine(argv: string[]): string | undefined {
   try {
     return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(
@@ -146,12 +176,13 @@ async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped
   const hybrid = hybridCgroups();
 
   if (existsSync(o.berth)) {
-    const b = o.berth;
-    const version = firstLine([b, "--version"]);
+    const snap = await snapshotBerth(o.berth);
+    const b = snap.path;
+    const version = `${firstLine([b, "--version"])} (sha256 ${snap.sha256})`;
     subjects.push({
       name: "berth-runc",
       kind: "runtime",
-      note: `${b}, environment as given${hasCA ? " (NODE_EXTRA_CA_CERTS set)" : ""}`,
+      note: `copy of ${o.berth}, environment as given${hasCA ? " (NODE_EXTRA_CA_CERTS set)" : ""}`,
       argv: (args, f) => rss([b, "--root", "ROOT", ...args], f),
       env: process.env,
       root: await root(),
@@ -161,7 +192,7 @@ async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped
       subjects.push({
         name: "berth-runc (no CA env)",
         kind: "runtime",
-        note: "berth-runc with NODE_EXTRA_CA_CERTS removed from its environment",
+        note: `copy of ${o.berth} with NODE_EXTRA_CA_CERTS removed from its environment`,
         argv: (args, f) => rss([b, "--root", "ROOT", ...args], f),
         env: envNoCA,
         root: await root(),
@@ -172,19 +203,21 @@ async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped
     skipped.push(`berth-runc: ${o.berth} not found (run npm run build)`);
   }
 
-  for (const [name, path] of o.extraBerth) {
-    if (!existsSync(path)) {
-      skipped.push(`${name}: ${path} not found`);
+  for (const [name, original] of o.extraBerth) {
+    if (!existsSync(original)) {
+      skipped.push(`${name}: ${original} not found`);
       continue;
     }
+    const snap = await snapshotBerth(original);
+    const path = snap.path;
     subjects.push({
       name,
       kind: "runtime",
-      note: `${path} (extra berth-runc build), environment as given`,
+      note: `copy of ${original} (extra berth-runc build), environment as given`,
       argv: (args, f) => rss([path, "--root", "ROOT", ...args], f),
       env: process.env,
       root: await root(),
-      version: firstLine([path, "--version"]),
+      version: `${firstLine([path, "--version"])} (sha256 ${snap.sha256})`,
     });
   }
 
