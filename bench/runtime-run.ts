@@ -188,6 +188,14 @@ async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped
       root: await root(),
       version,
     });
+    subjects.push({
+      name: "berth-runc --version",
+      kind: "floor",
+      note: "start-up floor of the bundle: Node start, module load and evaluation, no container work",
+      argv: (_args, f) => rss([b, "--version"], f),
+      env: process.env,
+      version,
+    });
     if (hasCA) {
       subjects.push({
         name: "berth-runc (no CA env)",
@@ -230,6 +238,14 @@ async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped
       argv: (args, f) => rss([RUNC, "--root", "ROOT", ...args], f),
       env: process.env,
       root: await root(),
+      version,
+    });
+    subjects.push({
+      name: "runc --version",
+      kind: "floor",
+      note: "start-up floor of runc (Go runtime start, no container work)",
+      argv: (_args, f) => rss([RUNC, "--version"], f),
+      env: process.env,
       version,
     });
     if (hybrid) {
@@ -451,7 +467,13 @@ function derived(results: Result[]): string[] {
   const cu = med("crun (wrapped)") - med("wrapper alone");
   if (Number.isFinite(cu)) lines.push(`crun estimate unwrapped (crun wrapped - wrapper alone): ${ms(cu)} ms`);
   const bn = med("berth-runc") - med("node -e 0");
-  if (Number.isFinite(bn)) lines.push(`berth-runc above the Node floor: ${ms(bn)} ms`);
+  if (Number.isFinite(bn)) lines.push(`berth-runc above the Node floor (node -e 0): ${ms(bn)} ms`);
+  const bl = med("berth-runc --version") - med("node -e 0");
+  if (Number.isFinite(bl)) lines.push(`  of which loading the bundle (berth-runc --version - node -e 0): ${ms(bl)} ms`);
+  const bw = med("berth-runc") - med("berth-runc --version");
+  if (Number.isFinite(bw)) lines.push(`  of which container work (berth-runc - berth-runc --version): ${ms(bw)} ms`);
+  const rw = med("runc") - med("runc --version");
+  if (Number.isFinite(rw)) lines.push(`runc container work (runc - runc --version): ${ms(rw)} ms`);
   const ca = med("node -e 0") - med("node -e 0 (no CA env)");
   if (Number.isFinite(ca)) lines.push(`NODE_EXTRA_CA_CERTS cost at Node start-up: ${ms(ca)} ms`);
   return lines;
