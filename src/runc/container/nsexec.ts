@@ -119,7 +119,7 @@ export class NsexecRun {
               () => {},
             )
           : closed;
-      await Promise.race([settled, new Promise((r) => setTimeout(r, 1000))]);
+      await Promise.race([settled, new Promise((r) => setTimeout(r, 1000).unref())]);
       const why = error ?? `container setup ended early (exit status ${code})`;
       rejectReady(new ContainerSetupError(why));
       rejectPid(new ContainerSetupError(why));
