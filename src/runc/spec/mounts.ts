@@ -54,8 +54,9 @@ function decodeMount(raw: unknown, field: string, ctx: DecodeContext): Mount {
 
   const parsed = parseMountOptions(m.options);
   if (parsed.bind && parsed.data !== "") {
-    // The kernel ignores filesystem options on a bind mount; refuse rather than silently drop them.
-    fail(`${field}.options`, `bind mounts cannot have filesystem-specific options (${parsed.data})`);
+    // The kernel ignores filesystem options on a bind mount. runc accepts them, and configs in the
+    // wild carry them (e.g. a tmpfs turned into a bind), so this is a warning, not a refusal.
+    ctx.warn(`${field}.options`, `filesystem-specific options are ignored on a bind mount (${parsed.data})`);
   }
   // Mappings make an idmapped mount even without the option (which the spec only says SHOULD be there).
   const idmapped = hasUid || parsed.extensions.includes("idmap") || parsed.extensions.includes("ridmap");
