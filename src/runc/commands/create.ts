@@ -1,6 +1,6 @@
-import type { Command } from "../cli/context.ts";
-import { bool, type FlagSpecs, int, parseFlags, str, UsageError } from "../cli/flags.ts";
-import { createContainer } from "../container/create.ts";
+import type { Command, CommandContext } from "../cli/context.ts";
+import { bool, type FlagSpecs, int, type Parsed, parseFlags, str, UsageError } from "../cli/flags.ts";
+import { type CreateOptions, createContainer } from "../container/create.ts";
 
 export const createFlags: FlagSpecs = {
   bundle: {
@@ -15,6 +15,22 @@ export const createFlags: FlagSpecs = {
   "preserve-fds": { kind: "int", usage: "number of extra fds (from 3) to hand to the container" },
 };
 
+/** The options `create` and `run` share, from their flags. */
+export function createOptions(ctx: CommandContext, p: Parsed, id: string, mode: "create" | "run"): CreateOptions {
+  return {
+    id,
+    bundle: str(p, "bundle") ?? process.cwd(),
+    consoleSocket: str(p, "console-socket"),
+    pidFile: str(p, "pid-file"),
+    noPivot: bool(p, "no-pivot"),
+    noNewKeyring: bool(p, "no-new-keyring"),
+    preserveFds: int(p, "preserve-fds") ?? 0,
+    systemdCgroup: ctx.systemdCgroup,
+    mode,
+    onWarning: (m) => ctx.log.warn(m),
+  };
+}
+
 export function idArg(positionals: string[], cmd: string): string {
   const id = positionals[0];
   if (!id) throw new UsageError(`"${cmd}" requires exactly 1 argument`);
@@ -28,17 +44,7 @@ export const create: Command = {
   async run(ctx, argv) {
     const p = parseFlags(argv, createFlags);
     const id = idArg(p.positionals, "create");
-    await createContainer(ctx.store, {
-      id,
-      bundle: str(p, "bundle") ?? process.cwd(),
-      consoleSocket: str(p, "console-socket"),
-      pidFile: str(p, "pid-file"),
-      noPivot: bool(p, "no-pivot"),
-      noNewKeyring: bool(p, "no-new-keyring"),
-      preserveFds: int(p, "preserve-fds") ?? 0,
-      systemdCgroup: ctx.systemdCgroup,
-      onWarning: (m) => ctx.log.warn(m),
-    });
+    await createContainer(ctx.store, createOptions(ctx, p, id, "create"));
     return 0;
   },
 };

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "../../common/errors.ts";
 import type { Command, CommandContext } from "../cli/context.ts";
 import { bool, int, parseFlags, str, strs, UsageError } from "../cli/flags.ts";
 import { execInContainer } from "../container/exec.ts";
+import { forwardSignals } from "../container/signals.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
 import { idArg } from "./create.ts";
@@ -102,15 +103,7 @@ async function execCommand(ctx: CommandContext, argv: string[]): Promise<number>
       preserveFds: int(p, "preserve-fds") ?? 0,
     });
     if (detach) return 0;
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const) {
-      process.on(sig, () => {
-        try {
-          process.kill(result.pid, sig);
-        } catch {
-          // Exited.
-        }
-      });
-    }
+    forwardSignals(result.pid);
     return await result.exit;
   }
 }

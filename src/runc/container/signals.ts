@@ -22,3 +22,18 @@ export function signalNumber(input: string): number {
   if (n === undefined) throw new InvalidArgumentError(`unknown signal "${input}"`);
   return n;
 }
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+
+/** In the foreground, signals sent to the runtime are meant for the container's process. */
+export function forwardSignals(pid: number): void {
+  for (const sig of FORWARDED) {
+    process.on(sig, () => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // Already exited.
+      }
+    });
+  }
+}

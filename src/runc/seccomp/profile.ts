@@ -3,6 +3,7 @@
 // more than once. Errors name the offending field.
 
 import { InvalidSpecError } from "../../common/errors.ts";
+import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from "../spec/seccomp-vocabulary.ts";
 import type { Seccomp, SeccompAction, SeccompArg, SeccompOperator } from "../spec/types.ts";
 import { type ArchName, isArchName } from "./arch.ts";
 import {
@@ -20,27 +21,10 @@ import {
   SECCOMP_RET_USER_NOTIF,
 } from "./constants.ts";
 
-export const KNOWN_ACTIONS: readonly SeccompAction[] = [
-  "SCMP_ACT_ALLOW",
-  "SCMP_ACT_ERRNO",
-  "SCMP_ACT_KILL",
-  "SCMP_ACT_KILL_PROCESS",
-  "SCMP_ACT_KILL_THREAD",
-  "SCMP_ACT_LOG",
-  "SCMP_ACT_NOTIFY",
-  "SCMP_ACT_TRACE",
-  "SCMP_ACT_TRAP",
-];
-
-export const KNOWN_OPERATORS: readonly SeccompOperator[] = [
-  "SCMP_CMP_EQ",
-  "SCMP_CMP_GE",
-  "SCMP_CMP_GT",
-  "SCMP_CMP_LE",
-  "SCMP_CMP_LT",
-  "SCMP_CMP_MASKED_EQ",
-  "SCMP_CMP_NE",
-];
+// The names config.json may use are the spec layer's vocabulary (validation and `features` use
+// the same lists); this compiler accepts every one of them.
+export const KNOWN_ACTIONS: readonly SeccompAction[] = SECCOMP_ACTIONS;
+export const KNOWN_OPERATORS: readonly SeccompOperator[] = SECCOMP_OPERATORS;
 
 /** Flag name -> seccomp() flag bit. TSYNC is accepted but sets nothing, as in runc: the caller is
  * single-threaded, and the kernel refuses TSYNC together with NEW_LISTENER. */
