@@ -41,7 +41,8 @@ node_dir=$(dirname "$node_bin")
 export PATH="$node_dir:$PATH"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --loglevel=error --no-audit --no-fund
+  # npm ci rejects a lock that (as this npm writes it) lists only this platform's optional packages.
+  npm install --loglevel=error --no-audit --no-fund
 fi
 npm run --silent build
 
