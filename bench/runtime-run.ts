@@ -138,21 +138,25 @@ function shebangNode(script: string): string | undefined {
 }
 
 /**
- * Copies a berth-runc build (the .mjs and the nsexec beside it) into a private dir, so that a rebuild
- * of dist/ by someone else during the run cannot change what is being measured. Returns the copy's
- * path and a short content hash of the .mjs (recorded in the results).
+ * Copies a berth-runc build (the loader .mjs, the bundle it imports and the nsexec beside it) into a
+ * private dir, so that a rebuild of dist/ by someone else during the run cannot change what is being
+ * measured. Returns the copy's path and a short content hash of the bundle (recorded in the results).
  */
 async function snapshotBerth(script: string): Promise<{ path: string; sha256: string }> {
   const dir = await makeTempDir("berth-bench-dist-");
   const path = join(dir, basename(script));
-  copyFileSync(script, path);
-  chmodSync(path, 0o755);
-  const nsexec = join(dirname(script), "nsexec");
-  if (existsSync(nsexec)) {
-    copyFileSync(nsexec, join(dir, "nsexec"));
-    chmodSync(join(dir, "nsexec"), 0o755);
+  const bundle = script.replace(/\.mjs$/, ".bundle.mjs");
+  for (const [from, mode] of [
+    [script, 0o755],
+    [bundle, 0o644],
+    [join(dirname(script), "nsexec"), 0o755],
+  ] as const) {
+    if (!existsSync(from)) continue;
+    copyFileSync(from, join(dir, basename(from)));
+    chmodSync(join(dir, basename(from)), mode);
   }
-  const sha256 = createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 12);
+  const hashed = existsSync(bundle) ? join(dir, basename(bundle)) : path;
+  const sha256 = createHash("sha256").update(readFileSync(hashed)).digest("hex").slice(0, 12);
   return { path, sha256 };
 }
 

@@ -2,13 +2,15 @@
 // matters because the runtime pays Node's start-up on every invocation) and compile the native
 // stage with gcc. The shebang names the node that ran the build (Node >= 24, see scripts/setup.sh).
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
+// Start clean: a renamed output must not linger.
+rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
 const commands = {
@@ -19,26 +21,33 @@ const commands = {
   berth: "src/cli/main.ts",
 };
 
-const banner = [
-  `#!${process.execPath}`,
-  // Compile cache: V8 reuses compiled code across runs of the same bundle.
-  `import { enableCompileCache as __ecc } from "node:module"; try { __ecc?.(); } catch {}`,
-].join("\n");
+// Each command is a tiny loader (the file on PATH) plus its bundle. The loader turns on Node's
+// compile cache *before* the bundle is compiled: an ES module is compiled before any of its own
+// code runs, so a bundle cannot enable the cache for itself.
+const loader = (bundle) =>
+  [
+    `#!${process.execPath}`,
+    `import { enableCompileCache } from "node:module";`,
+    `try { enableCompileCache(); } catch {}`,
+    `await import("./${bundle}");`,
+    "",
+  ].join("\n");
 
 await Promise.all(
   Object.entries(commands).map(async ([name, entry]) => {
-    const outfile = join(dist, `${name}.mjs`);
+    const bundle = `${name}.bundle.mjs`;
     await build({
       entryPoints: [join(root, entry)],
-      outfile,
+      outfile: join(dist, bundle),
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node24",
-      banner: { js: banner },
       sourcemap: "linked",
       logLevel: "warning",
     });
+    const outfile = join(dist, `${name}.mjs`);
+    writeFileSync(outfile, loader(bundle));
     chmodSync(outfile, 0o755);
   }),
 );
