@@ -84,7 +84,7 @@ enum {
   OP_SETHOSTNAME = 21,   /* name */
   OP_SETDOMAINNAME = 22, /* name */
   OP_LOOPBACK_UP = 23,
-  OP_CONSOLE_SETUP = 24, /* rows, cols */
+  OP_CONSOLE_SETUP = 24, /* rows, cols, bind-console (1: the init's pty becomes /dev/console) */
   OP_RLIMIT = 25,        /* resource, soft, hard */
   OP_UMASK = 26,         /* mask */
   OP_CHDIR = 27,         /* path */
@@ -558,6 +558,7 @@ static void send_fd(int sock, int fd, const char *name) {
 
 static void op_console_setup(struct op *o) {
   unsigned rows = (unsigned)N(o, 0), cols = (unsigned)N(o, 1);
+  int bind_console = (int)N(o, 2);
   if (console_fd < 0) { errno = 0; fail("terminal requested but no console socket"); }
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) fail("open /dev/ptmx");
@@ -573,7 +574,7 @@ static void op_console_setup(struct op *o) {
     ioctl(slave, TIOCSWINSZ, &ws);
   }
   /* /dev/console shows the container's terminal; it must be a plain file we created. */
-  int cfd = open("/dev/console", O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int cfd = bind_console ? open("/dev/console", O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
   if (cfd >= 0) {
     struct stat st;
     if (fstat(cfd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -1020,6 +1021,7 @@ int main(int argc, char **argv) {
         close(go[0]);
         close(err_pipe[1]);
         if (console_fd >= 0) { close(console_fd); console_fd = -1; }
+        if (fifo_fd >= 0) { close(fifo_fd); fifo_fd = -1; } /* only the init waits on it */
         if (stdio_pipes[0][0] >= 0) { close(stdio_pipes[0][0]); close(stdio_pipes[1][1]); close(stdio_pipes[2][1]); }
         /* Find the end of the parent's idmap ops: they follow the clone op. */
         _exit(run_parent(pid, ops, i + 1, count, mode, go[1], err_pipe[0]));

@@ -33,9 +33,11 @@ const indexOf = (ops: PlanOp[], name: string) => names(ops).indexOf(name as Plan
 test("the init joins its cgroups itself, then unshares the cgroup namespace rooted there", () => {
   const ops = plan((s) => s.linux!.namespaces!.push({ type: "cgroup" }));
   const clone = indexOf(ops, "CLONE");
-  // The parent half never joins (it may stay to wait, and must not count against pids.max).
-  assert.ok(indexOf(ops, "JOIN_CGROUP") > clone);
-  assert.deepEqual(ops[indexOf(ops, "JOIN_CGROUP") + 1], { op: "UNSHARE", args: [0x02000000] });
+  // The files are opened by the parent half, in the host's view; it never joins (it may stay to
+  // wait, and must not count against pids.max).
+  assert.ok(indexOf(ops, "CGROUP_OPEN") < clone);
+  assert.ok(indexOf(ops, "CGROUP_JOIN_OPENED") > clone);
+  assert.deepEqual(ops[indexOf(ops, "CGROUP_JOIN_OPENED") + 1], { op: "UNSHARE", args: [0x02000000] });
   assert.equal(Number(ops[clone]!.args[0]) & 0x02000000, 0, "no CLONE_NEWCGROUP in clone()");
 });
 
@@ -171,6 +173,18 @@ test("exec joins the init's namespaces by /proc path and forks for the pid names
   });
   // cgroup files are opened before the mount namespace is joined, written after the fork.
   assert.ok(indexOf(ops, "CGROUP_OPEN") < indexOf(ops, "SETNS"));
+  const tty = execPlan({
+    spec,
+    process: { ...spec.process!, args: ["sh"], terminal: true },
+    initPid: 4242,
+    detach: true,
+    consoleSocket: "/run/console.sock",
+    cgroupProcs: [],
+    preserveFds: 0,
+    lastCap: 40,
+  });
+  // The console socket is a host path: connected before joining the container's mount namespace.
+  assert.ok(indexOf(tty, "CONSOLE_CONNECT") < indexOf(tty, "SETNS"));
   assert.ok(indexOf(ops, "CGROUP_JOIN_OPENED") > indexOf(ops, "CLONE"));
   const joins = ops.filter((o) => o.op === "SETNS").map((o) => o.args[0]);
   assert.ok(joins.includes("/proc/4242/ns/pid"));

@@ -78,13 +78,16 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
     throw new InvalidSpecError("linux.namespaces", "a mount namespace is required");
   }
   const ops: PlanOp[] = [];
-  const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
-  ops.push(...joinOps(joins));
+  // Everything named by a host path is opened first: once a mount namespace given by path is
+  // joined, "/" is no longer the host's.
+  for (const f of input.cgroupProcs) ops.push({ op: "CGROUP_OPEN", args: [f] });
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, input.mode === "run"));
   // In the foreground the container writes into pipes the runtime relays, as runc does: the
   // caller's own fds (files, sockets) are never reopenable through /proc/self/fd inside.
   else if (input.mode === "run") ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
+  const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
+  ops.push(...joinOps(joins));
   ops.push(...timeNamespaceOps(spec));
   // With a new user namespace, only it and the pid namespace come with the clone; the others are
   // unshared by the child once it is root in the new user namespace, so they are owned by it
@@ -105,7 +108,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   // Child half: the container's init. It joins its cgroups itself (so nsexec's parent half, which
   // may stay to wait, is never counted in them), and only then enters a new cgroup namespace,
   // which is rooted at the cgroup its creator is in.
-  for (const f of input.cgroupProcs) ops.push({ op: "JOIN_CGROUP", args: [f] });
+  if (input.cgroupProcs.length) ops.push({ op: "CGROUP_JOIN_OPENED", args: [] });
   if (createsNamespace(spec, "cgroup")) ops.push({ op: "UNSHARE", args: [CLONE_FLAG.cgroup] });
   // Root of the new user namespace for the setup: files and mounts need a mapped uid and gid.
   if (newUserNs) {
@@ -160,7 +163,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   // The container's own root is private whatever the tree's propagation is (as runc leaves it).
   ops.push({ op: "SET_PROPAGATION", args: ["/", MS_PRIVATE] });
   if (proc.terminal)
-    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
+    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, 1] });
   if (spec.root?.readonly) ops.push({ op: "REMOUNT", args: ["", "/", MS_BIND | MS_RDONLY, 1] });
 
   if (createsNamespace(spec, "uts")) {
@@ -214,14 +217,14 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
   const joins = (spec.linux?.namespaces ?? [])
     .filter((n) => n.type !== "user" || createsNamespace(spec, "user") || !!n.path)
     .map((n) => ({ type: n.type, path: `/proc/${input.initPid}/ns/${PROC_NS_NAME[n.type]}` }));
-  ops.push(...joinOps(joins));
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, !input.detach));
   else if (!input.detach) ops.push({ op: "STDIO_PIPES", args: [] });
+  ops.push(...joinOps(joins));
   ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
   if (input.cgroupProcs.length) ops.push({ op: "CGROUP_JOIN_OPENED", args: [] });
   if (proc.terminal) {
     ops.push({ op: "SETSID", args: [] });
-    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0] });
+    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, 0] });
   }
   if (proc.oomScoreAdj !== undefined)
     ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
