@@ -1,7 +1,18 @@
 // berth-runc's own defences against the known classes of runtime escapes. These are properties
 // of berth-runc, not differences from runc, so they are tested directly rather than differentially.
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, mkdirSync, openSync, readlinkSync, symlinkSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -27,12 +38,32 @@ test("no file descriptor of the runtime reaches the container (CVE-2024-21626 cl
 });
 
 test("--preserve-fds hands on exactly the fds asked for", async (t) => {
-  const b = await makeBundle({ args: ["sh", "-c", "ls /proc/self/fd | tr '\\n' ' '"] });
+  const b = await makeBundle({ args: ["sh", "-c", "cat <&3; ls /proc/self/fd | tr '\\n' ' '"] });
   t.after(() => b.cleanup());
-  // The test runner gives the runtime fds 0-2 only; preserve 0 extra, then expect the same view.
-  const r = await rt.run(uniqueId("pfds"), b.dir, { extraArgs: ["--preserve-fds", "0"] });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trim(), "0 1 2 3");
+  const scratch = await makeTempDir("berth-pfds-");
+  const given = join(scratch, "given.txt");
+  writeFileSync(given, "handed on\n");
+  const out = join(scratch, "out.txt");
+  const fds = [
+    openSync("/dev/null", "r"),
+    openSync(out, "w"),
+    openSync(out, "a"),
+    openSync(given, "r"),
+    openSync(given, "r"),
+  ];
+  // fd 3 is preserved; fd 4 is open in the runtime too, and must not reach the container.
+  const child = spawn(
+    SUBJECT_BIN,
+    ["--root", rt.root, "run", "--preserve-fds", "1", "--bundle", b.dir, uniqueId("pfds")],
+    {
+      stdio: fds,
+    },
+  );
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  for (const fd of fds) closeSync(fd);
+  assert.equal(code, 0);
+  // cat reads fd 3; ls opens one fd of its own (3 is still there, so that is 4).
+  assert.equal(readFileSync(out, "utf8"), "handed on\n0 1 2 3 4 ");
 });
 
 test("between create and start the init runs from a sealed memfd, not the binary on disk (CVE-2019-5736 class)", async (t) => {
