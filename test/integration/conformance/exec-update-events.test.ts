@@ -18,7 +18,7 @@ async function running(h: Half): Promise<void> {
   const b = await h.bundle({
     args: ["sh", "-c", IDLE],
     spec: (s) => {
-      s.linux!.cgroupsPath = `/berth-conformance/${h.id}`;
+      s.linux!.cgroupsPath = `/berth-conformance-${h.id}`;
       s.process!.env = [...(s.process!.env ?? []), "FROM_SPEC=1"];
     },
   });
