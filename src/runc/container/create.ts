@@ -106,7 +106,12 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       owner: "",
       cgroupPaths: cg.paths,
       spec,
+      creating: true,
     };
+    // Recorded before anything else can be left behind, so that if this process dies mid-way
+    // (kill -9, OOM), `delete --force` finds the cgroups and the init to remove. Not fsync'ed:
+    // it guards against a process crash; the final save below is the durable one.
+    store.save(record, { durable: false });
     const plan = createPlan({
       spec,
       rootfs,
@@ -136,9 +141,11 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       },
     });
     const pid = await run.pid;
-    await run.ready;
     record.pid = pid;
     record.initStartTime = readProcStat(pid)?.startTime ?? "";
+    store.save(record, { durable: false });
+    await run.ready;
+    record.creating = false;
     store.save(record);
     if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
     if ((opts.mode ?? "create") === "create") {

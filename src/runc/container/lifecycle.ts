@@ -11,6 +11,7 @@ import type { ContainerRecord, StateStore } from "./state-store.ts";
 
 export function statusOf(store: StateStore, rec: ContainerRecord): Status {
   if (rec.pid <= 0 || !isSameLiveProcess(rec.pid, rec.initStartTime)) return "stopped";
+  if (rec.creating) return "creating";
   if (existsSync(store.execFifo(rec.id))) return "created";
   const cg = cgroupsOf(rec);
   if (cg.exists() && cg.freezerState() === "frozen") return "paused";
@@ -27,6 +28,7 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
   const rec = store.load(id);
   const status = statusOf(store, rec);
   if (status === "stopped") throw new FailedPreconditionError("cannot start a container that has stopped");
+  if (status === "creating") throw new FailedPreconditionError("cannot start a container that is still being created");
   if (status !== "created") throw new FailedPreconditionError(`cannot start an already running container`);
   const fifo = store.execFifo(id);
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -28,6 +28,8 @@ export interface ContainerRecord {
   owner: string;
   cgroupPaths: Record<string, string>;
   spec: Spec;
+  /** Set until create has finished: a record left with it set means a create died mid-way. */
+  creating?: boolean;
 }
 
 const ID_PATTERN = /^[\w+\-.]+$/;
@@ -67,13 +69,14 @@ export class StateStore {
     return dir;
   }
 
-  save(rec: ContainerRecord): void {
+  /** Atomic (temp + rename); `durable` also fsyncs, for state that must survive a power loss. */
+  save(rec: ContainerRecord, opts: { durable?: boolean } = {}): void {
     const dir = this.dir(rec.id);
     const tmp = join(dir, `.state.json.${process.pid}`);
     const fd = openSync(tmp, "w", 0o600);
     try {
       writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
+      if (opts.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
