@@ -822,7 +822,8 @@ static int relay_terminal(pid_t child, int master) {
     cfmakeraw(&t);
     tcsetattr(0, TCSANOW, &t);
     struct winsize ws;
-    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    /* The caller's size, when it has one, replaces the spec's consoleSize (as runc resizes). */
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) ioctl(master, TIOCSWINSZ, &ws);
   }
   int status = 0, in_open = 1;
   for (;;) {

@@ -26,9 +26,9 @@ async function consoleReceiver(h: Half, input = ""): Promise<{ socket: string; t
   return { socket, transcript: async () => (await exited, out.replaceAll("\r\n", "\n")) };
 }
 
-function terminalSpec(h: Half) {
+function terminalSpec(h: Half, probe = PROBE) {
   return h.bundle({
-    args: ["sh", "-c", PROBE],
+    args: ["sh", "-c", probe],
     spec: (s) => {
       s.process!.terminal = true;
       s.process!.consoleSize = { height: 30, width: 100 };
@@ -87,7 +87,9 @@ const cases: ConformanceCase[] = [
   {
     name: "run with a terminal and no console socket relays the pty",
     async run(h) {
-      const b = await terminalSpec(h);
+      // No `stty size` here: runc resizes the pty to its own terminal's size (0x0 under python's
+      // pty) while the container runs, so what the container sees is a race in the reference.
+      const b = await terminalSpec(h, PROBE.replace("stty size; ", ""));
       // The runtime itself runs on a pty (python's pty module), as a user's shell would give it.
       const script = `import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)`;
       const out = join(h.scratch, "relay.out");
