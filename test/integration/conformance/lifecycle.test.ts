@@ -126,7 +126,9 @@ const cases: ConformanceCase[] = [
   {
     name: "list and ps",
     async run(h) {
-      const b = await h.bundle({ args: ["sh", "-c", `${SERVER.replace("echo ready", "sleep 100 & echo ready")}`] });
+      // A stable set of processes (sh and two sleeps): a loop of short sleeps would make the
+      // ps row count a race.
+      const b = await h.bundle({ args: ["sh", "-c", "sleep 100 & sleep 100 & echo ready; wait"] });
       const c = await h.rt.createContainer(h.id, b.dir);
       await h.rt.start(h.id);
       await waitForText(async () => (await c.output.read()).stdout, "ready");
