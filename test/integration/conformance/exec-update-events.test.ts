@@ -11,7 +11,8 @@ import {
   waitForText,
 } from "./harness.ts";
 
-const IDLE = "echo ready; while :; do sleep 0.05; done";
+// A stable process set (sh and one sleep): counts of processes must not race a loop.
+const IDLE = "echo ready; sleep 1000 & wait";
 
 /** A running container whose cgroup is private to the case; returns after it printed "ready". */
 async function running(h: Half): Promise<void> {
@@ -45,7 +46,7 @@ const cases: ConformanceCase[] = [
       out += `unknown container ${formatFailure(await exec(h, ["nope-" + h.id, "true"]))}\n`;
       return out;
     },
-    check: contains("echo exit=0\nhi", "exit 3 exit=3", "sh -c echo ready", "missing exit="),
+    check: contains("echo exit=0\nhi", "exit 3 exit=3", "sh -c echo ready; sleep 1000", "missing exit="),
   },
   {
     name: "exec: env, cwd, user and the spec's environment",
