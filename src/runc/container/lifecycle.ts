@@ -34,14 +34,21 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    for (;;) {
+    const readByte = (): boolean => {
       try {
-        if (readSync(fd, buf, 0, 1, null) === 1) break;
+        return readSync(fd, buf, 0, 1, null) === 1;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        return false;
       }
-      if (!isSameLiveProcess(rec.pid, rec.initStartTime))
+    };
+    for (;;) {
+      if (readByte()) break;
+      if (!isSameLiveProcess(rec.pid, rec.initStartTime)) {
+        // A quick process may have written its byte, exec'd and exited since the read above.
+        if (readByte()) break;
         throw new FailedPreconditionError("container init exited before start");
+      }
       await sleep(1);
     }
   } finally {
