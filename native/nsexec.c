@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
@@ -111,6 +112,7 @@ enum {
   OP_CHMOD = 48,         /* root, path, mode (resolved inside root) */
   OP_CGROUP_OPEN = 49,   /* cgroup.procs path: opened now (before joining a mount namespace) */
   OP_CGROUP_JOIN_OPENED = 50, /* write own pid into every file CGROUP_OPEN opened */
+  OP_BPF_DEVICE_FILTER = 51,  /* cgroup v2 dir, eBPF program: the device policy, attached to the cgroup */
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
@@ -663,6 +665,38 @@ static void op_seccomp(struct op *o) {
   free(copy);
 }
 
+/* Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup v2 directory. */
+static void op_bpf_device_filter(struct op *o) {
+  const char *dir = S(o, 0);
+  if (o->argc < 2 || o->args[1].len == 0 || o->args[1].len % 8 != 0) { errno = 0; fail("bad device program"); }
+  void *insns = malloc(o->args[1].len);
+  memcpy(insns, o->args[1].p, o->args[1].len);
+  static char log[8192];
+  union bpf_attr load;
+  memset(&load, 0, sizeof(load));
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = (uint64_t)(uintptr_t)insns;
+  load.insn_cnt = o->args[1].len / 8;
+  load.license = (uint64_t)(uintptr_t)"Apache-2.0";
+  load.log_buf = (uint64_t)(uintptr_t)log;
+  load.log_size = sizeof(log);
+  load.log_level = 1;
+  int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+  if (prog < 0) fail("load device program (%.200s)", log);
+  int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (dfd < 0) fail("open %s", dir);
+  union bpf_attr attach;
+  memset(&attach, 0, sizeof(attach));
+  attach.target_fd = dfd;
+  attach.attach_bpf_fd = prog;
+  attach.attach_type = BPF_CGROUP_DEVICE;
+  attach.attach_flags = BPF_F_ALLOW_MULTI;
+  if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof(attach)) < 0) fail("attach device program to %s", dir);
+  close(dfd);
+  close(prog); /* the attachment holds the program until the cgroup is removed */
+  free(insns);
+}
+
 static char *find_in_path(const char *file, const char *pathvar) {
   static char buf[PATH_MAX];
   if (strchr(file, '/')) return (char *)file;
@@ -986,6 +1020,7 @@ int main(int argc, char **argv) {
       }
       cgroup_fd_count = 0;
       break;
+    case OP_BPF_DEVICE_FILTER: current_step = "device cgroup"; op_bpf_device_filter(o); break;
     case OP_CHMOD: {
       current_step = "chmod";
       int fd = open_in_root(S(o, 0), S(o, 1), O_PATH);

@@ -4,8 +4,10 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
+import { devicePolicy } from "../cgroups/devices.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { parseMountinfo } from "../cgroups/mountinfo.ts";
+import { deviceFilterProgram } from "../cgroups/v2/device-filter.ts";
 import { createPlan } from "../plan/build.ts";
 import { deviceCgroupRules } from "../plan/devices.ts";
 import type { CgroupView } from "../plan/mounts.ts";
@@ -95,7 +97,8 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
   try {
     cg = openCgroups(spec, opts.id, opts.systemdCgroup);
     // create() removes whatever it made if a limit is refused.
-    cg.create({ ...spec.linux?.resources, devices: deviceCgroupRules(spec) });
+    const deviceRules = deviceCgroupRules(spec);
+    cg.create({ ...spec.linux?.resources, devices: deviceRules });
     const record: ContainerRecord = {
       id: opts.id,
       bundle,
@@ -127,6 +130,9 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       isDirectory,
       id: opts.id,
       rootfsParentMount: mountPointOf(rootfs),
+      // v1 enforces device rules through its devices files; v2 needs the eBPF program.
+      deviceFilter:
+        cg.version === 2 ? { dir: cg.paths[""]!, program: deviceFilterProgram(devicePolicy(deviceRules)) } : undefined,
       newKeyring: !opts.noNewKeyring,
     });
     run = new NsexecRun({

@@ -98,6 +98,13 @@ test("a time namespace is unshared before the clone with its offsets, never pass
   assert.equal(Number(ops[c]!.args[0]) & 0xff, 0, "no signal bits in the clone flags");
 });
 
+test("on cgroup v2 the device program is attached before anything joins the cgroup", () => {
+  const ops = plan(undefined, { deviceFilter: { dir: "/sys/fs/cgroup/c1", program: Buffer.alloc(16) } });
+  assert.ok(indexOf(ops, "BPF_DEVICE_FILTER") < indexOf(ops, "CLONE"));
+  assert.ok(indexOf(ops, "BPF_DEVICE_FILTER") < indexOf(ops, "CGROUP_JOIN_OPENED"));
+  assert.equal(indexOf(plan(), "BPF_DEVICE_FILTER"), -1);
+});
+
 test("no-pivot moves the root instead", () => {
   const ops = plan(undefined, { noPivot: true });
   assert.equal(indexOf(ops, "PIVOT_ROOT"), -1);

@@ -34,6 +34,8 @@ export interface CreatePlanInput {
   lastCap: number;
   seccomp?: CompiledFilter;
   isDirectory: (hostPath: string) => boolean;
+  /** cgroup v2 only: the device policy as an eBPF program and the cgroup it is attached to. */
+  deviceFilter?: { dir: string; program: Buffer };
   /** The host mount point that contains the rootfs (made private so pivot_root accepts it). */
   rootfsParentMount: string;
   /** The container id (names its session keyring). */
@@ -81,6 +83,8 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   // Everything named by a host path is opened first: once a mount namespace given by path is
   // joined, "/" is no longer the host's.
   for (const f of input.cgroupProcs) ops.push({ op: "CGROUP_OPEN", args: [f] });
+  if (input.deviceFilter)
+    ops.push({ op: "BPF_DEVICE_FILTER", args: [input.deviceFilter.dir, input.deviceFilter.program] });
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, input.mode === "run"));
   // In the foreground the container writes into pipes the runtime relays, as runc does: the
   // caller's own fds (files, sockets) are never reopenable through /proc/self/fd inside.

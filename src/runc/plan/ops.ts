@@ -52,6 +52,7 @@ export const Op = {
   CHMOD: 48,
   CGROUP_OPEN: 49,
   CGROUP_JOIN_OPENED: 50,
+  BPF_DEVICE_FILTER: 51,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];

@@ -23,7 +23,11 @@ async function consoleReceiver(h: Half, input = ""): Promise<{ socket: string; t
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   h.defer(() => child.kill("SIGKILL"));
   for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 10));
-  return { socket, transcript: async () => (await exited, out.replaceAll("\r\n", "\n")) };
+  const transcript = async () => {
+    await exited;
+    return out.replaceAll("\r\n", "\n");
+  };
+  return { socket, transcript };
 }
 
 function terminalSpec(h: Half, probe = PROBE) {

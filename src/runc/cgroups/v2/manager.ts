@@ -58,8 +58,9 @@ export class V2Manager implements CgroupManager {
   }
 
   /**
-   * Device rules are NOT enforced here: v2 needs an eBPF program attached with bpf(2), which Node
-   * cannot do. The native stage must build it from devicePolicy(resources.devices).
+   * Device rules are not written here: v2 enforces them with an eBPF program attached with
+   * bpf(2), which Node cannot call. deviceFilterProgram() (./device-filter.ts) compiles them and
+   * the runtime's native stage attaches the program when the container is created.
    */
   set(resources: Resources): void {
     setV2(this.#dir, resources);
