@@ -28,7 +28,8 @@ const loader = (bundle) =>
   [
     `#!${process.execPath}`,
     `import { enableCompileCache } from "node:module";`,
-    `try { enableCompileCache(); } catch {}`,
+    // Beside the build, not in the caller's TMPDIR: a runtime must not litter its callers' dirs.
+    `try { enableCompileCache(new URL("./.compile-cache", import.meta.url).pathname); } catch {}`,
     `await import("./${bundle}");`,
     "",
   ].join("\n");
