@@ -167,11 +167,12 @@ const moreCases: ConformanceCase[] = [
         const id = `${h.id}-${suffix}`;
         const b = await h.bundle({
           // Its own session keyring, found by exact name (a new one is named after the container;
-          // keyrings of finished containers linger until the kernel collects them), and the root.
+          // keyrings of finished containers linger until the kernel collects them), and whether "/" is
+          // the bundle's rootfs (mountinfo shows the path inside its filesystem, which varies).
           args: [
             "sh",
             "-c",
-            `echo "own keyring: $(grep -c '_ses\\.${id}:' /proc/keys)"; awk '$5 == "/" {print $4}' /proc/self/mountinfo`,
+            `echo "own keyring: $(grep -c '_ses\\.${id}:' /proc/keys)"; awk '$5 == "/" {print ($4 ~ /\\/rootfs$/) ? "root: the bundle rootfs" : "root: " $4}' /proc/self/mountinfo`,
           ],
           spec: (s) => {
             // /proc/keys is masked by default.
