@@ -51,9 +51,12 @@ test("kill -9 of berth-runc during create: the init goes, delete --force removes
   t.after(() => b.cleanup());
   const runtime = spawn(SUBJECT_BIN, ["--root", rt.root, "create", "--bundle", b.dir, id], { stdio: "ignore" });
   const exited = new Promise((resolve) => runtime.on("exit", resolve));
-  const hook = await waitFor("the hook", () =>
-    existsSync(hookPid) ? Number(readFileSync(hookPid, "utf8")) : undefined,
-  );
+  // The file exists before the shell has written to it: wait for a whole, positive pid (a 0 given
+  // to process.kill would signal this test's own process group).
+  const hook = await waitFor("the hook", () => {
+    const text = existsSync(hookPid) ? readFileSync(hookPid, "utf8") : "";
+    return /^\d+\n$/.test(text) && Number(text) > 1 ? Number(text) : undefined;
+  });
   t.after(() => {
     try {
       process.kill(hook, "SIGKILL");
