@@ -2,13 +2,31 @@
 // v2 unified files), /proc/self/cgroup with and without a cgroup namespace, and removal of the
 // container's cgroup after delete.
 
-import { existsSync } from "node:fs";
+import { existsSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { readLayout } from "../../../src/runc/cgroups/mountinfo.ts";
 import type { Spec } from "../../../src/runc/spec/types.ts";
 import { type ConformanceCase, conformance, contains, type Half, probeCase } from "./harness.ts";
 
 const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
 
+/**
+ * The container's cgroup goes below a parent shared by these cases. A runtime removes only its
+ * leaf, so each case also tries to remove the parent afterwards; rmdir fails harmlessly while
+ * another case still has a container below it.
+ */
 function cgroupsPath(h: Half): string {
+  h.defer(() => {
+    const layout = readLayout();
+    const mounts = [...layout.v1.values(), ...(layout.unified ? [layout.unified] : [])];
+    for (const m of mounts) {
+      try {
+        rmdirSync(join(m.mountpoint, "berth-conformance"));
+      } catch {
+        // Still in use by another case, or already gone.
+      }
+    }
+  });
   return `/berth-conformance/${h.id}`;
 }
 
