@@ -310,6 +310,21 @@ async function stopDaemon(d: Daemon, graceMs: number): Promise<void> {
   }
 }
 
+/**
+ * What every peer's teardown ends with, whatever failed before it: the processes and cgroups
+ * under the peer's own cgroup, mounts under its directory, and its directories.
+ */
+async function releasePeer(cgroup: string, dir: string, scratchDir: string): Promise<void> {
+  try {
+    await killCgroupTree(cgroup);
+    await removeCgroupTree(cgroup);
+    await unmountUnder(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+}
+
 /** Polls `probe` until it resolves true; throws with the daemon's log tail after `timeoutMs`. */
 async function waitReady(
   what: string,
@@ -394,12 +409,8 @@ export async function startContainerd(runtime = INTEROP_RUNTIME): Promise<Contai
       await stopDaemon(daemon, 10_000);
       // Shims outlive containerd by design; ours are the ones told to call back to our socket.
       killPids(pidsWithArgument(address));
-      await killCgroupTree(namespace);
-      await removeCgroupTree(namespace);
-      await unmountUnder(dir);
     } finally {
-      await rm(dir, { recursive: true, force: true });
-      await rm(scratch.dir, { recursive: true, force: true });
+      await releasePeer(namespace, dir, scratch.dir);
     }
   };
   try {
@@ -514,12 +525,8 @@ export async function setupPodman(runtime = INTEROP_RUNTIME): Promise<Podman> {
   const cleanup = async () => {
     try {
       await podman(["rm", "--all", "--force", "--time", "0"], { timeoutMs: 30_000 });
-      await killCgroupTree(cgroupParent);
-      await removeCgroupTree(cgroupParent);
-      await unmountUnder(dir);
     } finally {
-      await rm(dir, { recursive: true, force: true });
-      await rm(scratch.dir, { recursive: true, force: true });
+      await releasePeer(cgroupParent, dir, scratch.dir);
     }
   };
   return { dir, runtime: wrapper, cgroupParent, podman, cleanup };
@@ -589,12 +596,8 @@ export async function startDockerd(runtime = INTEROP_RUNTIME): Promise<Dockerd> 
       // The managed containerd and its shims: the ones pointed at our exec root's socket.
       killPids(pidsWithArgument(join(execRoot, "containerd", "containerd.toml")));
       killPids(pidsWithArgument(join(execRoot, "containerd", "containerd.sock")));
-      await killCgroupTree(cgroupParent);
-      await removeCgroupTree(cgroupParent);
-      await unmountUnder(dir);
     } finally {
-      await rm(dir, { recursive: true, force: true });
-      await rm(scratch.dir, { recursive: true, force: true });
+      await releasePeer(cgroupParent, dir, scratch.dir);
     }
   };
   try {
