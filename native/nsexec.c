@@ -60,10 +60,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Opcodes: keep in step with src/runc/plan/ops.ts. */
+/* Opcodes: keep in step with src/runc/plan/ops.ts. Retired numbers (2, 39, 41) are not reused. */
 enum {
   OP_SETNS = 1,          /* path, nstype */
-  OP_JOIN_CGROUP = 2,    /* cgroup.procs path: write own pid */
   OP_CONSOLE_CONNECT = 3,/* unix socket path */
   OP_FIFO_OPEN = 4,      /* exec fifo path (O_PATH, reopened for writing later) */
   OP_IDMAP = 5,          /* "uid_map"|"gid_map"|"setgroups", contents: parent writes for child */
@@ -71,7 +70,7 @@ enum {
   OP_SETRESUID = 7,      /* uid */
   OP_SETRESGID = 8,      /* gid */
   OP_SETSID = 9,
-  OP_MOUNT = 10,         /* root("" = none), src, dest, fstype, flags, data, mkkind, srcfd-kind */
+  OP_MOUNT = 10,         /* root("" = none), src, dest, fstype, flags, data, mkkind */
   OP_MKDIR = 11,         /* root, path, mode */
   OP_MKNOD = 12,         /* root, path, mode(type|perm), major, minor, uid, gid */
   OP_SYMLINK = 13,       /* root, target, linkpath */
@@ -100,9 +99,7 @@ enum {
   OP_EXEC = 36,          /* PATH value, argc, args..., env... */
   OP_SET_PROPAGATION = 37,/* path, flags */
   OP_CLOSE_FDS = 38,     /* first fd to keep open after exec is 3..first-1 */
-  OP_SET_DUMPABLE = 39,  /* 0/1 */
   OP_PERSONALITY = 40,   /* persona */
-  OP_CHOWN_STDIO = 41,   /* uid, gid */
   OP_LOOKUP = 42,        /* PATH value, file: resolve the executable now */
   OP_UNSHARE = 43,       /* flags (namespaces that only children enter, e.g. time) */
   OP_WRITE_FILE = 44,    /* path, data (e.g. /proc/self/timens_offsets before the clone) */
@@ -117,8 +114,6 @@ enum {
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
 enum { MK_NONE = 0, MK_DIR = 1, MK_FILE = 2 };
-/* How OP_MOUNT's source is opened: as a path, or resolved inside the rootfs first and checked. */
-enum { SRC_PATH = 0, SRC_IN_ROOT_DEVNULL = 1 };
 
 struct arg { uint32_t len; const unsigned char *p; };
 struct op { uint16_t code; uint16_t argc; struct arg *args; };
@@ -359,19 +354,10 @@ static void op_mount(struct op *o) {
   const char *root = S(o, 0), *src = S(o, 1), *dest = S(o, 2), *fstype = S(o, 3);
   unsigned long flags = (unsigned long)N(o, 4);
   const char *data = S(o, 5);
-  int mk = (int)N(o, 6), srckind = (int)N(o, 7);
-  char target[PATH_MAX], source[PATH_MAX];
-  int tfd = -1, sfd = -1;
+  int mk = (int)N(o, 6);
+  char target[PATH_MAX];
+  int tfd = -1;
 
-  if (srckind == SRC_IN_ROOT_DEVNULL) {
-    /* Bind source is the container's own /dev/null: it must really be the null device. */
-    sfd = open_in_root(root[0] ? root : "/", src, O_PATH);
-    struct stat st;
-    if (sfd < 0 || fstat(sfd, &st) < 0) fail("open %s", src);
-    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) { errno = 0; fail("%s is not the null device", src); }
-    fdpath(sfd, source);
-    src = source;
-  }
   if (root[0]) {
     if (mk == MK_DIR && mkdir_in_root(root, dest, 0755) < 0) fail("mkdir %s", dest);
     if (mk == MK_FILE && touch_in_root(root, dest) < 0) fail("create %s", dest);
@@ -403,7 +389,6 @@ static void op_mount(struct op *o) {
     }
   }
   if (tfd >= 0) close(tfd);
-  if (sfd >= 0) close(sfd);
 }
 
 static void op_remount(struct op *o) {
@@ -981,14 +966,6 @@ int main(int argc, char **argv) {
       close(fd);
       break;
     }
-    case OP_JOIN_CGROUP: {
-      current_step = "join cgroup";
-      int fd = open(S(o, 0), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) fail("open %s", S(o, 0));
-      if (write(fd, "0", 1) != 1) fail("write %s", S(o, 0)); /* "0" means the writing process */
-      close(fd);
-      break;
-    }
     case OP_CONSOLE_CONNECT: {
       current_step = "console socket";
       console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1158,14 +1135,9 @@ int main(int argc, char **argv) {
       }
       break;
     }
-    case OP_SET_DUMPABLE: prctl(PR_SET_DUMPABLE, (unsigned long)N(o, 0), 0, 0, 0); break;
     case OP_PERSONALITY:
       current_step = "personality";
       if (syscall(SYS_personality, (unsigned long)N(o, 0)) < 0) fail("personality");
-      break;
-    case OP_CHOWN_STDIO:
-      /* Best effort, as runc: a pipe owned by root stays usable after setuid when we can chown it. */
-      for (int fd = 0; fd < 3; fd++) { int r = fchown(fd, (uid_t)N(o, 0), (gid_t)N(o, 1)); (void)r; }
       break;
     case OP_LOOKUP: current_step = "lookup"; op_lookup(o); break;
     case OP_UNSHARE:

@@ -15,7 +15,7 @@ import {
   PROC_NS_NAME,
   timeNamespaceOps,
 } from "./namespaces.ts";
-import { CloneMode, type PlanOp } from "./ops.ts";
+import { CloneMode, MountTargetKind, type PlanOp } from "./ops.ts";
 import { type CompiledFilter, finalizeOps, processEnv, rlimitOps } from "./process.ts";
 
 export interface CreatePlanInput {
@@ -141,7 +141,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   ops.push({ op: "SET_PROPAGATION", args: ["/", treeFlag] });
   // pivot_root refuses a new root whose parent mount is shared.
   ops.push({ op: "SET_PROPAGATION", args: [input.rootfsParentMount, MS_PRIVATE] });
-  ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", 0, 0] });
+  ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", MountTargetKind.NONE] });
   ops.push({ op: "SET_PROPAGATION", args: [rootfs, MS_PRIVATE] });
   ops.push(
     ...specMountOps(spec, {

@@ -1,6 +1,7 @@
 // /dev inside the container: the devices every container gets, the spec's own, and the links.
+import { MS_BIND } from "../spec/mount-options.ts";
 import type { Device, DeviceCgroupRule, Spec } from "../spec/types.ts";
-import type { PlanOp } from "./ops.ts";
+import { MountTargetKind, type PlanOp } from "./ops.ts";
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -70,7 +71,7 @@ export function deviceOps(spec: Spec, rootfs: string, inUserNs: boolean): PlanOp
   const ops: PlanOp[] = [];
   for (const d of devicesFor(spec)) {
     if (inUserNs) {
-      ops.push({ op: "MOUNT", args: [rootfs, d.path, d.path, "", 0x1000 /* MS_BIND */, "", 2, 0] });
+      ops.push({ op: "MOUNT", args: [rootfs, d.path, d.path, "", MS_BIND, "", MountTargetKind.FILE] });
     } else {
       const mode = typeBits(d) | (d.fileMode ?? 0o666);
       ops.push({ op: "MKNOD", args: [rootfs, d.path, mode, d.major ?? 0, d.minor ?? 0, d.uid ?? 0, d.gid ?? 0] });

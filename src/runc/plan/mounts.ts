@@ -17,7 +17,7 @@ import {
   parseMountOptions,
 } from "../spec/mount-options.ts";
 import type { Mount, Spec } from "../spec/types.ts";
-import { MountSourceKind, MountTargetKind, type PlanOp } from "./ops.ts";
+import { MountTargetKind, type PlanOp } from "./ops.ts";
 
 /** A mounted cgroup hierarchy, as the container should see it. */
 export interface CgroupView {
@@ -62,12 +62,12 @@ function mountOps(m: Mount, index: number, ctx: MountContext): PlanOp[] {
     const source = m.source ?? "";
     if (!source) throw new InvalidSpecError(`mounts[${index}].source`, "a bind mount needs a source");
     const kind = ctx.isDirectory(source) ? MountTargetKind.DIR : MountTargetKind.FILE;
-    ops.push({ op: "MOUNT", args: [root, source, dest, "", opts.flags | MS_BIND, "", kind, MountSourceKind.PATH] });
+    ops.push({ op: "MOUNT", args: [root, source, dest, "", opts.flags | MS_BIND, "", kind] });
   } else {
     const flags = opts.flags;
     // tmpfs is made read-only after it is mounted so that the runtime could populate it first.
     const first = type === "tmpfs" ? flags & ~MS_RDONLY : flags;
-    ops.push({ op: "MOUNT", args: [root, m.source ?? type, dest, type, first, opts.data, MountTargetKind.DIR, 0] });
+    ops.push({ op: "MOUNT", args: [root, m.source ?? type, dest, type, first, opts.data, MountTargetKind.DIR] });
     if (type === "tmpfs" && flags & MS_RDONLY) {
       // Read-only for this mount, not the superblock (what `mount -o remount,bind,ro` does).
       ops.push({ op: "REMOUNT", args: [root, dest, flags | MS_RDONLY | MS_BIND, 1] });
@@ -92,11 +92,13 @@ function cgroupMountOps(m: Mount, flags: number, ctx: MountContext): PlanOp[] {
   const v2 = ctx.cgroups.length === 1 && ctx.cgroups[0]!.name === "";
   if (v2) {
     const cg = ctx.cgroups[0]!;
-    if (ctx.cgroupNamespace) ops.push({ op: "MOUNT", args: [root, "cgroup2", dest, "cgroup2", flags, "", 1, 0] });
-    else ops.push({ op: "MOUNT", args: [root, cg.hostDir, dest, "", MS_BIND | MS_REC | flags, "", 1, 0] });
+    if (ctx.cgroupNamespace)
+      ops.push({ op: "MOUNT", args: [root, "cgroup2", dest, "cgroup2", flags, "", MountTargetKind.DIR] });
+    else
+      ops.push({ op: "MOUNT", args: [root, cg.hostDir, dest, "", MS_BIND | MS_REC | flags, "", MountTargetKind.DIR] });
     return ops;
   }
-  ops.push({ op: "MOUNT", args: [root, "tmpfs", dest, "tmpfs", base, "mode=755", 1, 0] });
+  ops.push({ op: "MOUNT", args: [root, "tmpfs", dest, "tmpfs", base, "mode=755", MountTargetKind.DIR] });
   for (const cg of ctx.cgroups) {
     if (cg.name === "") continue;
     const target = `${dest}/${cg.name}`;

@@ -1,9 +1,9 @@
 // The native stage's instruction set (native/nsexec.c) and the plan encoding it reads.
 // A plan is an ordered list of ops; nsexec executes them in order and decides nothing.
+// Retired numbers (2, 39, 41) are not reused.
 
 export const Op = {
   SETNS: 1,
-  JOIN_CGROUP: 2,
   CONSOLE_CONNECT: 3,
   FIFO_OPEN: 4,
   IDMAP: 5,
@@ -40,9 +40,7 @@ export const Op = {
   EXEC: 36,
   SET_PROPAGATION: 37,
   CLOSE_FDS: 38,
-  SET_DUMPABLE: 39,
   PERSONALITY: 40,
-  CHOWN_STDIO: 41,
   LOOKUP: 42,
   UNSHARE: 43,
   WRITE_FILE: 44,
@@ -61,7 +59,6 @@ export type OpName = keyof typeof Op;
 /** How the cloned process relates to nsexec's parent half. */
 export const CloneMode = { CREATE: 0, WAIT: 1, EXEC_DETACH: 2 } as const;
 export const MountTargetKind = { NONE: 0, DIR: 1, FILE: 2 } as const;
-export const MountSourceKind = { PATH: 0, IN_ROOT_DEVNULL: 1 } as const;
 
 export type OpArg = string | number | bigint | Buffer;
 
