@@ -62,3 +62,10 @@ export class NotImplementedError extends BerthError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A resource is busy (an ingest locked by another writer, a mount in use); try again later. */
+export class UnavailableError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unavailable", message, options);
+  }
+}
