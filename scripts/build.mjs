@@ -2,7 +2,7 @@
 // matters because the runtime pays Node's start-up on every invocation) and compile the native
 // stage with gcc. The shebang names the node that ran the build (Node >= 24, see scripts/setup.sh).
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -12,6 +12,11 @@ const dist = join(root, "dist");
 // Start clean: a renamed output must not linger.
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
+
+// Generated protobuf code first: the bundles import it (scripts/gen-proto.mjs owns src/proto/gen).
+if (existsSync(join(root, "scripts/gen-proto.mjs"))) {
+  execFileSync(process.execPath, [join(root, "scripts/gen-proto.mjs")], { stdio: "inherit" });
+}
 
 const commands = {
   "berth-runc": "src/runc/main.ts",
@@ -53,10 +58,12 @@ await Promise.all(
   }),
 );
 
-// The native stage: small, policy-free, dynamically linked (it is copied into a sealed memfd on
-// every start, so small matters).
-execFileSync(
-  "gcc",
-  ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-o", join(dist, "nsexec"), join(root, "native/nsexec.c")],
-  { stdio: "inherit" },
-);
+// The native stages: small, policy-free, dynamically linked (nsexec is copied into a sealed memfd
+// on every start, so small matters). Every native/<name>.c becomes dist/<name>.
+for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".c"))) {
+  execFileSync(
+    "gcc",
+    ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-o", join(dist, file.slice(0, -2)), join(root, "native", file)],
+    { stdio: "inherit" },
+  );
+}
