@@ -1,8 +1,8 @@
-// Command-line flags the way runc's callers write them. runc parses with Go's flag package, so
+// Command-line flags the way Go programs (runc, containerd, ctr) read them. runc parses with Go's flag package, so
 // `-bundle x`, `--bundle x`, `--bundle=x` and `-b x` are all the same flag, booleans take no
 // value (`-d`, `--detach=true`), and parsing stops at the first positional argument or `--`
 // (`exec ID sh -c ...` passes `-c` to the command). No npm parser has exactly these rules.
-import { InvalidArgumentError } from "../../common/errors.ts";
+import { InvalidArgumentError } from "./errors.ts";
 
 export type FlagKind = "bool" | "string" | "strings" | "int";
 
