@@ -1,0 +1,118 @@
+// berth-containerd started with private --root/--state dirs and its own socket, for the tests that
+// drive it with the real `ctr` or with our client library. Several daemons can run side by side;
+// stop() takes one down (and removes its dirs) and never throws; kill9() simulates a crash and
+// restart() brings the daemon back on the same dirs.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, openSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { makeTempDir } from "../fixtures/busybox.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+/** The daemon under test: the built bundle, as users run it. */
+export const BERTH_CONTAINERD = process.env.BERTH_CONTAINERD ?? join(repo, "dist", "berth-containerd.mjs");
+export const CTR = "/usr/bin/ctr";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface CtrResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class BerthContainerd {
+  readonly dir: string;
+  readonly root: string;
+  readonly state: string;
+  readonly address: string;
+  readonly logPath: string;
+  #child: ChildProcess | undefined;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.root = join(dir, "root");
+    this.state = join(dir, "state");
+    this.address = join(dir, "state", "containerd.sock");
+    this.logPath = join(dir, "daemon.log");
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts the daemon and waits until its socket answers. */
+  async start(extraArgs: string[] = []): Promise<void> {
+    const log = openSync(this.logPath, "a");
+    const child = spawn(
+      BERTH_CONTAINERD,
+      ["--root", this.root, "--state", this.state, "--address", this.address, "--log-level", "debug", ...extraArgs],
+      { stdio: ["ignore", log, log] },
+    );
+    this.#child = child;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const done = await Promise.race([exited, sleep(50).then(() => "waiting" as const)]);
+      if (done !== "waiting") throw new Error(`berth-containerd exited with ${done}: ${await this.log()}`);
+      if (existsSync(this.address) && this.ctr(["version"]).status === 0) return;
+      if (Date.now() > deadline) throw new Error(`berth-containerd did not come up: ${await this.log()}`);
+    }
+  }
+
+  async log(): Promise<string> {
+    return readFile(this.logPath, "utf8").catch(() => "");
+  }
+
+  /** Runs the real ctr against this daemon; synchronous so tests read like shell sessions. */
+  ctr(args: string[], opts: { namespace?: string; input?: string; timeoutMs?: number } = {}): CtrResult {
+    const r = spawnSync(CTR, ["--address", this.address, "--namespace", opts.namespace ?? "default", ...args], {
+      encoding: "utf8",
+      input: opts.input,
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Simulates a crash: SIGKILL, no cleanup by the daemon. */
+  async kill9(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGKILL");
+    await gone;
+    this.#child = undefined;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await gone;
+      clearTimeout(t);
+    }
+    this.#child = undefined;
+  }
+}
+
+/** A daemon in a fresh private dir; `cleanup()` stops it and removes every file it made. */
+export async function startBerthContainerd(extraArgs: string[] = []): Promise<BerthContainerd & { cleanup(): Promise<void> }> {
+  const dir = await makeTempDir("berth-containerd-");
+  const d = new BerthContainerd(dir) as BerthContainerd & { cleanup(): Promise<void> };
+  d.cleanup = async () => {
+    await d.stop();
+    // Snapshots of a crashed test may still be mounted under the root.
+    spawnSync("sh", ["-c", `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await d.start(extraArgs);
+  } catch (err) {
+    await d.cleanup();
+    throw err;
+  }
+  return d;
+}
