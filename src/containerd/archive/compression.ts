@@ -1,0 +1,78 @@
+// Layer compression by magic bytes, as containerd's DecompressStream does: gzip, zstd or none.
+// Decompression streams; nothing is buffered beyond a chunk.
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, createZstdDecompress } from "node:zlib";
+
+export type Compression = "gzip" | "zstd" | "none";
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+/** Big output chunks: fewer iterations and larger file writes downstream. */
+const CHUNK = 256 * 1024;
+
+export function detectCompression(head: Uint8Array): Compression {
+  const starts = (magic: number[]) => head.length >= magic.length && magic.every((b, i) => head[i] === b);
+  if (starts(GZIP)) return "gzip";
+  if (starts(ZSTD)) return "zstd";
+  return "none";
+}
+
+export interface Decompressed {
+  compression: Compression;
+  /** Uncompressed bytes. Abandoning the iteration early destroys the input. */
+  stream: AsyncIterable<Buffer>;
+}
+
+/**
+ * Peeks at the first bytes of `input` and returns its uncompressed content. `onRead` sees the
+ * number of input (compressed) bytes consumed so far.
+ */
+export async function decompress(
+  input: AsyncIterable<Uint8Array>,
+  onRead?: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<Decompressed> {
+  const it = input[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let done = false;
+  while (headLen < ZSTD.length) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    head.push(b);
+    headLen += b.length;
+  }
+  let read = 0;
+  async function* raw(): AsyncGenerator<Buffer> {
+    try {
+      for (const b of head) {
+        read += b.length;
+        onRead?.(read);
+        yield b;
+      }
+      while (!done) {
+        const r = await it.next();
+        if (r.done) break;
+        const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+        read += b.length;
+        onRead?.(read);
+        yield b;
+      }
+    } finally {
+      // Stopped early (an error downstream): let the input release its resources.
+      await it.return?.();
+    }
+  }
+  const compression = detectCompression(Buffer.concat(head));
+  if (compression === "none") return { compression, stream: raw() };
+  const inflate =
+    compression === "gzip" ? createGunzip({ chunkSize: CHUNK }) : createZstdDecompress({ chunkSize: CHUNK });
+  // Errors of either side surface through the iteration of `inflate` (pipeline destroys it).
+  pipeline(Readable.from(raw(), { objectMode: false }), inflate, { signal }).catch(() => {});
+  return { compression, stream: inflate };
+}

@@ -1,0 +1,292 @@
+// The tar format as OCI layers use it (ustar + PAX + the GNU long-name records), as pure encode and
+// decode functions over 512-byte blocks. Our own rather than tar-stream's because layers carry
+// binary PAX values (SCHILY.xattr.security.capability) that must survive byte for byte.
+import { InvalidArgumentError } from "../../common/errors.ts";
+
+export const BLOCK = 512;
+
+export type TarEntryType = "file" | "hardlink" | "symlink" | "char" | "block" | "dir" | "fifo";
+
+/** One archive member after its PAX / GNU records have been folded in. */
+export interface TarEntry {
+  name: string;
+  type: TarEntryType;
+  /** Permission bits including setuid/setgid/sticky (no file type bits). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Seconds since the epoch, possibly fractional (PAX). */
+  mtime: number;
+  atime?: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  /** SCHILY.xattr.* records, values as raw bytes. */
+  xattrs: Map<string, Buffer>;
+}
+
+/** What a header block says before extended records are applied. */
+export interface RawHeader {
+  typeflag: string;
+  name: string;
+  linkname: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  devmajor: number;
+  devminor: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Paths are bytes on Linux but strings in Node: refuse names that would not survive the trip. */
+export function decodeName(bytes: Uint8Array, what: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new InvalidArgumentError(`tar: ${what} is not valid UTF-8: ${Buffer.from(bytes).toString("hex")}`);
+  }
+}
+
+function cstring(block: Buffer, offset: number, length: number): Buffer {
+  const end = block.indexOf(0, offset);
+  return block.subarray(offset, end === -1 || end > offset + length ? offset + length : end);
+}
+
+function numeric(block: Buffer, offset: number, length: number, field: string): number {
+  // GNU base-256: high bit of the first byte set (the rest is big-endian two's complement).
+  if ((block[offset]! & 0x80) !== 0) {
+    if ((block[offset]! & 0x40) !== 0) throw new InvalidArgumentError(`tar: negative ${field}`);
+    let v = block[offset]! & 0x3f;
+    for (let i = 1; i < length; i++) v = v * 256 + block[offset + i]!;
+    if (!Number.isSafeInteger(v)) throw new InvalidArgumentError(`tar: ${field} too large`);
+    return v;
+  }
+  const text = block
+    .toString("latin1", offset, offset + length)
+    .replace(/[\0 ]+$/, "")
+    .trim();
+  if (text === "") return 0;
+  if (!/^[0-7]+$/.test(text)) throw new InvalidArgumentError(`tar: ${field} is not octal: ${JSON.stringify(text)}`);
+  return Number.parseInt(text, 8);
+}
+
+function checksum(block: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  return sum;
+}
+
+export function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/** Decodes one header block; throws InvalidArgumentError for a corrupt one. */
+export function decodeHeader(block: Buffer): RawHeader {
+  const stored = numeric(block, 148, 8, "checksum");
+  if (stored !== checksum(block)) throw new InvalidArgumentError("tar: header checksum mismatch (not a tar archive?)");
+  const magic = block.toString("latin1", 257, 263);
+  let nameBytes = cstring(block, 0, 100);
+  // ustar (not GNU, whose bytes there hold times) splits long names into prefix + "/" + name.
+  if (magic === "ustar\0" && block[345] !== 0) {
+    nameBytes = Buffer.concat([cstring(block, 345, 155), Buffer.from("/"), nameBytes]);
+  }
+  return {
+    typeflag: block[156] === 0 ? "0" : String.fromCharCode(block[156]!),
+    name: decodeName(nameBytes, "entry name"),
+    linkname: decodeName(cstring(block, 157, 100), "link name"),
+    mode: numeric(block, 100, 8, "mode") & 0o7777,
+    uid: numeric(block, 108, 8, "uid"),
+    gid: numeric(block, 116, 8, "gid"),
+    size: numeric(block, 124, 12, "size"),
+    mtime: numeric(block, 136, 12, "mtime"),
+    devmajor: numeric(block, 329, 8, "devmajor"),
+    devminor: numeric(block, 337, 8, "devminor"),
+  };
+}
+
+/** PAX records ("<len> <key>=<value>\n"), values kept as bytes. */
+export function parsePax(data: Buffer): Map<string, Buffer> {
+  const records = new Map<string, Buffer>();
+  let off = 0;
+  while (off < data.length) {
+    if (data[off] === 0) break; // some writers pad with NULs
+    const space = data.indexOf(0x20, off);
+    const len = space === -1 ? Number.NaN : Number.parseInt(data.toString("latin1", off, space), 10);
+    if (!Number.isInteger(len) || len <= 0 || off + len > data.length || data[off + len - 1] !== 0x0a) {
+      throw new InvalidArgumentError("tar: malformed PAX record");
+    }
+    const record = data.subarray(space + 1, off + len - 1);
+    const eq = record.indexOf(0x3d);
+    if (eq === -1) throw new InvalidArgumentError("tar: malformed PAX record (no '=')");
+    records.set(decodeName(record.subarray(0, eq), "PAX key"), Buffer.from(record.subarray(eq + 1)));
+    off += len;
+  }
+  return records;
+}
+
+const TYPES: Record<string, TarEntryType> = {
+  "0": "file",
+  "7": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+};
+
+const XATTR_PREFIX = "SCHILY.xattr.";
+
+function paxNumber(value: Buffer, key: string, fractional: boolean): number {
+  const text = value.toString("latin1");
+  const ok = fractional ? /^-?[0-9]+(\.[0-9]+)?$/.test(text) : /^[0-9]+$/.test(text);
+  const n = Number(text);
+  if (!ok || !Number.isFinite(n) || (!fractional && !Number.isSafeInteger(n))) {
+    throw new InvalidArgumentError(`tar: PAX ${key} is not a number: ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/**
+ * Folds extended records into a member header. `pax` holds global records overlaid with the
+ * member's own; `longName`/`longLink` come from GNU 'L'/'K' records.
+ */
+export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: string, longLink?: string): TarEntry {
+  let type = TYPES[h.typeflag];
+  if (type === undefined) {
+    const what = h.typeflag === "S" ? "GNU sparse files are not supported" : `unsupported type '${h.typeflag}'`;
+    throw new InvalidArgumentError(`tar entry ${JSON.stringify(h.name)}: ${what}`);
+  }
+  let name = longName ?? h.name;
+  let linkname = longLink ?? h.linkname;
+  const entry: TarEntry = { ...h, type, name, linkname, xattrs: new Map() };
+  for (const [key, value] of pax) {
+    if (key === "path") name = decodeName(value, "PAX path");
+    else if (key === "linkpath") linkname = decodeName(value, "PAX linkpath");
+    else if (key === "size") entry.size = paxNumber(value, key, false);
+    else if (key === "uid") entry.uid = paxNumber(value, key, false);
+    else if (key === "gid") entry.gid = paxNumber(value, key, false);
+    else if (key === "mtime") entry.mtime = paxNumber(value, key, true);
+    else if (key === "atime") entry.atime = paxNumber(value, key, true);
+    else if (key.startsWith(XATTR_PREFIX)) entry.xattrs.set(key.slice(XATTR_PREFIX.length), value);
+    else if (key.startsWith("GNU.sparse.")) {
+      throw new InvalidArgumentError(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`);
+    }
+  }
+  // Old (v7) archives mark directories only by a trailing slash.
+  if (type === "file" && name.endsWith("/")) type = "dir";
+  entry.type = type;
+  entry.name = name;
+  entry.linkname = linkname;
+  if (type !== "file") entry.size = type === "hardlink" || type === "symlink" ? 0 : entry.size;
+  return entry;
+}
+
+// ---- encoding ----
+
+const TYPEFLAG: Record<TarEntryType, string> = {
+  file: "0",
+  hardlink: "1",
+  symlink: "2",
+  char: "3",
+  block: "4",
+  dir: "5",
+  fifo: "6",
+};
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from("\n")]);
+  // The length prefix counts itself: grow it until it is self-consistent.
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+function writeOctal(block: Buffer, offset: number, length: number, value: number): boolean {
+  const text = Math.trunc(value).toString(8);
+  if (value < 0 || text.length > length - 1) return false;
+  block.write(text.padStart(length - 1, "0"), offset, "latin1");
+  block[offset + length - 1] = 0;
+  return true;
+}
+
+function padding(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+function headerBlock(
+  name: Buffer,
+  typeflag: string,
+  e: Pick<TarEntry, "mode" | "uid" | "gid" | "size" | "mtime" | "devmajor" | "devminor">,
+  linkname: Buffer,
+): { block: Buffer; fits: boolean } {
+  const block = Buffer.alloc(BLOCK);
+  let fits = name.length <= 100 && linkname.length <= 100;
+  name.copy(block, 0, 0, Math.min(100, name.length));
+  writeOctal(block, 100, 8, e.mode & 0o7777);
+  fits = writeOctal(block, 108, 8, e.uid) && fits;
+  fits = writeOctal(block, 116, 8, e.gid) && fits;
+  fits = writeOctal(block, 124, 12, e.size) && fits;
+  fits = writeOctal(block, 136, 12, Math.max(0, Math.floor(e.mtime))) && fits;
+  block.write(typeflag, 156, "latin1");
+  linkname.copy(block, 157, 0, Math.min(100, linkname.length));
+  block.write("ustar\0" + "00", 257, "latin1");
+  writeOctal(block, 329, 8, e.devmajor);
+  writeOctal(block, 337, 8, e.devminor);
+  block.write(`${checksum(block).toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  return { block, fits };
+}
+
+/**
+ * The header blocks for one member: a PAX record block first when something does not fit ustar
+ * (long or non-ASCII names, big ids or sizes, sub-second mtimes, xattrs). Deterministic.
+ */
+export function encodeHeader(e: TarEntry): Buffer {
+  const name = Buffer.from(e.type === "dir" && !e.name.endsWith("/") ? `${e.name}/` : e.name);
+  const linkname = Buffer.from(e.linkname);
+  const size = e.type === "file" ? e.size : 0;
+  const { block, fits } = headerBlock(name, TYPEFLAG[e.type], { ...e, size }, linkname);
+  const records: Buffer[] = [];
+  const ascii = (b: Buffer) => b.every((c) => c < 0x80);
+  if (name.length > 100 || !ascii(name)) records.push(paxRecord("path", name));
+  if (linkname.length > 100 || !ascii(linkname)) records.push(paxRecord("linkpath", linkname));
+  if (!fits) {
+    if (!writeOctal(Buffer.alloc(8), 0, 8, e.uid)) records.push(paxRecord("uid", Buffer.from(String(e.uid))));
+    if (!writeOctal(Buffer.alloc(8), 0, 8, e.gid)) records.push(paxRecord("gid", Buffer.from(String(e.gid))));
+    if (!writeOctal(Buffer.alloc(12), 0, 12, size)) records.push(paxRecord("size", Buffer.from(String(size))));
+  }
+  if (!Number.isInteger(e.mtime) || e.mtime < 0 || !writeOctal(Buffer.alloc(12), 0, 12, e.mtime)) {
+    records.push(paxRecord("mtime", Buffer.from(formatTime(e.mtime))));
+  }
+  for (const key of [...e.xattrs.keys()].sort()) {
+    records.push(paxRecord(XATTR_PREFIX + key, e.xattrs.get(key)!));
+  }
+  if (records.length === 0) return block;
+  const pax = Buffer.concat(records);
+  const paxName = Buffer.from(`PaxHeaders.0/${e.name.replace(/\/$/, "").split("/").pop()!.slice(0, 80)}`);
+  const paxHeader = headerBlock(
+    paxName.subarray(0, 100),
+    "x",
+    { ...e, size: pax.length, uid: 0, gid: 0 },
+    Buffer.alloc(0),
+  );
+  return Buffer.concat([paxHeader.block, pax, Buffer.alloc(padding(pax.length)), block]);
+}
+
+function formatTime(seconds: number): string {
+  // Nanosecond precision at most, no trailing zeros (as Go's archive/tar writes it).
+  const fixed = seconds.toFixed(9).replace(/\.?0+$/, "");
+  return fixed === "" || fixed === "-" ? "0" : fixed;
+}
+
+export function paddingFor(size: number): number {
+  return padding(size);
+}
+
+/** The archive's end: two zero blocks. */
+export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
