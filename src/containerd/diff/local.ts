@@ -1,0 +1,49 @@
+// The diff service on this machine (containerd's "walking" differ plus the overlay fast paths):
+// apply a layer onto a snapshot's mounts, and write the diff between two mount sets as a layer.
+import type { Readable, Writable } from "node:stream";
+import { type ApplyResult, applyLayer } from "../archive/apply.ts";
+import { type DiffResult, type WriteDiffOptions, writeDiff } from "../archive/diff.ts";
+import type { Fsops } from "../archive/fsops.ts";
+import type { Mount } from "../mount.ts";
+import { applyTarget, diffSource } from "./fast-path.ts";
+import { withTempMount } from "./mounter.ts";
+
+export interface DiffApplyOptions {
+  signal?: AbortSignal;
+  /** Cumulative compressed bytes read from the layer. */
+  onProgress?(bytes: number): void;
+}
+
+export class LocalDiffService {
+  readonly #fsops: Fsops | undefined;
+
+  constructor(opts: { fsops?: Fsops } = {}) {
+    this.#fsops = opts.fsops;
+  }
+
+  /** Applies `layer` (tar, gzip or zstd) onto the snapshot `mounts` present. */
+  async apply(mounts: Mount[], layer: Readable, opts: DiffApplyOptions = {}): Promise<ApplyResult> {
+    const common = { signal: opts.signal, onProgress: opts.onProgress, fsops: this.#fsops };
+    const target = applyTarget(mounts);
+    switch (target.kind) {
+      case "overlay-upper":
+        return applyLayer(layer, target.upper, { ...common, whiteouts: "overlay", parents: target.lowers });
+      case "directory":
+        return applyLayer(layer, target.dir, { ...common, whiteouts: "plain" });
+      case "mount":
+        return withTempMount(mounts, false, (root) => applyLayer(layer, root, { ...common, whiteouts: "plain" }));
+    }
+  }
+
+  /** Writes the changes of `upper` relative to `lower` to `output` as a layer tar; ends `output`. */
+  async diff(lower: Mount[], upper: Mount[], output: Writable, opts: WriteDiffOptions = {}): Promise<DiffResult> {
+    const o = { ...opts, fsops: opts.fsops ?? this.#fsops };
+    const direct = diffSource(lower, upper);
+    if (direct !== null) return writeDiff(direct, output, o);
+    return withTempMount(lower, true, (l) =>
+      withTempMount(upper, true, (u) =>
+        writeDiff({ kind: "plain", lower: lower.length === 0 ? null : l, upper: u }, output, o),
+      ),
+    );
+  }
+}

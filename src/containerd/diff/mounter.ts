@@ -1,0 +1,115 @@
+// Mounting a snapshot's mounts on a directory with mount(8), and taking them down again. Used by
+// the diff service when no fast path applies, and by tests.
+import { spawn } from "node:child_process";
+import { mkdtemp, rmdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, relative } from "node:path";
+import { BerthError, errorMessage } from "../../common/errors.ts";
+import type { Mount } from "../mount.ts";
+
+function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], cwd });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(new BerthError("internal", `${cmd} ${args.join(" ")}: ${signal ?? `exit ${code}`}: ${stderr.trim()}`));
+    });
+  });
+}
+
+const DIR_OPTIONS = ["lowerdir=", "upperdir=", "workdir="];
+/** mount(2) takes at most a page of options; leave room for what mount(8) adds. */
+const MAX_OPTIONS = 3500;
+
+function commonDir(paths: string[]): string {
+  let common = dirname(paths[0]!);
+  while (!paths.every((p) => p === common || p.startsWith(`${common}/`))) common = dirname(common);
+  return common;
+}
+
+/**
+ * Options for mount(8), and the directory to run it in. A deep overlay's lowerdir list can exceed
+ * the kernel's page limit; then the layer paths are made relative to their common parent and
+ * mount(8) runs there (the kernel resolves them against the caller's cwd), as containerd does.
+ */
+export function mountCommand(m: Mount): { options: string[]; cwd?: string } {
+  if (m.type !== "overlay" || m.options.join(",").length <= MAX_OPTIONS) return { options: m.options };
+  const dirs = m.options.flatMap((o) => {
+    const p = DIR_OPTIONS.find((d) => o.startsWith(d));
+    return p ? o.slice(p.length).split(":") : [];
+  });
+  const cwd = commonDir(dirs);
+  const options = m.options.map((o) => {
+    const p = DIR_OPTIONS.find((d) => o.startsWith(d));
+    if (!p) return o;
+    return (
+      p +
+      o
+        .slice(p.length)
+        .split(":")
+        .map((d) => relative(cwd, d) || ".")
+        .join(":")
+    );
+  });
+  return { options, cwd };
+}
+
+/** Mounts `mounts` on `target` in order (later ones stack on earlier ones). */
+export async function mountAll(mounts: Mount[], target: string): Promise<void> {
+  let done = 0;
+  try {
+    for (const m of mounts) {
+      const { options, cwd } = mountCommand(m);
+      const args = ["-t", m.type, ...(options.length > 0 ? ["-o", options.join(",")] : []), m.source, target];
+      await run("mount", args, cwd);
+      done++;
+    }
+  } catch (err) {
+    for (; done > 0; done--) await run("umount", [target]).catch(() => {});
+    throw err;
+  }
+}
+
+/** Unmounts everything on `target`, submounts included (rbind). */
+export async function unmountAll(target: string): Promise<void> {
+  await run("umount", ["--recursive", target]);
+}
+
+/**
+ * Runs `fn` with `mounts` mounted on a fresh temporary directory, and always takes them down
+ * (and the directory) afterwards. `readonly` adds "ro" to every mount. No mounts: an empty dir.
+ */
+export async function withTempMount<T>(
+  mounts: Mount[],
+  readonly: boolean,
+  fn: (root: string) => Promise<T>,
+): Promise<T> {
+  const target = await mkdtemp(`${tmpdir()}/berth-mount-`);
+  const ms = readonly ? mounts.map((m) => ({ ...m, options: [...m.options.filter((o) => o !== "rw"), "ro"] })) : mounts;
+  let mounted = false;
+  let failure: unknown;
+  try {
+    await mountAll(ms, target);
+    mounted = ms.length > 0;
+    return await fn(target);
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    try {
+      if (mounted) await unmountAll(target);
+      await rmdir(target);
+    } catch (err) {
+      // A leaked mount is worse than the original failure, but say both.
+      const also = failure === undefined ? "" : ` (after: ${errorMessage(failure)})`;
+      // biome-ignore lint/correctness/noUnsafeFinally: the cleanup failure must not be lost
+      throw new BerthError("internal", `cleaning up ${target}: ${errorMessage(err)}${also}`, { cause: err });
+    }
+  }
+}
