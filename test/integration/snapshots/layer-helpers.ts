@@ -7,12 +7,12 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import type { TestContext } from "node:test";
-import { type Headers, pack } from "tar-stream";
+import { pack, type Header as TarStreamHeader } from "tar-stream";
 import { sharedFsops } from "../../../src/containerd/archive/fsops.ts";
 import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from "../../../src/containerd/archive/tar-format.ts";
 
 export interface PackEntry {
-  header: Headers;
+  header: Partial<TarStreamHeader> & { name: string };
   content?: string | Buffer;
 }
 
