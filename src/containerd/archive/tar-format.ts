@@ -164,7 +164,8 @@ export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: strin
   }
   let name = longName ?? h.name;
   let linkname = longLink ?? h.linkname;
-  const entry: TarEntry = { ...h, type, name, linkname, xattrs: new Map() };
+  const { typeflag: _typeflag, ...fields } = h;
+  const entry: TarEntry = { ...fields, type, name, linkname, xattrs: new Map() };
   for (const [key, value] of pax) {
     if (key === "path") name = decodeName(value, "PAX path");
     else if (key === "linkpath") linkname = decodeName(value, "PAX linkpath");

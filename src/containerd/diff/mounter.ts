@@ -1,7 +1,7 @@
 // Mounting a snapshot's mounts on a directory with mount(8), and taking them down again. Used by
 // the diff service when no fast path applies, and by tests.
 import { spawn } from "node:child_process";
-import { mkdtemp, rmdir } from "node:fs/promises";
+import { mkdtemp, readFile, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, relative } from "node:path";
 import { BerthError, errorMessage } from "../../common/errors.ts";
@@ -76,9 +76,23 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
   }
 }
 
-/** Unmounts everything on `target`, submounts included (rbind). */
+function unescapeMountinfo(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+}
+
+/** How many mounts sit directly on `target` (stacked ones count once each). */
+export async function mountsOn(target: string): Promise<number> {
+  const info = await readFile("/proc/self/mountinfo", "utf8");
+  return info.split("\n").filter((line) => {
+    const mountPoint = line.split(" ")[4];
+    return mountPoint !== undefined && unescapeMountinfo(mountPoint) === target;
+  }).length;
+}
+
+/** Unmounts everything on `target`: submounts (rbind) and mounts stacked on one another. */
 export async function unmountAll(target: string): Promise<void> {
-  await run("umount", ["--recursive", target]);
+  do await run("umount", ["--recursive", target]);
+  while ((await mountsOn(target)) > 0);
 }
 
 /**
