@@ -38,3 +38,18 @@ test("fsops: mknod, l*xattr (own, not the symlink target's), errors as Node-styl
   );
   await assert.rejects(fsops.lgetxattr(`${dir}/f\0x`, "user.a"), /NUL/);
 });
+
+test("fsops: a helper that dies fails the calls in flight; the next call starts a new one", async (t) => {
+  const dir = await mkdtemp(`${tmpdir()}/berth-fsops-`);
+  const fsops = new Fsops(fsopsBinary());
+  t.after(async () => {
+    await fsops.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(`${dir}/f`, "");
+  assert.deepEqual(await fsops.llistxattr(`${dir}/f`), []);
+  // Killed, then asked in the same tick: the call goes to the dead helper (its exit is not seen yet).
+  process.kill(fsops.pid!, "SIGKILL");
+  await assert.rejects(fsops.llistxattr(`${dir}/f`), /exited \(SIGKILL\) with calls pending/);
+  assert.deepEqual(await fsops.llistxattr(`${dir}/f`), []);
+});

@@ -86,6 +86,11 @@ export class Fsops {
     this.#binary = binary;
   }
 
+  /** The helper's pid while one runs (diagnostics, tests). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** mknod(2): `mode` carries the file type bits (S_IFCHR, S_IFBLK, S_IFIFO) and permissions. */
   mknod(path: string, mode: number, major = 0, minor = 0): Promise<void> {
     return this.#call(OP_MKNOD, "mknod", path, [cString(path, "path"), u32(mode), u32(major), u32(minor)]).then(
@@ -144,8 +149,9 @@ export class Fsops {
     child.stdout.on("data", (chunk: Buffer) => this.#onData(chunk));
     // A write error (EPIPE) is reported through "exit" below with the pending calls.
     child.stdin.on("error", () => {});
-    child.on("error", (err) => this.#fail(new UnavailableError(`fsops helper: ${err.message}`, { cause: err })));
+    child.on("error", (err) => this.#fail(new UnavailableError(`fsops helper: ${err.message}`, { cause: err }), true));
     child.on("exit", (code, signal) => {
+      // The next call starts a fresh helper; the calls in flight are lost and fail.
       if (this.#child === child) this.#child = undefined;
       if (this.#pending.length > 0) {
         this.#fail(
@@ -158,8 +164,9 @@ export class Fsops {
     return child;
   }
 
-  #fail(err: Error): void {
-    this.#dead = err;
+  /** Rejects every pending call; `permanent` (the binary cannot run) also refuses future ones. */
+  #fail(err: Error, permanent = false): void {
+    if (permanent) this.#dead = err;
     const pending = this.#pending;
     this.#pending = [];
     for (const p of pending) p.reject(err);
@@ -197,7 +204,7 @@ export class Fsops {
       buf = buf.subarray(4 + len);
       const p = this.#pending.shift();
       if (!p) {
-        this.#fail(new BerthError("internal", "fsops helper sent a reply nobody asked for"));
+        this.#fail(new BerthError("internal", "fsops helper sent a reply nobody asked for"), true);
         return;
       }
       if (errno === 0) p.resolve(Buffer.from(data));
