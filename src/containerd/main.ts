@@ -1,3 +1,57 @@
-// Entry point of berth-containerd: the berth-containerd daemon (issue 3). Not built yet; it says so rather than pretending.
-process.stderr.write("berth-containerd: not implemented yet (berth currently ships berth-runc; see README)\n");
-process.exitCode = 1;
+// Entry point of berth-containerd: containerd's command line (--address, --root, --state,
+// --log-level), then the daemon until SIGTERM or SIGINT.
+import { BerthError, errorMessage } from "../common/errors.ts";
+import { bool, parseFlags, str, usageText } from "../common/flags.ts";
+import { DaemonLogger, isLogLevel } from "../common/log.ts";
+import { startDaemon } from "./daemon.ts";
+import { BERTH_VERSION } from "./version.ts";
+
+const FLAGS = {
+  address: {
+    kind: "string",
+    aliases: ["a"],
+    usage: "address for the gRPC server (default /run/berth/containerd/containerd.sock)",
+  },
+  root: { kind: "string", usage: "root directory for persistent data (default /var/lib/berth/containerd)" },
+  state: { kind: "string", usage: "state directory for runtime data (default /run/berth/containerd)" },
+  "log-level": { kind: "string", aliases: ["l"], usage: "log level: trace, debug, info, warn, error" },
+  config: { kind: "string", aliases: ["c"], usage: "configuration file (not read yet; flags configure everything)" },
+  version: { kind: "bool", aliases: ["v"], usage: "print the version and exit" },
+  help: { kind: "bool", aliases: ["h"], usage: "show help" },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const p = parseFlags(argv, FLAGS);
+  if (bool(p, "help")) {
+    process.stdout.write(`berth-containerd: the high-level runtime daemon (containerd API)\n\n${usageText(FLAGS)}`);
+    return 0;
+  }
+  if (bool(p, "version")) {
+    process.stdout.write(`berth-containerd ${BERTH_VERSION.version} ${BERTH_VERSION.revision}\n`);
+    return 0;
+  }
+  const level = str(p, "log-level") ?? "info";
+  if (!isLogLevel(level)) throw new BerthError("invalid-argument", `unknown log level ${JSON.stringify(level)}`);
+  const log = new DaemonLogger(level);
+  const state = str(p, "state") ?? "/run/berth/containerd";
+  const daemon = await startDaemon({
+    address: str(p, "address") ?? `${state}/containerd.sock`,
+    root: str(p, "root") ?? "/var/lib/berth/containerd",
+    state,
+    log,
+  });
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  await daemon.stop();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`berth-containerd: ${errorMessage(err)}\n`);
+    process.exit(1);
+  },
+);

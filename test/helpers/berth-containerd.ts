@@ -99,7 +99,9 @@ export class BerthContainerd {
 }
 
 /** A daemon in a fresh private dir; `cleanup()` stops it and removes every file it made. */
-export async function startBerthContainerd(extraArgs: string[] = []): Promise<BerthContainerd & { cleanup(): Promise<void> }> {
+export async function startBerthContainerd(
+  extraArgs: string[] = [],
+): Promise<BerthContainerd & { cleanup(): Promise<void> }> {
   const dir = await makeTempDir("berth-containerd-");
   const d = new BerthContainerd(dir) as BerthContainerd & { cleanup(): Promise<void> };
   d.cleanup = async () => {

@@ -1,0 +1,298 @@
+// The content store on disk: blobs at <root>/blobs/sha256/<hex>, ingests in progress at
+// <root>/ingest/<sha256 of ref>/ (the ref, the expected total and digest, and the data so far).
+// An ingest outlives its writer, so a client that lost its connection, or a daemon that was
+// killed, resumes at the ingest's size. A blob becomes visible only by an atomic rename after its
+// digest and size are checked, so a crash never leaves a partial blob under a digest.
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../../common/errors.ts";
+import type { ContentInfo, ContentStore, ContentWriter, IngestStatus } from "./content-store.ts";
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+export function validateDigest(digest: string): string {
+  if (!DIGEST.test(digest))
+    throw new InvalidArgumentError(`invalid digest ${JSON.stringify(digest)}: want sha256:<64 hex>`);
+  return digest;
+}
+
+interface IngestMeta {
+  ref: string;
+  total: number;
+  expected: string;
+  startedAt: string;
+}
+
+/** In-memory state of an ingest between writers: saves re-hashing the data when a writer returns. */
+interface IngestState {
+  hash: Hash;
+  offset: number;
+  startedAt: Date;
+  updatedAt: Date;
+  total: number;
+  expected: string;
+}
+
+export class LocalContentStore implements ContentStore {
+  readonly root: string;
+  readonly #locked = new Set<string>();
+  readonly #states = new Map<string, IngestState>();
+
+  private constructor(root: string) {
+    this.root = root;
+  }
+
+  static async open(root: string): Promise<LocalContentStore> {
+    await mkdir(join(root, "blobs", "sha256"), { recursive: true, mode: 0o700 });
+    await mkdir(join(root, "ingest"), { recursive: true, mode: 0o700 });
+    return new LocalContentStore(root);
+  }
+
+  blobPath(digest: string): string {
+    validateDigest(digest);
+    return join(this.root, "blobs", "sha256", digest.slice(7));
+  }
+
+  #ingestDir(ref: string): string {
+    return join(this.root, "ingest", createHash("sha256").update(ref).digest("hex"));
+  }
+
+  async info(digest: string): Promise<ContentInfo> {
+    try {
+      const st = await stat(this.blobPath(digest));
+      return { digest, size: st.size, createdAt: st.birthtime, updatedAt: st.mtime, labels: {} };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`content ${digest}: not found`);
+      throw err;
+    }
+  }
+
+  /** Streams the blob; callers check info() first (a missing blob errors the stream with ENOENT). */
+  read(digest: string, offset = 0, size = 0): Readable {
+    const end = size > 0 ? offset + size - 1 : undefined;
+    return createReadStream(this.blobPath(digest), { start: offset, end, highWaterMark: 1 << 20 });
+  }
+
+  async delete(digest: string): Promise<void> {
+    try {
+      await rm(this.blobPath(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`content ${digest}: not found`);
+      throw err;
+    }
+  }
+
+  async walk(fn: (info: ContentInfo) => void | Promise<void>): Promise<void> {
+    for (const name of await readdir(join(this.root, "blobs", "sha256"))) {
+      if (!/^[a-f0-9]{64}$/.test(name)) continue;
+      const info = await this.info(`sha256:${name}`).catch(() => undefined);
+      if (info) await fn(info);
+    }
+  }
+
+  async writer(ref: string, opts: { total?: number; expected?: string } = {}): Promise<ContentWriter> {
+    if (ref === "") throw new InvalidArgumentError("content writer: ref must not be empty");
+    if (opts.expected) validateDigest(opts.expected);
+    if (this.#locked.has(ref)) throw new UnavailableError(`ref ${ref} locked: another writer is using it`);
+    this.#locked.add(ref);
+    try {
+      const dir = this.#ingestDir(ref);
+      await mkdir(dir, { recursive: true });
+      let meta = await readMeta(dir);
+      if (!meta) {
+        meta = { ref, total: opts.total ?? 0, expected: opts.expected ?? "", startedAt: new Date().toISOString() };
+        await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+        await writeFile(join(dir, "data"), "");
+      } else if ((opts.total && opts.total !== meta.total) || (opts.expected && opts.expected !== meta.expected)) {
+        meta = { ...meta, total: opts.total || meta.total, expected: opts.expected || meta.expected };
+        await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+      }
+      let state = this.#states.get(ref);
+      const size = (await stat(join(dir, "data"))).size;
+      if (!state || state.offset !== size) {
+        // The daemon restarted (or the state is stale): hash what is there once.
+        const hash = createHash("sha256");
+        for await (const chunk of createReadStream(join(dir, "data"), { highWaterMark: 1 << 20 }))
+          hash.update(chunk as Buffer);
+        state = {
+          hash,
+          offset: size,
+          startedAt: new Date(meta.startedAt),
+          updatedAt: new Date(),
+          total: meta.total,
+          expected: meta.expected,
+        };
+      }
+      state.total = meta.total;
+      state.expected = meta.expected;
+      this.#states.set(ref, state);
+      return new LocalWriter(
+        this,
+        ref,
+        dir,
+        state,
+        createWriteStream(join(dir, "data"), { flags: "a", highWaterMark: 1 << 20 }),
+      );
+    } catch (err) {
+      this.#locked.delete(ref);
+      throw err;
+    }
+  }
+
+  /** @internal writers report back when they finish. */
+  release(ref: string, forget: boolean): void {
+    this.#locked.delete(ref);
+    if (forget) this.#states.delete(ref);
+  }
+
+  async status(ref: string): Promise<IngestStatus> {
+    const dir = this.#ingestDir(ref);
+    const meta = await readMeta(dir);
+    if (!meta) throw new NotFoundError(`ingest ${ref}: not found`);
+    const st = await stat(join(dir, "data")).catch(() => undefined);
+    return {
+      ref: meta.ref,
+      offset: st?.size ?? 0,
+      total: meta.total,
+      expected: meta.expected,
+      startedAt: new Date(meta.startedAt),
+      updatedAt: st?.mtime ?? new Date(meta.startedAt),
+    };
+  }
+
+  async listStatuses(): Promise<IngestStatus[]> {
+    const out: IngestStatus[] = [];
+    for (const name of await readdir(join(this.root, "ingest"))) {
+      const meta = await readMeta(join(this.root, "ingest", name));
+      if (meta) out.push(await this.status(meta.ref));
+    }
+    return out;
+  }
+
+  async abort(ref: string): Promise<void> {
+    const dir = this.#ingestDir(ref);
+    if (!(await readMeta(dir))) throw new NotFoundError(`ingest ${ref}: not found`);
+    if (this.#locked.has(ref)) throw new UnavailableError(`ref ${ref} locked: a writer is using it`);
+    this.#states.delete(ref);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Commits the ingest's data file under `digest` (verified by the writer). */
+  async moveIntoPlace(dir: string, digest: string): Promise<boolean> {
+    const target = this.blobPath(digest);
+    const exists = await stat(target).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      const fh = await open(join(dir, "data"), "r");
+      await fh.sync();
+      await fh.close();
+      await rename(join(dir, "data"), target);
+    }
+    await rm(dir, { recursive: true, force: true });
+    return !exists;
+  }
+}
+
+async function readMeta(dir: string): Promise<IngestMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as IngestMeta;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // A torn meta.json (crash while creating the ingest): the ingest starts over.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+class LocalWriter implements ContentWriter {
+  readonly ref: string;
+  readonly #store: LocalContentStore;
+  readonly #dir: string;
+  readonly #state: IngestState;
+  #out: WriteStream;
+  #closed = false;
+
+  constructor(store: LocalContentStore, ref: string, dir: string, state: IngestState, out: WriteStream) {
+    this.#store = store;
+    this.ref = ref;
+    this.#dir = dir;
+    this.#state = state;
+    this.#out = out;
+  }
+
+  offset(): number {
+    return this.#state.offset;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#closed) throw new FailedPreconditionError(`ingest ${this.ref}: writer is closed`);
+    this.#state.hash.update(chunk);
+    this.#state.offset += chunk.byteLength;
+    this.#state.updatedAt = new Date();
+    if (!this.#out.write(chunk)) await new Promise<void>((r) => this.#out.once("drain", r));
+  }
+
+  async truncate(offset: number): Promise<void> {
+    if (offset === this.#state.offset) return;
+    if (offset !== 0)
+      throw new InvalidArgumentError(`ingest ${this.ref}: can only truncate to 0 or ${this.#state.offset}`);
+    await this.#flush();
+    await writeFile(join(this.#dir, "data"), "");
+    this.#state.hash = createHash("sha256");
+    this.#state.offset = 0;
+    this.#out = createWriteStream(join(this.#dir, "data"), { flags: "a", highWaterMark: 1 << 20 });
+  }
+
+  status(): IngestStatus {
+    const s = this.#state;
+    return {
+      ref: this.ref,
+      offset: s.offset,
+      total: s.total,
+      expected: s.expected,
+      startedAt: s.startedAt,
+      updatedAt: s.updatedAt,
+    };
+  }
+
+  async #flush(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.#out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  async commit(size: number, expected: string): Promise<string> {
+    await this.#flush();
+    const s = this.#state;
+    const want = expected || s.expected;
+    if (size > 0 && size !== s.offset) {
+      this.#close(false);
+      throw new FailedPreconditionError(`commit ${this.ref}: unexpected size ${s.offset}, expected ${size}`);
+    }
+    const actual = `sha256:${s.hash.copy().digest("hex")}`;
+    if (want && want !== actual) {
+      this.#close(false);
+      throw new FailedPreconditionError(`commit ${this.ref}: unexpected digest ${actual}, expected ${want}`);
+    }
+    await this.#store.moveIntoPlace(this.#dir, actual);
+    this.#close(true);
+    return actual;
+  }
+
+  #close(forget: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#store.release(this.ref, forget);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#flush();
+    this.#close(false);
+  }
+}

@@ -1,0 +1,150 @@
+// berth-containerd assembled: the stores on disk under --root, the services over them, and the gRPC
+// server on --address. Start-up first sweeps what a crash may have left (snapshot directories
+// without rows, blobs without a namespace), then serves.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { FailedPreconditionError } from "../common/errors.ts";
+import type { DaemonLogger } from "../common/log.ts";
+import { Containers } from "../proto/gen/containerd/services/containers/v1/containers_pb.js";
+import { Content } from "../proto/gen/containerd/services/content/v1/content_pb.js";
+import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
+import { Events } from "../proto/gen/containerd/services/events/v1/events_pb.js";
+import { Images } from "../proto/gen/containerd/services/images/v1/images_pb.js";
+import { Introspection } from "../proto/gen/containerd/services/introspection/v1/introspection_pb.js";
+import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
+import { Namespaces } from "../proto/gen/containerd/services/namespaces/v1/namespace_pb.js";
+import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
+import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
+import { addService } from "../proto/grpc.ts";
+import { LocalContentStore } from "./content/local-store.ts";
+import { LocalDiffService } from "./diff/local.ts";
+import { Exchange } from "./events/exchange.ts";
+import { GarbageCollector } from "./metadata/collector.ts";
+import { MetadataDB } from "./metadata/db.ts";
+import { NamespacedContent, NamespacedSnapshotter } from "./metadata/namespaced.ts";
+import { containersService } from "./services/containers.ts";
+import { contentService } from "./services/content.ts";
+import type { ServiceDeps } from "./services/deps.ts";
+import { diffService } from "./services/diff.ts";
+import { eventsService } from "./services/events.ts";
+import { imagesService } from "./services/images.ts";
+import { introspectionService } from "./services/introspection.ts";
+import { leasesService } from "./services/leases.ts";
+import { namespacesService } from "./services/namespaces.ts";
+import { snapshotsService } from "./services/snapshots.ts";
+import { versionService } from "./services/version.ts";
+import { NativeSnapshotter } from "./snapshots/native.ts";
+import { OverlaySnapshotter } from "./snapshots/overlay.ts";
+import type { Snapshotter } from "./snapshots/snapshotter.ts";
+
+export interface DaemonOptions {
+  address: string;
+  root: string;
+  state: string;
+  log: DaemonLogger;
+}
+
+export interface Daemon {
+  deps: ServiceDeps;
+  stop(): Promise<void>;
+}
+
+/** Refuses a second daemon on the same root (two writers would corrupt each other's stores). */
+function lockRoot(root: string): string {
+  const pidFile = join(root, "berth-containerd.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    let alive = false;
+    if (pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {}
+    }
+    if (alive) throw new FailedPreconditionError(`root ${root} is in use by berth-containerd pid ${pid}`);
+  }
+  writeFileSync(pidFile, String(process.pid));
+  return pidFile;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const { root, state, log } = opts;
+  await mkdir(root, { recursive: true, mode: 0o711 });
+  await mkdir(state, { recursive: true, mode: 0o711 });
+  const pidFile = lockRoot(root);
+
+  const store = await LocalContentStore.open(join(root, "io.containerd.content.v1.content"));
+  const backends = new Map<string, Snapshotter>([
+    ["overlayfs", await OverlaySnapshotter.open(join(root, "io.containerd.snapshotter.v1.overlayfs"))],
+    ["native", await NativeSnapshotter.open(join(root, "io.containerd.snapshotter.v1.native"))],
+  ]);
+  const dbDir = join(root, "io.containerd.metadata.v1.sqlite");
+  await mkdir(dbDir, { recursive: true, mode: 0o700 });
+  const db = new MetadataDB(join(dbDir, "meta.db"));
+  const gc = new GarbageCollector(db, store, backends, log.with({ module: "gc" }));
+  const deps: ServiceDeps = {
+    db,
+    content: new NamespacedContent(db, store),
+    snapshotters: new Map([...backends].map(([name, b]) => [name, new NamespacedSnapshotter(db, b)])),
+    diff: new LocalDiffService(),
+    gc,
+    events: new Exchange(),
+    log,
+    root,
+    state,
+  };
+  for (const b of backends.values()) await b.cleanup();
+  await gc.collect();
+
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 64 << 20,
+    "grpc.max_send_message_length": 64 << 20,
+  });
+  const onError = (method: string, err: unknown) =>
+    log.debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
+  addService(server, Version, versionService(), onError);
+  addService(server, Namespaces, namespacesService(deps), onError);
+  addService(server, Content, contentService(deps), onError);
+  addService(server, Images, imagesService(deps), onError);
+  addService(server, Leases, leasesService(deps), onError);
+  addService(server, Snapshots, snapshotsService(deps), onError);
+  addService(server, Diff, diffService(deps), onError);
+  addService(server, Events, eventsService(deps), onError);
+  addService(server, Containers, containersService(deps), onError);
+  const names = [
+    "version",
+    "namespaces",
+    "content",
+    "images",
+    "leases",
+    "snapshots",
+    "diff",
+    "events",
+    "containers",
+    "introspection",
+  ];
+  addService(server, Introspection, introspectionService(deps, names), onError);
+
+  await mkdir(dirname(opts.address), { recursive: true, mode: 0o711 });
+  rmSync(opts.address, { force: true });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${opts.address}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  log.info("serving", { address: opts.address, root, state });
+
+  return {
+    deps,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      for (const b of backends.values()) await b.close();
+      db.close();
+      rmSync(opts.address, { force: true });
+      rmSync(pidFile, { force: true });
+      log.info("stopped");
+    },
+  };
+}

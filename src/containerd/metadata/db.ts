@@ -1,0 +1,755 @@
+// The metadata database: every namespaced record of the daemon in one SQLite file (WAL, one
+// transaction per change), the role containerd's bolt database plays. Blobs and snapshot
+// directories live in the content store and snapshotters; this holds which namespace sees them,
+// their labels, images, containers and leases. A namespace exists once anything is written in it.
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from "../../common/errors.ts";
+import type { SnapshotKind } from "../snapshots/snapshotter.ts";
+
+export type Labels = Record<string, string>;
+
+export interface AnyValue {
+  typeUrl: string;
+  value: Uint8Array;
+}
+
+export interface DescriptorRecord {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations: Labels;
+}
+
+export interface ImageRecord {
+  name: string;
+  labels: Labels;
+  target: DescriptorRecord;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ContainerRecord {
+  id: string;
+  labels: Labels;
+  image: string;
+  runtime: { name: string; options?: AnyValue };
+  spec?: AnyValue;
+  snapshotter: string;
+  snapshotKey: string;
+  extensions: Record<string, AnyValue>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface LeaseRecord {
+  id: string;
+  labels: Labels;
+  createdAt: Date;
+}
+
+export interface LeaseResource {
+  id: string;
+  type: string;
+}
+
+export interface ContentRow {
+  digest: string;
+  labels: Labels;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SnapshotRow {
+  snapshotter: string;
+  key: string;
+  backendKey: string;
+  parent: string;
+  kind: SnapshotKind;
+  labels: Labels;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+// containerd's identifier rule for namespaces and lease ids.
+const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
+const MAX_LABEL = 4096;
+
+export function validateIdentifier(kind: string, id: string): string {
+  if (id === "") throw new InvalidArgumentError(`${kind} name must not be empty`);
+  if (id.length > 76) throw new InvalidArgumentError(`${kind} ${JSON.stringify(id)} is longer than 76 characters`);
+  if (!IDENTIFIER.test(id))
+    throw new InvalidArgumentError(`${kind} ${JSON.stringify(id)} must match ${IDENTIFIER.source}`);
+  return id;
+}
+
+export function validateLabels(labels: Labels): Labels {
+  for (const [k, v] of Object.entries(labels)) {
+    if (k === "") throw new InvalidArgumentError("label key must not be empty");
+    if (k.length + v.length > MAX_LABEL) {
+      throw new InvalidArgumentError(`label ${JSON.stringify(k)}: key and value together exceed ${MAX_LABEL} bytes`);
+    }
+  }
+  return labels;
+}
+
+/**
+ * Applies containerd's update-mask semantics to labels: "labels" replaces them all, "labels.k"
+ * sets (or, with an empty value, removes) one; no paths means replace all.
+ */
+export function maskedLabels(current: Labels, incoming: Labels, paths: string[]): Labels {
+  if (paths.length === 0 || paths.includes("labels")) return { ...incoming };
+  const out = { ...current };
+  for (const p of paths) {
+    if (!p.startsWith("labels.")) continue;
+    const k = p.slice(7);
+    const v = incoming[k];
+    if (v === undefined || v === "") delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+const json = (x: unknown) => JSON.stringify(x);
+const date = (ms: unknown) => new Date(Number(ms));
+
+function anyToJson(a: AnyValue | undefined): unknown {
+  return a ? { typeUrl: a.typeUrl, value: Buffer.from(a.value).toString("base64") } : null;
+}
+function anyFromJson(x: unknown): AnyValue | undefined {
+  if (!x || typeof x !== "object") return undefined;
+  const o = x as { typeUrl: string; value: string };
+  return { typeUrl: o.typeUrl, value: new Uint8Array(Buffer.from(o.value, "base64")) };
+}
+
+export class MetadataDB {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, labels TEXT NOT NULL, created INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS images (ns TEXT, name TEXT, target TEXT NOT NULL, labels TEXT NOT NULL,
+        created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (ns, name));
+      CREATE TABLE IF NOT EXISTS containers (ns TEXT, id TEXT, record TEXT NOT NULL,
+        created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (ns, id));
+      CREATE TABLE IF NOT EXISTS leases (ns TEXT, id TEXT, labels TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (ns, id));
+      CREATE TABLE IF NOT EXISTS lease_resources (ns TEXT, lease TEXT, type TEXT, rid TEXT, PRIMARY KEY (ns, lease, type, rid));
+      CREATE TABLE IF NOT EXISTS content (ns TEXT, digest TEXT, labels TEXT NOT NULL,
+        created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (ns, digest));
+      CREATE TABLE IF NOT EXISTS snapshots (ns TEXT, snapshotter TEXT, key TEXT, backend_key TEXT NOT NULL UNIQUE,
+        parent TEXT NOT NULL, kind TEXT NOT NULL, labels TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
+        PRIMARY KEY (ns, snapshotter, key));
+      CREATE TABLE IF NOT EXISTS sequence (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    `);
+    const v = this.#db.prepare("SELECT version FROM schema_version").get();
+    if (!v) this.#db.prepare("INSERT INTO schema_version VALUES (1)").run();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    if (this.#db.isTransaction) return fn();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const r = fn();
+      this.#db.exec("COMMIT");
+      return r;
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  #all(sql: string, ...args: SQLInputValue[]): Record<string, unknown>[] {
+    return this.#db.prepare(sql).all(...args) as Record<string, unknown>[];
+  }
+  #get(sql: string, ...args: SQLInputValue[]): Record<string, unknown> | undefined {
+    return this.#db.prepare(sql).get(...args) as Record<string, unknown> | undefined;
+  }
+  #run(sql: string, ...args: SQLInputValue[]): number {
+    return Number(this.#db.prepare(sql).run(...args).changes);
+  }
+
+  nextSequence(name: string): number {
+    return this.transaction(() => {
+      this.#run("INSERT INTO sequence VALUES (?, 0) ON CONFLICT(name) DO NOTHING", name);
+      this.#run("UPDATE sequence SET value = value + 1 WHERE name = ?", name);
+      return Number(this.#get("SELECT value FROM sequence WHERE name = ?", name)!.value);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Namespaces
+
+  ensureNamespace(ns: string): void {
+    validateIdentifier("namespace", ns);
+    this.#run("INSERT INTO namespaces VALUES (?, '{}', ?) ON CONFLICT(name) DO NOTHING", ns, Date.now());
+  }
+
+  createNamespace(ns: string, labels: Labels): void {
+    validateIdentifier("namespace", ns);
+    validateLabels(labels);
+    this.transaction(() => {
+      if (this.#get("SELECT 1 FROM namespaces WHERE name = ?", ns))
+        throw new AlreadyExistsError(`namespace ${ns}: already exists`);
+      this.#run("INSERT INTO namespaces VALUES (?, ?, ?)", ns, json(labels), Date.now());
+    });
+  }
+
+  /** Labels of a namespace; an unknown namespace has none (containerd answers so too). */
+  namespaceLabels(ns: string): Labels {
+    const row = this.#get("SELECT labels FROM namespaces WHERE name = ?", ns);
+    return row ? (JSON.parse(String(row.labels)) as Labels) : {};
+  }
+
+  listNamespaces(): { name: string; labels: Labels }[] {
+    return this.#all("SELECT name, labels FROM namespaces ORDER BY name").map((r) => ({
+      name: String(r.name),
+      labels: JSON.parse(String(r.labels)) as Labels,
+    }));
+  }
+
+  updateNamespace(ns: string, labels: Labels, paths: string[]): Labels {
+    validateLabels(labels);
+    return this.transaction(() => {
+      const row = this.#get("SELECT labels FROM namespaces WHERE name = ?", ns);
+      if (!row) throw new NotFoundError(`namespace ${ns}: not found`);
+      const next = maskedLabels(JSON.parse(String(row.labels)) as Labels, labels, paths);
+      this.#run("UPDATE namespaces SET labels = ? WHERE name = ?", json(next), ns);
+      return next;
+    });
+  }
+
+  deleteNamespace(ns: string): void {
+    this.transaction(() => {
+      if (!this.#get("SELECT 1 FROM namespaces WHERE name = ?", ns))
+        throw new NotFoundError(`namespace ${ns}: not found`);
+      for (const [table, what] of [
+        ["images", "images"],
+        ["containers", "containers"],
+        ["leases", "leases"],
+        ["content", "content"],
+        ["snapshots", "snapshots"],
+      ] as const) {
+        if (this.#get(`SELECT 1 FROM ${table} WHERE ns = ? LIMIT 1`, ns)) {
+          throw new FailedPreconditionError(`namespace ${ns} must be empty, but it still has ${what}`);
+        }
+      }
+      this.#run("DELETE FROM namespaces WHERE name = ?", ns);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Images
+
+  #image(r: Record<string, unknown>): ImageRecord {
+    return {
+      name: String(r.name),
+      labels: JSON.parse(String(r.labels)) as Labels,
+      target: JSON.parse(String(r.target)) as DescriptorRecord,
+      createdAt: date(r.created),
+      updatedAt: date(r.updated),
+    };
+  }
+
+  getImage(ns: string, name: string): ImageRecord {
+    const r = this.#get("SELECT * FROM images WHERE ns = ? AND name = ?", ns, name);
+    if (!r) throw new NotFoundError(`image "${name}": not found`);
+    return this.#image(r);
+  }
+
+  listImages(ns: string): ImageRecord[] {
+    return this.#all("SELECT * FROM images WHERE ns = ? ORDER BY name", ns).map((r) => this.#image(r));
+  }
+
+  createImage(ns: string, image: Omit<ImageRecord, "createdAt" | "updatedAt">): ImageRecord {
+    validateImage(image);
+    return this.transaction(() => {
+      this.ensureNamespace(ns);
+      if (this.#get("SELECT 1 FROM images WHERE ns = ? AND name = ?", ns, image.name)) {
+        throw new AlreadyExistsError(`image "${image.name}": already exists`);
+      }
+      const now = Date.now();
+      this.#run(
+        "INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)",
+        ns,
+        image.name,
+        json(image.target),
+        json(image.labels),
+        now,
+        now,
+      );
+      return this.getImage(ns, image.name);
+    });
+  }
+
+  updateImage(ns: string, image: Omit<ImageRecord, "createdAt" | "updatedAt">, paths: string[]): ImageRecord {
+    return this.transaction(() => {
+      const cur = this.getImage(ns, image.name);
+      let { target, labels } = cur;
+      if (paths.length === 0) {
+        validateImage(image);
+        target = image.target;
+        labels = image.labels;
+      } else {
+        for (const p of paths) {
+          if (p === "target") target = image.target;
+          else if (p === "annotations") target = { ...target, annotations: image.target.annotations };
+          else if (p.startsWith("annotations.")) {
+            const k = p.slice(12);
+            const annotations = { ...target.annotations };
+            const v = image.target.annotations[k];
+            if (v) annotations[k] = v;
+            else delete annotations[k];
+            target = { ...target, annotations };
+          } else if (p === "labels" || p.startsWith("labels.")) continue;
+          else
+            throw new InvalidArgumentError(
+              `cannot update ${JSON.stringify(p)} field on image ${JSON.stringify(image.name)}`,
+            );
+        }
+        labels = maskedLabels(
+          cur.labels,
+          image.labels,
+          paths.filter((p) => p === "labels" || p.startsWith("labels.")),
+        );
+        if (!paths.some((p) => p === "labels" || p.startsWith("labels."))) labels = cur.labels;
+        validateImage({ name: image.name, target, labels });
+      }
+      this.#run(
+        "UPDATE images SET target = ?, labels = ?, updated = ? WHERE ns = ? AND name = ?",
+        json(target),
+        json(labels),
+        Date.now(),
+        ns,
+        image.name,
+      );
+      return this.getImage(ns, image.name);
+    });
+  }
+
+  deleteImage(ns: string, name: string): void {
+    if (this.#run("DELETE FROM images WHERE ns = ? AND name = ?", ns, name) === 0) {
+      throw new NotFoundError(`image "${name}": not found`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Containers
+
+  #container(r: Record<string, unknown>): ContainerRecord {
+    const o = JSON.parse(String(r.record)) as Record<string, unknown>;
+    const rt = o.runtime as { name: string; options: unknown };
+    const ext: Record<string, AnyValue> = {};
+    for (const [k, v] of Object.entries((o.extensions as Record<string, unknown>) ?? {})) {
+      const a = anyFromJson(v);
+      if (a) ext[k] = a;
+    }
+    return {
+      id: String(r.id),
+      labels: o.labels as Labels,
+      image: String(o.image ?? ""),
+      runtime: { name: rt.name, options: anyFromJson(rt.options) },
+      spec: anyFromJson(o.spec),
+      snapshotter: String(o.snapshotter ?? ""),
+      snapshotKey: String(o.snapshotKey ?? ""),
+      extensions: ext,
+      createdAt: date(r.created),
+      updatedAt: date(r.updated),
+    };
+  }
+
+  #containerJson(c: Omit<ContainerRecord, "createdAt" | "updatedAt">): string {
+    return json({
+      labels: c.labels,
+      image: c.image,
+      runtime: { name: c.runtime.name, options: anyToJson(c.runtime.options) },
+      spec: anyToJson(c.spec),
+      snapshotter: c.snapshotter,
+      snapshotKey: c.snapshotKey,
+      extensions: Object.fromEntries(Object.entries(c.extensions).map(([k, v]) => [k, anyToJson(v)])),
+    });
+  }
+
+  getContainer(ns: string, id: string): ContainerRecord {
+    const r = this.#get("SELECT * FROM containers WHERE ns = ? AND id = ?", ns, id);
+    if (!r) throw new NotFoundError(`container "${id}": not found`);
+    return this.#container(r);
+  }
+
+  listContainers(ns: string): ContainerRecord[] {
+    return this.#all("SELECT * FROM containers WHERE ns = ? ORDER BY id", ns).map((r) => this.#container(r));
+  }
+
+  createContainer(ns: string, c: Omit<ContainerRecord, "createdAt" | "updatedAt">): ContainerRecord {
+    validateIdentifier("container id", c.id);
+    validateLabels(c.labels);
+    if (!c.runtime.name) throw new InvalidArgumentError(`container "${c.id}": must specify a runtime name`);
+    if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": spec must not be empty`);
+    return this.transaction(() => {
+      this.ensureNamespace(ns);
+      if (this.#get("SELECT 1 FROM containers WHERE ns = ? AND id = ?", ns, c.id)) {
+        throw new AlreadyExistsError(`container "${c.id}": already exists`);
+      }
+      const now = Date.now();
+      this.#run("INSERT INTO containers VALUES (?, ?, ?, ?, ?)", ns, c.id, this.#containerJson(c), now, now);
+      return this.getContainer(ns, c.id);
+    });
+  }
+
+  updateContainer(ns: string, c: Omit<ContainerRecord, "createdAt" | "updatedAt">, paths: string[]): ContainerRecord {
+    return this.transaction(() => {
+      const cur = this.getContainer(ns, c.id);
+      const next = { ...cur };
+      const all = paths.length === 0;
+      if (all)
+        Object.assign(next, {
+          labels: c.labels,
+          spec: c.spec,
+          extensions: c.extensions,
+          image: c.image,
+          snapshotKey: c.snapshotKey,
+        });
+      for (const p of paths) {
+        if (p === "labels" || p.startsWith("labels.")) continue;
+        if (p === "spec") next.spec = c.spec;
+        else if (p === "image") next.image = c.image;
+        else if (p === "snapshotkey") next.snapshotKey = c.snapshotKey;
+        else if (p === "runtime") next.runtime = c.runtime;
+        else if (p === "extensions") next.extensions = c.extensions;
+        else if (p.startsWith("extensions.")) {
+          const k = p.slice(11);
+          next.extensions = { ...next.extensions };
+          if (c.extensions[k]) next.extensions[k] = c.extensions[k];
+          else delete next.extensions[k];
+        } else
+          throw new InvalidArgumentError(
+            `cannot update ${JSON.stringify(p)} field on container ${JSON.stringify(c.id)}`,
+          );
+      }
+      const labelPaths = paths.filter((p) => p === "labels" || p.startsWith("labels."));
+      if (all || labelPaths.length > 0) next.labels = maskedLabels(cur.labels, c.labels, all ? [] : labelPaths);
+      validateLabels(next.labels);
+      if (next.runtime.name !== cur.runtime.name)
+        throw new InvalidArgumentError(`container "${c.id}": runtime cannot be changed`);
+      if (next.snapshotter !== cur.snapshotter)
+        throw new InvalidArgumentError(`container "${c.id}": snapshotter cannot be changed`);
+      this.#run(
+        "UPDATE containers SET record = ?, updated = ? WHERE ns = ? AND id = ?",
+        this.#containerJson(next),
+        Date.now(),
+        ns,
+        c.id,
+      );
+      return this.getContainer(ns, c.id);
+    });
+  }
+
+  deleteContainer(ns: string, id: string): void {
+    if (this.#run("DELETE FROM containers WHERE ns = ? AND id = ?", ns, id) === 0) {
+      throw new NotFoundError(`container "${id}": not found`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Leases
+
+  createLease(ns: string, id: string, labels: Labels): LeaseRecord {
+    validateIdentifier("lease id", id);
+    validateLabels(labels);
+    return this.transaction(() => {
+      this.ensureNamespace(ns);
+      if (this.#get("SELECT 1 FROM leases WHERE ns = ? AND id = ?", ns, id))
+        throw new AlreadyExistsError(`lease ${id}: already exists`);
+      const now = Date.now();
+      this.#run("INSERT INTO leases VALUES (?, ?, ?, ?)", ns, id, json(labels), now);
+      return { id, labels, createdAt: new Date(now) };
+    });
+  }
+
+  listLeases(ns: string): LeaseRecord[] {
+    return this.#all("SELECT * FROM leases WHERE ns = ? ORDER BY created", ns).map((r) => ({
+      id: String(r.id),
+      labels: JSON.parse(String(r.labels)) as Labels,
+      createdAt: date(r.created),
+    }));
+  }
+
+  deleteLease(ns: string, id: string): void {
+    this.transaction(() => {
+      if (this.#run("DELETE FROM leases WHERE ns = ? AND id = ?", ns, id) === 0)
+        throw new NotFoundError(`lease ${id}: not found`);
+      this.#run("DELETE FROM lease_resources WHERE ns = ? AND lease = ?", ns, id);
+    });
+  }
+
+  #requireLease(ns: string, id: string): void {
+    if (!this.#get("SELECT 1 FROM leases WHERE ns = ? AND id = ?", ns, id))
+      throw new NotFoundError(`lease ${id}: not found`);
+  }
+
+  addLeaseResource(ns: string, lease: string, r: LeaseResource): void {
+    if (!r.id || !/^(content|ingests|snapshots\/[A-Za-z0-9_.-]+)$/.test(r.type)) {
+      throw new InvalidArgumentError(`invalid lease resource ${JSON.stringify(r)}`);
+    }
+    this.transaction(() => {
+      this.#requireLease(ns, lease);
+      this.#run("INSERT INTO lease_resources VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", ns, lease, r.type, r.id);
+    });
+  }
+
+  deleteLeaseResource(ns: string, lease: string, r: LeaseResource): void {
+    this.transaction(() => {
+      this.#requireLease(ns, lease);
+      this.#run(
+        "DELETE FROM lease_resources WHERE ns = ? AND lease = ? AND type = ? AND rid = ?",
+        ns,
+        lease,
+        r.type,
+        r.id,
+      );
+    });
+  }
+
+  listLeaseResources(ns: string, lease: string): LeaseResource[] {
+    this.#requireLease(ns, lease);
+    return this.#all(
+      "SELECT type, rid FROM lease_resources WHERE ns = ? AND lease = ? ORDER BY type, rid",
+      ns,
+      lease,
+    ).map((r) => ({
+      type: String(r.type),
+      id: String(r.rid),
+    }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Content rows: which namespace sees which blob, with its labels
+
+  #content(r: Record<string, unknown>): ContentRow {
+    return {
+      digest: String(r.digest),
+      labels: JSON.parse(String(r.labels)) as Labels,
+      createdAt: date(r.created),
+      updatedAt: date(r.updated),
+    };
+  }
+
+  getContent(ns: string, digest: string): ContentRow | undefined {
+    const r = this.#get("SELECT * FROM content WHERE ns = ? AND digest = ?", ns, digest);
+    return r ? this.#content(r) : undefined;
+  }
+
+  listContent(ns: string): ContentRow[] {
+    return this.#all("SELECT * FROM content WHERE ns = ? ORDER BY digest", ns).map((r) => this.#content(r));
+  }
+
+  /** Adds the blob to the namespace (merging labels when it is there already). */
+  putContent(ns: string, digest: string, labels: Labels, lease?: string): ContentRow {
+    validateLabels(labels);
+    return this.transaction(() => {
+      this.ensureNamespace(ns);
+      const now = Date.now();
+      const cur = this.getContent(ns, digest);
+      if (cur) {
+        this.#run(
+          "UPDATE content SET labels = ?, updated = ? WHERE ns = ? AND digest = ?",
+          json({ ...cur.labels, ...labels }),
+          now,
+          ns,
+          digest,
+        );
+      } else {
+        this.#run("INSERT INTO content VALUES (?, ?, ?, ?, ?)", ns, digest, json(labels), now, now);
+      }
+      if (lease) this.addLeaseResource(ns, lease, { type: "content", id: digest });
+      return this.getContent(ns, digest)!;
+    });
+  }
+
+  updateContentLabels(ns: string, digest: string, labels: Labels, paths: string[]): ContentRow {
+    validateLabels(labels);
+    return this.transaction(() => {
+      const cur = this.getContent(ns, digest);
+      if (!cur) throw new NotFoundError(`content digest ${digest}: not found`);
+      for (const p of paths) {
+        if (p !== "labels" && !p.startsWith("labels.")) {
+          throw new InvalidArgumentError(`cannot update ${JSON.stringify(p)} field on content info ${digest}`);
+        }
+      }
+      const next = maskedLabels(cur.labels, labels, paths);
+      this.#run(
+        "UPDATE content SET labels = ?, updated = ? WHERE ns = ? AND digest = ?",
+        json(next),
+        Date.now(),
+        ns,
+        digest,
+      );
+      return this.getContent(ns, digest)!;
+    });
+  }
+
+  deleteContent(ns: string, digest: string): void {
+    if (this.#run("DELETE FROM content WHERE ns = ? AND digest = ?", ns, digest) === 0) {
+      throw new NotFoundError(`content digest ${digest}: not found`);
+    }
+  }
+
+  /** Every digest some namespace sees. */
+  referencedDigests(): Set<string> {
+    return new Set(this.#all("SELECT DISTINCT digest FROM content").map((r) => String(r.digest)));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Snapshot rows: namespaced keys over the snapshotters' backend keys
+
+  #snapshot(r: Record<string, unknown>): SnapshotRow {
+    return {
+      snapshotter: String(r.snapshotter),
+      key: String(r.key),
+      backendKey: String(r.backend_key),
+      parent: String(r.parent),
+      kind: String(r.kind) as SnapshotKind,
+      labels: JSON.parse(String(r.labels)) as Labels,
+      createdAt: date(r.created),
+      updatedAt: date(r.updated),
+    };
+  }
+
+  getSnapshot(ns: string, snapshotter: string, key: string): SnapshotRow | undefined {
+    const r = this.#get("SELECT * FROM snapshots WHERE ns = ? AND snapshotter = ? AND key = ?", ns, snapshotter, key);
+    return r ? this.#snapshot(r) : undefined;
+  }
+
+  listSnapshots(ns: string, snapshotter: string): SnapshotRow[] {
+    return this.#all("SELECT * FROM snapshots WHERE ns = ? AND snapshotter = ? ORDER BY key", ns, snapshotter).map(
+      (r) => this.#snapshot(r),
+    );
+  }
+
+  snapshotChildren(ns: string, snapshotter: string, key: string): number {
+    return Number(
+      this.#get(
+        "SELECT COUNT(*) AS n FROM snapshots WHERE ns = ? AND snapshotter = ? AND parent = ?",
+        ns,
+        snapshotter,
+        key,
+      )!.n,
+    );
+  }
+
+  insertSnapshot(ns: string, row: Omit<SnapshotRow, "createdAt" | "updatedAt">, lease?: string): void {
+    this.transaction(() => {
+      this.ensureNamespace(ns);
+      const now = Date.now();
+      this.#run(
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ns,
+        row.snapshotter,
+        row.key,
+        row.backendKey,
+        row.parent,
+        row.kind,
+        json(row.labels),
+        now,
+        now,
+      );
+      if (lease) this.addLeaseResource(ns, lease, { type: `snapshots/${row.snapshotter}`, id: row.key });
+    });
+  }
+
+  setSnapshotLabels(ns: string, snapshotter: string, key: string, labels: Labels): void {
+    this.#run(
+      "UPDATE snapshots SET labels = ?, updated = ? WHERE ns = ? AND snapshotter = ? AND key = ?",
+      json(labels),
+      Date.now(),
+      ns,
+      snapshotter,
+      key,
+    );
+  }
+
+  deleteSnapshotRow(ns: string, snapshotter: string, key: string): void {
+    this.#run("DELETE FROM snapshots WHERE ns = ? AND snapshotter = ? AND key = ?", ns, snapshotter, key);
+  }
+
+  /** Every backend key any namespace refers to, for one snapshotter. */
+  referencedBackendKeys(snapshotter: string): Set<string> {
+    return new Set(
+      this.#all("SELECT backend_key FROM snapshots WHERE snapshotter = ?", snapshotter).map((r) =>
+        String(r.backend_key),
+      ),
+    );
+  }
+
+  /** The whole graph GC needs, read in one transaction. */
+  gcSnapshot(): GcGraphInput {
+    return this.transaction(() => ({
+      namespaces: this.#all("SELECT name FROM namespaces").map((r) => String(r.name)),
+      images: this.#all("SELECT ns, target, labels FROM images").map((r) => ({
+        ns: String(r.ns),
+        target: (JSON.parse(String(r.target)) as DescriptorRecord).digest,
+        labels: JSON.parse(String(r.labels)) as Labels,
+      })),
+      containers: this.#all("SELECT ns, record FROM containers").map((r) => {
+        const o = JSON.parse(String(r.record)) as { labels: Labels; snapshotter: string; snapshotKey: string };
+        return { ns: String(r.ns), labels: o.labels, snapshotter: o.snapshotter, snapshotKey: o.snapshotKey };
+      }),
+      leases: this.#all("SELECT ns, id, labels FROM leases").map((r) => ({
+        ns: String(r.ns),
+        id: String(r.id),
+        labels: JSON.parse(String(r.labels)) as Labels,
+      })),
+      leaseResources: this.#all("SELECT ns, lease, type, rid FROM lease_resources").map((r) => ({
+        ns: String(r.ns),
+        lease: String(r.lease),
+        type: String(r.type),
+        id: String(r.rid),
+      })),
+      content: this.#all("SELECT ns, digest, labels FROM content").map((r) => ({
+        ns: String(r.ns),
+        digest: String(r.digest),
+        labels: JSON.parse(String(r.labels)) as Labels,
+      })),
+      snapshots: this.#all("SELECT ns, snapshotter, key, parent, labels FROM snapshots").map((r) => ({
+        ns: String(r.ns),
+        snapshotter: String(r.snapshotter),
+        key: String(r.key),
+        parent: String(r.parent),
+        labels: JSON.parse(String(r.labels)) as Labels,
+      })),
+    }));
+  }
+}
+
+export interface GcGraphInput {
+  namespaces: string[];
+  images: { ns: string; target: string; labels: Labels }[];
+  containers: { ns: string; labels: Labels; snapshotter: string; snapshotKey: string }[];
+  leases: { ns: string; id: string; labels: Labels }[];
+  leaseResources: { ns: string; lease: string; type: string; id: string }[];
+  content: { ns: string; digest: string; labels: Labels }[];
+  snapshots: { ns: string; snapshotter: string; key: string; parent: string; labels: Labels }[];
+}
+
+function validateImage(image: Pick<ImageRecord, "name" | "target" | "labels">): void {
+  if (!image.name) throw new InvalidArgumentError("image name must not be empty");
+  if (!image.target.mediaType)
+    throw new InvalidArgumentError(`image "${image.name}": target media type must not be empty`);
+  if (!/^sha256:[a-f0-9]{64}$/.test(image.target.digest)) {
+    throw new InvalidArgumentError(
+      `image "${image.name}": invalid target digest ${JSON.stringify(image.target.digest)}`,
+    );
+  }
+  validateLabels(image.labels);
+}

@@ -1,0 +1,226 @@
+// Namespaced views of the namespace-blind content store and snapshotters, like containerd's
+// metadata package: a namespace sees a blob only once it committed (or was given) it, and
+// snapshot keys are per namespace, mapped onto backend keys "<ns>/<seq>/<key>". Deletions remove
+// the namespace's record first; the files go at the next garbage collection (collector.ts).
+import type { Readable } from "node:stream";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from "../../common/errors.ts";
+import type { ContentStore, ContentWriter, IngestStatus } from "../content/content-store.ts";
+import type { Mount } from "../mount.ts";
+import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "../snapshots/snapshotter.ts";
+import { type ContentRow, type Labels, type MetadataDB, maskedLabels, type SnapshotRow, validateLabels } from "./db.ts";
+
+export class NamespacedContent {
+  readonly db: MetadataDB;
+  readonly store: ContentStore;
+
+  constructor(db: MetadataDB, store: ContentStore) {
+    this.db = db;
+    this.store = store;
+  }
+
+  async info(ns: string, digest: string): Promise<ContentRow & { size: number }> {
+    const row = this.db.getContent(ns, digest);
+    if (!row) throw new NotFoundError(`content digest ${digest}: not found`);
+    const blob = await this.store.info(digest);
+    return { ...row, size: blob.size };
+  }
+
+  async list(ns: string): Promise<(ContentRow & { size: number })[]> {
+    const out = [];
+    for (const row of this.db.listContent(ns)) {
+      const blob = await this.store.info(row.digest).catch(() => undefined);
+      if (blob) out.push({ ...row, size: blob.size });
+    }
+    return out;
+  }
+
+  async update(ns: string, digest: string, labels: Labels, paths: string[]): Promise<ContentRow & { size: number }> {
+    this.db.updateContentLabels(ns, digest, labels, paths);
+    return this.info(ns, digest);
+  }
+
+  delete(ns: string, digest: string): void {
+    this.db.deleteContent(ns, digest);
+  }
+
+  async read(ns: string, digest: string, offset = 0, size = 0): Promise<Readable> {
+    await this.info(ns, digest);
+    return this.store.read(digest, offset, size);
+  }
+
+  /** Ingest refs are namespaced in the shared store. */
+  #ref(ns: string, ref: string): string {
+    if (!ref) throw new InvalidArgumentError("ref must not be empty");
+    return `${ns}/1/${ref}`;
+  }
+
+  async writer(ns: string, ref: string, opts: { total?: number; expected?: string }): Promise<ContentWriter> {
+    return this.store.writer(this.#ref(ns, ref), opts);
+  }
+
+  /** Records a committed blob in the namespace (and the lease). */
+  committed(ns: string, digest: string, labels: Labels, lease: string): void {
+    validateLabels(labels);
+    this.db.putContent(ns, digest, labels, lease || undefined);
+  }
+
+  async status(ns: string, ref: string): Promise<IngestStatus> {
+    const s = await this.store.status(this.#ref(ns, ref));
+    return { ...s, ref };
+  }
+
+  async listStatuses(ns: string): Promise<IngestStatus[]> {
+    const prefix = `${ns}/1/`;
+    return (await this.store.listStatuses())
+      .filter((s) => s.ref.startsWith(prefix))
+      .map((s) => ({ ...s, ref: s.ref.slice(prefix.length) }));
+  }
+
+  async abort(ns: string, ref: string): Promise<void> {
+    await this.store.abort(this.#ref(ns, ref));
+  }
+}
+
+export class NamespacedSnapshotter {
+  readonly db: MetadataDB;
+  readonly backend: Snapshotter;
+
+  constructor(db: MetadataDB, backend: Snapshotter) {
+    this.db = db;
+    this.backend = backend;
+  }
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  #row(ns: string, key: string): SnapshotRow {
+    const row = this.db.getSnapshot(ns, this.name, key);
+    if (!row) throw new NotFoundError(`snapshot ${key} does not exist: not found`);
+    return row;
+  }
+
+  async #info(ns: string, row: SnapshotRow): Promise<SnapshotInfo> {
+    const b = await this.backend.stat(row.backendKey);
+    return {
+      name: row.key,
+      parent: row.parent,
+      kind: b.kind,
+      labels: { ...row.labels },
+      created: b.created,
+      updated: row.updatedAt,
+    };
+  }
+
+  async stat(ns: string, key: string): Promise<SnapshotInfo> {
+    return this.#info(ns, this.#row(ns, key));
+  }
+
+  async #create(
+    kind: "active" | "view",
+    ns: string,
+    key: string,
+    parent: string,
+    labels: Labels,
+    lease: string,
+  ): Promise<Mount[]> {
+    if (!key) throw new InvalidArgumentError("snapshot key must not be empty");
+    validateLabels(labels);
+    if (this.db.getSnapshot(ns, this.name, key)) throw new AlreadyExistsError(`snapshot ${key}: already exists`);
+    let backendParent: string | undefined;
+    if (parent) {
+      const p = this.db.getSnapshot(ns, this.name, parent);
+      if (!p) throw new NotFoundError(`parent snapshot ${parent} does not exist: not found`);
+      if (p.kind !== "committed") throw new InvalidArgumentError(`parent ${parent} is not a committed snapshot`);
+      backendParent = p.backendKey;
+    }
+    const backendKey = `${ns}/${this.db.nextSequence(`snapshots/${this.name}`)}/${key}`;
+    const mounts =
+      kind === "active"
+        ? await this.backend.prepare(backendKey, backendParent)
+        : await this.backend.view(backendKey, backendParent);
+    try {
+      this.db.insertSnapshot(ns, { snapshotter: this.name, key, backendKey, parent, kind, labels }, lease || undefined);
+    } catch (err) {
+      await this.backend.remove(backendKey);
+      throw err;
+    }
+    return mounts;
+  }
+
+  prepare(ns: string, key: string, parent: string, labels: Labels, lease = ""): Promise<Mount[]> {
+    return this.#create("active", ns, key, parent, labels, lease);
+  }
+
+  view(ns: string, key: string, parent: string, labels: Labels, lease = ""): Promise<Mount[]> {
+    return this.#create("view", ns, key, parent, labels, lease);
+  }
+
+  async mounts(ns: string, key: string): Promise<Mount[]> {
+    return this.backend.mounts(this.#row(ns, key).backendKey);
+  }
+
+  async commit(ns: string, name: string, key: string, labels: Labels, lease = ""): Promise<void> {
+    if (!name) throw new InvalidArgumentError("snapshot name must not be empty");
+    validateLabels(labels);
+    const row = this.#row(ns, key);
+    if (row.kind !== "active") throw new FailedPreconditionError(`snapshot ${key} is not active`);
+    if (this.db.getSnapshot(ns, this.name, name)) throw new AlreadyExistsError(`snapshot ${name}: already exists`);
+    const backendName = `${ns}/${this.db.nextSequence(`snapshots/${this.name}`)}/${name}`;
+    await this.backend.commit(backendName, row.backendKey);
+    this.db.transaction(() => {
+      this.db.deleteSnapshotRow(ns, this.name, key);
+      this.db.insertSnapshot(
+        ns,
+        {
+          snapshotter: this.name,
+          key: name,
+          backendKey: backendName,
+          parent: row.parent,
+          kind: "committed",
+          labels: { ...row.labels, ...labels },
+        },
+        lease || undefined,
+      );
+    });
+  }
+
+  async remove(ns: string, key: string): Promise<void> {
+    const row = this.#row(ns, key);
+    if (this.db.snapshotChildren(ns, this.name, key) > 0) {
+      throw new FailedPreconditionError(`cannot remove snapshot ${key}: it has children`);
+    }
+    this.db.deleteSnapshotRow(ns, this.name, key);
+    // The directory goes now (a crash here leaves it to the collector's backend sweep).
+    await this.backend.remove(row.backendKey);
+  }
+
+  async update(ns: string, key: string, labels: Labels, paths: string[]): Promise<SnapshotInfo> {
+    validateLabels(labels);
+    for (const p of paths) {
+      if (p !== "labels" && !p.startsWith("labels."))
+        throw new InvalidArgumentError(`cannot update ${JSON.stringify(p)} field on snapshot ${key}`);
+    }
+    const row = this.#row(ns, key);
+    this.db.setSnapshotLabels(ns, this.name, key, maskedLabels(row.labels, labels, paths));
+    return this.stat(ns, key);
+  }
+
+  async usage(ns: string, key: string): Promise<SnapshotUsage> {
+    return this.backend.usage(this.#row(ns, key).backendKey);
+  }
+
+  async list(ns: string): Promise<SnapshotInfo[]> {
+    const out: SnapshotInfo[] = [];
+    for (const row of this.db.listSnapshots(ns, this.name)) {
+      const info = await this.#info(ns, row).catch(() => undefined);
+      if (info) out.push(info);
+    }
+    return out;
+  }
+}

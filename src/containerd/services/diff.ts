@@ -1,0 +1,75 @@
+// containerd.services.diff.v1: apply a layer blob from the content store onto mounts (the
+// unpacker's step), or write the difference of two mount sets into the content store as a layer.
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
+import type { Diff } from "../../proto/gen/containerd/services/diff/v1/diff_pb.js";
+import type { Impl } from "../../proto/grpc.ts";
+import { validateDigest } from "../content/local-store.ts";
+import type { Mount } from "../mount.ts";
+import { namespaceOf, type ServiceDeps } from "./deps.ts";
+
+const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar";
+const LAYER_TYPES = new Set([
+  OCI_LAYER,
+  `${OCI_LAYER}+gzip`,
+  `${OCI_LAYER}+zstd`,
+  "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+  "application/vnd.docker.image.rootfs.diff.tar",
+  "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+]);
+
+const mountsOf = (ms: { type: string; source: string; target: string; options: string[] }[]): Mount[] =>
+  ms.map((m) => ({ type: m.type, source: m.source, target: m.target || undefined, options: [...m.options] }));
+
+export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
+  return {
+    apply: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      const desc = req.diff;
+      if (!desc) throw new InvalidArgumentError("apply: diff descriptor is required");
+      if (!LAYER_TYPES.has(desc.mediaType))
+        throw new NotImplementedError(`unsupported diff media type: ${desc.mediaType}: not implemented`);
+      const digest = validateDigest(desc.digest);
+      await deps.content.info(ns, digest);
+      const blob = createReadStream(deps.content.store.blobPath(digest), { highWaterMark: 1 << 20 });
+      const r = await deps.diff.apply(mountsOf(req.mounts), blob, { signal: ctx.signal });
+      return { applied: { mediaType: OCI_LAYER, digest: r.diffId, size: BigInt(r.size), annotations: {} } };
+    },
+    diff: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      const gzip = req.mediaType === "" || req.mediaType.endsWith("gzip");
+      if (req.mediaType && !LAYER_TYPES.has(req.mediaType))
+        throw new NotImplementedError(`unsupported diff media type: ${req.mediaType}`);
+      const tmp = await mkdtemp(join(deps.state, "diff-"));
+      try {
+        const file = join(tmp, "layer");
+        const out = createWriteStream(file);
+        const r = await deps.diff.diff(mountsOf(req.left), mountsOf(req.right), out, {
+          compression: gzip ? "gzip" : "none",
+        });
+        const ref = req.ref || `diff-${r.digest}`;
+        const w = await deps.content.writer(ns, ref, { total: r.size, expected: r.digest });
+        try {
+          await w.truncate(0);
+          for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await w.write(chunk as Buffer);
+          const labels = { ...req.labels, "containerd.io/uncompressed": r.diffId };
+          await deps.gc.exclusive(async () => {
+            const d = await w.commit(r.size, r.digest);
+            deps.content.committed(ns, d, labels, ctx.lease);
+          });
+        } finally {
+          await w.close();
+        }
+        const mediaType = req.mediaType || `${OCI_LAYER}+gzip`;
+        return { diff: { mediaType, digest: r.digest, size: BigInt(r.size), annotations: {} } };
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    },
+  };
+}

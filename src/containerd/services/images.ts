@@ -1,0 +1,78 @@
+// containerd.services.images.v1 over the metadata database; deleting an image schedules a garbage
+// collection (run before answering when the client asks for sync).
+import { InvalidArgumentError } from "../../common/errors.ts";
+import { ImageCreateSchema, ImageDeleteSchema, ImageUpdateSchema } from "../../proto/gen/containerd/events/image_pb.js";
+import type { Image, Images } from "../../proto/gen/containerd/services/images/v1/images_pb.js";
+import type { Impl } from "../../proto/grpc.ts";
+import { parseFilters, recordAdaptor } from "../filters/filters.ts";
+import type { ImageRecord } from "../metadata/db.ts";
+import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
+import { publish } from "./publish.ts";
+
+const toProto = (i: ImageRecord) => ({
+  name: i.name,
+  labels: i.labels,
+  target: {
+    mediaType: i.target.mediaType,
+    digest: i.target.digest,
+    size: BigInt(i.target.size),
+    annotations: i.target.annotations,
+  },
+  createdAt: ts(i.createdAt),
+  updatedAt: ts(i.updatedAt),
+});
+
+function fromProto(i: Image | undefined): Omit<ImageRecord, "createdAt" | "updatedAt"> {
+  if (!i) throw new InvalidArgumentError("image is required");
+  const t = i.target;
+  return {
+    name: i.name,
+    labels: i.labels,
+    target: {
+      mediaType: t?.mediaType ?? "",
+      digest: t?.digest ?? "",
+      size: Number(t?.size ?? 0),
+      annotations: t?.annotations ?? {},
+    },
+  };
+}
+
+export function imagesService(deps: ServiceDeps): Impl<typeof Images> {
+  return {
+    get: async (req, ctx) => ({ image: toProto(deps.db.getImage(namespaceOf(ctx), req.name)) }),
+    list: async (req, ctx) => {
+      const match = parseFilters(req.filters);
+      const images = deps.db
+        .listImages(namespaceOf(ctx))
+        .filter((i) =>
+          match(
+            recordAdaptor(
+              { name: i.name, "target.digest": i.target.digest, "target.mediatype": i.target.mediaType },
+              i.labels,
+            ),
+          ),
+        );
+      return { images: images.map(toProto) };
+    },
+    create: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      const image = deps.db.createImage(ns, fromProto(req.image));
+      publish(deps, ns, "/images/create", ImageCreateSchema, { name: image.name, labels: image.labels });
+      return { image: toProto(image) };
+    },
+    update: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      const image = deps.db.updateImage(ns, fromProto(req.image), pathsOf(req.updateMask));
+      publish(deps, ns, "/images/update", ImageUpdateSchema, { name: image.name, labels: image.labels });
+      return { image: toProto(image) };
+    },
+    delete: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      deps.db.deleteImage(ns, req.name);
+      publish(deps, ns, "/images/delete", ImageDeleteSchema, { name: req.name });
+      if (req.sync) await deps.gc.collect();
+      else deps.gc.schedule();
+      return {};
+    },
+  };
+}
