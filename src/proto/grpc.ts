@@ -112,11 +112,12 @@ export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.
   return def as grpc.ServiceDefinition;
 }
 
-/** Requests of a streaming call as an async iterable. */
-function requestsOf<T>(
-  call: grpc.ServerReadableStream<T, unknown> | grpc.ServerDuplexStream<T, unknown>,
-): AsyncIterable<T> {
-  return call as unknown as AsyncIterable<T>;
+/**
+ * Requests of a streaming call as an async iterable. Leaving the loop early (a handler that
+ * throws) must not destroy the call: the error status still has to go out on it.
+ */
+function requestsOf<T>(call: grpc.ServerReadableStream<T, unknown> | grpc.ServerDuplexStream<T, unknown>): AsyncIterable<T> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) as AsyncIterator<T> };
 }
 
 /** Writes to a server stream, waiting for the transport to drain (back-pressure). */

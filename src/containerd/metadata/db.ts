@@ -75,7 +75,7 @@ export interface SnapshotRow {
   updatedAt: Date;
 }
 
-// containerd's identifier rule for namespaces and lease ids.
+// containerd's identifier rule for namespaces and container ids.
 const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
 const MAX_LABEL = 4096;
 
@@ -465,7 +465,8 @@ export class MetadataDB {
   // Leases
 
   createLease(ns: string, id: string, labels: Labels): LeaseRecord {
-    validateIdentifier("lease id", id);
+    // containerd does not hold lease ids to the identifier rule (ctr's random ids end in "_").
+    if (id === "" || id.length > 256 || /[\x00-\x1f/]/.test(id)) throw new InvalidArgumentError(`invalid lease id ${JSON.stringify(id)}`);
     validateLabels(labels);
     return this.transaction(() => {
       this.ensureNamespace(ns);
