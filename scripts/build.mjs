@@ -50,6 +50,10 @@ await Promise.all(
       format: "esm",
       target: "node24",
       sourcemap: "linked",
+      // CommonJS dependencies (grpc-js) call require(); an ES module bundle has to provide one.
+      banner: {
+        js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);',
+      },
       logLevel: "warning",
     });
     const outfile = join(dist, `${name}.mjs`);
@@ -63,7 +67,16 @@ await Promise.all(
 for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".c"))) {
   execFileSync(
     "gcc",
-    ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-o", join(dist, file.slice(0, -2)), join(root, "native", file)],
+    [
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-std=gnu11",
+      "-o",
+      join(dist, file.slice(0, -2)),
+      join(root, "native", file),
+    ],
     { stdio: "inherit" },
   );
 }
