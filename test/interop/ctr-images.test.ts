@@ -3,7 +3,7 @@
 // images ls/rm, content ls, snapshots ls, leases ls and an export/import round trip. The registry
 // is seeded with skopeo, so nothing here depends on berth's own registry client.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
@@ -122,11 +122,21 @@ describe("ctr drives berth-containerd's image services", { skip }, () => {
   test("pull over TLS with the registry's CA", { timeout: 120_000 }, async () => {
     const reg = await registry({ tls: true });
     const ref = `${reg.host}/berth/busybox:1`;
-    const untrusted = d.ctr(["images", "pull", ref], { namespace: "tls" });
-    // ctr falls back to plain HTTP for a loopback host it cannot verify; either way it must fail.
+    // ctr treats loopback hosts as plain HTTP unless a hosts.toml says otherwise.
+    const hostsDir = join(d.dir, "hosts.d");
+    mkdirSync(join(hostsDir, reg.host), { recursive: true });
+    const hostsToml = (ca: string) =>
+      writeFileSync(
+        join(hostsDir, reg.host, "hosts.toml"),
+        `server = "https://${reg.host}"\n[host."https://${reg.host}"]\n${ca}`,
+      );
+    hostsToml("");
+    const untrusted = d.ctr(["images", "pull", "--hosts-dir", hostsDir, ref], { namespace: "tls" });
     assert.notEqual(untrusted.status, 0, untrusted.stdout);
+    assert.match(untrusted.stderr, /certificate/i);
     assert.equal(ok(d.ctr(["images", "ls", "-q"], { namespace: "tls" }), "ls").trim(), "", "no partial image");
-    ok(d.ctr(["images", "pull", "--tlscacert", reg.caPath!, ref], { namespace: "tls" }), "pull");
+    hostsToml(`  ca = "${reg.caPath}"\n`);
+    ok(d.ctr(["images", "pull", "--hosts-dir", hostsDir, ref], { namespace: "tls" }), "pull");
     assert.match(ok(d.ctr(["images", "ls", "-q"], { namespace: "tls" }), "ls"), /berth\/busybox:1/);
   });
 });
