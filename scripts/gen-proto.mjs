@@ -1,6 +1,7 @@
-// Generates JavaScript + .d.ts from our .proto files into src/proto/gen (git-ignored). JS, not TS:
-// protobuf enums compile to TS enums, which Node's type stripping cannot run. Runs offline: buf
-// compiles (it ships the well-known types) and the local protoc-gen-es plugin generates.
+// Generates JavaScript + .d.ts from our .proto files (src/proto) into src/proto/gen, which is
+// git-ignored and rebuilt by every build. Offline: buf compiles (it bundles the google/protobuf
+// well-known types) and runs the protoc-gen-es plugin from node_modules, as src/proto/buf.gen.yaml
+// says. Usage: node scripts/gen-proto.mjs
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -8,12 +9,13 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const protoDir = join(root, "src/proto");
-const out = join(protoDir, "gen");
-const bin = (name) => join(root, "node_modules/.bin", name);
 
-rmSync(out, { recursive: true, force: true });
-const template = {
-  version: "v2",
-  plugins: [{ local: bin("protoc-gen-es"), out, opt: ["target=js+dts", "import_extension=js"] }],
-};
-execFileSync(bin("buf"), ["generate", "--template", JSON.stringify(template)], { cwd: protoDir, stdio: "inherit" });
+// buf.gen.yaml cleans its output too; removing it here first also drops files of deleted protos
+// when buf's clean is skipped (an older buf).
+rmSync(join(protoDir, "gen"), { recursive: true, force: true });
+execFileSync(join(root, "node_modules/.bin/buf"), ["generate", "--template", "buf.gen.yaml"], {
+  cwd: protoDir,
+  stdio: "inherit",
+  // The plugin is a Node script (#!/usr/bin/env node): let it find the node that runs us.
+  env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` },
+});
