@@ -75,6 +75,25 @@ export class BerthContainerd {
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** ctr without blocking the event loop: needed when the test itself serves the registry. */
+  ctrAsync(args: string[], opts: { namespace?: string; timeoutMs?: number } = {}): Promise<CtrResult> {
+    return new Promise((resolve) => {
+      const child = spawn(CTR, ["--address", this.address, "--namespace", opts.namespace ?? "default", ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: opts.timeoutMs ?? 120_000,
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    });
+  }
+
   /** Simulates a crash: SIGKILL, no cleanup by the daemon. */
   async kill9(): Promise<void> {
     const child = this.#child;

@@ -276,6 +276,10 @@ class LocalWriter implements ContentWriter {
     }
     const actual = `sha256:${s.hash.copy().digest("hex")}`;
     if (want && want !== actual) {
+      // Wrong bytes are worth nothing to a retry: start the ingest over instead of resuming it.
+      await writeFile(join(this.#dir, "data"), "");
+      this.#state.hash = createHash("sha256");
+      this.#state.offset = 0;
       this.#close(false);
       throw new FailedPreconditionError(`commit ${this.ref}: unexpected digest ${actual}, expected ${want}`);
     }

@@ -466,7 +466,8 @@ export class MetadataDB {
 
   createLease(ns: string, id: string, labels: Labels): LeaseRecord {
     // containerd does not hold lease ids to the identifier rule (ctr's random ids end in "_").
-    if (id === "" || id.length > 256 || /[\x00-\x1f/]/.test(id)) throw new InvalidArgumentError(`invalid lease id ${JSON.stringify(id)}`);
+    if (id === "" || id.length > 256 || /[\x00-\x1f/]/.test(id))
+      throw new InvalidArgumentError(`invalid lease id ${JSON.stringify(id)}`);
     validateLabels(labels);
     return this.transaction(() => {
       this.ensureNamespace(ns);

@@ -110,6 +110,8 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
         if (!ref) throw new InvalidArgumentError("first message must have a reference");
         const expected = req.expected ? validateDigest(req.expected) : undefined;
         if (expected && deps.db.getContent(ns, expected)) {
+          // The caller's lease now protects it too, or a collection could take it mid-pull.
+          if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: expected });
           throw new AlreadyExistsError(`content ${expected}: already exists`);
         }
         writer = await c.writer(ns, ref, { total: Number(req.total) || undefined, expected });

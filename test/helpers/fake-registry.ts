@@ -1,0 +1,164 @@
+// A scriptable registry for fault tests: it speaks just enough of the OCI distribution API for
+// pulls (GET/HEAD /v2/, manifests by tag or digest, blobs by digest with Range) and serves whatever
+// bytes the test gives it, including wrong, truncated, hostile or slow ones. It listens on loopback
+// only. Real-registry behaviour is tested against docker-registry (local-registry.ts).
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface BlobFault {
+  /** Serve these bytes instead of the blob's own (a wrong digest). */
+  replaceWith?: Buffer;
+  /** Claim the full length but close the connection after this many bytes. */
+  dropAfter?: number;
+  /** How many requests the fault applies to (default: all). */
+  times?: number;
+}
+
+export interface FakeRegistry {
+  host: string;
+  /** Stores a blob; returns its descriptor fields. */
+  addBlob(data: Buffer): { digest: string; size: number };
+  /** Stores a manifest under `tag` and its digest. */
+  addManifest(repo: string, tag: string, mediaType: string, body: Buffer): { digest: string; size: number };
+  faults: Map<string, BlobFault>;
+  /** Bytes per second for blob bodies (0: unthrottled). */
+  throttle: number;
+  requests: string[];
+  stop(): Promise<void>;
+}
+
+const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+export async function startFakeRegistry(): Promise<FakeRegistry> {
+  const blobs = new Map<string, Buffer>();
+  const manifests = new Map<string, { mediaType: string; body: Buffer }>();
+  const sockets = new Set<import("node:net").Socket>();
+  const reg: FakeRegistry = {
+    host: "",
+    addBlob(data) {
+      const digest = sha(data);
+      blobs.set(digest, data);
+      return { digest, size: data.length };
+    },
+    addManifest(repo, tag, mediaType, body) {
+      const digest = sha(body);
+      manifests.set(`${repo}:${tag}`, { mediaType, body });
+      manifests.set(`${repo}@${digest}`, { mediaType, body });
+      return { digest, size: body.length };
+    },
+    faults: new Map(),
+    throttle: 0,
+    requests: [],
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+
+  const sendBlob = async (req: IncomingMessage, res: ServerResponse, digest: string) => {
+    const data = blobs.get(digest);
+    if (!data) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown to registry" }] }));
+      return;
+    }
+    const fault = reg.faults.get(digest);
+    const active = fault && (fault.times === undefined || fault.times > 0);
+    if (active && fault.times !== undefined) fault.times--;
+    let body = active && fault.replaceWith ? fault.replaceWith : data;
+    let start = 0;
+    const range = /^bytes=(\d+)-/.exec(req.headers.range ?? "");
+    if (range) start = Number(range[1]);
+    body = body.subarray(start);
+    const headers: Record<string, string | number> = {
+      "content-type": "application/octet-stream",
+      "content-length": body.length,
+      "docker-content-digest": digest,
+    };
+    if (range) headers["content-range"] = `bytes ${start}-${start + body.length - 1}/${data.length}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === "HEAD") return res.end();
+    const limit = active && fault.dropAfter !== undefined ? fault.dropAfter : body.length;
+    const chunk = 64 * 1024;
+    for (let i = 0; i < Math.min(limit, body.length); i += chunk) {
+      const piece = body.subarray(i, Math.min(i + chunk, limit));
+      if (!res.write(piece)) await new Promise((r) => res.once("drain", r));
+      if (reg.throttle > 0) await new Promise((r) => setTimeout(r, (piece.length / reg.throttle) * 1000));
+      if (res.destroyed) return;
+    }
+    if (limit < body.length) res.socket?.destroy();
+    else res.end();
+  };
+
+  const server: Server = createServer((req, res) => {
+    reg.requests.push(`${req.method} ${req.url}`);
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/v2/" || url.pathname === "/v2") {
+      res.writeHead(200, { "docker-distribution-api-version": "registry/2.0" });
+      return res.end("{}");
+    }
+    const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(404);
+      return res.end();
+    }
+    const [, repo, kind, ref] = m as unknown as [string, string, string, string];
+    if (kind === "blobs") {
+      sendBlob(req, res, ref).catch(() => res.destroy());
+      return;
+    }
+    const man = manifests.get(ref.startsWith("sha256:") ? `${repo}@${ref}` : `${repo}:${ref}`);
+    if (!man) {
+      res.writeHead(404, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }));
+    }
+    res.writeHead(200, {
+      "content-type": man.mediaType,
+      "content-length": man.body.length,
+      "docker-content-digest": sha(man.body),
+    });
+    res.end(req.method === "HEAD" ? undefined : man.body);
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  reg.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return reg;
+}
+
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+export const OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/** Publishes an image made of the given (compressed) layers and their diffIDs; returns the manifest. */
+export function publishImage(
+  reg: FakeRegistry,
+  repo: string,
+  tag: string,
+  layers: { blob: Buffer; diffId: string; mediaType?: string }[],
+  opts: { manifestMediaType?: string } = {},
+): { digest: string; size: number; layers: { digest: string; size: number }[] } {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: process.arch === "x64" ? "amd64" : process.arch,
+      os: "linux",
+      config: { Cmd: ["sh"] },
+      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+    }),
+  );
+  const c = reg.addBlob(config);
+  const ls = layers.map((l) => ({ ...reg.addBlob(l.blob), mediaType: l.mediaType ?? OCI_LAYER_GZIP }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: opts.manifestMediaType ?? OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: c.digest, size: c.size },
+      layers: ls.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    }),
+  );
+  const m = reg.addManifest(repo, tag, opts.manifestMediaType ?? OCI_MANIFEST, manifest);
+  return { ...m, layers: ls };
+}
