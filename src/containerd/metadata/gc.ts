@@ -26,7 +26,8 @@ export function labelRefs(ns: string, labels: Labels): GcNode[] {
   for (const [k, v] of Object.entries(labels)) {
     if (k === REF_CONTENT || k.startsWith(`${REF_CONTENT}.`)) out.push(contentNode(ns, v));
     else if (k.startsWith(REF_SNAPSHOT)) {
-      const snapshotter = k.slice(REF_SNAPSHOT.length).split(".")[0]!;
+      // "containerd.io/gc.ref.snapshot.<snapshotter>[/<anything>]"
+      const snapshotter = k.slice(REF_SNAPSHOT.length).split("/")[0]!;
       if (snapshotter) out.push(snapshotNode(ns, snapshotter, v));
     }
   }
