@@ -1,0 +1,120 @@
+// Decoding of manifests, indexes and image configs: JSON from a registry or an archive becomes a
+// typed value once, here, with errors that name the document and the field.
+import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
+import type { BlobDescriptor } from "../ports.ts";
+import { isIndexMediaType, isManifestMediaType, MediaType } from "./media-types.ts";
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface IndexEntry extends BlobDescriptor {
+  platform?: Platform;
+}
+
+export interface ImageIndex {
+  mediaType: string;
+  manifests: IndexEntry[];
+}
+
+export interface ImageManifest {
+  mediaType: string;
+  config: BlobDescriptor;
+  layers: BlobDescriptor[];
+}
+
+export interface ImageConfig {
+  architecture: string;
+  os: string;
+  variant?: string;
+  rootfs: { type: string; diff_ids: string[] };
+  config: Record<string, unknown>;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function parse(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (err) {
+    throw new InvalidArgumentError(`${what}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new InvalidArgumentError(`${what}: not a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+export function decodeDescriptor(v: unknown, where: string): BlobDescriptor {
+  const o = v as Record<string, unknown> | null;
+  if (!o || typeof o !== "object") throw new InvalidArgumentError(`${where}: descriptor must be an object`);
+  if (typeof o.mediaType !== "string" || o.mediaType === "")
+    throw new InvalidArgumentError(`${where}.mediaType: missing`);
+  if (typeof o.digest !== "string" || !DIGEST.test(o.digest))
+    throw new InvalidArgumentError(`${where}.digest: invalid ${JSON.stringify(o.digest)}`);
+  if (typeof o.size !== "number" || !Number.isSafeInteger(o.size) || o.size < 0)
+    throw new InvalidArgumentError(`${where}.size: invalid ${JSON.stringify(o.size)}`);
+  const d: BlobDescriptor = { mediaType: o.mediaType, digest: o.digest, size: o.size };
+  if (o.annotations && typeof o.annotations === "object") d.annotations = o.annotations as Record<string, string>;
+  return d;
+}
+
+function checkMediaType(doc: Record<string, unknown>, declared: string, what: string): void {
+  if (
+    declared === MediaType.dockerSchema1Signed ||
+    declared.startsWith("application/vnd.docker.distribution.manifest.v1")
+  ) {
+    throw new NotImplementedError(`${what}: Docker schema 1 manifests are not supported (${declared})`);
+  }
+  if (typeof doc.mediaType === "string" && doc.mediaType !== declared) {
+    throw new InvalidArgumentError(`${what}: mediaType ${doc.mediaType} does not match the declared ${declared}`);
+  }
+}
+
+export function decodeIndex(bytes: Uint8Array, mediaType: string): ImageIndex {
+  if (!isIndexMediaType(mediaType)) throw new InvalidArgumentError(`unsupported index media type ${mediaType}`);
+  const doc = parse(bytes, "index");
+  checkMediaType(doc, mediaType, "index");
+  if (!Array.isArray(doc.manifests)) throw new InvalidArgumentError("index.manifests: must be an array");
+  return {
+    mediaType,
+    manifests: doc.manifests.map((m, i) => {
+      const d: IndexEntry = decodeDescriptor(m, `index.manifests[${i}]`);
+      const p = (m as { platform?: Platform }).platform;
+      if (p && typeof p.os === "string" && typeof p.architecture === "string")
+        d.platform = { os: p.os, architecture: p.architecture, variant: p.variant };
+      return d;
+    }),
+  };
+}
+
+export function decodeManifest(bytes: Uint8Array, mediaType: string): ImageManifest {
+  if (!isManifestMediaType(mediaType)) throw new InvalidArgumentError(`unsupported manifest media type ${mediaType}`);
+  const doc = parse(bytes, "manifest");
+  checkMediaType(doc, mediaType, "manifest");
+  if (!Array.isArray(doc.layers)) throw new InvalidArgumentError("manifest.layers: must be an array");
+  return {
+    mediaType,
+    config: decodeDescriptor(doc.config, "manifest.config"),
+    layers: doc.layers.map((l, i) => decodeDescriptor(l, `manifest.layers[${i}]`)),
+  };
+}
+
+export function decodeImageConfig(bytes: Uint8Array): ImageConfig {
+  const doc = parse(bytes, "image config");
+  const rootfs = doc.rootfs as { type?: unknown; diff_ids?: unknown } | undefined;
+  if (!rootfs || !Array.isArray(rootfs.diff_ids))
+    throw new InvalidArgumentError("image config.rootfs.diff_ids: must be an array");
+  for (const [i, d] of rootfs.diff_ids.entries()) {
+    if (typeof d !== "string" || !DIGEST.test(d))
+      throw new InvalidArgumentError(`image config.rootfs.diff_ids[${i}]: invalid ${JSON.stringify(d)}`);
+  }
+  return {
+    architecture: String(doc.architecture ?? ""),
+    os: String(doc.os ?? ""),
+    variant: typeof doc.variant === "string" ? doc.variant : undefined,
+    rootfs: { type: String(rootfs.type ?? "layers"), diff_ids: rootfs.diff_ids as string[] },
+    config: (doc.config as Record<string, unknown>) ?? {},
+  };
+}

@@ -1,0 +1,204 @@
+// Pull: resolve a reference at a registry, fetch the manifest tree for the wanted platforms, stream
+// every blob into the content store (resumable, verified), unpack the layers into snapshots and
+// record the image. The same GC labels as containerd's client are set, so what a pull leaves behind
+// is collected exactly when containerd would collect it.
+//
+// Overlap is the point: layers download in parallel, and each layer is unpacked as soon as it and
+// the layers below it are in, while later layers are still downloading.
+import { Readable } from "node:stream";
+import { InvalidArgumentError } from "../common/errors.ts";
+import { chainIds } from "./image/identity.ts";
+import { decodeImageConfig, decodeIndex, decodeManifest } from "./image/manifest.ts";
+import { isIndexMediaType, isManifestMediaType } from "./image/media-types.ts";
+import { type PlatformSpec, platformMatcher } from "./image/platforms.ts";
+import { Limiter } from "./limiter.ts";
+import type { BlobDescriptor, ContainerdPorts } from "./ports.ts";
+import { noProgress, type ProgressListener, throttledBytes } from "./progress.ts";
+import { parseReference } from "./registry/reference.ts";
+import type { RegistryClient } from "./registry/registry-client.ts";
+import { unpackLayers } from "./unpack.ts";
+
+export interface PullOptions {
+  /** Platforms to fetch and unpack; default: the host's. */
+  platforms?: PlatformSpec[];
+  /** Unpack into this snapshotter; undefined: fetch only. */
+  snapshotter?: string;
+  /** Parallel blob downloads. */
+  concurrency?: number;
+  progress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface PulledImage {
+  name: string;
+  target: BlobDescriptor;
+  /** Per unpacked platform, the chain ID of its top snapshot. */
+  unpacked: { platform: string; chainId: string }[];
+}
+
+interface ManifestPlan {
+  platform: string;
+  config: BlobDescriptor;
+  layers: BlobDescriptor[];
+}
+
+const GC_CONTENT = "containerd.io/gc.ref.content";
+const SOURCE_LABEL = "containerd.io/distribution.source";
+
+export async function pull(
+  ports: ContainerdPorts,
+  registry: RegistryClient,
+  reference: string,
+  opts: PullOptions = {},
+): Promise<PulledImage> {
+  const ref = parseReference(reference);
+  const progress = opts.progress ?? noProgress;
+  const matcher = platformMatcher(opts.platforms);
+  const { name, descriptor: root } = await registry.resolve(ref);
+  progress({ phase: "resolved", digest: root.digest, mediaType: root.mediaType, total: root.size });
+
+  const lease = await ports.leases.create({
+    "containerd.io/gc.expire": new Date(Date.now() + 24 * 3600_000).toISOString(),
+  });
+  const p = ports.withLease(lease);
+  try {
+    const source = { [`${SOURCE_LABEL}.${ref.domain}`]: ref.repository };
+    // Manifests are read before their children and stored after them, with labels naming them.
+    const loadManifest = async (desc: BlobDescriptor): Promise<Uint8Array> =>
+      (await p.content.info(desc.digest)) ? p.content.readAll(desc.digest) : registry.fetchManifest(ref, desc);
+    const storeManifest = async (desc: BlobDescriptor, bytes: Uint8Array, labels: Record<string, string>) => {
+      if (await p.content.info(desc.digest)) await p.content.label(desc.digest, { ...labels, ...source });
+      else await p.content.write(ingestRef(desc), desc, async () => Readable.from([bytes]), { ...labels, ...source });
+    };
+
+    // The manifest tree, top down. Children are written before their parent's labels name them,
+    // and the lease protects everything until the image record roots it.
+    const plans: ManifestPlan[] = [];
+    const collect = async (desc: BlobDescriptor, platform: string | undefined): Promise<Record<string, string>> => {
+      if (isIndexMediaType(desc.mediaType)) {
+        const bytes = await loadManifest(desc);
+        const index = decodeIndex(bytes, desc.mediaType);
+        const chosen = matcher.select(index.manifests);
+        if (chosen.length === 0) {
+          throw new InvalidArgumentError(`${name}: no manifest for platform ${matcher.describe()} in ${desc.digest}`);
+        }
+        const labels: Record<string, string> = {};
+        for (const [i, m] of chosen.entries()) {
+          await collect(m, m.platform ? formatPlatformOf(m.platform) : platform);
+          labels[`${GC_CONTENT}.m.${i}`] = m.digest;
+        }
+        await storeManifest(desc, bytes, labels);
+        return labels;
+      }
+      if (isManifestMediaType(desc.mediaType)) {
+        const bytes = await loadManifest(desc);
+        const manifest = decodeManifest(bytes, desc.mediaType);
+        const labels: Record<string, string> = { [`${GC_CONTENT}.config`]: manifest.config.digest };
+        for (const [i, l] of manifest.layers.entries()) labels[`${GC_CONTENT}.l.${i}`] = l.digest;
+        plans.push({ platform: platform ?? "", config: manifest.config, layers: manifest.layers });
+        await storeManifest(desc, bytes, labels);
+        return labels;
+      }
+      throw new InvalidArgumentError(`${name}: unsupported manifest media type ${desc.mediaType}`);
+    };
+    await collect(root, undefined);
+
+    // Configs are small and needed for unpacking: fetch them first.
+    const configs = new Map<string, Uint8Array>();
+    for (const plan of plans) {
+      if (configs.has(plan.config.digest)) continue;
+      configs.set(plan.config.digest, await fetchBlob(p, registry, ref, plan.config, source, progress));
+    }
+
+    // Every distinct layer, downloading in parallel; unpacking waits per layer on its download.
+    const downloads = new Map<string, Promise<void>>();
+    const queue = new Limiter(opts.concurrency ?? 4);
+    for (const plan of plans) {
+      for (const layer of plan.layers) {
+        if (downloads.has(layer.digest)) continue;
+        progress({ phase: "waiting", digest: layer.digest, mediaType: layer.mediaType, total: layer.size });
+        const d = queue.run(() => fetchBlob(p, registry, ref, layer, source, progress).then(() => undefined));
+        d.catch(() => {}); // observed below; avoids an unhandled rejection while unpacking waits elsewhere
+        downloads.set(layer.digest, d);
+      }
+    }
+
+    const unpacked: PulledImage["unpacked"] = [];
+    if (opts.snapshotter !== undefined) {
+      for (const plan of plans) {
+        const config = decodeImageConfig(configs.get(plan.config.digest)!);
+        if (config.rootfs.diff_ids.length !== plan.layers.length) {
+          throw new InvalidArgumentError(
+            `${name}: config ${plan.config.digest} lists ${config.rootfs.diff_ids.length} layers, the manifest ${plan.layers.length}`,
+          );
+        }
+        const chain = chainIds(config.rootfs.diff_ids);
+        await unpackLayers(p, opts.snapshotter, plan.layers, config.rootfs.diff_ids, {
+          ready: (layer) => downloads.get(layer.digest)!,
+          progress,
+        });
+        const top = chain.at(-1);
+        if (top !== undefined) {
+          await p.content.label(plan.config.digest, { [`containerd.io/gc.ref.snapshot.${opts.snapshotter}`]: top });
+          unpacked.push({ platform: plan.platform, chainId: top });
+        }
+      }
+    }
+    await Promise.all(downloads.values());
+
+    const target: BlobDescriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
+    const existing = await p.images.get(name);
+    await p.images.put({ name, target, labels: existing?.labels ?? {} });
+    progress({ phase: "done", digest: root.digest });
+    return { name, target, unpacked };
+  } finally {
+    await ports.leases.release(lease);
+  }
+}
+
+async function fetchBlob(
+  p: ContainerdPorts,
+  registry: RegistryClient,
+  ref: ReturnType<typeof parseReference>,
+  desc: BlobDescriptor,
+  labels: Record<string, string>,
+  progress: ProgressListener,
+): Promise<Uint8Array> {
+  const small = desc.size <= 4 * 1024 * 1024;
+  if (await p.content.info(desc.digest)) {
+    progress({ phase: "exists", digest: desc.digest, mediaType: desc.mediaType, total: desc.size });
+    await p.content.label(desc.digest, labels);
+    return small ? p.content.readAll(desc.digest) : new Uint8Array();
+  }
+  const tick = throttledBytes(progress, {
+    phase: "downloading",
+    digest: desc.digest,
+    mediaType: desc.mediaType,
+    total: desc.size,
+  });
+  await p.content.write(
+    ingestRef(desc),
+    desc,
+    async (offset) => registry.fetchBlob(ref.repository, desc, { domain: ref.domain, offset }),
+    labels,
+    tick,
+  );
+  progress({
+    phase: "downloaded",
+    digest: desc.digest,
+    mediaType: desc.mediaType,
+    current: desc.size,
+    total: desc.size,
+  });
+  return small ? p.content.readAll(desc.digest) : new Uint8Array();
+}
+
+/** containerd's ingest ref for a remote blob, so a second pull (ours or ctr's) resumes ours. */
+function ingestRef(desc: BlobDescriptor): string {
+  const kind = isIndexMediaType(desc.mediaType) ? "index" : isManifestMediaType(desc.mediaType) ? "manifest" : "layer";
+  return `${kind}-${desc.digest}`;
+}
+
+function formatPlatformOf(p: { os: string; architecture: string; variant?: string }): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}

@@ -1,0 +1,33 @@
+// Registry authentication: the WWW-Authenticate challenge of a 401 says how (Basic, or Bearer with
+// a token service); Bearer tokens are fetched from the realm for the scope and cached until they
+// expire. Pure parsing here; the HTTP calls are the client's.
+import { InvalidArgumentError } from "../../common/errors.ts";
+
+export interface Challenge {
+  scheme: "basic" | "bearer";
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="...",service="...",scope="..."` (one challenge; the first if several). */
+export function parseChallenge(header: string): Challenge {
+  const m = /^\s*(\w+)\s*(.*)$/.exec(header);
+  if (!m) throw new InvalidArgumentError(`bad WWW-Authenticate header ${JSON.stringify(header)}`);
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== "basic" && scheme !== "bearer") throw new InvalidArgumentError(`unsupported auth scheme ${m[1]}`);
+  const params: Record<string, string> = {};
+  const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/g;
+  for (let p = re.exec(m[2]!); p; p = re.exec(m[2]!))
+    params[p[1]!.toLowerCase()] = (p[2] ?? p[3] ?? "").replace(/\\(.)/g, "$1");
+  return { scheme, params };
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+  /** An identity (refresh) token from a login, used instead of the password for tokens. */
+  identityToken?: string;
+}
+
+export function basicHeader(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
+}

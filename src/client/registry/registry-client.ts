@@ -1,0 +1,337 @@
+// The OCI distribution client: resolve a tag, fetch manifests and blobs (streamed, with Range
+// resume), push blobs and manifests. HTTPS by default; plain HTTP for loopback hosts and those
+// configured insecure; a custom CA per client. Auth follows the 401 challenge (Basic, or Bearer
+// tokens per scope). Transient failures (connection resets, 429, 5xx) are retried with backoff;
+// other registry errors become typed errors naming the registry, repository and code.
+import { createHash } from "node:crypto";
+import { type Readable, Transform, type TransformCallback } from "node:stream";
+import { Agent, request } from "undici";
+import {
+  BerthError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from "../../common/errors.ts";
+import { MANIFEST_ACCEPT } from "../image/media-types.ts";
+import type { BlobDescriptor } from "../ports.ts";
+import { basicHeader, type Challenge, type Credentials, parseChallenge } from "./auth.ts";
+import { type CredentialStore, defaultCredentials } from "./credentials.ts";
+import { formatReference, type ImageReference } from "./reference.ts";
+
+export interface RegistryClientOptions {
+  /** Hosts (host:port) spoken to over plain HTTP; loopback hosts always are. */
+  insecure?: string[];
+  /** PEM CA bundle trusted for HTTPS registries. */
+  ca?: string | Buffer;
+  credentials?: CredentialStore;
+  retries?: number;
+  userAgent?: string;
+}
+
+interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+const MAX_REDIRECTS = 5;
+
+function header(r: Response, name: string): string | undefined {
+  const v = r.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function drain(r: Response): Promise<string> {
+  return bodyText(r.body);
+}
+
+/** A registry error body ({"errors":[{code,message}]}) as one line. */
+function describeErrors(text: string): string {
+  try {
+    const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    if (doc.errors?.length) return doc.errors.map((e) => `${e.code ?? "?"}: ${e.message ?? ""}`).join("; ");
+  } catch {}
+  return text.trim().slice(0, 200);
+}
+
+export class RegistryClient {
+  readonly #opts: RegistryClientOptions;
+  readonly #creds: CredentialStore;
+  readonly #agent: Agent;
+  readonly #tokens = new Map<string, { token: string; expires: number }>();
+  readonly #basic = new Set<string>();
+
+  constructor(opts: RegistryClientOptions = {}) {
+    this.#opts = opts;
+    this.#creds = opts.credentials ?? defaultCredentials();
+    this.#agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, connections: 16, pipelining: 0 });
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  #base(domain: string): string {
+    const host = domain === "docker.io" ? "registry-1.docker.io" : domain;
+    const plain = LOOPBACK.test(host) || (this.#opts.insecure ?? []).includes(host);
+    return `${plain ? "http" : "https"}://${host}`;
+  }
+
+  /** One HTTP exchange with auth, redirects and retries; the caller reads or drains the body. */
+  async #fetch(
+    ref: ImageReference,
+    method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH",
+    url: string,
+    opts: { headers?: Record<string, string>; body?: Buffer | (() => Readable); push?: boolean; ok?: number[] } = {},
+  ): Promise<Response> {
+    const scope = `repository:${ref.repository}:${opts.push ? "pull,push" : "pull"}`;
+    const retries = this.#opts.retries ?? 3;
+    let authRetried = false;
+    for (let attempt = 0; ; attempt++) {
+      let target = url;
+      let sameHost = true;
+      let res: Response | undefined;
+      try {
+        for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+          const headers: Record<string, string> = {
+            "user-agent": this.#opts.userAgent ?? "berth/0.1",
+            ...opts.headers,
+          };
+          const auth = sameHost ? this.#authHeader(ref.domain, scope) : undefined;
+          if (auth) headers.authorization = auth;
+          const body = typeof opts.body === "function" ? opts.body() : opts.body;
+          const r = await request(target, { method, headers, body, dispatcher: this.#agent });
+          res = {
+            status: r.statusCode,
+            headers: r.headers as Response["headers"],
+            body: r.body as unknown as Readable,
+          };
+          if ([301, 302, 303, 307, 308].includes(res.status) && header(res, "location")) {
+            await drain(res);
+            const next = new URL(header(res, "location")!, target);
+            // Blob storage on another host must not see the registry's credentials.
+            sameHost = next.host === new URL(url).host;
+            target = next.toString();
+            continue;
+          }
+          break;
+        }
+      } catch (err) {
+        if (attempt < retries && isTransient(err)) {
+          await backoff(attempt);
+          continue;
+        }
+        throw new UnavailableError(`${ref.domain}: ${method} ${new URL(target).pathname}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      if (!res) throw new UnavailableError(`${ref.domain}: too many redirects for ${url}`);
+      if (res.status === 401 && !authRetried) {
+        authRetried = true;
+        const challenge = header(res, "www-authenticate");
+        await drain(res);
+        if (challenge) {
+          await this.#authorize(ref, parseChallenge(challenge), scope);
+          continue;
+        }
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+        await drain(res);
+        await backoff(attempt);
+        continue;
+      }
+      if ((opts.ok ?? [200]).includes(res.status)) return res;
+      const text = method === "HEAD" ? "" : describeErrors(await drain(res));
+      if (method === "HEAD") await drain(res);
+      throw this.#error(ref, res.status, `${method} ${new URL(target).pathname}`, text);
+    }
+  }
+
+  #error(ref: ImageReference, status: number, what: string, detail: string): Error {
+    const msg = `${ref.domain}/${ref.repository}: ${what}: ${status}${detail ? ` ${detail}` : ""}`;
+    if (status === 404) return new NotFoundError(msg);
+    if (status === 401 || status === 403) return new BerthError("permission-denied", msg);
+    if (status === 415 || status === 400) return new InvalidArgumentError(msg);
+    if (status === 429 || status >= 500) return new UnavailableError(msg);
+    return new FailedPreconditionError(msg);
+  }
+
+  #authHeader(domain: string, scope: string): string | undefined {
+    const t = this.#tokens.get(`${domain} ${scope}`);
+    if (t && t.expires > Date.now()) return `Bearer ${t.token}`;
+    if (this.#basic.has(domain)) {
+      const c = this.#creds(domain);
+      if (c) return basicHeader(c);
+    }
+    return undefined;
+  }
+
+  async #authorize(ref: ImageReference, ch: Challenge, scope: string): Promise<void> {
+    const creds: Credentials | undefined = this.#creds(ref.domain);
+    if (ch.scheme === "basic") {
+      if (!creds)
+        throw new BerthError(
+          "permission-denied",
+          `${ref.domain}: authentication required and no credentials are configured`,
+        );
+      this.#basic.add(ref.domain);
+      return;
+    }
+    const realm = ch.params.realm;
+    if (!realm) throw new InvalidArgumentError(`${ref.domain}: Bearer challenge without a realm`);
+    const u = new URL(realm);
+    if (ch.params.service) u.searchParams.set("service", ch.params.service);
+    u.searchParams.set("scope", scope);
+    const headers: Record<string, string> = {};
+    if (creds) headers.authorization = basicHeader(creds);
+    const r = await request(u, { headers, dispatcher: this.#agent });
+    const text = await bodyText(r.body as unknown as Readable);
+    if (r.statusCode !== 200) {
+      throw new BerthError(
+        "permission-denied",
+        `${ref.domain}: token service ${u.origin} refused (${r.statusCode}): ${describeErrors(text)}`,
+      );
+    }
+    const doc = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
+    const token = doc.token ?? doc.access_token;
+    if (!token) throw new BerthError("permission-denied", `${ref.domain}: token service gave no token`);
+    this.#tokens.set(`${ref.domain} ${scope}`, { token, expires: Date.now() + ((doc.expires_in ?? 60) - 5) * 1000 });
+  }
+
+  /** Resolves a tag (or digest) to the root descriptor of the image. */
+  async resolve(ref: ImageReference): Promise<{ name: string; descriptor: BlobDescriptor }> {
+    const name = formatReference(ref);
+    const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag}`;
+    const head = await this.#fetch(ref, "HEAD", url, { headers: { accept: MANIFEST_ACCEPT } });
+    await drain(head);
+    let mediaType = header(head, "content-type")?.split(";")[0]?.trim() ?? "";
+    let digest = ref.digest ?? header(head, "docker-content-digest");
+    let size = Number(header(head, "content-length") ?? -1);
+    if (!digest || size < 0 || !mediaType) {
+      const get = await this.#fetch(ref, "GET", url, { headers: { accept: MANIFEST_ACCEPT } });
+      const body = Buffer.from(await drain(get), "utf8");
+      mediaType = header(get, "content-type")?.split(";")[0]?.trim() ?? "";
+      digest = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+      size = body.length;
+    }
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+      throw new InvalidArgumentError(`${name}: registry gave an invalid digest ${digest}`);
+    return { name, descriptor: { mediaType, digest, size } };
+  }
+
+  /** A manifest's bytes, checked against the descriptor. */
+  async fetchManifest(ref: ImageReference, desc: BlobDescriptor): Promise<Uint8Array> {
+    const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${desc.digest}`;
+    const r = await this.#fetch(ref, "GET", url, { headers: { accept: desc.mediaType || MANIFEST_ACCEPT } });
+    const chunks: Buffer[] = [];
+    for await (const c of r.body) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const got = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+    if (got !== desc.digest || body.length !== desc.size) {
+      throw new FailedPreconditionError(
+        `${ref.domain}/${ref.repository}: manifest ${desc.digest}: got ${got} (${body.length} bytes, want ${desc.size})`,
+      );
+    }
+    return body;
+  }
+
+  /** Streams a blob from `offset` (Range); the consumer verifies the digest. */
+  async fetchBlob(
+    repository: string,
+    desc: BlobDescriptor,
+    opts: { domain: string; offset?: number },
+  ): Promise<Readable> {
+    const ref = { domain: opts.domain, repository };
+    const url = `${this.#base(opts.domain)}/v2/${repository}/blobs/${desc.digest}`;
+    const offset = opts.offset ?? 0;
+    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+    const r = await this.#fetch(ref, "GET", url, { headers, ok: [200, 206] });
+    if (offset > 0 && r.status === 200) {
+      // No Range support: skip what we already have.
+      return r.body.pipe(skipBytes(offset));
+    }
+    return r.body;
+  }
+
+  async blobExists(ref: ImageReference, desc: BlobDescriptor): Promise<boolean> {
+    const url = `${this.#base(ref.domain)}/v2/${ref.repository}/blobs/${desc.digest}`;
+    const r = await this.#fetch(ref, "HEAD", url, { push: true, ok: [200, 404] });
+    await drain(r);
+    return r.status === 200;
+  }
+
+  /** Uploads a blob unless the registry has it: POST an upload, then one monolithic PUT. */
+  async pushBlob(ref: ImageReference, desc: BlobDescriptor, source: () => Readable): Promise<void> {
+    if (await this.blobExists(ref, desc)) return;
+    const base = this.#base(ref.domain);
+    const start = await this.#fetch(ref, "POST", `${base}/v2/${ref.repository}/blobs/uploads/`, {
+      push: true,
+      ok: [202],
+    });
+    await drain(start);
+    const location = header(start, "location");
+    if (!location)
+      throw new FailedPreconditionError(`${ref.domain}/${ref.repository}: upload started without a Location`);
+    const u = new URL(location, base);
+    u.searchParams.set("digest", desc.digest);
+    const put = await this.#fetch(ref, "PUT", u.toString(), {
+      push: true,
+      ok: [201],
+      headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+      body: source,
+    });
+    await drain(put);
+  }
+
+  async pushManifest(ref: ImageReference, mediaType: string, bytes: Uint8Array): Promise<string> {
+    const tagOrDigest = ref.tag ?? ref.digest;
+    if (!tagOrDigest) throw new InvalidArgumentError(`${formatReference(ref)}: nothing to push to (no tag or digest)`);
+    const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${tagOrDigest}`;
+    const r = await this.#fetch(ref, "PUT", url, {
+      push: true,
+      ok: [201],
+      headers: { "content-type": mediaType },
+      body: Buffer.from(bytes),
+    });
+    await drain(r);
+    return header(r, "docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  }
+}
+
+async function bodyText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? "";
+  return [
+    "ECONNRESET",
+    "ECONNREFUSED",
+    "EPIPE",
+    "ETIMEDOUT",
+    "UND_ERR_SOCKET",
+    "UND_ERR_CLOSED",
+    "UND_ERR_CONNECT_TIMEOUT",
+  ].includes(code);
+}
+
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+
+function skipBytes(n: number): Transform {
+  let left = n;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+        return cb();
+      }
+      const out = chunk.subarray(left);
+      left = 0;
+      cb(null, out);
+    },
+  });
+}

@@ -1,0 +1,270 @@
+// The client's ports over containerd's gRPC API, for berth-containerd or the reference containerd
+// alike: the same calls ctr makes, with the namespace and the lease carried in gRPC metadata.
+import type { Readable } from "node:stream";
+import { Readable as ReadableStream } from "node:stream";
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
+import type { Mount } from "../containerd/mount.ts";
+import { Content, WriteAction } from "../proto/gen/containerd/services/content/v1/content_pb.js";
+import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
+import { Images } from "../proto/gen/containerd/services/images/v1/images_pb.js";
+import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
+import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
+import { createClient, openChannel } from "../proto/grpc.ts";
+import type {
+  BlobDescriptor,
+  ContainerdPorts,
+  ContentPort,
+  ImagePort,
+  ImageRecord,
+  LeasePort,
+  SnapshotPort,
+} from "./ports.ts";
+
+/** Bytes per Write message: large enough to amortise the per-message round trip. */
+const WRITE_CHUNK = 1 << 20;
+
+export interface RemoteOptions {
+  namespace: string;
+}
+
+/** Typed clients of the services the image workflows use, sharing one channel. */
+export class RemoteContainerd {
+  readonly address: string;
+  readonly namespace: string;
+  readonly content;
+  readonly images;
+  readonly leases;
+  readonly snapshots;
+  readonly diff;
+
+  constructor(address: string, opts: RemoteOptions) {
+    this.address = address;
+    this.namespace = opts.namespace;
+    const channel = openChannel(address);
+    const o = { namespace: opts.namespace, channel };
+    this.content = createClient(Content, address, o);
+    this.images = createClient(Images, address, o);
+    this.leases = createClient(Leases, address, o);
+    this.snapshots = createClient(Snapshots, address, o);
+    this.diff = createClient(Diff, address, o);
+  }
+
+  close(): void {
+    for (const c of [this.content, this.images, this.leases, this.snapshots, this.diff]) c.close();
+  }
+
+  /** The workflow ports; `lease` scopes every write to it. */
+  ports(lease = ""): ContainerdPorts {
+    const call = lease ? { lease } : {};
+    const content: ContentPort = {
+      info: async (digest) => {
+        try {
+          const r = await this.content.info({ digest }, call);
+          return { size: Number(r.info?.size ?? 0), labels: r.info?.labels ?? {} };
+        } catch (err) {
+          if (err instanceof NotFoundError || (err as { kind?: string }).kind === "not-found") return undefined;
+          throw err;
+        }
+      },
+      read: (digest) => ReadableStream.from(readChunks(this, digest, call)),
+      readAll: async (digest) => {
+        const parts: Uint8Array[] = [];
+        for await (const c of readChunks(this, digest, call)) parts.push(c);
+        return Buffer.concat(parts);
+      },
+      label: async (digest, labels) => {
+        const paths = Object.keys(labels).map((k) => `labels.${k}`);
+        if (paths.length === 0) return;
+        await this.content.update({ info: { digest, labels }, updateMask: { paths } }, call);
+      },
+      write: (ref, desc, open, labels, onProgress) => writeBlob(this, call, ref, desc, open, labels ?? {}, onProgress),
+    };
+    const snapshots = (snapshotter: string): SnapshotPort => ({
+      snapshotter,
+      exists: async (key) => {
+        try {
+          await this.snapshots.stat({ snapshotter, key }, call);
+          return true;
+        } catch (err) {
+          if ((err as { kind?: string }).kind === "not-found") return false;
+          throw err;
+        }
+      },
+      prepare: async (key, parent, labels) => {
+        const r = await this.snapshots.prepare({ snapshotter, key, parent, labels: labels ?? {} }, call);
+        return r.mounts.map(toMount);
+      },
+      commit: async (name, key, labels) => {
+        await this.snapshots.commit({ snapshotter, name, key, labels: labels ?? {} }, call);
+      },
+      remove: async (key) => {
+        await this.snapshots.remove({ snapshotter, key }, call);
+      },
+    });
+    const images: ImagePort = {
+      get: async (name) => {
+        try {
+          const r = await this.images.get({ name }, call);
+          return r.image ? fromImage(r.image) : undefined;
+        } catch (err) {
+          if ((err as { kind?: string }).kind === "not-found") return undefined;
+          throw err;
+        }
+      },
+      put: async (image) => {
+        const msg = toImage(image);
+        try {
+          return fromImage((await this.images.create({ image: msg }, call)).image!);
+        } catch (err) {
+          if (!(err instanceof AlreadyExistsError) && (err as { kind?: string }).kind !== "already-exists") throw err;
+          return fromImage(
+            (await this.images.update({ image: msg, updateMask: { paths: ["target", "labels"] } }, call)).image!,
+          );
+        }
+      },
+      delete: async (name) => {
+        await this.images.delete({ name, sync: false }, call);
+      },
+      list: async () => (await this.images.list({ filters: [] }, call)).images.map(fromImage),
+    };
+    const leases: LeasePort = {
+      create: async (labels) => (await this.leases.create({ id: "", labels: labels ?? {} }, call)).lease!.id,
+      release: async (id) => {
+        await this.leases.delete({ id, sync: false }, call);
+      },
+    };
+    return {
+      content,
+      snapshots,
+      diff: {
+        apply: async (layer, mounts) => {
+          const r = await this.diff.apply(
+            {
+              diff: {
+                mediaType: layer.mediaType,
+                digest: layer.digest,
+                size: BigInt(layer.size),
+                annotations: layer.annotations ?? {},
+              },
+              mounts,
+            },
+            call,
+          );
+          return { digest: r.applied?.digest ?? "", size: Number(r.applied?.size ?? 0) };
+        },
+      },
+      images,
+      leases,
+      withLease: (id) => this.ports(id),
+    };
+  }
+}
+
+const toMount = (m: { type: string; source: string; target: string; options: string[] }): Mount => ({
+  type: m.type,
+  source: m.source,
+  target: m.target || undefined,
+  options: m.options,
+});
+
+function toImage(i: ImageRecord) {
+  return {
+    name: i.name,
+    labels: i.labels,
+    target: {
+      mediaType: i.target.mediaType,
+      digest: i.target.digest,
+      size: BigInt(i.target.size),
+      annotations: i.target.annotations ?? {},
+    },
+  };
+}
+
+function fromImage(i: {
+  name: string;
+  labels: Record<string, string>;
+  target?: { mediaType: string; digest: string; size: bigint; annotations: Record<string, string> };
+}): ImageRecord {
+  return {
+    name: i.name,
+    labels: i.labels,
+    target: {
+      mediaType: i.target?.mediaType ?? "",
+      digest: i.target?.digest ?? "",
+      size: Number(i.target?.size ?? 0),
+      annotations: i.target?.annotations,
+    },
+  };
+}
+
+async function* readChunks(
+  self: RemoteContainerd,
+  digest: string,
+  call: { lease?: string },
+): AsyncGenerator<Uint8Array> {
+  for await (const r of self.content.read({ digest, offset: 0n, size: 0n }, call)) yield r.data;
+}
+
+/**
+ * containerd's ingest protocol from the client side: STAT to learn how much the ingest already
+ * holds, stream the rest (1 MiB per message, answered one by one), then COMMIT with the expected
+ * digest. An ingest left by a crash or a dropped connection is resumed, not restarted.
+ */
+async function writeBlob(
+  self: RemoteContainerd,
+  call: { lease?: string },
+  ref: string,
+  desc: BlobDescriptor,
+  open: (offset: number) => Promise<Readable>,
+  labels: Record<string, string>,
+  onProgress?: (written: number) => void,
+): Promise<void> {
+  const stream = self.content.write(call);
+  const responses = stream.responses[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await responses.next();
+    if (r.done) throw new FailedPreconditionError(`write ${ref}: the daemon closed the stream early`);
+    return r.value;
+  };
+  try {
+    await stream.send({ action: WriteAction.STAT, ref, total: BigInt(desc.size), expected: desc.digest });
+    let offset = Number((await next()).offset);
+    if (offset > desc.size) offset = 0;
+    const body = await open(offset);
+    let first = true;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (action: WriteAction) => {
+      const data = pendingBytes > 0 ? Buffer.concat(pending, pendingBytes) : new Uint8Array();
+      await stream.send({
+        action,
+        ref: first ? ref : "",
+        offset: BigInt(offset),
+        data,
+        total: BigInt(desc.size),
+        expected: desc.digest,
+        labels: action === WriteAction.COMMIT ? labels : {},
+      });
+      first = false;
+      offset += data.length;
+      pending = [];
+      pendingBytes = 0;
+      const r = await next();
+      onProgress?.(offset);
+      return r;
+    };
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes >= WRITE_CHUNK) await flush(WriteAction.WRITE);
+    }
+    await flush(WriteAction.COMMIT);
+  } catch (err) {
+    // Someone (this namespace) already has it: that is success for a writer.
+    if ((err as { kind?: string }).kind === "already-exists") return;
+    throw err;
+  } finally {
+    stream.end();
+  }
+}
