@@ -1,10 +1,16 @@
-// gRPC plumbing between @grpc/grpc-js and the protobuf-es services generated from our .proto
-// files. A service implementation is a plain object of async functions, one per RPC; thrown
-// BerthErrors become gRPC status codes (and back again on the client), the way containerd's errdefs
-// map error kinds, so either end can be containerd's.
+// gRPC plumbing between @grpc/grpc-js and the protobuf-es (v2) services generated from our .proto
+// files (src/proto/gen). A service implementation is a plain object of async functions, one per
+// RPC; thrown BerthErrors become gRPC status codes, and a client turns those codes back into the
+// same BerthError kinds, the way containerd's errdefs map error kinds, so either end of a
+// connection can be containerd's.
+//
+// Server:  addService(server, Content, impl)   with impl: Impl<typeof Content>
+// Client:  const c = createClient(Content, "unix:///run/x.sock", { namespace: "default" })
+import { once } from "node:events";
 import {
   create,
   type DescMessage,
+  type DescMethod,
   fromBinary,
   type MessageInitShape,
   type MessageShape,
@@ -14,34 +20,13 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import * as grpc from "@grpc/grpc-js";
 import { BerthError, type ErrorKind } from "../common/errors.ts";
 
-/** Per-call context: the metadata containerd clients send, and cancellation. */
-export interface CallContext {
-  /** "containerd-namespace" metadata; "" when absent. */
-  namespace: string;
-  /** "containerd-lease" metadata; "" when absent. */
-  lease: string;
-  metadata: grpc.Metadata;
-  signal: AbortSignal;
-}
+/** The metadata key containerd clients name the request's namespace with. */
+export const NAMESPACE_KEY = "containerd-namespace";
+/** The metadata key containerd clients name the lease to hold new resources with. */
+export const LEASE_KEY = "containerd-lease";
 
-type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
-type OutSchema<M> = M extends { output: infer O extends DescMessage } ? O : never;
-type Out<M> = MessageShape<OutSchema<M>>;
-type OutInit<M> = MessageInitShape<OutSchema<M>>;
-
-type Handler<M> = M extends { methodKind: "unary" }
-  ? (req: In<M>, ctx: CallContext) => Promise<OutInit<M>>
-  : M extends { methodKind: "server_streaming" }
-    ? (req: In<M>, ctx: CallContext) => AsyncIterable<OutInit<M>>
-    : M extends { methodKind: "client_streaming" }
-      ? (reqs: AsyncIterable<In<M>>, ctx: CallContext) => Promise<OutInit<M>>
-      : (reqs: AsyncIterable<In<M>>, ctx: CallContext) => AsyncIterable<OutInit<M>>;
-
-/** An implementation of a service: one handler per RPC, by the method's local (camelCase) name. */
-export type ServiceImpl<S extends GenServiceMethods> = { [K in keyof S]: Handler<S[K]> };
-
-/** The implementation type of a generated service constant: `Impl<typeof Content>`. */
-export type Impl<T> = T extends GenService<infer S> ? ServiceImpl<S> : never;
+// ---------------------------------------------------------------------------------------------
+// Status codes
 
 const codeOf: Record<ErrorKind, grpc.status> = {
   "invalid-argument": grpc.status.INVALID_ARGUMENT,
@@ -51,11 +36,13 @@ const codeOf: Record<ErrorKind, grpc.status> = {
   unavailable: grpc.status.UNAVAILABLE,
   "permission-denied": grpc.status.PERMISSION_DENIED,
   "not-implemented": grpc.status.UNIMPLEMENTED,
+  // containerd returns errors of no known kind as they are, which gRPC sends as UNKNOWN.
   internal: grpc.status.UNKNOWN,
 };
 
 const kindOf = new Map<grpc.status, ErrorKind>([
   [grpc.status.INVALID_ARGUMENT, "invalid-argument"],
+  [grpc.status.OUT_OF_RANGE, "invalid-argument"],
   [grpc.status.NOT_FOUND, "not-found"],
   [grpc.status.ALREADY_EXISTS, "already-exists"],
   [grpc.status.FAILED_PRECONDITION, "failed-precondition"],
@@ -65,76 +52,189 @@ const kindOf = new Map<grpc.status, ErrorKind>([
   [grpc.status.UNIMPLEMENTED, "not-implemented"],
 ]);
 
-/** The gRPC status a thrown value maps to. Non-Berth errors are internal: UNKNOWN, like containerd. */
-export function toStatus(err: unknown): Partial<grpc.StatusObject> {
-  if (err instanceof BerthError) return { code: codeOf[err.kind], details: err.message };
-  if (err instanceof Error && err.name === "AbortError") return { code: grpc.status.CANCELLED, details: err.message };
-  return { code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
+/**
+ * The gRPC status a thrown value is sent as: a BerthError by its kind, an AbortError as
+ * CANCELLED, anything else as UNKNOWN. The details are the error's message.
+ */
+export function toStatus(err: unknown): grpc.StatusObject {
+  const details = err instanceof Error ? err.message : String(err);
+  let code = grpc.status.UNKNOWN;
+  if (err instanceof BerthError) code = codeOf[err.kind];
+  else if (err instanceof Error && err.name === "AbortError") code = grpc.status.CANCELLED;
+  return { code, details, metadata: new grpc.Metadata() };
 }
 
-/** A gRPC error received by a client, as the BerthError kind it stands for. */
+/**
+ * A gRPC error received by a client, as the BerthError kind its code stands for, with the server's
+ * message (CANCELLED, DEADLINE_EXCEEDED and other codes become kind "internal"). The original
+ * grpc-js error is the cause; `grpcCode()` reads its code back.
+ */
 export function fromStatus(err: unknown): Error {
-  const e = err as Partial<grpc.ServiceError>;
+  if (err instanceof BerthError) return err;
+  const e = err as Partial<grpc.ServiceError> | undefined;
   if (typeof e?.code !== "number") return err instanceof Error ? err : new Error(String(err));
   const kind = kindOf.get(e.code) ?? "internal";
-  return new BerthError(kind, e.details || e.message || `gRPC status ${e.code}`, { cause: err });
+  const message = e.details || e.message || `gRPC status ${grpc.status[e.code] ?? e.code}`;
+  return new BerthError(kind, message, { cause: err });
 }
 
-function contextOf(call: { metadata: grpc.Metadata; on(event: "cancelled", fn: () => void): unknown }): CallContext {
-  const first = (key: string) => {
-    const v = call.metadata.get(key)[0];
-    return typeof v === "string" ? v : (v?.toString() ?? "");
-  };
-  const ac = new AbortController();
-  call.on("cancelled", () => ac.abort());
-  return {
-    namespace: first("containerd-namespace"),
-    lease: first("containerd-lease"),
-    metadata: call.metadata,
-    signal: ac.signal,
-  };
+/** The gRPC status code behind an error a client call threw, or undefined. */
+export function grpcCode(err: unknown): grpc.status | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; i++) {
+    if (typeof e.code === "number") return e.code as grpc.status;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }
 
-/** The grpc-js definition of a generated service (paths "/pkg.Service/Method", binary codec). */
+// ---------------------------------------------------------------------------------------------
+// Service definitions
+
+/** The grpc-js definition of a generated service: paths "/pkg.Service/Method", binary codec. */
 export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const m of service.methods) {
     def[m.localName] = {
-      path: `/${service.typeName}/${m.name}`,
+      path: methodPath(m),
       requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
       responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
       requestSerialize: (msg: unknown) => Buffer.from(toBinary(m.input, msg as MessageShape<DescMessage>)),
       requestDeserialize: (buf: Buffer) => fromBinary(m.input, buf),
       responseSerialize: (msg: unknown) => Buffer.from(toBinary(m.output, msg as MessageShape<DescMessage>)),
       responseDeserialize: (buf: Buffer) => fromBinary(m.output, buf),
+      originalName: m.name,
     };
   }
   return def as grpc.ServiceDefinition;
 }
 
-/**
- * Requests of a streaming call as an async iterable. Leaving the loop early (a handler that
- * throws) must not destroy the call: the error status still has to go out on it.
- */
-function requestsOf<T>(call: grpc.ServerReadableStream<T, unknown> | grpc.ServerDuplexStream<T, unknown>): AsyncIterable<T> {
-  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) as AsyncIterator<T> };
+/** "/containerd.services.content.v1.Content/Read" */
+export function methodPath(m: DescMethod): string {
+  return `/${m.parent.typeName}/${m.name}`;
 }
 
-/** Writes to a server stream, waiting for the transport to drain (back-pressure). */
+// ---------------------------------------------------------------------------------------------
+// Server side
+
+/** Per-call context handed to every handler. */
+export interface CallContext {
+  /** The "containerd-namespace" metadata; "" when absent. */
+  namespace: string;
+  /** The "containerd-lease" metadata; "" when absent. */
+  lease: string;
+  /** All request metadata. */
+  metadata: grpc.Metadata;
+  /** Aborted when the client cancels the call, disconnects or its deadline passes. */
+  signal: AbortSignal;
+  /** "pkg.Service.Method", for logs. */
+  method: string;
+}
+
+type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
+type OutSchema<M> = M extends { output: infer O extends DescMessage } ? O : never;
+type Out<M> = MessageShape<OutSchema<M>>;
+type OutInit<M> = MessageInitShape<OutSchema<M>>;
+
+/**
+ * The handler of one RPC. Responses may be full messages or init objects (`create()` style).
+ * - unary:            (req, ctx) => Promise<Res>
+ * - server streaming: (req, ctx) => AsyncIterable<Res>      (an async generator)
+ * - client streaming: (reqs, ctx) => Promise<Res>
+ * - bidi streaming:   (reqs, ctx) => AsyncIterable<Res>
+ */
+export type Handler<M> = M extends { methodKind: "unary" }
+  ? (req: In<M>, ctx: CallContext) => Promise<OutInit<M>>
+  : M extends { methodKind: "server_streaming" }
+    ? (req: In<M>, ctx: CallContext) => AsyncIterable<OutInit<M>>
+    : M extends { methodKind: "client_streaming" }
+      ? (reqs: AsyncIterable<In<M>>, ctx: CallContext) => Promise<OutInit<M>>
+      : (reqs: AsyncIterable<In<M>>, ctx: CallContext) => AsyncIterable<OutInit<M>>;
+
+/** An implementation of a service: one handler per RPC, keyed by the method's localName (camelCase). */
+export type ServiceImpl<S extends GenServiceMethods> = { [K in keyof S]: Handler<S[K]> };
+
+/** The implementation type of a generated service constant: `Impl<typeof Content>`. */
+export type Impl<T> = T extends GenService<infer S> ? ServiceImpl<S> : never;
+
+/** Sees every call that failed (not those the client cancelled), e.g. to log it. */
+export type ErrorObserver = (method: string, err: unknown) => void;
+
+type AnyServerCall =
+  | grpc.ServerUnaryCall<unknown, unknown>
+  | grpc.ServerReadableStream<unknown, unknown>
+  | grpc.ServerWritableStream<unknown, unknown>
+  | grpc.ServerDuplexStream<unknown, unknown>;
+
+function contextOf(call: AnyServerCall, method: string): CallContext {
+  const first = (key: string) => {
+    const v = call.metadata.get(key)[0];
+    return typeof v === "string" ? v : (v?.toString() ?? "");
+  };
+  const ac = new AbortController();
+  const abort = () => ac.abort(Object.assign(new Error(`${method}: call cancelled`), { name: "AbortError" }));
+  if (call.cancelled) abort();
+  else (call as { once(event: "cancelled", fn: () => void): unknown }).once("cancelled", abort);
+  return {
+    namespace: first(NAMESPACE_KEY),
+    lease: first(LEASE_KEY),
+    metadata: call.metadata,
+    signal: ac.signal,
+    method,
+  };
+}
+
+/**
+ * Requests of a streaming call as an async iterable. Leaving the loop early (a handler that
+ * returns or throws) must not destroy the call: its status still has to go out on it. A call the
+ * client cancels ends the loop with an AbortError, not as a clean end of requests: grpc-js ends the
+ * request stream just before it reports the cancellation, so an end is confirmed a turn later.
+ */
+function requestsOf(
+  call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  ctx: CallContext,
+): AsyncIterable<unknown> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const it = call.iterator({ destroyOnReturn: false }) as AsyncIterator<unknown>;
+      try {
+        for (;;) {
+          const r = await it.next();
+          if (!r.done) {
+            yield r.value;
+            continue;
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+          ctx.signal.throwIfAborted();
+          return;
+        }
+      } catch (err) {
+        ctx.signal.throwIfAborted();
+        throw err;
+      } finally {
+        await it.return?.();
+      }
+    },
+  };
+}
+
+/** Writes a handler's responses to a server stream, honouring back-pressure and cancellation. */
 async function writeAll(
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   items: AsyncIterable<unknown>,
   toMsg: (x: unknown) => unknown,
+  signal: AbortSignal,
 ): Promise<void> {
   for await (const item of items) {
+    // Returning closes the handler's generator (its finally blocks run).
     if (call.cancelled) return;
-    if (!call.write(toMsg(item))) await new Promise<void>((r) => call.once("drain", r));
+    if (!call.write(toMsg(item))) await once(call, "drain", { signal });
   }
 }
 
-export type ErrorObserver = (method: string, err: unknown) => void;
-
-/** Registers `impl` for `service` on `server`. `onError` sees every failed call (for logging). */
+/**
+ * Registers `impl` for `service` on `server`. Handlers are looked up by localName; a method the
+ * object lacks answers UNIMPLEMENTED. `onError` sees every failed call (for logging).
+ */
 export function addService<S extends GenServiceMethods>(
   server: grpc.Server,
   service: GenService<S>,
@@ -144,27 +244,44 @@ export function addService<S extends GenServiceMethods>(
   const handlers: grpc.UntypedServiceImplementation = {};
   const generic = service as unknown as GenService<GenServiceMethods>;
   for (const m of generic.methods) {
-    const fn = (impl as Record<string, unknown>)[m.localName] as (...a: unknown[]) => unknown;
+    const fn = (impl as Record<string, unknown>)[m.localName] as ((...a: unknown[]) => unknown) | undefined;
     const name = `${service.typeName}.${m.name}`;
     const toMsg = (x: unknown) => create(m.output, x as MessageInitShape<DescMessage>);
-    const fail = (err: unknown) => {
-      onError(name, err);
+    // Runs the handler; a synchronous throw becomes a rejection, a missing handler UNIMPLEMENTED.
+    const run = async (arg: unknown, ctx: CallContext): Promise<unknown> => {
+      if (typeof fn !== "function") throw new BerthError("not-implemented", `${name} is not implemented`);
+      return fn.call(impl, arg, ctx);
+    };
+    const runStream = (arg: unknown, ctx: CallContext): AsyncIterable<unknown> => {
+      if (typeof fn !== "function") throw new BerthError("not-implemented", `${name} is not implemented`);
+      return fn.call(impl, arg, ctx) as AsyncIterable<unknown>;
+    };
+    const status = (call: AnyServerCall, err: unknown) => {
+      if (!call.cancelled) onError(name, err);
       return toStatus(err);
+    };
+    const stream = (
+      call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+      arg: (ctx: CallContext) => unknown,
+    ) => {
+      const ctx = contextOf(call, name);
+      Promise.resolve()
+        .then(() => writeAll(call, runStream(arg(ctx), ctx), toMsg, ctx.signal))
+        .then(
+          () => {
+            if (!call.cancelled) call.end();
+          },
+          (err) => {
+            if (!call.cancelled) call.emit("error", status(call, err));
+          },
+        );
     };
     switch (m.methodKind) {
       case "unary":
         handlers[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-          (fn.call(impl, call.request, contextOf(call)) as Promise<unknown>).then(
+          run(call.request, contextOf(call, name)).then(
             (res) => cb(null, toMsg(res)),
-            (err) => cb(fail(err) as grpc.ServiceError),
-          );
-        };
-        break;
-      case "server_streaming":
-        handlers[m.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          writeAll(call, fn.call(impl, call.request, contextOf(call)) as AsyncIterable<unknown>, toMsg).then(
-            () => call.end(),
-            (err) => call.emit("error", fail(err)),
+            (err) => cb(status(call, err)),
           );
         };
         break;
@@ -173,23 +290,31 @@ export function addService<S extends GenServiceMethods>(
           call: grpc.ServerReadableStream<unknown, unknown>,
           cb: grpc.sendUnaryData<unknown>,
         ) => {
-          (fn.call(impl, requestsOf(call), contextOf(call)) as Promise<unknown>).then(
+          const ctx = contextOf(call, name);
+          run(requestsOf(call, ctx), ctx).then(
             (res) => cb(null, toMsg(res)),
-            (err) => cb(fail(err) as grpc.ServiceError),
+            (err) => cb(status(call, err)),
           );
         };
         break;
+      case "server_streaming":
+        handlers[m.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => stream(call, () => call.request);
+        break;
       case "bidi_streaming":
-        handlers[m.localName] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-          writeAll(call, fn.call(impl, requestsOf(call), contextOf(call)) as AsyncIterable<unknown>, toMsg).then(
-            () => call.end(),
-            (err) => call.emit("error", fail(err)),
-          );
-        };
+        handlers[m.localName] = (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+          stream(call, (ctx) => requestsOf(call, ctx));
         break;
     }
   }
   server.addService(serviceDefinition(generic), handlers);
+}
+
+/** Binds `server` to a unix socket path (or a full grpc-js address such as "unix:///p"). */
+export function bindUnix(server: grpc.Server, address: string): Promise<void> {
+  const target = address.includes("://") || address.startsWith("unix:") ? address : `unix://${address}`;
+  return new Promise((resolve, reject) =>
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,17 +322,36 @@ export function addService<S extends GenServiceMethods>(
 
 type ClientIn<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
 
+/** Per-call options of a client call. */
 export interface CallOptions {
-  /** Overrides the client's namespace for this call. */
+  /** Overrides the client's namespace for this call ("" sends none). */
   namespace?: string;
+  /** Sent as "containerd-lease". */
   lease?: string;
+  /** Further metadata to send. */
+  metadata?: Record<string, string>;
+  /** Cancels the call; the call then rejects (or its iteration throws) with the signal's reason. */
   signal?: AbortSignal;
+  /** Gives up (DEADLINE_EXCEEDED) after this time (a Date, or ms since the epoch). */
+  deadline?: Date | number;
 }
 
-/** A bidirectional stream: send requests, read responses. */
-export interface DuplexCall<Req, Res> {
+/** A client-streaming call in progress: send requests, end, then await the single response. */
+export interface ClientStreamCall<Req, Res> {
+  /** Resolves once the message is handed to the transport (back-pressure); rejects if the call failed. */
+  send(msg: Req): Promise<void>;
+  /** Half-closes: no more requests. */
+  end(): void;
+  /** The server's answer (or its error). */
+  response: Promise<Res>;
+  cancel(): void;
+}
+
+/** A bidirectional-streaming call in progress: send requests, read responses. */
+export interface BidiStreamCall<Req, Res> {
   send(msg: Req): Promise<void>;
   end(): void;
+  /** The server's responses; ends at the server's OK status, throws its error otherwise. */
   responses: AsyncIterable<Res>;
   cancel(): void;
 }
@@ -217,121 +361,172 @@ type ClientMethod<M> = M extends { methodKind: "unary" }
   : M extends { methodKind: "server_streaming" }
     ? (req: ClientIn<M>, opts?: CallOptions) => AsyncIterable<Out<M>>
     : M extends { methodKind: "client_streaming" }
-      ? (opts?: CallOptions) => DuplexCall<ClientIn<M>, Out<M>>
-      : (opts?: CallOptions) => DuplexCall<ClientIn<M>, Out<M>>;
+      ? (opts?: CallOptions) => ClientStreamCall<ClientIn<M>, Out<M>>
+      : (opts?: CallOptions) => BidiStreamCall<ClientIn<M>, Out<M>>;
 
-export type ServiceClient<S extends GenServiceMethods> = { [K in keyof S]: ClientMethod<S[K]> };
+/** One method per RPC, keyed by localName, plus close(). */
+export type ServiceClient<S extends GenServiceMethods> = { [K in keyof S]: ClientMethod<S[K]> } & {
+  /** Closes the connection (unless it was passed in as `channel`). */
+  close(): void;
+};
+
+/** The client type of a generated service constant: `Client<typeof Content>`. */
+export type Client<T> = T extends GenService<infer S> ? ServiceClient<S> : never;
 
 export interface ClientOptions {
+  /** Sent as "containerd-namespace" on every call that does not override it. */
   namespace?: string;
-  /** Share one channel between the clients of several services. */
+  /** Share one connection between the clients of several services (see openChannel). */
   channel?: grpc.Channel;
 }
 
-/** A channel to a daemon at a unix socket path (or any grpc-js target). */
-export function openChannel(address: string): grpc.Channel {
-  const target = address.includes("://") ? address : `unix://${address}`;
-  return new grpc.Channel(target, grpc.credentials.createInsecure(), {
-    "grpc.max_receive_message_length": 64 << 20,
-    "grpc.max_send_message_length": 64 << 20,
-  });
+const channelOptions: grpc.ChannelOptions = {
+  "grpc.max_receive_message_length": 64 << 20,
+  "grpc.max_send_message_length": 64 << 20,
+};
+
+function targetOf(address: string): string {
+  return address.includes("://") || address.startsWith("unix:") ? address : `unix://${address}`;
 }
 
-/** A typed client of `service`. */
+/** A connection to a daemon: "unix:///path", a bare socket path, or any grpc-js target. */
+export function openChannel(address: string): grpc.Channel {
+  return new grpc.Channel(targetOf(address), grpc.credentials.createInsecure(), channelOptions);
+}
+
+/** A typed client of `service` at `address` ("unix:///path" or a bare socket path). */
 export function createClient<S extends GenServiceMethods>(
   service: GenService<S>,
   address: string,
   opts: ClientOptions = {},
-): ServiceClient<S> & { close(): void } {
+): ServiceClient<S> {
   const generic = service as unknown as GenService<GenServiceMethods>;
+  const ownChannel = opts.channel === undefined;
   const channel = opts.channel ?? openChannel(address);
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), { channelOverride: channel });
-  const out: Record<string, unknown> = { close: () => client.close() };
+  const client = new grpc.Client(targetOf(address), grpc.credentials.createInsecure(), { channelOverride: channel });
+  const out: Record<string, unknown> = {
+    close: () => {
+      if (ownChannel) client.close();
+    },
+  };
   const meta = (o: CallOptions | undefined) => {
     const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(o?.metadata ?? {})) md.set(k, v);
     const ns = o?.namespace ?? opts.namespace;
-    if (ns) md.set("containerd-namespace", ns);
-    if (o?.lease) md.set("containerd-lease", o.lease);
+    if (ns) md.set(NAMESPACE_KEY, ns);
+    if (o?.lease) md.set(LEASE_KEY, o.lease);
     return md;
   };
+  const callOpts = (o: CallOptions | undefined): grpc.CallOptions =>
+    o?.deadline === undefined ? {} : { deadline: o.deadline };
   for (const m of generic.methods) {
-    const path = `/${service.typeName}/${m.name}`;
+    const path = methodPath(m);
     const ser = (x: unknown) => Buffer.from(toBinary(m.input, create(m.input, x as MessageInitShape<DescMessage>)));
     const de = (b: Buffer) => fromBinary(m.output, b);
-    const bindSignal = (call: { cancel(): void }, o?: CallOptions) =>
-      o?.signal?.addEventListener("abort", () => call.cancel(), { once: true });
     switch (m.methodKind) {
       case "unary":
         out[m.localName] = (req: unknown, o?: CallOptions) =>
           new Promise((resolve, reject) => {
-            const call = client.makeUnaryRequest(path, ser, de, req, meta(o), (err, res) =>
-              err ? reject(fromStatus(err)) : resolve(res),
+            if (o?.signal?.aborted) return reject(o.signal.reason);
+            const call = client.makeUnaryRequest(path, ser, de, req, meta(o), callOpts(o), (err, res) =>
+              err ? reject(clientError(err, o)) : resolve(res),
             );
-            bindSignal(call, o);
+            onAbort(o, () => call.cancel());
           });
         break;
       case "server_streaming":
         out[m.localName] = (req: unknown, o?: CallOptions) => {
-          const call = client.makeServerStreamRequest(path, ser, de, req, meta(o));
-          bindSignal(call, o);
-          return mapErrors(call as AsyncIterable<unknown>);
+          const call = client.makeServerStreamRequest(path, ser, de, req, meta(o), callOpts(o));
+          return responsesOf(call, o);
         };
         break;
       case "client_streaming":
-        out[m.localName] = (o?: CallOptions) => {
-          let resolveRes: (v: unknown) => void = () => {};
-          let rejectRes: (e: unknown) => void = () => {};
-          const result = new Promise((res, rej) => {
-            resolveRes = res;
-            rejectRes = rej;
+        out[m.localName] = (o?: CallOptions): ClientStreamCall<unknown, unknown> => {
+          let settle: { resolve(v: unknown): void; reject(e: unknown): void } | undefined;
+          const response = new Promise((resolve, reject) => {
+            settle = { resolve, reject };
           });
-          const call = client.makeClientStreamRequest(path, ser, de, meta(o), (err, res) =>
-            err ? rejectRes(fromStatus(err)) : resolveRes(res),
+          // Callers that only send (and fail on send) need not also await the response.
+          response.catch(() => {});
+          const call = client.makeClientStreamRequest(path, ser, de, meta(o), callOpts(o), (err, res) =>
+            err ? settle?.reject(clientError(err, o)) : settle?.resolve(res),
           );
-          bindSignal(call, o);
-          return duplexOf(
-            call,
-            (async function* () {
-              yield await result;
-            })(),
-          );
+          return { ...sender(call, o), response };
         };
         break;
       case "bidi_streaming":
-        out[m.localName] = (o?: CallOptions) => {
-          const call = client.makeBidiStreamRequest(path, ser, de, meta(o));
-          bindSignal(call, o);
-          return duplexOf(call, mapErrors(call as AsyncIterable<unknown>));
+        out[m.localName] = (o?: CallOptions): BidiStreamCall<unknown, unknown> => {
+          const call = client.makeBidiStreamRequest(path, ser, de, meta(o), callOpts(o));
+          return { ...sender(call, o), responses: responsesOf(call, o) };
         };
         break;
     }
   }
-  return out as ServiceClient<S> & { close(): void };
+  return out as ServiceClient<S>;
 }
 
-async function* mapErrors<T>(it: AsyncIterable<T>): AsyncIterable<T> {
-  try {
-    yield* it;
-  } catch (err) {
-    throw fromStatus(err);
-  }
+function clientError(err: unknown, o: CallOptions | undefined): unknown {
+  if (o?.signal?.aborted) return o.signal.reason;
+  return fromStatus(err);
 }
 
-function duplexOf(
-  call: grpc.ClientWritableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
-  responses: AsyncIterable<unknown>,
-): DuplexCall<unknown, unknown> {
-  // Errors surface through `responses`; without a listener the stream's error event would throw.
+function onAbort(o: CallOptions | undefined, cancel: () => void): void {
+  if (!o?.signal) return;
+  if (o.signal.aborted) cancel();
+  else o.signal.addEventListener("abort", cancel, { once: true });
+}
+
+/**
+ * The responses of a streaming call. The call starts at once (responses are buffered by the
+ * transport until read); leaving the loop early cancels it.
+ */
+function responsesOf(
+  call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+  o: CallOptions | undefined,
+): AsyncIterable<unknown> {
+  // Errors reach the reader through the iterator; without a listener an unread stream's error
+  // event would be thrown.
   call.on("error", () => {});
+  onAbort(o, () => call.cancel());
+  let started = false;
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (started) throw new Error("the responses of a call can be read only once");
+      started = true;
+      let finished = false;
+      try {
+        for await (const msg of call) yield msg;
+        finished = true;
+      } catch (err) {
+        finished = true;
+        throw clientError(err, o);
+      } finally {
+        if (!finished) call.cancel();
+      }
+    },
+  };
+}
+
+function sender(
+  call: grpc.ClientWritableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+  o: CallOptions | undefined,
+): { send(msg: unknown): Promise<void>; end(): void; cancel(): void } {
+  let failed: unknown;
+  call.on("error", (err) => {
+    failed ??= clientError(err, o);
+  });
+  onAbort(o, () => call.cancel());
   return {
     send: (msg) =>
       new Promise<void>((resolve, reject) => {
-        const ok = call.write(msg, (err?: Error | null) => (err ? reject(fromStatus(err)) : undefined));
-        if (ok) resolve();
-        else call.once("drain", () => resolve());
+        if (failed !== undefined) return reject(failed);
+        if (call.writableEnded || call.destroyed) return reject(new Error("send after the call ended"));
+        // The callback runs once the transport took the message (or the call failed).
+        call.write(msg, (err?: Error | null) => (err ? reject(failed ?? clientError(err, o)) : resolve()));
       }),
-    end: () => call.end(),
-    responses,
+    end: () => {
+      if (!call.writableEnded) call.end();
+    },
     cancel: () => call.cancel(),
   };
 }
