@@ -1,24 +1,134 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseFilters, recordAdaptor } from "./filters.ts";
+import { InvalidArgumentError } from "../../common/errors.ts";
+import { type Adaptor, parseFilter, parseFilters, recordAdaptor } from "./filters.ts";
 
-const img = recordAdaptor({ name: "docker.io/library/busybox:1" }, { "a.b": "c", env: "prod" });
+interface Obj {
+  id: string;
+  name: string;
+  kind?: string;
+  labels?: Record<string, string>;
+}
 
-test("no filters match everything", () => assert.equal(parseFilters([])(img), true));
-test("equality, inequality, regexp and presence", () => {
-  assert.equal(parseFilters(["name==docker.io/library/busybox:1"])(img), true);
-  assert.equal(parseFilters(["name!=docker.io/library/busybox:1"])(img), false);
-  assert.equal(parseFilters(["name~=busybox"])(img), true);
-  assert.equal(parseFilters(["labels.env"])(img), true);
-  assert.equal(parseFilters(["labels.missing"])(img), false);
+const objects: Obj[] = [
+  { id: "a", name: "alpine", kind: "image", labels: { "io.x/role": "base", tier: "gold" } },
+  { id: "b", name: "busybox", kind: "image", labels: { tier: "silver", empty: "" } },
+  { id: "c", name: "centos", labels: { "with space": "yes", 'odd \\ and "': "q" } },
+  { id: "d", name: "debian:12", kind: "image" },
+  { id: "e", name: "", kind: "snapshot", labels: { note: "comma, inside", path: "/usr/bin" } },
+];
+
+const adaptorOf = (o: Obj): Adaptor => recordAdaptor({ id: o.id, name: o.name, kind: o.kind }, o.labels);
+
+function select(...filters: string[]): string[] {
+  const m = parseFilters(filters);
+  return objects.filter((o) => m(adaptorOf(o))).map((o) => o.id);
+}
+
+test("no filters, or an empty filter string, match everything", () => {
+  assert.deepEqual(select(), ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(select(""), ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(select("", "id==a"), ["a", "b", "c", "d", "e"]);
 });
-test("quoted field names hold dots; commas AND, several filters OR", () => {
-  assert.equal(parseFilters(['labels."a.b"==c'])(img), true);
-  assert.equal(parseFilters(["labels.env==prod,name~=alpine"])(img), false);
-  assert.equal(parseFilters(["name~=alpine", "labels.env==prod"])(img), true);
+
+test("equality, inequality and presence", () => {
+  assert.deepEqual(select("name==busybox"), ["b"]);
+  assert.deepEqual(select("name!=busybox"), ["a", "c", "d", "e"]);
+  assert.deepEqual(select("kind"), ["a", "b", "d", "e"]);
+  // An empty scalar field is absent; != compares it as "".
+  assert.deepEqual(select("name"), ["a", "b", "c", "d"]);
+  assert.deepEqual(select('name!=""'), ["a", "b", "c", "d"]);
+  assert.deepEqual(select('name==""'), []);
+  assert.deepEqual(select("name==debian:12"), ["d"]);
 });
-test("syntax errors are invalid arguments", () => {
-  assert.throws(() => parseFilters(["==x"]), /expected a field name/);
-  assert.throws(() => parseFilters(['labels."a==b']), /unterminated quote/);
-  assert.throws(() => parseFilters(["name~=("]), /bad regular expression/);
+
+test("labels: presence (even when empty), values, dotted and quoted keys", () => {
+  assert.deepEqual(select("labels.tier"), ["a", "b"]);
+  assert.deepEqual(select("labels.empty"), ["b"]);
+  assert.deepEqual(select("labels.tier==gold"), ["a"]);
+  assert.deepEqual(select('labels."io.x/role"==base'), ["a"]);
+  // Unquoted dots join back into one key.
+  assert.deepEqual(select("labels.io.x"), []);
+  assert.deepEqual(select('labels."with space"'), ["c"]);
+  assert.deepEqual(select('labels."odd \\\\ and \\""==q'), ["c"]);
+  assert.deepEqual(select("labels.missing!=x"), ["a", "b", "c", "d", "e"]);
+});
+
+test("comma is AND, several filter strings are OR", () => {
+  assert.deepEqual(select("kind==image,labels.tier"), ["a", "b"]);
+  assert.deepEqual(select("kind==image,labels.tier,name~=^b"), ["b"]);
+  assert.deepEqual(select("name==alpine", "name==centos"), ["a", "c"]);
+  assert.deepEqual(select("name==alpine,kind==snapshot", "id==e"), ["e"]);
+});
+
+test("regular expressions: bare, /slashed/, |piped|, quoted, with flags; absent fields test as empty", () => {
+  assert.deepEqual(select("name~=^[ab]"), ["a", "b"]);
+  assert.deepEqual(select("name~=/^[ab]/"), ["a", "b"]);
+  assert.deepEqual(select("name~=|o[sx]|"), ["b", "c"]);
+  assert.deepEqual(select('name~="^deb.*:1[0-9]$"'), ["d"]);
+  assert.deepEqual(select("name~=(?i)^ALP"), ["a"]);
+  assert.deepEqual(select("name~=^$"), ["e"]);
+  assert.deepEqual(select("kind~=^$"), ["c"]);
+  // A digit class: "\\d" in a quoted string is the regexp \d.
+  assert.deepEqual(select('name~="\\\\d"'), ["d"]);
+  // In a /.../ literal, \/ is an escaped slash.
+  assert.deepEqual(select("labels.path~=/^\\/usr\\//"), ["e"]);
+});
+
+test("values: punctuation is bare, blanks and commas need quotes, a leading / or | needs double quotes", () => {
+  assert.deepEqual(select('labels.note=="comma, inside"'), ["e"]);
+  assert.deepEqual(select('labels.path=="/usr/bin"'), ["e"]);
+  assert.deepEqual(select('labels.path=="\\x2fusr\\u002fbin"'), ["e"]);
+  assert.deepEqual(select("name==debian:12,id==d"), ["d"]);
+  assert.throws(() => parseFilter("labels.path==/usr/bin/"), /invalid quote encountered/);
+  assert.throws(() => parseFilter("labels.path==/usr"), /quoted literal not terminated/);
+});
+
+test("blanks before fields, operators and values are skipped", () => {
+  assert.deepEqual(select("name == alpine"), ["a"]);
+  assert.deepEqual(select("kind==image, labels.tier==gold"), ["a"]);
+  assert.deepEqual(select(" name"), ["a", "b", "c", "d"]);
+});
+
+test("syntax errors are InvalidArgumentErrors that point at the offending character", () => {
+  const cases: [string, string][] = [
+    ["name==foo,", "filters: parse error: [name==foo,]: expected field or quoted: invalid argument"],
+    ["labels.", "filters: parse error: [labels.]: expected field or quoted: invalid argument"],
+    ["name==", "filters: parse error: [name==]: unexpected end of filter: expected a value: invalid argument"],
+    ["id~=,x", "filters: parse error: [id~= >|,|< x]: expected value or quoted: invalid argument"],
+    ["labels.|k|==v", "filters: parse error: [labels. >|||< k|==v]: invalid quote encountered: invalid argument"],
+    ["labels.?k", "filters: parse error: [labels. >|?|< k]: expected field or quoted: invalid argument"],
+    ["labels.a/b==c", "filters: parse error: [labels.a >|/|< b==c]: quoted literal not terminated: invalid argument"],
+    ["name=foo", 'filters: parse error: [name >|=|< foo]: unsupported operator "=": invalid argument'],
+    ["name===foo", 'filters: parse error: [name >|=|< ==foo]: unsupported operator "===": invalid argument'],
+    ["name<foo", 'filters: parse error: [name >|<|< foo]: expected an operator ("=="|"!="|"~="): invalid argument'],
+    ["foo-bar==x", 'filters: parse error: [foo >|-|< bar==x]: expected an operator ("=="|"!="|"~="): invalid argument'],
+    ["name==a b", "filters: parse error: [name==a >| |< b]: unexpected input:  : invalid argument"],
+    ["name==a ", "filters: parse error: [name==a >| |< ]: unexpected input:  : invalid argument"],
+    ['name=="\\q"', 'filters: parse error: [name== >|"|< \\q"]: illegal escape sequence: invalid argument'],
+    ['name=="\\x4"', 'filters: parse error: [name== >|"|< \\x4"]: illegal numeric escape sequence: invalid argument'],
+    ['name=="\\/"', 'filters: parse error: [name== >|"|< \\/"]: illegal escape sequence: invalid argument'],
+    ["name~=(", "filters: parse error: [name~= >|(|< ]: invalid regexp: invalid argument"],
+    ["   ", "filters: parse error: [   ]: expected field or quoted: invalid argument"],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(
+      () => parseFilters(["name==ok", input]),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidArgumentError, input);
+        assert.equal(err.message, message, input);
+        return true;
+      },
+    );
+  }
+});
+
+test("recordAdaptor: nested fields by joined key, absent paths", () => {
+  const a = recordAdaptor({ "runtime.name": "io.containerd.runc.v2", image: "" }, { x: "1" });
+  assert.equal(a(["runtime", "name"]), "io.containerd.runc.v2");
+  assert.equal(a(["image"]), undefined);
+  assert.equal(a(["labels"]), undefined);
+  assert.equal(a(["labels", "x"]), "1");
+  assert.equal(a([]), undefined);
+  assert.ok(parseFilter("runtime.name~=runc")(a));
 });
