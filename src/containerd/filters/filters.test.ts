@@ -132,3 +132,18 @@ test("recordAdaptor: nested fields by joined key, absent paths", () => {
   assert.equal(a([]), undefined);
   assert.ok(parseFilter("runtime.name~=runc")(a));
 });
+
+test("image names with slashes and colons as bare values; quoted dotted label keys", () => {
+  const img = recordAdaptor({ name: "docker.io/library/busybox:1" }, { "a.b": "c", env: "prod" });
+  assert.equal(parseFilters(["name==docker.io/library/busybox:1"])(img), true);
+  assert.equal(parseFilters(["name!=docker.io/library/busybox:1"])(img), false);
+  assert.equal(parseFilters(["name~=busybox"])(img), true);
+  assert.equal(parseFilters(["labels.env"])(img), true);
+  assert.equal(parseFilters(["labels.missing"])(img), false);
+  assert.equal(parseFilters(['labels."a.b"==c'])(img), true);
+  assert.equal(parseFilters(["labels.a.b==c"])(img), true);
+  assert.equal(parseFilters(["labels.env==prod,name~=alpine"])(img), false);
+  assert.equal(parseFilters(["name~=alpine", "labels.env==prod"])(img), true);
+  assert.throws(() => parseFilters(["==x"]), /expected field or quoted/);
+  assert.throws(() => parseFilters(['labels."a==b']), /quoted literal not terminated/);
+});
