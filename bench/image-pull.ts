@@ -3,6 +3,7 @@
 //   containerd 1.6 + ctr pull          (the reference: fetch + unpack into overlayfs)
 //   berth-containerd + ctr pull        (our daemon, the reference client)
 //   berth-containerd + berth client    (our daemon, our client library: src/client/pull.ts)
+//   berth-containerd transfer          (the daemon pulls itself: berth.services.transfer.v1)
 //   skopeo copy to a dir               (download only, no unpack: the transfer's upper bound)
 // Every run starts cold: the image is removed and garbage collected (checked) before the next.
 //
@@ -59,7 +60,7 @@ function layerTar(i: number, bytes: number): Buffer {
 }
 
 /** Writes an OCI layout with the bench image; returns its total compressed size. */
-function writeLayout(dir: string): number {
+export function writeLayout(dir: string): number {
   const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
   mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });
   const put = (b: Buffer) => {
@@ -176,6 +177,27 @@ async function main(): Promise<void> {
       },
     },
     {
+      name: "berth-containerd transfer (daemon pulls)",
+      run: () =>
+        timed(process.execPath, [
+          join(REPO, "bench/lib/berth-pull.ts"),
+          "--mode",
+          "transfer",
+          "--address",
+          berth.address,
+          "--namespace",
+          ns,
+          ref,
+        ]),
+      reset: () => {
+        execFileSync("ctr", [...ctrRef(berth.address), "images", "rm", "--sync", ref], { stdio: "pipe" });
+        const left = execFileSync("ctr", [...ctrRef(berth.address), "content", "ls", "-q"], {
+          encoding: "utf8",
+        }).trim();
+        if (left) throw new Error(`berth-containerd kept content after rm: ${left}`);
+      },
+    },
+    {
       name: "skopeo copy (no unpack)",
       run: () => {
         rmSync(join(work, "skopeo-out"), { recursive: true, force: true });
@@ -231,4 +253,4 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+if (import.meta.main) await main();

@@ -20,8 +20,8 @@ import type {
   SnapshotPort,
 } from "./ports.ts";
 
-/** Bytes per Write message: large enough to amortise the per-message round trip. */
-const WRITE_CHUNK = 1 << 20;
+/** Bytes per Write message: large enough to amortise the per-message overhead. */
+const WRITE_CHUNK = 4 << 20;
 
 export interface RemoteOptions {
   namespace: string;
@@ -231,11 +231,40 @@ async function writeBlob(
     let offset = Number((await next()).offset);
     if (offset > desc.size) offset = 0;
     const body = await open(offset);
+    // Writes are pipelined: the daemon answers each in order, and a reader drains the answers
+    // while the next chunks go out, so the transfer never waits a round trip per chunk.
+    let outstanding = 0;
+    let wake: (() => void) | undefined;
+    let committing = false;
+    let failure: unknown;
+    let acked = offset;
+    const acks = (async () => {
+      try {
+        while (outstanding > 0 || !committing) {
+          if (outstanding === 0) {
+            await new Promise<void>((r) => {
+              wake = r;
+            });
+            continue;
+          }
+          const r = await next();
+          outstanding--;
+          acked = Number(r.offset);
+          onProgress?.(acked);
+          if (r.action === WriteAction.COMMIT) return;
+        }
+      } catch (err) {
+        failure = err;
+      }
+    })();
     let first = true;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const flush = async (action: WriteAction) => {
+      if (failure) throw failure;
       const data = pendingBytes > 0 ? Buffer.concat(pending, pendingBytes) : new Uint8Array();
+      outstanding++;
+      if (action === WriteAction.COMMIT) committing = true;
       await stream.send({
         action,
         ref: first ? ref : "",
@@ -245,13 +274,12 @@ async function writeBlob(
         expected: desc.digest,
         labels: action === WriteAction.COMMIT ? labels : {},
       });
+      wake?.();
+      wake = undefined;
       first = false;
       offset += data.length;
       pending = [];
       pendingBytes = 0;
-      const r = await next();
-      onProgress?.(offset);
-      return r;
     };
     for await (const chunk of body) {
       const buf = chunk as Buffer;
@@ -260,6 +288,8 @@ async function writeBlob(
       if (pendingBytes >= WRITE_CHUNK) await flush(WriteAction.WRITE);
     }
     await flush(WriteAction.COMMIT);
+    await acks;
+    if (failure) throw failure;
   } catch (err) {
     // Someone (this namespace) already has it: that is success for a writer.
     if ((err as { kind?: string }).kind === "already-exists") return;

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { FailedPreconditionError } from "../common/errors.ts";
 import type { DaemonLogger } from "../common/log.ts";
+import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
 import { Containers } from "../proto/gen/containerd/services/containers/v1/containers_pb.js";
 import { Content } from "../proto/gen/containerd/services/content/v1/content_pb.js";
 import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
@@ -34,6 +35,7 @@ import { introspectionService } from "./services/introspection.ts";
 import { leasesService } from "./services/leases.ts";
 import { namespacesService } from "./services/namespaces.ts";
 import { snapshotsService } from "./services/snapshots.ts";
+import { transferService } from "./services/transfer.ts";
 import { versionService } from "./services/version.ts";
 import { NativeSnapshotter } from "./snapshots/native.ts";
 import { OverlaySnapshotter } from "./snapshots/overlay.ts";
@@ -113,6 +115,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   addService(server, Diff, diffService(deps), onError);
   addService(server, Events, eventsService(deps), onError);
   addService(server, Containers, containersService(deps), onError);
+  addService(server, Transfer, transferService(deps), onError);
   const names = [
     "version",
     "namespaces",

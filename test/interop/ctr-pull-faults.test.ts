@@ -32,8 +32,10 @@ interface Entry {
 async function layer(entries: Entry[]): Promise<{ blob: Buffer; diffId: string }> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on("end", r));
+  p.on("data", (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((r) => p.on("end", () => r()));
   for (const e of entries)
     p.entry({ name: e.name, type: e.type ?? "file", linkname: e.linkname, mode: 0o644 }, e.body ?? Buffer.alloc(0));
   p.finalize();

@@ -1,0 +1,49 @@
+// Pull through the daemon's transfer service: the daemon fetches and unpacks, the client only
+// watches progress. The fastest path when the client and the daemon share a host.
+import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
+import { createClient } from "../proto/grpc.ts";
+import type { ProgressListener, ProgressPhase } from "./progress.ts";
+
+export interface TransferPullOptions {
+  namespace: string;
+  snapshotter?: string;
+  platforms?: string[];
+  insecureHosts?: string[];
+  username?: string;
+  password?: string;
+  caPem?: Buffer;
+  progress?: ProgressListener;
+}
+
+export async function transferPull(
+  address: string,
+  reference: string,
+  opts: TransferPullOptions,
+): Promise<{ name: string; digest: string }> {
+  const client = createClient(Transfer, address, { namespace: opts.namespace });
+  try {
+    let done: { name: string; digest: string } | undefined;
+    for await (const p of client.pull({
+      reference,
+      snapshotter: opts.snapshotter ?? "overlayfs",
+      platforms: opts.platforms ?? [],
+      insecureHosts: opts.insecureHosts ?? [],
+      username: opts.username ?? "",
+      password: opts.password ?? "",
+      caPem: opts.caPem ?? new Uint8Array(),
+    })) {
+      opts.progress?.({
+        phase: p.phase as ProgressPhase,
+        digest: p.digest,
+        mediaType: p.mediaType || undefined,
+        current: Number(p.current),
+        total: Number(p.total),
+      });
+      if (p.phase === "done") done = { name: p.name, digest: p.digest };
+    }
+    if (!done) throw new Error(`pull ${reference}: the daemon ended the transfer without finishing it`);
+    return done;
+  } finally {
+    client.close();
+  }
+}
