@@ -1,17 +1,20 @@
 // A real registry for tests: Debian's docker-registry (distribution 2.8) on a free loopback port,
 // with its storage, config and logs in a private temp dir. Optional htpasswd (basic) auth and TLS
 // with a CA made for this run. stop() kills it and removes the dir; it never throws.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { makeTempDir } from "../fixtures/busybox.ts";
+import { startTokenService, type TokenService } from "./token-auth.ts";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
+const execFileP = promisify(execFile);
 
 export interface RegistryOptions {
-  auth?: "htpasswd";
+  auth?: "htpasswd" | "token";
   tls?: boolean;
 }
 
@@ -24,6 +27,8 @@ export interface LocalRegistry {
   password: string;
   /** PEM of the CA that signed the registry's certificate (TLS only). */
   caPath?: string;
+  /** The token service (auth: "token"): it runs in the test process. */
+  tokens?: TokenService;
   stop(): Promise<void>;
 }
 
@@ -109,6 +114,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<LocalRe
     caPath = t.ca;
     lines.push("  tls:", `    certificate: ${t.cert}`, `    key: ${t.key}`);
   }
+  let tokens: TokenService | undefined;
+  if (opts.auth === "token") {
+    tokens = await startTokenService(dir, username, password);
+    lines.push(
+      "auth:",
+      "  token:",
+      `    realm: ${tokens.realm}`,
+      `    service: ${tokens.service}`,
+      `    issuer: ${tokens.issuer}`,
+      `    rootcertbundle: ${tokens.certPath}`,
+    );
+  }
   if (opts.auth === "htpasswd") {
     const file = join(dir, "htpasswd");
     execFileSync("htpasswd", ["-Bbc", file, username, password], { stdio: "pipe" });
@@ -121,6 +138,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<LocalRe
   });
   const url = `${opts.tls ? "https" : "http"}://${host}`;
   const stop = async () => {
+    await tokens?.stop();
     if (child.exitCode === null && child.signalCode === null) {
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGKILL");
@@ -147,21 +165,22 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<LocalRe
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { dir, host, url, username, password, caPath, stop };
+  return { dir, host, url, username, password, caPath, tokens, stop };
 }
 
 /**
  * Seeds the registry with an OCI archive through skopeo (a reference client, so the tests of our
  * pull do not depend on our push).
  */
-export function seedImage(reg: LocalRegistry, archive: string, repoTag: string): void {
-  const args = ["copy", "--quiet"];
+export async function seedImage(reg: LocalRegistry, archive: string, repoTag: string): Promise<void> {
+  const args = ["copy", "--quiet", "--all"];
   if (reg.caPath) args.push("--dest-cert-dir", dirnameOf(reg.caPath));
   else args.push("--dest-tls-verify=false");
   if (reg.caPath) args.push("--dest-tls-verify=true");
   args.push("--dest-creds", `${reg.username}:${reg.password}`);
   args.push(`oci-archive:${archive}`, `docker://${reg.host}/${repoTag}`);
-  execFileSync("skopeo", args, { stdio: "pipe", timeout: 60_000 });
+  // Async: a token service may be answering from this very process.
+  await execFileP("skopeo", args, { timeout: 60_000 });
 }
 
 function dirnameOf(p: string): string {

@@ -40,7 +40,7 @@ describe("ctr drives berth-containerd's image services", { skip }, () => {
   const registry = async (opts: Parameters<typeof startRegistry>[0]) => {
     const r = await startRegistry(opts);
     registries.push(r);
-    seedImage(r, archive, "berth/busybox:1");
+    await seedImage(r, archive, "berth/busybox:1");
     return r;
   };
 

@@ -62,6 +62,7 @@ export class RegistryClient {
   readonly #agent: Agent;
   readonly #tokens = new Map<string, { token: string; expires: number }>();
   readonly #basic = new Set<string>();
+  readonly #plain = new Set<string>();
 
   constructor(opts: RegistryClientOptions = {}) {
     this.#opts = opts;
@@ -73,10 +74,25 @@ export class RegistryClient {
     await this.#agent.close();
   }
 
+  /**
+   * Configured insecure hosts speak plain HTTP. Loopback hosts are tried over HTTPS first and drop
+   * to HTTP only when the server does not speak TLS at all (docker's rule); a certificate the
+   * client does not trust is an error, never a reason to downgrade.
+   */
   #base(domain: string): string {
     const host = domain === "docker.io" ? "registry-1.docker.io" : domain;
-    const plain = LOOPBACK.test(host) || (this.#opts.insecure ?? []).includes(host);
+    const plain = this.#plain.has(host) || (this.#opts.insecure ?? []).includes(host);
     return `${plain ? "http" : "https"}://${host}`;
+  }
+
+  #downgrade(url: string, err: unknown): string | undefined {
+    const u = new URL(url);
+    if (u.protocol !== "https:" || !LOOPBACK.test(u.host)) return undefined;
+    const text = `${(err as { code?: string }).code ?? ""} ${(err as Error).message ?? ""}`;
+    if (!/EPROTO|wrong version number|packet length too long|ERR_SSL/i.test(text)) return undefined;
+    this.#plain.add(u.host);
+    u.protocol = "http:";
+    return u.toString();
   }
 
   /** One HTTP exchange with auth, redirects and retries; the caller reads or drains the body. */
@@ -119,6 +135,12 @@ export class RegistryClient {
           break;
         }
       } catch (err) {
+        const http = this.#downgrade(target, err);
+        if (http && target === url) {
+          url = http;
+          attempt--;
+          continue;
+        }
         if (attempt < retries && isTransient(err)) {
           await backoff(attempt);
           continue;
