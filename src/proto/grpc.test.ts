@@ -359,7 +359,7 @@ test("deadlines: a call past its deadline fails and the handler is aborted", asy
   await aborted;
 });
 
-test("an unreachable daemon is 'unavailable'; a shared channel survives a client's close()", async () => {
+test("an unreachable daemon is 'unavailable'; a shared channel closes with its last client", async () => {
   const c = createClient(Echo, join(dir, "nobody.sock"));
   await assert.rejects(c.unary({}), { kind: "unavailable" });
   c.close();
@@ -369,8 +369,10 @@ test("an unreachable daemon is 'unavailable'; a shared channel survives a client
   const b = createClient(Echo, address, { channel, namespace: "b" });
   assert.equal((await a.unary({ text: "1" })).text, "a|||1");
   a.close();
+  a.close();
   assert.equal((await b.unary({ text: "2" })).text, "b|||2");
-  channel.close();
+  b.close();
+  assert.equal(channel.getConnectivityState(false), grpc.connectivityState.SHUTDOWN);
 });
 
 test("toStatus / fromStatus", () => {

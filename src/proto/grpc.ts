@@ -366,7 +366,7 @@ type ClientMethod<M> = M extends { methodKind: "unary" }
 
 /** One method per RPC, keyed by localName, plus close(). */
 export type ServiceClient<S extends GenServiceMethods> = { [K in keyof S]: ClientMethod<S[K]> } & {
-  /** Closes the connection (unless it was passed in as `channel`). */
+  /** Closes the connection; a shared channel closes when the last client using it closes. */
   close(): void;
 };
 
@@ -376,7 +376,10 @@ export type Client<T> = T extends GenService<infer S> ? ServiceClient<S> : never
 export interface ClientOptions {
   /** Sent as "containerd-namespace" on every call that does not override it. */
   namespace?: string;
-  /** Share one connection between the clients of several services (see openChannel). */
+  /**
+   * Share one connection between the clients of several services (see openChannel). It closes
+   * when every client created with it has been closed.
+   */
   channel?: grpc.Channel;
 }
 
@@ -394,6 +397,9 @@ export function openChannel(address: string): grpc.Channel {
   return new grpc.Channel(targetOf(address), grpc.credentials.createInsecure(), channelOptions);
 }
 
+// Clients sharing a channel: the channel closes with the last of them.
+const channelUsers = new WeakMap<grpc.Channel, number>();
+
 /** A typed client of `service` at `address` ("unix:///path" or a bare socket path). */
 export function createClient<S extends GenServiceMethods>(
   service: GenService<S>,
@@ -401,12 +407,17 @@ export function createClient<S extends GenServiceMethods>(
   opts: ClientOptions = {},
 ): ServiceClient<S> {
   const generic = service as unknown as GenService<GenServiceMethods>;
-  const ownChannel = opts.channel === undefined;
   const channel = opts.channel ?? openChannel(address);
   const client = new grpc.Client(targetOf(address), grpc.credentials.createInsecure(), { channelOverride: channel });
+  channelUsers.set(channel, (channelUsers.get(channel) ?? 0) + 1);
+  let closed = false;
   const out: Record<string, unknown> = {
     close: () => {
-      if (ownChannel) client.close();
+      if (closed) return;
+      closed = true;
+      const left = (channelUsers.get(channel) ?? 1) - 1;
+      channelUsers.set(channel, left);
+      if (left <= 0) client.close();
     },
   };
   const meta = (o: CallOptions | undefined) => {
