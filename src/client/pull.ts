@@ -23,7 +23,7 @@ export interface PullOptions {
   platforms?: PlatformSpec[];
   /** Unpack into this snapshotter; undefined: fetch only. */
   snapshotter?: string;
-  /** Parallel blob downloads. */
+  /** Parallel blob downloads (default 3, as containerd). */
   concurrency?: number;
   progress?: ProgressListener;
   signal?: AbortSignal;
@@ -112,7 +112,7 @@ export async function pull(
 
     // Every distinct layer, downloading in parallel; unpacking waits per layer on its download.
     const downloads = new Map<string, Promise<void>>();
-    const queue = new Limiter(opts.concurrency ?? 4);
+    const queue = new Limiter(opts.concurrency ?? 3);
     for (const plan of plans) {
       for (const layer of plan.layers) {
         if (downloads.has(layer.digest)) continue;

@@ -20,22 +20,22 @@ export function namespacesService(deps: ServiceDeps): Impl<typeof Namespaces> {
         namespaces: deps.db.listNamespaces().filter((n) => match(recordAdaptor({ name: n.name }, n.labels))),
       };
     },
-    create: async (req) => {
+    create: async (req, ctx) => {
       const ns = req.namespace ?? { name: "", labels: {} };
       deps.db.createNamespace(ns.name, ns.labels);
-      publish(deps, "", "/namespaces/create", NamespaceCreateSchema, { name: ns.name, labels: ns.labels });
+      publish(deps, ctx.namespace, "/namespaces/create", NamespaceCreateSchema, { name: ns.name, labels: ns.labels });
       return { namespace: { name: ns.name, labels: ns.labels } };
     },
-    update: async (req) => {
+    update: async (req, ctx) => {
       const ns = req.namespace;
       if (!ns) throw new NotFoundError("namespace: not found");
       const labels = deps.db.updateNamespace(ns.name, ns.labels, pathsOf(req.updateMask));
-      publish(deps, "", "/namespaces/update", NamespaceUpdateSchema, { name: ns.name, labels });
+      publish(deps, ctx.namespace, "/namespaces/update", NamespaceUpdateSchema, { name: ns.name, labels });
       return { namespace: { name: ns.name, labels } };
     },
-    delete: async (req) => {
+    delete: async (req, ctx) => {
       deps.db.deleteNamespace(req.name);
-      publish(deps, "", "/namespaces/delete", NamespaceDeleteSchema, { name: req.name });
+      publish(deps, ctx.namespace, "/namespaces/delete", NamespaceDeleteSchema, { name: req.name });
       return {};
     },
   };
