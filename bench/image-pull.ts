@@ -214,7 +214,7 @@ async function main(): Promise<void> {
   ];
   const only =
     process.argv.indexOf("--only") >= 0 ? process.argv[process.argv.indexOf("--only") + 1]!.split(",") : undefined;
-  const active = contenders.filter((c, i) => !only || only.includes(String(i)));
+  const active = contenders.filter((_, i) => !only || only.includes(String(i)));
   const samples = new Map<string, number[]>(active.map((c) => [c.name, []]));
   try {
     for (let r = 0; r < RUNS; r++) {

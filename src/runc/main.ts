@@ -1,7 +1,7 @@
 // berth-runc: the OCI runtime command line (runc-compatible). Global flags, then a command.
 import { BerthError, errorMessage } from "../common/errors.ts";
-import type { Command, CommandContext } from "./cli/context.ts";
 import { bool, parseFlags, str, usageText } from "../common/flags.ts";
+import type { Command, CommandContext } from "./cli/context.ts";
 import { Logger } from "./cli/log.ts";
 import { create } from "./commands/create.ts";
 import { del } from "./commands/delete.ts";

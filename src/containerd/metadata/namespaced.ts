@@ -105,7 +105,7 @@ export class NamespacedSnapshotter {
     return row;
   }
 
-  async #info(ns: string, row: SnapshotRow): Promise<SnapshotInfo> {
+  async #info(row: SnapshotRow): Promise<SnapshotInfo> {
     const b = await this.backend.stat(row.backendKey);
     return {
       name: row.key,
@@ -118,7 +118,7 @@ export class NamespacedSnapshotter {
   }
 
   async stat(ns: string, key: string): Promise<SnapshotInfo> {
-    return this.#info(ns, this.#row(ns, key));
+    return this.#info(this.#row(ns, key));
   }
 
   async #create(
@@ -218,7 +218,7 @@ export class NamespacedSnapshotter {
   async list(ns: string): Promise<SnapshotInfo[]> {
     const out: SnapshotInfo[] = [];
     for (const row of this.db.listSnapshots(ns, this.name)) {
-      const info = await this.#info(ns, row).catch(() => undefined);
+      const info = await this.#info(row).catch(() => undefined);
       if (info) out.push(info);
     }
     return out;

@@ -1,5 +1,5 @@
-import type { Command, CommandContext } from "../cli/context.ts";
 import { bool, type FlagSpecs, int, type Parsed, parseFlags, str, UsageError } from "../../common/flags.ts";
+import type { Command, CommandContext } from "../cli/context.ts";
 import { type CreateOptions, createContainer } from "../container/create.ts";
 
 export const createFlags: FlagSpecs = {

@@ -1,6 +1,6 @@
 import { NotFoundError } from "../../common/errors.ts";
-import type { Command } from "../cli/context.ts";
 import { bool, parseFlags } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { deleteContainer } from "../container/lifecycle.ts";
 import { idArg } from "./create.ts";
 

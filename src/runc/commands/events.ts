@@ -1,6 +1,6 @@
+import { bool, parseFlags, str, UsageError } from "../../common/flags.ts";
 import { runcStatsData, stringifyExact } from "../cgroups/stats.ts";
 import type { Command } from "../cli/context.ts";
-import { bool, parseFlags, str, UsageError } from "../../common/flags.ts";
 import { cgroupsOf } from "../container/cgroups.ts";
 import { statusOf } from "../container/lifecycle.ts";
 import { sleep } from "../container/proc.ts";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { Command, CommandContext } from "../cli/context.ts";
 import { bool, int, parseFlags, str, strs, UsageError } from "../../common/flags.ts";
+import type { Command, CommandContext } from "../cli/context.ts";
 import { execInContainer } from "../container/exec.ts";
 import { forwardSignals } from "../container/signals.ts";
 import type { Process } from "../spec/types.ts";

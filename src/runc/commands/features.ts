@@ -1,5 +1,5 @@
-import type { Command } from "../cli/context.ts";
 import { parseFlags } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { featuresDocument } from "../spec/features.ts";
 
 export const features: Command = {

@@ -1,5 +1,5 @@
-import type { Command } from "../cli/context.ts";
 import { bool, parseFlags } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { killContainer } from "../container/lifecycle.ts";
 import { idArg } from "./create.ts";
 

@@ -1,5 +1,5 @@
-import type { Command } from "../cli/context.ts";
 import { bool, parseFlags, str, UsageError } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { tabulate } from "../cli/table.ts";
 import { statusOf } from "../container/lifecycle.ts";
 

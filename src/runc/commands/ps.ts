@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import type { Command } from "../cli/context.ts";
 import { parseFlags, str, UsageError } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { containerPids } from "../container/lifecycle.ts";
 import { idArg } from "./create.ts";
 

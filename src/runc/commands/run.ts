@@ -1,5 +1,5 @@
-import type { Command } from "../cli/context.ts";
 import { bool, parseFlags } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { createContainer } from "../container/create.ts";
 import { deleteContainer, startContainer } from "../container/lifecycle.ts";
 import { forwardSignals } from "../container/signals.ts";

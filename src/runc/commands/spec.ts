@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AlreadyExistsError } from "../../common/errors.ts";
-import type { Command } from "../cli/context.ts";
 import { bool, parseFlags, str } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { defaultSpecJson } from "../spec/default.ts";
 
 export const spec: Command = {

@@ -1,5 +1,5 @@
-import type { Command } from "../cli/context.ts";
 import { parseFlags } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { startContainer } from "../container/lifecycle.ts";
 import { idArg } from "./create.ts";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { FailedPreconditionError } from "../../common/errors.ts";
-import type { Command } from "../cli/context.ts";
 import { type FlagSpecs, parseFlags, str, UsageError } from "../../common/flags.ts";
+import type { Command } from "../cli/context.ts";
 import { cgroupsOf } from "../container/cgroups.ts";
 import { statusOf } from "../container/lifecycle.ts";
 import { decodeResources } from "../spec/resources.ts";
