@@ -53,6 +53,14 @@ export interface SnapshotPort {
 export interface DiffPort {
   /** Applies the layer blob onto the mounts; returns the uncompressed digest (the diffID). */
   apply(layer: BlobDescriptor, mounts: Mount[]): Promise<{ digest: string; size: number }>;
+  /**
+   * Optional hint, once the layer's blob is stored: it will be applied into `snapshotter`
+   * (`bottom`: as the first layer of its chain). A daemon may extract it ahead of its chain, in
+   * parallel with other layers, and make apply() a rename. Remote daemons ignore it.
+   */
+  prefetch?(layer: BlobDescriptor, snapshotter: string, bottom: boolean): void;
+  /** Drops whatever prefetch() prepared and apply() did not use. */
+  releasePrefetched?(): Promise<void>;
 }
 
 export interface ImagePort {

@@ -113,11 +113,15 @@ export async function pull(
     // Every distinct layer, downloading in parallel; unpacking waits per layer on its download.
     const downloads = new Map<string, Promise<void>>();
     const queue = new Limiter(opts.concurrency ?? 3);
+    const snapshotter = opts.snapshotter;
     for (const plan of plans) {
-      for (const layer of plan.layers) {
+      for (const [i, layer] of plan.layers.entries()) {
         if (downloads.has(layer.digest)) continue;
         progress({ phase: "waiting", digest: layer.digest, mediaType: layer.mediaType, total: layer.size });
-        const d = queue.run(() => fetchBlob(p, registry, ref, layer, source, progress).then(() => undefined));
+        const d = queue.run(async () => {
+          await fetchBlob(p, registry, ref, layer, source, progress);
+          if (snapshotter !== undefined) p.diff.prefetch?.(layer, snapshotter, i === 0);
+        });
         d.catch(() => {}); // observed below; avoids an unhandled rejection while unpacking waits elsewhere
         downloads.set(layer.digest, d);
       }
@@ -152,6 +156,7 @@ export async function pull(
     progress({ phase: "done", digest: root.digest });
     return { name, target, unpacked };
   } finally {
+    await p.diff.releasePrefetched?.();
     await ports.leases.release(lease);
   }
 }

@@ -98,6 +98,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     state,
   };
   for (const b of backends.values()) await b.cleanup();
+  // Layers a killed pull was extracting ahead of their chain (transfer/local-ports.ts).
+  rmSync(join(backends.get("overlayfs")!.root, "staging"), { recursive: true, force: true });
   await gc.collect();
 
   const server = new grpc.Server({

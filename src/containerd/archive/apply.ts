@@ -51,6 +51,12 @@ export interface ApplyResult {
   diffId: string;
   /** Bytes of the uncompressed tar. */
   size: number;
+  /**
+   * Directories the layer needed but did not contain (relative, parents first). When the layer
+   * was applied without `parents` (staged ahead of its chain), adoptParentMetadata() gives them
+   * their lower's owner, mode and times once the lowers are known.
+   */
+  implicitDirs: string[];
 }
 
 const WRITE_BATCH = 1 << 20;
@@ -120,6 +126,7 @@ class LayerWriter {
   readonly #dirTimes: { abs: string; atime: number; mtime: number }[] = [];
   /** Paths this layer created (plain-mode opaque whiteouts keep them). */
   readonly #added = new Set<string>();
+  readonly implicitDirs: string[] = [];
 
   constructor(target: string, mode: WhiteoutMode, fsops: Fsops, parents: string[]) {
     this.#mode = mode;
@@ -131,6 +138,7 @@ class LayerWriter {
   async #makeParent(abs: string, rel: string[]): Promise<void> {
     await mkdir(abs, 0o755);
     this.#added.add(rel.join("/"));
+    this.implicitDirs.push(rel.join("/"));
     for (const lower of this.#parents) {
       const st = await lstat(`${lower}/${rel.join("/")}`).catch(() => undefined);
       if (!st?.isDirectory()) continue;
@@ -409,7 +417,29 @@ export async function applyLayer(input: Readable, targetDir: string, opts: Apply
     throw err;
   }
   await writer.finish();
-  return { diffId: `sha256:${hash.digest("hex")}`, size };
+  return { diffId: `sha256:${hash.digest("hex")}`, size, implicitDirs: writer.implicitDirs };
+}
+
+/** Gives `dirs` (relative to `root`) the owner, mode and times they have in the nearest lower. */
+export async function adoptParentMetadata(
+  root: string,
+  dirs: readonly string[],
+  lowers: readonly string[],
+): Promise<void> {
+  const times: { abs: string; atime: number; mtime: number }[] = [];
+  for (const rel of dirs) {
+    for (const lower of lowers) {
+      const st = await lstat(`${lower}/${rel}`).catch(() => undefined);
+      if (!st?.isDirectory()) continue;
+      const abs = `${root}/${rel}`;
+      await lchown(abs, st.uid, st.gid);
+      await chmod(abs, st.mode & 0o7777);
+      times.push({ abs, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
+      break;
+    }
+  }
+  // Deepest first: setting a child's times must not be undone by its parent's.
+  for (const t of times.reverse()) await lutimes(t.abs, t.atime, t.mtime);
 }
 
 async function abandon(stream: AsyncIterable<Buffer>): Promise<void> {

@@ -5,12 +5,21 @@
 
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { chmod, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { ContainerdPorts, ContentPort, ImagePort, LeasePort, SnapshotPort } from "../../client/ports.ts";
 import { AlreadyExistsError, NotFoundError } from "../../common/errors.ts";
+import { type ApplyResult, adoptParentMetadata, applyLayer } from "../archive/apply.ts";
+import { applyTarget } from "../diff/fast-path.ts";
+import type { Mount } from "../mount.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { snapshotterOf } from "../services/deps.ts";
 
 export function localPorts(deps: ServiceDeps, ns: string, lease = ""): ContainerdPorts {
+  return portsWith(deps, ns, lease, new LayerStaging(deps));
+}
+
+function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerStaging): ContainerdPorts {
   const content: ContentPort = {
     info: async (digest) => {
       const row = deps.db.getContent(ns, digest);
@@ -103,8 +112,12 @@ export function localPorts(deps: ServiceDeps, ns: string, lease = ""): Container
     content,
     snapshots,
     diff: {
+      prefetch: (layer, snapshotter, bottom) => staging.start(layer.digest, snapshotter, bottom),
+      releasePrefetched: () => staging.release(),
       apply: async (layer, mounts) => {
         if (!deps.db.getContent(ns, layer.digest)) throw new NotFoundError(`content digest ${layer.digest}: not found`);
+        const staged = await staging.take(layer.digest, mounts);
+        if (staged) return staged;
         const blob = createReadStream(deps.content.store.blobPath(layer.digest), { highWaterMark: 1 << 20 });
         const r = await deps.diff.apply(mounts, blob);
         return { digest: r.diffId, size: r.size };
@@ -112,6 +125,86 @@ export function localPorts(deps: ServiceDeps, ns: string, lease = ""): Container
     },
     images,
     leases,
-    withLease: (id) => localPorts(deps, ns, id),
+    withLease: (id) => portsWith(deps, ns, id, staging),
   };
+}
+
+interface Staged {
+  dir: string;
+  bottom: boolean;
+  result: Promise<ApplyResult>;
+}
+
+/**
+ * Layers extracted ahead of their chain. An overlay layer's upper directory does not depend on the
+ * layers below it (whiteouts are device nodes, not deletions), so every layer of a pull can be
+ * extracted as soon as its blob is in, in parallel, into a staging directory beside the
+ * snapshots; applying it to its snapshot is then a rename plus the metadata of the parent
+ * directories it did not carry. The bottom layer is staged as a plain tree (it becomes a bind
+ * mount's source). Anything that does not fit (another snapshotter, a non-empty target) falls
+ * back to the ordinary apply.
+ */
+class LayerStaging {
+  readonly #deps: ServiceDeps;
+  readonly #staged = new Map<string, Staged>();
+
+  constructor(deps: ServiceDeps) {
+    this.#deps = deps;
+  }
+
+  #root(): string | undefined {
+    const sn = this.#deps.snapshotters.get("overlayfs");
+    return sn ? join(sn.backend.root, "staging") : undefined;
+  }
+
+  start(digest: string, snapshotter: string, bottom: boolean): void {
+    const root = this.#root();
+    if (snapshotter !== "overlayfs" || !root || this.#staged.has(digest)) return;
+    const dir = join(root, `${digest.slice(7, 19)}-${randomBytes(4).toString("hex")}`);
+    const result = (async () => {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await chmod(dir, 0o755);
+      const blob = createReadStream(this.#deps.content.store.blobPath(digest), { highWaterMark: 1 << 20 });
+      return applyLayer(blob, dir, { whiteouts: bottom ? "plain" : "overlay" });
+    })();
+    // Failures surface when apply() takes the result; until then they must not go unhandled.
+    result.catch(() => {});
+    this.#staged.set(digest, { dir, bottom, result });
+  }
+
+  /** Moves a staged layer into the snapshot's directory; undefined when it cannot be used. */
+  async take(digest: string, mounts: Mount[]): Promise<{ digest: string; size: number } | undefined> {
+    const s = this.#staged.get(digest);
+    if (!s) return undefined;
+    this.#staged.delete(digest);
+    const target = applyTarget(mounts);
+    const fits =
+      (s.bottom && target.kind === "directory") ||
+      (!s.bottom && target.kind === "overlay-upper" && target.lowers.every((l) => l.startsWith("/")));
+    const dest = target.kind === "directory" ? target.dir : target.kind === "overlay-upper" ? target.upper : "";
+    if (!fits || (await readdir(dest)).length > 0) {
+      await s.result.catch(() => undefined);
+      await rm(s.dir, { recursive: true, force: true });
+      return undefined;
+    }
+    let r: ApplyResult;
+    try {
+      r = await s.result;
+    } catch (err) {
+      await rm(s.dir, { recursive: true, force: true });
+      throw err;
+    }
+    await rmdir(dest);
+    await rename(s.dir, dest);
+    if (target.kind === "overlay-upper") await adoptParentMetadata(dest, r.implicitDirs, target.lowers);
+    return { digest: r.diffId, size: r.size };
+  }
+
+  async release(): Promise<void> {
+    for (const [digest, s] of this.#staged) {
+      this.#staged.delete(digest);
+      await s.result.catch(() => undefined);
+      await rm(s.dir, { recursive: true, force: true });
+    }
+  }
 }

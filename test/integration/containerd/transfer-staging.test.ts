@@ -1,0 +1,114 @@
+// The transfer service extracts overlay layers ahead of their chain (staged, in parallel) and
+// moves them into place. The result must be the tree ctr's ordinary, layer-by-layer unpack builds:
+// the same files, whiteouts, opaque directories, and the owner and mode of parent directories a
+// layer did not carry (taken from the layer below).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
+import { pack } from "tar-stream";
+import { transferPull } from "../../../src/client/transfer.ts";
+import { type BerthContainerd, startBerthContainerd } from "../../helpers/berth-containerd.ts";
+import { type FakeRegistry, publishImage, startFakeRegistry } from "../../helpers/fake-registry.ts";
+
+const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
+
+interface Entry {
+  name: string;
+  type?: "file" | "directory";
+  mode?: number;
+  uid?: number;
+  body?: string;
+}
+
+async function layer(entries: Entry[]): Promise<{ blob: Buffer; diffId: string }> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on("data", (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((r) => p.on("end", () => r()));
+  for (const e of entries) {
+    p.entry(
+      { name: e.name, type: e.type ?? "file", mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.uid ?? 0 },
+      e.body ?? "",
+    );
+  }
+  p.finalize();
+  await done;
+  const tar = Buffer.concat(chunks);
+  return { blob: gzipSync(tar), diffId: `sha256:${createHash("sha256").update(tar).digest("hex")}` };
+}
+
+describe("staged layer extraction equals layer-by-layer unpacking", { skip }, () => {
+  let d: BerthContainerd & { cleanup(): Promise<void> };
+  let reg: FakeRegistry;
+  before(async () => {
+    d = await startBerthContainerd();
+    reg = await startFakeRegistry();
+  });
+  after(async () => {
+    await reg?.stop();
+    await d?.cleanup();
+  });
+
+  test("same tree through the transfer service and through ctr", { timeout: 120_000 }, async () => {
+    const layers = [
+      await layer([
+        { name: "etc", type: "directory", mode: 0o750, uid: 7 },
+        { name: "etc/a", body: "a" },
+        { name: "etc/b", body: "b" },
+        { name: "opt", type: "directory", mode: 0o711 },
+        { name: "opt/old", body: "old" },
+      ]),
+      // No "etc" entry: the staged copy must take etc's owner and mode from the layer below.
+      await layer([
+        { name: "etc/.wh.a" },
+        { name: "etc/c", body: "c" },
+        { name: "opt/.wh..wh..opq" },
+        { name: "opt/new", body: "new" },
+      ]),
+      await layer([
+        { name: "etc/b", body: "b2" },
+        { name: "srv/deep/file", body: "deep" },
+      ]),
+    ];
+    publishImage(reg, "staging/image", "1", layers);
+    const ref = `${reg.host}/staging/image:1`;
+    await transferPull(d.address, ref, { namespace: "staged" });
+    const ctr = await d.ctrAsync(["images", "pull", "--plain-http", ref], { namespace: "plain" });
+    assert.equal(ctr.status, 0, ctr.stderr);
+
+    const listing = (ns: string): string => {
+      const snaps = d.ctr(["snapshots", "ls"], { namespace: ns }).stdout.trim().split("\n").slice(1);
+      const parents = new Set(snaps.map((l) => l.split(/\s+/)[1]));
+      const top = snaps.map((l) => l.split(/\s+/)[0]!).find((k) => !parents.has(k))!;
+      const mnt = join(d.dir, `mnt-${ns}`);
+      mkdirSync(mnt, { recursive: true });
+      const view = d.ctr(["snapshots", "view", `view-${ns}`, top], { namespace: ns });
+      assert.equal(view.status, 0, view.stderr);
+      const cmd = d.ctr(["snapshots", "mounts", mnt, `view-${ns}`], { namespace: ns }).stdout;
+      execFileSync("sh", ["-c", cmd]);
+      try {
+        return execFileSync(
+          "sh",
+          ["-c", "find . -printf '%p %y %m %U %G %s\\n' | sort; find . -type f -exec cat {} + | sha256sum"],
+          {
+            cwd: mnt,
+            encoding: "utf8",
+          },
+        );
+      } finally {
+        execFileSync("umount", [mnt]);
+      }
+    };
+    const staged = listing("staged");
+    assert.equal(staged, listing("plain"));
+    assert.match(staged, /^\.\/etc d 750 7 7 /m, "etc keeps the lower layer's owner and mode");
+    assert.doesNotMatch(staged, /\.\/etc\/a /, "the whiteout hides etc/a");
+    assert.doesNotMatch(staged, /\.\/opt\/old /, "the opaque directory hides opt/old");
+  });
+});
