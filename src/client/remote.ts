@@ -60,6 +60,8 @@ export class RemoteContainerd {
       info: async (digest) => {
         try {
           const r = await this.content.info({ digest }, call);
+          // What a leased workflow finds it relies on: the lease must hold it against collection.
+          if (lease) await this.leases.addResource({ id: lease, resource: { id: digest, type: "content" } }, call);
           return { size: Number(r.info?.size ?? 0), labels: r.info?.labels ?? {} };
         } catch (err) {
           if (err instanceof NotFoundError || (err as { kind?: string }).kind === "not-found") return undefined;
@@ -84,6 +86,8 @@ export class RemoteContainerd {
       exists: async (key) => {
         try {
           await this.snapshots.stat({ snapshotter, key }, call);
+          if (lease)
+            await this.leases.addResource({ id: lease, resource: { id: key, type: `snapshots/${snapshotter}` } }, call);
           return true;
         } catch (err) {
           if ((err as { kind?: string }).kind === "not-found") return false;
@@ -281,11 +285,23 @@ async function writeBlob(
       pending = [];
       pendingBytes = 0;
     };
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
-      pending.push(buf);
-      pendingBytes += buf.length;
-      if (pendingBytes >= WRITE_CHUNK) await flush(WriteAction.WRITE);
+    try {
+      for await (const chunk of body) {
+        const buf = chunk as Buffer;
+        pending.push(buf);
+        pendingBytes += buf.length;
+        if (pendingBytes >= WRITE_CHUNK) await flush(WriteAction.WRITE);
+      }
+    } catch (err) {
+      // The source broke off (a dropped download): keep what arrived in the ingest, so the next
+      // attempt resumes after it instead of starting over.
+      if (pendingBytes > 0 && !failure) {
+        await flush(WriteAction.WRITE);
+        committing = true;
+        wake?.();
+        await acks;
+      }
+      throw err;
     }
     await flush(WriteAction.COMMIT);
     await acks;

@@ -92,7 +92,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   };
 
   const server: Server = createServer((req, res) => {
-    reg.requests.push(`${req.method} ${req.url}`);
+    reg.requests.push(`${req.method} ${req.url}${req.headers.range ? ` ${req.headers.range}` : ""}`);
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname === "/v2/" || url.pathname === "/v2") {
       res.writeHead(200, { "docker-distribution-api-version": "registry/2.0" });

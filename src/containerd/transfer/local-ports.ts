@@ -64,7 +64,11 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
     const sn = snapshotterOf(deps, name);
     return {
       snapshotter: sn.name,
-      exists: async (key) => deps.db.getSnapshot(ns, sn.name, key) !== undefined,
+      exists: async (key) => {
+        if (!deps.db.getSnapshot(ns, sn.name, key)) return false;
+        if (lease) deps.db.addLeaseResource(ns, lease, { type: `snapshots/${sn.name}`, id: key });
+        return true;
+      },
       prepare: (key, parent, labels) => deps.gc.exclusive(() => sn.prepare(ns, key, parent, labels ?? {}, lease)),
       commit: (name2, key, labels) => deps.gc.exclusive(() => sn.commit(ns, name2, key, labels ?? {}, lease)),
       remove: (key) => sn.remove(ns, key),
