@@ -6,7 +6,7 @@
 // Overlap is the point: layers download in parallel, and each layer is unpacked as soon as it and
 // the layers below it are in, while later layers are still downloading.
 import { Readable } from "node:stream";
-import { InvalidArgumentError } from "../common/errors.ts";
+import { BerthError, InvalidArgumentError } from "../common/errors.ts";
 import { chainIds } from "./image/identity.ts";
 import { decodeImageConfig, decodeIndex, decodeManifest } from "./image/manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "./image/media-types.ts";
@@ -181,13 +181,23 @@ async function fetchBlob(
     mediaType: desc.mediaType,
     total: desc.size,
   });
-  await p.content.write(
-    ingestRef(desc),
-    desc,
-    async (offset) => registry.fetchBlob(ref.repository, desc, { domain: ref.domain, offset }),
-    labels,
-    tick,
-  );
+  // A download that breaks off mid-blob is resumed from what the ingest holds (a Range request),
+  // a few times, before the pull gives up.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await p.content.write(
+        ingestRef(desc),
+        desc,
+        async (offset) => registry.fetchBlob(ref.repository, desc, { domain: ref.domain, offset }),
+        labels,
+        tick,
+      );
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !isBrokenTransfer(err)) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
   progress({
     phase: "downloaded",
     digest: desc.digest,
@@ -206,4 +216,15 @@ function ingestRef(desc: BlobDescriptor): string {
 
 function formatPlatformOf(p: { os: string; architecture: string; variant?: string }): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+/** A transfer that broke off (connection reset, early close) rather than one that was refused. */
+function isBrokenTransfer(err: unknown): boolean {
+  if (err instanceof BerthError) return err.kind === "unavailable";
+  const code = (err as { code?: string }).code ?? "";
+  return (
+    /^(ECONNRESET|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|ERR_STREAM_PREMATURE_CLOSE)$/.test(
+      code,
+    ) || /terminated|other side closed|aborted/i.test(String((err as Error).message))
+  );
 }

@@ -1,7 +1,7 @@
 // Bad input on the pull path through berth's own client library (the ctr version of these cases is
 // test/interop/ctr-pull-faults.test.ts): each fault gives a clear typed error, leaves no image and
 // no snapshot, and the pull succeeds once the fault is gone. A connection dropped mid-blob leaves
-// its bytes in the ingest, and the next pull asks only for the rest.
+// its bytes in the ingest, and the pull asks the registry only for the rest.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -74,19 +74,14 @@ describe("client pull faults", { skip }, () => {
     assert.equal(ok.target.digest, img.digest);
   });
 
-  test("a connection dropped mid-blob: the next pull resumes from what the ingest holds (Range)", {
+  test("a connection dropped mid-blob: the pull resumes from what the ingest holds (Range)", {
     timeout: 60_000,
   }, async () => {
     const l = await layer([{ name: "big", body: randomBytes(2 << 20) }]);
     const img = publishImage(reg, "c/drop", "1", [l]);
     reg.faults.set(img.layers[0]!.digest, { dropAfter: 700_000, times: 1 });
     reg.requests.length = 0;
-    const r = await go("c-drop", "c/drop:1").catch((e: Error) => e);
-    if (r instanceof Error) {
-      // The drop surfaced: the ingest kept its bytes and the next pull resumes from them.
-      await nothingLeft("c-drop");
-      await go("c-drop", "c/drop:1");
-    }
+    await go("c-drop", "c/drop:1");
     const asks = reg.requests.filter((q) => q.includes(img.layers[0]!.digest));
     assert.ok(
       asks.some((q) => /bytes=[1-9]\d*-/.test(q)),
