@@ -76,6 +76,17 @@ describe("ctr drives berth-containerd's image services", { skip }, () => {
     assert.match(content, /containerd\.io\/gc\.ref\.snapshot\.overlayfs=sha256:/);
     const snaps = ok(d.ctr(["snapshots", "ls"], { namespace: ns }), "snapshots ls");
     assert.match(snaps, /^sha256:[a-f0-9]{64}\s+Committed\s*$/m);
+    // Usage per snapshot: the image layer's size (its "virtual size" share), and a container's
+    // writable layer on top of it, which starts empty.
+    const layerKey = /^(sha256:[a-f0-9]{64})\s+Committed/m.exec(snaps)![1]!;
+    const usage = ok(d.ctr(["snapshots", "usage", layerKey], { namespace: ns }), "snapshots usage");
+    assert.match(usage, /\d+(\.\d+)? MiB\s+\d{3,}/, usage);
+    ok(d.ctr(["snapshots", "prepare", "rw-layer", layerKey], { namespace: ns }), "snapshots prepare");
+    assert.match(
+      ok(d.ctr(["snapshots", "usage", "rw-layer"], { namespace: ns }), "usage"),
+      /rw-layer\s+4\.0 KiB\s+1\s/,
+    );
+    ok(d.ctr(["snapshots", "rm", "rw-layer"], { namespace: ns }), "snapshots rm");
     // The pull's lease is gone once the image holds everything.
     assert.equal(
       ok(d.ctr(["leases", "ls"], { namespace: ns }), "leases ls")
