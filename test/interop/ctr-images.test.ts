@@ -84,7 +84,7 @@ describe("ctr drives berth-containerd's image services", { skip }, () => {
     ok(d.ctr(["snapshots", "prepare", "rw-layer", layerKey], { namespace: ns }), "snapshots prepare");
     assert.match(
       ok(d.ctr(["snapshots", "usage", "rw-layer"], { namespace: ns }), "usage"),
-      /rw-layer\s+4\.0 KiB\s+1\s/,
+      /rw-layer\s+\d+(\.\d+)? (B|KiB)\s+1\s/,
     );
     ok(d.ctr(["snapshots", "rm", "rw-layer"], { namespace: ns }), "snapshots rm");
     // The pull's lease is gone once the image holds everything.
