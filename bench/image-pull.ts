@@ -147,52 +147,34 @@ async function main(): Promise<void> {
   const berth = await startBerthContainerd();
   const ns = "bench";
   const ctrRef = (address: string) => ["--address", address, "--namespace", ns];
+  /** Removes the image with a synchronous GC and checks the store is empty again: the next run is cold. */
+  const removeCold = (address: string, who: string) => {
+    execFileSync("ctr", [...ctrRef(address), "images", "rm", "--sync", ref], { stdio: "pipe" });
+    const left = execFileSync("ctr", [...ctrRef(address), "content", "ls", "-q"], { encoding: "utf8" }).trim();
+    if (left) throw new Error(`${who} kept content after rm: ${left}`);
+  };
 
   const contenders: { name: string; run(): number; reset(): void }[] = [
     {
       name: "containerd + ctr pull",
       run: () => timed("ctr", [...ctrRef(containerd.address), "images", "pull", "--plain-http", ref]),
-      reset: () => {
-        execFileSync("ctr", [...ctrRef(containerd.address), "images", "rm", "--sync", ref], { stdio: "pipe" });
-        const left = execFileSync("ctr", [...ctrRef(containerd.address), "content", "ls", "-q"], {
-          encoding: "utf8",
-        }).trim();
-        if (left) throw new Error(`containerd kept content after rm: ${left}`);
-      },
+      reset: () => removeCold(containerd.address, "containerd"),
     },
     {
       name: "berth-containerd + ctr pull",
       run: () => timed("ctr", [...ctrRef(berth.address), "images", "pull", "--plain-http", ref]),
-      reset: () => {
-        execFileSync("ctr", [...ctrRef(berth.address), "images", "rm", "--sync", ref], { stdio: "pipe" });
-        const left = execFileSync("ctr", [...ctrRef(berth.address), "content", "ls", "-q"], {
-          encoding: "utf8",
-        }).trim();
-        if (left) throw new Error(`berth-containerd kept content after rm: ${left}`);
-      },
+      reset: () => removeCold(berth.address, "berth-containerd"),
     },
     {
       name: "berth-containerd + berth client",
       run: () => timed(process.execPath, [client, "--address", berth.address, "--namespace", ns, ref]),
-      reset: () => {
-        execFileSync("ctr", [...ctrRef(berth.address), "images", "rm", "--sync", ref], { stdio: "pipe" });
-        const left = execFileSync("ctr", [...ctrRef(berth.address), "content", "ls", "-q"], {
-          encoding: "utf8",
-        }).trim();
-        if (left) throw new Error(`berth-containerd kept content after rm: ${left}`);
-      },
+      reset: () => removeCold(berth.address, "berth-containerd"),
     },
     {
       name: "berth-containerd transfer (daemon pulls)",
       run: () =>
         timed(process.execPath, [client, "--mode", "transfer", "--address", berth.address, "--namespace", ns, ref]),
-      reset: () => {
-        execFileSync("ctr", [...ctrRef(berth.address), "images", "rm", "--sync", ref], { stdio: "pipe" });
-        const left = execFileSync("ctr", [...ctrRef(berth.address), "content", "ls", "-q"], {
-          encoding: "utf8",
-        }).trim();
-        if (left) throw new Error(`berth-containerd kept content after rm: ${left}`);
-      },
+      reset: () => removeCold(berth.address, "berth-containerd"),
     },
     {
       name: "skopeo copy (no unpack)",

@@ -4,12 +4,11 @@
 // manifest media type. Each fails with a clear error, leaves no image and no snapshot behind, and a
 // retry succeeds once the fault is gone. Also: kill -9 of the daemon in the middle of a pull.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { gzipSync } from "node:zlib";
-import { pack } from "tar-stream";
+import { gzipLayer } from "../fixtures/layer-tar.ts";
 import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
 import { type FakeRegistry, publishImage, startFakeRegistry } from "../helpers/fake-registry.ts";
 
@@ -20,29 +19,6 @@ const skip =
       ? "ctr not installed"
       : undefined;
 type Daemon = BerthContainerd & { cleanup(): Promise<void> };
-
-interface Entry {
-  name: string;
-  body?: Buffer;
-  type?: "file" | "directory" | "symlink";
-  linkname?: string;
-}
-
-/** A gzip layer and its diffID from tar entries (written as given, hostile names included). */
-async function layer(entries: Entry[]): Promise<{ blob: Buffer; diffId: string }> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on("data", (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => p.on("end", () => r()));
-  for (const e of entries)
-    p.entry({ name: e.name, type: e.type ?? "file", linkname: e.linkname, mode: 0o644 }, e.body ?? Buffer.alloc(0));
-  p.finalize();
-  await done;
-  const tar = Buffer.concat(chunks);
-  return { blob: gzipSync(tar), diffId: `sha256:${createHash("sha256").update(tar).digest("hex")}` };
-}
 
 describe("pull faults through ctr and berth-containerd", { skip }, () => {
   let d: Daemon;
@@ -75,7 +51,7 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
   };
 
   test("a blob with the wrong digest is refused; the retry succeeds", { timeout: 90_000 }, async () => {
-    const l = await layer([{ name: "hello", body: Buffer.from("hi\n") }]);
+    const l = await gzipLayer([{ name: "hello", body: Buffer.from("hi\n") }]);
     const img = publishImage(reg, "faults/digest", "1", [l]);
     reg.faults.set(img.layers[0]!.digest, { replaceWith: randomBytes(l.blob.length), times: 1 });
     const r = await pull("faults/digest:1", "digest");
@@ -90,7 +66,7 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
   });
 
   test("a connection dropped mid-blob resumes from the ingest's offset", { timeout: 90_000 }, async () => {
-    const l = await layer([{ name: "big", body: randomBytes(3 << 20) }]);
+    const l = await gzipLayer([{ name: "big", body: randomBytes(3 << 20) }]);
     const img = publishImage(reg, "faults/drop", "1", [l]);
     reg.faults.set(img.layers[0]!.digest, { dropAfter: 1 << 20, times: 1 });
     const first = await pull("faults/drop:1", "drop");
@@ -106,7 +82,7 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
   });
 
   test("a truncated blob fails clearly", { timeout: 90_000 }, async () => {
-    const l = await layer([{ name: "file", body: randomBytes(256 << 10) }]);
+    const l = await gzipLayer([{ name: "file", body: randomBytes(256 << 10) }]);
     const img = publishImage(reg, "faults/trunc", "1", [l]);
     reg.faults.set(img.layers[0]!.digest, { dropAfter: 1000 });
     const r = await pull("faults/trunc:1", "trunc");
@@ -118,7 +94,7 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
 
   test("a layer with path traversal is refused and writes nothing outside", { timeout: 90_000 }, async () => {
     const marker = `berth-escape-${process.pid}-${Date.now()}`;
-    const l = await layer([
+    const l = await gzipLayer([
       { name: "ok", body: Buffer.from("fine") },
       { name: `../../../../../../tmp/${marker}`, body: Buffer.from("escaped") },
     ]);
@@ -131,7 +107,7 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
   });
 
   test("a whiteout that points outside the layer is refused", { timeout: 90_000 }, async () => {
-    const l = await layer([{ name: "a/../../.wh.etc" }]);
+    const l = await gzipLayer([{ name: "a/../../.wh.etc" }]);
     publishImage(reg, "faults/whiteout", "1", [l]);
     const r = await pull("faults/whiteout:1", "whiteout");
     assert.notEqual(r.status, 0);
@@ -140,7 +116,7 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
   });
 
   test("an unknown manifest media type fails and leaves nothing", { timeout: 90_000 }, async () => {
-    const l = await layer([{ name: "x", body: Buffer.from("x") }]);
+    const l = await gzipLayer([{ name: "x", body: Buffer.from("x") }]);
     publishImage(reg, "faults/mediatype", "1", [l], { manifestMediaType: "application/vnd.example.unknown+json" });
     const r = await pull("faults/mediatype:1", "mediatype");
     assert.notEqual(r.status, 0);
@@ -151,8 +127,8 @@ describe("pull faults through ctr and berth-containerd", { skip }, () => {
     timeout: 120_000,
   }, async () => {
     const layers = [
-      await layer([{ name: "one", body: randomBytes(2 << 20) }]),
-      await layer([{ name: "two", body: randomBytes(2 << 20) }]),
+      await gzipLayer([{ name: "one", body: randomBytes(2 << 20) }]),
+      await gzipLayer([{ name: "two", body: randomBytes(2 << 20) }]),
     ];
     const img = publishImage(reg, "faults/crash", "1", layers);
     reg.throttle = 2 << 20; // ~2 s for the image: time to crash in the middle

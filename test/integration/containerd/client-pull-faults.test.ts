@@ -3,32 +3,17 @@
 // no snapshot, and the pull succeeds once the fault is gone. A connection dropped mid-blob leaves
 // its bytes in the ingest, and the pull asks the registry only for the rest.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { gzipSync } from "node:zlib";
-import { pack } from "tar-stream";
 import { pull } from "../../../src/client/pull.ts";
 import { RegistryClient } from "../../../src/client/registry/registry-client.ts";
 import { RemoteContainerd } from "../../../src/client/remote.ts";
+import { gzipLayer } from "../../fixtures/layer-tar.ts";
 import { type BerthContainerd, startBerthContainerd } from "../../helpers/berth-containerd.ts";
 import { type FakeRegistry, publishImage, startFakeRegistry } from "../../helpers/fake-registry.ts";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
-
-async function layer(entries: { name: string; body?: Buffer }[]): Promise<{ blob: Buffer; diffId: string }> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on("data", (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => p.on("end", () => r()));
-  for (const e of entries) p.entry({ name: e.name, mode: 0o644 }, e.body ?? Buffer.alloc(0));
-  p.finalize();
-  await done;
-  const tar = Buffer.concat(chunks);
-  return { blob: gzipSync(tar), diffId: `sha256:${createHash("sha256").update(tar).digest("hex")}` };
-}
 
 describe("client pull faults", { skip }, () => {
   let d: BerthContainerd & { cleanup(): Promise<void> };
@@ -62,7 +47,7 @@ describe("client pull faults", { skip }, () => {
   const go = (ns: string, ref: string) => pull(ports(ns), rc, `${reg.host}/${ref}`, { snapshotter: "overlayfs" });
 
   test("wrong digest: refused, then the retry succeeds", { timeout: 60_000 }, async () => {
-    const l = await layer([{ name: "f", body: Buffer.from("x") }]);
+    const l = await gzipLayer([{ name: "f", body: Buffer.from("x") }]);
     const img = publishImage(reg, "c/digest", "1", [l]);
     reg.faults.set(img.layers[0]!.digest, { replaceWith: randomBytes(l.blob.length), times: 1 });
     await assert.rejects(
@@ -77,7 +62,7 @@ describe("client pull faults", { skip }, () => {
   test("a connection dropped mid-blob: the pull resumes from what the ingest holds (Range)", {
     timeout: 60_000,
   }, async () => {
-    const l = await layer([{ name: "big", body: randomBytes(2 << 20) }]);
+    const l = await gzipLayer([{ name: "big", body: randomBytes(2 << 20) }]);
     const img = publishImage(reg, "c/drop", "1", [l]);
     reg.faults.set(img.layers[0]!.digest, { dropAfter: 700_000, times: 1 });
     reg.requests.length = 0;
@@ -91,14 +76,14 @@ describe("client pull faults", { skip }, () => {
   });
 
   test("path traversal in a layer: refused, no image, no snapshot", { timeout: 60_000 }, async () => {
-    const l = await layer([{ name: "../../escape", body: Buffer.from("x") }]);
+    const l = await gzipLayer([{ name: "../../escape", body: Buffer.from("x") }]);
     publishImage(reg, "c/traversal", "1", [l]);
     await assert.rejects(go("c-trav", "c/traversal:1"), /escape|outside|\.\./);
     await nothingLeft("c-trav");
   });
 
   test("unknown manifest media type: refused by name, nothing recorded", { timeout: 60_000 }, async () => {
-    const l = await layer([{ name: "f" }]);
+    const l = await gzipLayer([{ name: "f" }]);
     publishImage(reg, "c/media", "1", [l], { manifestMediaType: "application/vnd.example.unknown+json" });
     await assert.rejects(
       go("c-media", "c/media:1"),

@@ -4,44 +4,15 @@
 // layer did not carry (taken from the layer below).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { gzipSync } from "node:zlib";
-import { pack } from "tar-stream";
 import { transferPull } from "../../../src/client/transfer.ts";
+import { gzipLayer } from "../../fixtures/layer-tar.ts";
 import { type BerthContainerd, startBerthContainerd } from "../../helpers/berth-containerd.ts";
 import { type FakeRegistry, publishImage, startFakeRegistry } from "../../helpers/fake-registry.ts";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
-
-interface Entry {
-  name: string;
-  type?: "file" | "directory";
-  mode?: number;
-  uid?: number;
-  body?: string;
-}
-
-async function layer(entries: Entry[]): Promise<{ blob: Buffer; diffId: string }> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on("data", (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => p.on("end", () => r()));
-  for (const e of entries) {
-    p.entry(
-      { name: e.name, type: e.type ?? "file", mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.uid ?? 0 },
-      e.body ?? "",
-    );
-  }
-  p.finalize();
-  await done;
-  const tar = Buffer.concat(chunks);
-  return { blob: gzipSync(tar), diffId: `sha256:${createHash("sha256").update(tar).digest("hex")}` };
-}
 
 describe("staged layer extraction equals layer-by-layer unpacking", { skip }, () => {
   let d: BerthContainerd & { cleanup(): Promise<void> };
@@ -57,7 +28,7 @@ describe("staged layer extraction equals layer-by-layer unpacking", { skip }, ()
 
   test("same tree through the transfer service and through ctr", { timeout: 120_000 }, async () => {
     const layers = [
-      await layer([
+      await gzipLayer([
         { name: "etc", type: "directory", mode: 0o750, uid: 7 },
         { name: "etc/a", body: "a" },
         { name: "etc/b", body: "b" },
@@ -65,13 +36,13 @@ describe("staged layer extraction equals layer-by-layer unpacking", { skip }, ()
         { name: "opt/old", body: "old" },
       ]),
       // No "etc" entry: the staged copy must take etc's owner and mode from the layer below.
-      await layer([
+      await gzipLayer([
         { name: "etc/.wh.a" },
         { name: "etc/c", body: "c" },
         { name: "opt/.wh..wh..opq" },
         { name: "opt/new", body: "new" },
       ]),
-      await layer([
+      await gzipLayer([
         { name: "etc/b", body: "b2" },
         { name: "srv/deep/file", body: "deep" },
       ]),
