@@ -211,14 +211,15 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   const mb = bytes / 1e6;
-  const ref0 = summarize(samples.get("containerd + ctr pull") ?? [1]);
+  const reference = samples.get("containerd + ctr pull");
+  const ref0 = reference ? summarize(reference).median : undefined;
   const rows: string[][] = [];
   const results: Record<string, Summary & { mbPerSec: number }> = {};
   for (const [name, s] of samples) {
     const sum = summarize(s);
     const mbps = mb / (sum.median / 1000);
     results[name] = { ...sum, mbPerSec: mbps };
-    rows.push([name, sum.median.toFixed(0), mbps.toFixed(0), `${(ref0.median / sum.median).toFixed(2)}×`]);
+    rows.push([name, sum.median.toFixed(0), mbps.toFixed(0), ref0 ? `${(ref0 / sum.median).toFixed(2)}×` : "-"]);
   }
   process.stdout.write(
     `image: ${LAYERS} layers × ${LAYER_MIB} MiB (${mb.toFixed(0)} MB compressed), ${RUNS} runs each\n`,
