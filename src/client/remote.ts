@@ -308,7 +308,14 @@ async function writeBlob(
     if (failure) throw failure;
   } catch (err) {
     // Someone (this namespace) already has it: that is success for a writer.
-    if ((err as { kind?: string }).kind === "already-exists") return;
+    if ((err as { kind?: string }).kind === "already-exists") {
+      // The daemon had it (here or shared from another namespace) before seeing our commit's
+      // labels: set them now, as containerd's client does after such a write.
+      const paths = Object.keys(labels).map((k) => `labels.${k}`);
+      if (paths.length > 0)
+        await self.content.update({ info: { digest: desc.digest, labels }, updateMask: { paths } }, call);
+      return;
+    }
     throw err;
   } finally {
     stream.end();

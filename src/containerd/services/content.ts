@@ -114,6 +114,11 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
           if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: expected });
           throw new AlreadyExistsError(`content ${expected}: already exists`);
         }
+        // Shared content (containerd's default policy): a blob another namespace already stored
+        // joins this one without being sent again.
+        if (expected && (await shareExisting(deps, ns, expected, req.labels, lease))) {
+          throw new AlreadyExistsError(`content ${expected}: already exists`);
+        }
         writer = await c.writer(ns, ref, { total: Number(req.total) || undefined, expected });
       } else if (req.ref && req.ref !== ref) {
         throw new InvalidArgumentError(`write: ref changed from ${ref} to ${req.ref} within one stream`);
@@ -170,4 +175,22 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
     // The ingest stays for a later writer of the same ref; only the lock goes.
     await writer?.close();
   }
+}
+
+/** Adds a blob already on disk to `ns` (under the collector's lock); false when it is not there. */
+async function shareExisting(
+  deps: ServiceDeps,
+  ns: string,
+  digest: string,
+  labels: Record<string, string>,
+  lease: string,
+): Promise<boolean> {
+  return deps.gc.exclusive(async () => {
+    const present = await deps.content.store.info(digest).then(
+      () => true,
+      () => false,
+    );
+    if (present) deps.content.committed(ns, digest, labels, lease);
+    return present;
+  });
 }

@@ -44,6 +44,16 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
         if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: desc.digest });
         return;
       }
+      // Shared content: a blob another namespace stored is not downloaded again.
+      const shared = await deps.gc.exclusive(async () => {
+        const onDisk = await deps.content.store.info(desc.digest).then(
+          (i) => i.size === desc.size,
+          () => false,
+        );
+        if (onDisk) deps.content.committed(ns, desc.digest, labels ?? {}, lease);
+        return onDisk;
+      });
+      if (shared) return;
       const w = await deps.content.writer(ns, ref, { total: desc.size, expected: desc.digest });
       try {
         if (w.offset() > desc.size) await w.truncate(0);
