@@ -83,9 +83,10 @@ export async function pull(
           throw new InvalidArgumentError(`${name}: no manifest for platform ${matcher.describe()} in ${desc.digest}`);
         }
         const labels: Record<string, string> = {};
-        for (const [i, m] of chosen.entries()) {
+        for (const m of chosen) {
           await collect(m, m.platform ? formatPlatformOf(m.platform) : platform);
-          labels[`${GC_CONTENT}.m.${i}`] = m.digest;
+          // Numbered by position in the index, so pulls of other platforms add labels, not replace.
+          labels[`${GC_CONTENT}.m.${index.manifests.indexOf(m)}`] = m.digest;
         }
         await storeManifest(desc, bytes, labels);
         return labels;

@@ -241,6 +241,8 @@ describe("berth's client library with a real registry", { skip }, () => {
       const info = await remote.ports().content.info(imageIndex.digest);
       assert.ok(info, "the index is in the store");
       assert.ok(Object.values(info.labels).includes(armManifest.digest), "the index names the arm64 manifest for GC");
+      assert.equal(info.labels["containerd.io/gc.ref.content.m.0"], amd64.manifestDigest, "and still the amd64 one");
+      assert.equal(info.labels["containerd.io/gc.ref.content.m.1"], armManifest.digest);
       await assert.rejects(
         pull(remote.ports(), rc, ref, { platforms: ["linux/s390x"] }),
         /no manifest for platform linux\/s390x/,
