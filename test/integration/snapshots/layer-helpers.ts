@@ -128,6 +128,9 @@ export async function treeOf(root: string, opts: { dirMtimes?: boolean } = {}): 
         xattrs,
       };
       if (type === "symlink") node.mode = 0;
+      // An overlay whiteout (a 0/0 char device) is a marker made when its layer is applied: its
+      // time is the apply's, which no layer format carries, so a round trip cannot keep it.
+      if (type === "char" && st.rdev === 0) node.mtime = 0;
       if (type === "file")
         node.content = createHash("sha256")
           .update(await readFile(abs))
