@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { once } from "node:events";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -60,4 +62,136 @@ test("size and digest mismatches fail; a wrong digest restarts the ingest", asyn
   await w3.close();
   await assert.rejects(store.info(digestOf(Buffer.from("abc"))), /not found/);
   assert.throws(() => store.blobPath("sha256:xyz"), /invalid digest/);
+});
+
+/** Deterministic bytes, so a killed child and this process agree on the blob. */
+function pattern(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = 0x2545f491;
+  for (let i = 0; i < size; i += 4) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.writeUInt32LE(x, i);
+  }
+  return out;
+}
+
+test("a writer killed mid-write (SIGKILL) resumes at the ingest's size after a restart and commits", async () => {
+  const dir = join(root, "killed");
+  const total = 8 << 20;
+  const data = pattern(total);
+  const storeUrl = new URL("./local-store.ts", import.meta.url).href;
+  const script = `
+    import { LocalContentStore } from ${JSON.stringify(storeUrl)};
+    ${pattern.toString()}
+    const data = pattern(${total});
+    const store = await LocalContentStore.open(${JSON.stringify(dir)});
+    const w = await store.writer("killed", { total: ${total} });
+    for (let at = 0; at < data.length; at += 65536) {
+      await w.write(data.subarray(at, at + 65536));
+      if (at === 1 << 20) process.stdout.write("started\\n");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    process.stdout.write("finished\\n");
+    await new Promise(() => {});
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = once(child, "exit");
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("started")) resolve();
+    });
+    child.on("exit", () => reject(new Error(`child exited early: ${out}`)));
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  child.kill("SIGKILL");
+  await exited;
+  assert.ok(!out.includes("finished"), "killed before it finished");
+
+  const store = await LocalContentStore.open(dir);
+  const st = await store.status("killed");
+  assert.equal(st.total, total);
+  const onDisk = (await stat(join(dir, "ingest", createHash("sha256").update("killed").digest("hex"), "data"))).size;
+  assert.ok(onDisk > 0 && onDisk < total, `partial data on disk (${onDisk})`);
+  assert.equal(st.offset, onDisk);
+  const w = await store.writer("killed");
+  assert.equal(w.offset(), onDisk);
+  await w.write(data.subarray(onDisk));
+  assert.equal(await w.commit(total, digestOf(data)), digestOf(data));
+  assert.equal((await store.info(digestOf(data))).size, total);
+});
+
+test("an ingest whose metadata was torn by a crash starts over", async () => {
+  const dir = join(root, "torn");
+  const store = await LocalContentStore.open(dir);
+  const w = await store.writer("torn");
+  await w.write(Buffer.from("partial"));
+  await w.close();
+  const ingest = join(dir, "ingest", createHash("sha256").update("torn").digest("hex"));
+  await writeFile(join(ingest, "meta.json"), '{"ref": "to');
+  const reopened = await LocalContentStore.open(dir);
+  await assert.rejects(reopened.status("torn"), /ingest torn: not found/);
+  const w2 = await reopened.writer("torn");
+  assert.equal(w2.offset(), 0);
+  await w2.write(Buffer.from("whole"));
+  assert.equal(await w2.commit(5, digestOf(Buffer.from("whole"))), digestOf(Buffer.from("whole")));
+});
+
+test("status of a held ingest counts buffered bytes; abort refuses while held; list and abort", async () => {
+  const store = await LocalContentStore.open(join(root, "status"));
+  const w = await store.writer("held", { total: 10 });
+  await w.write(Buffer.from("12345"));
+  assert.equal((await store.status("held")).offset, 5);
+  await assert.rejects(store.abort("held"), /ref held locked/);
+  await w.close();
+  const other = await store.writer("other");
+  await other.close();
+  assert.deepEqual((await store.listStatuses()).map((s) => s.ref).sort(), ["held", "other"]);
+  await store.abort("held");
+  await assert.rejects(store.status("held"), /not found/);
+  await assert.rejects(store.abort("held"), /not found/);
+  assert.deepEqual(
+    (await store.listStatuses()).map((s) => s.ref),
+    ["other"],
+  );
+});
+
+test("strict digests, ranged reads, delete and walk", async () => {
+  const store = await LocalContentStore.open(join(root, "digests"));
+  for (const bad of ["sha256:" + "A".repeat(64), "sha512:" + "a".repeat(64), "sha256:" + "a".repeat(63), ""]) {
+    assert.throws(() => store.blobPath(bad), /invalid digest/);
+  }
+  await assert.rejects(store.writer("x", { expected: "sha256:nope" }), /invalid digest/);
+  const data = Buffer.from("0123456789");
+  const w = await store.writer("r");
+  await w.write(data);
+  await w.commit(0, "");
+  const chunks: Buffer[] = [];
+  for await (const c of store.read(digestOf(data), 2, 3)) chunks.push(c as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), "234");
+  const seen: string[] = [];
+  await store.walk((i) => {
+    seen.push(`${i.digest}:${i.size}`);
+  });
+  assert.deepEqual(seen, [`${digestOf(data)}:10`]);
+  await store.delete(digestOf(data));
+  await assert.rejects(store.delete(digestOf(data)), /not found/);
+  await assert.rejects(store.info(digestOf(data)), /not found/);
+});
+
+// The target is 200 MB/s and more (it runs at 250-1200 MB/s here); the bound is lower because the
+// disk is shared with parallel test runs, yet far above what a per-chunk fsync or copy would give.
+test("writes stream at 100 MB/s or more", async () => {
+  const store = await LocalContentStore.open(join(root, "speed"));
+  const chunk = pattern(1 << 20);
+  const total = 256;
+  const w = await store.writer("speed");
+  const started = performance.now();
+  for (let i = 0; i < total; i++) await w.write(chunk);
+  await w.commit(total * chunk.length, "");
+  const mbps = total / ((performance.now() - started) / 1000);
+  assert.ok(mbps >= 100, `${mbps.toFixed(0)} MB/s`);
 });

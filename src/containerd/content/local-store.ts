@@ -6,7 +6,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../../common/errors.ts";
 import type { ContentInfo, ContentStore, ContentWriter, IngestStatus } from "./content-store.ts";
@@ -109,15 +109,25 @@ export class LocalContentStore implements ContentStore {
       await mkdir(dir, { recursive: true });
       let meta = await readMeta(dir);
       if (!meta) {
+        // The data file first, then the metadata by rename: an ingest with metadata always has
+        // its data file, and one without metadata (a crash in between) starts over here.
         meta = { ref, total: opts.total ?? 0, expected: opts.expected ?? "", startedAt: new Date().toISOString() };
-        await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
         await writeFile(join(dir, "data"), "");
+        await writeMeta(dir, meta);
       } else if ((opts.total && opts.total !== meta.total) || (opts.expected && opts.expected !== meta.expected)) {
         meta = { ...meta, total: opts.total || meta.total, expected: opts.expected || meta.expected };
-        await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
+        await writeMeta(dir, meta);
       }
       let state = this.#states.get(ref);
-      const size = (await stat(join(dir, "data"))).size;
+      const size = await stat(join(dir, "data")).then(
+        (st) => st.size,
+        async (err: NodeJS.ErrnoException) => {
+          // Metadata written by an older layout without its data file: resume from nothing.
+          if (err.code !== "ENOENT") throw err;
+          await writeFile(join(dir, "data"), "");
+          return 0;
+        },
+      );
       if (!state || state.offset !== size) {
         // The daemon restarted (or the state is stale): hash what is there once.
         const hash = createHash("sha256");
@@ -158,7 +168,22 @@ export class LocalContentStore implements ContentStore {
     const dir = this.#ingestDir(ref);
     const meta = await readMeta(dir);
     if (!meta) throw new NotFoundError(`ingest ${ref}: not found`);
-    const st = await stat(join(dir, "data")).catch(() => undefined);
+    const live = this.#locked.has(ref) ? this.#states.get(ref) : undefined;
+    if (live) {
+      // A writer holds it: its offset counts bytes still on their way to the disk.
+      return {
+        ref: meta.ref,
+        offset: live.offset,
+        total: live.total,
+        expected: live.expected,
+        startedAt: live.startedAt,
+        updatedAt: live.updatedAt,
+      };
+    }
+    const st = await stat(join(dir, "data")).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
     return {
       ref: meta.ref,
       offset: st?.size ?? 0,
@@ -195,12 +220,31 @@ export class LocalContentStore implements ContentStore {
     );
     if (!exists) {
       const fh = await open(join(dir, "data"), "r");
-      await fh.sync();
-      await fh.close();
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(join(dir, "data"), target);
+      await syncDir(dirname(target));
     }
     await rm(dir, { recursive: true, force: true });
     return !exists;
+  }
+}
+
+async function writeMeta(dir: string, meta: IngestMeta): Promise<void> {
+  await writeFile(join(dir, "meta.json.tmp"), JSON.stringify(meta));
+  await rename(join(dir, "meta.json.tmp"), join(dir, "meta.json"));
+}
+
+/** Makes a rename into `dir` durable (the entry, not only the file's bytes). */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
