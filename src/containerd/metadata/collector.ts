@@ -1,16 +1,23 @@
-// The garbage collector's effectful half: read the graph, mark (gc.ts), delete dead rows in one
-// transaction, then delete files nothing refers to any more: blobs without a content row in any
-// namespace, and backend snapshots without a row (children before parents). Rows go before files,
-// so a crash between the two leaves only files, which the next collection removes.
+// The garbage collector's effectful half: read the graph, mark (gc.ts), delete dead rows (content,
+// snapshots, expired leases) in one transaction, then delete files nothing refers to any more:
+// stale ingests, blobs without a content row in any namespace, and backend snapshots without a row
+// (children before parents). Rows go before files, so a crash between the two leaves only files,
+// which the next collection removes.
+import { NotFoundError, UnavailableError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import type { ContentStore } from "../content/content-store.ts";
 import type { Snapshotter } from "../snapshots/snapshotter.ts";
 import type { MetadataDB } from "./db.ts";
 import { markLive } from "./gc.ts";
+import { namespacedIngestRef, splitIngestRef } from "./namespaced.ts";
 
 export interface GcResult {
+  /** Blobs deleted from the content store. */
   removedContent: number;
+  /** Snapshots deleted from the backends. */
   removedSnapshots: number;
+  removedLeases: number;
+  removedIngests: number;
 }
 
 export class GarbageCollector {
@@ -48,19 +55,36 @@ export class GarbageCollector {
     return run;
   }
 
-  /** Collects now. */
-  collect(): Promise<GcResult> {
-    return this.exclusive(() => this.#collect());
+  /** Collects now (`now` stands in for the clock, for expiry). */
+  collect(now?: Date): Promise<GcResult> {
+    return this.exclusive(() => this.#collect(now));
   }
 
-  async #collect(): Promise<GcResult> {
+  async #collect(now = new Date()): Promise<GcResult> {
     const started = Date.now();
+    const ingests: { ns: string; ref: string; expected: string; updatedAt: Date }[] = [];
+    for (const s of await this.#content.listStatuses()) {
+      const owner = splitIngestRef(s.ref);
+      if (owner) ingests.push({ ...owner, expected: s.expected, updatedAt: s.updatedAt });
+    }
     const dead = this.#db.transaction(() => {
-      const m = markLive(this.#db.gcSnapshot());
+      const m = markLive({ ...this.#db.gcSnapshot(), ingests }, now);
       for (const c of m.deadContent) this.#db.deleteContent(c.ns, c.digest);
       for (const s of m.deadSnapshots) this.#db.deleteSnapshotRow(s.ns, s.snapshotter, s.key);
+      for (const l of m.deadLeases) this.#db.deleteLease(l.ns, l.id);
       return m;
     });
+
+    let removedIngests = 0;
+    for (const i of dead.deadIngests) {
+      try {
+        await this.#content.abort(namespacedIngestRef(i.ns, i.ref));
+        removedIngests++;
+      } catch (err) {
+        // A writer took it up again (it is live after all) or an abort beat us to it.
+        if (!(err instanceof UnavailableError || err instanceof NotFoundError)) throw err;
+      }
+    }
 
     let removedContent = 0;
     const referenced = this.#db.referencedDigests();
@@ -93,13 +117,16 @@ export class GarbageCollector {
       }
       await sn.cleanup();
     }
-    if (removedContent + removedSnapshots + dead.deadContent.length > 0) {
+    const removedLeases = dead.deadLeases.length;
+    if (removedContent + removedSnapshots + removedLeases + removedIngests + dead.deadContent.length > 0) {
       this.#log.info("garbage collected", {
         content: removedContent,
         snapshots: removedSnapshots,
+        leases: removedLeases,
+        ingests: removedIngests,
         ms: Date.now() - started,
       });
     }
-    return { removedContent, removedSnapshots };
+    return { removedContent, removedSnapshots, removedLeases, removedIngests };
   }
 }

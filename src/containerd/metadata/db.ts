@@ -42,6 +42,8 @@ export interface ContainerRecord {
   snapshotter: string;
   snapshotKey: string;
   extensions: Record<string, AnyValue>;
+  /** The sandbox the container belongs to ("" for none); set at creation only. */
+  sandbox?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -90,11 +92,29 @@ export function validateIdentifier(kind: string, id: string): string {
 export function validateLabels(labels: Labels): Labels {
   for (const [k, v] of Object.entries(labels)) {
     if (k === "") throw new InvalidArgumentError("label key must not be empty");
-    if (k.length + v.length > MAX_LABEL) {
-      throw new InvalidArgumentError(`label ${JSON.stringify(k)}: key and value together exceed ${MAX_LABEL} bytes`);
+    // containerd counts bytes, not characters.
+    const total = Buffer.byteLength(k) + Buffer.byteLength(v);
+    if (total > MAX_LABEL) {
+      throw new InvalidArgumentError(
+        `label key and value length (${total} bytes) greater than maximum size (${MAX_LABEL} bytes), key: ${k.slice(0, 64)}`,
+      );
     }
   }
   return labels;
+}
+
+/** containerd's validation of a container record, on create and after every update. */
+function validateContainer(c: Omit<ContainerRecord, "createdAt" | "updatedAt">): void {
+  validateIdentifier("container id", c.id);
+  for (const k of Object.keys(c.extensions)) {
+    if (k === "") throw new InvalidArgumentError(`container "${c.id}": extension keys must not be empty`);
+  }
+  validateLabels(c.labels);
+  if (!c.runtime.name) throw new InvalidArgumentError(`container "${c.id}": must specify a runtime name`);
+  if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": spec must not be empty`);
+  if (c.snapshotKey && !c.snapshotter) {
+    throw new InvalidArgumentError(`container "${c.id}": snapshotter must be set when snapshot key is set`);
+  }
 }
 
 /**
@@ -113,6 +133,13 @@ export function maskedLabels(current: Labels, incoming: Labels, paths: string[])
   }
   return out;
 }
+
+/** A filter the gRPC layer built from containerd's filter syntax; the store only applies it. */
+export type Predicate<T> = (item: T) => boolean;
+const all = () => true;
+
+/** The schema this code writes; a database from a newer berth is refused rather than misread. */
+const SCHEMA_VERSION = 1;
 
 const json = (x: unknown) => JSON.stringify(x);
 const date = (ms: unknown) => new Date(Number(ms));
@@ -148,8 +175,14 @@ export class MetadataDB {
         PRIMARY KEY (ns, snapshotter, key));
       CREATE TABLE IF NOT EXISTS sequence (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
-    const v = this.#db.prepare("SELECT version FROM schema_version").get();
-    if (!v) this.#db.prepare("INSERT INTO schema_version VALUES (1)").run();
+    const v = this.#db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
+    if (!v) this.#db.prepare("INSERT INTO schema_version VALUES (?)").run(SCHEMA_VERSION);
+    else if (Number(v.version) > SCHEMA_VERSION) {
+      this.#db.close();
+      throw new FailedPreconditionError(
+        `metadata database ${path}: schema version ${v.version} is newer than this daemon's (${SCHEMA_VERSION})`,
+      );
+    }
   }
 
   close(): void {
@@ -212,11 +245,13 @@ export class MetadataDB {
     return row ? (JSON.parse(String(row.labels)) as Labels) : {};
   }
 
-  listNamespaces(): { name: string; labels: Labels }[] {
-    return this.#all("SELECT name, labels FROM namespaces ORDER BY name").map((r) => ({
-      name: String(r.name),
-      labels: JSON.parse(String(r.labels)) as Labels,
-    }));
+  listNamespaces(match: Predicate<{ name: string; labels: Labels }> = all): { name: string; labels: Labels }[] {
+    return this.#all("SELECT name, labels FROM namespaces ORDER BY name")
+      .map((r) => ({
+        name: String(r.name),
+        labels: JSON.parse(String(r.labels)) as Labels,
+      }))
+      .filter(match);
   }
 
   updateNamespace(ns: string, labels: Labels, paths: string[]): Labels {
@@ -268,8 +303,10 @@ export class MetadataDB {
     return this.#image(r);
   }
 
-  listImages(ns: string): ImageRecord[] {
-    return this.#all("SELECT * FROM images WHERE ns = ? ORDER BY name", ns).map((r) => this.#image(r));
+  listImages(ns: string, match: Predicate<ImageRecord> = all): ImageRecord[] {
+    return this.#all("SELECT * FROM images WHERE ns = ? ORDER BY name", ns)
+      .map((r) => this.#image(r))
+      .filter(match);
   }
 
   createImage(ns: string, image: Omit<ImageRecord, "createdAt" | "updatedAt">): ImageRecord {
@@ -364,6 +401,7 @@ export class MetadataDB {
       snapshotter: String(o.snapshotter ?? ""),
       snapshotKey: String(o.snapshotKey ?? ""),
       extensions: ext,
+      sandbox: String(o.sandbox ?? ""),
       createdAt: date(r.created),
       updatedAt: date(r.updated),
     };
@@ -378,6 +416,7 @@ export class MetadataDB {
       snapshotter: c.snapshotter,
       snapshotKey: c.snapshotKey,
       extensions: Object.fromEntries(Object.entries(c.extensions).map(([k, v]) => [k, anyToJson(v)])),
+      sandbox: c.sandbox ?? "",
     });
   }
 
@@ -387,15 +426,14 @@ export class MetadataDB {
     return this.#container(r);
   }
 
-  listContainers(ns: string): ContainerRecord[] {
-    return this.#all("SELECT * FROM containers WHERE ns = ? ORDER BY id", ns).map((r) => this.#container(r));
+  listContainers(ns: string, match: Predicate<ContainerRecord> = all): ContainerRecord[] {
+    return this.#all("SELECT * FROM containers WHERE ns = ? ORDER BY id", ns)
+      .map((r) => this.#container(r))
+      .filter(match);
   }
 
   createContainer(ns: string, c: Omit<ContainerRecord, "createdAt" | "updatedAt">): ContainerRecord {
-    validateIdentifier("container id", c.id);
-    validateLabels(c.labels);
-    if (!c.runtime.name) throw new InvalidArgumentError(`container "${c.id}": must specify a runtime name`);
-    if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": spec must not be empty`);
+    validateContainer(c);
     return this.transaction(() => {
       this.ensureNamespace(ns);
       if (this.#get("SELECT 1 FROM containers WHERE ns = ? AND id = ?", ns, c.id)) {
@@ -407,43 +445,43 @@ export class MetadataDB {
     });
   }
 
+  /**
+   * containerd's update: no paths replaces labels, spec, extensions, image and snapshot key (and
+   * refuses a different runtime or snapshotter); runtime, snapshotter and sandbox never change.
+   */
   updateContainer(ns: string, c: Omit<ContainerRecord, "createdAt" | "updatedAt">, paths: string[]): ContainerRecord {
     return this.transaction(() => {
       const cur = this.getContainer(ns, c.id);
-      const next = { ...cur };
-      const all = paths.length === 0;
-      if (all)
-        Object.assign(next, {
-          labels: c.labels,
-          spec: c.spec,
-          extensions: c.extensions,
-          image: c.image,
-          snapshotKey: c.snapshotKey,
-        });
+      if (paths.length === 0) {
+        if (c.snapshotter !== cur.snapshotter)
+          throw new InvalidArgumentError(`container "${c.id}": snapshotter field is immutable`);
+        if (c.runtime.name !== cur.runtime.name)
+          throw new InvalidArgumentError(`container "${c.id}": runtime name field is immutable`);
+        paths = ["labels", "spec", "extensions", "image", "snapshotkey"];
+      }
+      const next: ContainerRecord = { ...cur, labels: { ...cur.labels }, extensions: { ...cur.extensions } };
       for (const p of paths) {
-        if (p === "labels" || p.startsWith("labels.")) continue;
-        if (p === "spec") next.spec = c.spec;
+        if (p.startsWith("labels.")) {
+          const k = p.slice(7);
+          const v = c.labels[k];
+          if (v) next.labels[k] = v;
+          else delete next.labels[k];
+        } else if (p.startsWith("extensions.")) {
+          const k = p.slice(11);
+          const v = c.extensions[k];
+          if (v) next.extensions[k] = v;
+          else delete next.extensions[k];
+        } else if (p === "labels") next.labels = { ...c.labels };
+        else if (p === "spec") next.spec = c.spec;
+        else if (p === "extensions") next.extensions = { ...c.extensions };
         else if (p === "image") next.image = c.image;
         else if (p === "snapshotkey") next.snapshotKey = c.snapshotKey;
-        else if (p === "runtime") next.runtime = c.runtime;
-        else if (p === "extensions") next.extensions = c.extensions;
-        else if (p.startsWith("extensions.")) {
-          const k = p.slice(11);
-          next.extensions = { ...next.extensions };
-          if (c.extensions[k]) next.extensions[k] = c.extensions[k];
-          else delete next.extensions[k];
-        } else
+        else
           throw new InvalidArgumentError(
             `cannot update ${JSON.stringify(p)} field on container ${JSON.stringify(c.id)}`,
           );
       }
-      const labelPaths = paths.filter((p) => p === "labels" || p.startsWith("labels."));
-      if (all || labelPaths.length > 0) next.labels = maskedLabels(cur.labels, c.labels, all ? [] : labelPaths);
-      validateLabels(next.labels);
-      if (next.runtime.name !== cur.runtime.name)
-        throw new InvalidArgumentError(`container "${c.id}": runtime cannot be changed`);
-      if (next.snapshotter !== cur.snapshotter)
-        throw new InvalidArgumentError(`container "${c.id}": snapshotter cannot be changed`);
+      validateContainer(next);
       this.#run(
         "UPDATE containers SET record = ?, updated = ? WHERE ns = ? AND id = ?",
         this.#containerJson(next),
@@ -479,12 +517,20 @@ export class MetadataDB {
     });
   }
 
-  listLeases(ns: string): LeaseRecord[] {
-    return this.#all("SELECT * FROM leases WHERE ns = ? ORDER BY created", ns).map((r) => ({
-      id: String(r.id),
-      labels: JSON.parse(String(r.labels)) as Labels,
-      createdAt: date(r.created),
-    }));
+  #lease(r: Record<string, unknown>): LeaseRecord {
+    return { id: String(r.id), labels: JSON.parse(String(r.labels)) as Labels, createdAt: date(r.created) };
+  }
+
+  getLease(ns: string, id: string): LeaseRecord {
+    const r = this.#get("SELECT * FROM leases WHERE ns = ? AND id = ?", ns, id);
+    if (!r) throw new NotFoundError(`lease ${id}: not found`);
+    return this.#lease(r);
+  }
+
+  listLeases(ns: string, match: Predicate<LeaseRecord> = all): LeaseRecord[] {
+    return this.#all("SELECT * FROM leases WHERE ns = ? ORDER BY created", ns)
+      .map((r) => this.#lease(r))
+      .filter(match);
   }
 
   deleteLease(ns: string, id: string): void {
@@ -552,8 +598,10 @@ export class MetadataDB {
     return r ? this.#content(r) : undefined;
   }
 
-  listContent(ns: string): ContentRow[] {
-    return this.#all("SELECT * FROM content WHERE ns = ? ORDER BY digest", ns).map((r) => this.#content(r));
+  listContent(ns: string, match: Predicate<ContentRow> = all): ContentRow[] {
+    return this.#all("SELECT * FROM content WHERE ns = ? ORDER BY digest", ns)
+      .map((r) => this.#content(r))
+      .filter(match);
   }
 
   /** Adds the blob to the namespace (merging labels when it is there already). */
@@ -633,10 +681,10 @@ export class MetadataDB {
     return r ? this.#snapshot(r) : undefined;
   }
 
-  listSnapshots(ns: string, snapshotter: string): SnapshotRow[] {
-    return this.#all("SELECT * FROM snapshots WHERE ns = ? AND snapshotter = ? ORDER BY key", ns, snapshotter).map(
-      (r) => this.#snapshot(r),
-    );
+  listSnapshots(ns: string, snapshotter: string, match: Predicate<SnapshotRow> = all): SnapshotRow[] {
+    return this.#all("SELECT * FROM snapshots WHERE ns = ? AND snapshotter = ? ORDER BY key", ns, snapshotter)
+      .map((r) => this.#snapshot(r))
+      .filter(match);
   }
 
   snapshotChildren(ns: string, snapshotter: string, key: string): number {
@@ -730,6 +778,7 @@ export class MetadataDB {
         parent: String(r.parent),
         labels: JSON.parse(String(r.labels)) as Labels,
       })),
+      ingests: [],
     }));
   }
 }
@@ -742,6 +791,8 @@ export interface GcGraphInput {
   leaseResources: { ns: string; lease: string; type: string; id: string }[];
   content: { ns: string; digest: string; labels: Labels }[];
   snapshots: { ns: string; snapshotter: string; key: string; parent: string; labels: Labels }[];
+  /** Ingests in progress, by namespace-local ref; the content store knows them, not the database. */
+  ingests: { ns: string; ref: string; expected: string; updatedAt: Date }[];
 }
 
 function validateImage(image: Pick<ImageRecord, "name" | "target" | "labels">): void {

@@ -12,6 +12,7 @@ const empty = (): GcGraphInput => ({
   leaseResources: [],
   content: [],
   snapshots: [],
+  ingests: [],
 });
 
 /** Two images sharing a layer: manifest → config + layers, config → top snapshot → parent. */
@@ -102,4 +103,71 @@ test("gc.root labels and containers are roots; namespaces do not see each other"
   const m = markLive(g);
   assert.deepEqual(m.deadContent, [{ ns: "b", digest: d("1") }]);
   assert.deepEqual(m.deadSnapshots, []);
+});
+
+test("expired leases are swept; an unreadable expiry keeps the lease, as containerd does", () => {
+  const g = empty();
+  g.leases.push(
+    { ns: "ns", id: "old", labels: { "containerd.io/gc.expire": "2000-01-01T00:00:00Z" } },
+    { ns: "ns", id: "odd", labels: { "containerd.io/gc.expire": "yesterday" } },
+    { ns: "ns", id: "forever", labels: {} },
+  );
+  assert.deepEqual(markLive(g).deadLeases, [{ ns: "ns", id: "old" }]);
+});
+
+test("a flat lease keeps only its direct resources, not what they reference", () => {
+  const g = empty();
+  g.content.push(
+    { ns: "ns", digest: d("1"), labels: { "containerd.io/gc.ref.content.l": d("2") } },
+    { ns: "ns", digest: d("2"), labels: {} },
+  );
+  g.snapshots.push(
+    { ns: "ns", snapshotter: "native", key: "child", parent: "base", labels: {} },
+    { ns: "ns", snapshotter: "native", key: "base", parent: "", labels: {} },
+  );
+  g.leases.push({ ns: "ns", id: "flat", labels: { "containerd.io/gc.flat": "" } });
+  g.leaseResources.push(
+    { ns: "ns", lease: "flat", type: "content", id: d("1") },
+    { ns: "ns", lease: "flat", type: "snapshots/native", id: "child" },
+  );
+  let m = markLive(g);
+  assert.deepEqual(
+    m.deadContent.map((c) => c.digest),
+    [d("2")],
+  );
+  assert.deepEqual(
+    m.deadSnapshots.map((s) => s.key),
+    ["base"],
+  );
+  // The same resources under an ordinary lease keep everything they reach.
+  g.leases[0]!.labels = {};
+  m = markLive(g);
+  assert.deepEqual(m.deadContent, []);
+  assert.deepEqual(m.deadSnapshots, []);
+});
+
+test("ingests: a live lease keeps one, an expired lease does not; unleased ones last a day", () => {
+  const now = new Date("2030-01-02T00:00:00Z");
+  const g = empty();
+  const hourAgo = new Date(now.getTime() - 3600_000);
+  const twoDaysAgo = new Date(now.getTime() - 2 * 86400_000);
+  g.content.push({ ns: "ns", digest: d("e"), labels: {} });
+  g.ingests.push(
+    { ns: "ns", ref: "fresh", expected: d("e"), updatedAt: hourAgo },
+    { ns: "ns", ref: "stale", expected: "", updatedAt: twoDaysAgo },
+    { ns: "ns", ref: "leased-old", expected: "", updatedAt: twoDaysAgo },
+    { ns: "ns", ref: "expired-lease", expected: "", updatedAt: hourAgo },
+  );
+  g.leases.push(
+    { ns: "ns", id: "live", labels: {} },
+    { ns: "ns", id: "gone", labels: { "containerd.io/gc.expire": "2030-01-01T00:00:00Z" } },
+  );
+  g.leaseResources.push(
+    { ns: "ns", lease: "live", type: "ingests", id: "leased-old" },
+    { ns: "ns", lease: "gone", type: "ingests", id: "expired-lease" },
+  );
+  const m = markLive(g, now);
+  assert.deepEqual(m.deadIngests.map((i) => i.ref).sort(), ["expired-lease", "stale"]);
+  assert.deepEqual(m.deadContent, [], "a live ingest keeps its expected blob");
+  assert.deepEqual(m.deadLeases, [{ ns: "ns", id: "gone" }]);
 });

@@ -2,10 +2,13 @@
 // describe, then a sweep of what nothing reaches. The mark is a pure function of the database's
 // rows, so its policy is tested without a disk.
 //
-// Roots: images, containers, unexpired leases, in-progress ingests (the store never deletes those),
-// and anything labelled containerd.io/gc.root. Edges: labels containerd.io/gc.ref.content[.*] →
-// a blob, containerd.io/gc.ref.snapshot.<snapshotter>[.*] → a snapshot of the same namespace, a
-// snapshot → its parent, a lease → its resources, a container → its snapshot.
+// Roots: images, containers, unexpired leases, in-progress ingests, and anything labelled
+// containerd.io/gc.root. Edges: labels containerd.io/gc.ref.content[.*] → a blob,
+// containerd.io/gc.ref.snapshot.<snapshotter>[.*] → a snapshot of the same namespace, a snapshot →
+// its parent, a lease → its resources (only those, without following edges, if the lease is
+// labelled containerd.io/gc.flat), a container → its snapshot, an ingest → its expected blob.
+// Expired leases are themselves swept. An ingest lives while a live lease holds it or, held by no
+// lease, for a day after its last write (containerd's expiry for unleased ingests).
 import type { GcGraphInput, Labels } from "./db.ts";
 
 const ROOT = "containerd.io/gc.root";
@@ -13,6 +16,8 @@ const EXPIRE = "containerd.io/gc.expire";
 const FLAT = "containerd.io/gc.flat";
 const REF_CONTENT = "containerd.io/gc.ref.content";
 const REF_SNAPSHOT = "containerd.io/gc.ref.snapshot.";
+/** How long an ingest no lease holds survives without a write. */
+export const UNLEASED_INGEST_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type GcNode = `content\u0000${string}\u0000${string}` | `snapshot\u0000${string}\u0000${string}\u0000${string}`;
 
@@ -38,6 +43,16 @@ export interface MarkResult {
   live: Set<GcNode>;
   deadContent: { ns: string; digest: string }[];
   deadSnapshots: { ns: string; snapshotter: string; key: string }[];
+  deadLeases: { ns: string; id: string }[];
+  deadIngests: { ns: string; ref: string }[];
+}
+
+/** containerd reads gc.expire as RFC 3339; an unreadable value leaves the lease alive, as there. */
+function expired(labels: Labels, now: Date): boolean {
+  const v = labels[EXPIRE];
+  if (v === undefined || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v)) return false;
+  const at = Date.parse(v);
+  return !Number.isNaN(at) && at < now.getTime();
 }
 
 /** Marks everything reachable from the roots; returns the rows to sweep. */
@@ -63,15 +78,25 @@ export function markLive(g: GcGraphInput, now: Date = new Date()): MarkResult {
   }
   const flatLeases = new Set<string>();
   const liveLeases = new Set<string>();
+  const deadLeases: MarkResult["deadLeases"] = [];
   for (const l of g.leases) {
-    const expire = l.labels[EXPIRE];
-    if (expire && !Number.isNaN(Date.parse(expire)) && Date.parse(expire) < now.getTime()) continue;
+    if (expired(l.labels, now)) {
+      deadLeases.push({ ns: l.ns, id: l.id });
+      continue;
+    }
     liveLeases.add(`${l.ns}\u0000${l.id}`);
     if (l.labels[FLAT] !== undefined) flatLeases.add(`${l.ns}\u0000${l.id}`);
   }
   const flatRoots = new Set<GcNode>();
+  const leasedIngests = new Set<string>();
+  const liveIngests = new Set<string>();
   for (const r of g.leaseResources) {
     const lease = `${r.ns}\u0000${r.lease}`;
+    if (r.type === "ingests") {
+      leasedIngests.add(`${r.ns}\u0000${r.id}`);
+      if (liveLeases.has(lease)) liveIngests.add(`${r.ns}\u0000${r.id}`);
+      continue;
+    }
     if (!liveLeases.has(lease)) continue;
     let node: GcNode | undefined;
     if (r.type === "content") node = contentNode(r.ns, r.id);
@@ -82,6 +107,15 @@ export function markLive(g: GcGraphInput, now: Date = new Date()): MarkResult {
   }
   for (const c of g.content) if (c.labels[ROOT] !== undefined) roots.push(contentNode(c.ns, c.digest));
   for (const s of g.snapshots) if (s.labels[ROOT] !== undefined) roots.push(snapshotNode(s.ns, s.snapshotter, s.key));
+  const deadIngests: MarkResult["deadIngests"] = [];
+  for (const i of g.ingests) {
+    const id = `${i.ns}\u0000${i.ref}`;
+    const live = leasedIngests.has(id)
+      ? liveIngests.has(id)
+      : now.getTime() - i.updatedAt.getTime() < UNLEASED_INGEST_TTL_MS;
+    if (!live) deadIngests.push({ ns: i.ns, ref: i.ref });
+    else if (i.expected) roots.push(contentNode(i.ns, i.expected));
+  }
 
   const live = new Set<GcNode>(flatRoots);
   const stack = [...roots];
@@ -100,5 +134,7 @@ export function markLive(g: GcGraphInput, now: Date = new Date()): MarkResult {
     deadSnapshots: g.snapshots
       .filter((s) => !live.has(snapshotNode(s.ns, s.snapshotter, s.key)))
       .map(({ ns, snapshotter, key }) => ({ ns, snapshotter, key })),
+    deadLeases,
+    deadIngests,
   };
 }

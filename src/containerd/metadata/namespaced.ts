@@ -14,6 +14,21 @@ import type { Mount } from "../mount.ts";
 import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "../snapshots/snapshotter.ts";
 import { type ContentRow, type Labels, type MetadataDB, maskedLabels, type SnapshotRow, validateLabels } from "./db.ts";
 
+const INGEST_SCHEME = "1";
+
+/** The shared store's ref for a namespace's ingest: "<ns>/1/<ref>" (namespaces cannot hold "/"). */
+export function namespacedIngestRef(ns: string, ref: string): string {
+  if (!ref) throw new InvalidArgumentError("ref must not be empty");
+  return `${ns}/${INGEST_SCHEME}/${ref}`;
+}
+
+/** The namespace and namespace-local ref of a shared store's ref; undefined for refs of no namespace. */
+export function splitIngestRef(storeRef: string): { ns: string; ref: string } | undefined {
+  const m = /^([^/]+)\/([^/]+)\/(.+)$/s.exec(storeRef);
+  if (!m || m[2] !== INGEST_SCHEME) return undefined;
+  return { ns: m[1]!, ref: m[3]! };
+}
+
 export class NamespacedContent {
   readonly db: MetadataDB;
   readonly store: ContentStore;
@@ -55,12 +70,23 @@ export class NamespacedContent {
 
   /** Ingest refs are namespaced in the shared store. */
   #ref(ns: string, ref: string): string {
-    if (!ref) throw new InvalidArgumentError("ref must not be empty");
-    return `${ns}/1/${ref}`;
+    return namespacedIngestRef(ns, ref);
   }
 
-  async writer(ns: string, ref: string, opts: { total?: number; expected?: string }): Promise<ContentWriter> {
-    return this.store.writer(this.#ref(ns, ref), opts);
+  /**
+   * Opens (or resumes) the namespace's ingest `ref`. With a lease the ingest lives as long as the
+   * lease; without one, a day after its last write (see gc.ts). The caller records the committed
+   * blob with committed() under the collector's lock.
+   */
+  async writer(
+    ns: string,
+    ref: string,
+    opts: { total?: number; expected?: string },
+    lease = "",
+  ): Promise<ContentWriter> {
+    const storeRef = this.#ref(ns, ref);
+    if (lease) this.db.addLeaseResource(ns, lease, { type: "ingests", id: ref });
+    return this.store.writer(storeRef, opts);
   }
 
   /** Records a committed blob in the namespace (and the lease). */
@@ -75,10 +101,12 @@ export class NamespacedContent {
   }
 
   async listStatuses(ns: string): Promise<IngestStatus[]> {
-    const prefix = `${ns}/1/`;
-    return (await this.store.listStatuses())
-      .filter((s) => s.ref.startsWith(prefix))
-      .map((s) => ({ ...s, ref: s.ref.slice(prefix.length) }));
+    const out: IngestStatus[] = [];
+    for (const s of await this.store.listStatuses()) {
+      const owner = splitIngestRef(s.ref);
+      if (owner?.ns === ns) out.push({ ...s, ref: owner.ref });
+    }
+    return out;
   }
 
   async abort(ns: string, ref: string): Promise<void> {
