@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, before, test } from "node:test";
 import { MetadataDB, maskedLabels } from "./db.ts";
 
@@ -86,4 +89,131 @@ test("label masks", () => {
   assert.deepEqual(maskedLabels({ a: "1" }, { b: "2" }, []), { b: "2" });
   assert.deepEqual(maskedLabels({ a: "1" }, { b: "2" }, ["labels.b"]), { a: "1", b: "2" });
   assert.deepEqual(maskedLabels({ a: "1" }, {}, ["labels.a"]), {});
+});
+
+const spec = { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Spec", value: new Uint8Array([1, 2]) };
+const container = (id: string) => ({
+  id,
+  labels: { a: "1" },
+  image: "img:1",
+  runtime: { name: "io.containerd.runc.v2" },
+  spec,
+  snapshotter: "overlayfs",
+  snapshotKey: id,
+  extensions: {},
+});
+
+test("containers: containerd's validation and field paths", () => {
+  assert.throws(() => db.createContainer("ns1", { ...container("c1"), spec: undefined }), /spec must not be empty/);
+  assert.throws(() => db.createContainer("ns1", { ...container("c1"), runtime: { name: "" } }), /runtime name/);
+  assert.throws(() => db.createContainer("ns1", { ...container("bad id") }), /must match/);
+  assert.throws(
+    () => db.createContainer("ns1", { ...container("c1"), snapshotter: "" }),
+    /snapshotter must be set when snapshot key is set/,
+  );
+  const c = db.createContainer("ns1", { ...container("c1"), sandbox: "sb1" });
+  assert.deepEqual(c.spec, spec);
+  assert.equal(c.sandbox, "sb1");
+  assert.throws(() => db.createContainer("ns1", container("c1")), /already exists/);
+
+  const ext = { typeUrl: "x", value: new Uint8Array([9]) };
+  let u = db.updateContainer("ns1", { ...container("c1"), labels: { b: "2" }, extensions: { e: ext } }, [
+    "labels.b",
+    "extensions.e",
+  ]);
+  assert.deepEqual(u.labels, { a: "1", b: "2" });
+  assert.deepEqual(u.extensions, { e: ext });
+  assert.equal(u.sandbox, "sb1");
+  assert.throws(
+    () => db.updateContainer("ns1", { ...container("c1"), runtime: { name: "other" } }, ["runtime"]),
+    /cannot update "runtime"/,
+  );
+  assert.throws(
+    () => db.updateContainer("ns1", { ...container("c1"), runtime: { name: "other" } }, []),
+    /runtime name field is immutable/,
+  );
+  assert.throws(
+    () => db.updateContainer("ns1", { ...container("c1"), snapshotter: "native" }, []),
+    /snapshotter field is immutable/,
+  );
+  assert.throws(() => db.updateContainer("ns1", { ...container("c1"), spec: undefined }, ["spec"]), /spec must/);
+  u = db.updateContainer("ns1", { ...container("c1"), labels: {}, image: "img:2", snapshotKey: "k2" }, []);
+  assert.deepEqual(u.labels, {});
+  assert.equal(u.image, "img:2");
+  assert.equal(u.snapshotKey, "k2");
+  assert.deepEqual(u.extensions, {}, "a full replace takes the extensions too");
+  assert.deepEqual(
+    db.listContainers("ns1", (x) => x.image === "img:2").map((x) => x.id),
+    ["c1"],
+  );
+  assert.deepEqual(
+    db.listContainers("ns1", (x) => x.image === "nope"),
+    [],
+  );
+  db.deleteContainer("ns1", "c1");
+  assert.throws(() => db.getContainer("ns1", "c1"), /container "c1": not found/);
+});
+
+test("labels: key and value together may take 4096 bytes, counted in bytes", () => {
+  const ok = { k: "v".repeat(4095) };
+  db.createNamespace("labels-ok", ok);
+  // 2048 two-byte characters are 4096 bytes: with the key, one byte too many.
+  assert.throws(() => db.createNamespace("labels-bad", { k: "é".repeat(2048) }), /4097 bytes\) greater than/);
+  assert.throws(() => db.createLease("ns1", "l", { "": "x" }), /label key must not be empty/);
+  db.deleteNamespace("labels-ok");
+});
+
+test("a database from a newer schema is refused; a reopened one keeps its rows", () => {
+  const path = join(dir, "newer.db");
+  const d1 = new MetadataDB(path);
+  d1.createNamespace("kept", {});
+  d1.close();
+  const d2 = new MetadataDB(path);
+  assert.deepEqual(
+    d2.listNamespaces().map((n) => n.name),
+    ["kept"],
+  );
+  d2.close();
+  const raw = new DatabaseSync(path);
+  raw.exec("UPDATE schema_version SET version = 99");
+  raw.close();
+  assert.throws(() => new MetadataDB(path), /schema version 99 is newer/);
+});
+
+test("a daemon killed mid-transaction leaves the committed rows and none of the open transaction", async () => {
+  const path = join(dir, "killed.db");
+  const dbUrl = new URL("./db.ts", import.meta.url).href;
+  const script = `
+    import { MetadataDB } from ${JSON.stringify(dbUrl)};
+    const db = new MetadataDB(${JSON.stringify(path)});
+    db.createNamespace("committed", {});
+    db.transaction(() => {
+      db.createNamespace("torn", {});
+      for (let i = 0; i < 2000; i++) db.putContent("torn", "sha256:" + i.toString(16).padStart(64, "0"), {});
+      process.stdout.write("inside\\n");
+      const until = Date.now() + 60000;
+      while (Date.now() < until) {}
+    });
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = once(child, "exit");
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (b: Buffer) => b.toString().includes("inside") && resolve());
+    child.on("exit", () => reject(new Error("child exited before the transaction")));
+  });
+  child.kill("SIGKILL");
+  await exited;
+  const reopened = new MetadataDB(path);
+  try {
+    assert.deepEqual(
+      reopened.listNamespaces().map((n) => n.name),
+      ["committed"],
+    );
+    assert.deepEqual(reopened.listContent("torn"), []);
+    reopened.createNamespace("torn", {});
+  } finally {
+    reopened.close();
+  }
 });

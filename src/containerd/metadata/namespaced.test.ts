@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { LocalContentStore } from "../content/local-store.ts";
+import { MetadataDB } from "./db.ts";
+import { MemorySnapshotter } from "./memory-snapshotter.testing.ts";
+import { NamespacedContent, NamespacedSnapshotter, namespacedIngestRef, splitIngestRef } from "./namespaced.ts";
+
+const digestOf = (b: string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+let dir: string;
+let db: MetadataDB;
+let store: LocalContentStore;
+let content: NamespacedContent;
+let backend: MemorySnapshotter;
+let snapshots: NamespacedSnapshotter;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "berth-ns-"));
+  db = new MetadataDB(join(dir, "meta.db"));
+  store = await LocalContentStore.open(join(dir, "content"));
+  content = new NamespacedContent(db, store);
+  backend = new MemorySnapshotter();
+  snapshots = new NamespacedSnapshotter(db, backend);
+});
+after(async () => {
+  db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function readAll(s: AsyncIterable<unknown>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString();
+}
+
+test("ingest refs: namespaced in the shared store and split back", () => {
+  assert.equal(namespacedIngestRef("ns", "a/b"), "ns/1/a/b");
+  assert.deepEqual(splitIngestRef("ns/1/a/b"), { ns: "ns", ref: "a/b" });
+  assert.equal(splitIngestRef("plain-ref"), undefined);
+  assert.equal(splitIngestRef("ns/2/x"), undefined);
+  assert.throws(() => namespacedIngestRef("ns", ""), /ref must not be empty/);
+});
+
+test("content: a blob is visible only in the namespace that committed it, even though it is on disk", async () => {
+  const w = await content.writer("a", "layer", { total: 5 });
+  await w.write(Buffer.from("hello"));
+  const d = await w.commit(5, digestOf("hello"));
+  content.committed("a", d, { x: "1" }, "");
+  assert.deepEqual((await content.info("a", d)).labels, { x: "1" });
+  assert.equal((await content.info("a", d)).size, 5);
+  await assert.rejects(content.info("b", d), /not found/);
+  await assert.rejects(content.read("b", d), /not found/);
+  assert.equal(await readAll(await content.read("a", d, 1, 3)), "ell");
+  assert.deepEqual(
+    (await content.list("a")).map((r) => r.digest),
+    [d],
+  );
+  assert.deepEqual(await content.list("b"), []);
+  const u = await content.update("a", d, { y: "2" }, ["labels.y"]);
+  assert.deepEqual(u.labels, { x: "1", y: "2" });
+  await assert.rejects(content.update("a", d, {}, ["size"]), /cannot update "size"/);
+  content.delete("a", d);
+  await assert.rejects(content.info("a", d), /not found/);
+  assert.throws(() => content.delete("a", d), /not found/);
+});
+
+test("content: ingests with the same ref in two namespaces are separate; status and abort are scoped", async () => {
+  const a = await content.writer("a", "same", {});
+  await a.write(Buffer.from("aaa"));
+  await a.close();
+  const b = await content.writer("b", "same", {});
+  await b.write(Buffer.from("b"));
+  await b.close();
+  assert.equal((await content.status("a", "same")).offset, 3);
+  assert.equal((await content.status("b", "same")).offset, 1);
+  assert.equal((await content.status("a", "same")).ref, "same");
+  assert.deepEqual(
+    (await content.listStatuses("a")).map((s) => s.ref),
+    ["same"],
+  );
+  await content.abort("a", "same");
+  await assert.rejects(content.status("a", "same"), /not found/);
+  assert.equal((await content.status("b", "same")).offset, 1);
+  await assert.rejects(content.abort("c", "same"), /not found/);
+});
+
+test("content: a writer with a lease adds its ingest to the lease; committed() adds the blob", async () => {
+  db.createLease("a", "l1", {});
+  const w = await content.writer("a", "leased", {}, "l1");
+  await w.write(Buffer.from("leased"));
+  const d = await w.commit(0, "");
+  content.committed("a", d, {}, "l1");
+  assert.deepEqual(db.listLeaseResources("a", "l1"), [
+    { type: "content", id: d },
+    { type: "ingests", id: "leased" },
+  ]);
+  await assert.rejects(content.writer("a", "x", {}, "no-such-lease"), /lease no-such-lease: not found/);
+});
+
+test("snapshots: keys are per namespace over distinct backend keys; parents must be committed", async () => {
+  await snapshots.prepare("a", "work", "", { l: "1" });
+  await snapshots.prepare("b", "work", "", {});
+  const backendKeys = [...backend.snapshots.keys()];
+  assert.equal(backendKeys.length, 2);
+  assert.ok(
+    backendKeys.every((k) => /^(a|b)\/\d+\/work$/.test(k)),
+    backendKeys.join(","),
+  );
+  await assert.rejects(snapshots.prepare("a", "work", "", {}), /already exists/);
+  await assert.rejects(snapshots.prepare("a", "child", "work", {}), /not a committed snapshot/);
+  await snapshots.commit("a", "base", "work", { c: "2" });
+  await assert.rejects(snapshots.stat("a", "work"), /not found/);
+  const base = await snapshots.stat("a", "base");
+  assert.equal(base.kind, "committed");
+  assert.deepEqual(base.labels, { l: "1", c: "2" });
+  // "base" exists only in namespace a.
+  await assert.rejects(snapshots.prepare("b", "child", "base", {}), /parent snapshot base does not exist/);
+  await snapshots.view("a", "look", "base", {});
+  assert.equal((await snapshots.stat("a", "look")).parent, "base");
+  assert.equal((await snapshots.mounts("a", "look"))[0]?.options[0], "ro");
+  await assert.rejects(snapshots.remove("a", "base"), /has children/);
+  assert.deepEqual(
+    (await snapshots.list("a")).map((s) => `${s.name}:${s.kind}`),
+    ["base:committed", "look:view"],
+  );
+  const updated = await snapshots.update("a", "look", { l: "", m: "3" }, ["labels.l", "labels.m"]);
+  assert.deepEqual(updated.labels, { m: "3" });
+  await assert.rejects(snapshots.update("a", "look", {}, ["parent"]), /cannot update "parent"/);
+  await snapshots.remove("a", "look");
+  await snapshots.remove("a", "base");
+  assert.deepEqual(await snapshots.list("a"), []);
+  assert.equal(backend.snapshots.size, 1, "namespace b's snapshot is untouched");
+  await assert.rejects(snapshots.commit("a", "x", "missing", {}), /not found/);
+});
+
+test("snapshots: a lease records the snapshot it created", async () => {
+  db.createLease("c", "unpack", {});
+  await snapshots.prepare("c", "extract", "", {}, "unpack");
+  await snapshots.commit("c", "layer", "extract", {}, "unpack");
+  assert.deepEqual(db.listLeaseResources("c", "unpack"), [
+    { type: "snapshots/memory", id: "extract" },
+    { type: "snapshots/memory", id: "layer" },
+  ]);
+});
