@@ -119,7 +119,7 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
         if (expected && (await shareExisting(deps, ns, expected, req.labels, lease))) {
           throw new AlreadyExistsError(`content ${expected}: already exists`);
         }
-        writer = await c.writer(ns, ref, { total: Number(req.total) || undefined, expected });
+        writer = await c.writer(ns, ref, { total: Number(req.total) || undefined, expected }, lease);
       } else if (req.ref && req.ref !== ref) {
         throw new InvalidArgumentError(`write: ref changed from ${ref} to ${req.ref} within one stream`);
       }

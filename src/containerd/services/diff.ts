@@ -53,7 +53,7 @@ export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
           compression: gzip ? "gzip" : "none",
         });
         const ref = req.ref || `diff-${r.digest}`;
-        const w = await deps.content.writer(ns, ref, { total: r.size, expected: r.digest });
+        const w = await deps.content.writer(ns, ref, { total: r.size, expected: r.digest }, ctx.lease);
         try {
           await w.truncate(0);
           for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await w.write(chunk as Buffer);

@@ -54,7 +54,7 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
         return onDisk;
       });
       if (shared) return;
-      const w = await deps.content.writer(ns, ref, { total: desc.size, expected: desc.digest });
+      const w = await deps.content.writer(ns, ref, { total: desc.size, expected: desc.digest }, lease);
       try {
         if (w.offset() > desc.size) await w.truncate(0);
         for await (const chunk of await open(w.offset())) {
