@@ -80,3 +80,30 @@ for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".
     { stdio: "inherit" },
   );
 }
+
+// Node-API addons: the syscalls a Node process (the shim) must make itself, e.g. waitid on a
+// reparented child. Every native/node/<name>.c becomes dist/<name>.node, built against the headers
+// of the node that runs this build.
+const nodeHeaders = join(dirname(process.execPath), "..", "include", "node");
+for (const file of readdirSync(join(root, "native", "node")).filter((f) => f.endsWith(".c"))) {
+  const name = file.slice(0, -2);
+  execFileSync(
+    "gcc",
+    [
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-std=gnu11",
+      "-shared",
+      "-fPIC",
+      `-DNODE_GYP_MODULE_NAME=${name}`,
+      "-I",
+      nodeHeaders,
+      "-o",
+      join(dist, `${name}.node`),
+      join(root, "native", "node", file),
+    ],
+    { stdio: "inherit" },
+  );
+}

@@ -5,9 +5,10 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { FailedPreconditionError } from "../common/errors.ts";
+import { FailedPreconditionError, InvalidArgumentError } from "../common/errors.ts";
 import type { DaemonLogger } from "../common/log.ts";
 import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
+import { TaskDeleteSchema, TaskExitSchema } from "../proto/gen/containerd/events/task_pb.js";
 import { Containers } from "../proto/gen/containerd/services/containers/v1/containers_pb.js";
 import { Content } from "../proto/gen/containerd/services/content/v1/content_pb.js";
 import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
@@ -17,24 +18,32 @@ import { Introspection } from "../proto/gen/containerd/services/introspection/v1
 import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
 import { Namespaces } from "../proto/gen/containerd/services/namespaces/v1/namespace_pb.js";
 import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
+import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
+import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
 import { addService } from "../proto/grpc.ts";
+import { addTtrpcService, createTtrpcServer } from "../shim/ttrpc/server.ts";
 import { LocalContentStore } from "./content/local-store.ts";
 import { LocalDiffService } from "./diff/local.ts";
 import { Exchange } from "./events/exchange.ts";
 import { GarbageCollector } from "./metadata/collector.ts";
 import { MetadataDB } from "./metadata/db.ts";
 import { NamespacedContent, NamespacedSnapshotter } from "./metadata/namespaced.ts";
+import { ShimManager } from "./runtime/manager.ts";
+import { DEFAULT_SHIMS } from "./runtime/shim-binary.ts";
 import { containersService } from "./services/containers.ts";
 import { contentService } from "./services/content.ts";
 import type { ServiceDeps } from "./services/deps.ts";
+import { ts } from "./services/deps.ts";
 import { diffService } from "./services/diff.ts";
 import { eventsService } from "./services/events.ts";
 import { imagesService } from "./services/images.ts";
 import { introspectionService } from "./services/introspection.ts";
 import { leasesService } from "./services/leases.ts";
 import { namespacesService } from "./services/namespaces.ts";
+import { publish } from "./services/publish.ts";
 import { snapshotsService } from "./services/snapshots.ts";
+import { tasksService } from "./services/tasks.ts";
 import { transferService } from "./services/transfer.ts";
 import { versionService } from "./services/version.ts";
 import { NativeSnapshotter } from "./snapshots/native.ts";
@@ -46,6 +55,8 @@ export interface DaemonOptions {
   root: string;
   state: string;
   log: DaemonLogger;
+  /** Runtime name → shim binary (see runtime/shim-binary.ts); defaults to DEFAULT_SHIMS. */
+  shims?: ReadonlyMap<string, string>;
 }
 
 export interface Daemon {
@@ -118,6 +129,47 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   addService(server, Events, eventsService(deps), onError);
   addService(server, Containers, containersService(deps), onError);
   addService(server, Transfer, transferService(deps), onError);
+
+  // Shims publish task events to <address>.ttrpc, as containerd's shims do to containerd.
+  const ttrpcAddress = `${opts.address}.ttrpc`;
+  const ttrpc = createTtrpcServer();
+  addTtrpcService(ttrpc, TtrpcEvents, {
+    forward: async (req) => {
+      const e = req.envelope;
+      if (!e?.event) throw new InvalidArgumentError("forward: the envelope carries no event");
+      deps.events.publish(e.namespace, e.topic, { typeUrl: e.event.typeUrl, value: e.event.value });
+      return {};
+    },
+  });
+  await mkdir(dirname(ttrpcAddress), { recursive: true, mode: 0o711 });
+  rmSync(ttrpcAddress, { force: true });
+  await ttrpc.listen(ttrpcAddress);
+  const shims = new ShimManager({
+    state,
+    grpcAddress: opts.address,
+    ttrpcAddress,
+    shims: opts.shims ?? DEFAULT_SHIMS,
+    log: log.with({ module: "runtime" }),
+    onDeadShim: (d) => {
+      const exitedAt = ts(d.exitedAt);
+      publish(deps, d.namespace, "/tasks/exit", TaskExitSchema, {
+        containerId: d.id,
+        id: d.id,
+        pid: d.pid,
+        exitStatus: d.exitStatus,
+        exitedAt,
+      });
+      publish(deps, d.namespace, "/tasks/delete", TaskDeleteSchema, {
+        containerId: d.id,
+        id: d.id,
+        pid: d.pid,
+        exitStatus: d.exitStatus,
+        exitedAt,
+      });
+    },
+  });
+  await shims.load();
+  addService(server, Tasks, tasksService(deps, shims), onError);
   const names = [
     "version",
     "namespaces",
@@ -128,6 +180,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     "diff",
     "events",
     "containers",
+    "tasks",
     "introspection",
   ];
   addService(server, Introspection, introspectionService(deps, names), onError);
@@ -145,6 +198,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     deps,
     stop: async () => {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Shims and their containers keep running: a restarted daemon reconnects to them.
+      await ttrpc.close();
+      rmSync(ttrpcAddress, { force: true });
       for (const b of backends.values()) await b.close();
       db.close();
       rmSync(opts.address, { force: true });

@@ -1,9 +1,10 @@
 // Entry point of berth-containerd: containerd's command line (--address, --root, --state,
 // --log-level), then the daemon until SIGTERM or SIGINT.
 import { BerthError, errorMessage } from "../common/errors.ts";
-import { bool, parseFlags, str, usageText } from "../common/flags.ts";
+import { bool, parseFlags, str, strs, usageText } from "../common/flags.ts";
 import { DaemonLogger, isLogLevel } from "../common/log.ts";
 import { startDaemon } from "./daemon.ts";
+import { shimTable } from "./runtime/shim-binary.ts";
 import { BERTH_VERSION } from "./version.ts";
 
 const FLAGS = {
@@ -15,6 +16,11 @@ const FLAGS = {
   root: { kind: "string", usage: "root directory for persistent data (default /var/lib/berth/containerd)" },
   state: { kind: "string", usage: "state directory for runtime data (default /run/berth/containerd)" },
   "log-level": { kind: "string", aliases: ["l"], usage: "log level: trace, debug, info, warn, error" },
+  "runtime-shim": {
+    kind: "strings",
+    usage:
+      "NAME=BINARY: run runtime NAME with shim BINARY (repeatable; default: io.containerd.runc.v2 and io.containerd.berth.v1 run berth-shim)",
+  },
   config: { kind: "string", aliases: ["c"], usage: "configuration file (not read yet; flags configure everything)" },
   version: { kind: "bool", aliases: ["v"], usage: "print the version and exit" },
   help: { kind: "bool", aliases: ["h"], usage: "show help" },
@@ -39,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     root: str(p, "root") ?? "/var/lib/berth/containerd",
     state,
     log,
+    shims: shimTable(strs(p, "runtime-shim")),
   });
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

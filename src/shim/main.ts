@@ -1,3 +1,66 @@
-// Entry point of berth-shim: the berth-shim (issue 4). Not built yet; it says so rather than pretending.
-process.stderr.write("berth-shim: not implemented yet (berth currently ships berth-runc; see README)\n");
-process.exitCode = 1;
+// berth-shim: the shim v2 binary. containerd (or berth-containerd) runs it as
+//   berth-shim -namespace NS -address DAEMON_SOCK -publish-binary BIN -id ID start   (cwd: bundle)
+// which starts the long-lived shim and prints its ttrpc address, and as
+//   berth-shim -namespace NS -address DAEMON_SOCK -id ID -bundle DIR delete
+// which cleans up after a shim that died, printing a DeleteResponse. With no action it is the
+// long-lived shim itself (started by `start`).
+
+import { errorMessage } from "../common/errors.ts";
+import { parseFlags, str, UsageError } from "../common/flags.ts";
+import { cleanupBundle } from "./cleanup.ts";
+import { serveShim } from "./serve.ts";
+import { startShim } from "./start.ts";
+
+const flags = {
+  namespace: { kind: "string", usage: "namespace of the task" },
+  address: { kind: "string", usage: "the daemon's gRPC address" },
+  "publish-binary": { kind: "string", usage: "the daemon's binary (unused: events go over ttrpc)" },
+  id: { kind: "string", usage: "id of the task" },
+  bundle: { kind: "string", usage: "the bundle directory (default: the working directory)" },
+  socket: { kind: "string", usage: "the socket to serve (set by start for the shim it starts)" },
+  debug: { kind: "bool", usage: "debug logging" },
+  v: { kind: "bool", usage: "print the version" },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, flags);
+  if (parsed.values.get("v") === true) {
+    process.stdout.write("berth-shim:\n  Version: 0.4.0\n");
+    return 0;
+  }
+  const action = parsed.positionals[0] ?? "";
+  const ns = str(parsed, "namespace") ?? "";
+  const id = str(parsed, "id") ?? "";
+  if (ns === "") throw new UsageError("shim namespace cannot be empty");
+  if (id === "" && action !== "") throw new UsageError("shim id cannot be empty");
+  const common = {
+    namespace: ns,
+    id,
+    address: str(parsed, "address") ?? "",
+    bundle: str(parsed, "bundle") ?? process.cwd(),
+    debug: parsed.values.get("debug") === true,
+  };
+  switch (action) {
+    case "start":
+      process.stdout.write(await startShim(common, argv));
+      return 0;
+    case "delete":
+      process.stdout.write(await cleanupBundle(common));
+      return 0;
+    case "":
+      await serveShim({ ...common, socket: str(parsed, "socket") ?? "" });
+      return 0;
+    default:
+      throw new UsageError(`unknown action ${JSON.stringify(action)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`berth-shim: ${errorMessage(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -4,10 +4,11 @@
 // restart() brings the daemon back on the same dirs.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, openSync } from "node:fs";
+import { existsSync, openSync, readdirSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../fixtures/busybox.ts";
+import { pidsWithArgument } from "./peers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 /** The daemon under test: the built bundle, as users run it. */
@@ -117,6 +118,23 @@ export class BerthContainerd {
   }
 }
 
+const BERTH_RUNC = join(repo, "dist", "berth-runc.mjs");
+
+/** Kills and deletes every task and container in every namespace (after a test that failed midway). */
+export async function deleteAllTasks(d: BerthContainerd): Promise<void> {
+  const namespaces = (await d.ctrAsync(["namespaces", "ls", "-q"])).stdout.split("\n").filter(Boolean);
+  for (const ns of namespaces) {
+    for (const id of (await d.ctrAsync(["task", "ls", "-q"], { namespace: ns })).stdout.split("\n").filter(Boolean)) {
+      await d.ctrAsync(["task", "delete", "--force", id], { namespace: ns });
+    }
+    for (const id of (await d.ctrAsync(["containers", "ls", "-q"], { namespace: ns })).stdout
+      .split("\n")
+      .filter(Boolean)) {
+      await d.ctrAsync(["containers", "rm", id], { namespace: ns });
+    }
+  }
+}
+
 /** A daemon in a fresh private dir; `cleanup()` stops it and removes every file it made. */
 export async function startBerthContainerd(
   extraArgs: string[] = [],
@@ -124,7 +142,23 @@ export async function startBerthContainerd(
   const dir = await makeTempDir("berth-containerd-");
   const d = new BerthContainerd(dir) as BerthContainerd & { cleanup(): Promise<void> };
   d.cleanup = async () => {
+    if (d.pid !== undefined) await deleteAllTasks(d);
     await d.stop();
+    // Shims outlive their daemon by design; after a failed test, stop the ones that serve this
+    // daemon and force-delete what their runtime left.
+    for (const pid of pidsWithArgument(d.address)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
+    const runcRoot = join(dir, "state", "runc");
+    if (existsSync(runcRoot)) {
+      for (const ns of readdirSync(runcRoot)) {
+        for (const id of readdirSync(join(runcRoot, ns))) {
+          spawnSync(BERTH_RUNC, ["--root", join(runcRoot, ns), "delete", "--force", id], { stdio: "ignore" });
+        }
+      }
+    }
     // Snapshots of a crashed test may still be mounted under the root.
     spawnSync("sh", ["-c", `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
     await rm(dir, { recursive: true, force: true });

@@ -64,8 +64,14 @@ export function timeNamespaceOps(spec: Spec): PlanOp[] {
  * setns ops for namespaces given by path. The user namespace goes first: once inside it we hold
  * every capability over the namespaces it owns, which the other joins need.
  */
+/**
+ * SETNS ops in a safe order: the user namespace first (it grants the rights to join the others),
+ * the mount namespace last: joining it changes what "/proc" names, so every later
+ * /proc/<pid>/ns path would be looked up in the container's /proc.
+ */
 export function joinOps(entries: readonly { type: NamespaceType; path: string }[]): PlanOp[] {
-  const sorted = [...entries].sort((a, b) => (a.type === "user" ? -1 : b.type === "user" ? 1 : 0));
+  const rank = (t: NamespaceType) => (t === "user" ? 0 : t === "mount" ? 2 : 1);
+  const sorted = [...entries].sort((a, b) => rank(a.type) - rank(b.type));
   return sorted.map((n) => ({ op: "SETNS", args: [n.path, CLONE_FLAG[n.type]] }));
 }
 

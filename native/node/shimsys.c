@@ -1,0 +1,159 @@
+/*
+ * shimsys: the few syscalls berth-shim needs that Node does not expose. Loaded by src/shim/sys.ts
+ * as a Node-API addon. No policy here: each function is one syscall with its errors thrown as
+ * JavaScript errors carrying errno's name in `code`.
+ *
+ *   setChildSubreaper()          prctl(PR_SET_CHILD_SUBREAPER): orphans of the container reparent
+ *                                to the shim instead of to the host's init.
+ *   waitPid(pid) -> [code, sig] | null
+ *                                waitid(P_PID, WEXITED|WNOHANG|__WALL) on one pid: reaps it if it
+ *                                has exited. One pid at a time so that libuv's own children (which
+ *                                libuv reaps itself) are never taken from it.
+ *   recvFd(sockFd, timeoutMs) -> fd
+ *                                receives one file descriptor sent with SCM_RIGHTS (the pty master
+ *                                an OCI runtime sends to --console-socket).
+ *   setWinsize(fd, rows, cols)   ioctl(TIOCSWINSZ) on a pty master.
+ *   dup(fd) -> fd                a second descriptor of a pty master: a Node tty stream closes the
+ *                                descriptor it reads when the terminal has no slave open, while
+ *                                the shim must keep the master for the process's whole life.
+ *   pipe() -> [readFd, writeFd]  pipe2(O_CLOEXEC): a container's stdin, whose write end the shim
+ *                                keeps (libuv's stdio pipes are closed when the runtime exits).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", msg);
+  return NULL;
+}
+
+static int arg_int(napi_env env, napi_callback_info info, size_t want, int32_t *out) {
+  napi_value argv[4];
+  size_t argc = 4;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, "missing argument");
+    return -1;
+  }
+  for (size_t i = 0; i < want; i++) {
+    if (napi_get_value_int32(env, argv[i], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "arguments must be integers");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_CHILD_SUBREAPER)", errno);
+  return NULL;
+}
+
+static napi_value wait_pid(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  if (arg_int(env, info, 1, a) != 0) return NULL;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, (id_t)a[0], &si, WEXITED | WNOHANG | __WALL) != 0) {
+    return throw_errno(env, "waitid", errno);
+  }
+  napi_value result;
+  if (si.si_pid == 0) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  /* [exit code, signal number]: one of them is 0 unless the process was killed by signal 0. */
+  int code = si.si_code == CLD_EXITED ? si.si_status : 0;
+  int sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
+  napi_value c, s;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, code, &c);
+  napi_create_int32(env, sig, &s);
+  napi_set_element(env, result, 0, c);
+  napi_set_element(env, result, 1, s);
+  return result;
+}
+
+static napi_value recv_fd(napi_env env, napi_callback_info info) {
+  int32_t a[2];
+  if (arg_int(env, info, 2, a) != 0) return NULL;
+  struct pollfd p = {.fd = a[0], .events = POLLIN};
+  int n;
+  do n = poll(&p, 1, a[1]);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, "poll", errno);
+  if (n == 0) return throw_errno(env, "recvFd", ETIMEDOUT);
+  char data[256];
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t r;
+  do r = recvmsg(a[0], &msg, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, "recvmsg", errno);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return throw_errno(env, "recvFd: no file descriptor received", EBADMSG);
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+static napi_value set_winsize(napi_env env, napi_callback_info info) {
+  int32_t a[3];
+  if (arg_int(env, info, 3, a) != 0) return NULL;
+  struct winsize ws = {.ws_row = (unsigned short)a[1], .ws_col = (unsigned short)a[2]};
+  if (ioctl(a[0], TIOCSWINSZ, &ws) != 0) return throw_errno(env, "ioctl(TIOCSWINSZ)", errno);
+  return NULL;
+}
+
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  if (arg_int(env, info, 1, a) != 0) return NULL;
+  int fd = fcntl(a[0], F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "dup", errno);
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+static napi_value make_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return throw_errno(env, "pipe2", errno);
+  napi_value result, r, w;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, fds[0], &r);
+  napi_create_int32(env, fds[1], &w);
+  napi_set_element(env, result, 0, r);
+  napi_set_element(env, result, 1, w);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
+      {"waitPid", NULL, wait_pid, NULL, NULL, NULL, napi_default, NULL},
+      {"recvFd", NULL, recv_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"setWinsize", NULL, set_winsize, NULL, NULL, NULL, napi_default, NULL},
+      {"dup", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,294 @@
+// The runtime manager: one shim per task, started with the shim v2 `start` protocol, reached over
+// ttrpc at the address it prints. A task's bundle lives in
+// <state>/io.containerd.runtime.v2.task/<namespace>/<id> with config.json, the shim's `address`
+// and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
+// cleans up after shims that died (their `delete` action, then the bundle).
+import { spawn } from "node:child_process";
+import { constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
+import type { DaemonLogger } from "../../common/log.ts";
+import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
+import { createTtrpcClient, type TtrpcClient } from "../../shim/ttrpc/client.ts";
+import { mountsOn, unmountAll } from "../diff/mounter.ts";
+import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
+
+export type ShimClient = TtrpcClient<typeof Task>;
+
+export interface ShimHandle {
+  namespace: string;
+  id: string;
+  bundle: string;
+  binary: string;
+  address: string;
+  task: ShimClient;
+}
+
+export interface ManagerOptions {
+  /** The daemon's --state. */
+  state: string;
+  /** The daemon's gRPC socket path (shims get it as -address). */
+  grpcAddress: string;
+  /** The daemon's ttrpc socket for shim events (TTRPC_ADDRESS). */
+  ttrpcAddress: string;
+  shims: ReadonlyMap<string, string>;
+  log: DaemonLogger;
+  /** Called when a dead shim's task is cleaned up: the daemon publishes exit and delete. */
+  onDeadShim(h: { namespace: string; id: string; pid: number; exitStatus: number; exitedAt: Date }): void;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+/** berth-shim beside this bundle (the build's dist/) when there, else on PATH. */
+function berthShimPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const p of [join(here, "berth-shim.mjs"), join(here, "..", "..", "..", "dist", "berth-shim.mjs")]) {
+    if (existsSync(p)) return p;
+  }
+  return BERTH_SHIM;
+}
+
+export class ShimManager {
+  readonly #o: ManagerOptions;
+  readonly #shims = new Map<string, ShimHandle>();
+  readonly root: string;
+
+  constructor(o: ManagerOptions) {
+    this.#o = o;
+    this.root = join(o.state, "io.containerd.runtime.v2.task");
+  }
+
+  get(ns: string, id: string): ShimHandle {
+    const h = this.#shims.get(`${ns}/${id}`);
+    if (!h) throw new NotFoundError(`no running task found: task ${id} not found`);
+    return h;
+  }
+
+  has(ns: string, id: string): boolean {
+    return this.#shims.has(`${ns}/${id}`);
+  }
+
+  list(ns: string): ShimHandle[] {
+    return [...this.#shims.values()].filter((h) => h.namespace === ns);
+  }
+
+  #binary(runtime: string, runtimePath: string): string {
+    const b = runtimePath || shimBinaryFor(runtime, this.#o.shims);
+    return b === BERTH_SHIM ? berthShimPath() : b;
+  }
+
+  /** Makes the bundle and starts the shim; the caller then calls its Create. */
+  async start(
+    ns: string,
+    id: string,
+    spec: Uint8Array,
+    runtime: string,
+    runtimePath: string,
+    options: Uint8Array | undefined,
+  ): Promise<ShimHandle> {
+    const key = `${ns}/${id}`;
+    const bundle = join(this.root, ns, id);
+    if (this.#shims.has(key) || existsSync(bundle)) throw new AlreadyExistsError(`task ${id}: already exists`);
+    const binary = this.#binary(runtime, runtimePath);
+    mkdirSync(bundle, { recursive: true, mode: 0o711 });
+    // Reserve the key before the first await: a concurrent create of the same id is refused.
+    const pending = { namespace: ns, id, bundle, binary, address: "", task: undefined as unknown as ShimClient };
+    this.#shims.set(key, pending);
+    try {
+      writeFileSync(join(bundle, "config.json"), spec);
+      writeFileSync(join(bundle, "shim-binary"), binary);
+      await this.#openShimLog(ns, id, bundle);
+      const address = await this.#runShim(binary, ns, id, bundle, ["start"], options);
+      const h: ShimHandle = { ...pending, address: address.trim(), task: this.#connect(address.trim(), ns) };
+      this.#shims.set(key, h);
+      return h;
+    } catch (err) {
+      this.#shims.delete(key);
+      await this.#removeBundle(bundle);
+      throw err;
+    }
+  }
+
+  /** After the task is deleted: asks the shim to exit, forgets it, removes the bundle. */
+  async release(h: ShimHandle): Promise<void> {
+    try {
+      await h.task.shutdown({ id: h.id }, { timeoutMs: 5000 });
+    } catch {
+      // A shim that already exited answers nothing; that is what we asked for.
+    }
+    h.task.close();
+    this.#shims.delete(`${h.namespace}/${h.id}`);
+    await this.#removeBundle(h.bundle);
+  }
+
+  /** A shim that failed its Create: stop it and clean up after it. */
+  async abandon(h: ShimHandle): Promise<void> {
+    try {
+      await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000 });
+    } catch {}
+    h.task.close();
+    await this.#runShim(h.binary, h.namespace, h.id, h.bundle, ["-bundle", h.bundle, "delete"]).catch(() => "");
+    this.#shims.delete(`${h.namespace}/${h.id}`);
+    await this.#removeBundle(h.bundle);
+  }
+
+  /** Start-up: reconnects to every live shim, cleans up after dead ones. */
+  async load(): Promise<void> {
+    if (!existsSync(this.root)) return;
+    for (const ns of readdirSync(this.root)) {
+      for (const id of readdirSync(join(this.root, ns))) {
+        const bundle = join(this.root, ns, id);
+        let binary = BERTH_SHIM;
+        let address = "";
+        try {
+          binary = readFileSync(join(bundle, "shim-binary"), "utf8");
+          address = readFileSync(join(bundle, "address"), "utf8").trim();
+          const task = this.#connect(address, ns);
+          try {
+            await task.connect({ id }, { timeoutMs: 3000 });
+          } catch (err) {
+            task.close();
+            throw err;
+          }
+          await this.#openShimLog(ns, id, bundle, false);
+          this.#shims.set(`${ns}/${id}`, { namespace: ns, id, bundle, binary, address, task });
+          this.#o.log.info("reconnected to shim", { namespace: ns, id });
+        } catch (err) {
+          this.#o.log.warn("shim is gone; cleaning up", { namespace: ns, id, error: errorMessage(err) });
+          await this.#cleanupDead(ns, id, bundle, binary);
+          // The dead shim's socket (a unix socket outlives its server).
+          if (address.startsWith("unix://")) rmSync(address.slice("unix://".length), { force: true });
+        }
+      }
+    }
+  }
+
+  async #cleanupDead(ns: string, id: string, bundle: string, binary: string): Promise<void> {
+    let pid = 0;
+    let exitStatus = 137;
+    let exitedAt = new Date();
+    try {
+      const out = await this.#runShim(binary, ns, id, bundle, ["-bundle", bundle, "delete"], undefined, true);
+      const r = fromBinary(DeleteResponseSchema, Buffer.from(out, "latin1"));
+      pid = r.pid;
+      exitStatus = r.exitStatus;
+      if (r.exitedAt) exitedAt = new Date(Number(r.exitedAt.seconds) * 1000 + r.exitedAt.nanos / 1e6);
+    } catch (err) {
+      this.#o.log.warn("shim delete failed", { namespace: ns, id, error: errorMessage(err) });
+    }
+    await this.#removeBundle(bundle);
+    if (existsSync(bundle)) return;
+    this.#o.onDeadShim({ namespace: ns, id, pid, exitStatus, exitedAt });
+  }
+
+  #connect(address: string, ns: string): ShimClient {
+    return createTtrpcClient(Task, address, { namespace: ns });
+  }
+
+  /** Never removes a bundle whose rootfs is still mounted: that would delete the container's files. */
+  async #removeBundle(bundle: string): Promise<void> {
+    const rootfs = join(bundle, "rootfs");
+    try {
+      if (existsSync(rootfs) && (await mountsOn(rootfs)) > 0) await unmountAll(rootfs);
+      rmSync(bundle, { recursive: true, force: true });
+      const nsDir = dirname(bundle);
+      if (readdirSync(nsDir).length === 0) rmSync(nsDir, { recursive: true, force: true });
+    } catch (err) {
+      this.#o.log.warn("bundle left behind", { bundle, error: errorMessage(err) });
+    }
+  }
+
+  /** The shim's log fifo, as containerd makes it: the shim writes its log there, we log it. */
+  async #openShimLog(ns: string, id: string, bundle: string, create = true): Promise<void> {
+    const path = join(bundle, "log");
+    if (create) await run("mkfifo", ["-m", "0700", path]);
+    if (!existsSync(path)) return;
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const sock = new net.Socket({ fd, readable: true, writable: false });
+    let buf = "";
+    sock.setEncoding("utf8");
+    sock.on("data", (d: string) => {
+      buf += d;
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        this.#o.log.debug("shim", { namespace: ns, id, line: buf.slice(0, nl) });
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf("\n");
+      }
+    });
+    sock.on("error", () => {});
+    sock.unref();
+  }
+
+  /** Runs the shim binary once (start or delete) the way containerd does; resolves its stdout. */
+  #runShim(
+    binary: string,
+    ns: string,
+    id: string,
+    bundle: string,
+    action: string[],
+    stdin?: Uint8Array,
+    binaryOut = false,
+  ): Promise<string> {
+    const args = [
+      "-namespace",
+      ns,
+      "-address",
+      this.#o.grpcAddress,
+      "-publish-binary",
+      process.execPath,
+      "-id",
+      id,
+      ...action,
+    ];
+    return new Promise((resolve, reject) => {
+      const child = spawn(binary, args, {
+        cwd: bundle,
+        stdio: ["pipe", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          TTRPC_ADDRESS: this.#o.ttrpcAddress,
+          GRPC_ADDRESS: this.#o.grpcAddress,
+          NAMESPACE: ns,
+          BERTH_SHIM_RUNTIME_ROOT: join(this.#o.state, "runc"),
+        },
+      });
+      const out: Buffer[] = [];
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => out.push(d));
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      child.stdin.on("error", () => {});
+      child.stdin.end(stdin ?? Buffer.alloc(0));
+      const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
+      child.once("error", (e) => {
+        clearTimeout(timer);
+        reject(new BerthError("internal", `shim ${binary}: ${e.message}`));
+      });
+      child.once("close", (code, sig) => {
+        clearTimeout(timer);
+        const text = Buffer.concat(out).toString(binaryOut ? "latin1" : "utf8");
+        if (code === 0) resolve(text);
+        else
+          reject(
+            new BerthError(
+              "internal",
+              `failed to start shim: ${binary} ${action.at(-1)}: ${sig ?? `exit status ${code}`}: ${(err || text).trim()}`,
+            ),
+          );
+      });
+    });
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: "ignore" });
+    c.once("error", reject);
+    c.once("close", (code) => (code === 0 ? resolve() : reject(new BerthError("internal", `${cmd}: exit ${code}`))));
+  });
+}

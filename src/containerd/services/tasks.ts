@@ -1,0 +1,193 @@
+// containerd.services.tasks.v1: tasks are run by shims. Each call finds the task's shim through the
+// runtime manager and forwards to its containerd.task.v2.Task service; Create first starts the
+// shim with the container's spec, runtime and options, and Delete releases it. The shim publishes
+// the task events itself (over the daemon's ttrpc socket).
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
+import type { Tasks } from "../../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
+import type { StateResponse } from "../../proto/gen/containerd/task/v2/shim_pb.js";
+import type { Impl } from "../../proto/grpc.ts";
+import { parseFilters, recordAdaptor } from "../filters/filters.ts";
+import type { ShimManager } from "../runtime/manager.ts";
+import { namespaceOf, type ServiceDeps, snapshotterOf } from "./deps.ts";
+
+const processOf = (containerId: string, s: StateResponse) => ({
+  containerId,
+  id: s.id,
+  pid: s.pid,
+  status: s.status,
+  stdin: s.stdin,
+  stdout: s.stdout,
+  stderr: s.stderr,
+  terminal: s.terminal,
+  exitStatus: s.exitStatus,
+  exitedAt: s.exitedAt,
+});
+
+export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof Tasks> {
+  return {
+    create: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      if (req.checkpoint) throw new NotImplementedError("checkpoint restore is not supported");
+      const c = deps.db.getContainer(ns, req.containerId);
+      if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": has no spec`);
+      let rootfs = req.rootfs;
+      if (rootfs.length === 0 && c.snapshotKey !== "") {
+        const mounts = await snapshotterOf(deps, c.snapshotter).mounts(ns, c.snapshotKey);
+        rootfs = mounts.map((m) => ({
+          type: m.type,
+          source: m.source,
+          target: "",
+          options: m.options,
+        })) as typeof rootfs;
+      }
+      const options = req.options ?? c.runtime.options;
+      const shim = await shims.start(ns, c.id, c.spec.value, c.runtime.name, req.runtimePath, undefined);
+      try {
+        const r = await shim.task.create(
+          {
+            id: c.id,
+            bundle: shim.bundle,
+            rootfs,
+            terminal: req.terminal,
+            stdin: req.stdin,
+            stdout: req.stdout,
+            stderr: req.stderr,
+            options: options ? { typeUrl: options.typeUrl, value: options.value } : undefined,
+          },
+          { timeoutMs: 60_000 },
+        );
+        return { containerId: c.id, pid: r.pid };
+      } catch (err) {
+        await shims.abandon(shim);
+        throw err;
+      }
+    },
+
+    start: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      return { pid: (await h.task.start({ id: req.containerId, execId: req.execId })).pid };
+    },
+
+    delete: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const r = await h.task.delete({ id: req.containerId });
+      await shims.release(h);
+      return { id: req.containerId, pid: r.pid, exitStatus: r.exitStatus, exitedAt: r.exitedAt };
+    },
+
+    deleteProcess: async (req, ctx) => {
+      if (req.execId === "") throw new InvalidArgumentError("delete the init process with Delete, not DeleteProcess");
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const r = await h.task.delete({ id: req.containerId, execId: req.execId });
+      return { id: req.execId, pid: r.pid, exitStatus: r.exitStatus, exitedAt: r.exitedAt };
+    },
+
+    get: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const s = await h.task.state({ id: req.containerId, execId: req.execId }, { timeoutMs: 10_000 });
+      return { process: processOf(req.containerId, s) };
+    },
+
+    list: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      const match = parseFilters(req.filter ? [req.filter] : []);
+      const out = [];
+      for (const h of shims.list(ns)) {
+        try {
+          const s = await h.task.state({ id: h.id }, { timeoutMs: 10_000 });
+          const p = processOf(h.id, s);
+          if (match(recordAdaptor({ id: h.id, container_id: h.id, pid: String(s.pid) }))) out.push(p);
+        } catch (err) {
+          deps.log.warn("shim did not answer State", { namespace: ns, id: h.id, error: String(err) });
+        }
+      }
+      return { tasks: out };
+    },
+
+    kill: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      await h.task.kill({ id: req.containerId, execId: req.execId, signal: req.signal, all: req.all });
+      return {};
+    },
+
+    exec: async (req, ctx) => {
+      if (req.execId === "") throw new InvalidArgumentError("exec id must not be empty");
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      await h.task.exec({
+        id: req.containerId,
+        execId: req.execId,
+        terminal: req.terminal,
+        stdin: req.stdin,
+        stdout: req.stdout,
+        stderr: req.stderr,
+        spec: req.spec ? { typeUrl: req.spec.typeUrl, value: req.spec.value } : undefined,
+      });
+      return {};
+    },
+
+    resizePty: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      await h.task.resizePty({ id: req.containerId, execId: req.execId, width: req.width, height: req.height });
+      return {};
+    },
+
+    closeIO: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      await h.task.closeIO({ id: req.containerId, execId: req.execId, stdin: req.stdin });
+      return {};
+    },
+
+    pause: async (req, ctx) => {
+      await shims.get(namespaceOf(ctx), req.containerId).task.pause({ id: req.containerId });
+      return {};
+    },
+
+    resume: async (req, ctx) => {
+      await shims.get(namespaceOf(ctx), req.containerId).task.resume({ id: req.containerId });
+      return {};
+    },
+
+    listPids: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const r = await h.task.pids({ id: req.containerId });
+      return { processes: r.processes.map((p) => ({ pid: p.pid, info: p.info })) };
+    },
+
+    checkpoint: async () => {
+      throw new NotImplementedError("checkpoint is not supported");
+    },
+
+    update: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      await h.task.update({
+        id: req.containerId,
+        resources: req.resources ? { typeUrl: req.resources.typeUrl, value: req.resources.value } : undefined,
+        annotations: req.annotations,
+      });
+      return {};
+    },
+
+    metrics: async (req, ctx) => {
+      const ns = namespaceOf(ctx);
+      const match = parseFilters(req.filters);
+      const metrics = [];
+      for (const h of shims.list(ns)) {
+        if (!match(recordAdaptor({ id: h.id }))) continue;
+        try {
+          const r = await h.task.stats({ id: h.id }, { timeoutMs: 10_000 });
+          metrics.push({ timestamp: timestampFromDate(new Date()), id: h.id, data: r.stats });
+        } catch (err) {
+          deps.log.debug("no stats", { id: h.id, error: String(err) });
+        }
+      }
+      return { metrics };
+    },
+
+    wait: async (req, ctx) => {
+      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const r = await h.task.wait({ id: req.containerId, execId: req.execId });
+      return { exitStatus: r.exitStatus, exitedAt: r.exitedAt };
+    },
+  };
+}

@@ -1,0 +1,162 @@
+// The OCI runtime command line as the shim drives it (runc's CLI; berth-runc, runc and crun all
+// speak it). Each call runs the binary once. The container's stdio is handed to `create`/`exec`
+// as the runtime's own stdio, so the runtime's errors are read from its --log file (json lines),
+// as containerd's runc shim does.
+
+import { type StdioOptions, spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { BerthError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
+
+export interface RuntimeOptions {
+  /** A name on PATH or a path. */
+  binary: string;
+  /** The runtime's --root. */
+  root: string;
+  /** The runtime's --log (json): where its errors are read from. */
+  logFile: string;
+  noPivotRoot?: boolean;
+  noNewKeyring?: boolean;
+  systemdCgroup?: boolean;
+}
+
+export interface SpawnStdio {
+  stdio: StdioOptions;
+}
+
+export class RuntimeError extends BerthError {
+  constructor(message: string) {
+    super("internal", message);
+    this.name = "RuntimeError";
+  }
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+}
+
+export class OciRuntime {
+  readonly opts: RuntimeOptions;
+
+  constructor(opts: RuntimeOptions) {
+    this.opts = opts;
+  }
+
+  #global(): string[] {
+    const g = ["--root", this.opts.root, "--log", this.opts.logFile, "--log-format", "json"];
+    if (this.opts.systemdCgroup) g.push("--systemd-cgroup");
+    return g;
+  }
+
+  /** Runs the runtime; stdout is captured unless stdio says otherwise. Rejects with its error. */
+  async #run(args: string[], stdio?: StdioOptions, input?: string): Promise<RunResult> {
+    rmSync(this.opts.logFile, { force: true });
+    const child = spawn(this.opts.binary, [...this.#global(), ...args], {
+      stdio: stdio ?? [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    if (input !== undefined) child.stdin?.end(input);
+    const code = await new Promise<number>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (c, sig) => resolve(c ?? 128 + (sig ? 1 : 0)));
+    });
+    if (code !== 0) {
+      const msg = lastLogError(this.opts.logFile) ?? stderr.trim() ?? `exit status ${code}`;
+      throw classify(`${this.opts.binary} ${args[0]} failed: ${msg || `exit status ${code}`}`);
+    }
+    return { code, stdout };
+  }
+
+  async create(
+    id: string,
+    bundle: string,
+    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
+  ): Promise<void> {
+    const args = ["create", "--bundle", bundle, "--pid-file", o.pidFile];
+    if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
+    if (this.opts.noPivotRoot) args.push("--no-pivot");
+    if (this.opts.noNewKeyring) args.push("--no-new-keyring");
+    args.push(id);
+    await this.#run(args, o.stdio);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.#run(["start", id]);
+  }
+
+  async exec(
+    id: string,
+    processFile: string,
+    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
+  ): Promise<void> {
+    const args = ["exec", "--detach", "--process", processFile, "--pid-file", o.pidFile];
+    if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
+    args.push(id);
+    await this.#run(args, o.stdio);
+  }
+
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    const args = ["kill"];
+    if (all) args.push("--all");
+    args.push(id, String(signal));
+    await this.#run(args);
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    await this.#run(force ? ["delete", "--force", id] : ["delete", id]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.#run(["pause", id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.#run(["resume", id]);
+  }
+
+  async ps(id: string): Promise<number[]> {
+    const { stdout } = await this.#run(["ps", "--format", "json", id]);
+    const pids: unknown = JSON.parse(stdout.trim() || "[]");
+    return Array.isArray(pids) ? pids.filter((p): p is number => typeof p === "number") : [];
+  }
+
+  async update(id: string, resourcesJson: string): Promise<void> {
+    await this.#run(["update", "--resources", "-", id], undefined, resourcesJson);
+  }
+}
+
+/** The last error a runtime wrote to its json log (runc and crun both write {"level","msg"}). */
+function lastLogError(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  let last: string | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const rec = JSON.parse(line) as { level?: string; msg?: string };
+      if (rec.level === "error" && rec.msg) last = rec.msg;
+    } catch {
+      last = line.trim();
+    }
+  }
+  return last;
+}
+
+function classify(msg: string): BerthError {
+  if (/does not exist|not found|no such container/i.test(msg)) return new NotFoundError(msg);
+  if (/not running|not paused|already|is stopped|cannot (pause|resume)/i.test(msg)) {
+    return new FailedPreconditionError(msg);
+  }
+  return new RuntimeError(msg);
+}

@@ -1,0 +1,455 @@
+// containerd.task.v2.Task as berth-shim serves it: one handler per RPC over the ShimTasks this
+// shim holds (normally one; several when containers share a shim as a group). Each handler
+// checks the request against the process's state and drives the OCI runtime; exits come from
+// the Reaper and are published as /tasks/exit.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  AlreadyExistsError,
+  errorMessage,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  NotImplementedError,
+} from "../common/errors.ts";
+import { mountAll, unmountAll } from "../containerd/diff/mounter.ts";
+import {
+  TaskCreateSchema,
+  TaskDeleteSchema,
+  TaskExecAddedSchema,
+  TaskExecStartedSchema,
+  TaskExitSchema,
+  TaskOOMSchema,
+  TaskPausedSchema,
+  TaskResumedSchema,
+  TaskStartSchema,
+} from "../proto/gen/containerd/events/task_pb.js";
+import { type Options, OptionsSchema, ProcessDetailsSchema } from "../proto/gen/containerd/runc/v1/options_pb.js";
+import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
+import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
+import type { EventPublisher } from "./publisher.ts";
+import type { ExitStatus, Reaper } from "./reaper.ts";
+import { OciRuntime } from "./runtime.ts";
+import { statsAny } from "./stats.ts";
+import { ProcessIO } from "./stdio.ts";
+import { ShimProcess as Process, type ShimProcess, ShimTask } from "./task.ts";
+import type { TtrpcImpl } from "./ttrpc/server.ts";
+
+export const SHIM_VERSION = "berth-shim 0.4.0";
+const OPTIONS_TYPE = "containerd.runc.v1.Options";
+const PROCESS_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+const RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+
+export interface ShimConfig {
+  namespace: string;
+  /** The OCI runtime used when the task's options name none. */
+  defaultRuntime: string;
+  /** The runtime's --root when the options name none; the namespace is appended. */
+  runtimeRootBase: string;
+}
+
+/** The runtime a bundle was created with, kept in the bundle so `delete` can clean up later. */
+export interface BundleRuntime {
+  binary: string;
+  root: string;
+}
+
+export function runtimeFor(options: Options | undefined, config: ShimConfig): BundleRuntime {
+  return {
+    binary: options?.binaryName || config.defaultRuntime,
+    root: options?.root || join(config.runtimeRootBase, config.namespace),
+  };
+}
+
+export function decodeOptions(any: { typeUrl: string; value: Uint8Array } | undefined): Options | undefined {
+  if (!any || any.typeUrl === "") return undefined;
+  const name = any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1);
+  if (name !== OPTIONS_TYPE) throw new InvalidArgumentError(`unsupported runtime options type ${any.typeUrl}`);
+  return fromBinary(OptionsSchema, any.value);
+}
+
+const statusOf: Record<ShimProcess["state"], Status> = {
+  created: Status.CREATED,
+  running: Status.RUNNING,
+  paused: Status.PAUSED,
+  stopped: Status.STOPPED,
+};
+
+export class TaskService {
+  readonly tasks = new Map<string, ShimTask>();
+  readonly #config: ShimConfig;
+  readonly #reaper: Reaper;
+  readonly #events: EventPublisher;
+  readonly #onShutdown: () => void;
+
+  constructor(config: ShimConfig, reaper: Reaper, events: EventPublisher, onShutdown: () => void) {
+    this.#config = config;
+    this.#reaper = reaper;
+    this.#events = events;
+    this.#onShutdown = onShutdown;
+    // Any exit may be an OOM kill inside some container (only init is our direct child).
+    reaper.onExit(() => {
+      for (const t of this.tasks.values()) this.#checkOom(t);
+    });
+  }
+
+  #task(id: string): ShimTask {
+    const t = this.tasks.get(id);
+    if (!t) throw new NotFoundError(`container ${id}: not found`);
+    return t;
+  }
+
+  #process(id: string, execId: string): ShimProcess {
+    const p = this.#task(id).process(execId);
+    if (!p) throw new NotFoundError(`process ${execId} of container ${id}: not found`);
+    return p;
+  }
+
+  readonly impl: TtrpcImpl<typeof Task> = {
+    create: async (req) => {
+      if (req.id === "") throw new InvalidArgumentError("a task needs an id");
+      if (this.tasks.has(req.id)) throw new AlreadyExistsError(`task ${req.id}: already exists`);
+      if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
+      const rt = runtimeFor(decodeOptions(req.options), this.#config);
+      const opts = decodeOptions(req.options);
+      writeFileSync(join(req.bundle, "runtime.json"), JSON.stringify(rt));
+      const runtime = new OciRuntime({
+        binary: rt.binary,
+        root: rt.root,
+        logFile: join(req.bundle, "log.json"),
+        noPivotRoot: opts?.noPivotRoot,
+        noNewKeyring: opts?.noNewKeyring,
+        systemdCgroup: opts?.systemdCgroup,
+      });
+      const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
+      const init = new Process(req.id, "", stdio);
+      const task = new ShimTask(req.id, this.#config.namespace, req.bundle, runtime, init);
+      // Reserve the id while the runtime works, so a second Create is refused.
+      this.tasks.set(req.id, task);
+      try {
+        if (req.rootfs.length > 0) {
+          const rootfs = join(req.bundle, "rootfs");
+          mkdirSync(rootfs, { recursive: true });
+          await mountAll(
+            req.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })),
+            rootfs,
+          );
+          task.rootfsMounted = rootfs;
+        }
+        init.pid = await this.#spawn(task, init, (io, pidFile) =>
+          runtime.create(req.id, req.bundle, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }),
+        );
+      } catch (err) {
+        this.tasks.delete(req.id);
+        if (task.rootfsMounted) await unmountAll(task.rootfsMounted).catch(() => {});
+        throw err;
+      }
+      task.memoryCgroup = memoryCgroupOf(init.pid);
+      this.#events.publish(this.#config.namespace, "/tasks/create", TaskCreateSchema, {
+        containerId: req.id,
+        bundle: req.bundle,
+        rootfs: req.rootfs,
+        io: stdio,
+        checkpoint: req.checkpoint,
+        pid: init.pid,
+      });
+      return { pid: init.pid };
+    },
+
+    start: async (req) => {
+      const task = this.#task(req.id);
+      const p = this.#process(req.id, req.execId);
+      if (p.state !== "created") throw new FailedPreconditionError(`process ${p.eventId}: already started`);
+      if (req.execId === "") {
+        await task.runtime.start(req.id);
+        if (p.state === "created") p.state = "running";
+        this.#events.publish(task.namespace, "/tasks/start", TaskStartSchema, { containerId: req.id, pid: p.pid });
+        return { pid: p.pid };
+      }
+      if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
+      const specFile = join(task.bundle, `exec-${req.execId}.json`);
+      writeFileSync(specFile, p.spec ?? "{}");
+      try {
+        p.pid = await this.#spawn(task, p, (io, pidFile) =>
+          task.runtime.exec(req.id, specFile, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }),
+        );
+      } finally {
+        rmSync(specFile, { force: true });
+      }
+      if (p.state === "created") p.state = "running";
+      this.#events.publish(task.namespace, "/tasks/exec-started", TaskExecStartedSchema, {
+        containerId: req.id,
+        execId: req.execId,
+        pid: p.pid,
+      });
+      return { pid: p.pid };
+    },
+
+    delete: async (req) => {
+      const task = this.#task(req.id);
+      const p = this.#process(req.id, req.execId);
+      if (req.execId !== "") {
+        if (p.state === "running" || p.state === "paused") {
+          throw new FailedPreconditionError(`exec ${req.execId} is ${p.state}: it must be stopped first`);
+        }
+        task.execs.delete(req.execId);
+        return {
+          pid: p.pid,
+          exitStatus: p.exitStatus,
+          exitedAt: p.exitedAt ? timestampFromDate(p.exitedAt) : undefined,
+        };
+      }
+      if (p.state === "running" || p.state === "paused") {
+        throw new FailedPreconditionError(`task ${req.id} is ${p.state}: it must be stopped before deletion`);
+      }
+      if (p.state === "created") {
+        // Never started: the runtime kills the waiting init; its exit completes the record.
+        await task.runtime.delete(req.id, true).catch(() => {});
+        await Promise.race([p.waitExited(), new Promise((r) => setTimeout(r, 2000))]);
+        p.setExited(137, new Date()); // no-op when the exit was recorded
+      } else {
+        await task.runtime.delete(req.id, false).catch(async (err) => {
+          if (!(err instanceof NotFoundError)) await task.runtime.delete(req.id, true);
+        });
+      }
+      if (task.rootfsMounted) {
+        await unmountAll(task.rootfsMounted);
+        task.rootfsMounted = undefined;
+      }
+      this.tasks.delete(req.id);
+      const exitedAt = timestampFromDate(p.exitedAt ?? new Date());
+      this.#events.publish(task.namespace, "/tasks/delete", TaskDeleteSchema, {
+        containerId: req.id,
+        pid: p.pid,
+        exitStatus: p.exitStatus,
+        exitedAt,
+        id: req.id,
+      });
+      return { pid: p.pid, exitStatus: p.exitStatus, exitedAt };
+    },
+
+    pids: async (req) => {
+      const task = this.#task(req.id);
+      const pids = await task.runtime.ps(req.id);
+      const execByPid = new Map([...task.execs.values()].map((e) => [e.pid, e.execId]));
+      return {
+        processes: pids.map((pid) => {
+          const execId = execByPid.get(pid);
+          return {
+            pid,
+            info: execId
+              ? {
+                  typeUrl: ProcessDetailsSchema.typeName,
+                  value: toBinary(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId })),
+                }
+              : undefined,
+          };
+        }),
+      };
+    },
+
+    pause: async (req) => {
+      const task = this.#task(req.id);
+      if (task.init.state !== "running") throw new FailedPreconditionError(`task ${req.id} is ${task.init.state}`);
+      await task.runtime.pause(req.id);
+      task.init.state = "paused";
+      for (const e of task.execs.values()) if (e.state === "running") e.state = "paused";
+      this.#events.publish(task.namespace, "/tasks/paused", TaskPausedSchema, { containerId: req.id });
+      return {};
+    },
+
+    resume: async (req) => {
+      const task = this.#task(req.id);
+      if (task.init.state !== "paused") throw new FailedPreconditionError(`task ${req.id} is ${task.init.state}`);
+      await task.runtime.resume(req.id);
+      task.init.state = "running";
+      for (const e of task.execs.values()) if (e.state === "paused") e.state = "running";
+      this.#events.publish(task.namespace, "/tasks/resumed", TaskResumedSchema, { containerId: req.id });
+      return {};
+    },
+
+    checkpoint: async () => {
+      throw new NotImplementedError("checkpoint is not supported by berth-shim");
+    },
+
+    kill: async (req) => {
+      const task = this.#task(req.id);
+      const p = this.#process(req.id, req.execId);
+      if (p.state === "stopped") throw new NotFoundError(`process ${p.eventId}: process already finished`);
+      if (req.execId === "") {
+        await task.runtime.kill(req.id, req.signal, req.all);
+      } else {
+        try {
+          process.kill(p.pid, req.signal);
+        } catch (err) {
+          throw new NotFoundError(`process ${req.execId}: ${errorMessage(err)}`);
+        }
+      }
+      return {};
+    },
+
+    exec: async (req) => {
+      const task = this.#task(req.id);
+      if (task.execs.has(req.execId) || req.execId === "") {
+        throw new AlreadyExistsError(`exec ${req.execId || '""'}: already exists`);
+      }
+      if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
+      const spec = req.spec;
+      if (!spec || spec.typeUrl.replace(/^\//, "") !== PROCESS_TYPE) {
+        throw new InvalidArgumentError(`exec ${req.execId}: the spec must be a ${PROCESS_TYPE}`);
+      }
+      const json = new TextDecoder().decode(spec.value);
+      try {
+        JSON.parse(json);
+      } catch {
+        throw new InvalidArgumentError(`exec ${req.execId}: the process spec is not JSON`);
+      }
+      const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
+      task.execs.set(req.execId, new Process(req.id, req.execId, stdio, json));
+      this.#events.publish(task.namespace, "/tasks/exec-added", TaskExecAddedSchema, {
+        containerId: req.id,
+        execId: req.execId,
+      });
+      return {};
+    },
+
+    resizePty: async (req) => {
+      const p = this.#process(req.id, req.execId);
+      if (!p.io) throw new FailedPreconditionError(`process ${p.eventId}: not started`);
+      p.io.resize(req.width, req.height);
+      return {};
+    },
+
+    closeIO: async (req) => {
+      const p = this.#process(req.id, req.execId);
+      if (req.stdin) p.io?.closeStdin();
+      return {};
+    },
+
+    update: async (req) => {
+      const task = this.#task(req.id);
+      if (!req.resources || req.resources.typeUrl.replace(/^\//, "") !== RESOURCES_TYPE) {
+        throw new InvalidArgumentError(`update: resources must be a ${RESOURCES_TYPE}`);
+      }
+      await task.runtime.update(req.id, new TextDecoder().decode(req.resources.value));
+      return {};
+    },
+
+    wait: async (req) => {
+      const p = this.#process(req.id, req.execId);
+      await p.waitExited();
+      return { exitStatus: p.exitStatus, exitedAt: p.exitedAt ? timestampFromDate(p.exitedAt) : undefined };
+    },
+
+    stats: async (req) => {
+      const task = this.#task(req.id);
+      if (task.init.state === "stopped") throw new NotFoundError(`task ${req.id}: not running`);
+      return { stats: await statsAny(task.init.pid) };
+    },
+
+    state: async (req) => {
+      const task = this.#task(req.id);
+      const p = this.#process(req.id, req.execId);
+      return {
+        id: p.eventId,
+        bundle: task.bundle,
+        pid: p.pid,
+        status: statusOf[p.state],
+        stdin: p.stdio.stdin,
+        stdout: p.stdio.stdout,
+        stderr: p.stdio.stderr,
+        terminal: p.stdio.terminal,
+        exitStatus: p.exitStatus,
+        exitedAt: p.exitedAt ? timestampFromDate(p.exitedAt) : undefined,
+        execId: req.execId,
+      };
+    },
+
+    connect: async (req) => {
+      const t = this.tasks.get(req.id);
+      return { shimPid: process.pid, taskPid: t?.init.pid ?? 0, version: SHIM_VERSION };
+    },
+
+    shutdown: async (req) => {
+      // A shim with live tasks stays (containerd asks after every delete); `now` forces it.
+      if (this.tasks.size > 0 && !req.now) return {};
+      setImmediate(this.#onShutdown);
+      return {};
+    },
+  };
+
+  /**
+   * Opens the process's stdio, runs the runtime's create/exec, and returns the pid the runtime
+   * wrote. The exit watch starts at once: the process may exit before this returns.
+   */
+  async #spawn(
+    task: ShimTask,
+    p: ShimProcess,
+    run: (io: ProcessIO, pidFile: string) => Promise<void>,
+  ): Promise<number> {
+    const io = await ProcessIO.open(p.stdio, { containerId: task.id, namespace: task.namespace });
+    const pidFile = join(task.bundle, p.execId === "" ? "init.pid" : `exec-${p.execId}.pid`);
+    rmSync(pidFile, { force: true });
+    const pty = io.consoleSocket ? io.acceptConsole() : undefined;
+    try {
+      await run(io, pidFile);
+      await pty;
+      io.afterSpawn();
+    } catch (err) {
+      pty?.catch(() => {});
+      await io.close();
+      throw err;
+    }
+    p.io = io;
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+    if (p.execId !== "") rmSync(pidFile, { force: true });
+    void this.#reaper.wait(pid).then((e) => this.#exited(task, p, e));
+    return pid;
+  }
+
+  async #exited(task: ShimTask, p: ShimProcess, e: ExitStatus): Promise<void> {
+    if (p.execId === "") this.#checkOom(task);
+    await p.io?.close();
+    p.setExited(e.status, e.exitedAt);
+    this.#events.publish(task.namespace, "/tasks/exit", TaskExitSchema, {
+      containerId: task.id,
+      id: p.eventId,
+      pid: p.pid,
+      exitStatus: e.status,
+      exitedAt: timestampFromDate(e.exitedAt),
+    });
+  }
+
+  /** Publishes /tasks/oom when the container's memory cgroup counted a new OOM kill. */
+  #checkOom(task: ShimTask): void {
+    if (!task.memoryCgroup) return;
+    let kills: number;
+    try {
+      const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(task.memoryCgroup, "memory.oom_control"), "utf8"));
+      kills = m ? Number(m[1]) : 0;
+    } catch {
+      return;
+    }
+    if (kills > task.oomKills) {
+      task.oomKills = kills;
+      this.#events.publish(task.namespace, "/tasks/oom", TaskOOMSchema, { containerId: task.id });
+    }
+  }
+}
+
+/** The v1 memory cgroup directory of a process, if it has one. */
+function memoryCgroupOf(pid: number): string | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+    for (const line of text.split("\n")) {
+      const [, controllers, path] = line.split(":");
+      if (controllers?.split(",").includes("memory") && path !== undefined) {
+        const dir = join("/sys/fs/cgroup/memory", path);
+        return existsSync(dir) ? dir : undefined;
+      }
+    }
+  } catch {}
+  return undefined;
+}

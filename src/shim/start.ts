@@ -1,0 +1,118 @@
+// `berth-shim start`: starts the long-lived shim for a task and prints its ttrpc address. The
+// shim is this same program re-run without an action, detached into its own session, so it
+// outlives both this process and the daemon that ran it. Containers that name a group (the
+// annotations containerd's runc shim reads) share the group's shim when it is already running.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import { join } from "node:path";
+import { AlreadyExistsError, BerthError } from "../common/errors.ts";
+
+export interface ShimArgs {
+  namespace: string;
+  id: string;
+  /** The daemon's gRPC address. */
+  address: string;
+  bundle: string;
+  debug: boolean;
+}
+
+/** Where shim sockets live; containerd uses /run/containerd/s the same way. */
+export const SOCKET_DIR = "/run/berth/s";
+
+/** Annotations that put a container in a shared shim, in the order they are looked at. */
+export const GROUP_ANNOTATIONS = ["io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"] as const;
+
+/**
+ * V8 settings of the long-lived shim: a shim holds a few small maps, so a small young generation
+ * and heap keep its private memory down; no concurrent V8 helper threads either.
+ */
+export const SHIM_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--single-threaded"];
+
+/** The socket of the shim serving `group` (a container id unless grouped). Pure. */
+export function socketPathFor(address: string, namespace: string, group: string): string {
+  const h = createHash("sha256")
+    .update(join(address, namespace, group))
+    .digest("hex");
+  return join(SOCKET_DIR, h);
+}
+
+/** The group a bundle's config.json puts its container in, or its own id. */
+export function groupOf(bundle: string, id: string): string {
+  try {
+    const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
+      annotations?: Record<string, unknown>;
+    };
+    for (const key of GROUP_ANNOTATIONS) {
+      const v = spec.annotations?.[key];
+      if (typeof v === "string" && v !== "") return v;
+    }
+  } catch {
+    // No readable config.json: the daemon will say so at Create.
+  }
+  return id;
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+export function writeAddress(bundle: string, address: string): void {
+  const tmp = join(bundle, ".address.tmp");
+  writeFileSync(tmp, address);
+  // rename: a reader never sees half an address.
+  renameSync(tmp, join(bundle, "address"));
+}
+
+export async function startShim(a: ShimArgs, argv: readonly string[]): Promise<string> {
+  const group = groupOf(a.bundle, a.id);
+  const socket = socketPathFor(a.address, a.namespace, group);
+  const address = `unix://${socket}`;
+  if (existsSync(socket)) {
+    if (await canConnect(socket)) {
+      if (group !== a.id) {
+        writeAddress(a.bundle, address);
+        return address;
+      }
+      throw new AlreadyExistsError(`shim for ${a.id}: already running at ${address}`);
+    }
+    rmSync(socket, { force: true }); // left by a shim that died
+  }
+  const script = process.argv[1];
+  if (!script) throw new BerthError("internal", "cannot tell which script to re-run");
+  const args = ["-socket", socket, ...argv.filter((x) => x !== "start")];
+  const child = spawn(process.execPath, [...SHIM_NODE_FLAGS, script, ...args], {
+    cwd: a.bundle,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+    env: { ...process.env, BERTH_SHIM_GROUP: group },
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const ready = child.stdio[3] as net.Socket;
+  await new Promise<void>((resolve, reject) => {
+    let said = "";
+    ready.setEncoding("utf8").on("data", (d: string) => {
+      said += d;
+      if (said.includes("ready\n")) resolve();
+    });
+    child.once("error", reject);
+    child.once("exit", (code, sig) =>
+      reject(new BerthError("internal", `shim exited (${sig ?? code}) before serving: ${stderr.trim()}`)),
+    );
+  });
+  child.stderr?.destroy();
+  ready.destroy();
+  child.unref();
+  return address;
+}

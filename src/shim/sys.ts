@@ -1,0 +1,33 @@
+// The shim's native syscalls (native/node/shimsys.c, a Node-API addon built to dist/shimsys.node).
+// Bundled, the addon sits beside the bundle; run from source (tests), it is in the repo's dist/.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface ShimSys {
+  /** prctl(PR_SET_CHILD_SUBREAPER, 1). */
+  setChildSubreaper(): void;
+  /** Reaps `pid` if it has exited: [exit code, signal]; null while it runs. Throws ECHILD. */
+  waitPid(pid: number): [number, number] | null;
+  /** Receives one fd passed with SCM_RIGHTS on a connected unix socket fd. */
+  recvFd(sockFd: number, timeoutMs: number): number;
+  /** TIOCSWINSZ on a pty master. */
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC). */
+  dup(fd: number): number;
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
+}
+
+let loaded: ShimSys | undefined;
+
+export function shimSys(): ShimSys {
+  if (loaded) return loaded;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, "shimsys.node"), join(here, "..", "..", "dist", "shimsys.node")];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) throw new Error(`shimsys.node not found (looked in ${candidates.join(", ")}); run the build`);
+  loaded = createRequire(import.meta.url)(path) as ShimSys;
+  return loaded;
+}

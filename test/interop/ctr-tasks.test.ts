@@ -1,0 +1,124 @@
+// The real `ctr` runs containers through berth-containerd → berth-shim → berth-runc: run --rm with
+// output and exit codes, run -d with task ls/ps/exec/pause/resume/metrics/kill/delete, and run -t
+// with a terminal (ctr itself runs under a pseudo-terminal made by script(1)).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, CTR, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
+
+const IMAGE = "docker.io/berth/busybox:latest";
+const skip =
+  process.getuid?.() !== 0
+    ? "interop tests run as root"
+    : ["/usr/bin/ctr", "/usr/bin/script"].find((b) => !existsSync(b));
+
+type Daemon = BerthContainerd & { cleanup(): Promise<void> };
+
+const ok = (r: CtrResult, what: string) => {
+  assert.equal(r.status, 0, `${what}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+};
+
+describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
+  let d: Daemon;
+
+  before(async () => {
+    d = await startBerthContainerd();
+    const archive = join(d.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: IMAGE });
+    ok(await d.ctrAsync(["images", "import", archive]), "import");
+  });
+
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("run --rm prints the output; exit codes propagate", { timeout: 60_000 }, async () => {
+    const r = await d.ctrAsync(["run", "--rm", IMAGE, "hi", "echo", "hi"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "hi\n");
+    const code = await d.ctrAsync(["run", "--rm", IMAGE, "three", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert.equal(code.status, 3, code.stderr);
+    assert.equal(code.stdout, "out\n");
+    assert.match(code.stderr, /^err$/m);
+    assert.equal(ok(await d.ctrAsync(["containers", "ls", "-q"]), "ls"), "");
+  });
+
+  test("run -d; task ls/ps/exec/pause/resume/metrics/kill/delete", { timeout: 90_000 }, async () => {
+    ok(await d.ctrAsync(["run", "-d", IMAGE, "bg", "sleep", "1000"]), "run -d");
+    const ls = ok(await d.ctrAsync(["task", "ls"]), "task ls");
+    const row = ls.split("\n").find((l) => l.startsWith("bg "));
+    assert.ok(row, ls);
+    const [, pid, status] = row.split(/\s+/);
+    assert.equal(status, "RUNNING");
+    assert.ok(existsSync(`/proc/${pid}`), "the task's pid is a live process");
+    assert.equal(readFileSync(`/proc/${pid}/cmdline`, "utf8"), "sleep\x001000\x00");
+
+    const ps = ok(await d.ctrAsync(["task", "ps", "bg"]), "task ps");
+    assert.match(ps, new RegExp(`^${pid}\\s`, "m"));
+
+    const ex = await d.ctrAsync(["task", "exec", "--exec-id", "e1", "bg", "sh", "-c", "echo from exec; exit 5"]);
+    assert.equal(ex.status, 5, ex.stderr);
+    assert.equal(ex.stdout, "from exec\n");
+
+    ok(await d.ctrAsync(["task", "pause", "bg"]), "pause");
+    assert.match(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^bg\s+\d+\s+PAUSED/m);
+    assert.match(readFileSync(`/proc/${pid}/status`, "utf8"), /^State:\s+[DST]/m);
+    ok(await d.ctrAsync(["task", "resume", "bg"]), "resume");
+    assert.match(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^bg\s+\d+\s+RUNNING/m);
+
+    const m = ok(await d.ctrAsync(["task", "metrics", "bg"]), "metrics");
+    assert.match(m, /memory\.usage_in_bytes\s+[1-9]\d*/);
+    assert.match(m, /pids\.current\s+[1-9]/);
+
+    ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", "bg"]), "kill");
+    for (let i = 0; i < 50; i++) {
+      if (/^bg\s+\d+\s+STOPPED/m.test((await d.ctrAsync(["task", "ls"])).stdout)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^bg\s+\d+\s+STOPPED/m);
+    const del = ok(await d.ctrAsync(["task", "delete", "bg"]), "task delete");
+    assert.match(del, /exit status 137|^$/);
+    ok(await d.ctrAsync(["containers", "rm", "bg"]), "containers rm");
+    assert.ok(!existsSync(`/proc/${pid}`));
+    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), new RegExp(`${d.state}/\\S*/bg/rootfs`));
+  });
+
+  // ctr sends the window size right after Start, so the container waits a moment before reading it.
+  test("run -t: the container gets a terminal, ctr relays it", { timeout: 60_000 }, async () => {
+    const cmd = [
+      CTR,
+      "--address",
+      d.address,
+      "run",
+      "-t",
+      "--rm",
+      IMAGE,
+      "tty1",
+      "sh",
+      "-c",
+      "tty; sleep 1; stty size; exit 7",
+    ]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn("script", ["-qfec", `stty rows 33 cols 101; ${cmd}`, "/dev/null"], {
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let out = "";
+      c.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+      });
+      c.stderr.on("data", (b: Buffer) => {
+        out += b.toString();
+      });
+      c.on("close", (code) => resolve({ code, out }));
+    });
+    assert.match(r.out, /\/dev\/pts\/\d+/);
+    assert.match(r.out, /33 101/);
+    assert.equal(r.code, 7, r.out);
+  });
+});
