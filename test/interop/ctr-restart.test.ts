@@ -1,0 +1,123 @@
+// kill -9 of berth-containerd while 20 containers run. The shims, not the daemon, are the
+// containers' parents and hold their output, so: every container keeps running, each one's
+// counter (written every 100 ms to a log the shim opened itself, `ctr run --log-uri file://`)
+// has no gap across the daemon's absence, three containers that exit while the daemon is down
+// are reported with their own exit codes once it is back, and the restarted daemon lists, kills
+// and deletes them all.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
+
+const IMAGE = "docker.io/berth/busybox:latest";
+const COUNT = 20;
+const EXIT_WHILE_DOWN = new Map([
+  ["c3", 3],
+  ["c7", 7],
+  ["c11", 11],
+]);
+const skip = process.getuid?.() !== 0 ? "interop tests run as root" : existsSync("/usr/bin/ctr") ? undefined : "no ctr";
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Daemon = BerthContainerd & { cleanup(): Promise<void> };
+
+const ok = (r: CtrResult, what: string) => {
+  assert.equal(r.status, 0, `${what}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+};
+
+/** The numbers a counter log holds, and whether any is missing or repeated. */
+function counter(path: string): { last: number; gaps: string[] } {
+  const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+  const gaps: string[] = [];
+  lines.forEach((l, i) => {
+    if (l !== String(i)) gaps.push(`line ${i}: ${JSON.stringify(l)}`);
+  });
+  return { last: lines.length - 1, gaps };
+}
+
+describe("kill -9 of berth-containerd while 20 containers run", { skip }, () => {
+  let d: Daemon;
+  const ids = Array.from({ length: COUNT }, (_, i) => `c${i}`);
+  const logOf = (id: string) => join(d.dir, "logs", `${id}.log`);
+  const pids = new Map<string, number>();
+
+  before(async () => {
+    d = await startBerthContainerd();
+    const archive = join(d.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: IMAGE });
+    ok(await d.ctrAsync(["images", "import", archive]), "import");
+  });
+
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("containers, their output and their exits survive the daemon", { timeout: 240_000 }, async () => {
+    // Each container counts until a stop file appears in its /tmp, then exits with the file's number.
+    const script = "i=0; while [ ! -e /tmp/stop ]; do echo $i; i=$((i+1)); sleep 0.1; done; exit $(cat /tmp/stop)";
+    for (const id of ids) {
+      ok(
+        await d.ctrAsync(["run", "-d", "--log-uri", `file://${logOf(id)}`, IMAGE, id, "sh", "-c", script]),
+        `run ${id}`,
+      );
+    }
+    const ls = ok(await d.ctrAsync(["task", "ls"]), "task ls");
+    for (const id of ids) {
+      const m = new RegExp(`^${id}\\s+(\\d+)\\s+RUNNING`, "m").exec(ls);
+      assert.ok(m, `${id} running:\n${ls}`);
+      pids.set(id, Number(m[1]));
+    }
+    await sleep(500);
+
+    await d.kill9();
+    const before = new Map(ids.map((id) => [id, counter(logOf(id)).last]));
+    // While the daemon is down: three containers are told to exit, with codes of their own.
+    for (const [id, code] of EXIT_WHILE_DOWN) writeFileSync(`/proc/${pids.get(id)}/root/tmp/stop`, String(code));
+    await sleep(1500);
+    for (const id of ids) {
+      const alive = existsSync(`/proc/${pids.get(id)}`);
+      assert.equal(alive, !EXIT_WHILE_DOWN.has(id), `${id} alive while the daemon is down`);
+    }
+    for (const id of ids) {
+      if (!EXIT_WHILE_DOWN.has(id)) assert.ok(counter(logOf(id)).last > before.get(id)! + 5, `${id} kept counting`);
+    }
+
+    await d.start();
+    const after = ok(await d.ctrAsync(["task", "ls"]), "task ls after restart");
+    for (const id of ids) {
+      const state = EXIT_WHILE_DOWN.has(id) ? "STOPPED" : "RUNNING";
+      assert.match(after, new RegExp(`^${id}\\s+${pids.get(id)}\\s+${state}`, "m"), `${id}:\n${after}`);
+    }
+    // Exits that happened while the daemon was down, with their codes (ctr warns of non-zero ones).
+    for (const [id, code] of EXIT_WHILE_DOWN) {
+      const del = await d.ctrAsync(["task", "delete", id]);
+      ok(del, `delete ${id}`);
+      assert.match(del.stderr, new RegExp(`task ${id} exit with non-zero exit code ${code}\\b`));
+      ok(await d.ctrAsync(["containers", "rm", id]), `rm ${id}`);
+    }
+    await sleep(500);
+    for (const id of ids) {
+      const c = counter(logOf(id));
+      assert.deepEqual(c.gaps, [], `${id}'s counter has no gap`);
+    }
+    // The survivors: kill, wait for the exit, delete.
+    for (const id of ids.filter((i) => !EXIT_WHILE_DOWN.has(i))) {
+      ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", id]), `kill ${id}`);
+    }
+    for (const id of ids.filter((i) => !EXIT_WHILE_DOWN.has(i))) {
+      let r: CtrResult | undefined;
+      for (let i = 0; i < 50; i++) {
+        r = await d.ctrAsync(["task", "delete", id]);
+        if (r.status === 0) break;
+        await sleep(100);
+      }
+      ok(r!, `delete ${id}`);
+      assert.match(r!.stderr, /exit code 137/);
+      ok(await d.ctrAsync(["containers", "rm", id]), `rm ${id}`);
+    }
+    assert.equal(ok(await d.ctrAsync(["task", "ls", "-q"]), "ls"), "");
+  });
+});
