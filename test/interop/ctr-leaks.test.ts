@@ -1,0 +1,121 @@
+// 200 containers through ctr → berth-containerd → berth-shim → berth-runc: some exit 0, some crash
+// (non-zero exit, leaving an orphan), some are killed from outside, some fail to
+// start (no such executable). Afterwards nothing of theirs remains: no mounts, cgroups, shim
+// processes, shim sockets, bundles or runtime state.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { socketPathFor } from "../../src/shim/start.ts";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import { pidsWithArgument } from "../helpers/peers.ts";
+
+const IMAGE = "docker.io/berth/busybox:latest";
+const TOTAL = 200;
+const PARALLEL = 4;
+const NS = "leaks";
+const skip = process.getuid?.() !== 0 ? "interop tests run as root" : existsSync("/usr/bin/ctr") ? undefined : "no ctr";
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Daemon = BerthContainerd & { cleanup(): Promise<void> };
+
+/** What each container does, by index. */
+const KINDS = ["exit0", "exit1", "crash", "killed", "nostart"] as const;
+
+describe("200 containers leave nothing behind", { skip }, () => {
+  let d: Daemon;
+
+  before(async () => {
+    d = await startBerthContainerd();
+    const archive = join(d.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: IMAGE });
+    const r = await d.ctrAsync(["images", "import", archive], { namespace: NS });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("create and delete 200 containers", { timeout: 600_000 }, async () => {
+    const ctr = (args: string[]) => d.ctrAsync(args, { namespace: NS, timeoutMs: 60_000 });
+    const outcomes = new Map<string, number>();
+    const one = async (i: number) => {
+      const id = `leak-${i}`;
+      const kind = KINDS[i % KINDS.length]!;
+      let r: CtrResult;
+      switch (kind) {
+        case "exit0":
+          r = await ctr(["run", "--rm", IMAGE, id, "true"]);
+          assert.equal(r.status, 0, `${id}: ${r.stderr}`);
+          break;
+        case "exit1":
+          r = await ctr(["run", "--rm", IMAGE, id, "sh", "-c", "exit 1"]);
+          assert.equal(r.status, 1, `${id}: ${r.stderr}`);
+          break;
+        case "crash":
+          // Leaves an orphan behind (reparented to the shim, the subreaper) and dies with a crash's status.
+          r = await ctr(["run", "--rm", IMAGE, id, "sh", "-c", "sleep 30 & echo oops >&2; exit 139"]);
+          assert.equal(r.status, 139, `${id}: ${r.stderr}`);
+          break;
+        case "killed": {
+          r = await ctr(["run", "-d", IMAGE, id, "sleep", "600"]);
+          assert.equal(r.status, 0, `${id}: ${r.stderr}`);
+          assert.equal((await ctr(["task", "kill", "-s", "SIGKILL", id])).status, 0);
+          for (let t = 0; t < 100; t++) {
+            r = await ctr(["task", "delete", id]);
+            if (r.status === 0) break;
+            await sleep(50);
+          }
+          assert.equal(r.status, 0, `${id}: ${r.stderr}`);
+          assert.equal((await ctr(["containers", "rm", id])).status, 0);
+          break;
+        }
+        case "nostart":
+          r = await ctr(["run", "--rm", IMAGE, id, "/no/such/binary"]);
+          assert.notEqual(r.status, 0);
+          // ctr leaves the container record when the task fails to start; remove it as a user would.
+          await ctr(["containers", "rm", id]);
+          break;
+      }
+      outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: PARALLEL }, async () => {
+        while (next < TOTAL) await one(next++);
+      }),
+    );
+    assert.equal([...outcomes.values()].reduce((a, b) => a + b, 0), TOTAL);
+
+    assert.equal((await ctr(["task", "ls", "-q"])).stdout, "");
+    assert.equal((await ctr(["containers", "ls", "-q"])).stdout, "");
+    // Mounts: nothing under the daemon's dirs but what the snapshotter itself keeps (none).
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .filter((l) => l.includes(d.dir));
+    assert.deepEqual(mounts, []);
+    // Shim processes serving this daemon, and their sockets.
+    const shims = pidsWithArgument(d.address).filter((p) => p !== d.pid);
+    assert.deepEqual(shims, []);
+    for (let i = 0; i < TOTAL; i++) {
+      assert.ok(!existsSync(socketPathFor(d.address, NS, `leak-${i}`)), `socket of leak-${i}`);
+    }
+    // Bundles and the runtime's state.
+    const tasks = join(d.state, "io.containerd.runtime.v2.task");
+    assert.deepEqual(existsSync(tasks) ? readdirSync(tasks) : [], []);
+    const runc = join(d.state, "runc", NS);
+    assert.deepEqual(existsSync(runc) ? readdirSync(runc) : [], []);
+    // cgroups: ctr puts a task in /<namespace>/<id> of every hierarchy.
+    for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
+      const dir = join("/sys/fs/cgroup", hierarchy, NS);
+      if (!existsSync(dir)) continue;
+      const left = readdirSync(dir).filter((e) => e.startsWith("leak-"));
+      assert.deepEqual(left, [], `cgroups left in ${dir}`);
+    }
+    // Snapshots: ctr removed each container's snapshot with it; only the image's layer remains.
+    const snaps = (await ctr(["snapshots", "ls"])).stdout.split("\n").filter((l) => /leak-/.test(l));
+    assert.deepEqual(snaps, []);
+  });
+});
