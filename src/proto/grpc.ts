@@ -18,49 +18,17 @@ import {
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
-import { BerthError, type ErrorKind } from "../common/errors.ts";
+import { BerthError } from "../common/errors.ts";
+import { kindOf, LEASE_KEY, NAMESPACE_KEY, statusCode, statusOf } from "./status.ts";
 
-/** The metadata key containerd clients name the request's namespace with. */
-export const NAMESPACE_KEY = "containerd-namespace";
-/** The metadata key containerd clients name the lease to hold new resources with. */
-export const LEASE_KEY = "containerd-lease";
+export { LEASE_KEY, NAMESPACE_KEY };
 
 // ---------------------------------------------------------------------------------------------
-// Status codes
+// Status codes (the mapping itself is status.ts's, shared with ttrpc)
 
-const codeOf: Record<ErrorKind, grpc.status> = {
-  "invalid-argument": grpc.status.INVALID_ARGUMENT,
-  "not-found": grpc.status.NOT_FOUND,
-  "already-exists": grpc.status.ALREADY_EXISTS,
-  "failed-precondition": grpc.status.FAILED_PRECONDITION,
-  unavailable: grpc.status.UNAVAILABLE,
-  "permission-denied": grpc.status.PERMISSION_DENIED,
-  "not-implemented": grpc.status.UNIMPLEMENTED,
-  // containerd returns errors of no known kind as they are, which gRPC sends as UNKNOWN.
-  internal: grpc.status.UNKNOWN,
-};
-
-const kindOf = new Map<grpc.status, ErrorKind>([
-  [grpc.status.INVALID_ARGUMENT, "invalid-argument"],
-  [grpc.status.OUT_OF_RANGE, "invalid-argument"],
-  [grpc.status.NOT_FOUND, "not-found"],
-  [grpc.status.ALREADY_EXISTS, "already-exists"],
-  [grpc.status.FAILED_PRECONDITION, "failed-precondition"],
-  [grpc.status.UNAVAILABLE, "unavailable"],
-  [grpc.status.PERMISSION_DENIED, "permission-denied"],
-  [grpc.status.UNAUTHENTICATED, "permission-denied"],
-  [grpc.status.UNIMPLEMENTED, "not-implemented"],
-]);
-
-/**
- * The gRPC status a thrown value is sent as: a BerthError by its kind, an AbortError as
- * CANCELLED, anything else as UNKNOWN. The details are the error's message.
- */
+/** The gRPC status a thrown value is sent as (see statusOf). */
 export function toStatus(err: unknown): grpc.StatusObject {
-  const details = err instanceof Error ? err.message : String(err);
-  let code = grpc.status.UNKNOWN;
-  if (err instanceof BerthError) code = codeOf[err.kind];
-  else if (err instanceof Error && err.name === "AbortError") code = grpc.status.CANCELLED;
+  const { code, details } = statusOf(err);
   return { code, details, metadata: new grpc.Metadata() };
 }
 
@@ -73,18 +41,13 @@ export function fromStatus(err: unknown): Error {
   if (err instanceof BerthError) return err;
   const e = err as Partial<grpc.ServiceError> | undefined;
   if (typeof e?.code !== "number") return err instanceof Error ? err : new Error(String(err));
-  const kind = kindOf.get(e.code) ?? "internal";
   const message = e.details || e.message || `gRPC status ${grpc.status[e.code] ?? e.code}`;
-  return new BerthError(kind, message, { cause: err });
+  return new BerthError(kindOf(e.code), message, { cause: err });
 }
 
 /** The gRPC status code behind an error a client call threw, or undefined. */
 export function grpcCode(err: unknown): grpc.status | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; i++) {
-    if (typeof e.code === "number") return e.code as grpc.status;
-    e = e.cause as typeof e;
-  }
-  return undefined;
+  return statusCode(err) as grpc.status | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

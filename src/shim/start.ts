@@ -89,7 +89,9 @@ export async function startShim(a: ShimArgs, argv: readonly string[]): Promise<s
   const script = process.argv[1];
   if (!script) throw new BerthError("internal", "cannot tell which script to re-run");
   const args = ["-socket", socket, ...argv.filter((x) => x !== "start")];
-  const child = spawn(process.execPath, [...SHIM_NODE_FLAGS, script, ...args], {
+  // $BERTH_SHIM_NODE_FLAGS replaces the V8 settings (for measuring others; bench/ctr-run.ts).
+  const nodeFlags = process.env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? SHIM_NODE_FLAGS;
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd: a.bundle,
     detached: true,
     stdio: ["ignore", "ignore", "pipe", "pipe"],

@@ -1,6 +1,6 @@
 // A ttrpc client (unary calls) over one unix-socket connection. Calls run concurrently: each gets
 // the next odd stream id and waits for the Response frame carrying it. A non-OK status comes back
-// as the BerthError kind grpc.ts's fromStatus() maps its code to; a dropped connection fails every
+// as the BerthError kind src/proto/status.ts maps its code to; a dropped connection fails every
 // call in flight (and every later one) as "unavailable".
 //
 //   const task = createTtrpcClient(Task, "/run/containerd/s/abc", { namespace: "berth" });
@@ -19,7 +19,7 @@ import {
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { BerthError, errorMessage } from "../../common/errors.ts";
 import { RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { fromStatus, NAMESPACE_KEY } from "../../proto/grpc.ts";
+import { kindOf, NAMESPACE_KEY } from "../../proto/status.ts";
 import {
   CODE_DEADLINE_EXCEEDED,
   CODE_OK,
@@ -148,7 +148,7 @@ export class TtrpcConnection {
         timer = setTimeout(() => {
           done();
           const msg = `ttrpc: ${service}/${method}: no answer within ${opts.timeoutMs} ms`;
-          reject(fromStatus(new TtrpcStatusError(CODE_DEADLINE_EXCEEDED, msg)));
+          reject(statusError(CODE_DEADLINE_EXCEEDED, msg));
         }, opts.timeoutMs);
       }
     });
@@ -159,7 +159,7 @@ export class TtrpcConnection {
       const message = res.status?.message || `ttrpc status ${code}`;
       if (code === CODE_RESOURCE_EXHAUSTED)
         throw new BerthError("invalid-argument", message, { cause: new TtrpcStatusError(code, message) });
-      throw fromStatus(new TtrpcStatusError(code, message));
+      throw statusError(code, message);
     }
     return res.payload;
   }
@@ -185,6 +185,11 @@ export class TtrpcConnection {
 }
 
 /** A socket path from "unix:///p" (what shims print and containerd passes) or a bare path. */
+/** A non-OK status as the BerthError of its kind; the status itself is the cause. */
+function statusError(code: number, message: string): BerthError {
+  return new BerthError(kindOf(code), message, { cause: new TtrpcStatusError(code, message) });
+}
+
 export function socketPathOf(address: string): string {
   return address.startsWith("unix://") ? address.slice("unix://".length) : address;
 }

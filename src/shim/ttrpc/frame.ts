@@ -37,7 +37,7 @@ export interface Frame {
 
 /**
  * A status error as ttrpc carries it (code + message); the cause of the BerthErrors our client
- * raises, so grpc.ts's grpcCode() can read the code back and fromStatus() can map it.
+ * raises, so status.ts's statusCode() (and grpc.ts's grpcCode()) can read the code back.
  */
 export class TtrpcStatusError extends Error {
   readonly code: number;

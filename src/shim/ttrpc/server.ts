@@ -1,7 +1,7 @@
 // A ttrpc server (unary calls): accepts connections on a unix socket and answers each Request
 // frame with one Response frame on the same stream id. Handlers are async functions typed from
 // the generated service, like grpc.ts's Impl; thrown BerthErrors go out as the status codes
-// grpc.ts's toStatus() picks, so containerd maps them back to its errdefs kinds.
+// src/proto/status.ts picks, so containerd maps them back to its errdefs kinds.
 //
 //   const server = createTtrpcServer();
 //   addTtrpcService(server, Task, { state: async (req, ctx) => ({ ... }) });
@@ -20,7 +20,7 @@ import {
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { BerthError } from "../../common/errors.ts";
 import { type Request, RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { NAMESPACE_KEY, toStatus } from "../../proto/grpc.ts";
+import { NAMESPACE_KEY, statusOf } from "../../proto/status.ts";
 import {
   CODE_INTERNAL,
   CODE_INVALID_ARGUMENT,
@@ -239,7 +239,7 @@ function runnerOf(
       return { code: CODE_OK, message: "", payload };
     } catch (err) {
       onError(name, err);
-      const st = toStatus(err);
+      const st = statusOf(err);
       return { code: st.code, message: st.details };
     }
   };
