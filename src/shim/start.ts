@@ -34,7 +34,9 @@ export const SHIM_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size
 export function socketPathFor(address: string, namespace: string, group: string): string {
   // node:crypto is loaded here, not at start-up: it costs the long-lived shim 1.3 MB it never uses.
   const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
-  const h = createHash("sha256").update(join(address, namespace, group)).digest("hex");
+  const h = createHash("sha256")
+    .update(join(address, namespace, group))
+    .digest("hex");
   return join(SOCKET_DIR, h);
 }
 

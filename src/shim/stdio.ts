@@ -35,6 +35,8 @@ export function parseOutput(uri: string): OutputTarget {
   if (uri.startsWith("/")) return { kind: "fifo", path: uri };
   let u: URL;
   try {
+    // WHATWG URLs would read "file:x" as file:///x; containerd's parser does not.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new Error("not a URI");
     u = new URL(uri);
   } catch {
     throw new InvalidArgumentError(`stdio ${JSON.stringify(uri)}: neither an absolute path nor a URI`);

@@ -1,0 +1,61 @@
+// The reaper against the real kernel: this test process becomes a subreaper, so an orphan of a
+// child is reparented to it and reaped with its own exit status, while processes spawned through
+// child_process keep theirs (libuv reaps them, not the reaper).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { childrenOf, Reaper } from "./reaper.ts";
+
+const addon = join(import.meta.dirname, "..", "..", "dist", "shimsys.node");
+const skip = existsSync(addon) ? undefined : "dist/shimsys.node is built by scripts/build.mjs";
+
+const exitOf = (cmd: string, args: string[]) =>
+  new Promise<number | null>((resolve) => spawn(cmd, args, { stdio: "ignore" }).once("exit", (c) => resolve(c)));
+
+describe("Reaper", { skip }, () => {
+  test("reaps reparented orphans with their status; child_process keeps its own exits", {
+    timeout: 30_000,
+  }, async () => {
+    const reaper = new Reaper();
+    reaper.start();
+    const seen: number[] = [];
+    reaper.onExit((e) => seen.push(e.pid));
+    // The shell prints the orphan's pid and exits at once; the orphan exits 7 a little later.
+    const child = spawn("sh", ["-c", "sh -c 'sleep 0.3; exit 7' & echo $!"], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    assert.equal(code, 0, "libuv kept the shell's exit");
+    const orphan = Number(out.trim());
+    assert.ok(orphan > 0);
+    // Meanwhile many child_process exits, each with its own code.
+    const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => exitOf("sh", ["-c", `exit ${i}`])));
+    assert.deepEqual(
+      codes,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const exit = await reaper.wait(orphan);
+    assert.equal(exit.pid, orphan);
+    assert.equal(exit.status, 7);
+    assert.ok(seen.includes(orphan));
+    assert.ok(!childrenOf(process.pid).includes(orphan), "no zombie left");
+  });
+
+  test("a signal death is reported as 128 + the signal", { timeout: 30_000 }, async () => {
+    const reaper = new Reaper();
+    reaper.start();
+    const child = spawn("sh", ["-c", "sleep 30 & echo $!"], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
+    await new Promise((r) => child.once("exit", r));
+    const orphan = Number(out.trim());
+    process.kill(orphan, "SIGKILL");
+    assert.equal((await reaper.wait(orphan)).status, 137);
+  });
+});
