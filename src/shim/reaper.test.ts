@@ -14,11 +14,25 @@ const skip = existsSync(addon) ? undefined : "dist/shimsys.node is built by scri
 const exitOf = (cmd: string, args: string[]) =>
   new Promise<number | null>((resolve) => spawn(cmd, args, { stdio: "ignore" }).once("exit", (c) => resolve(c)));
 
+/** Runs `sh -c script`; once the shell has exited, resolves the first line it printed (an orphan's pid). */
+async function firstLine(script: string): Promise<number> {
+  const child = spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
+  let out = "";
+  child.stdout.on("data", (b: Buffer) => {
+    out += b.toString();
+  });
+  await new Promise((r) => child.once("exit", r));
+  await new Promise((r) => child.stdout.once("close", r));
+  return Number(out.trim());
+}
+
 describe("Reaper", { skip }, () => {
+  // One per process, as in the shim: two reapers would race for the same exits.
+  const reaper = new Reaper();
+
   test("reaps reparented orphans with their status; child_process keeps its own exits", {
     timeout: 30_000,
   }, async () => {
-    const reaper = new Reaper();
     reaper.start();
     const seen: number[] = [];
     reaper.onExit((e) => seen.push(e.pid));
@@ -46,15 +60,8 @@ describe("Reaper", { skip }, () => {
   });
 
   test("a signal death is reported as 128 + the signal", { timeout: 30_000 }, async () => {
-    const reaper = new Reaper();
-    reaper.start();
-    const child = spawn("sh", ["-c", "sleep 30 & echo $!"], { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b.toString();
-    });
-    await new Promise((r) => child.once("exit", r));
-    const orphan = Number(out.trim());
+    const orphan = await firstLine("sleep 30 </dev/null >/dev/null & echo $!");
+    assert.ok(orphan > 1);
     process.kill(orphan, "SIGKILL");
     assert.equal((await reaper.wait(orphan)).status, 137);
   });
