@@ -87,7 +87,10 @@ describe("200 containers leave nothing behind", { skip }, () => {
         while (next < TOTAL) await one(next++);
       }),
     );
-    assert.equal([...outcomes.values()].reduce((a, b) => a + b, 0), TOTAL);
+    assert.equal(
+      [...outcomes.values()].reduce((a, b) => a + b, 0),
+      TOTAL,
+    );
 
     assert.equal((await ctr(["task", "ls", "-q"])).stdout, "");
     assert.equal((await ctr(["containers", "ls", "-q"])).stdout, "");
