@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
 import { type BerthContainerd, CTR, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import { pidsWithArgument } from "../helpers/peers.ts";
 
 const IMAGE = "docker.io/berth/busybox:latest";
 const skip =
@@ -120,5 +121,31 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     assert.match(r.out, /\/dev\/pts\/\d+/);
     assert.match(r.out, /33 101/);
     assert.equal(r.code, 7, r.out);
+  });
+
+  test("containers of one group share one shim; each keeps its own lifecycle", { timeout: 60_000 }, async () => {
+    const shims = () =>
+      pidsWithArgument(d.address).filter((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("berth-shim.mjs"));
+    const before = shims().length;
+    for (const id of ["g1", "g2", "g3"]) {
+      ok(
+        await d.ctrAsync(["run", "-d", "--annotation", "io.containerd.runc.v2.group=grp", IMAGE, id, "sleep", "1000"]),
+        `run ${id}`,
+      );
+    }
+    assert.equal(shims().length, before + 1, "one shim serves the group");
+    ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", "g2"]), "kill g2");
+    for (let i = 0; i < 50 && !/^g2\s+\d+\s+STOPPED/m.test((await d.ctrAsync(["task", "ls"])).stdout); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    ok(await d.ctrAsync(["task", "delete", "g2"]), "delete g2");
+    const ls = ok(await d.ctrAsync(["task", "ls"]), "ls");
+    assert.match(ls, /^g1\s+\d+\s+RUNNING/m);
+    assert.match(ls, /^g3\s+\d+\s+RUNNING/m);
+    assert.equal(shims().length, before + 1, "the shim stays while it has tasks");
+    for (const id of ["g1", "g3"]) ok(await d.ctrAsync(["task", "delete", "--force", id]), `delete ${id}`);
+    for (const id of ["g1", "g2", "g3"]) ok(await d.ctrAsync(["containers", "rm", id]), `rm ${id}`);
+    for (let i = 0; i < 50 && shims().length > before; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(shims().length, before, "the shim exits with its last task");
   });
 });
