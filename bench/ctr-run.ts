@@ -11,8 +11,8 @@
 //    and deleted and the bench checks that nothing is left (shims, sockets, mounts, runtime state,
 //    cgroups).
 //
-//   node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--concurrency N (5)]
-//                         [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]
+//   node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)]
+//                         [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]
 //
 // --runs 0 or --burst 0 skips that part. Must run as root. Prints tables and writes everything,
 // raw samples included, to bench/results/ctr-run-<date>.json.
@@ -67,6 +67,7 @@ interface Options {
   runs: number;
   warmup: number;
   burst: number;
+  burstRounds: number;
   concurrency: number;
   settleMs: number;
   dist: string;
@@ -77,7 +78,7 @@ interface Options {
 function usage(msg?: string): never {
   if (msg) console.error(`ctr-run: ${msg}`);
   console.error(
-    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]',
+    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]',
   );
   process.exit(2);
 }
@@ -87,6 +88,7 @@ function parseOptions(argv: string[]): Options {
     runs: 30,
     warmup: 3,
     burst: 50,
+    burstRounds: 1,
     concurrency: 5,
     settleMs: 2000,
     dist: join(REPO, "dist"),
@@ -105,6 +107,7 @@ function parseOptions(argv: string[]): Options {
     if (flag === "--runs") o.runs = int(flag, value(), 0);
     else if (flag === "--warmup") o.warmup = int(flag, value(), 0);
     else if (flag === "--burst") o.burst = int(flag, value(), 0);
+    else if (flag === "--burst-rounds") o.burstRounds = int(flag, value(), 1);
     else if (flag === "--concurrency") o.concurrency = int(flag, value(), 1);
     else if (flag === "--settle-ms") o.settleMs = int(flag, value(), 0);
     else if (flag === "--dist") o.dist = resolve(value() ?? usage("--dist needs a directory"));
@@ -160,6 +163,15 @@ function cmdline(pid: number): string[] {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
   } catch {
     return [];
+  }
+}
+
+function envPath(pid: number): string | undefined {
+  try {
+    const vars = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    return vars.find((v) => v.startsWith("PATH="))?.slice("PATH=".length);
+  } catch {
+    return undefined;
   }
 }
 
@@ -293,12 +305,14 @@ async function waitReady(s: Stack): Promise<void> {
   throw new Error(`${s.name} daemon did not become ready:\n${log.split("\n").slice(-30).join("\n")}`);
 }
 
-const daemonEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-  ...process.env,
-  PATH: DAEMON_PATH,
-  ...extra,
-});
+/** The daemons' environment: ours with a fixed PATH and no BERTH_* settings (berth-shim must pick berth-runc). */
+function daemonEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: DAEMON_PATH };
+  for (const k of Object.keys(env)) if (k.startsWith("BERTH_")) delete env[k];
+  return { ...env, ...extra };
+}
 
+/** Spawns berth-containerd (not waiting for it: see waitReady). */
 async function startBerth(dir: string, dist: string, shimNodeFlags: string | undefined): Promise<Stack> {
   const address = join(dir, "containerd.sock");
   const state = join(dir, "state");
@@ -312,7 +326,7 @@ async function startBerth(dir: string, dist: string, shimNodeFlags: string | und
     logPath,
     env,
   );
-  const s: Stack = {
+  return {
     name: "berth",
     chain: "berth-containerd → berth-shim → berth-runc",
     dir,
@@ -326,10 +340,9 @@ async function startBerth(dir: string, dist: string, shimNodeFlags: string | und
     runtimeRoot: join(state, "runc", NS),
     bundles: join(state, "io.containerd.runtime.v2.task", NS),
   };
-  await waitReady(s);
-  return s;
 }
 
+/** Spawns containerd with a private config (not waiting for it: see waitReady). */
 async function startReference(dir: string): Promise<Stack> {
   const address = join(dir, "containerd.sock");
   const state = join(dir, "state");
@@ -348,13 +361,17 @@ async function startReference(dir: string): Promise<Stack> {
     '  level = "info"',
     "[metrics]",
     '  address = ""',
+    // The opt plugin puts <path>/bin first on the PATH the shims get (default /opt/containerd):
+    // a private empty dir, so `runc` can only be the one on DAEMON_PATH.
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = ${JSON.stringify(join(dir, "opt"))}`,
     "",
   ].join("\n");
   const configPath = join(dir, "config.toml");
   writeFileSync(configPath, config);
   const logPath = join(dir, "daemon.log");
   const d = await spawnDaemon(CONTAINERD, ["--config", configPath], logPath, daemonEnv());
-  const s: Stack = {
+  return {
     name: "containerd",
     chain: "containerd 1.6 → containerd-shim-runc-v2 → runc",
     dir,
@@ -375,8 +392,6 @@ async function startReference(dir: string): Promise<Stack> {
     runtimeRoot: join(CONTAINERD_RUNC_ROOT, NS),
     bundles: join(state, "io.containerd.runtime.v2.task", NS),
   };
-  await waitReady(s);
-  return s;
 }
 
 function shimPids(s: Stack): number[] {
@@ -390,11 +405,9 @@ function daemonMemory(s: Stack): Memory {
 async function stopDaemon(s: Stack): Promise<void> {
   if (!alive(s)) return;
   s.child.kill("SIGTERM");
-  const stopped = await Promise.race([s.exited.then(() => true), sleep(10_000).then(() => false)]);
-  if (!stopped) {
-    s.child.kill("SIGKILL");
-    await s.exited;
-  }
+  const timer = setTimeout(() => s.child.kill("SIGKILL"), 10_000);
+  await s.exited;
+  clearTimeout(timer);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -619,6 +632,7 @@ async function measureLatency(stacks: Stack[], o: Options, ids: Map<Stack, strin
 
 interface Burst {
   stack: string;
+  round: number;
   requested: number;
   started: number;
   running: number;
@@ -628,8 +642,9 @@ interface Burst {
   /** Wall time of each `ctr run -d`. */
   runMs: number[];
   shims: Memory;
-  /** One shim's command line, to show how it was started (V8 flags etc.). */
+  /** One shim's command line, to show how it was started (V8 flags etc.), and its PATH. */
   shimArgv: string[];
+  shimEnvPath: string | undefined;
   daemonBefore: Memory;
   daemonAfter: Memory;
   daemonAfterTeardown: Memory;
@@ -638,7 +653,7 @@ interface Burst {
   leftovers: string[];
 }
 
-async function burst(s: Stack, o: Options, ids: string[]): Promise<Burst> {
+async function burst(s: Stack, round: number, o: Options, ids: string[]): Promise<Burst> {
   const mine = Array.from({ length: o.burst }, () => nextId(s));
   ids.push(...mine);
   const daemonBefore = daemonMemory(s);
@@ -662,6 +677,8 @@ async function burst(s: Stack, o: Options, ids: string[]): Promise<Burst> {
   await sleep(o.settleMs);
   const pids = shimPids(s);
   const shims = memoryOf(pids);
+  const shimArgv = pids.length > 0 ? cmdline(pids[0]!) : [];
+  const shimEnvPath = pids.length > 0 ? envPath(pids[0]!) : undefined;
   const daemonAfter = daemonMemory(s);
   process.stderr.write(
     `${s.name}: ${running}/${o.burst} running, ${shims.processes} shims, Pss ${(shims.pssKb / 1024).toFixed(1)} MiB\n`,
@@ -676,6 +693,7 @@ async function burst(s: Stack, o: Options, ids: string[]): Promise<Burst> {
   const left = await leftovers(s, mine);
   return {
     stack: s.name,
+    round,
     requested: o.burst,
     started: runMs.length,
     running,
@@ -683,7 +701,8 @@ async function burst(s: Stack, o: Options, ids: string[]): Promise<Burst> {
     startWallMs,
     runMs,
     shims,
-    shimArgv: pids.length > 0 ? cmdline(pids[0]!) : [],
+    shimArgv,
+    shimEnvPath,
     daemonBefore,
     daemonAfter,
     daemonAfterTeardown: daemonMemory(s),
@@ -717,11 +736,11 @@ function latencyTable(results: Latency[]): string {
   return formatTable(["stack", "runs", "median ms", "p90 ms", "mean ms", "min ms", "vs containerd"], rows);
 }
 
-function burstTable(results: Burst[]): string {
+function burstTable(results: Burst[], o: Options): string {
   const rows = results.map((b) => {
     const per = (kb: number) => (b.running > 0 ? mib(kb / b.running) : "-");
     return [
-      b.stack,
+      o.burstRounds > 1 ? `${b.stack} #${b.round}` : b.stack,
       `${b.running}/${b.requested}`,
       String(b.shims.processes),
       fmt(b.startWallMs / 1000, 2),
@@ -731,6 +750,7 @@ function burstTable(results: Burst[]): string {
       per(b.shims.rssKb),
       mib(b.daemonBefore.pssKb),
       mib(b.daemonAfter.pssKb),
+      mib(b.daemonAfterTeardown.pssKb),
       b.leftovers.length === 0 ? "none" : String(b.leftovers.length),
     ];
   });
@@ -744,8 +764,9 @@ function burstTable(results: Burst[]): string {
       "Pss/ctr MiB",
       "private/ctr",
       "Rss/ctr",
-      "daemon Pss before",
-      "after",
+      "daemon Pss: before",
+      "with burst",
+      "after rm",
       "left",
     ],
     rows,
@@ -766,6 +787,11 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadavg();
   const snap = await snapshotDist(o.dist);
+  const tools = {
+    ctr: firstLine([CTR, "--version"]),
+    runc: firstLine([RUNC, "--version"]),
+    berthNode: firstLine([shebangNode(join(snap.dir, "berth-containerd.mjs")), "--version"]),
+  };
   const work = await makeTempDir("berth-bench-ctr-");
   const archive = join(work, "busybox.tar");
   await writeImageArchive(archive, { name: IMAGE });
@@ -785,19 +811,24 @@ async function main(): Promise<void> {
   const teardownFound: string[] = [];
   let failure: Error | undefined;
   try {
+    // Each stack is in `stacks` as soon as its daemon is spawned, so the finally below takes it down.
     stacks.push(await startBerth(await makeTempDir("berth-bench-ctr-berth-"), snap.dir, o.shimNodeFlags));
     stacks.push(await startReference(await makeTempDir("berth-bench-ctr-containerd-")));
     for (const s of stacks) {
       ids.set(s, []);
+      await waitReady(s);
       const r = await ctrSafe(s, ["images", "import", archive], 120_000);
       if (r.code !== 0) throw new Error(`${s.name}: ctr images import failed: ${describe(r)}`);
       imports[s.name] = r.ms;
     }
     if (o.runs > 0) latency = await measureLatency(stacks, o, ids);
     if (o.burst > 0) {
-      for (const s of stacks) {
-        checkInterrupted();
-        bursts.push(await burst(s, o, ids.get(s)!));
+      // One burst per stack per round, the stack going first alternating between rounds.
+      for (let round = 0; round < o.burstRounds; round++) {
+        for (const s of round % 2 === 0 ? stacks : [...stacks].reverse()) {
+          checkInterrupted();
+          bursts.push(await burst(s, round + 1, o, ids.get(s)!));
+        }
       }
     }
   } catch (e) {
@@ -829,7 +860,7 @@ async function main(): Promise<void> {
   }
   if (bursts.length > 0) {
     console.log(`${o.burst} x ctr run -d IMAGE ID sleep 3600, ${o.concurrency} at a time; memory in MiB\n`);
-    console.log(burstTable(bursts));
+    console.log(burstTable(bursts, o));
     console.log("");
   }
   for (const r of latency) {
@@ -860,9 +891,7 @@ async function main(): Promise<void> {
     gitCommit: firstLine(["git", "-C", REPO, "rev-parse", "HEAD"]),
     dist: { from: o.dist, bundlesSha256: snap.sha256 },
     versions: {
-      ctr: firstLine([CTR, "--version"]),
-      runc: firstLine([RUNC, "--version"]),
-      berthNode: firstLine([shebangNode(join(o.dist, "berth-containerd.mjs")), "--version"]),
+      ...tools,
       stacks: Object.fromEntries(stacks.map((s) => [s.name, { chain: s.chain, daemon: s.version }])),
     },
     options: o,

@@ -57,6 +57,8 @@ export interface DaemonOptions {
   log: DaemonLogger;
   /** Runtime name → shim binary (see runtime/shim-binary.ts); defaults to DEFAULT_SHIMS. */
   shims?: ReadonlyMap<string, string>;
+  /** Keep a spare berth-shim ready (default true). */
+  spareShim?: boolean;
 }
 
 export interface Daemon {
@@ -149,6 +151,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     grpcAddress: opts.address,
     ttrpcAddress,
     shims: opts.shims ?? DEFAULT_SHIMS,
+    spare: opts.spareShim ?? true,
     log: log.with({ module: "runtime" }),
     onDeadShim: (d) => {
       const exitedAt = ts(d.exitedAt);
@@ -169,6 +172,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
   await shims.load();
+  shims.warmSpare();
   addService(server, Tasks, tasksService(deps, shims), onError);
   const names = [
     "version",
@@ -199,6 +203,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stop: async () => {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       // Shims and their containers keep running: a restarted daemon reconnects to them.
+      await shims.close();
       await ttrpc.close();
       rmSync(ttrpcAddress, { force: true });
       for (const b of backends.values()) await b.close();

@@ -21,6 +21,10 @@ const FLAGS = {
     usage:
       "NAME=BINARY: run runtime NAME with shim BINARY (repeatable; default: io.containerd.runc.v2 and io.containerd.berth.v1 run berth-shim)",
   },
+  "shim-spare": {
+    kind: "bool",
+    usage: "keep one berth-shim started ahead of need (default true; --shim-spare=false turns it off)",
+  },
   config: { kind: "string", aliases: ["c"], usage: "configuration file (not read yet; flags configure everything)" },
   version: { kind: "bool", aliases: ["v"], usage: "print the version and exit" },
   help: { kind: "bool", aliases: ["h"], usage: "show help" },
@@ -46,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     state,
     log,
     shims: shimTable(strs(p, "runtime-shim")),
+    spareShim: p.values.get("shim-spare") !== false,
   });
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

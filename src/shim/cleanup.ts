@@ -7,7 +7,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { mountsOn, unmountAll } from "../containerd/diff/mounter.ts";
 import { DeleteResponseSchema } from "../proto/gen/containerd/task/v2/shim_pb.js";
-import { OciRuntime } from "./runtime.ts";
+import { CliRuntime } from "./runtime.ts";
 import { defaultRuntime, runtimeRootBase } from "./serve.ts";
 import { type BundleRuntime, runtimeFor } from "./service.ts";
 import type { ShimArgs } from "./start.ts";
@@ -23,7 +23,7 @@ export async function cleanupBundle(a: ShimArgs): Promise<Uint8Array> {
       runtimeRootBase: runtimeRootBase(),
     });
   }
-  const runtime = new OciRuntime({ binary: rt.binary, root: rt.root, logFile: join(a.bundle, "log.json") });
+  const runtime = new CliRuntime({ binary: rt.binary, root: rt.root, logFile: join(a.bundle, "log.json") });
   await runtime.delete(a.id, true).catch(() => {});
   const rootfs = join(a.bundle, "rootfs");
   if ((await mountsOn(rootfs)) > 0) await unmountAll(rootfs);

@@ -18,6 +18,7 @@ const flags = {
   id: { kind: "string", usage: "id of the task" },
   bundle: { kind: "string", usage: "the bundle directory (default: the working directory)" },
   socket: { kind: "string", usage: "the socket to serve (set by start for the shim it starts)" },
+  spare: { kind: "bool", usage: "serve as a spare: namespace and bundle come with the first Create" },
   debug: { kind: "bool", usage: "debug logging" },
   v: { kind: "bool", usage: "print the version" },
 } as const;
@@ -31,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
   const action = parsed.positionals[0] ?? "";
   const ns = str(parsed, "namespace") ?? "";
   const id = str(parsed, "id") ?? "";
-  if (ns === "") throw new UsageError("shim namespace cannot be empty");
+  const spare = parsed.values.get("spare") === true;
+  if (ns === "" && !spare) throw new UsageError("shim namespace cannot be empty");
   if (id === "" && action !== "") throw new UsageError("shim id cannot be empty");
   const common = {
     namespace: ns,
@@ -48,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(await cleanupBundle(common));
       return 0;
     case "":
-      await serveShim({ ...common, socket: str(parsed, "socket") ?? "" });
+      await serveShim({ ...common, socket: str(parsed, "socket") ?? "", spare });
       return 0;
     default:
       throw new UsageError(`unknown action ${JSON.stringify(action)}`);

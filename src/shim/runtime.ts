@@ -1,10 +1,11 @@
-// The OCI runtime command line as the shim drives it (runc's CLI; berth-runc, runc and crun all
-// speak it). Each call runs the binary once. The container's stdio is handed to `create`/`exec`
-// as the runtime's own stdio, so the runtime's errors are read from its --log file (json lines),
-// as containerd's runc shim does.
+// The OCI runtime as the shim drives it: the `ShimRuntime` interface, and `CliRuntime`, which runs
+// any runtime with runc's command line (berth-runc, runc, crun) once per call. The container's
+// stdio is handed to `create`/`exec` as the runtime's own stdio, so the runtime's errors are read
+// from its --log file (json lines), as containerd's runc shim does. linked-runtime.ts is the other
+// implementation: berth-runc's library called in-process.
 
 import { type StdioOptions, spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { BerthError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
 
 export interface RuntimeOptions {
@@ -19,8 +20,27 @@ export interface RuntimeOptions {
   systemdCgroup?: boolean;
 }
 
-export interface SpawnStdio {
-  stdio: StdioOptions;
+/** What the shim asks of an OCI runtime; errors are BerthErrors of the kind the failure is. */
+export interface ShimRuntime {
+  create(
+    id: string,
+    bundle: string,
+    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
+  ): Promise<void>;
+  start(id: string): Promise<void>;
+  /** Runs the process (a runtime-spec Process, JSON) in the container, detached. */
+  exec(
+    id: string,
+    processJson: string,
+    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions; specFile: string },
+  ): Promise<void>;
+  kill(id: string, signal: number, all: boolean): Promise<void>;
+  delete(id: string, force: boolean): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  ps(id: string): Promise<number[]>;
+  /** Applies a LinuxResources (JSON). */
+  update(id: string, resourcesJson: string): Promise<void>;
 }
 
 export class RuntimeError extends BerthError {
@@ -35,7 +55,7 @@ interface RunResult {
   stdout: string;
 }
 
-export class OciRuntime {
+export class CliRuntime implements ShimRuntime {
   readonly opts: RuntimeOptions;
 
   constructor(opts: RuntimeOptions) {
@@ -93,10 +113,11 @@ export class OciRuntime {
 
   async exec(
     id: string,
-    processFile: string,
-    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
+    processJson: string,
+    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions; specFile: string },
   ): Promise<void> {
-    const args = ["exec", "--detach", "--process", processFile, "--pid-file", o.pidFile];
+    writeFileSync(o.specFile, processJson);
+    const args = ["exec", "--detach", "--process", o.specFile, "--pid-file", o.pidFile];
     if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
     args.push(id);
     await this.#run(args, o.stdio);

@@ -32,25 +32,45 @@ export function runtimeRootBase(): string {
   return process.env.BERTH_SHIM_RUNTIME_ROOT || "/run/berth/runc";
 }
 
-function openLog(bundle: string): (msg: string) => void {
-  let fd: number | undefined;
-  try {
-    // Non-blocking: with no reader (a daemon that is not listening) there is no log, not a hang.
-    fd = openSync(join(bundle, "log"), constants.O_WRONLY | constants.O_NONBLOCK | constants.O_APPEND);
-  } catch {
-    return () => {};
-  }
-  return (msg) => {
+/**
+ * The shim's log: the bundle's `log` fifo when the daemon made one and reads it (containerd does),
+ * else a `log` file in the bundle. Until it has a bundle (a spare), nowhere.
+ */
+class ShimLog {
+  #fd: number | undefined;
+
+  open(bundle: string): void {
     try {
-      writeSync(fd, `time="${new Date().toISOString()}" level=info msg=${JSON.stringify(msg)}\n`);
+      // Non-blocking: a fifo nobody reads is no log, not a hang.
+      this.#fd = openSync(
+        join(bundle, "log"),
+        constants.O_WRONLY | constants.O_NONBLOCK | constants.O_APPEND | constants.O_CREAT,
+        0o600,
+      );
+    } catch {
+      this.#fd = undefined;
+    }
+  }
+
+  write = (msg: string): void => {
+    if (this.#fd === undefined) return;
+    try {
+      writeSync(this.#fd, `time="${new Date().toISOString()}" level=info msg=${JSON.stringify(msg)}\n`);
     } catch {
       // A full or closed log loses lines, never the container.
     }
   };
 }
 
-export async function serveShim(a: ShimArgs & { socket: string }): Promise<void> {
-  const log = openLog(a.bundle);
+/**
+ * Serves until Shutdown. A spare (`spare`: started ahead of need by berth-containerd) has no task,
+ * namespace or bundle yet: its first Create gives them. Until then it exits by itself when the
+ * daemon that started it is gone (its parent changes), so no spare outlives its daemon.
+ */
+export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }): Promise<void> {
+  const shimLog = new ShimLog();
+  const log = shimLog.write;
+  if (!a.spare) shimLog.open(a.bundle);
   // Nothing may go to stderr after start has returned: its reader is gone.
   process.stderr.on("error", () => {});
   process.on("uncaughtException", (err) => log(`uncaught: ${errorMessage(err)}`));
@@ -76,17 +96,42 @@ export async function serveShim(a: ShimArgs & { socket: string }): Promise<void>
     process.exit(0);
   };
 
+  let adopted = !a.spare;
   const service = new TaskService(
-    { namespace: a.namespace, defaultRuntime: defaultRuntime(), runtimeRootBase: runtimeRootBase() },
+    {
+      namespace: a.spare ? "" : a.namespace,
+      defaultRuntime: defaultRuntime(),
+      runtimeRootBase: runtimeRootBase(),
+      linkedDefault: !process.env.BERTH_SHIM_RUNTIME,
+      log,
+    },
     reaper,
     events,
     () => void shutdown(),
+    (namespace, bundle) => {
+      adopted = true;
+      shimLog.open(bundle);
+      writeAddress(bundle, `unix://${socket}`);
+      log(`spare shim serving ${namespace} in ${bundle}`);
+    },
   );
   addTtrpcService(server, Task, service.impl, (method, err) => log(`${method}: ${errorMessage(err)}`));
   mkdirSync(dirname(socket), { recursive: true, mode: 0o711 });
   await server.listen(socket);
-  writeAddress(a.bundle, `unix://${socket}`);
-  log(`serving ${a.namespace}/${a.id} on ${socket}`);
+  if (a.spare) {
+    const parent = process.ppid;
+    const check = setInterval(() => {
+      if (!adopted && process.ppid !== parent) void shutdown();
+      if (adopted) clearInterval(check);
+    }, 1000);
+    check.unref();
+    process.on("SIGTERM", () => {
+      if (!adopted) void shutdown();
+    });
+  } else {
+    writeAddress(a.bundle, `unix://${socket}`);
+    log(`serving ${a.namespace}/${a.id} on ${socket}`);
+  }
   try {
     writeSync(3, "ready\n");
     closeSync(3);

@@ -5,7 +5,13 @@ import { BerthError } from "../common/errors.ts";
 import { OptionsSchema } from "../proto/gen/containerd/runc/v1/options_pb.js";
 import { decodeOptions, runtimeFor } from "./service.ts";
 
-const config = { namespace: "ns1", defaultRuntime: "/opt/berth-runc", runtimeRootBase: "/run/r" };
+const config = {
+  namespace: "ns1",
+  defaultRuntime: "/opt/berth-runc",
+  runtimeRootBase: "/run/r",
+  linkedDefault: true,
+  log: () => {},
+};
 
 describe("task options → the runtime a shim runs", () => {
   test("no options: the default runtime, its root under the namespace", () => {

@@ -31,7 +31,7 @@ import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
 import type { EventPublisher } from "./publisher.ts";
 import type { ExitStatus, Reaper } from "./reaper.ts";
-import { OciRuntime } from "./runtime.ts";
+import { CliRuntime, type ShimRuntime } from "./runtime.ts";
 import { statsAny } from "./stats.ts";
 import { ProcessIO } from "./stdio.ts";
 import { ShimProcess as Process, type ShimProcess, ShimTask } from "./task.ts";
@@ -43,11 +43,16 @@ const PROCESS_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Process"
 const RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 
 export interface ShimConfig {
+  /** "" for a spare shim: it takes the namespace (and its bundle) from its first Create. */
   namespace: string;
   /** The OCI runtime used when the task's options name none. */
   defaultRuntime: string;
   /** The runtime's --root when the options name none; the namespace is appended. */
   runtimeRootBase: string;
+  /** Run the default runtime (berth-runc) in-process rather than as a command. */
+  linkedDefault: boolean;
+  /** Where warnings go (the shim's log). */
+  log: (msg: string) => void;
 }
 
 /** The runtime a bundle was created with, kept in the bundle so `delete` can clean up later. */
@@ -56,7 +61,10 @@ export interface BundleRuntime {
   root: string;
 }
 
-export function runtimeFor(options: Options | undefined, config: ShimConfig): BundleRuntime {
+export function runtimeFor(
+  options: Options | undefined,
+  config: Pick<ShimConfig, "namespace" | "defaultRuntime" | "runtimeRootBase">,
+): BundleRuntime {
   return {
     binary: options?.binaryName || config.defaultRuntime,
     root: options?.root || join(config.runtimeRootBase, config.namespace),
@@ -83,8 +91,16 @@ export class TaskService {
   readonly #reaper: Reaper;
   readonly #events: EventPublisher;
   readonly #onShutdown: () => void;
+  readonly #onAdopted: (namespace: string, bundle: string) => void;
 
-  constructor(config: ShimConfig, reaper: Reaper, events: EventPublisher, onShutdown: () => void) {
+  constructor(
+    config: ShimConfig,
+    reaper: Reaper,
+    events: EventPublisher,
+    onShutdown: () => void,
+    onAdopted: (namespace: string, bundle: string) => void = () => {},
+  ) {
+    this.#onAdopted = onAdopted;
     this.#config = config;
     this.#reaper = reaper;
     this.#events = events;
@@ -108,21 +124,31 @@ export class TaskService {
   }
 
   readonly impl: TtrpcImpl<typeof Task> = {
-    create: async (req) => {
+    create: async (req, ctx) => {
       if (req.id === "") throw new InvalidArgumentError("a task needs an id");
+      if (this.#config.namespace === "") {
+        // A spare shim's first task: it now belongs to this namespace and bundle.
+        if (ctx.namespace === "") throw new InvalidArgumentError("a spare shim needs the task's namespace");
+        this.#config.namespace = ctx.namespace;
+        this.#onAdopted(ctx.namespace, req.bundle);
+      } else if (ctx.namespace !== "" && ctx.namespace !== this.#config.namespace) {
+        throw new InvalidArgumentError(`this shim serves namespace ${this.#config.namespace}, not ${ctx.namespace}`);
+      }
       if (this.tasks.has(req.id)) throw new AlreadyExistsError(`task ${req.id}: already exists`);
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
       const rt = runtimeFor(decodeOptions(req.options), this.#config);
       const opts = decodeOptions(req.options);
       writeFileSync(join(req.bundle, "runtime.json"), JSON.stringify(rt));
-      const runtime = new OciRuntime({
-        binary: rt.binary,
-        root: rt.root,
-        logFile: join(req.bundle, "log.json"),
+      const flags = {
         noPivotRoot: opts?.noPivotRoot,
         noNewKeyring: opts?.noNewKeyring,
         systemdCgroup: opts?.systemdCgroup,
-      });
+      };
+      // Loaded on first use: a shim that only runs other runtimes never evaluates berth-runc's code.
+      const runtime: ShimRuntime =
+        this.#config.linkedDefault && !opts?.binaryName
+          ? new (await import("./linked-runtime.ts")).LinkedRuntime(rt.root, flags, this.#config.log)
+          : new CliRuntime({ binary: rt.binary, root: rt.root, logFile: join(req.bundle, "log.json"), ...flags });
       const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
       const init = new Process(req.id, "", stdio);
       const task = new ShimTask(req.id, this.#config.namespace, req.bundle, runtime, init);
@@ -170,10 +196,14 @@ export class TaskService {
       }
       if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
       const specFile = join(task.bundle, `exec-${req.execId}.json`);
-      writeFileSync(specFile, p.spec ?? "{}");
       try {
         p.pid = await this.#spawn(task, p, (io, pidFile) =>
-          task.runtime.exec(req.id, specFile, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }),
+          task.runtime.exec(req.id, p.spec ?? "{}", {
+            pidFile,
+            consoleSocket: io.consoleSocket,
+            stdio: io.stdio,
+            specFile,
+          }),
         );
       } finally {
         rmSync(specFile, { force: true });

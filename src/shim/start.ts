@@ -74,7 +74,22 @@ export function writeAddress(bundle: string, address: string): void {
   renameSync(tmp, join(bundle, "address"));
 }
 
-export async function startShim(a: ShimArgs, argv: readonly string[]): Promise<string> {
+/** What runs the long-lived shim: this program by default; berth-containerd names the script. */
+export interface ShimLaunch {
+  script: string | undefined;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * `start`: the shim's socket address, starting the shim unless its group's shim is running. `argv`
+ * are the shim flags (with or without "start"). berth-containerd calls this in-process for
+ * berth-shim, which spares a Node start per container; other daemons run `berth-shim ... start`.
+ */
+export async function startShim(
+  a: ShimArgs,
+  argv: readonly string[],
+  launch: ShimLaunch = { script: process.argv[1], env: process.env },
+): Promise<string> {
   const group = groupOf(a.bundle, a.id);
   const socket = socketPathFor(a.address, a.namespace, group);
   const address = `unix://${socket}`;
@@ -88,16 +103,30 @@ export async function startShim(a: ShimArgs, argv: readonly string[]): Promise<s
     }
     rmSync(socket, { force: true }); // left by a shim that died
   }
-  const script = process.argv[1];
-  if (!script) throw new BerthError("internal", "cannot tell which script to re-run");
   const args = ["-socket", socket, ...argv.filter((x) => x !== "start")];
+  await spawnShim(launch, args, a.bundle, { BERTH_SHIM_GROUP: group });
+  return address;
+}
+
+/**
+ * Runs the long-lived shim (this program without an action) detached in its own session, and
+ * resolves with its pid once it says "ready" on fd 3.
+ */
+export async function spawnShim(
+  launch: ShimLaunch,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<number> {
+  const script = launch.script;
+  if (!script) throw new BerthError("internal", "cannot tell which script to re-run");
   // $BERTH_SHIM_NODE_FLAGS replaces the V8 settings (for measuring others; bench/ctr-run.ts).
-  const nodeFlags = process.env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? SHIM_NODE_FLAGS;
+  const nodeFlags = launch.env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? SHIM_NODE_FLAGS;
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
-    cwd: a.bundle,
+    cwd,
     detached: true,
     stdio: ["ignore", "ignore", "pipe", "pipe"],
-    env: { ...process.env, BERTH_SHIM_GROUP: group },
+    env: { ...launch.env, ...env },
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
@@ -118,5 +147,13 @@ export async function startShim(a: ShimArgs, argv: readonly string[]): Promise<s
   child.stderr?.destroy();
   ready.destroy();
   child.unref();
-  return address;
+  return child.pid ?? 0;
+}
+
+/** A spare shim, started ahead of need for the daemon at `address`; see serve.ts. */
+export async function startSpare(launch: ShimLaunch, address: string): Promise<{ address: string; pid: number }> {
+  const { randomBytes } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  const socket = join(SOCKET_DIR, `spare-${randomBytes(12).toString("hex")}`);
+  const pid = await spawnShim(launch, ["-spare", "-socket", socket, "-address", address], "/");
+  return { address: `unix://${socket}`, pid };
 }

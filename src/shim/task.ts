@@ -1,7 +1,7 @@
 // What the shim holds for one container: its bundle, the OCI runtime that drives it, its init
 // process and its exec'd processes. A process moves created → running (⇄ paused) → stopped; its
 // exit is recorded once, and every Wait resolves from that record.
-import type { OciRuntime } from "./runtime.ts";
+import type { ShimRuntime } from "./runtime.ts";
 import type { ProcessIO, StdioConfig } from "./stdio.ts";
 
 export type ProcessState = "created" | "running" | "paused" | "stopped";
@@ -53,7 +53,7 @@ export class ShimTask {
   readonly id: string;
   readonly namespace: string;
   readonly bundle: string;
-  readonly runtime: OciRuntime;
+  readonly runtime: ShimRuntime;
   readonly init: ShimProcess;
   readonly execs = new Map<string, ShimProcess>();
   /** Where the rootfs mounts were put (bundle/rootfs), when the shim mounted them. */
@@ -62,7 +62,7 @@ export class ShimTask {
   memoryCgroup: string | undefined;
   oomKills = 0;
 
-  constructor(id: string, namespace: string, bundle: string, runtime: OciRuntime, init: ShimProcess) {
+  constructor(id: string, namespace: string, bundle: string, runtime: ShimRuntime, init: ShimProcess) {
     this.id = id;
     this.namespace = namespace;
     this.bundle = bundle;

@@ -4,7 +4,7 @@
 // restart() brings the daemon back on the same dirs.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, openSync, readdirSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../fixtures/busybox.ts";
@@ -120,6 +120,21 @@ export class BerthContainerd {
 
 const BERTH_RUNC = join(repo, "dist", "berth-runc.mjs");
 
+/**
+ * The shim processes serving the daemon at `address` (shims get its socket as -address), not
+ * counting the spare berth-shim the daemon keeps ready (it has no task) nor the daemon itself.
+ */
+export function shimPids(address: string): number[] {
+  return pidsWithArgument(address).filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      return !argv.includes("-spare") && argv.some((a) => /^\/\S*\/(berth-shim\.mjs|containerd-shim-[\w-]+)$/.test(a));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Kills and deletes every task and container in every namespace (after a test that failed midway). */
 export async function deleteAllTasks(d: BerthContainerd): Promise<void> {
   const namespaces = (await d.ctrAsync(["namespaces", "ls", "-q"])).stdout.split("\n").filter(Boolean);
@@ -146,10 +161,16 @@ export async function startBerthContainerd(
     await d.stop();
     // Shims outlive their daemon by design; after a failed test, stop the ones that serve this
     // daemon and force-delete what their runtime left.
+    for (let i = 0; i < 20 && pidsWithArgument(d.address).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     for (const pid of pidsWithArgument(d.address)) {
+      let argv: string[] = [];
       try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
         process.kill(pid, "SIGKILL");
       } catch {}
+      // A shim killed outright leaves its socket file.
+      const socket = argv[argv.indexOf("-socket") + 1];
+      if (argv.includes("-socket") && socket) await rm(socket, { force: true });
     }
     const runcRoot = join(dir, "state", "runc");
     if (existsSync(runcRoot)) {

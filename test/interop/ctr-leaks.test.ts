@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { socketPathFor } from "../../src/shim/start.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
-import { pidsWithArgument } from "../helpers/peers.ts";
+import { type BerthContainerd, type CtrResult, shimPids, startBerthContainerd } from "../helpers/berth-containerd.ts";
 
 const IMAGE = "docker.io/berth/busybox:latest";
 const TOTAL = 200;
@@ -41,6 +40,7 @@ describe("200 containers leave nothing behind", { skip }, () => {
   test("create and delete 200 containers", { timeout: 600_000 }, async () => {
     const ctr = (args: string[]) => d.ctrAsync(args, { namespace: NS, timeoutMs: 60_000 });
     const outcomes = new Map<string, number>();
+    const sockets: string[] = [];
     const one = async (i: number) => {
       const id = `leak-${i}`;
       const kind = KINDS[i % KINDS.length]!;
@@ -62,7 +62,11 @@ describe("200 containers leave nothing behind", { skip }, () => {
         case "killed": {
           r = await ctr(["run", "-d", IMAGE, id, "sleep", "600"]);
           assert.equal(r.status, 0, `${id}: ${r.stderr}`);
-          assert.equal((await ctr(["task", "kill", "-s", "SIGKILL", id])).status, 0);
+          // The shim's socket (a spare's random one, or one named after the task).
+          const address = readFileSync(join(d.state, "io.containerd.runtime.v2.task", NS, id, "address"), "utf8");
+          sockets.push(address.replace(/^unix:\/\//, ""));
+          const k = await ctr(["task", "kill", "-s", "SIGKILL", id]);
+          assert.equal(k.status, 0, `kill ${id}: ${k.stderr}`);
           for (let t = 0; t < 100; t++) {
             r = await ctr(["task", "delete", id]);
             if (r.status === 0) break;
@@ -99,12 +103,17 @@ describe("200 containers leave nothing behind", { skip }, () => {
       .split("\n")
       .filter((l) => l.includes(d.dir));
     assert.deepEqual(mounts, []);
-    // Shim processes serving this daemon, and their sockets.
-    const shims = pidsWithArgument(d.address).filter((p) => p !== d.pid);
-    assert.deepEqual(shims, []);
+    // Shim processes serving this daemon (its one spare has no task), and their sockets.
+    assert.deepEqual(shimPids(d.address), []);
     for (let i = 0; i < TOTAL; i++) {
       assert.ok(!existsSync(socketPathFor(d.address, NS, `leak-${i}`)), `socket of leak-${i}`);
     }
+    assert.ok(sockets.length > 0);
+    assert.deepEqual(
+      sockets.filter((s) => existsSync(s)),
+      [],
+      "the shims' sockets are gone",
+    );
     // Bundles and the runtime's state.
     const tasks = join(d.state, "io.containerd.runtime.v2.task");
     assert.deepEqual(existsSync(tasks) ? readdirSync(tasks) : [], []);

@@ -7,8 +7,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, CTR, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
-import { pidsWithArgument } from "../helpers/peers.ts";
+import {
+  type BerthContainerd,
+  CTR,
+  type CtrResult,
+  shimPids,
+  startBerthContainerd,
+} from "../helpers/berth-containerd.ts";
 
 const IMAGE = "docker.io/berth/busybox:latest";
 const skip =
@@ -124,8 +129,7 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
   });
 
   test("containers of one group share one shim; each keeps its own lifecycle", { timeout: 60_000 }, async () => {
-    const shims = () =>
-      pidsWithArgument(d.address).filter((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("berth-shim.mjs"));
+    const shims = () => shimPids(d.address);
     const before = shims().length;
     for (const id of ["g1", "g2", "g3"]) {
       ok(

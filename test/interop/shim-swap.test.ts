@@ -5,13 +5,13 @@
 // - berth-shim drives berth-runc (its default), runc and crun (`ctr run --runc-binary`).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
-import { type Containerd, pidsWithArgument, startContainerd } from "../helpers/peers.ts";
+import { type BerthContainerd, type CtrResult, shimPids, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import { type Containerd, startContainerd } from "../helpers/peers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const BERTH_SHIM = join(repo, "dist", "berth-shim.mjs");
@@ -46,17 +46,8 @@ const ok = (r: CtrResult | { code: number; stdout: string; stderr: string }, wha
   return r.stdout;
 };
 
-/** The shim processes serving a daemon: shims are told the daemon's socket with -address. */
-const shimsOf = (address: string) =>
-  pidsWithArgument(address).filter((p) => {
-    try {
-      // The program or the script node runs is a shim (the daemon's own flags may name one as NAME=PATH).
-      const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
-      return argv.some((a) => /^\/\S*\/(berth-shim\.mjs|containerd-shim-[\w-]+)$/.test(a));
-    } catch {
-      return false;
-    }
-  });
+/** The shim processes serving a daemon (not its spare). */
+const shimsOf = shimPids;
 
 describe("Debian's containerd runs tasks through berth-shim", { skip }, () => {
   let c: Containerd;
@@ -81,6 +72,8 @@ describe("Debian's containerd runs tasks through berth-shim", { skip }, () => {
 
   after(async () => {
     await c?.stop();
+    // berth-shim's runtime root for this namespace (containerd leaves /run/containerd/runc/<ns> alike).
+    if (c) rmSync(join("/run/berth/runc", c.namespace), { recursive: true, force: true });
   });
 
   const run = ["run", "--runtime", "io.containerd.berth.v1"];

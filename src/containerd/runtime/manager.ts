@@ -4,7 +4,17 @@
 // and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
 // cleans up after shims that died (their `delete` action, then the bundle).
 import { spawn } from "node:child_process";
-import { constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +22,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
+import { groupOf, startShim, startSpare } from "../../shim/start.ts";
 import { createTtrpcClient, type TtrpcClient } from "../../shim/ttrpc/client.ts";
 import { mountsOn, unmountAll } from "../diff/mounter.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
@@ -36,6 +47,8 @@ export interface ManagerOptions {
   ttrpcAddress: string;
   shims: ReadonlyMap<string, string>;
   log: DaemonLogger;
+  /** Keep one berth-shim started ahead of need, so a task's Create does not wait for Node to start. */
+  spare: boolean;
   /** Called when a dead shim's task is cleaned up: the daemon publishes exit and delete. */
   onDeadShim(h: { namespace: string; id: string; pid: number; exitStatus: number; exitedAt: Date }): void;
 }
@@ -55,6 +68,7 @@ export class ShimManager {
   readonly #o: ManagerOptions;
   readonly #shims = new Map<string, ShimHandle>();
   readonly root: string;
+  #spare: Promise<{ address: string; pid: number } | undefined> | undefined;
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -80,6 +94,36 @@ export class ShimManager {
     return b === BERTH_SHIM ? berthShimPath() : b;
   }
 
+  /** Starts a spare berth-shim unless one is ready or starting (see src/shim/serve.ts). */
+  warmSpare(): void {
+    const script = berthShimPath();
+    if (!this.#o.spare || this.#spare || !script.endsWith(".mjs")) return;
+    const env = { ...this.#shimEnv(""), NAMESPACE: undefined };
+    this.#spare = startSpare({ script, env }, this.#o.grpcAddress).catch((err: unknown) => {
+      this.#o.log.warn("no spare shim", { error: errorMessage(err) });
+      return undefined;
+    });
+  }
+
+  /** Takes the spare (if one is ready soon) and starts the next. */
+  async #takeSpare(): Promise<string | undefined> {
+    const spare = await this.#spare;
+    this.#spare = undefined;
+    this.warmSpare();
+    return spare?.address;
+  }
+
+  /** Stops the spare (tasks' shims keep running). */
+  async close(): Promise<void> {
+    const spare = await this.#spare;
+    this.#spare = undefined;
+    if (spare) {
+      try {
+        process.kill(spare.pid, "SIGTERM");
+      } catch {}
+    }
+  }
+
   /** Makes the bundle and starts the shim; the caller then calls its Create. */
   async start(
     ns: string,
@@ -100,8 +144,19 @@ export class ShimManager {
     try {
       writeFileSync(join(bundle, "config.json"), spec);
       writeFileSync(join(bundle, "shim-binary"), binary);
-      await this.#openShimLog(ns, id, bundle);
-      const address = await this.#runShim(binary, ns, id, bundle, ["start"], options);
+      let address: string | undefined;
+      if (binary.endsWith("berth-shim.mjs") && options === undefined) {
+        // Our own shim: a spare taken over, or started in-process (no `start` process either way).
+        if (groupOf(bundle, id) === id) address = await this.#takeSpare();
+        address ??= await startShim(
+          { namespace: ns, id, address: this.#o.grpcAddress, bundle, debug: false },
+          this.#shimArgs(ns, id),
+          { script: binary, env: this.#shimEnv(ns) },
+        );
+      } else {
+        await this.#openShimLog(ns, id, bundle);
+        address = await this.#runShim(binary, ns, id, bundle, ["start"], options);
+      }
       const h: ShimHandle = { ...pending, address: address.trim(), task: this.#connect(address.trim(), ns) };
       this.#shims.set(key, h);
       return h;
@@ -153,7 +208,6 @@ export class ShimManager {
             task.close();
             throw err;
           }
-          await this.#openShimLog(ns, id, bundle, false);
           this.#shims.set(`${ns}/${id}`, { namespace: ns, id, bundle, binary, address, task });
           this.#o.log.info("reconnected to shim", { namespace: ns, id });
         } catch (err) {
@@ -161,7 +215,10 @@ export class ShimManager {
           await this.#cleanupDead(ns, id, bundle, binary);
           // The dead shim's socket (a unix socket outlives its server).
           if (address.startsWith("unix://")) rmSync(address.slice("unix://".length), { force: true });
+          continue;
         }
+        // Only once the shim answered: nothing but an unreachable shim may lead to a cleanup.
+        await this.#openShimLog(ns, id, bundle, false).catch(() => {});
       }
     }
   }
@@ -205,8 +262,14 @@ export class ShimManager {
   async #openShimLog(ns: string, id: string, bundle: string, create = true): Promise<void> {
     const path = join(bundle, "log");
     if (create) await run("mkfifo", ["-m", "0700", path]);
-    if (!existsSync(path)) return;
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // berth-shim keeps a plain log file in the bundle instead; only a fifo is read here.
+    let fd: number;
+    try {
+      if (!statSync(path).isFIFO()) return;
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
     const sock = new net.Socket({ fd, readable: true, writable: false });
     let buf = "";
     sock.setEncoding("utf8");
@@ -221,6 +284,22 @@ export class ShimManager {
     });
     sock.on("error", () => {});
     sock.unref();
+  }
+
+  /** The flags containerd gives a shim. */
+  #shimArgs(ns: string, id: string): string[] {
+    return ["-namespace", ns, "-address", this.#o.grpcAddress, "-publish-binary", process.execPath, "-id", id];
+  }
+
+  /** The environment containerd gives a shim, and where berth-shim's runtime keeps its state. */
+  #shimEnv(ns: string): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      TTRPC_ADDRESS: this.#o.ttrpcAddress,
+      GRPC_ADDRESS: this.#o.grpcAddress,
+      NAMESPACE: ns,
+      BERTH_SHIM_RUNTIME_ROOT: join(this.#o.state, "runc"),
+    };
   }
 
   /** Runs the shim binary once (start or delete) the way containerd does; resolves its stdout. */
@@ -248,13 +327,7 @@ export class ShimManager {
       const child = spawn(binary, args, {
         cwd: bundle,
         stdio: ["pipe", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          TTRPC_ADDRESS: this.#o.ttrpcAddress,
-          GRPC_ADDRESS: this.#o.grpcAddress,
-          NAMESPACE: ns,
-          BERTH_SHIM_RUNTIME_ROOT: join(this.#o.state, "runc"),
-        },
+        env: this.#shimEnv(ns),
       });
       const out: Buffer[] = [];
       let err = "";

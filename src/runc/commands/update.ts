@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import { FailedPreconditionError } from "../../common/errors.ts";
 import { type FlagSpecs, parseFlags, str, UsageError } from "../../common/flags.ts";
 import type { Command } from "../cli/context.ts";
-import { cgroupsOf } from "../container/cgroups.ts";
-import { statusOf } from "../container/lifecycle.ts";
+import { statusOf, updateContainer } from "../container/lifecycle.ts";
 import { decodeResources } from "../spec/resources.ts";
 import type { Resources } from "../spec/types.ts";
 import { idArg } from "./create.ts";
@@ -63,15 +62,6 @@ export function resourcesFromFlags(get: (name: string) => string | undefined): R
   return r;
 }
 
-function merge(base: Resources | undefined, next: Resources): Resources {
-  return {
-    ...base,
-    ...next,
-    ...(base?.cpu || next.cpu ? { cpu: { ...base?.cpu, ...next.cpu } } : {}),
-    ...(base?.memory || next.memory ? { memory: { ...base?.memory, ...next.memory } } : {}),
-  };
-}
-
 export const update: Command = {
   name: "update",
   summary: "change the resource limits of a container",
@@ -85,9 +75,7 @@ export const update: Command = {
     const next = file
       ? decodeResources(JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8")), "resources")
       : resourcesFromFlags((n) => str(p, n));
-    cgroupsOf(rec).set(next);
-    rec.spec.linux = { ...rec.spec.linux, resources: merge(rec.spec.linux?.resources, next) };
-    ctx.store.save(rec);
+    updateContainer(ctx.store, id, next);
     return 0;
   },
 };

@@ -33,6 +33,8 @@ export interface CreateOptions {
   /** run: nsexec stays the init's parent and its exit status is the container's. */
   mode?: "create" | "run";
   systemdCgroup?: boolean;
+  /** The container's stdio; default: this process's own (the CLI's). An in-process caller (the shim) passes fds. */
+  stdio?: [number | "inherit", number | "inherit", number | "inherit"];
   onWarning?: (msg: string) => void;
 }
 
@@ -138,6 +140,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
     run = new NsexecRun({
       plan,
       preserveFds: opts.preserveFds ?? 0,
+      stdio: opts.stdio,
       onHook: async (_name, pid) => {
         const state = ociState({ ...record, pid }, "creating");
         await runHooks(spec.hooks?.prestart, state);

@@ -15,6 +15,8 @@ export interface ExecOptions {
   consoleSocket?: string;
   pidFile?: string;
   preserveFds?: number;
+  /** The process's stdio; default: this process's own. */
+  stdio?: [number | "inherit", number | "inherit", number | "inherit"];
 }
 
 export interface Execed {
@@ -40,7 +42,7 @@ export async function execInContainer(store: StateStore, id: string, opts: ExecO
     seccomp: compiled && { program: compiled.program, flags: compiled.flags, listenerPath: profile?.listenerPath },
     rootfs: rec.rootfs,
   });
-  const run = new NsexecRun({ plan, preserveFds: opts.preserveFds ?? 0 });
+  const run = new NsexecRun({ plan, preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio });
   const pid = await run.pid;
   if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
   if (opts.detach) {

@@ -1,7 +1,7 @@
 // start, state, kill, delete, pause, resume, ps: operations on a container that exists.
 import { closeSync, constants, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
-import type { State, Status } from "../spec/types.ts";
+import type { Resources, State, Status } from "../spec/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
 import { ociState } from "./create.ts";
 import { runHooks } from "./hooks.ts";
@@ -139,6 +139,25 @@ export function resumeContainer(store: StateStore, id: string): void {
   const rec = store.load(id);
   if (statusOf(store, rec) !== "paused") throw new FailedPreconditionError("container not paused");
   cgroupsOf(rec).thaw();
+}
+
+/** Applies `next` to the container's cgroups and records the merged resources in its state. */
+export function updateContainer(store: StateStore, id: string, next: Resources): void {
+  const rec = store.load(id);
+  if (statusOf(store, rec) === "stopped") throw new FailedPreconditionError("container not running");
+  cgroupsOf(rec).set(next);
+  rec.spec.linux = { ...rec.spec.linux, resources: mergeResources(rec.spec.linux?.resources, next) };
+  store.save(rec);
+}
+
+/** `next` over `base`; cpu and memory merge field by field (an update names only what changes). */
+export function mergeResources(base: Resources | undefined, next: Resources): Resources {
+  return {
+    ...base,
+    ...next,
+    ...(base?.cpu || next.cpu ? { cpu: { ...base?.cpu, ...next.cpu } } : {}),
+    ...(base?.memory || next.memory ? { memory: { ...base?.memory, ...next.memory } } : {}),
+  };
 }
 
 export function containerPids(store: StateStore, id: string): number[] {

@@ -1,0 +1,129 @@
+// berth-runc linked into the shim: the runtime's library (src/runc/container) called in-process
+// instead of a `berth-runc` process per call. create and exec still run the native stage (nsexec),
+// which forks the container; start, kill, delete, pause, resume, ps and update are plain file and
+// cgroup work, so each saves a Node start-up (tens of milliseconds). The state it keeps is the same
+// on-disk store the berth-runc command reads, so `berth-runc --root R list/state/delete` still work
+// on these containers (the shim's `delete` action uses exactly that).
+import type { StdioOptions } from "node:child_process";
+import { closeSync, constants, openSync } from "node:fs";
+import { InvalidArgumentError } from "../common/errors.ts";
+import { createContainer } from "../runc/container/create.ts";
+import { execInContainer } from "../runc/container/exec.ts";
+import {
+  containerPids,
+  deleteContainer,
+  killContainer,
+  pauseContainer,
+  resumeContainer,
+  startContainer,
+  updateContainer,
+} from "../runc/container/lifecycle.ts";
+import { StateStore } from "../runc/container/state-store.ts";
+import { decodeResources } from "../runc/spec/resources.ts";
+import { parseProcess } from "../runc/spec/validate.ts";
+import type { ShimRuntime } from "./runtime.ts";
+
+type Stdio = [number | "inherit", number | "inherit", number | "inherit"];
+
+export class LinkedRuntime implements ShimRuntime {
+  readonly #store: StateStore;
+  readonly #warn: (msg: string) => void;
+  readonly #opts: { noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean };
+
+  constructor(
+    root: string,
+    opts: { noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean },
+    warn: (msg: string) => void,
+  ) {
+    this.#store = new StateStore(root);
+    this.#opts = opts;
+    this.#warn = warn;
+  }
+
+  async create(id: string, bundle: string, o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions }) {
+    await withFds(o.stdio, (stdio) =>
+      createContainer(this.#store, {
+        id,
+        bundle,
+        pidFile: o.pidFile,
+        consoleSocket: o.consoleSocket,
+        noPivot: this.#opts.noPivotRoot,
+        noNewKeyring: this.#opts.noNewKeyring,
+        systemdCgroup: this.#opts.systemdCgroup,
+        mode: "create",
+        stdio,
+        onWarning: this.#warn,
+      }),
+    );
+  }
+
+  async start(id: string) {
+    await startContainer(this.#store, id);
+  }
+
+  async exec(id: string, processJson: string, o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions }) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(processJson);
+    } catch {
+      throw new InvalidArgumentError("exec: the process spec is not JSON");
+    }
+    const process = parseProcess(parsed);
+    await withFds(o.stdio, (stdio) =>
+      execInContainer(this.#store, id, {
+        process,
+        detach: true,
+        consoleSocket: o.consoleSocket,
+        pidFile: o.pidFile,
+        stdio,
+      }),
+    );
+  }
+
+  async kill(id: string, signal: number, all: boolean) {
+    killContainer(this.#store, id, String(signal), all);
+  }
+
+  async delete(id: string, force: boolean) {
+    await deleteContainer(this.#store, id, force, this.#warn);
+  }
+
+  async pause(id: string) {
+    pauseContainer(this.#store, id);
+  }
+
+  async resume(id: string) {
+    resumeContainer(this.#store, id);
+  }
+
+  async ps(id: string) {
+    return containerPids(this.#store, id);
+  }
+
+  async update(id: string, resourcesJson: string) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(resourcesJson);
+    } catch {
+      throw new InvalidArgumentError("update: the resources are not JSON");
+    }
+    updateContainer(this.#store, id, decodeResources(parsed, "resources"));
+  }
+}
+
+/** The stdio as fds: "ignore" becomes /dev/null for the duration of the call. */
+async function withFds<T>(stdio: StdioOptions, fn: (fds: Stdio) => Promise<T>): Promise<T> {
+  const list = Array.isArray(stdio) ? stdio : [stdio, stdio, stdio];
+  let devNull: number | undefined;
+  const fds = [0, 1, 2].map((i) => {
+    const s = list[i];
+    if (typeof s === "number") return s;
+    devNull ??= openSync("/dev/null", constants.O_RDWR);
+    return devNull;
+  }) as Stdio;
+  try {
+    return await fn(fds);
+  } finally {
+    if (devNull !== undefined) closeSync(devNull);
+  }
+}
