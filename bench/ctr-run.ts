@@ -13,6 +13,7 @@
 //
 //   node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)]
 //                         [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]
+//                         [--group NAME]   (burst containers share one shim: io.containerd.runc.v2.group=NAME)
 //
 // --runs 0 or --burst 0 skips that part. Must run as root. Prints tables and writes everything,
 // raw samples included, to bench/results/ctr-run-<date>.json.
@@ -73,12 +74,14 @@ interface Options {
   dist: string;
   /** BERTH_SHIM_NODE_FLAGS for berth's shims; undefined: the shim's built-in V8 flags. */
   shimNodeFlags: string | undefined;
+  /** Burst containers share one shim per stack (the io.containerd.runc.v2.group annotation both shims read). */
+  group: string | undefined;
 }
 
 function usage(msg?: string): never {
   if (msg) console.error(`ctr-run: ${msg}`);
   console.error(
-    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]',
+    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"] [--group NAME]',
   );
   process.exit(2);
 }
@@ -93,6 +96,7 @@ function parseOptions(argv: string[]): Options {
     settleMs: 2000,
     dist: join(REPO, "dist"),
     shimNodeFlags: undefined,
+    group: undefined,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -109,6 +113,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--burst") o.burst = int(flag, value(), 0);
     else if (flag === "--burst-rounds") o.burstRounds = int(flag, value(), 1);
     else if (flag === "--concurrency") o.concurrency = int(flag, value(), 1);
+    else if (flag === "--group") o.group = value();
     else if (flag === "--settle-ms") o.settleMs = int(flag, value(), 0);
     else if (flag === "--dist") o.dist = resolve(value() ?? usage("--dist needs a directory"));
     else if (flag === "--shim-node-flags") o.shimNodeFlags = value() ?? usage("--shim-node-flags needs a value");
@@ -141,6 +146,9 @@ function firstLine(argv: string[]): string | undefined {
     return undefined;
   }
 }
+
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
+const mib = (kb: number) => fmt(kb / 1024);
 
 /** The interpreter a script's #! line names (the Node berth's commands run on). */
 function shebangNode(script: string): string {
@@ -479,18 +487,22 @@ function ourFifos(ids: readonly string[]): string[] {
   return found;
 }
 
-/** Everything of `ids` (or of any of our ids) still around on this stack; empty when clean. */
-async function leftovers(s: Stack, ids: readonly string[]): Promise<string[]> {
+/**
+ * Everything of `ids` still around on this stack; empty when clean. `serving`: the shims that served
+ * those tasks (idle spare shims are the daemon's business and are counted by the caller).
+ */
+async function leftovers(s: Stack, ids: readonly string[], serving: ReadonlySet<number>): Promise<string[]> {
   const left: string[] = [];
   if (alive(s)) {
     for (const id of await listed(s, "task")) if (id.startsWith(ID_PREFIX)) left.push(`task ${id}`);
     for (const id of await listed(s, "containers")) if (id.startsWith(ID_PREFIX)) left.push(`container ${id}`);
   }
   // Shims exit once their task is deleted; give them a moment.
-  let shims = shimPids(s);
+  const stillServing = () => shimPids(s).filter((p) => serving.has(p));
+  let shims = stillServing();
   for (let t = 0; t < 50 && shims.length > 0; t++) {
     await sleep(100);
-    shims = shimPids(s);
+    shims = stillServing();
   }
   for (const pid of shims) left.push(`shim pid ${pid}: ${cmdline(pid).join(" ")}`);
   for (const id of ids) if (existsSync(s.shimSocket(id))) left.push(`shim socket ${s.shimSocket(id)} (${id})`);
@@ -547,9 +559,18 @@ async function teardown(s: Stack, ids: readonly string[]): Promise<string[]> {
       });
     }
     await stopDaemon(s);
-    // Shims outlive their daemon by design; these are the ones told to call back to our socket.
-    const shims = shimPids(s);
-    found.push(...shims.map((pid) => `${s.name}: shim pid ${pid} at teardown`));
+    // Task shims outlive their daemon by design (spares should not: they poll for it, every second);
+    // these are the ones told to call back to our socket and still there after 3 s.
+    let shims = shimPids(s);
+    for (let t = 0; t < 30 && shims.length > 0; t++) {
+      await sleep(100);
+      shims = shimPids(s);
+    }
+    found.push(
+      ...shims.map(
+        (pid) => `${s.name}: shim pid ${pid} still running 3 s after its daemon stopped: ${cmdline(pid).join(" ")}`,
+      ),
+    );
     killPids(shims);
     if (existsSync(s.runtimeRoot)) {
       for (const id of readdirSync(s.runtimeRoot).filter((e) => e.startsWith(ID_PREFIX))) {
@@ -641,8 +662,18 @@ interface Burst {
   startWallMs: number;
   /** Wall time of each `ctr run -d`. */
   runMs: number[];
+  /** All shim processes of the daemon with the burst running (serving + idle). */
   shims: Memory;
-  /** One shim's command line, to show how it was started (V8 flags etc.), and its PATH. */
+  /** Shims that are the parent of a running task's init (the shim is its subreaper). */
+  servingShims: Memory;
+  /** Shims without a task of ours: spares a daemon keeps ready (berth-containerd keeps one). */
+  idleShims: Memory;
+  /** Idle shims before the burst and after its teardown (settled). */
+  idleBefore: number;
+  idleAfterTeardown: number;
+  /** Most running tasks served by one shim (1 unless tasks share shims). */
+  maxTasksPerShim: number;
+  /** One serving shim's command line, to show how it was started (V8 flags etc.), and its PATH. */
   shimArgv: string[];
   shimEnvPath: string | undefined;
   daemonBefore: Memory;
@@ -653,35 +684,74 @@ interface Burst {
   leftovers: string[];
 }
 
+/** Running tasks of `ids` with their init's pid, from `ctr task ls`. */
+async function runningTasks(s: Stack, ids: readonly string[]): Promise<Map<string, number>> {
+  const wanted = new Set(ids);
+  const tasks = new Map<string, number>();
+  for (const line of (await ctrSafe(s, ["task", "ls"])).output.split("\n")) {
+    const [id, pid, status] = line.trim().split(/\s+/);
+    if (id !== undefined && wanted.has(id) && status === "RUNNING") tasks.set(id, Number(pid));
+  }
+  return tasks;
+}
+
+function parentPid(pid: number): number | undefined {
+  try {
+    const m = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Shims of the daemon not serving one of our tasks, once their number has stopped changing. */
+async function settledIdleShims(s: Stack, serving: ReadonlySet<number>): Promise<number[]> {
+  let idle = shimPids(s).filter((p) => !serving.has(p));
+  for (let t = 0; t < 20; t++) {
+    await sleep(250);
+    const now = shimPids(s).filter((p) => !serving.has(p));
+    if (now.length === idle.length) return now;
+    idle = now;
+  }
+  return idle;
+}
+
 async function burst(s: Stack, round: number, o: Options, ids: string[]): Promise<Burst> {
   const mine = Array.from({ length: o.burst }, () => nextId(s));
   ids.push(...mine);
+  const idleBefore = (await settledIdleShims(s, new Set())).length;
   const daemonBefore = daemonMemory(s);
   const failures: string[] = [];
   const runMs: number[] = [];
   const t0 = process.hrtime.bigint();
   await pool(mine, o.concurrency, async (id) => {
     if (interrupted !== undefined) return;
-    const r = await ctrSafe(s, ["run", "-d", IMAGE, id, "sleep", "3600"]);
+    const group = o.group ? ["--annotation", `io.containerd.runc.v2.group=${o.group}`] : [];
+    const r = await ctrSafe(s, ["run", "-d", ...group, IMAGE, id, "sleep", "3600"]);
     if (r.code === 0) runMs.push(r.ms);
     else failures.push(`${id}: ${describe(r)}`);
   });
   const startWallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   checkInterrupted();
 
-  const tasks = await ctrSafe(s, ["task", "ls"]);
-  const running = tasks.output
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => mine.includes(f[0] ?? "") && f[2] === "RUNNING").length;
   await sleep(o.settleMs);
-  const pids = shimPids(s);
-  const shims = memoryOf(pids);
-  const shimArgv = pids.length > 0 ? cmdline(pids[0]!) : [];
-  const shimEnvPath = pids.length > 0 ? envPath(pids[0]!) : undefined;
+  const tasks = await runningTasks(s, mine);
+  const all = shimPids(s);
+  const perShim = new Map<number, number>();
+  for (const pid of tasks.values()) {
+    const parent = parentPid(pid);
+    if (parent !== undefined && all.includes(parent)) perShim.set(parent, (perShim.get(parent) ?? 0) + 1);
+  }
+  const serving = [...perShim.keys()];
+  const idle = all.filter((p) => !perShim.has(p));
+  const shims = memoryOf(all);
+  const servingShims = memoryOf(serving);
+  const idleShims = memoryOf(idle);
+  const shimArgv = serving.length > 0 ? cmdline(serving[0]!) : [];
+  const shimEnvPath = serving.length > 0 ? envPath(serving[0]!) : undefined;
   const daemonAfter = daemonMemory(s);
   process.stderr.write(
-    `${s.name}: ${running}/${o.burst} running, ${shims.processes} shims, Pss ${(shims.pssKb / 1024).toFixed(1)} MiB\n`,
+    `${s.name}: ${tasks.size}/${o.burst} running, ${serving.length} serving + ${idle.length} idle shims, Pss ${mib(shims.pssKb)} MiB\n`,
   );
 
   const teardownErrors: string[] = [];
@@ -690,17 +760,26 @@ async function burst(s: Stack, round: number, o: Options, ids: string[]): Promis
     teardownErrors.push(...(await removeContainer(s, id)));
   });
   const teardownWallMs = Number(process.hrtime.bigint() - t1) / 1e6;
-  const left = await leftovers(s, mine);
+  const left = await leftovers(s, mine, new Set(serving));
+  const idleAfterTeardown = (await settledIdleShims(s, new Set())).length;
+  if (idleAfterTeardown > idleBefore) {
+    left.push(`${idleAfterTeardown - idleBefore} more idle shims than before the burst (${idleBefore})`);
+  }
   return {
     stack: s.name,
     round,
     requested: o.burst,
     started: runMs.length,
-    running,
+    running: tasks.size,
     failures,
     startWallMs,
     runMs,
     shims,
+    servingShims,
+    idleShims,
+    idleBefore,
+    idleAfterTeardown,
+    maxTasksPerShim: Math.max(0, ...perShim.values()),
     shimArgv,
     shimEnvPath,
     daemonBefore,
@@ -714,9 +793,6 @@ async function burst(s: Stack, round: number, o: Options, ids: string[]): Promis
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
-const mib = (kb: number) => fmt(kb / 1024);
 
 function latencyTable(results: Latency[]): string {
   const ref = results.find((r) => r.stack.name === "containerd");
@@ -742,7 +818,7 @@ function burstTable(results: Burst[], o: Options): string {
     return [
       o.burstRounds > 1 ? `${b.stack} #${b.round}` : b.stack,
       `${b.running}/${b.requested}`,
-      String(b.shims.processes),
+      `${b.servingShims.processes}+${b.idleShims.processes}`,
       fmt(b.startWallMs / 1000, 2),
       mib(b.shims.pssKb),
       per(b.shims.pssKb),
@@ -758,7 +834,7 @@ function burstTable(results: Burst[], o: Options): string {
     [
       "stack",
       "running",
-      "shims",
+      "shims (serving+idle)",
       "start s",
       "shim Pss MiB",
       "Pss/ctr MiB",
@@ -871,6 +947,11 @@ async function main(): Promise<void> {
   for (const b of bursts) {
     if (b.failures.length > 0)
       console.log(`${b.stack}: ${b.failures.length} containers failed to start, first: ${b.failures[0]}`);
+    if (b.maxTasksPerShim > 1) {
+      console.log(
+        `${b.stack}: tasks share shims: ${b.running} running tasks, ${b.servingShims.processes} serving shims, up to ${b.maxTasksPerShim} tasks in one`,
+      );
+    }
     if (b.teardownErrors.length > 0) console.log(`${b.stack}: teardown errors:\n  ${b.teardownErrors.join("\n  ")}`);
     if (b.leftovers.length > 0) console.log(`${b.stack}: LEFT AFTER THE BURST:\n  ${b.leftovers.join("\n  ")}`);
   }

@@ -109,9 +109,11 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
     events,
     () => void shutdown(),
     (namespace, bundle) => {
+      // The bundle's `address` is how a restarted daemon finds this shim for that task.
+      if (!existsSync(join(bundle, "address"))) writeAddress(bundle, `unix://${socket}`);
+      if (adopted) return;
       adopted = true;
       shimLog.open(bundle);
-      writeAddress(bundle, `unix://${socket}`);
       log(`spare shim serving ${namespace} in ${bundle}`);
     },
   );

@@ -91,16 +91,17 @@ export class TaskService {
   readonly #reaper: Reaper;
   readonly #events: EventPublisher;
   readonly #onShutdown: () => void;
-  readonly #onAdopted: (namespace: string, bundle: string) => void;
+  /** Every Create: the shim makes sure the task's bundle knows its address (a spare's first). */
+  readonly #onTask: (namespace: string, bundle: string) => void;
 
   constructor(
     config: ShimConfig,
     reaper: Reaper,
     events: EventPublisher,
     onShutdown: () => void,
-    onAdopted: (namespace: string, bundle: string) => void = () => {},
+    onTask: (namespace: string, bundle: string) => void = () => {},
   ) {
-    this.#onAdopted = onAdopted;
+    this.#onTask = onTask;
     this.#config = config;
     this.#reaper = reaper;
     this.#events = events;
@@ -127,13 +128,13 @@ export class TaskService {
     create: async (req, ctx) => {
       if (req.id === "") throw new InvalidArgumentError("a task needs an id");
       if (this.#config.namespace === "") {
-        // A spare shim's first task: it now belongs to this namespace and bundle.
+        // A spare shim's first task: it now belongs to this namespace.
         if (ctx.namespace === "") throw new InvalidArgumentError("a spare shim needs the task's namespace");
         this.#config.namespace = ctx.namespace;
-        this.#onAdopted(ctx.namespace, req.bundle);
       } else if (ctx.namespace !== "" && ctx.namespace !== this.#config.namespace) {
         throw new InvalidArgumentError(`this shim serves namespace ${this.#config.namespace}, not ${ctx.namespace}`);
       }
+      this.#onTask(this.#config.namespace, req.bundle);
       if (this.tasks.has(req.id)) throw new AlreadyExistsError(`task ${req.id}: already exists`);
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
       const rt = runtimeFor(decodeOptions(req.options), this.#config);

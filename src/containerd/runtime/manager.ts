@@ -107,10 +107,11 @@ export class ShimManager {
 
   /** Takes the spare (if one is ready soon) and starts the next. */
   async #takeSpare(): Promise<string | undefined> {
-    const spare = await this.#spare;
+    // Taken before the first await: two creates at once must never get the same spare.
+    const spare = this.#spare;
     this.#spare = undefined;
     this.warmSpare();
-    return spare?.address;
+    return (await spare)?.address;
   }
 
   /** Stops the spare (tasks' shims keep running). */
