@@ -3,7 +3,7 @@
 // outlives both this process and the daemon that ran it. Containers that name a group (the
 // annotations containerd's runc shim reads) share the group's shim when it is already running.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import { join } from "node:path";
@@ -20,6 +20,9 @@ export interface ShimArgs {
 
 /** Where shim sockets live; containerd uses /run/containerd/s the same way. */
 export const SOCKET_DIR = "/run/berth/s";
+
+const LOCK_POLL_MS = 20;
+const LOCK_STALE_MS = 15_000;
 
 /** Annotations that put a container in a shared shim, in the order they are looked at. */
 export const GROUP_ANNOTATIONS = ["io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"] as const;
@@ -93,18 +96,33 @@ export async function startShim(
   const group = groupOf(a.bundle, a.id);
   const socket = socketPathFor(a.address, a.namespace, group);
   const address = `unix://${socket}`;
-  if (existsSync(socket)) {
-    if (await canConnect(socket)) {
-      if (group !== a.id) {
-        writeAddress(a.bundle, address);
-        return address;
-      }
-      throw new AlreadyExistsError(`shim for ${a.id}: already running at ${address}`);
+  // Containers of one group may start at once (in this process or in others): a lock file beside
+  // the socket lets one of them start the shim while the others wait for it to serve.
+  mkdirSync(SOCKET_DIR, { recursive: true, mode: 0o711 });
+  const lock = `${socket}.starting`;
+  for (let waited = 0; ; waited += LOCK_POLL_MS) {
+    if (existsSync(socket) && (await canConnect(socket))) {
+      if (group === a.id) throw new AlreadyExistsError(`shim for ${a.id}: already running at ${address}`);
+      writeAddress(a.bundle, address);
+      return address;
     }
-    rmSync(socket, { force: true }); // left by a shim that died
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // A starter that died leaves its lock: past the start timeout it is taken over.
+      if (waited > LOCK_STALE_MS) rmSync(lock, { force: true });
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
   }
-  const args = ["-socket", socket, ...argv.filter((x) => x !== "start")];
-  await spawnShim(launch, args, a.bundle, { BERTH_SHIM_GROUP: group });
+  try {
+    rmSync(socket, { force: true }); // left by a shim that died
+    const args = ["-socket", socket, ...argv.filter((x) => x !== "start")];
+    await spawnShim(launch, args, a.bundle, { BERTH_SHIM_GROUP: group });
+  } finally {
+    rmSync(lock, { force: true });
+  }
   return address;
 }
 

@@ -3,7 +3,7 @@
 // with a terminal (ctr itself runs under a pseudo-terminal made by script(1)).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
@@ -151,5 +151,69 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     for (const id of ["g1", "g2", "g3"]) ok(await d.ctrAsync(["containers", "rm", id]), `rm ${id}`);
     for (let i = 0; i < 50 && shims().length > before; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(shims().length, before, "the shim exits with its last task");
+  });
+
+  test("a binary:// logger gets the output on fds 3 and 4; file:// appends to a file", {
+    timeout: 60_000,
+  }, async () => {
+    const logger = join(d.dir, "logger.sh");
+    const out = join(d.dir, "logger-out.txt");
+    // Ready once fd 5 is closed; then copy stdout and stderr to one file, with the container's id.
+    writeFileSync(
+      logger,
+      `#!/bin/sh\nexec 5>&-\n{ echo "id=$CONTAINER_ID ns=$CONTAINER_NAMESPACE"; cat <&3; cat <&4; } > ${out}\n`,
+      { mode: 0o755 },
+    );
+    ok(
+      await d.ctrAsync([
+        "run",
+        "--rm",
+        "--log-uri",
+        `binary://${logger}`,
+        IMAGE,
+        "logged",
+        "sh",
+        "-c",
+        "echo to-stdout; echo to-stderr >&2",
+      ]),
+      "run with binary log",
+    );
+    for (let i = 0; i < 50 && !/to-stderr/.test(existsSync(out) ? readFileSync(out, "utf8") : ""); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(readFileSync(out, "utf8"), "id=logged ns=default\nto-stdout\nto-stderr\n");
+
+    const file = join(d.dir, "logs", "appended.log");
+    for (const word of ["one", "two"]) {
+      ok(await d.ctrAsync(["run", "--rm", "--log-uri", `file://${file}`, IMAGE, `file-${word}`, "echo", word]), word);
+    }
+    assert.equal(readFileSync(file, "utf8"), "one\ntwo\n");
+  });
+
+  test("an OOM kill is published as /tasks/oom before the exit", { timeout: 60_000 }, async () => {
+    const events = spawn(CTR, ["--address", d.address, "events"], { stdio: ["ignore", "pipe", "ignore"] });
+    let seen = "";
+    events.stdout.on("data", (b: Buffer) => {
+      seen += b.toString();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await d.ctrAsync([
+      "run",
+      "--rm",
+      "--memory-limit",
+      String(32 << 20),
+      IMAGE,
+      "oomer",
+      "sh",
+      "-c",
+      "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done",
+    ]);
+    assert.equal(r.status, 137, r.stderr);
+    await new Promise((res) => setTimeout(res, 300));
+    events.kill();
+    const lines = seen.split("\n");
+    const oom = lines.findIndex((l) => l.includes("/tasks/oom") && l.includes("oomer"));
+    const exit = lines.findIndex((l) => l.includes("/tasks/exit") && l.includes("oomer"));
+    assert.ok(oom >= 0 && exit > oom, seen);
   });
 });
