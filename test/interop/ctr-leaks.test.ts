@@ -3,7 +3,7 @@
 // start (no such executable). Afterwards nothing of theirs remains: no mounts, cgroups, shim
 // processes, shim sockets, bundles or runtime state.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { socketPathFor } from "../../src/shim/start.ts";
@@ -35,6 +35,12 @@ describe("200 containers leave nothing behind", { skip }, () => {
 
   after(async () => {
     await d?.cleanup();
+    // The namespace's parent cgroup (the runtime makes /<ns> for /<ns>/<id>, and leaves it as runc does).
+    for (const hierarchy of readdirSync("/sys/fs/cgroup")) {
+      try {
+        rmdirSync(join("/sys/fs/cgroup", hierarchy, NS));
+      } catch {}
+    }
   });
 
   test("create and delete 200 containers", { timeout: 600_000 }, async () => {
