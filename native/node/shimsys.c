@@ -16,6 +16,10 @@
  *   dup(fd) -> fd                a second descriptor of a pty master: a Node tty stream closes the
  *                                descriptor it reads when the terminal has no slave open, while
  *                                the shim must keep the master for the process's whole life.
+ *   mount(source, target, fstype, flags, data)
+ *                                mount(2) of the task's rootfs (TypeScript turns mount(8) options
+ *                                into flags and data; this only makes the call).
+ *   umount(target, flags)        umount2(2).
  *   pipe() -> [readFd, writeFd]  pipe2(O_CLOEXEC): a container's stdin, whose write end the shim
  *                                keeps (libuv's stdio pipes are closed when the runtime exits).
  */
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -130,6 +135,60 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* A JavaScript string argument into buf; "" for null/undefined. Returns 0, or -1 with an exception. */
+static int arg_string(napi_env env, napi_value v, char *buf, size_t len) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) {
+    buf[0] = 0;
+    return 0;
+  }
+  size_t got;
+  if (napi_get_value_string_utf8(env, v, buf, len, &got) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return -1;
+  }
+  if (got >= len - 1) {
+    napi_throw_range_error(env, NULL, "string too long");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value do_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  size_t argc = 5;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
+    return NULL;
+  }
+  static char source[4096], target[4096], fstype[256], data[8192];
+  int64_t flags;
+  if (arg_string(env, argv[0], source, sizeof source) || arg_string(env, argv[1], target, sizeof target) ||
+      arg_string(env, argv[2], fstype, sizeof fstype) || arg_string(env, argv[4], data, sizeof data))
+    return NULL;
+  if (napi_get_value_int64(env, argv[3], &flags) != napi_ok) {
+    napi_throw_type_error(env, NULL, "flags must be a number");
+    return NULL;
+  }
+  if (mount(source[0] ? source : NULL, target, fstype[0] ? fstype : NULL, (unsigned long)flags, data[0] ? data : NULL) != 0)
+    return throw_errno(env, "mount", errno);
+  return NULL;
+}
+
+static napi_value do_umount(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  static char target[4096];
+  int32_t flags = 0;
+  if (argc < 1 || arg_string(env, argv[0], target, sizeof target)) return NULL;
+  if (argc > 1) napi_get_value_int32(env, argv[1], &flags);
+  if (umount2(target, flags) != 0) return throw_errno(env, "umount2", errno);
+  return NULL;
+}
+
 static napi_value make_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
@@ -150,6 +209,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"recvFd", NULL, recv_fd, NULL, NULL, NULL, napi_default, NULL},
       {"setWinsize", NULL, set_winsize, NULL, NULL, NULL, napi_default, NULL},
       {"dup", NULL, dup_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"umount", NULL, do_umount, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

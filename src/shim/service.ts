@@ -14,7 +14,6 @@ import {
   NotFoundError,
   NotImplementedError,
 } from "../common/errors.ts";
-import { mountAll, unmountAll } from "../containerd/diff/mounter.ts";
 import {
   TaskCreateSchema,
   TaskDeleteSchema,
@@ -31,6 +30,7 @@ import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
 import type { EventPublisher } from "./publisher.ts";
 import type { ExitStatus, Reaper } from "./reaper.ts";
+import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { CliRuntime, type ShimRuntime } from "./runtime.ts";
 import { statsAny } from "./stats.ts";
 import { ProcessIO } from "./stdio.ts";
@@ -159,18 +159,19 @@ export class TaskService {
         if (req.rootfs.length > 0) {
           const rootfs = join(req.bundle, "rootfs");
           mkdirSync(rootfs, { recursive: true });
-          await mountAll(
+          await mountRootfs(
             req.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })),
             rootfs,
           );
           task.rootfsMounted = rootfs;
+          task.rootfsMounts = req.rootfs.length;
         }
         init.pid = await this.#spawn(task, init, (io, pidFile) =>
           runtime.create(req.id, req.bundle, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }),
         );
       } catch (err) {
         this.tasks.delete(req.id);
-        if (task.rootfsMounted) await unmountAll(task.rootfsMounted).catch(() => {});
+        if (task.rootfsMounted) await unmountRootfs(task.rootfsMounted, task.rootfsMounts).catch(() => {});
         throw err;
       }
       task.memoryCgroup = memoryCgroupOf(init.pid);
@@ -246,7 +247,7 @@ export class TaskService {
         });
       }
       if (task.rootfsMounted) {
-        await unmountAll(task.rootfsMounted);
+        await unmountRootfs(task.rootfsMounted, task.rootfsMounts);
         task.rootfsMounted = undefined;
       }
       this.tasks.delete(req.id);

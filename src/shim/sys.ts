@@ -16,6 +16,10 @@ export interface ShimSys {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** fcntl(F_DUPFD_CLOEXEC). */
   dup(fd: number): number;
+  /** mount(2); "" source/fstype/data pass NULL. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** umount2(2). */
+  umount(target: string, flags: number): void;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
 }

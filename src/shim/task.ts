@@ -58,6 +58,8 @@ export class ShimTask {
   readonly execs = new Map<string, ShimProcess>();
   /** Where the rootfs mounts were put (bundle/rootfs), when the shim mounted them. */
   rootfsMounted: string | undefined;
+  /** How many mounts make the rootfs (one umount each). */
+  rootfsMounts = 0;
   /** The init's memory cgroup directory (v1), read at create: where OOM kills are counted. */
   memoryCgroup: string | undefined;
   oomKills = 0;

@@ -107,10 +107,11 @@ export class ShimManager {
 
   /** Takes the spare (if one is ready soon) and starts the next. */
   async #takeSpare(): Promise<string | undefined> {
-    // Taken before the first await: two creates at once must never get the same spare.
+    // Taken before the first await: two creates at once must never get the same spare. The next
+    // one is started once this task is created (warmSpare), not now: on a small machine a Node
+    // start-up would compete with the task's own creation.
     const spare = this.#spare;
     this.#spare = undefined;
-    this.warmSpare();
     return (await spare)?.address;
   }
 

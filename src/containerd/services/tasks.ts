@@ -61,6 +61,8 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
       } catch (err) {
         await shims.abandon(shim);
         throw err;
+      } finally {
+        shims.warmSpare();
       }
     },
 

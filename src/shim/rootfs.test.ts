@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { mountCall } from "./rootfs.ts";
+
+test("mountCall: overlay options become data, flag words become MS_* bits", () => {
+  const c = mountCall({
+    type: "overlay",
+    source: "overlay",
+    options: ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l1:/l2", "rw", "nosuid"],
+  });
+  assert.deepEqual(c, {
+    source: "overlay",
+    fstype: "overlay",
+    flags: 0x2,
+    data: "index=off,workdir=/w,upperdir=/u,lowerdir=/l1:/l2",
+    remountReadOnly: false,
+  });
+});
+
+test("mountCall: a read-only bind is a bind plus a read-only remount", () => {
+  const c = mountCall({ type: "bind", source: "/snap/1/fs", options: ["rbind", "ro"] });
+  assert.deepEqual(c, { source: "/snap/1/fs", fstype: "", flags: 0x1000 | 0x4000, data: "", remountReadOnly: true });
+  assert.equal(mountCall({ type: "bind", source: "/s", options: ["rbind", "rw"] }).remountReadOnly, false);
+});
