@@ -67,6 +67,8 @@ class ShimLog {
  * namespace or bundle yet: its first Create gives them. Until then it exits by itself when the
  * daemon that started it is gone (its parent changes), so no spare outlives its daemon.
  */
+const GROUP_GRACE_MS = 500;
+
 export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }): Promise<void> {
   const shimLog = new ShimLog();
   const log = shimLog.write;
@@ -85,6 +87,8 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
   const socket = a.socket || join("/run/berth/s", `${a.namespace}-${a.id}`);
 
   let stopping = false;
+  const grouped = (process.env.BERTH_SHIM_GROUP ?? a.id) !== a.id;
+  let exitTimer: NodeJS.Timeout | undefined;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
@@ -107,8 +111,15 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
     },
     reaper,
     events,
-    () => void shutdown(),
+    () => {
+      // A group's shim waits a moment before it exits: a container of the group may have found
+      // its socket and be about to create a task in it.
+      if (grouped) exitTimer ??= setTimeout(() => void shutdown(), GROUP_GRACE_MS);
+      else void shutdown();
+    },
     (namespace, bundle) => {
+      if (exitTimer) clearTimeout(exitTimer);
+      exitTimer = undefined;
       // The bundle's `address` is how a restarted daemon finds this shim for that task.
       if (!existsSync(join(bundle, "address"))) writeAddress(bundle, `unix://${socket}`);
       if (adopted) return;

@@ -216,4 +216,36 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     const exit = lines.findIndex((l) => l.includes("/tasks/exit") && l.includes("oomer"));
     assert.ok(oom >= 0 && exit > oom, seen);
   });
+
+  test("exec -t: an exec'd process gets its own terminal", { timeout: 60_000 }, async () => {
+    ok(await d.ctrAsync(["run", "-d", IMAGE, "texec", "sleep", "1000"]), "run -d");
+    const cmd = [
+      CTR,
+      "--address",
+      d.address,
+      "task",
+      "exec",
+      "-t",
+      "--exec-id",
+      "tx",
+      "texec",
+      "sh",
+      "-c",
+      "tty; exit 4",
+    ]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn("script", ["-qfec", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      c.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+      });
+      c.on("close", (code) => resolve({ code, out }));
+    });
+    assert.match(r.out, /\/dev\/pts\/\d+/);
+    assert.equal(r.code, 4, r.out);
+    ok(await d.ctrAsync(["task", "delete", "--force", "texec"]), "delete");
+    ok(await d.ctrAsync(["containers", "rm", "texec"]), "rm");
+  });
 });
