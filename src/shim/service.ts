@@ -39,6 +39,7 @@ import type { TtrpcImpl } from "./ttrpc/server.ts";
 
 export const SHIM_VERSION = "berth-shim 0.4.0";
 const OPTIONS_TYPE = "containerd.runc.v1.Options";
+const EXEC_ID = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,74}[A-Za-z0-9])?$/;
 const PROCESS_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 const RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 
@@ -313,6 +314,8 @@ export class TaskService {
       if (req.execId === "") {
         await task.runtime.kill(req.id, req.signal, req.all);
       } else {
+        // pid 0 would signal the shim's own process group.
+        if (p.pid <= 0) throw new FailedPreconditionError(`exec ${req.execId}: not started`);
         try {
           process.kill(p.pid, req.signal);
         } catch (err) {
@@ -324,9 +327,9 @@ export class TaskService {
 
     exec: async (req) => {
       const task = this.#task(req.id);
-      if (task.execs.has(req.execId) || req.execId === "") {
-        throw new AlreadyExistsError(`exec ${req.execId || '""'}: already exists`);
-      }
+      // containerd's identifier rules: exec ids name files in the bundle.
+      if (!EXEC_ID.test(req.execId)) throw new InvalidArgumentError(`exec id ${JSON.stringify(req.execId)}: invalid`);
+      if (task.execs.has(req.execId)) throw new AlreadyExistsError(`exec ${req.execId}: already exists`);
       if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
       const spec = req.spec;
       if (!spec || spec.typeUrl.replace(/^\//, "") !== PROCESS_TYPE) {

@@ -95,11 +95,17 @@ export class ProcessIO {
   /** Opens what `config` names; close() releases it all. */
   static async open(config: StdioConfig, ctx: IoContext): Promise<ProcessIO> {
     const fds: number[] = [];
+    let stdinSource: net.Socket | undefined;
+    let stdinWriter: net.Socket | undefined;
+    let logger: ChildProcess | undefined;
     try {
       if (config.terminal) return await ProcessIO.#openTerminal(config, fds);
+      const out = parseOutput(config.stdout);
+      const err = parseOutput(config.stderr);
+      if (err.kind === "binary" && out.kind !== "binary") {
+        throw new InvalidArgumentError("a binary:// stderr needs the same stdout");
+      }
       let stdinRead: number | undefined;
-      let stdinSource: net.Socket | undefined;
-      let stdinWriter: net.Socket | undefined;
       if (config.stdin !== "") {
         const [r, w] = shimSys().pipe();
         fds.push(r);
@@ -110,9 +116,6 @@ export class ProcessIO {
         stdinWriter.on("error", () => {});
         stdinSource.on("error", () => stdinWriter?.end());
       }
-      const out = parseOutput(config.stdout);
-      const err = parseOutput(config.stderr);
-      let logger: ChildProcess | undefined;
       let outFd: number | "ignore";
       let errFd: number | "ignore";
       if (out.kind === "binary") {
@@ -121,9 +124,7 @@ export class ProcessIO {
         errFd = socketFd(logger.stdio[4]);
       } else {
         outFd = openOutput(out, fds);
-        errFd =
-          config.stderr === config.stdout && out.kind === "file" ? outFd : openOutput(parseOutput(config.stderr), fds);
-        if (err.kind === "binary") throw new InvalidArgumentError("a binary:// stderr needs the same stdout");
+        errFd = config.stderr === config.stdout && out.kind === "file" ? outFd : openOutput(err, fds);
       }
       const io = new ProcessIO(config, [stdinRead ?? "ignore", outFd, errFd], fds, stdinRead, undefined);
       io.#stdinWriter = stdinWriter;
@@ -131,7 +132,11 @@ export class ProcessIO {
       io.#logger = logger;
       return io;
     } catch (e) {
+      // Bad input changes nothing: every fd, pipe and logger opened so far goes.
       for (const fd of fds) closeQuietly(fd);
+      stdinSource?.destroy();
+      stdinWriter?.destroy();
+      logger?.kill("SIGKILL");
       throw e;
     }
   }
@@ -241,7 +246,8 @@ class PtyRelay {
     if (target.kind === "fifo" || target.kind === "file") {
       const flags =
         target.kind === "fifo" ? constants.O_RDWR : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
-      const out = openSync(target.path, flags, 0o640);
+      if (target.kind === "file") mkdirSync(dirname(target.path), { recursive: true });
+      const out = target.kind === "fifo" ? openFifo(target.path, flags) : openSync(target.path, flags, 0o640);
       if (target.kind === "fifo") {
         this.#out = new net.Socket({ fd: out, readable: false, writable: true });
         this.#out.on("error", () => {});
@@ -292,7 +298,7 @@ function openOutput(t: OutputTarget, fds: number[]): number | "ignore" {
       return "ignore";
     case "fifo":
       // Read-write: never blocks, and the pipe keeps a reader while the shim lives.
-      fd = openSync(t.path, constants.O_RDWR);
+      fd = openFifo(t.path, constants.O_RDWR);
       break;
     case "file":
       mkdirSync(dirname(t.path), { recursive: true });
@@ -305,10 +311,21 @@ function openOutput(t: OutputTarget, fds: number[]): number | "ignore" {
   return fd;
 }
 
+/** Opens a client's fifo; a path that is not a fifo (a regular file, a device) is refused. */
+function openFifo(path: string, flags: number): number {
+  let isFifo: boolean;
+  try {
+    isFifo = statSync(path).isFIFO();
+  } catch {
+    throw new InvalidArgumentError(`stdio ${path}: no such fifo`);
+  }
+  if (!isFifo) throw new InvalidArgumentError(`stdio ${path} is not a fifo`);
+  return openSync(path, flags);
+}
+
 /** A stdin fifo's reader; the client opened its writer before asking for the process. */
 function openFifoReader(path: string): net.Socket {
-  if (!statSync(path).isFIFO()) throw new InvalidArgumentError(`stdin ${path} is not a fifo`);
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openFifo(path, constants.O_RDONLY | constants.O_NONBLOCK);
   return new net.Socket({ fd, readable: true, writable: false });
 }
 
