@@ -407,9 +407,10 @@ export class TaskService {
       return { shimPid: process.pid, taskPid: t?.init.pid ?? 0, version: SHIM_VERSION };
     },
 
-    shutdown: async (req) => {
-      // A shim with live tasks stays (containerd asks after every delete); `now` forces it.
-      if (this.tasks.size > 0 && !req.now) return {};
+    shutdown: async () => {
+      // A shim with live tasks stays, `now` or not (containerd asks after every delete; a group's
+      // shim serves other tasks), as containerd's runc shim does.
+      if (this.tasks.size > 0) return {};
       setImmediate(this.#onShutdown);
       return {};
     },

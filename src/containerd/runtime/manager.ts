@@ -147,8 +147,9 @@ export class ShimManager {
       writeFileSync(join(bundle, "config.json"), spec);
       writeFileSync(join(bundle, "shim-binary"), binary);
       let address: string | undefined;
-      if (binary.endsWith("berth-shim.mjs") && options === undefined) {
-        // Our own shim: a spare taken over, or started in-process (no `start` process either way).
+      if (binary.endsWith("berth-shim.mjs")) {
+        // Our own shim: a spare taken over, or started in-process (no `start` process either way);
+        // it reads the runtime options from Create, not from `start`'s stdin.
         if (groupOf(bundle, id) === id) address = await this.#takeSpare();
         address ??= await startShim(
           { namespace: ns, id, address: this.#o.grpcAddress, bundle, debug: false },
