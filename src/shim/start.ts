@@ -59,7 +59,8 @@ export function groupOf(bundle: string, id: string): string {
   return id;
 }
 
-function canConnect(path: string): Promise<boolean> {
+/** Whether a unix socket has a live server behind it. */
+export function canConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(path);
     s.once("connect", () => {

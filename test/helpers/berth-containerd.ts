@@ -121,14 +121,28 @@ export class BerthContainerd {
 const BERTH_RUNC = join(repo, "dist", "berth-runc.mjs");
 
 /**
- * The shim processes serving the daemon at `address` (shims get its socket as -address), not
- * counting the spare berth-shim the daemon keeps ready (it has no task) nor the daemon itself.
+ * The shim processes serving the daemon at `address` (shims get its socket as -address), not the
+ * daemon itself nor, given the daemon's `state` dir, its idle spare berth-shim: a spare whose
+ * socket no task's bundle names (an adopted spare serves tasks and counts).
  */
-export function shimPids(address: string): number[] {
+export function shimPids(address: string, state?: string): number[] {
+  const used = new Set<string>();
+  const tasks = state ? join(state, "io.containerd.runtime.v2.task") : undefined;
+  if (tasks && existsSync(tasks)) {
+    for (const ns of readdirSync(tasks)) {
+      for (const id of readdirSync(join(tasks, ns))) {
+        try {
+          used.add(readFileSync(join(tasks, ns, id, "address"), "utf8").replace(/^unix:\/\//, ""));
+        } catch {}
+      }
+    }
+  }
   return pidsWithArgument(address).filter((p) => {
     try {
       const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
-      return !argv.includes("-spare") && argv.some((a) => /^\/\S*\/(berth-shim\.mjs|containerd-shim-[\w-]+)$/.test(a));
+      if (!argv.some((a) => /^\/\S*\/(berth-shim\.mjs|containerd-shim-[\w-]+)$/.test(a))) return false;
+      const socket = argv[argv.indexOf("-socket") + 1];
+      return !argv.includes("-spare") || (socket !== undefined && used.has(socket));
     } catch {
       return false;
     }

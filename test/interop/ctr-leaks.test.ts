@@ -110,7 +110,7 @@ describe("200 containers leave nothing behind", { skip }, () => {
       .filter((l) => l.includes(d.dir));
     assert.deepEqual(mounts, []);
     // Shim processes serving this daemon (its one spare has no task), and their sockets.
-    assert.deepEqual(shimPids(d.address), []);
+    assert.deepEqual(shimPids(d.address, d.state), []);
     for (let i = 0; i < TOTAL; i++) {
       assert.ok(!existsSync(socketPathFor(d.address, NS, `leak-${i}`)), `socket of leak-${i}`);
     }

@@ -129,7 +129,7 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
   });
 
   test("containers of one group share one shim; each keeps its own lifecycle", { timeout: 60_000 }, async () => {
-    const shims = () => shimPids(d.address);
+    const shims = () => shimPids(d.address, d.state);
     const before = shims().length;
     for (const id of ["g1", "g2", "g3"]) {
       ok(
@@ -247,5 +247,34 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     assert.equal(r.code, 4, r.out);
     ok(await d.ctrAsync(["task", "delete", "--force", "texec"]), "delete");
     ok(await d.ctrAsync(["containers", "rm", "texec"]), "rm");
+  });
+
+  test("a shim killed with SIGKILL: its task is cleaned up and reported as exited", { timeout: 60_000 }, async () => {
+    const before = new Set(shimPids(d.address, d.state));
+    ok(await d.ctrAsync(["run", "-d", IMAGE, "orphaned", "sleep", "1000"]), "run -d");
+    const row = /^orphaned\s+(\d+)/m.exec(ok(await d.ctrAsync(["task", "ls"]), "ls"));
+    assert.ok(row);
+    const pid = Number(row[1]);
+    const shim = shimPids(d.address, d.state).find((p) => !before.has(p));
+    assert.ok(shim, "the task's shim");
+    const events = spawn(CTR, ["--address", d.address, "events"], { stdio: ["ignore", "pipe", "ignore"] });
+    let seen = "";
+    events.stdout.on("data", (b: Buffer) => {
+      seen += b.toString();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(shim, "SIGKILL");
+    // The clean-up ends with the bundle's removal.
+    const bundle = join(d.state, "io.containerd.runtime.v2.task", "default", "orphaned");
+    for (let i = 0; i < 100 && existsSync(bundle); i++) await new Promise((r) => setTimeout(r, 100));
+    events.kill();
+    assert.doesNotMatch(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^orphaned\s/m);
+    // Dead: gone, or a zombie of whatever adopted it once its shim was gone.
+    const state = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] : "gone";
+    assert.ok(state === "gone" || state === "Z", `the container went with its shim (state ${state})`);
+    assert.match(seen, /\/tasks\/exit.*orphaned/);
+    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), /\/orphaned\/rootfs/);
+    assert.ok(!existsSync(bundle), "bundle removed");
+    ok(await d.ctrAsync(["containers", "rm", "orphaned"]), "rm");
   });
 });

@@ -22,7 +22,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
-import { groupOf, startShim, startSpare } from "../../shim/start.ts";
+import { canConnect, groupOf, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
 import { createTtrpcClient, type TtrpcClient } from "../../shim/ttrpc/client.ts";
 import { mountsOn, unmountAll } from "../diff/mounter.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
@@ -37,6 +37,9 @@ export interface ShimHandle {
   address: string;
   task: ShimClient;
 }
+
+/** Handles whose connection the manager closes on purpose (release, abandon): not a dead shim. */
+const letGo = new WeakSet<ShimHandle>();
 
 export interface ManagerOptions {
   /** The daemon's --state. */
@@ -162,6 +165,7 @@ export class ShimManager {
       }
       const h: ShimHandle = { ...pending, address: address.trim(), task: this.#connect(address.trim(), ns) };
       this.#shims.set(key, h);
+      this.#watch(h);
       return h;
     } catch (err) {
       this.#shims.delete(key);
@@ -170,8 +174,24 @@ export class ShimManager {
     }
   }
 
+  /**
+   * A shim's connection that ends without the manager asking means the shim died: its task is
+   * cleaned up as at start-up (the container is killed by the runtime's delete --force, as
+   * containerd does when a shim dies), and exit and delete are published.
+   */
+  #watch(h: ShimHandle): void {
+    void h.task.closed.then(async () => {
+      if (letGo.has(h) || this.#shims.get(`${h.namespace}/${h.id}`) !== h) return;
+      this.#shims.delete(`${h.namespace}/${h.id}`);
+      this.#o.log.warn("shim died; cleaning up its task", { namespace: h.namespace, id: h.id });
+      await this.#cleanupDead(h.namespace, h.id, h.bundle, h.binary);
+      if (h.address.startsWith("unix://")) rmSync(h.address.slice("unix://".length), { force: true });
+    });
+  }
+
   /** After the task is deleted: asks the shim to exit, forgets it, removes the bundle. */
   async release(h: ShimHandle): Promise<void> {
+    letGo.add(h);
     try {
       await h.task.shutdown({ id: h.id }, { timeoutMs: 5000 });
     } catch {
@@ -184,6 +204,7 @@ export class ShimManager {
 
   /** A shim that failed its Create: stop it and clean up after it. */
   async abandon(h: ShimHandle): Promise<void> {
+    letGo.add(h);
     try {
       await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000 });
     } catch {}
@@ -195,6 +216,7 @@ export class ShimManager {
 
   /** Start-up: reconnects to every live shim, cleans up after dead ones. */
   async load(): Promise<void> {
+    await sweepDeadSpares();
     if (!existsSync(this.root)) return;
     for (const ns of readdirSync(this.root)) {
       for (const id of readdirSync(join(this.root, ns))) {
@@ -211,7 +233,9 @@ export class ShimManager {
             task.close();
             throw err;
           }
-          this.#shims.set(`${ns}/${id}`, { namespace: ns, id, bundle, binary, address, task });
+          const h: ShimHandle = { namespace: ns, id, bundle, binary, address, task };
+          this.#shims.set(`${ns}/${id}`, h);
+          this.#watch(h);
           this.#o.log.info("reconnected to shim", { namespace: ns, id });
         } catch (err) {
           this.#o.log.warn("shim is gone; cleaning up", { namespace: ns, id, error: errorMessage(err) });
@@ -358,6 +382,23 @@ export class ShimManager {
           );
       });
     });
+  }
+}
+
+/** Sockets of spare shims that were killed outright (a spare that exits removes its own). */
+async function sweepDeadSpares(): Promise<void> {
+  if (!existsSync(SOCKET_DIR)) return;
+  for (const name of readdirSync(SOCKET_DIR)) {
+    const path = join(SOCKET_DIR, name);
+    if (!name.startsWith("spare-")) continue;
+    // Only old ones: another daemon's spare may be between bind and listen right now.
+    let age: number;
+    try {
+      age = Date.now() - statSync(path).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (age > 60_000 && !(await canConnect(path))) rmSync(path, { force: true });
   }
 }
 

@@ -63,6 +63,8 @@ export type TtrpcServiceClient<S extends GenServiceMethods> = {
 } & {
   /** Closes the connection; calls in flight fail as unavailable. */
   close(): void;
+  /** Settles once the connection is gone, whoever ended it (a shim that died, say). */
+  readonly closed: Promise<void>;
 };
 
 /** The client type of a generated service constant: `TtrpcClient<typeof Task>`. */
@@ -80,10 +82,13 @@ export class TtrpcConnection {
   #nextId = 1;
   #pending = new Map<number, Pending>();
   #closedBy: Error | undefined;
+  /** Settles once the connection is gone (closed here, by the peer, or failed to connect). */
+  readonly closed: Promise<void>;
 
   constructor(sock: net.Socket, label: string) {
     this.#sock = sock;
     this.#label = label;
+    this.closed = new Promise((resolve) => sock.once("close", () => resolve()));
     const reader = new FrameReader();
     sock.on("data", (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
@@ -234,7 +239,7 @@ export function createTtrpcClient<S extends GenServiceMethods>(
   options: TtrpcClientOptions = {},
 ): TtrpcServiceClient<S> {
   const conn = TtrpcConnection.connect(socketPath);
-  const client: Record<string, unknown> = { close: () => conn.close() };
+  const client: Record<string, unknown> = { close: () => conn.close(), closed: conn.closed };
   for (const m of (service as unknown as GenService<GenServiceMethods>).methods) {
     if (m.methodKind === "unary") client[m.localName] = methodCall(conn, m, options);
   }
