@@ -7,7 +7,7 @@
 // keeps its exit codes.
 import type { ChildProcess } from "node:child_process";
 import { subscribe } from "node:diagnostics_channel";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { shimSys } from "./sys.ts";
 
 /** An exit as containerd reports it: a signal death is 128 + the signal. */
@@ -41,7 +41,9 @@ export class Reaper {
     const done = this.#unclaimed.get(pid);
     if (done) {
       this.#unclaimed.delete(pid);
-      return Promise.resolve(done);
+      // A reaped process is gone from /proc; if the pid is alive again, that exit was an
+      // earlier process's (an orphan whose pid was reused), not this one's.
+      if (!existsSync(`/proc/${pid}`)) return Promise.resolve(done);
     }
     return new Promise((resolve) => {
       const list = this.#waiters.get(pid) ?? [];
@@ -82,11 +84,6 @@ export class Reaper {
         if (this.#unclaimed.size > 1024) this.#unclaimed.delete(this.#unclaimed.keys().next().value as number);
       }
     }
-  }
-
-  /** Forgets an exit nobody will ask for (an orphan of the container). */
-  discard(pid: number): void {
-    this.#unclaimed.delete(pid);
   }
 }
 
