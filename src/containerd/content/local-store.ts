@@ -4,7 +4,7 @@
 // killed, resumes at the ingest's size. A blob becomes visible only by an atomic rename after its
 // digest and size are checked, so a crash never leaves a partial blob under a digest.
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, statSync, type WriteStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -79,7 +79,18 @@ export class LocalContentStore implements ContentStore {
   /** Streams the blob; callers check info() first (a missing blob errors the stream with ENOENT). */
   read(digest: string, offset = 0, size = 0): Readable {
     const end = size > 0 ? offset + size - 1 : undefined;
-    return createReadStream(this.blobPath(digest), { start: offset, end, highWaterMark: 1 << 20 });
+    // Buffers no bigger than what is read: most reads are small manifests and configs, and a
+    // 1 MiB buffer per read makes the daemon collect garbage every few reads (multi-ms pauses).
+    let remaining = size;
+    if (remaining <= 0) {
+      try {
+        remaining = statSync(this.blobPath(digest)).size - offset;
+      } catch {
+        remaining = 1 << 20; // the stream reports the error
+      }
+    }
+    const highWaterMark = Math.max(1, Math.min(1 << 20, remaining));
+    return createReadStream(this.blobPath(digest), { start: offset, end, highWaterMark });
   }
 
   async delete(digest: string): Promise<void> {
