@@ -1,7 +1,7 @@
 // The long-lived shim: subreaper for its containers, ttrpc server of containerd.task.v2.Task on
 // its socket, events publisher back to the daemon. It writes the bundle's `address` file (how a
 // restarted daemon finds it again) and tells `start` it is ready on fd 3. Its own log goes to the
-// bundle's `log` fifo when the daemon reads one (containerd does), otherwise nowhere.
+// bundle's `log`: a fifo the daemon reads (containerd makes one), or a plain file.
 import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,13 +62,14 @@ class ShimLog {
   };
 }
 
+/** How long a group's shim outlives its last task (a new task of the group may be on its way). */
+const GROUP_GRACE_MS = 500;
+
 /**
  * Serves until Shutdown. A spare (`spare`: started ahead of need by berth-containerd) has no task,
  * namespace or bundle yet: its first Create gives them. Until then it exits by itself when the
  * daemon that started it is gone (its parent changes), so no spare outlives its daemon.
  */
-const GROUP_GRACE_MS = 500;
-
 export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }): Promise<void> {
   const shimLog = new ShimLog();
   const log = shimLog.write;
