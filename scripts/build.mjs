@@ -62,23 +62,14 @@ await Promise.all(
   }),
 );
 
+/** gcc with the project's warnings-as-errors flags. */
+const gcc = (args) =>
+  execFileSync("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", ...args], { stdio: "inherit" });
+
 // The native stages: small, policy-free, dynamically linked (nsexec is copied into a sealed memfd
 // on every start, so small matters). Every native/<name>.c becomes dist/<name>.
 for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".c"))) {
-  execFileSync(
-    "gcc",
-    [
-      "-O2",
-      "-Wall",
-      "-Wextra",
-      "-Werror",
-      "-std=gnu11",
-      "-o",
-      join(dist, file.slice(0, -2)),
-      join(root, "native", file),
-    ],
-    { stdio: "inherit" },
-  );
+  gcc(["-o", join(dist, file.slice(0, -2)), join(root, "native", file)]);
 }
 
 // Node-API addons: the syscalls a Node process (the shim) must make itself, e.g. waitid on a
@@ -87,23 +78,14 @@ for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".
 const nodeHeaders = join(dirname(process.execPath), "..", "include", "node");
 for (const file of readdirSync(join(root, "native", "node")).filter((f) => f.endsWith(".c"))) {
   const name = file.slice(0, -2);
-  execFileSync(
-    "gcc",
-    [
-      "-O2",
-      "-Wall",
-      "-Wextra",
-      "-Werror",
-      "-std=gnu11",
-      "-shared",
-      "-fPIC",
-      `-DNODE_GYP_MODULE_NAME=${name}`,
-      "-I",
-      nodeHeaders,
-      "-o",
-      join(dist, `${name}.node`),
-      join(root, "native", "node", file),
-    ],
-    { stdio: "inherit" },
-  );
+  gcc([
+    "-shared",
+    "-fPIC",
+    `-DNODE_GYP_MODULE_NAME=${name}`,
+    "-I",
+    nodeHeaders,
+    "-o",
+    join(dist, `${name}.node`),
+    join(root, "native", "node", file),
+  ]);
 }

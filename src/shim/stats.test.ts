@@ -4,18 +4,9 @@ import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { MetricsSchema } from "../proto/gen/cgroups/v1/metrics_pb.js";
-import { cgroupPathsOf, keyValues, memoryStatFields, numberOf, readCgroupV1Metrics, statsAny } from "./stats.ts";
+import { keyValues, memoryStatFields, numberOf, readCgroupV1Metrics, statsAny } from "./stats.ts";
 
 describe("cgroup statistics: parsers", () => {
-  test("/proc/<pid>/cgroup: joined controllers, named hierarchies, the v2 line", () => {
-    const p = cgroupPathsOf("12:pids:/a/b\n4:cpu,cpuacct:/a/b\n1:name=systemd:/x\n0::/u\n");
-    assert.equal(p.get("pids"), "/a/b");
-    assert.equal(p.get("cpu"), "/a/b");
-    assert.equal(p.get("cpuacct"), "/a/b");
-    assert.equal(p.get("systemd"), "/x");
-    assert.equal(p.get(""), "/u");
-  });
-
   test("numbers, max, key/value files", () => {
     assert.equal(numberOf("42\n"), 42n);
     assert.equal(numberOf("max\n"), 0n);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { NotFoundError } from "../common/errors.ts";
 import type { MetricsSchema } from "../proto/gen/cgroups/v1/metrics_pb.js";
+import { parseProcCgroup } from "../runc/cgroups/paths.ts";
 
 export const METRICS_TYPE = "io.containerd.cgroups.v1.Metrics";
 /** USER_HZ: the unit of cpuacct.stat. */
@@ -14,21 +15,6 @@ const USER_HZ = 100;
 const NS_PER_TICK = 1_000_000_000n / BigInt(USER_HZ);
 
 type MetricsInit = MessageInitShape<typeof MetricsSchema>;
-
-/** controller → path, from /proc/<pid>/cgroup; the v2 line ("0::/path") is keyed "". Pure. */
-export function cgroupPathsOf(text: string): Map<string, string> {
-  const paths = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const first = line.indexOf(":");
-    const second = line.indexOf(":", first + 1);
-    if (first < 0 || second < 0) continue;
-    const controllers = line.slice(first + 1, second);
-    const path = line.slice(second + 1);
-    if (controllers === "") paths.set("", path);
-    for (const c of controllers.split(",")) if (c) paths.set(c.replace(/^name=/, ""), path);
-  }
-  return paths;
-}
 
 /** "key value" lines (memory.stat, cpu.stat, cpuacct.stat). Pure. */
 export function keyValues(text: string): Map<string, bigint> {
@@ -113,7 +99,7 @@ async function memoryEntry(dir: string, prefix: string) {
 export async function readCgroupV1Metrics(pid: number, root = "/sys/fs/cgroup"): Promise<MetricsInit> {
   const procText = await read(`/proc/${pid}/cgroup`);
   if (procText === undefined) throw new NotFoundError(`process ${pid}: not found`);
-  const paths = cgroupPathsOf(procText);
+  const paths = parseProcCgroup(procText);
   const dirOf = (controller: string) => {
     const p = paths.get(controller);
     return p === undefined ? undefined : join(root, controller, p);

@@ -8,6 +8,7 @@ import { existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../fixtures/busybox.ts";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
 import { pidsWithArgument } from "./peers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -162,6 +163,35 @@ export async function deleteAllTasks(d: BerthContainerd): Promise<void> {
       await d.ctrAsync(["containers", "rm", id], { namespace: ns });
     }
   }
+}
+
+/** The busybox image the task tests run, imported with `ctr images import`. */
+export const BUSYBOX_IMAGE = "docker.io/berth/busybox:latest";
+
+/** A daemon (see startBerthContainerd) with the busybox image imported into `namespace`. */
+export async function startWithBusybox(
+  extraArgs: string[] = [],
+  namespace = "default",
+): Promise<BerthContainerd & { cleanup(): Promise<void> }> {
+  const d = await startBerthContainerd(extraArgs);
+  const archive = join(d.dir, "busybox.tar");
+  await writeImageArchive(archive, { name: BUSYBOX_IMAGE });
+  const r = await d.ctrAsync(["images", "import", archive], { namespace });
+  if (r.status !== 0) {
+    await d.cleanup();
+    throw new Error(`ctr images import: ${r.stderr}`);
+  }
+  return d;
+}
+
+/** Runs `attempt` until `done` says so (a task delete while the exit is on its way), at most ~5 s. */
+export async function retryUntil<R>(attempt: () => Promise<R>, done: (r: R) => boolean): Promise<R> {
+  let r = await attempt();
+  for (let i = 0; i < 50 && !done(r); i++) {
+    await sleep(100);
+    r = await attempt();
+  }
+  return r;
 }
 
 /** A daemon in a fresh private dir; `cleanup()` stops it and removes every file it made. */

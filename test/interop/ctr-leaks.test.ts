@@ -7,10 +7,15 @@ import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { socketPathFor } from "../../src/shim/start.ts";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, type CtrResult, shimPids, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import {
+  type BerthContainerd,
+  BUSYBOX_IMAGE,
+  type CtrResult,
+  shimPids,
+  startWithBusybox,
+} from "../helpers/berth-containerd.ts";
 
-const IMAGE = "docker.io/berth/busybox:latest";
+const IMAGE = BUSYBOX_IMAGE;
 const TOTAL = 200;
 const PARALLEL = 4;
 const NS = "leaks";
@@ -26,11 +31,7 @@ describe("200 containers leave nothing behind", { skip }, () => {
   let d: Daemon;
 
   before(async () => {
-    d = await startBerthContainerd();
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    const r = await d.ctrAsync(["images", "import", archive], { namespace: NS });
-    assert.equal(r.status, 0, r.stderr);
+    d = await startWithBusybox([], NS);
   });
 
   after(async () => {

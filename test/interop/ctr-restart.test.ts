@@ -8,10 +8,15 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import {
+  type BerthContainerd,
+  BUSYBOX_IMAGE,
+  type CtrResult,
+  retryUntil,
+  startWithBusybox,
+} from "../helpers/berth-containerd.ts";
 
-const IMAGE = "docker.io/berth/busybox:latest";
+const IMAGE = BUSYBOX_IMAGE;
 const COUNT = 20;
 const EXIT_WHILE_DOWN = new Map([
   ["c3", 3],
@@ -45,10 +50,7 @@ describe("kill -9 of berth-containerd while 20 containers run", { skip }, () => 
   const pids = new Map<string, number>();
 
   before(async () => {
-    d = await startBerthContainerd();
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    ok(await d.ctrAsync(["images", "import", archive]), "import");
+    d = await startWithBusybox();
   });
 
   after(async () => {
@@ -108,14 +110,12 @@ describe("kill -9 of berth-containerd while 20 containers run", { skip }, () => 
       ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", id]), `kill ${id}`);
     }
     for (const id of ids.filter((i) => !EXIT_WHILE_DOWN.has(i))) {
-      let r: CtrResult | undefined;
-      for (let i = 0; i < 50; i++) {
-        r = await d.ctrAsync(["task", "delete", id]);
-        if (r.status === 0) break;
-        await sleep(100);
-      }
-      ok(r!, `delete ${id}`);
-      assert.match(r!.stderr, /exit code 137/);
+      const r = await retryUntil(
+        () => d.ctrAsync(["task", "delete", id]),
+        (x) => x.status === 0,
+      );
+      ok(r, `delete ${id}`);
+      assert.match(r.stderr, /exit code 137/);
       ok(await d.ctrAsync(["containers", "rm", id]), `rm ${id}`);
     }
     assert.equal(ok(await d.ctrAsync(["task", "ls", "-q"]), "ls"), "");

@@ -6,16 +6,17 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
 import {
   type BerthContainerd,
+  BUSYBOX_IMAGE,
   CTR,
   type CtrResult,
+  retryUntil,
   shimPids,
-  startBerthContainerd,
+  startWithBusybox,
 } from "../helpers/berth-containerd.ts";
 
-const IMAGE = "docker.io/berth/busybox:latest";
+const IMAGE = BUSYBOX_IMAGE;
 const skip =
   process.getuid?.() !== 0
     ? "interop tests run as root"
@@ -32,10 +33,7 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
   let d: Daemon;
 
   before(async () => {
-    d = await startBerthContainerd();
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    ok(await d.ctrAsync(["images", "import", archive]), "import");
+    d = await startWithBusybox();
   });
 
   after(async () => {
@@ -81,11 +79,11 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     assert.match(m, /pids\.current\s+[1-9]/);
 
     ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", "bg"]), "kill");
-    for (let i = 0; i < 50; i++) {
-      if (/^bg\s+\d+\s+STOPPED/m.test((await d.ctrAsync(["task", "ls"])).stdout)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.match(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^bg\s+\d+\s+STOPPED/m);
+    const stopped = await retryUntil(
+      () => d.ctrAsync(["task", "ls"]),
+      (r) => /^bg\s+\d+\s+STOPPED/m.test(r.stdout),
+    );
+    assert.match(ok(stopped, "ls"), /^bg\s+\d+\s+STOPPED/m);
     const del = ok(await d.ctrAsync(["task", "delete", "bg"]), "task delete");
     assert.match(del, /exit status 137|^$/);
     ok(await d.ctrAsync(["containers", "rm", "bg"]), "containers rm");
@@ -139,9 +137,10 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     }
     assert.equal(shims().length, before + 1, "one shim serves the group");
     ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", "g2"]), "kill g2");
-    for (let i = 0; i < 50 && !/^g2\s+\d+\s+STOPPED/m.test((await d.ctrAsync(["task", "ls"])).stdout); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await retryUntil(
+      () => d.ctrAsync(["task", "ls"]),
+      (r) => /^g2\s+\d+\s+STOPPED/m.test(r.stdout),
+    );
     ok(await d.ctrAsync(["task", "delete", "g2"]), "delete g2");
     const ls = ok(await d.ctrAsync(["task", "ls"]), "ls");
     assert.match(ls, /^g1\s+\d+\s+RUNNING/m);

@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, type CtrResult, shimPids, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import {
+  type BerthContainerd,
+  type CtrResult,
+  retryUntil,
+  shimPids,
+  startWithBusybox,
+} from "../helpers/berth-containerd.ts";
 import { type Containerd, startContainerd } from "../helpers/peers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -97,13 +103,13 @@ describe("Debian's containerd runs tasks through berth-shim", { skip }, () => {
     assert.equal(ex.code, 4, ex.stderr);
     assert.equal(ex.stdout, "in\n");
     ok(await c.ctr(["task", "kill", "-s", "SIGKILL", "swap-bg"]), "kill");
-    let deleted: { code: number; stdout: string; stderr: string } | undefined;
-    for (let i = 0; i < 50; i++) {
-      deleted = await c.ctr(["task", "delete", "swap-bg"]);
-      if (deleted.code === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    ok(deleted!, "task delete");
+    ok(
+      await retryUntil(
+        () => c.ctr(["task", "delete", "swap-bg"]),
+        (r) => r.code === 0,
+      ),
+      "task delete",
+    );
     ok(await c.ctr(["containers", "rm", "swap-bg"]), "containers rm");
     for (let i = 0; i < 50 && shimsOf(c.address).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(shimsOf(c.address), [], "the shim exited after its task was deleted");
@@ -114,10 +120,7 @@ describe("berth-containerd runs tasks through containerd-shim-runc-v2", { skip }
   let d: Daemon;
 
   before(async () => {
-    d = await startBerthContainerd(["--runtime-shim", `io.containerd.runc.v2=${RUNC_SHIM}`]);
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    ok(await d.ctrAsync(["images", "import", archive]), "import");
+    d = await startWithBusybox(["--runtime-shim", `io.containerd.runc.v2=${RUNC_SHIM}`]);
   });
 
   after(async () => {
@@ -139,13 +142,13 @@ describe("berth-containerd runs tasks through containerd-shim-runc-v2", { skip }
     assert.match(readFileSync(`/proc/${shims[0]}/cmdline`, "utf8"), /containerd-shim-runc-v2/);
     assert.match(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^ref-bg\s+\d+\s+RUNNING/m);
     ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", "ref-bg"]), "kill");
-    let del: CtrResult | undefined;
-    for (let i = 0; i < 50; i++) {
-      del = await d.ctrAsync(["task", "delete", "ref-bg"]);
-      if (del.status === 0) break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    ok(del!, "task delete");
+    ok(
+      await retryUntil(
+        () => d.ctrAsync(["task", "delete", "ref-bg"]),
+        (r) => r.status === 0,
+      ),
+      "task delete",
+    );
     ok(await d.ctrAsync(["containers", "rm", "ref-bg"]), "containers rm");
     for (let i = 0; i < 50 && shimsOf(d.address).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
     assert.deepEqual(shimsOf(d.address), []);
@@ -162,10 +165,7 @@ describe("berth-shim drives berth-runc, runc and crun", { skip }, () => {
   let crunWrapper: string;
 
   before(async () => {
-    d = await startBerthContainerd();
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    ok(await d.ctrAsync(["images", "import", archive]), "import");
+    d = await startWithBusybox();
     // crun 1.8 refuses this host's hybrid cgroups unless the cgroup2 mount is out of its sight.
     crunWrapper = join(d.dir, "crun-hybrid");
     const log = join(d.dir, "crun-calls.log");
@@ -198,13 +198,13 @@ describe("berth-shim drives berth-runc, runc and crun", { skip }, () => {
       ok(await d.ctrAsync(["task", "pause", `${id}-bg`]), "pause");
       ok(await d.ctrAsync(["task", "resume", `${id}-bg`]), "resume");
       ok(await d.ctrAsync(["task", "kill", "-s", "SIGKILL", `${id}-bg`]), "kill");
-      let del: CtrResult | undefined;
-      for (let i = 0; i < 50; i++) {
-        del = await d.ctrAsync(["task", "delete", `${id}-bg`]);
-        if (del.status === 0) break;
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      ok(del!, "task delete");
+      ok(
+        await retryUntil(
+          () => d.ctrAsync(["task", "delete", `${id}-bg`]),
+          (r) => r.status === 0,
+        ),
+        "task delete",
+      );
       ok(await d.ctrAsync(["containers", "rm", `${id}-bg`]), "rm");
       if (name === "crun") assert.match(readFileSync(join(d.dir, "crun-calls.log"), "utf8"), /create/);
     });
