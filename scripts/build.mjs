@@ -2,16 +2,23 @@
 // matters because the runtime pays Node's start-up on every invocation) and compile the native
 // stage with gcc. The shebang names the node that ran the build (Node >= 24, see scripts/setup.sh).
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
-// Start clean: a renamed output must not linger.
-rmSync(dist, { recursive: true, force: true });
+// Every output is written beside its final name and renamed into place, so a test or a container
+// that is running from dist/ during a rebuild never sees a half-written file; outputs that the
+// build no longer makes are removed at the end (a renamed command must not linger).
 mkdirSync(dist, { recursive: true });
+const made = new Set([".compile-cache"]);
+const tmp = (name) => {
+  made.add(name);
+  return join(dist, `.${name}.tmp`);
+};
+const publish = (name) => renameSync(join(dist, `.${name}.tmp`), join(dist, name));
 
 // Generated protobuf code first: the bundles import it (scripts/gen-proto.mjs owns src/proto/gen).
 if (existsSync(join(root, "scripts/gen-proto.mjs"))) {
@@ -42,9 +49,10 @@ const loader = (bundle) =>
 await Promise.all(
   Object.entries(commands).map(async ([name, entry]) => {
     const bundle = `${name}.bundle.mjs`;
-    await build({
+    const result = await build({
       entryPoints: [join(root, entry)],
       outfile: join(dist, bundle),
+      write: false,
       bundle: true,
       platform: "node",
       format: "esm",
@@ -56,20 +64,42 @@ await Promise.all(
       },
       logLevel: "warning",
     });
-    const outfile = join(dist, `${name}.mjs`);
-    writeFileSync(outfile, loader(bundle));
-    chmodSync(outfile, 0o755);
+    for (const out of result.outputFiles) {
+      const file = out.path.slice(dist.length + 1);
+      writeFileSync(tmp(file), out.contents);
+      publish(file);
+    }
+    writeFileSync(tmp(`${name}.mjs`), loader(bundle), { mode: 0o755 });
+    chmodSync(join(dist, `.${name}.mjs.tmp`), 0o755);
+    publish(`${name}.mjs`);
   }),
 );
 
-/** gcc with the project's warnings-as-errors flags. */
+// Hardening for every C program (the runtime's stage runs as root on hostile input): stack
+// protector, fortified libc calls, PIE, full RELRO and a non-executable stack; warnings are errors.
+const HARDENING = [
+  "-fstack-protector-strong",
+  "-D_FORTIFY_SOURCE=2",
+  "-fstack-clash-protection",
+  "-fcf-protection",
+  "-Wformat",
+  "-Wformat-security",
+  "-Wl,-z,relro,-z,now",
+  "-Wl,-z,noexecstack",
+];
+
+/** gcc with the project's warnings-as-errors and hardening flags. */
 const gcc = (args) =>
-  execFileSync("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", ...args], { stdio: "inherit" });
+  execFileSync("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", ...HARDENING, ...args], {
+    stdio: "inherit",
+  });
 
 // The native stages: small, policy-free, dynamically linked (nsexec is copied into a sealed memfd
-// on every start, so small matters). Every native/<name>.c becomes dist/<name>.
+// on every start, so small matters). Every native/<name>.c becomes dist/<name>, position-independent.
 for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".c"))) {
-  gcc(["-o", join(dist, file.slice(0, -2)), join(root, "native", file)]);
+  const name = file.slice(0, -2);
+  gcc(["-fPIE", "-pie", "-o", tmp(name), join(root, "native", file)]);
+  publish(name);
 }
 
 // Node-API addons: the syscalls a Node process (the shim) must make itself, e.g. waitid on a
@@ -85,7 +115,11 @@ for (const file of readdirSync(join(root, "native", "node")).filter((f) => f.end
     "-I",
     nodeHeaders,
     "-o",
-    join(dist, `${name}.node`),
+    tmp(`${name}.node`),
     join(root, "native", "node", file),
   ]);
+  publish(`${name}.node`);
 }
+
+// What an earlier build made and this one did not (a renamed command) goes.
+for (const file of readdirSync(dist)) if (!made.has(file)) rmSync(join(dist, file), { recursive: true, force: true });
