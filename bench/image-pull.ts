@@ -7,7 +7,9 @@
 //   skopeo copy to a dir               (download only, no unpack: the transfer's upper bound)
 // Every run starts cold: the image is removed and garbage collected (checked) before the next.
 //
-//   node bench/image-pull.ts [--runs N] [--layers N] [--layer-mib N]
+//   node bench/image-pull.ts [--runs N] [--layers N] [--layer-mib N] [--only I,J]
+//                            [--extra-berth NAME=PATH]...   (another berth-containerd build, for A/B:
+//                                                           its ctr pull and transfer join the rounds)
 //
 // Must run as root. Prints a table (MB/s = compressed bytes / wall time) and writes the samples to
 // bench/results/image-pull-<date>.json.
@@ -33,6 +35,14 @@ const arg = (name: string, def: number) => {
 const RUNS = arg("runs", 3);
 const LAYERS = arg("layers", 4);
 const LAYER_MIB = arg("layer-mib", 50);
+/** Other berth-containerd builds (e.g. dist/ of an older commit) benched in the same rounds. */
+const EXTRA_BERTH: [string, string][] = process.argv.flatMap((a, i) => {
+  if (a !== "--extra-berth") return [];
+  const spec = process.argv[i + 1] ?? "";
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw new Error(`--extra-berth wants NAME=PATH, got ${JSON.stringify(spec)}`);
+  return [[spec.slice(0, eq), spec.slice(eq + 1)] as [string, string]];
+});
 
 /** One tar holding one file of random bytes (so gzip cannot shrink it). */
 function layerTar(i: number, bytes: number): Buffer {
@@ -145,6 +155,9 @@ async function main(): Promise<void> {
   process.env.NODE_COMPILE_CACHE = join(work, "compile-cache");
   const containerd = await startContainerd();
   const berth = await startBerthContainerd();
+  const extras = await Promise.all(
+    EXTRA_BERTH.map(async ([name, path]) => ({ name, daemon: await startBerthContainerd([], path) })),
+  );
   const ns = "bench";
   const ctrRef = (address: string) => ["--address", address, "--namespace", ns];
   /** Removes the image with a synchronous GC and checks the store is empty again: the next run is cold. */
@@ -190,6 +203,19 @@ async function main(): Promise<void> {
       },
       reset: () => rmSync(join(work, "skopeo-out"), { recursive: true, force: true }),
     },
+    ...extras.flatMap(({ name, daemon }) => [
+      {
+        name: `${name} + ctr pull`,
+        run: () => timed("ctr", [...ctrRef(daemon.address), "images", "pull", "--plain-http", ref]),
+        reset: () => removeCold(daemon.address, name),
+      },
+      {
+        name: `${name} transfer (daemon pulls)`,
+        run: () =>
+          timed(process.execPath, [client, "--mode", "transfer", "--address", daemon.address, "--namespace", ns, ref]),
+        reset: () => removeCold(daemon.address, name),
+      },
+    ]),
   ];
   const only =
     process.argv.indexOf("--only") >= 0 ? process.argv[process.argv.indexOf("--only") + 1]!.split(",") : undefined;
@@ -206,6 +232,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await berth.cleanup();
+    for (const { daemon } of extras) await daemon.cleanup();
     await containerd.stop();
     await reg.stop();
     rmSync(work, { recursive: true, force: true });

@@ -30,10 +30,13 @@ export class BerthContainerd {
   readonly state: string;
   readonly address: string;
   readonly logPath: string;
+  /** The daemon's entry point: the build under test, or another build (a bench's A/B). */
+  readonly binary: string;
   #child: ChildProcess | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, binary: string = BERTH_CONTAINERD) {
     this.dir = dir;
+    this.binary = binary;
     this.root = join(dir, "root");
     this.state = join(dir, "state");
     this.address = join(dir, "state", "containerd.sock");
@@ -48,7 +51,7 @@ export class BerthContainerd {
   async start(extraArgs: string[] = []): Promise<void> {
     const log = openSync(this.logPath, "a");
     const child = spawn(
-      BERTH_CONTAINERD,
+      this.binary,
       ["--root", this.root, "--state", this.state, "--address", this.address, "--log-level", "debug", ...extraArgs],
       { stdio: ["ignore", log, log] },
     );
@@ -197,9 +200,10 @@ export async function retryUntil<R>(attempt: () => Promise<R>, done: (r: R) => b
 /** A daemon in a fresh private dir; `cleanup()` stops it and removes every file it made. */
 export async function startBerthContainerd(
   extraArgs: string[] = [],
+  binary: string = BERTH_CONTAINERD,
 ): Promise<BerthContainerd & { cleanup(): Promise<void> }> {
   const dir = await makeTempDir("berth-containerd-");
-  const d = new BerthContainerd(dir) as BerthContainerd & { cleanup(): Promise<void> };
+  const d = new BerthContainerd(dir, binary) as BerthContainerd & { cleanup(): Promise<void> };
   d.cleanup = async () => {
     if (d.pid !== undefined) await deleteAllTasks(d);
     await d.stop();
