@@ -256,14 +256,34 @@ static void reexec_from_sealed_copy(char **argv) {
 
 /* ---- resolving paths inside the rootfs without escaping it ---- */
 
+/*
+ * path as an absolute path with every run of slashes collapsed into out (size bytes): "a//b" and
+ * "/a/b" name the same file inside a root, and a config may repeat slashes far past PATH_MAX (runc
+ * accepts that). Fails with ENAMETOOLONG, writing nothing else, when even that does not fit.
+ */
+static int clean_path(const char *path, char *out, size_t size) {
+  if (size < 2) { errno = ENAMETOOLONG; return -1; }
+  size_t n = 0;
+  out[n++] = '/';
+  for (const char *p = path; *p; p++) {
+    if (*p == '/' && out[n - 1] == '/') continue;
+    if (n + 1 >= size) { errno = ENAMETOOLONG; return -1; }
+    out[n++] = *p;
+  }
+  out[n] = '\0';
+  return 0;
+}
+
 static int open_in_root(const char *root, const char *path, int flags) {
+  char clean[PATH_MAX];
+  if (clean_path(path, clean, sizeof(clean)) < 0) return -1;
   int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return -1;
   struct open_how how = {0};
   how.flags = flags | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  while (*path == '/') path++;
-  int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+  const char *rel = clean + 1;
+  int fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
   int saved = errno;
   close(rootfd);
   errno = saved;
@@ -277,8 +297,11 @@ static int open_in_root(const char *root, const char *path, int flags) {
  */
 static int mkdir_in_root_depth(const char *root, const char *path, mode_t mode, int depth) {
   if (depth > 40) { errno = ELOOP; return -1; }
+  /* The whole path is checked before anything is made: a path too long fails having made nothing. */
+  char clean[PATH_MAX];
+  if (clean_path(path, clean, sizeof(clean)) < 0) return -1;
   char cur[PATH_MAX + NAME_MAX + 2] = ""; /* same size as next: next is only ever < PATH_MAX */
-  const char *p = path;
+  const char *p = clean;
   while (*p) {
     while (*p == '/') p++;
     if (!*p) break;
@@ -301,10 +324,11 @@ static int mkdir_in_root_depth(const char *root, const char *path, mode_t mode, 
     if (n >= 0) {
       target[n] = '\0';
       close(pfd);
-      char redirected[PATH_MAX * 3];
+      /* Slashes are collapsed before the length counts: the target may repeat them too. */
+      char redirected[PATH_MAX * 2 + NAME_MAX + 3];
       int w = target[0] == '/' ? snprintf(redirected, sizeof(redirected), "%s/%s", target, p)
                                : snprintf(redirected, sizeof(redirected), "%s/%s/%s", cur, target, p);
-      if (w < 0 || w >= PATH_MAX) { errno = ENAMETOOLONG; return -1; }
+      if (w < 0 || (size_t)w >= sizeof(redirected)) { errno = ENAMETOOLONG; return -1; }
       return mkdir_in_root_depth(root, redirected, mode, depth + 1);
     }
     int r = mkdirat(pfd, comp, mode);
@@ -320,21 +344,29 @@ static int mkdir_in_root(const char *root, const char *path, mode_t mode) {
   return mkdir_in_root_depth(root, path, mode, 0);
 }
 
-static int split_parent(const char *path, char *parent, char *name) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) { strcpy(parent, "/"); snprintf(name, NAME_MAX + 1, "%s", path); return 0; }
-  size_t plen = slash - path;
-  memcpy(parent, path, plen);
-  parent[plen] = '\0';
-  if (plen == 0) strcpy(parent, "/");
-  snprintf(name, NAME_MAX + 1, "%s", slash + 1);
+/*
+ * The parent directory and last component of path (repeated and trailing slashes dropped). Fails
+ * rather than truncate: ENAMETOOLONG when either part does not fit, EINVAL when there is no last
+ * component to create ("/", ".", "..").
+ */
+static int split_parent(const char *path, char parent[PATH_MAX], char name[NAME_MAX + 1]) {
+  if (clean_path(path, parent, PATH_MAX) < 0) return -1;
+  size_t len = strlen(parent);
+  while (len > 1 && parent[len - 1] == '/') parent[--len] = '\0';
+  char *slash = strrchr(parent, '/'); /* never NULL: a clean path starts with one */
+  const char *last = slash + 1;
+  size_t nlen = strlen(last);
+  if (nlen == 0 || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) { errno = EINVAL; return -1; }
+  if (nlen > NAME_MAX) { errno = ENAMETOOLONG; return -1; }
+  memcpy(name, last, nlen + 1);
+  slash[slash == parent ? 1 : 0] = '\0';
   return 0;
 }
 
 /* Create a file (not following a final symlink) inside root, parents included. */
 static int touch_in_root(const char *root, const char *path) {
   char parent[PATH_MAX], name[NAME_MAX + 1];
-  split_parent(path, parent, name);
+  if (split_parent(path, parent, name) < 0) return -1;
   if (mkdir_in_root(root, parent, 0755) < 0) return -1;
   int pfd = open_in_root(root, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0) return -1;
@@ -346,7 +378,8 @@ static int touch_in_root(const char *root, const char *path) {
   return 0;
 }
 
-static void fdpath(int fd, char *out) { snprintf(out, 64, "/proc/self/fd/%d", fd); }
+/* out holds 64 bytes: "/proc/self/fd/" and an int always fit. */
+static void fdpath(int fd, char out[64]) { snprintf(out, 64, "/proc/self/fd/%d", fd); }
 
 /* ---- operations ---- */
 
@@ -355,7 +388,9 @@ static void op_mount(struct op *o) {
   unsigned long flags = (unsigned long)N(o, 4);
   const char *data = S(o, 5);
   int mk = (int)N(o, 6);
-  char target[PATH_MAX];
+  /* Without a root the destination is a host path the kernel takes as is (never a truncated copy). */
+  char fdtarget[64];
+  const char *target = dest;
   int tfd = -1;
 
   if (root[0]) {
@@ -363,9 +398,8 @@ static void op_mount(struct op *o) {
     if (mk == MK_FILE && touch_in_root(root, dest) < 0) fail("create %s", dest);
     tfd = open_in_root(root, dest, O_PATH);
     if (tfd < 0) fail("open mount target %s", dest);
-    fdpath(tfd, target);
-  } else {
-    snprintf(target, sizeof(target), "%s", dest);
+    fdpath(tfd, fdtarget);
+    target = fdtarget;
   }
   unsigned long first = flags;
   /* A bind mount ignores most flags: mount it, then remount with them. */
@@ -375,7 +409,7 @@ static void op_mount(struct op *o) {
     fail("mount %s on %s (%s)", src, dest, fstype);
   if (bind_remount) {
     /* Re-open: the target path now names the new mount. */
-    if (tfd >= 0) { close(tfd); tfd = open_in_root(root, dest, O_PATH); if (tfd < 0) fail("reopen %s", dest); fdpath(tfd, target); }
+    if (tfd >= 0) { close(tfd); tfd = open_in_root(root, dest, O_PATH); if (tfd < 0) fail("reopen %s", dest); fdpath(tfd, fdtarget); }
     unsigned long rf = (flags & ~MS_REC) | MS_REMOUNT | MS_BIND;
     if (mount(NULL, target, NULL, rf, NULL) < 0) {
       /* Flags the kernel locked on the source (e.g. from a user namespace) must be kept. */
@@ -395,13 +429,15 @@ static void op_remount(struct op *o) {
   const char *root = S(o, 0), *path = S(o, 1);
   unsigned long flags = (unsigned long)N(o, 2);
   int keep_locked = (int)N(o, 3);
-  char target[PATH_MAX];
+  char fdtarget[64];
+  const char *target = path;
   int fd = -1;
   if (root[0]) {
     fd = open_in_root(root, path, O_PATH);
     if (fd < 0) { if (errno == ENOENT) return; fail("open %s", path); }
-    fdpath(fd, target);
-  } else snprintf(target, sizeof(target), "%s", path);
+    fdpath(fd, fdtarget);
+    target = fdtarget;
+  }
   if (keep_locked) {
     /* Flags the kernel locked (e.g. in a user namespace) must be repeated in a remount. */
     struct statvfs sv;
@@ -415,7 +451,7 @@ static void op_remount(struct op *o) {
     /* A path that is not yet a mount point must first become one (readonly paths). */
     if (errno == EINVAL && (flags & MS_BIND)) {
       if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind %s", path);
-      if (fd >= 0) { close(fd); fd = open_in_root(root, path, O_PATH); if (fd < 0) fail("reopen %s", path); fdpath(fd, target); }
+      if (fd >= 0) { close(fd); fd = open_in_root(root, path, O_PATH); if (fd < 0) fail("reopen %s", path); fdpath(fd, fdtarget); }
       if (mount(NULL, target, NULL, flags | MS_REMOUNT, NULL) < 0) fail("remount %s", path);
     } else fail("remount %s", path);
   }
@@ -465,7 +501,7 @@ static void op_mknod(struct op *o) {
   uid_t uid = (uid_t)N(o, 5);
   gid_t gid = (gid_t)N(o, 6);
   char parent[PATH_MAX], name[NAME_MAX + 1];
-  split_parent(path, parent, name);
+  if (split_parent(path, parent, name) < 0) fail("mknod %s", path);
   if (mkdir_in_root(root, parent, 0755) < 0) fail("mkdir %s", parent);
   int pfd = open_in_root(root, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0) fail("open %s", parent);
@@ -485,7 +521,7 @@ static void op_mknod(struct op *o) {
 static void op_symlink(struct op *o) {
   const char *root = S(o, 0), *target = S(o, 1), *path = S(o, 2);
   char parent[PATH_MAX], name[NAME_MAX + 1];
-  split_parent(path, parent, name);
+  if (split_parent(path, parent, name) < 0) fail("symlink %s", path);
   if (mkdir_in_root(root, parent, 0755) < 0) fail("mkdir %s", parent);
   int pfd = open_in_root(root, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0) fail("open %s", parent);
