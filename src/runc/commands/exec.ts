@@ -4,6 +4,7 @@ import { bool, int, parseFlags, str, strs, UsageError } from "../../common/flags
 import type { Command, CommandContext } from "../cli/context.ts";
 import { execInContainer } from "../container/exec.ts";
 import { forwardSignals } from "../container/signals.ts";
+import { idRangeProblem } from "../spec/decode.ts";
 import type { Process } from "../spec/types.ts";
 import { parseProcess } from "../spec/validate.ts";
 import { idArg } from "./create.ts";
@@ -32,8 +33,10 @@ function setEnv(env: string[], entry: string): string[] {
   return [...env.filter((e) => e.split("=", 1)[0] !== key), entry];
 }
 
-function parseUint(text: string, what: string): number {
+function parseId(text: string, what: string): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`invalid ${what}: ${text}`);
+  const problem = idRangeProblem(BigInt(text));
+  if (problem !== undefined) throw new InvalidArgumentError(`invalid ${what}: ${problem}`);
   return Number(text);
 }
 
@@ -78,12 +81,12 @@ async function execCommand(ctx: CommandContext, argv: string[]): Promise<number>
       const [u, g] = user.split(":");
       proc.user = {
         ...proc.user,
-        uid: parseUint(u ?? "", "uid"),
-        gid: g === undefined ? proc.user.gid : parseUint(g, "gid"),
+        uid: parseId(u ?? "", "uid"),
+        gid: g === undefined ? proc.user.gid : parseId(g, "gid"),
       };
     }
     const gids = strs(p, "additional-gids");
-    if (gids.length) proc.user.additionalGids = gids.map((g) => parseUint(g, "gid"));
+    if (gids.length) proc.user.additionalGids = gids.map((g) => parseId(g, "gid"));
     const caps = strs(p, "cap");
     if (caps.length) {
       const c = proc.capabilities ?? {};

@@ -199,6 +199,27 @@ test("exec joins the init's namespaces by /proc path and forks for the pid names
   assert.deepEqual(ops[indexOf(ops, "CLONE")]!.args, [0, 1]);
 });
 
+test("ids outside 0-2147483647 are refused where they become syscalls, whatever built the process", () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const exec = (user: { uid: number; gid: number; additionalGids?: number[] }) =>
+    execPlan({
+      spec,
+      process: { ...spec.process!, user, args: ["id"] },
+      initPid: 4242,
+      detach: true,
+      cgroupProcs: [],
+      preserveFds: 0,
+      lastCap: 40,
+    });
+  // (uid_t)-1 would make setresuid(2) leave the process root.
+  assert.throws(() => exec({ uid: 2 ** 32 - 1, gid: 0 }), /process\.user\.uid: uids and gids must be in range/);
+  assert.throws(() => exec({ uid: 0, gid: 2 ** 31 }), /process\.user\.gid: /);
+  assert.throws(() => exec({ uid: 0, gid: 0, additionalGids: [1, -1] }), /process\.user\.additionalGids\[1\]: /);
+  assert.throws(() => plan((s) => (s.process!.user.uid = 2 ** 32 - 1)), /process\.user\.uid: /);
+  assert.ok(names(exec({ uid: 2 ** 31 - 1, gid: 2 ** 31 - 1 })).includes("SETRESUID"));
+});
+
 test("plan encoding: header, lengths, NUL-terminated strings, 8-byte integers", () => {
   const buf = encodePlan([
     { op: "SETHOSTNAME", args: ["ab"] },

@@ -5,8 +5,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
 import { capabilityNumber } from "../spec/capabilities.ts";
+import { idRangeProblem } from "../spec/decode.ts";
+import { MAX_ADDITIONAL_GIDS } from "../spec/process.ts";
 import { rlimitNumber } from "../spec/rlimits.ts";
-import type { Capabilities, Process } from "../spec/types.ts";
+import type { Capabilities, Process, User } from "../spec/types.ts";
 import type { PlanOp } from "./ops.ts";
 
 export interface CompiledFilter {
@@ -97,8 +99,30 @@ export interface FinalizeOptions {
   preserveFds: number;
 }
 
+/**
+ * The ids are checked again where they become syscalls: exec's --user and -g flags, and any
+ * in-process caller, reach the plan without going through the spec decoder.
+ */
+function checkIdentity(user: User): void {
+  const check = (id: number, field: string): void => {
+    const problem = idRangeProblem(id);
+    if (problem !== undefined) throw new InvalidSpecError(field, problem);
+  };
+  check(user.uid, "process.user.uid");
+  check(user.gid, "process.user.gid");
+  const gids = user.additionalGids ?? [];
+  for (const [i, g] of gids.entries()) check(g, `process.user.additionalGids[${i}]`);
+  if (gids.length > MAX_ADDITIONAL_GIDS) {
+    throw new InvalidSpecError(
+      "process.user.additionalGids",
+      `too many groups: ${gids.length} (at most ${MAX_ADDITIONAL_GIDS})`,
+    );
+  }
+}
+
 export function finalizeOps(o: FinalizeOptions): PlanOp[] {
   const { proc } = o;
+  checkIdentity(proc.user);
   const caps = capabilityMasks(proc.capabilities, o.lastCap);
   const seccompOp: PlanOp | undefined = o.seccomp && {
     op: "SECCOMP",

@@ -99,16 +99,40 @@ export const UINT64: readonly [bigint, bigint] = [0n, 2n ** 64n - 1n];
  * large for a double (see bundle.ts), otherwise a number.
  */
 export function exactInteger(value: unknown, field: string, range: readonly [bigint, bigint]): number | bigint {
-  let big: bigint;
-  if (typeof value === "bigint") {
-    big = value;
-  } else if (typeof value === "number" && Number.isInteger(value)) {
-    big = BigInt(value);
-  } else {
-    fail(field, `must be an integer, got ${typeof value === "number" ? String(value) : describe(value)}`);
-  }
+  const big = bigInteger(value, field);
   if (big < range[0] || big > range[1]) fail(field, `${big} is out of range [${range[0]}, ${range[1]}]`);
   return typeof value === "bigint" && !Number.isSafeInteger(Number(value)) ? value : Number(big);
+}
+
+function bigInteger(value: unknown, field: string): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  fail(field, `must be an integer, got ${typeof value === "number" ? String(value) : describe(value)}`);
+}
+
+/**
+ * The ids a process runs as or a file is owned by. runc's range: 4294967295 is (uid_t)-1, which
+ * setresuid(2), setgroups(2) and chown(2) read as "leave unchanged" (a container meant to drop
+ * root would keep it), and runc refuses the upper half too.
+ */
+export const ID_RANGE: readonly [bigint, bigint] = [0n, 2n ** 31n - 1n];
+
+export function idRangeProblem(id: number | bigint): string | undefined {
+  const n = BigInt(id);
+  if (n >= ID_RANGE[0] && n <= ID_RANGE[1]) return undefined;
+  return `uids and gids must be in range ${ID_RANGE[0]}-${ID_RANGE[1]}, got ${n}`;
+}
+
+/** A uid or gid within ID_RANGE, with runc's message. */
+export function userOrGroupId(value: unknown, field: string): number {
+  const n = bigInteger(value, field);
+  const problem = idRangeProblem(n);
+  if (problem !== undefined) fail(field, problem);
+  return Number(n);
+}
+
+export function optionalUserOrGroupId(value: unknown, field: string): number | undefined {
+  return isAbsent(value) ? undefined : userOrGroupId(value, field);
 }
 
 /** An integer within [min, max] as a number (values beyond 2^53 lose precision, as in JSON.parse). */

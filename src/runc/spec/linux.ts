@@ -13,6 +13,7 @@ import {
   optionalInteger,
   optionalString,
   optionalStringArray,
+  optionalUserOrGroupId,
   put,
   record,
   string,
@@ -50,8 +51,8 @@ function decodeDevice(raw: unknown, field: string): Device {
   put(d, "major", optionalInteger(o.major, `${field}.major`, [0n, INT64[1]]));
   put(d, "minor", optionalInteger(o.minor, `${field}.minor`, [0n, INT64[1]]));
   put(d, "fileMode", optionalInteger(o.fileMode, `${field}.fileMode`, UINT32));
-  put(d, "uid", optionalInteger(o.uid, `${field}.uid`, UINT32));
-  put(d, "gid", optionalInteger(o.gid, `${field}.gid`, UINT32));
+  put(d, "uid", optionalUserOrGroupId(o.uid, `${field}.uid`));
+  put(d, "gid", optionalUserOrGroupId(o.gid, `${field}.gid`));
   return d;
 }
 

@@ -21,9 +21,12 @@ import {
   stringArray,
   UINT32,
   UINT64,
+  userOrGroupId,
 } from "./decode.ts";
 import { isRlimInfinity, rlimitNumber } from "./rlimits.ts";
 import type { Capabilities, Process, Rlimit, User } from "./types.ts";
+
+export const MAX_ADDITIONAL_GIDS = 65535;
 
 const CAPABILITY_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"] as const;
 const IOPRIO_CLASSES = ["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"] as const;
@@ -49,15 +52,21 @@ const SCHED_FLAGS = [
 function decodeUser(value: unknown, field: string): User {
   const o = object(value, field);
   const user: User = {
-    uid: integer(o.uid, `${field}.uid`, UINT32),
-    gid: integer(o.gid, `${field}.gid`, UINT32),
+    uid: userOrGroupId(o.uid, `${field}.uid`),
+    gid: userOrGroupId(o.gid, `${field}.gid`),
   };
   if (!isAbsent(o.umask)) {
     // Only the permission bits mean anything to umask(2); a larger value is a mistake.
     user.umask = integer(o.umask, `${field}.umask`, [0n, 0o777n]);
   }
   if (!isAbsent(o.additionalGids)) {
-    user.additionalGids = array(o.additionalGids, `${field}.additionalGids`, (v, f) => integer(v, f, UINT32));
+    const gids = array(o.additionalGids, `${field}.additionalGids`, userOrGroupId);
+    // Each gid is one argument of the plan's SETGROUPS op, whose count is 16 bits wide (the
+    // kernel's own limit, NGROUPS_MAX, is 65536).
+    if (gids.length > MAX_ADDITIONAL_GIDS) {
+      fail(`${field}.additionalGids`, `too many groups: ${gids.length} (at most ${MAX_ADDITIONAL_GIDS})`);
+    }
+    user.additionalGids = gids;
   }
   put(user, "username", optionalString(o.username, `${field}.username`));
   return user;
