@@ -19,8 +19,8 @@ const execFlags = {
   process: { kind: "string", aliases: ["p"], usage: "path to a process.json" },
   detach: { kind: "bool", aliases: ["d"], usage: "detach from the process" },
   "pid-file": { kind: "string", usage: "file to write the process's pid to" },
-  "process-label": { kind: "string", usage: "SELinux label (not supported)" },
-  apparmor: { kind: "string", usage: "AppArmor profile (not supported)" },
+  "process-label": { kind: "string", usage: "SELinux label for the process" },
+  apparmor: { kind: "string", usage: "AppArmor profile for the process" },
   "no-new-privs": { kind: "bool", usage: "set no_new_privs" },
   cap: { kind: "strings", aliases: ["c"], usage: "add a capability (repeatable)" },
   "preserve-fds": { kind: "int", usage: "number of extra fds (from 3) to hand on" },
@@ -96,6 +96,11 @@ async function execCommand(ctx: CommandContext, argv: string[]): Promise<number>
       c.permitted = [...(c.permitted ?? []), ...caps];
     }
     if (bool(p, "no-new-privs")) proc.noNewPrivileges = true;
+    // Applied, or refused when the host cannot apply them (plan/lsm.ts); never ignored.
+    const apparmor = str(p, "apparmor");
+    if (apparmor) proc.apparmorProfile = apparmor;
+    const label = str(p, "process-label");
+    if (label) proc.selinuxLabel = label;
     if (strs(p, "cgroup").length) throw new InvalidArgumentError("exec --cgroup is not supported");
     const detach = bool(p, "detach");
     const result = await execInContainer(ctx.store, id, {

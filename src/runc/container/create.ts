@@ -18,6 +18,7 @@ import { kernelLastCap } from "../spec/capabilities.ts";
 import type { Spec, State } from "../spec/types.ts";
 import { openCgroups } from "./cgroups.ts";
 import { runHooks } from "./hooks.ts";
+import { hostLsm } from "./host-lsm.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { readProcStat } from "./proc.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
@@ -136,6 +137,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       deviceFilter:
         cg.version === 2 ? { dir: cg.paths[""]!, program: deviceFilterProgram(devicePolicy(deviceRules)) } : undefined,
       newKeyring: !opts.noNewKeyring,
+      lsm: hostLsm(),
     });
     run = new NsexecRun({
       plan,

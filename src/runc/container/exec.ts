@@ -5,6 +5,7 @@ import { compileSeccomp } from "../seccomp/index.ts";
 import { kernelLastCap } from "../spec/capabilities.ts";
 import type { Process } from "../spec/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
+import { hostLsm } from "./host-lsm.ts";
 import { requireRunning } from "./lifecycle.ts";
 import { NsexecRun } from "./nsexec.ts";
 import type { StateStore } from "./state-store.ts";
@@ -41,6 +42,7 @@ export async function execInContainer(store: StateStore, id: string, opts: ExecO
     lastCap: kernelLastCap(),
     seccomp: compiled && { program: compiled.program, flags: compiled.flags, listenerPath: profile?.listenerPath },
     rootfs: rec.rootfs,
+    lsm: hostLsm(),
   });
   const run = new NsexecRun({ plan, preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio });
   const pid = await run.pid;

@@ -220,6 +220,41 @@ test("ids outside 0-2147483647 are refused where they become syscalls, whatever 
   assert.ok(names(exec({ uid: 2 ** 31 - 1, gid: 2 ** 31 - 1 })).includes("SETRESUID"));
 });
 
+test("an AppArmor profile is applied for execve when the host has AppArmor, refused otherwise", () => {
+  const withProfile = (s: Spec) => {
+    s.process!.apparmorProfile = "berth-default";
+  };
+  const attr = "/proc/self/attr/apparmor/exec";
+  const ops = plan(withProfile, { lsm: { apparmorExecAttr: attr, selinux: false } });
+  const write = ops.findIndex((o) => o.op === "WRITE_PROC" && o.args[0] === attr);
+  assert.deepEqual(ops[write]!.args, [attr, "exec berth-default"]);
+  // Inside the container (its /proc), while still root, before the identity changes.
+  assert.ok(write > indexOf(ops, "PIVOT_ROOT"));
+  assert.ok(write < ops.findLastIndex((o) => o.op === "SETRESUID"));
+  assert.throws(
+    () => plan(withProfile),
+    /process\.apparmorProfile: apparmor: config provided but apparmor not supported/,
+  );
+  // An empty profile means unset.
+  assert.ok(!plan((s) => (s.process!.apparmorProfile = "")).some((o) => String(o.args[0]).includes("attr")));
+});
+
+test("SELinux labels are refused: without SELinux as runc words it, with it because they cannot be applied", () => {
+  const label = (s: Spec) => {
+    s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
+  };
+  const mount = (s: Spec) => {
+    s.linux!.mountLabel = "system_u:object_r:container_file_t:s0";
+  };
+  assert.throws(
+    () => plan(label),
+    /process\.selinuxLabel: selinux label is specified in config, but selinux is disabled/,
+  );
+  assert.throws(() => plan(mount), /linux\.mountLabel: selinux mount label .* selinux is disabled or not supported/);
+  assert.throws(() => plan(label, { lsm: { selinux: true } }), /process\.selinuxLabel: .*cannot apply SELinux labels/);
+  assert.throws(() => plan(mount, { lsm: { selinux: true } }), /linux\.mountLabel: .*cannot apply SELinux labels/);
+});
+
 test("plan encoding: header, lengths, NUL-terminated strings, 8-byte integers", () => {
   const buf = encodePlan([
     { op: "SETHOSTNAME", args: ["ab"] },

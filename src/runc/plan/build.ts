@@ -4,6 +4,7 @@ import { InvalidSpecError } from "../../common/errors.ts";
 import { MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE } from "../spec/mount-options.ts";
 import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
+import { type HostLsm, lsmOps, NO_LSM } from "./lsm.ts";
 import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";
 import {
   CLONE_FLAG,
@@ -42,6 +43,8 @@ export interface CreatePlanInput {
   id: string;
   /** Join a new session keyring (runc's default; --no-new-keyring turns it off). */
   newKeyring: boolean;
+  /** The host's security modules; default: none, so any label or profile is refused. */
+  lsm?: HostLsm;
 }
 
 /**
@@ -178,6 +181,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     ops.push({ op: "WRITE_PROC", args: [`/proc/sys/${key.replaceAll(".", "/")}`, value] });
   }
+  ops.push(...lsmOps(proc, spec.linux?.mountLabel, input.lsm ?? NO_LSM));
   ops.push(...readonlyPathOps(spec));
   ops.push(...maskedPathOps(spec));
   ops.push(...rlimitOps(proc));
@@ -209,6 +213,8 @@ export interface ExecPlanInput {
   lastCap: number;
   seccomp?: CompiledFilter;
   rootfs?: string;
+  /** As in CreatePlanInput. */
+  lsm?: HostLsm;
 }
 
 /** Join every namespace of the running init, its cgroups, then fork (for the pid namespace). */
@@ -232,6 +238,8 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
   }
   if (proc.oomScoreAdj !== undefined)
     ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
+  // The container's mount label is not the exec'd process's business: only its own labels count.
+  ops.push(...lsmOps(proc, undefined, input.lsm ?? NO_LSM));
   ops.push(...rlimitOps(proc));
   if (proc.user.umask !== undefined) ops.push({ op: "UMASK", args: [proc.user.umask] });
   ops.push(

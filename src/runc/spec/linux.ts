@@ -20,6 +20,7 @@ import {
   UINT32,
 } from "./decode.ts";
 import { decodeIdMappings, decodeNamespaces } from "./namespaces.ts";
+import { optionalLabel } from "./process.ts";
 import { decodeResources } from "./resources.ts";
 import { decodeSeccomp } from "./seccomp.ts";
 import type { Device, Linux } from "./types.ts";
@@ -110,7 +111,7 @@ export function decodeLinux(value: unknown, field: string, ctx: DecodeContext): 
   if (!isAbsent(o.sysctl)) l.sysctl = record(o.sysctl, `${field}.sysctl`, string);
   if (!isAbsent(o.maskedPaths)) l.maskedPaths = pathList(o.maskedPaths, `${field}.maskedPaths`);
   if (!isAbsent(o.readonlyPaths)) l.readonlyPaths = pathList(o.readonlyPaths, `${field}.readonlyPaths`);
-  put(l, "mountLabel", optionalString(o.mountLabel, `${field}.mountLabel`));
+  put(l, "mountLabel", optionalLabel(o.mountLabel, `${field}.mountLabel`));
   if (!isAbsent(o.personality)) {
     const p = object(o.personality, `${field}.personality`);
     const personality: { domain: string; flags?: string[] } = {

@@ -174,13 +174,13 @@ export function decodeProcess(value: unknown, field: string, ctx: DecodeContext)
   if (!isAbsent(o.capabilities)) p.capabilities = decodeCapabilities(o.capabilities, `${field}.capabilities`, ctx);
   if (!isAbsent(o.rlimits)) p.rlimits = decodeRlimits(o.rlimits, `${field}.rlimits`);
   if (!isAbsent(o.noNewPrivileges)) p.noNewPrivileges = boolean(o.noNewPrivileges, `${field}.noNewPrivileges`);
-  put(p, "apparmorProfile", optionalString(o.apparmorProfile, `${field}.apparmorProfile`));
+  put(p, "apparmorProfile", optionalLabel(o.apparmorProfile, `${field}.apparmorProfile`));
   const oom = optionalInteger(o.oomScoreAdj, `${field}.oomScoreAdj`, INT32);
   if (oom !== undefined) {
     if (oom < -1000 || oom > 1000) fail(`${field}.oomScoreAdj`, `must be within [-1000, 1000], got ${oom}`);
     p.oomScoreAdj = oom;
   }
-  put(p, "selinuxLabel", optionalString(o.selinuxLabel, `${field}.selinuxLabel`));
+  put(p, "selinuxLabel", optionalLabel(o.selinuxLabel, `${field}.selinuxLabel`));
   if (!isAbsent(o.ioPriority)) {
     const io = object(o.ioPriority, `${field}.ioPriority`);
     const priority = integer(io.priority, `${field}.ioPriority.priority`, INT32);
@@ -196,6 +196,13 @@ export function decodeProcess(value: unknown, field: string, ctx: DecodeContext)
     p.execCPUAffinity = affinity;
   }
   return p;
+}
+
+/** An LSM profile or label: it travels as a NUL-terminated string, which a NUL would cut short. */
+export function optionalLabel(value: unknown, field: string): string | undefined {
+  const s = optionalString(value, field);
+  if (s?.includes("\0")) fail(field, "must not contain a NUL byte");
+  return s;
 }
 
 const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;

@@ -183,6 +183,9 @@ describe("each rule names the field", () => {
     ["rlimit soft <= hard", (s) => (s.process.rlimits[0].soft = 4096), "process.rlimits[0].soft", /greater than hard/],
     ["rlimit hard required", (s) => delete s.process.rlimits[0].hard, "process.rlimits[0].hard"],
     ["oomScoreAdj range", (s) => (s.process.oomScoreAdj = 1001), "process.oomScoreAdj", /-1000, 1000/],
+    ["apparmorProfile NUL", (s) => (s.process.apparmorProfile = "confined\0"), "process.apparmorProfile", /NUL/],
+    ["selinuxLabel string", (s) => (s.process.selinuxLabel = 1), "process.selinuxLabel", /string/],
+    ["mountLabel NUL", (s) => (s.linux.mountLabel = "a\0b"), "linux.mountLabel", /NUL/],
     ["noNewPrivileges boolean", (s) => (s.process.noNewPrivileges = "true"), "process.noNewPrivileges"],
     [
       "ioPriority class",
