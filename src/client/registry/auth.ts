@@ -1,7 +1,7 @@
 // Registry authentication: the WWW-Authenticate challenge of a 401 says how (Basic, or Bearer with
 // a token service); Bearer tokens are fetched from the realm for the scope and cached until they
 // expire. Pure parsing here; the HTTP calls are the client's.
-import { InvalidArgumentError } from "../../common/errors.ts";
+import { BerthError, InvalidArgumentError } from "../../common/errors.ts";
 
 export interface Challenge {
   scheme: "basic" | "bearer";
@@ -30,4 +30,17 @@ export interface Credentials {
 
 export function basicHeader(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
+}
+
+export interface BearerToken {
+  token: string;
+  expiresInSeconds: number;
+}
+
+/** The token service's answer ({"token"|"access_token", "expires_in"}); `where` names the registry. */
+export function parseTokenResponse(text: string, where = "registry"): BearerToken {
+  const doc = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
+  const token = doc.token ?? doc.access_token;
+  if (!token) throw new BerthError("permission-denied", `${where}: token service gave no token`);
+  return { token, expiresInSeconds: doc.expires_in ?? 60 };
 }

@@ -15,7 +15,7 @@ import {
 } from "../../common/errors.ts";
 import { MANIFEST_ACCEPT } from "../image/media-types.ts";
 import type { BlobDescriptor } from "../ports.ts";
-import { basicHeader, type Challenge, type Credentials, parseChallenge } from "./auth.ts";
+import { basicHeader, type Challenge, type Credentials, parseChallenge, parseTokenResponse } from "./auth.ts";
 import { type CredentialStore, defaultCredentials } from "./credentials.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
 
@@ -216,10 +216,11 @@ export class RegistryClient {
         `${ref.domain}: token service ${u.origin} refused (${r.statusCode}): ${describeErrors(text)}`,
       );
     }
-    const doc = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
-    const token = doc.token ?? doc.access_token;
-    if (!token) throw new BerthError("permission-denied", `${ref.domain}: token service gave no token`);
-    this.#tokens.set(`${ref.domain} ${scope}`, { token, expires: Date.now() + ((doc.expires_in ?? 60) - 5) * 1000 });
+    const t = parseTokenResponse(text, ref.domain);
+    this.#tokens.set(`${ref.domain} ${scope}`, {
+      token: t.token,
+      expires: Date.now() + (t.expiresInSeconds - 5) * 1000,
+    });
   }
 
   /** Resolves a tag (or digest) to the root descriptor of the image. */
