@@ -1,9 +1,8 @@
 // The process side of a plan: rlimits, identity, capabilities, no_new_privs, seccomp, execve.
 // The order is the point: the bounding set is dropped while CAP_SETPCAP is still held, ids are
 // changed with KEEPCAPS so the permitted set survives, and seccomp comes last when it can.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
+import { readFileInRoot } from "../../common/in-root.ts";
 import { capabilityNumber } from "../spec/capabilities.ts";
 import { idRangeProblem } from "../spec/decode.ts";
 import { MAX_ADDITIONAL_GIDS } from "../spec/process.ts";
@@ -14,6 +13,7 @@ import type { PlanOp } from "./ops.ts";
 export interface CompiledFilter {
   program: Buffer;
   flags: number;
+  /** Set when seccomp() returns a notify fd for an agent there (some rule is SCMP_ACT_NOTIFY). */
   listenerPath?: string;
 }
 
@@ -59,26 +59,28 @@ export function rlimitOps(proc: Process): PlanOp[] {
   });
 }
 
-/** HOME from the container's /etc/passwd when the spec's env lacks it, as runc does. */
+/** A passwd(5) bigger than this is not read (HOME stays "/"): it comes from the image. */
+export const MAX_PASSWD_BYTES = 1024 * 1024;
+
+/** The home directory field of the first passwd(5) entry for `uid`, if any. */
+export function homeFromPasswd(passwd: string, uid: number): string | undefined {
+  for (const line of passwd.split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 7 && f[2] !== "" && Number(f[2]) === uid && f[5]) return f[5];
+  }
+  return undefined;
+}
+
+/**
+ * HOME from the container's /etc/passwd when the spec's env lacks it, as runc does; "/" when
+ * there is no entry, or no regular file of sane size at that path as the container sees it.
+ */
 export function processEnv(proc: Process, rootfs: string | undefined): string[] {
   const env = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith("HOME="))) {
-    let home = "/";
-    if (rootfs) {
-      try {
-        const passwd = readFileSync(join(rootfs, "etc/passwd"), "utf8");
-        for (const line of passwd.split("\n")) {
-          const f = line.split(":");
-          if (f.length >= 7 && Number(f[2]) === proc.user.uid && f[5]) {
-            home = f[5];
-            break;
-          }
-        }
-      } catch {
-        // No readable /etc/passwd: HOME stays "/".
-      }
-    }
-    env.push(`HOME=${home}`);
+    const passwd = rootfs ? readFileInRoot(rootfs, "/etc/passwd", { maxBytes: MAX_PASSWD_BYTES }) : undefined;
+    const home = passwd ? homeFromPasswd(passwd.toString("utf8"), proc.user.uid) : undefined;
+    env.push(`HOME=${home ?? "/"}`);
   }
   return env;
 }
@@ -126,7 +128,8 @@ export function finalizeOps(o: FinalizeOptions): PlanOp[] {
   const caps = capabilityMasks(proc.capabilities, o.lastCap);
   const seccompOp: PlanOp | undefined = o.seccomp && {
     op: "SECCOMP",
-    args: [o.seccomp.flags, o.seccomp.program, o.seccomp.listenerPath ?? ""],
+    // The notify fd goes back to nsexec's parent half, which holds the agent's connection.
+    args: [o.seccomp.flags, o.seccomp.program, o.seccomp.listenerPath ? 1 : 0],
   };
   const args = proc.args ?? [];
   const path = pathOf(o.env);

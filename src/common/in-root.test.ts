@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { readFileInRoot, resolveInRoot } from "./in-root.ts";
+
+let base: string;
+let root: string;
+let outside: string;
+before(() => {
+  base = mkdtempSync(join(tmpdir(), "berth-in-root-"));
+  root = join(base, "root");
+  outside = join(base, "outside");
+  mkdirSync(join(root, "etc"), { recursive: true });
+  mkdirSync(join(root, "data"));
+  mkdirSync(outside);
+  writeFileSync(join(outside, "secret"), "host secret\n");
+  writeFileSync(join(root, "data/file"), "inside\n");
+  writeFileSync(join(root, "secret"), "the root's own\n");
+  symlinkSync("/data/file", join(root, "etc/abs")); // absolute: restarts at the root
+  symlinkSync("../../../../data/file", join(root, "etc/climb")); // ".." stops at the root
+  symlinkSync(join(outside, "secret"), join(root, "etc/host")); // a host path, read in the root
+  symlinkSync("loop", join(root, "etc/loop"));
+  symlinkSync("/data", join(root, "dirlink"));
+});
+after(() => rmSync(base, { recursive: true, force: true }));
+
+const read = (p: string, maxBytes = 1024) => readFileInRoot(root, p, { maxBytes })?.toString();
+
+test("symlinks resolve inside the root, never outside it", () => {
+  assert.deepEqual(resolveInRoot(root, "/etc/abs"), ["data", "file"]);
+  assert.deepEqual(resolveInRoot(root, "/etc/climb"), ["data", "file"]);
+  assert.deepEqual(resolveInRoot(root, "/../../dirlink/./file"), ["data", "file"]);
+  assert.equal(read("/etc/abs"), "inside\n");
+  assert.equal(read("/etc/climb"), "inside\n");
+  assert.equal(read("/dirlink/file"), "inside\n");
+  // The host path names nothing inside the root.
+  assert.equal(resolveInRoot(root, "/etc/host"), undefined);
+  assert.equal(read("/etc/host"), undefined);
+});
+
+test("missing, looping, not-a-directory and empty paths read as nothing", () => {
+  assert.equal(read("/nope"), undefined);
+  assert.equal(read("/etc/loop"), undefined);
+  assert.equal(read("/data/file/x"), undefined);
+  assert.equal(read("/data/file/.."), undefined);
+  assert.equal(read("/"), undefined);
+  assert.equal(read("/data"), undefined, "a directory is not a regular file");
+});
+
+test("only regular files of bounded size are read; FIFOs and devices are never opened", () => {
+  execFileSync("mkfifo", [join(root, "fifo")]);
+  execFileSync("mknod", [join(root, "zero"), "c", "1", "5"]);
+  // Reading a FIFO with nobody writing would block forever, /dev/zero would never end.
+  assert.equal(read("/fifo"), undefined);
+  assert.equal(read("/zero"), undefined);
+  assert.equal(read("/data/file", 7), "inside\n");
+  assert.equal(read("/data/file", 6), undefined);
+});
+
+test("a root given through a symlink is resolved first", () => {
+  const link = join(base, "rootlink");
+  symlinkSync(root, link);
+  assert.equal(readFileInRoot(link, "/etc/abs", { maxBytes: 100 })?.toString(), "inside\n");
+});
