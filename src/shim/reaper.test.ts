@@ -21,8 +21,8 @@ async function firstLine(script: string): Promise<number> {
   child.stdout.on("data", (b: Buffer) => {
     out += b.toString();
   });
-  await new Promise((r) => child.once("exit", r));
-  await new Promise((r) => child.stdout.once("close", r));
+  // Both watched from the start: stdout may close before the exit is reported, or after.
+  await Promise.all([new Promise((r) => child.once("exit", r)), new Promise((r) => child.stdout.once("close", r))]);
   return Number(out.trim());
 }
 
@@ -36,6 +36,7 @@ describe("Reaper", { skip }, () => {
     reaper.start();
     const seen: number[] = [];
     reaper.onExit((e) => seen.push(e.pid));
+    const claim = reaper.expect();
     // The shell prints the orphan's pid and exits at once; the orphan exits 7 a little later.
     const child = spawn("sh", ["-c", "sh -c 'sleep 0.3; exit 7' & echo $!"], { stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
@@ -52,7 +53,7 @@ describe("Reaper", { skip }, () => {
       codes,
       Array.from({ length: 20 }, (_, i) => i),
     );
-    const exit = await reaper.wait(orphan);
+    const exit = await claim.wait(orphan);
     assert.equal(exit.pid, orphan);
     assert.equal(exit.status, 7);
     assert.ok(seen.includes(orphan));
@@ -60,9 +61,27 @@ describe("Reaper", { skip }, () => {
   });
 
   test("a signal death is reported as 128 + the signal", { timeout: 30_000 }, async () => {
+    const claim = reaper.expect();
     const orphan = await firstLine("sleep 30 </dev/null >/dev/null & echo $!");
     assert.ok(orphan > 1);
     process.kill(orphan, "SIGKILL");
-    assert.equal((await reaper.wait(orphan)).status, 137);
+    assert.equal((await claim.wait(orphan)).status, 137);
+  });
+
+  test("exits are kept only while a claim is open; a cancelled claim keeps none", { timeout: 30_000 }, async () => {
+    const seen = new Set<number>();
+    reaper.onExit((e) => seen.add(e.pid));
+    const reaped = async (pid: number) => {
+      while (!seen.has(pid)) await new Promise((r) => setTimeout(r, 10));
+    };
+    // No claim open: an orphan's exit is seen by listeners and not kept.
+    await reaped(await firstLine("sh -c 'sleep 0.2; exit 1' </dev/null >/dev/null & echo $!"));
+    assert.equal(reaper.keptCount, 0);
+    const claim = reaper.expect();
+    await reaped(await firstLine("sh -c 'sleep 0.2; exit 2' </dev/null >/dev/null & echo $!"));
+    assert.equal(reaper.keptCount, 1);
+    claim.cancel();
+    assert.equal(reaper.keptCount, 0);
+    assert.throws(() => claim.wait(1), /used once/);
   });
 });

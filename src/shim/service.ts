@@ -8,6 +8,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AlreadyExistsError,
+  BerthError,
   errorMessage,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -429,19 +430,33 @@ export class TaskService {
     const pidFile = join(task.bundle, p.execId === "" ? "init.pid" : `exec-${p.execId}.pid`);
     rmSync(pidFile, { force: true });
     const pty = io.consoleSocket ? io.acceptConsole() : undefined;
+    // From here the reaper keeps exits for us: the process may exit, be reaped and its pid be
+    // taken again before the pid file is read.
+    const claim = this.#reaper.expect();
     try {
       await run(io, pidFile);
       await pty;
       io.afterSpawn();
     } catch (err) {
+      claim.cancel();
       pty?.catch(() => {});
       await io.close();
       throw err;
     }
     p.io = io;
-    const pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+    let pid: number;
+    try {
+      pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
+    } catch (err) {
+      claim.cancel();
+      throw err;
+    }
+    if (!(pid > 0)) {
+      claim.cancel();
+      throw new BerthError("internal", `the runtime wrote no pid to ${pidFile}`);
+    }
     if (p.execId !== "") rmSync(pidFile, { force: true });
-    void this.#reaper.wait(pid).then((e) => this.#exited(task, p, e));
+    void claim.wait(pid).then((e) => this.#exited(task, p, e));
     return pid;
   }
 
