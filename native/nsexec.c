@@ -11,6 +11,8 @@
  *   sync-fd  a stream socket to the runtime for short text messages, one per line:
  *            "PID <n>"            the host pid of the cloned process
  *            "HOOK <name>"        waiting; the runtime answers "OK <state-json>" or "FAIL <msg>"
+ *            "SECCOMP"            a notify fd is ready for the seccomp agent; the runtime answers
+ *                                 "OK <container-process-state-json>" (sent on with it) or "FAIL <msg>"
  *            "READY"              the container init blocks on the exec fifo (create finished)
  *            "EXEC"               the process called execve successfully (detached exec)
  *            "ERR <message>"      a step failed; the process exits 1 (nothing was exec'd)
@@ -95,7 +97,7 @@ enum {
   OP_CAPSET = 32,        /* effective, permitted, inheritable */
   OP_AMBIENT = 33,       /* mask */
   OP_NO_NEW_PRIVS = 34,
-  OP_SECCOMP = 35,       /* flags, program bytes, listener socket path ("" none) */
+  OP_SECCOMP = 35,       /* flags, program bytes, hand the listener fd to the parent half (0/1) */
   OP_EXEC = 36,          /* PATH value, argc, args..., env... */
   OP_SET_PROPAGATION = 37,/* path, flags */
   OP_CLOSE_FDS = 38,     /* first fd to keep open after exec is 3..first-1 */
@@ -110,6 +112,7 @@ enum {
   OP_CGROUP_OPEN = 49,   /* cgroup.procs path: opened now (before joining a mount namespace) */
   OP_CGROUP_JOIN_OPENED = 50, /* write own pid into every file CGROUP_OPEN opened */
   OP_BPF_DEVICE_FILTER = 51,  /* cgroup v2 dir, eBPF program: the device policy, attached to the cgroup */
+  OP_SECCOMP_LISTENER = 52,   /* seccomp agent socket path: connected now (in the host's mount namespace) */
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
@@ -127,6 +130,10 @@ static int console_fd = -1;
 static int stdio_pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
 /* Parent half's end of a console socketpair: it receives the pty master and relays stdio. */
 static int console_recv_fd = -1;
+/* The seccomp agent's socket, connected before any namespace is joined, and the pair over which the
+ * process hands its notify fd back: the parent half sends it on ([0] parent half, [1] child). */
+static int seccomp_agent_fd = -1;
+static int seccomp_pair[2] = {-1, -1};
 static int fifo_fd = -1;
 /* States the runtime sent at the hook sync point (tab-separated); a hook gets one on stdin. */
 static char *hook_states[4];
@@ -563,10 +570,11 @@ static void op_loopback_up(void) {
   close(s);
 }
 
-static void send_fd(int sock, int fd, const char *name) {
+/* Sends data with fd attached (SCM_RIGHTS) on a stream socket, then the rest if that was short. */
+static int send_with_fd(int sock, int fd, const char *data, size_t len) {
   struct msghdr msg = {0};
   char cbuf[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = cbuf;
@@ -576,7 +584,31 @@ static void send_fd(int sock, int fd, const char *name) {
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (sendmsg(sock, &msg, 0) < 0) fail("send console master");
+  /* MSG_NOSIGNAL: a peer that went away is an error to report, not a SIGPIPE. */
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  for (size_t off = (size_t)n; off < len;) {
+    ssize_t w = send(sock, data + off, len - off, MSG_NOSIGNAL);
+    if (w < 0) { if (errno == EINTR) continue; return -1; }
+    off += (size_t)w;
+  }
+  return 0;
+}
+
+static void send_fd(int sock, int fd, const char *name) {
+  if (send_with_fd(sock, fd, name, strlen(name)) < 0) fail("send console master");
+}
+
+/* Connects a stream socket to a unix socket path; the path must fit sun_path whole. */
+static int connect_unix(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sa.sun_path)) { errno = ENAMETOOLONG; return -1; }
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) { int e = errno; close(s); errno = e; return -1; }
+  return s;
 }
 
 static void op_console_setup(struct op *o) {
@@ -665,24 +697,27 @@ static void op_ambient(struct op *o) {
 static void op_seccomp(struct op *o) {
   unsigned flags = (unsigned)N(o, 0);
   if (o->argc < 2 || o->args[1].len % 8 != 0 || o->args[1].len == 0) { errno = 0; fail("bad seccomp program"); }
-  const char *listener = o->argc > 2 ? S(o, 2) : "";
+  int hand_over = o->argc > 2 && N(o, 2) != 0;
   struct sock_fprog prog = {.len = (unsigned short)(o->args[1].len / 8), .filter = (struct sock_filter *)o->args[1].p};
   /* The program bytes are not aligned in the plan buffer: copy them. */
   struct sock_filter *copy = malloc(o->args[1].len);
   memcpy(copy, o->args[1].p, o->args[1].len);
   prog.filter = copy;
-  if (listener[0]) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  if (hand_over && seccomp_pair[1] < 0) { errno = 0; fail("no connection to the seccomp agent"); }
   long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   if (r < 0) fail("load seccomp filter");
-  if (listener[0]) {
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", listener);
-    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) fail("connect seccomp listener %s", listener);
-    send_fd(s, (int)r, "seccomp");
-    close(s);
-    close((int)r);
+  if (r > 0 && hand_over) {
+    /* Never connected from here (we may be in the container's mount namespace): the parent half
+     * holds the agent's connection; it answers once the fd and the state are on their way. */
+    if (send_with_fd(seccomp_pair[1], (int)r, "seccomp", 7) < 0) fail("hand over seccomp notify fd");
+    char ack = 0;
+    ssize_t n;
+    do n = read(seccomp_pair[1], &ack, 1); while (n < 0 && errno == EINTR);
+    if (n != 1 || ack != 'k') { errno = 0; fail("the seccomp notify fd did not reach the agent"); }
+    close(seccomp_pair[1]);
+    seccomp_pair[1] = -1;
   }
+  if (r > 0) close((int)r);
   free(copy);
 }
 
@@ -932,6 +967,71 @@ static int relay_pipes(pid_t child) {
 
 /* ---- the parent side of a clone ---- */
 
+/* One line from the runtime on the sync socket, without its newline; NULL if the runtime went away. */
+static char *read_sync_line(size_t max) {
+  size_t cap = 256, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) fail("out of memory");
+  for (;;) {
+    char ch;
+    ssize_t n = read(sync_fd, &ch, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { free(buf); return NULL; }
+    if (ch == '\n') break;
+    if (len + 1 >= cap) {
+      if (cap >= max) { errno = 0; fail("answer from the runtime longer than %zu bytes", max); }
+      char *bigger = realloc(buf, cap * 2);
+      if (!bigger) fail("out of memory");
+      buf = bigger;
+      cap *= 2;
+    }
+    buf[len++] = ch;
+  }
+  buf[len] = '\0';
+  return buf;
+}
+
+/*
+ * The child hands its seccomp notify fd back; it goes on to the agent over the connection made
+ * before any namespace was joined, with the container process state the runtime supplies
+ * ("SECCOMP" -> "OK <json>"). The child waits for the 'k' that says it was sent.
+ */
+static void forward_seccomp_fd(pid_t child) {
+  int fd = recv_fd(seccomp_pair[0]);
+  if (fd < 0) { close(seccomp_pair[0]); seccomp_pair[0] = -1; return; } /* ended before loading it */
+  current_step = "seccomp agent";
+  send_line("SECCOMP");
+  char *answer = read_sync_line(16 << 20);
+  if (!answer || strncmp(answer, "OK ", 3) != 0) {
+    kill(child, SIGKILL);
+    errno = 0;
+    fail("%s", answer ? answer : "runtime went away");
+  }
+  if (send_with_fd(seccomp_agent_fd, fd, answer + 3, strlen(answer + 3)) < 0) { kill(child, SIGKILL); fail("send to the seccomp agent"); }
+  free(answer);
+  close(fd);
+  close(seccomp_agent_fd);
+  seccomp_agent_fd = -1;
+  if (write(seccomp_pair[0], "k", 1) != 1) { kill(child, SIGKILL); fail("release child after seccomp"); }
+  close(seccomp_pair[0]);
+  seccomp_pair[0] = -1;
+}
+
+/* Waits for the end of the child's setup: returns 1 (a byte on err_fd: it failed) or 0 (EOF: it
+ * exec'd or blocks on the exec fifo), forwarding its seccomp notify fd meanwhile. */
+static ssize_t wait_setup(pid_t child, int err_fd) {
+  for (;;) {
+    struct pollfd p[2] = {{.fd = err_fd, .events = POLLIN}, {.fd = seccomp_pair[0], .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; fail("poll"); }
+    if (seccomp_pair[0] >= 0 && p[1].revents) { forward_seccomp_fd(child); continue; }
+    if (!p[0].revents) continue;
+    char c;
+    ssize_t n = read(err_fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    return n;
+  }
+}
+
 static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, int mode, int go_fd, int err_fd) {
   /* id maps for a new user namespace are written by the parent, then the child may go on. */
   for (uint32_t i = from; i < to; i++) {
@@ -948,9 +1048,7 @@ static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, i
   close(go_fd);
   /* err_fd is close-on-exec in the child, which also closes it when it blocks on the exec fifo:
    * EOF means it exec'd (or is waiting for `start`); a byte means it failed first. */
-  char c;
-  ssize_t n;
-  do n = read(err_fd, &c, 1); while (n < 0 && errno == EINTR);
+  ssize_t n = wait_setup(child, err_fd);
   close(err_fd);
   if (n == 1) { int st; waitpid(child, &st, 0); return 1; }
   if (mode == CLONE_MODE_EXEC_DETACH) send_line("EXEC");
@@ -1010,6 +1108,12 @@ int main(int argc, char **argv) {
       if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) fail("connect %s", S(o, 0));
       break;
     }
+    case OP_SECCOMP_LISTENER:
+      current_step = "seccomp agent";
+      seccomp_agent_fd = connect_unix(S(o, 0));
+      if (seccomp_agent_fd < 0) fail("connect to the seccomp agent at %s (linux.seccomp.listenerPath)", S(o, 0));
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, seccomp_pair) < 0) fail("socketpair");
+      break;
     case OP_CONSOLE_PAIR: {
       current_step = "console";
       int sp[2];
@@ -1072,6 +1176,7 @@ int main(int argc, char **argv) {
         if (console_fd >= 0) { close(console_fd); console_fd = -1; }
         if (fifo_fd >= 0) { close(fifo_fd); fifo_fd = -1; } /* only the init waits on it */
         if (stdio_pipes[0][0] >= 0) { close(stdio_pipes[0][0]); close(stdio_pipes[1][1]); close(stdio_pipes[2][1]); }
+        if (seccomp_pair[1] >= 0) { close(seccomp_pair[1]); seccomp_pair[1] = -1; }
         /* Find the end of the parent's idmap ops: they follow the clone op. */
         _exit(run_parent(pid, ops, i + 1, count, mode, go[1], err_pipe[0]));
       }
@@ -1079,6 +1184,9 @@ int main(int argc, char **argv) {
       close(err_pipe[0]);
       err_write_fd = err_pipe[1];
       if (console_recv_fd >= 0) { close(console_recv_fd); console_recv_fd = -1; }
+      /* Only the parent half talks to the seccomp agent. */
+      if (seccomp_agent_fd >= 0) { close(seccomp_agent_fd); seccomp_agent_fd = -1; }
+      if (seccomp_pair[0] >= 0) { close(seccomp_pair[0]); seccomp_pair[0] = -1; }
       if (stdio_pipes[0][0] >= 0) {
         if (dup2(stdio_pipes[0][0], 0) < 0 || dup2(stdio_pipes[1][1], 1) < 0 || dup2(stdio_pipes[2][1], 2) < 0) fail("dup2 stdio");
         for (int k = 0; k < 3; k++) { close(stdio_pipes[k][0]); close(stdio_pipes[k][1]); }

@@ -21,6 +21,7 @@ import { runHooks } from "./hooks.ts";
 import { hostLsm } from "./host-lsm.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { readProcStat } from "./proc.ts";
+import { containerProcessState } from "./seccomp-agent.ts";
 import type { ContainerRecord, StateStore } from "./state-store.ts";
 
 export interface CreateOptions {
@@ -65,7 +66,8 @@ function compileFilter(spec: Spec): CompiledFilter | undefined {
   const profile = spec.linux?.seccomp;
   if (!profile) return undefined;
   const c = compileSeccomp(profile);
-  return { program: c.program, flags: c.flags, listenerPath: profile.listenerPath };
+  // As runc: the agent hears from the runtime only when a rule makes a notify fd.
+  return { program: c.program, flags: c.flags, listenerPath: c.needsListener ? profile.listenerPath : undefined };
 }
 
 /** The mount point (from this process's mountinfo) under which `path` lives. */
@@ -150,6 +152,10 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
         // In order of HookState: what createContainer and startContainer hooks read on stdin.
         return [state, { ...state, status: "created" }].map((st) => JSON.stringify(st)).join("\t");
       },
+      onSeccomp: async (pid) =>
+        JSON.stringify(
+          containerProcessState(ociState({ ...record, pid }, "creating"), pid, spec.linux?.seccomp?.listenerMetadata),
+        ),
     });
     const pid = await run.pid;
     record.pid = pid;

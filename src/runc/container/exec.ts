@@ -5,9 +5,11 @@ import { compileSeccomp } from "../seccomp/index.ts";
 import { kernelLastCap } from "../spec/capabilities.ts";
 import type { Process } from "../spec/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
+import { ociState } from "./create.ts";
 import { hostLsm } from "./host-lsm.ts";
 import { requireRunning } from "./lifecycle.ts";
 import { NsexecRun } from "./nsexec.ts";
+import { containerProcessState } from "./seccomp-agent.ts";
 import type { StateStore } from "./state-store.ts";
 
 export interface ExecOptions {
@@ -40,11 +42,21 @@ export async function execInContainer(store: StateStore, id: string, opts: ExecO
     cgroupProcs: cgroupsOf(rec).procsFiles(),
     preserveFds: opts.preserveFds ?? 0,
     lastCap: kernelLastCap(),
-    seccomp: compiled && { program: compiled.program, flags: compiled.flags, listenerPath: profile?.listenerPath },
+    seccomp: compiled && {
+      program: compiled.program,
+      flags: compiled.flags,
+      listenerPath: compiled.needsListener ? profile?.listenerPath : undefined,
+    },
     rootfs: rec.rootfs,
     lsm: hostLsm(),
   });
-  const run = new NsexecRun({ plan, preserveFds: opts.preserveFds ?? 0, stdio: opts.stdio });
+  const run = new NsexecRun({
+    plan,
+    preserveFds: opts.preserveFds ?? 0,
+    stdio: opts.stdio,
+    onSeccomp: async (pid) =>
+      JSON.stringify(containerProcessState(ociState(rec, "running"), pid, profile?.listenerMetadata)),
+  });
   const pid = await run.pid;
   if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
   if (opts.detach) {

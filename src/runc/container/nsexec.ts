@@ -33,6 +33,19 @@ export interface LaunchOptions {
   stdio?: [number | "inherit", number | "inherit", number | "inherit"];
   /** Called at a hook point ("createRuntime"); returns the state JSON to pass to in-container hooks. */
   onHook?: (name: string, pid: number) => Promise<string>;
+  /**
+   * Called when a notify fd is ready for the seccomp agent; returns the container process state
+   * JSON that nsexec sends to the agent with it (the fd itself never passes through here).
+   */
+  onSeccomp?: (pid: number) => Promise<string>;
+}
+
+/** A one-line answer on the sync socket: "OK <payload>" or "FAIL <message>". */
+function answerLine(payload: Promise<string>): Promise<string> {
+  return payload.then(
+    (p) => `OK ${p}`,
+    (e: unknown) => `FAIL ${e instanceof Error ? e.message : String(e)}`,
+  );
 }
 
 /** One nsexec run. `ready` settles when the process reports READY/EXEC, fails, or exits. */
@@ -94,14 +107,12 @@ export class NsexecRun {
           error = rest;
           rejectReady(new ContainerSetupError(rest));
           rejectPid(new ContainerSetupError(rest));
-        } else if (verb === "HOOK") {
-          const answer = opts.onHook
-            ? opts.onHook(rest, pid).then(
-                (state) => `OK ${state}\n`,
-                (e: unknown) => `FAIL ${e instanceof Error ? e.message : String(e)}\n`,
-              )
-            : Promise.resolve("OK {}\n");
-          void answer.then((a) => this.sock.write(`${a.replaceAll("\n", " ").trimEnd()}\n`));
+        } else if (verb === "HOOK" || verb === "SECCOMP") {
+          const payload =
+            verb === "HOOK"
+              ? (opts.onHook?.(rest, pid) ?? Promise.resolve("{}"))
+              : (opts.onSeccomp?.(pid) ?? Promise.reject(new Error("no state for the seccomp agent")));
+          void answerLine(payload).then((a) => this.sock.write(`${a.replaceAll("\n", " ").trimEnd()}\n`));
         }
       }
     });

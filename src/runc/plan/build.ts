@@ -71,6 +71,14 @@ function consoleOp(consoleSocket: string | undefined, foreground: boolean): Plan
   throw new InvalidSpecError("process.terminal", "requires --console-socket when detached");
 }
 
+/**
+ * A seccomp agent's socket is connected before any namespace is joined, in the runtime's own mount
+ * namespace: inside the container the path could name a socket the image or a process there made.
+ */
+function seccompAgentOps(seccomp: CompiledFilter | undefined): PlanOp[] {
+  return seccomp?.listenerPath ? [{ op: "SECCOMP_LISTENER", args: [seccomp.listenerPath] }] : [];
+}
+
 function requireProcess(spec: Spec): Process {
   if (!spec.process) throw new InvalidSpecError("process", "is required to create a container");
   return spec.process;
@@ -93,6 +101,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   // caller's own fds (files, sockets) are never reopenable through /proc/self/fd inside.
   else if (input.mode === "run") ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
+  ops.push(...seccompAgentOps(input.seccomp));
   const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
   ops.push(...joinOps(joins));
   ops.push(...timeNamespaceOps(spec));
@@ -229,6 +238,7 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
     .map((n) => ({ type: n.type, path: `/proc/${input.initPid}/ns/${PROC_NS_NAME[n.type]}` }));
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, !input.detach));
   else if (!input.detach) ops.push({ op: "STDIO_PIPES", args: [] });
+  ops.push(...seccompAgentOps(input.seccomp));
   ops.push(...joinOps(joins));
   ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
   if (input.cgroupProcs.length) ops.push({ op: "CGROUP_JOIN_OPENED", args: [] });

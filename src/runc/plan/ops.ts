@@ -51,6 +51,7 @@ export const Op = {
   CGROUP_OPEN: 49,
   CGROUP_JOIN_OPENED: 50,
   BPF_DEVICE_FILTER: 51,
+  SECCOMP_LISTENER: 52,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
