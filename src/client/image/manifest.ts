@@ -56,8 +56,41 @@ export function decodeDescriptor(v: unknown, where: string): BlobDescriptor {
   if (typeof o.size !== "number" || !Number.isSafeInteger(o.size) || o.size < 0)
     throw new InvalidArgumentError(`${where}.size: invalid ${JSON.stringify(o.size)}`);
   const d: BlobDescriptor = { mediaType: o.mediaType, digest: o.digest, size: o.size };
-  if (o.annotations && typeof o.annotations === "object") d.annotations = o.annotations as Record<string, string>;
+  if (o.annotations !== undefined && o.annotations !== null)
+    d.annotations = stringMap(o.annotations, `${where}.annotations`);
   return d;
+}
+
+/** A JSON object of strings (annotations, labels), as Go's map[string]string decodes one. */
+function stringMap(v: unknown, where: string): Record<string, string> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new InvalidArgumentError(`${where}: must be an object of strings`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== "string") throw new InvalidArgumentError(`${where}[${JSON.stringify(k)}]: must be a string`);
+    // defineProperty: a key named "__proto__" stays a key.
+    Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** An optional string field: absent (or null) gives undefined; any other type is refused. */
+function optionalString(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new InvalidArgumentError(`${where}: must be a string`);
+  return v;
+}
+
+function decodePlatform(v: unknown, where: string): Platform | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw new InvalidArgumentError(`${where}: must be an object`);
+  const p = v as Record<string, unknown>;
+  const os = optionalString(p.os, `${where}.os`);
+  const architecture = optionalString(p.architecture, `${where}.architecture`);
+  const variant = optionalString(p.variant, `${where}.variant`);
+  // A platform without os or architecture matches nothing (as before): leave it out.
+  if (os === undefined || architecture === undefined) return undefined;
+  return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
 
 function checkMediaType(doc: Record<string, unknown>, declared: string, what: string): void {
@@ -81,9 +114,8 @@ export function decodeIndex(bytes: Uint8Array, mediaType: string): ImageIndex {
     mediaType,
     manifests: doc.manifests.map((m, i) => {
       const d: IndexEntry = decodeDescriptor(m, `index.manifests[${i}]`);
-      const p = (m as { platform?: Platform }).platform;
-      if (p && typeof p.os === "string" && typeof p.architecture === "string")
-        d.platform = { os: p.os, architecture: p.architecture, variant: p.variant };
+      const p = decodePlatform((m as { platform?: unknown }).platform, `index.manifests[${i}].platform`);
+      if (p) d.platform = p;
       return d;
     }),
   };
@@ -110,11 +142,17 @@ export function decodeImageConfig(bytes: Uint8Array): ImageConfig {
     if (typeof d !== "string" || !DIGEST.test(d))
       throw new InvalidArgumentError(`image config.rootfs.diff_ids[${i}]: invalid ${JSON.stringify(d)}`);
   }
+  const config = doc.config ?? {};
+  if (typeof config !== "object" || Array.isArray(config))
+    throw new InvalidArgumentError("image config.config: must be an object");
   return {
-    architecture: String(doc.architecture ?? ""),
-    os: String(doc.os ?? ""),
-    variant: typeof doc.variant === "string" ? doc.variant : undefined,
-    rootfs: { type: String(rootfs.type ?? "layers"), diff_ids: rootfs.diff_ids as string[] },
-    config: (doc.config as Record<string, unknown>) ?? {},
+    architecture: optionalString(doc.architecture, "image config.architecture") ?? "",
+    os: optionalString(doc.os, "image config.os") ?? "",
+    variant: optionalString(doc.variant, "image config.variant"),
+    rootfs: {
+      type: optionalString(rootfs.type, "image config.rootfs.type") ?? "layers",
+      diff_ids: rootfs.diff_ids as string[],
+    },
+    config: config as Record<string, unknown>,
   };
 }

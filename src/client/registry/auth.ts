@@ -37,10 +37,30 @@ export interface BearerToken {
   expiresInSeconds: number;
 }
 
-/** The token service's answer ({"token"|"access_token", "expires_in"}); `where` names the registry. */
+/** Docker's token handler gives a token at least this long a life, whatever the service said. */
+const MIN_TOKEN_SECONDS = 60;
+
+/**
+ * The token service's answer ({"token"|"access_token", "expires_in"}); `where` names the registry.
+ * A body that is not that object is refused (permission-denied, as no token is); a lifetime that is
+ * missing, not a number or under a minute counts as a minute, as docker reads it.
+ */
 export function parseTokenResponse(text: string, where = "registry"): BearerToken {
-  const doc = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
-  const token = doc.token ?? doc.access_token;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new BerthError("permission-denied", `${where}: token service answer is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new BerthError("permission-denied", `${where}: token service answer is not a JSON object`);
+  const o = doc as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  const token = o.token || o.access_token;
   if (!token) throw new BerthError("permission-denied", `${where}: token service gave no token`);
-  return { token, expiresInSeconds: doc.expires_in ?? 60 };
+  if (typeof token !== "string")
+    throw new BerthError("permission-denied", `${where}: token service gave a token that is not a string`);
+  const ttl = o.expires_in;
+  const expiresInSeconds =
+    typeof ttl === "number" && Number.isFinite(ttl) && ttl > MIN_TOKEN_SECONDS ? ttl : MIN_TOKEN_SECONDS;
+  return { token, expiresInSeconds };
 }
