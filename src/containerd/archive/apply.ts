@@ -7,25 +7,23 @@
 // is read; metadata that nothing later depends on (owner, mode, times, close) runs in the
 // background, bounded, and is awaited before anything is removed and at the end.
 import { createHash } from "node:crypto";
-import { closeSync, fchmodSync, fchownSync, constants as fsc, futimesSync, openSync, writeSync } from "node:fs";
 import {
-  chmod,
-  type FileHandle,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  rm,
-  symlink,
-} from "node:fs/promises";
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  constants as fsc,
+  futimesSync,
+  openSync,
+  type Stats,
+  writeSync,
+} from "node:fs";
+import { type FileHandle, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BerthError, errorMessage, InvalidArgumentError } from "../../common/errors.ts";
 import { decompress } from "./compression.ts";
 import { type Fsops, sharedFsops } from "./fsops.ts";
 import { planEntry } from "./layer-entry.ts";
+import { chmodNoFollow, components, openDirBeneath, openDirNoFollow, statDirBeneath } from "./nofollow.ts";
 import { RootPath } from "./root-path.ts";
 import type { TarEntry } from "./tar-format.ts";
 import { TarReader } from "./tar-reader.ts";
@@ -116,17 +114,38 @@ const S_IFMT: Record<"char" | "block" | "fifo", number> = {
   fifo: fsc.S_IFIFO,
 };
 
+/** Owner, mode and times of `rel` in the nearest lower that has it as a real directory. */
+function lowerDir(lowers: readonly string[], rel: readonly string[]): Stats | null {
+  for (const lower of lowers) {
+    // Reached without symlinks: a lower's symlink must not lead the lookup out of that lower.
+    const st = statDirBeneath(lower, rel);
+    if (st !== null) return st;
+  }
+  return null;
+}
+
+/** Gives the directory open at `fd` the owner, mode and times of `st` (through the fd, never a path). */
+function adoptDir(fd: number, st: Stats): void {
+  fchownSync(fd, st.uid, st.gid);
+  fchmodSync(fd, st.mode & 0o7777);
+  futimesSync(fd, st.atimeMs / 1000, st.mtimeMs / 1000);
+}
+
 class LayerWriter {
   readonly #root: RootPath;
   readonly #mode: WhiteoutMode;
   readonly #fsops: Fsops;
   readonly #parents: string[];
   readonly #bg = new Background();
-  /** Directories whose times are set last (creating children changes them). */
-  readonly #dirTimes: { abs: string; atime: number; mtime: number }[] = [];
+  /**
+   * Directories whose times are set last (creating children changes them), by relative path: a
+   * later entry for the same directory replaces the earlier times.
+   */
+  readonly #dirTimes = new Map<string, { atime: number; mtime: number }>();
   /** Paths this layer created (plain-mode opaque whiteouts keep them). */
   readonly #added = new Set<string>();
-  readonly implicitDirs: string[] = [];
+  /** Directories made implicitly and still so (not named by an entry, not removed), parents first. */
+  readonly #implicit = new Set<string>();
 
   constructor(target: string, mode: WhiteoutMode, fsops: Fsops, parents: string[]) {
     this.#mode = mode;
@@ -135,18 +154,39 @@ class LayerWriter {
     this.#root = new RootPath(target, (abs, rel) => this.#makeParent(abs, rel));
   }
 
+  get implicitDirs(): string[] {
+    return [...this.#implicit];
+  }
+
   async #makeParent(abs: string, rel: string[]): Promise<void> {
     await mkdir(abs, 0o755);
-    this.#added.add(rel.join("/"));
-    this.implicitDirs.push(rel.join("/"));
-    for (const lower of this.#parents) {
-      const st = await lstat(`${lower}/${rel.join("/")}`).catch(() => undefined);
-      if (!st?.isDirectory()) continue;
-      await lchown(abs, st.uid, st.gid);
-      await chmod(abs, st.mode & 0o7777);
-      this.#dirTimes.push({ abs, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
-      return;
+    const key = rel.join("/");
+    this.#added.add(key);
+    this.#implicit.add(key);
+    const st = lowerDir(this.#parents, rel);
+    if (st === null) return;
+    // Just made, its parents proven real by RootPath: still, change it through an fd, not a path.
+    const fd = openDirNoFollow(abs);
+    if (fd === null) throw new BerthError("internal", `${abs}: the directory just made is gone`);
+    try {
+      fchownSync(fd, st.uid, st.gid);
+      fchmodSync(fd, st.mode & 0o7777);
+    } finally {
+      closeSync(fd);
     }
+    this.#dirTimes.set(key, { atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
+  }
+
+  /** Drops what is recorded about `rel` and below it (it was removed or replaced). */
+  #forget(rel: readonly string[]): void {
+    this.#root.forget(rel);
+    const key = rel.join("/");
+    const timed = this.#dirTimes.delete(key);
+    const implicit = this.#implicit.delete(key);
+    if (!timed && !implicit) return; // not a directory this layer made or named: nothing below it is recorded
+    const prefix = `${key}/`;
+    for (const k of this.#dirTimes.keys()) if (k.startsWith(prefix)) this.#dirTimes.delete(k);
+    for (const k of this.#implicit) if (k.startsWith(prefix)) this.#implicit.delete(k);
   }
 
   async apply(entry: TarEntry, reader: TarReader): Promise<void> {
@@ -167,7 +207,7 @@ class LayerWriter {
         const prefix = dir.length === 0 ? "" : `${dir.join("/")}/`;
         for (const child of await readdir(abs)) {
           if (this.#added.has(prefix + child)) continue;
-          this.#root.forget([...dir, child]);
+          this.#forget([...dir, child]);
           await rm(`${abs}/${child}`, { recursive: true, force: true });
         }
         return;
@@ -196,21 +236,30 @@ class LayerWriter {
         if (entry.type === "hardlink") return this.#hardlink(entry, rel, abs, action.target!);
         if (entry.type === "symlink") {
           await this.#create(rel, () => symlink(entry.linkname, abs));
-          return this.#bg.run(() => this.#finish(entry, abs, false));
+          return this.#later(entry, () => this.#finish(entry, abs, false));
         }
         const mode = S_IFMT[entry.type] | (entry.mode & 0o7777);
         await this.#create(rel, () => this.#fsops.mknod(abs, mode, entry.devmajor, entry.devminor)).catch((e) => {
           throw fail(entry, "mknod", e);
         });
-        return this.#bg.run(() => this.#finish(entry, abs, true));
+        return this.#later(entry, () => this.#finish(entry, abs, true));
       }
     }
+  }
+
+  /**
+   * Runs an entry's metadata work in the background, or now when it sets xattrs: those go by path
+   * (better not raced by later entries) and may hold up to a PAX record's worth of values, which
+   * BACKGROUND_LIMIT queued entries would multiply.
+   */
+  #later(entry: TarEntry, work: () => Promise<void>): Promise<void> {
+    return entry.xattrs.size > 0 ? work() : this.#bg.run(work);
   }
 
   /** Removes whatever is at `rel` (after pending metadata work, which may still refer to it). */
   async #remove(rel: string[]): Promise<void> {
     await this.#bg.drain();
-    this.#root.forget(rel);
+    this.#forget(rel);
     await rm(this.#root.abs(rel), { recursive: true, force: true });
   }
 
@@ -226,11 +275,12 @@ class LayerWriter {
   }
 
   // Owner, xattrs, then mode (chown clears setuid bits; chmod does not clear capabilities), times.
+  // All l* calls or chmodNoFollow: the entry itself, never a symlink's target.
   async #finish(entry: TarEntry, abs: string, withMode: boolean): Promise<void> {
     try {
       await lchown(abs, entry.uid, entry.gid);
       await this.#xattrs(entry, abs);
-      if (withMode) await chmod(abs, entry.mode);
+      if (withMode) chmodNoFollow(abs, entry.mode);
       const t = times(entry);
       await lutimes(abs, t.atime, t.mtime);
     } catch (err) {
@@ -254,15 +304,22 @@ class LayerWriter {
       }
     }
     this.#root.learn(rel);
-    const t = times(entry);
-    this.#dirTimes.push({ abs, ...t });
-    await this.#bg.run(async () => {
+    const key = rel.join("/");
+    // Named by the layer: its own metadata, not a lower's, even if it was made implicitly before.
+    this.#implicit.delete(key);
+    this.#dirTimes.set(key, times(entry));
+    await this.#later(entry, async () => {
+      let fd: number | null = null;
       try {
-        await lchown(abs, entry.uid, entry.gid);
+        fd = openDirNoFollow(abs);
+        if (fd === null) throw new Error("not a directory any more");
+        fchownSync(fd, entry.uid, entry.gid);
         await this.#xattrs(entry, abs);
-        await chmod(abs, entry.mode);
+        fchmodSync(fd, entry.mode);
       } catch (err) {
         throw fail(entry, "set metadata", err);
+      } finally {
+        if (fd !== null) closeSync(fd);
       }
     });
   }
@@ -352,7 +409,17 @@ class LayerWriter {
 
   async finish(): Promise<void> {
     await this.#bg.drain();
-    for (const d of this.#dirTimes) await lutimes(d.abs, d.atime, d.mtime);
+    // Reached from the root without following symlinks: a directory a later entry replaced (by a
+    // symlink, a file, or nothing) is skipped, never resolved through what replaced it.
+    for (const [key, t] of this.#dirTimes) {
+      const fd = openDirBeneath(this.#root.root, components(key));
+      if (fd === null) continue;
+      try {
+        futimesSync(fd, t.atime, t.mtime);
+      } finally {
+        closeSync(fd);
+      }
+    }
   }
 }
 
@@ -420,26 +487,28 @@ export async function applyLayer(input: Readable, targetDir: string, opts: Apply
   return { diffId: `sha256:${hash.digest("hex")}`, size, implicitDirs: writer.implicitDirs };
 }
 
-/** Gives `dirs` (relative to `root`) the owner, mode and times they have in the nearest lower. */
+/**
+ * Gives `dirs` (relative to `root`) the owner, mode and times they have in the nearest lower.
+ * Each is reached from `root` without following symlinks and changed through its fd: one that is
+ * no longer a directory there (the layer replaced it, say with a symlink to the host) is skipped.
+ */
 export async function adoptParentMetadata(
   root: string,
   dirs: readonly string[],
   lowers: readonly string[],
 ): Promise<void> {
-  const times: { abs: string; atime: number; mtime: number }[] = [];
   for (const rel of dirs) {
-    for (const lower of lowers) {
-      const st = await lstat(`${lower}/${rel}`).catch(() => undefined);
-      if (!st?.isDirectory()) continue;
-      const abs = `${root}/${rel}`;
-      await lchown(abs, st.uid, st.gid);
-      await chmod(abs, st.mode & 0o7777);
-      times.push({ abs, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
-      break;
+    const parts = components(rel);
+    const st = lowerDir(lowers, parts);
+    if (st === null) continue;
+    const fd = openDirBeneath(root, parts);
+    if (fd === null) continue;
+    try {
+      adoptDir(fd, st);
+    } finally {
+      closeSync(fd);
     }
   }
-  // Deepest first: setting a child's times must not be undone by its parent's.
-  for (const t of times.reverse()) await lutimes(t.abs, t.atime, t.mtime);
 }
 
 async function abandon(stream: AsyncIterable<Buffer>): Promise<void> {
