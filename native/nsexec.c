@@ -116,7 +116,7 @@ enum {
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
-enum { MK_NONE = 0, MK_DIR = 1, MK_FILE = 2 };
+enum { MK_NONE = 0, MK_DIR = 1, MK_FILE = 2, MK_ORDINARY_DIR = 3 };
 
 struct arg { uint32_t len; const unsigned char *p; };
 struct op { uint16_t code; uint16_t argc; struct arg *args; };
@@ -390,6 +390,16 @@ static void fdpath(int fd, char out[64]) { snprintf(out, 64, "/proc/self/fd/%d",
 
 /* ---- operations ---- */
 
+/* Fails unless dest (inside root) is missing or a directory; a symlink, even to one, is refused. */
+static void require_ordinary_dir(const char *root, const char *dest, const char *fstype) {
+  int fd = open_in_root(root, dest, O_PATH | O_NOFOLLOW);
+  if (fd < 0) { if (errno == ENOENT) return; fail("open mount target %s", dest); }
+  struct stat st;
+  if (fstat(fd, &st) < 0) fail("stat %s", dest);
+  close(fd);
+  if (!S_ISDIR(st.st_mode)) { errno = 0; fail("mount %s on %s: filesystem \"%s\" must be mounted on ordinary directory", fstype, dest, fstype); }
+}
+
 static void op_mount(struct op *o) {
   const char *root = S(o, 0), *src = S(o, 1), *dest = S(o, 2), *fstype = S(o, 3);
   unsigned long flags = (unsigned long)N(o, 4);
@@ -401,9 +411,11 @@ static void op_mount(struct op *o) {
   int tfd = -1;
 
   if (root[0]) {
-    if (mk == MK_DIR && mkdir_in_root(root, dest, 0755) < 0) fail("mkdir %s", dest);
+    /* procfs and sysfs go on a plain directory only: never through a symlink the image made. */
+    if (mk == MK_ORDINARY_DIR) require_ordinary_dir(root, dest, fstype);
+    if ((mk == MK_DIR || mk == MK_ORDINARY_DIR) && mkdir_in_root(root, dest, 0755) < 0) fail("mkdir %s", dest);
     if (mk == MK_FILE && touch_in_root(root, dest) < 0) fail("create %s", dest);
-    tfd = open_in_root(root, dest, O_PATH);
+    tfd = open_in_root(root, dest, O_PATH | (mk == MK_ORDINARY_DIR ? O_NOFOLLOW | O_DIRECTORY : 0));
     if (tfd < 0) fail("open mount target %s", dest);
     fdpath(tfd, fdtarget);
     target = fdtarget;

@@ -67,7 +67,9 @@ function mountOps(m: Mount, index: number, ctx: MountContext): PlanOp[] {
     const flags = opts.flags;
     // tmpfs is made read-only after it is mounted so that the runtime could populate it first.
     const first = type === "tmpfs" ? flags & ~MS_RDONLY : flags;
-    ops.push({ op: "MOUNT", args: [root, m.source ?? type, dest, type, first, opts.data, MountTargetKind.DIR] });
+    // As runc: procfs and sysfs only on a plain directory (a symlink there is refused, not followed).
+    const kind = type === "proc" || type === "sysfs" ? MountTargetKind.ORDINARY_DIR : MountTargetKind.DIR;
+    ops.push({ op: "MOUNT", args: [root, m.source ?? type, dest, type, first, opts.data, kind] });
     if (type === "tmpfs" && flags & MS_RDONLY) {
       // Read-only for this mount, not the superblock (what `mount -o remount,bind,ro` does).
       ops.push({ op: "REMOUNT", args: [root, dest, flags | MS_RDONLY | MS_BIND, 1] });

@@ -59,7 +59,9 @@ export type OpName = keyof typeof Op;
 
 /** How the cloned process relates to nsexec's parent half. */
 export const CloneMode = { CREATE: 0, WAIT: 1, EXEC_DETACH: 2 } as const;
-export const MountTargetKind = { NONE: 0, DIR: 1, FILE: 2 } as const;
+/** What a mount target must be: DIR and FILE are made when missing; ORDINARY_DIR is a DIR that
+ * must not be a symlink (procfs and sysfs: runc refuses them on anything but a plain directory). */
+export const MountTargetKind = { NONE: 0, DIR: 1, FILE: 2, ORDINARY_DIR: 3 } as const;
 
 export type OpArg = string | number | bigint | Buffer;
 
