@@ -19,6 +19,7 @@ import type { Spec, State } from "../spec/types.ts";
 import { openCgroups } from "./cgroups.ts";
 import { runHooks } from "./hooks.ts";
 import { hostLsm } from "./host-lsm.ts";
+import { isHostNamespace } from "./host-namespace.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { readProcStat } from "./proc.ts";
 import { containerProcessState } from "./seccomp-agent.ts";
@@ -140,6 +141,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
         cg.version === 2 ? { dir: cg.paths[""]!, program: deviceFilterProgram(devicePolicy(deviceRules)) } : undefined,
       newKeyring: !opts.noNewKeyring,
       lsm: hostLsm(),
+      isHostNamespace,
     });
     run = new NsexecRun({
       plan,

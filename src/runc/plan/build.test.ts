@@ -23,6 +23,7 @@ function plan(edit?: (s: Spec) => void, extra: Partial<Parameters<typeof createP
     id: "c1",
     rootfsParentMount: "/",
     newKeyring: true,
+    isHostNamespace: () => false,
     ...extra,
   });
 }
@@ -147,7 +148,43 @@ test("sysctls are written through /proc/sys; unknown propagation is a spec error
     "/proc/sys/net/ipv4/ip_forward",
     "1",
   ]);
+  // A "/" inside a name (a VLAN interface) stays in the name, in either notation.
+  for (const key of ["net.ipv4.conf.eth0/100.rp_filter", "net/ipv4/conf/eth0.100/rp_filter"]) {
+    const write = plan((s) => (s.linux!.sysctl = { [key]: "0" })).find(
+      (o) => o.op === "WRITE_PROC" && String(o.args[0]).startsWith("/proc/sys"),
+    );
+    assert.equal(write!.args[0], "/proc/sys/net/ipv4/conf/eth0.100/rp_filter");
+  }
   assert.throws(() => plan((s) => (s.linux!.rootfsPropagation = "sideways")), /linux.rootfsPropagation/);
+});
+
+test("a sysctl whose namespace is joined by a path that is the host's own is refused", () => {
+  const joined = (type: "network" | "ipc" | "uts", key: string) => (s: Spec) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== type);
+    s.linux!.namespaces.push({ type, path: `/run/host-${type}` });
+    s.linux!.sysctl = { [key]: "1" };
+  };
+  const seen: string[] = [];
+  const isHostNamespace = (type: string, path: string) => {
+    seen.push(`${type} ${path}`);
+    return path.startsWith("/run/host-");
+  };
+  assert.throws(
+    () => plan(joined("network", "net.ipv4.ip_forward"), { isHostNamespace }),
+    /linux\.sysctl\["net\.ipv4\.ip_forward"\]: sysctl "net\.ipv4\.ip_forward" not allowed in host network namespace/,
+  );
+  assert.deepEqual(seen, ["network /run/host-network"]);
+  assert.throws(
+    () => plan(joined("ipc", "kernel.shmmax"), { isHostNamespace }),
+    /sysctl "kernel\.shmmax" is not allowed in the hosts ipc namespace/,
+  );
+  assert.throws(
+    () => plan(joined("uts", "kernel.domainname"), { isHostNamespace }),
+    /sysctl "kernel\.domainname" is not allowed in the hosts uts namespace/,
+  );
+  // Joined, but not the host's: written (inside the container, after the join).
+  const ops = plan(joined("network", "net/ipv4/ip_forward"), { isHostNamespace: () => false });
+  assert.ok(ops.some((o) => o.op === "WRITE_PROC" && o.args[0] === "/proc/sys/net/ipv4/ip_forward"));
 });
 
 test("in the foreground the container gets relayed pipes, detached it inherits stdio", () => {

@@ -1,7 +1,9 @@
 // Spec -> plan. Pure: every fact about the host (cgroup directories, kernel limits, whether a bind
 // source is a directory) arrives as input, so the whole policy can be unit-tested.
 import { InvalidSpecError } from "../../common/errors.ts";
+import { keyField } from "../spec/decode.ts";
 import { MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE } from "../spec/mount-options.ts";
+import { checkSysctlsNotOnHost, sysctlPath } from "../spec/rules.ts";
 import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
 import { type HostLsm, lsmOps, NO_LSM } from "./lsm.ts";
@@ -45,6 +47,8 @@ export interface CreatePlanInput {
   newKeyring: boolean;
   /** The host's security modules; default: none, so any label or profile is refused. */
   lsm?: HostLsm;
+  /** Whether the namespace file at `path` is the runtime's own (the host's) namespace of `type`. */
+  isHostNamespace: (type: NamespaceType, path: string) => boolean;
 }
 
 /**
@@ -150,11 +154,11 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
       throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
     treeFlag = flag | MS_REC;
   }
-  ops.push({ op: "SET_PROPAGATION", args: ["/", treeFlag] });
+  ops.push({ op: "SET_PROPAGATION", args: ["", "/", treeFlag] });
   // pivot_root refuses a new root whose parent mount is shared.
-  ops.push({ op: "SET_PROPAGATION", args: [input.rootfsParentMount, MS_PRIVATE] });
+  ops.push({ op: "SET_PROPAGATION", args: ["", input.rootfsParentMount, MS_PRIVATE] });
   ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", MountTargetKind.NONE] });
-  ops.push({ op: "SET_PROPAGATION", args: [rootfs, MS_PRIVATE] });
+  ops.push({ op: "SET_PROPAGATION", args: ["", rootfs, MS_PRIVATE] });
   ops.push(
     ...specMountOps(spec, {
       rootfs,
@@ -177,7 +181,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
 
   ops.push(input.noPivot ? { op: "MOVE_ROOT", args: [rootfs] } : { op: "PIVOT_ROOT", args: [rootfs] });
   // The container's own root is private whatever the tree's propagation is (as runc leaves it).
-  ops.push({ op: "SET_PROPAGATION", args: ["/", MS_PRIVATE] });
+  ops.push({ op: "SET_PROPAGATION", args: ["", "/", MS_PRIVATE] });
   if (proc.terminal)
     ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, 1] });
   if (spec.root?.readonly) ops.push({ op: "REMOUNT", args: ["", "/", MS_BIND | MS_RDONLY, 1] });
@@ -187,8 +191,13 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
     if (spec.domainname !== undefined) ops.push({ op: "SETDOMAINNAME", args: [spec.domainname] });
   }
   if (createsNamespace(spec, "network")) ops.push({ op: "LOOPBACK_UP", args: [] });
+  // Each is written inside the container, so it lands in the container's namespaces: refuse the
+  // ones whose namespace is the host's own, joined by path.
+  checkSysctlsNotOnHost(spec, input.isHostNamespace);
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
-    ops.push({ op: "WRITE_PROC", args: [`/proc/sys/${key.replaceAll(".", "/")}`, value] });
+    const path = sysctlPath(key);
+    if (path === undefined) throw new InvalidSpecError(keyField("linux.sysctl", key), "is not a sysctl name");
+    ops.push({ op: "WRITE_PROC", args: [path, value] });
   }
   ops.push(...lsmOps(proc, spec.linux?.mountLabel, input.lsm ?? NO_LSM));
   ops.push(...readonlyPathOps(spec));

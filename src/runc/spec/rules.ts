@@ -23,29 +23,74 @@ export function normalizeSysctlKey(key: string): string {
   return key.replace(/[./]/g, (c) => (c === "/" ? "." : "/"));
 }
 
+/**
+ * The /proc/sys file a sysctl names, or undefined when it is not a name: an empty, "." or ".."
+ * component would step elsewhere in /proc (e.g. "net.//.//.x" -> /proc/sys/net/../../x).
+ */
+export function sysctlPath(key: string): string | undefined {
+  // In the normalized form dots separate components and a "/" is part of a name ("eno2/100").
+  const components = normalizeSysctlKey(key)
+    .split(".")
+    .map((c) => c.replaceAll("/", "."));
+  if (components.some((c) => c === "" || c === "." || c === ".." || c.includes("\0"))) return undefined;
+  return `/proc/sys/${components.join("/")}`;
+}
+
+/**
+ * The namespace that makes a sysctl (normalized) the container's own, or undefined for a
+ * host-wide one. kernel.hostname is the UTS namespace's too, but has its own OCI field.
+ */
+export function sysctlNamespace(name: string): NamespaceType | undefined {
+  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) return "ipc";
+  if (name.startsWith("net.")) return "network";
+  if (name === "kernel.domainname" || name === "kernel.hostname") return "uts";
+  if (name.startsWith("user.")) return "user";
+  return undefined;
+}
+
+/** What runc says of a sysctl whose namespace is the host's (its words for net and ipc). */
+function inHostNamespace(name: string, ns: NamespaceType): string {
+  const quoted = JSON.stringify(name);
+  if (ns === "network") return `sysctl ${quoted} not allowed in host network namespace`;
+  if (ns === "user") return `setting ucounts without a user namespace not allowed: ${name}`;
+  return `sysctl ${quoted} is not allowed in the hosts ${ns} namespace`;
+}
+
 function checkSysctl(key: string, field: string, has: (t: NamespaceType) => boolean): void {
+  if (sysctlPath(key) === undefined) fail(field, `${JSON.stringify(key)} is not a sysctl name`);
   const name = normalizeSysctlKey(key);
-  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) {
-    if (!has("ipc")) fail(field, `sysctl ${JSON.stringify(name)} is not allowed in the hosts ipc namespace`);
-    return;
-  }
-  if (name.startsWith("net.")) {
-    // A netns joined by path could still be the host's; that needs the filesystem, so the
-    // container builder checks it, not this pure validator.
-    if (!has("network")) fail(field, `sysctl ${JSON.stringify(name)} not allowed in host network namespace`);
-    return;
-  }
-  if (has("uts")) {
-    if (name === "kernel.domainname") return;
-    if (name === "kernel.hostname") {
+  const ns = sysctlNamespace(name);
+  if (ns === "uts") {
+    if (name === "kernel.hostname" && has("uts")) {
       fail(field, `sysctl ${JSON.stringify(name)} is not allowed as it conflicts with the OCI "hostname" field`);
     }
+    if (name === "kernel.domainname" && has("uts")) return;
+    // Without a UTS namespace, runc words it as for any host-wide sysctl.
+    fail(field, `sysctl ${JSON.stringify(name)} is not in a separate kernel namespace`);
   }
-  if (name.startsWith("user.")) {
-    if (!has("user")) fail(field, `setting ucounts without a user namespace not allowed: ${name}`);
-    return;
+  if (ns === undefined) fail(field, `sysctl ${JSON.stringify(name)} is not in a separate kernel namespace`);
+  // A namespace joined by path may still be the host's: checkSysctlsNotOnHost looks, when the
+  // plan is built (it needs the filesystem).
+  if (!has(ns)) fail(field, inHostNamespace(name, ns));
+}
+
+/**
+ * Refuses a sysctl whose namespace is joined by a path that is the runtime's own (the host's):
+ * writing it would change the host. runc checks this for the network namespace only.
+ */
+export function checkSysctlsNotOnHost(
+  spec: Spec,
+  isHostNamespace: (type: NamespaceType, path: string) => boolean,
+): void {
+  const namespaces = spec.linux?.namespaces ?? [];
+  for (const key of Object.keys(spec.linux?.sysctl ?? {})) {
+    const name = normalizeSysctlKey(key);
+    const ns = sysctlNamespace(name);
+    const path = namespaces.find((n) => n.type === ns)?.path;
+    if (ns !== undefined && path !== undefined && isHostNamespace(ns, path)) {
+      fail(keyField("linux.sysctl", key), inHostNamespace(name, ns));
+    }
   }
-  fail(field, `sysctl ${JSON.stringify(name)} is not in a separate kernel namespace`);
 }
 
 export function checkRules(spec: Spec): void {

@@ -383,6 +383,13 @@ describe("each rule names the field", () => {
       /not in a separate kernel namespace/,
     ],
     [
+      "sysctl name with a .. component",
+      (s) => (s.linux.sysctl = { "net.//.//.x": "1" }),
+      'linux.sysctl["net.//.//.x"]',
+      /is not a sysctl name/,
+    ],
+    ["sysctl name with an empty component", (s) => (s.linux.sysctl = { "net..x": "1" }), 'linux.sysctl["net..x"]'],
+    [
       "sysctl values strings",
       (s) => (s.linux.sysctl = { "net.core.somaxconn": 1024 }),
       'linux.sysctl["net.core.somaxconn"]',
