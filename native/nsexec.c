@@ -99,7 +99,7 @@ enum {
   OP_NO_NEW_PRIVS = 34,
   OP_SECCOMP = 35,       /* flags, program bytes, hand the listener fd to the parent half (0/1) */
   OP_EXEC = 36,          /* PATH value, argc, args..., env... */
-  OP_SET_PROPAGATION = 37,/* path, flags */
+  OP_SET_PROPAGATION = 37,/* root ("" = none), path, flags (resolved inside root) */
   OP_CLOSE_FDS = 38,     /* first fd to keep open after exec is 3..first-1 */
   OP_PERSONALITY = 40,   /* persona */
   OP_LOOKUP = 42,        /* PATH value, file: resolve the executable now */
@@ -442,6 +442,23 @@ static void op_mount(struct op *o) {
     }
   }
   if (tfd >= 0) close(tfd);
+}
+
+/* Changes the propagation of the mount at path; with a root, path is resolved inside it. */
+static void op_set_propagation(struct op *o) {
+  const char *root = S(o, 0), *path = S(o, 1);
+  unsigned long flags = (unsigned long)N(o, 2);
+  char fdtarget[64];
+  const char *target = path;
+  int fd = -1;
+  if (root[0]) {
+    fd = open_in_root(root, path, O_PATH);
+    if (fd < 0) fail("open %s", path);
+    fdpath(fd, fdtarget);
+    target = fdtarget;
+  }
+  if (mount(NULL, target, NULL, flags, NULL) < 0) fail("set propagation of %s", path);
+  if (fd >= 0) close(fd);
 }
 
 static void op_remount(struct op *o) {
@@ -1279,10 +1296,7 @@ int main(int argc, char **argv) {
       if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { current_step = "no_new_privs"; fail("no_new_privs"); }
       break;
     case OP_SECCOMP: current_step = "seccomp"; op_seccomp(o); break;
-    case OP_SET_PROPAGATION:
-      current_step = "propagation";
-      if (mount(NULL, S(o, 0), NULL, (unsigned long)N(o, 1), NULL) < 0) fail("set propagation of %s", S(o, 0));
-      break;
+    case OP_SET_PROPAGATION: current_step = "propagation"; op_set_propagation(o); break;
     case OP_CLOSE_FDS: {
       /* Nothing of the runtime's may reach the container: mark every fd past the kept ones. */
       unsigned first = (unsigned)N(o, 0);

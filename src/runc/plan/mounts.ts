@@ -75,7 +75,8 @@ function mountOps(m: Mount, index: number, ctx: MountContext): PlanOp[] {
       ops.push({ op: "REMOUNT", args: [root, dest, flags | MS_RDONLY | MS_BIND, 1] });
     }
   }
-  for (const p of opts.propagation) ops.push({ op: "SET_PROPAGATION", args: [`${root}${dest}`, p] });
+  // Resolved inside the rootfs like the mount itself: a symlink at dest must not name a host mount.
+  for (const p of opts.propagation) ops.push({ op: "SET_PROPAGATION", args: [root, dest, p] });
   return ops;
 }
 
