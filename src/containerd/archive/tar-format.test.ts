@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BLOCK, decodeHeader, encodeHeader, parsePax, type TarEntry, toEntry } from "./tar-format.ts";
+import {
+  BLOCK,
+  decodeHeader,
+  encodeHeader,
+  MAX_DEV_MAJOR,
+  MAX_ID,
+  NAME_MAX,
+  PATH_MAX,
+  parsePax,
+  type TarEntry,
+  toEntry,
+  XATTR_SIZE_MAX,
+} from "./tar-format.ts";
 
 const base: TarEntry = {
   name: "a/b",
@@ -77,4 +89,29 @@ test("names that are not UTF-8 are refused rather than mangled", () => {
   for (let i = 0; i < BLOCK; i++) sum += bytes[i]!;
   bytes.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
   assert.throws(() => decodeHeader(bytes), /not valid UTF-8/);
+});
+
+test("folding follows Go's reader: GNU long names win, empty PAX values keep the header's, NUL+slash is a dir", () => {
+  const h = decodeHeader(encodeHeader(base));
+  assert.equal(toEntry(h, new Map([["path", Buffer.from("pax")]]), "gnu").name, "gnu");
+  assert.equal(toEntry(h, new Map([["path", Buffer.alloc(0)]])).name, "a/b");
+  assert.equal(toEntry(h, new Map([["SCHILY.xattr.user.e", Buffer.alloc(0)]])).xattrs.get("user.e")?.length, 0);
+  assert.equal(toEntry({ ...h, name: "d/", typeflag: "\0" }, new Map()).type, "dir");
+  assert.equal(toEntry({ ...h, name: "d/", typeflag: "0" }, new Map()).type, "file");
+  assert.equal(toEntry({ ...h, typeflag: "5", size: 4096 }, new Map()).size, 0);
+});
+
+test("fields past the kernel's limits are refused, naming them", () => {
+  const h = decodeHeader(encodeHeader(base));
+  const refused = (raw: typeof h, pax: [string, Buffer][], message: RegExp) =>
+    assert.throws(() => toEntry(raw, new Map(pax)), message);
+  refused({ ...h, name: "x".repeat(PATH_MAX) }, [], /name is 4096 bytes/);
+  refused({ ...h, name: `a/${"c".repeat(NAME_MAX + 1)}` }, [], /component of 256 bytes/);
+  refused({ ...h, typeflag: "1", linkname: "l".repeat(PATH_MAX) }, [], /link name is 4096 bytes/);
+  refused({ ...h, uid: MAX_ID + 1 }, [], /uid 4294967295/);
+  refused({ ...h, typeflag: "3", devmajor: MAX_DEV_MAJOR + 1 }, [], /device major 4096/);
+  refused(h, [["SCHILY.xattr.user.v", Buffer.alloc(XATTR_SIZE_MAX + 1)]], /value is 65537 bytes/);
+  refused(h, [["mtime", Buffer.from(`1${"0".repeat(20)}`)]], /PAX mtime is not a number/);
+  // A symlink's target is stored, not looked up: long components are its own business.
+  assert.equal(toEntry({ ...h, typeflag: "2", linkname: "c".repeat(300) }, new Map()).linkname.length, 300);
 });

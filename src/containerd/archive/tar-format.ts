@@ -5,6 +5,31 @@ import { InvalidArgumentError } from "../../common/errors.ts";
 
 export const BLOCK = 512;
 
+// ---- limits: every size an archive states is checked against one of these before it is trusted ----
+
+/**
+ * Largest PAX ('x', 'g') or GNU long-name ('L', 'K') record, in bytes. Go's archive/tar (what
+ * containerd and Docker read layers with) refuses bigger ones (its maxSpecialFileSize), and a real
+ * record (a path, a few xattrs) is far smaller. The reader holds at most one of each kind at a time.
+ */
+export const MAX_EXTENDED_HEADER = 1 << 20;
+/** Linux PATH_MAX: a path of this many bytes or more (with its NUL) cannot reach a syscall. */
+export const PATH_MAX = 4096;
+/** Linux NAME_MAX: the longest name of one path component that ext4, xfs or overlayfs store. */
+export const NAME_MAX = 255;
+/** Linux XATTR_NAME_MAX and XATTR_SIZE_MAX: longest xattr name and largest value setxattr(2) takes. */
+export const XATTR_NAME_MAX = 255;
+export const XATTR_SIZE_MAX = 1 << 16;
+/** Linux XATTR_LIST_MAX: listxattr(2) returns at most this many bytes of names (each with its NUL). */
+export const XATTR_LIST_MAX = 1 << 16;
+/** uid_t/gid_t are 32 bits, and chown(2) reads 0xffffffff ((uid_t)-1) as "leave unchanged". */
+export const MAX_ID = 0xfffffffe;
+/** The kernel's dev_t: 12 bits of major, 20 of minor; mknod(2) would silently wrap larger ones. */
+export const MAX_DEV_MAJOR = 0xfff;
+export const MAX_DEV_MINOR = 0xfffff;
+/** Times beyond 2^53 seconds (either way) lose integer precision as JS numbers; no file has them. */
+const MAX_TIME = Number.MAX_SAFE_INTEGER;
+
 export type TarEntryType = "file" | "hardlink" | "symlink" | "char" | "block" | "dir" | "fifo";
 
 /** One archive member after its PAX / GNU records have been folded in. */
@@ -96,7 +121,8 @@ export function decodeHeader(block: Buffer): RawHeader {
     nameBytes = Buffer.concat([cstring(block, 345, 155), Buffer.from("/"), nameBytes]);
   }
   return {
-    typeflag: block[156] === 0 ? "0" : String.fromCharCode(block[156]!),
+    // NUL stays distinct from '0': only a NUL-typed entry whose name ends in "/" is a directory.
+    typeflag: String.fromCharCode(block[156]!),
     name: decodeName(nameBytes, "entry name"),
     linkname: decodeName(cstring(block, 157, 100), "link name"),
     mode: numeric(block, 100, 8, "mode") & 0o7777,
@@ -109,7 +135,10 @@ export function decodeHeader(block: Buffer): RawHeader {
   };
 }
 
-/** PAX records ("<len> <key>=<value>\n"), values kept as bytes. */
+/**
+ * PAX records ("<len> <key>=<value>\n"), values kept as bytes: views into `data`, not copies, so a
+ * header of many records costs no more memory than its own bytes (toEntry copies what it keeps).
+ */
 export function parsePax(data: Buffer): Map<string, Buffer> {
   const records = new Map<string, Buffer>();
   let off = 0;
@@ -123,13 +152,14 @@ export function parsePax(data: Buffer): Map<string, Buffer> {
     const record = data.subarray(space + 1, off + len - 1);
     const eq = record.indexOf(0x3d);
     if (eq === -1) throw new InvalidArgumentError("tar: malformed PAX record (no '=')");
-    records.set(decodeName(record.subarray(0, eq), "PAX key"), Buffer.from(record.subarray(eq + 1)));
+    records.set(decodeName(record.subarray(0, eq), "PAX key"), record.subarray(eq + 1));
     off += len;
   }
   return records;
 }
 
 const TYPES: Record<string, TarEntryType> = {
+  "\0": "file",
   "0": "file",
   "7": "file",
   "1": "hardlink",
@@ -146,15 +176,55 @@ function paxNumber(value: Buffer, key: string, fractional: boolean): number {
   const text = value.toString("latin1");
   const ok = fractional ? /^-?[0-9]+(\.[0-9]+)?$/.test(text) : /^[0-9]+$/.test(text);
   const n = Number(text);
-  if (!ok || !Number.isFinite(n) || (!fractional && !Number.isSafeInteger(n))) {
-    throw new InvalidArgumentError(`tar: PAX ${key} is not a number: ${JSON.stringify(text)}`);
+  if (!ok || !Number.isFinite(n) || (!fractional && !Number.isSafeInteger(n)) || Math.abs(n) > MAX_TIME) {
+    throw new InvalidArgumentError(`tar: PAX ${key} is not a number: ${JSON.stringify(text.slice(0, 64))}`);
   }
   return n;
 }
 
+function refuse(name: string, why: string): never {
+  throw new InvalidArgumentError(`tar entry ${JSON.stringify(name.slice(0, 256))}: ${why}`);
+}
+
+/** Refuses a path no syscall would take: PATH_MAX bytes or more, or a component over NAME_MAX. */
+function checkPath(entry: string, path: string, what: string, components: boolean): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes >= PATH_MAX) refuse(entry, `${what} is ${bytes} bytes, longer than PATH_MAX allows (${PATH_MAX - 1})`);
+  if (!components) return;
+  for (const c of path.split("/")) {
+    const n = Buffer.byteLength(c);
+    if (n > NAME_MAX) refuse(entry, `${what} has a component of ${n} bytes, longer than NAME_MAX (${NAME_MAX})`);
+  }
+}
+
+/** The bounds the kernel sets on what an entry asks for (ids, devices, xattrs), checked up front. */
+function checkLimits(e: TarEntry): void {
+  checkPath(e.name, e.name, "name", true);
+  // A symlink's target is stored, not resolved: only its length is bounded. A hard link's names a path.
+  checkPath(e.name, e.linkname, "link name", e.type === "hardlink");
+  if (e.uid > MAX_ID) refuse(e.name, `uid ${e.uid} is out of range (0-${MAX_ID})`);
+  if (e.gid > MAX_ID) refuse(e.name, `gid ${e.gid} is out of range (0-${MAX_ID})`);
+  if (e.type === "char" || e.type === "block") {
+    if (e.devmajor > MAX_DEV_MAJOR) refuse(e.name, `device major ${e.devmajor} is out of range (0-${MAX_DEV_MAJOR})`);
+    if (e.devminor > MAX_DEV_MINOR) refuse(e.name, `device minor ${e.devminor} is out of range (0-${MAX_DEV_MINOR})`);
+  }
+  let names = 0;
+  for (const [key, value] of e.xattrs) {
+    const n = Buffer.byteLength(key);
+    if (n === 0 || n > XATTR_NAME_MAX) refuse(e.name, `xattr name of ${n} bytes (1-${XATTR_NAME_MAX})`);
+    if (value.length > XATTR_SIZE_MAX) {
+      refuse(e.name, `xattr ${JSON.stringify(key)} value is ${value.length} bytes, more than ${XATTR_SIZE_MAX}`);
+    }
+    names += n + 1;
+  }
+  if (names > XATTR_LIST_MAX) refuse(e.name, `xattr names take ${names} bytes, more than ${XATTR_LIST_MAX}`);
+}
+
 /**
- * Folds extended records into a member header. `pax` holds global records overlaid with the
- * member's own; `longName`/`longLink` come from GNU 'L'/'K' records.
+ * Folds extended records into a member header as Go's archive/tar does (so a layer reads here as
+ * it reads in containerd): `pax` is the member's own 'x' record set; an empty PAX value keeps the
+ * header's field; a GNU 'L'/'K' name (`longName`/`longLink`) wins over a PAX path. Then checks
+ * every field against the kernel's limits.
  */
 export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: string, longLink?: string): TarEntry {
   let type = TYPES[h.typeflag];
@@ -162,11 +232,15 @@ export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: strin
     const what = h.typeflag === "S" ? "GNU sparse files are not supported" : `unsupported type '${h.typeflag}'`;
     throw new InvalidArgumentError(`tar entry ${JSON.stringify(h.name)}: ${what}`);
   }
-  let name = longName ?? h.name;
-  let linkname = longLink ?? h.linkname;
+  let name = h.name;
+  let linkname = h.linkname;
   const { typeflag: _typeflag, ...fields } = h;
   const entry: TarEntry = { ...fields, type, name, linkname, xattrs: new Map() };
   for (const [key, value] of pax) {
+    if (key.startsWith("GNU.sparse.")) {
+      throw new InvalidArgumentError(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`);
+    }
+    if (value.length === 0 && !key.startsWith(XATTR_PREFIX)) continue;
     if (key === "path") name = decodeName(value, "PAX path");
     else if (key === "linkpath") linkname = decodeName(value, "PAX linkpath");
     else if (key === "size") entry.size = paxNumber(value, key, false);
@@ -174,17 +248,18 @@ export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: strin
     else if (key === "gid") entry.gid = paxNumber(value, key, false);
     else if (key === "mtime") entry.mtime = paxNumber(value, key, true);
     else if (key === "atime") entry.atime = paxNumber(value, key, true);
-    else if (key.startsWith(XATTR_PREFIX)) entry.xattrs.set(key.slice(XATTR_PREFIX.length), value);
-    else if (key.startsWith("GNU.sparse.")) {
-      throw new InvalidArgumentError(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`);
-    }
+    else if (key.startsWith(XATTR_PREFIX)) entry.xattrs.set(key.slice(XATTR_PREFIX.length), Buffer.from(value));
   }
-  // Old (v7) archives mark directories only by a trailing slash.
-  if (type === "file" && name.endsWith("/")) type = "dir";
+  if (longName) name = longName;
+  if (longLink) linkname = longLink;
+  // Old (v7) archives, whose regular files have a NUL type, mark directories by a trailing slash.
+  if (h.typeflag === "\0" && name.endsWith("/")) type = "dir";
   entry.type = type;
   entry.name = name;
   entry.linkname = linkname;
-  if (type !== "file") entry.size = type === "hardlink" || type === "symlink" ? 0 : entry.size;
+  // Only regular files have data (as Go's reader: other types are header-only, whatever size says).
+  if (type !== "file") entry.size = 0;
+  checkLimits(entry);
   return entry;
 }
 
