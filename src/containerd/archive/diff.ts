@@ -8,7 +8,7 @@
 // seconds (as containerd writes them), whiteouts dated at the epoch.
 import { createHash, type Hash } from "node:crypto";
 import { type BigIntStats, constants as fsc } from "node:fs";
-import { lstat, open, readdir, readlink } from "node:fs/promises";
+import { type FileHandle, lstat, open, readdir, readlink } from "node:fs/promises";
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
@@ -174,7 +174,7 @@ class DiffWalker {
     }
     yield encodeHeader(entry);
     if (entry.type === "file" && entry.size > 0) {
-      yield* fileData(abs, entry.size);
+      yield* fileData(abs, entry.size, st);
       const pad = paddingFor(entry.size);
       if (pad > 0) yield Buffer.alloc(pad);
     }
@@ -253,12 +253,34 @@ async function sameNode(labs: string, uabs: string, l: Node, u: Node): Promise<b
   if (a.dev === b.dev && a.ino === b.ino) return true;
   if (a.size !== b.size || a.mtimeNs !== b.mtimeNs) return false;
   // Equal nanosecond mtimes prove nothing when a copy truncated them to seconds: compare bytes.
-  if (a.mtimeNs % 1_000_000_000n === 0n) return sameContent(labs, uabs);
+  if (a.mtimeNs % 1_000_000_000n === 0n) return sameContent(labs, uabs, a, b);
   return true;
 }
 
-async function sameContent(a: string, b: string): Promise<boolean> {
-  const [fa, fb] = await Promise.all([open(a, fsc.O_RDONLY | fsc.O_NOFOLLOW), open(b, fsc.O_RDONLY | fsc.O_NOFOLLOW)]);
+/**
+ * Opens the file `st` describes, by path; refuses whatever else the path reaches now. A running
+ * container can swap a parent directory of its snapshot for a symlink between the walk's lstat
+ * and this open: without the check the diff would carry a host file's bytes.
+ */
+async function openSame(abs: string, st: BigIntStats): Promise<FileHandle> {
+  const fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  const now = await fh.stat({ bigint: true }).catch(async (err: unknown) => {
+    await fh.close();
+    throw err;
+  });
+  if (now.dev !== st.dev || now.ino !== st.ino) {
+    await fh.close();
+    throw new BerthError("internal", `${abs} changed while its diff was written (not the file first seen)`);
+  }
+  return fh;
+}
+
+async function sameContent(a: string, b: string, sa: BigIntStats, sb: BigIntStats): Promise<boolean> {
+  const fa = await openSame(a, sa);
+  const fb = await openSame(b, sb).catch(async (err: unknown) => {
+    await fa.close();
+    throw err;
+  });
   try {
     const ba = Buffer.allocUnsafe(READ_CHUNK);
     const bb = Buffer.allocUnsafe(READ_CHUNK);
@@ -273,8 +295,8 @@ async function sameContent(a: string, b: string): Promise<boolean> {
   }
 }
 
-async function* fileData(abs: string, size: number): AsyncGenerator<Buffer> {
-  const fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+async function* fileData(abs: string, size: number, st: BigIntStats | undefined): AsyncGenerator<Buffer> {
+  const fh = st ? await openSame(abs, st) : await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
   try {
     let left = size;
     while (left > 0) {
