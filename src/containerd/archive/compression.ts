@@ -2,7 +2,7 @@
 // Decompression streams; nothing is buffered beyond a chunk.
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createZstdDecompress } from "node:zlib";
+import { createGunzip, createZstdDecompress, constants as zc } from "node:zlib";
 
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -10,6 +10,13 @@ const GZIP = [0x1f, 0x8b];
 const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
 /** Big output chunks: fewer iterations and larger file writes downstream. */
 const CHUNK = 256 * 1024;
+/**
+ * Largest zstd window a layer may ask for, as log2 bytes: 2^27 = 128 MiB, libzstd's own default
+ * limit (what `zstd --long` writes). The decoder allocates the window a frame declares, so this
+ * bounds what a tiny zstd layer can make one decompression hold; a frame asking for more is
+ * refused ("Frame requires too much memory for decoding").
+ */
+const ZSTD_WINDOW_LOG_MAX = 27;
 
 export function detectCompression(head: Uint8Array): Compression {
   const starts = (magic: number[]) => head.length >= magic.length && magic.every((b, i) => head[i] === b);
@@ -71,7 +78,9 @@ export async function decompress(
   const compression = detectCompression(Buffer.concat(head));
   if (compression === "none") return { compression, stream: raw() };
   const inflate =
-    compression === "gzip" ? createGunzip({ chunkSize: CHUNK }) : createZstdDecompress({ chunkSize: CHUNK });
+    compression === "gzip"
+      ? createGunzip({ chunkSize: CHUNK })
+      : createZstdDecompress({ chunkSize: CHUNK, params: { [zc.ZSTD_d_windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
   // Errors of either side surface through the iteration of `inflate` (pipeline destroys it).
   pipeline(Readable.from(raw(), { objectMode: false }), inflate, { signal }).catch(() => {});
   return { compression, stream: inflate };
