@@ -121,6 +121,13 @@ enum { MK_NONE = 0, MK_DIR = 1, MK_FILE = 2, MK_ORDINARY_DIR = 3 };
 struct arg { uint32_t len; const unsigned char *p; };
 struct op { uint16_t code; uint16_t argc; struct arg *args; };
 
+/* Frees what decode_plan_buf allocated (ops[0..n), any of whose args may still be NULL). */
+static void free_plan(struct op *ops, uint32_t n) {
+  if (!ops) return;
+  for (uint32_t i = 0; i < n; i++) free(ops[i].args);
+  free(ops);
+}
+
 static int sync_fd = -1;
 /* cgroup.procs files opened in the host's view, joined later from inside the container's. */
 static int cgroup_fds[16];
@@ -138,8 +145,11 @@ static int fifo_fd = -1;
 /* States the runtime sent at the hook sync point (tab-separated); a hook gets one on stdin. */
 static char *hook_states[4];
 static const char *current_step = "start";
-/* Write end of the clone's error pipe in the child: a byte there means "failed before exec". */
+/* Write end of the clone's error pipe in the child, on which it tells its parent half how far it
+ * got ('r' ready at the exec fifo, 'x' calling execve, 'e' failed; see run_parent). */
 static int err_write_fd = -1;
+/* Past the exec fifo nobody reads the sync socket: fail() also writes to the process's stderr. */
+static int errors_to_stderr = 0;
 
 static void send_line(const char *fmt, ...) {
   char buf[4096];
@@ -164,11 +174,19 @@ static void __attribute__((noreturn)) fail(const char *fmt, ...) {
   va_end(ap);
   if (saved) send_line("ERR %s: %s: %s", current_step, msg, strerror(saved));
   else send_line("ERR %s: %s", current_step, msg);
+  /* As runc's init does: the caller of `start` sees the error where the process's output goes. */
+  if (errors_to_stderr) {
+    signal(SIGPIPE, SIG_IGN); /* a stderr nobody reads must not turn exit 1 into a signal */
+    dprintf(2, "%s%s%s\n", msg, saved ? ": " : "", saved ? strerror(saved) : "");
+  }
   if (err_write_fd >= 0) { ssize_t w = write(err_write_fd, "e", 1); (void)w; }
   _exit(1);
 }
 
 /* ---- plan decoding ---- */
+
+/* The largest plan read (src/runc/plan/ops.ts MAX_PLAN_BYTES): a bound on what a header may ask for. */
+#define MAX_PLAN ((size_t)256 << 20)
 
 static unsigned char *read_all(int fd, size_t *out_len) {
   size_t cap = 1 << 16, len = 0;
@@ -176,7 +194,13 @@ static unsigned char *read_all(int fd, size_t *out_len) {
   if (!buf) fail("out of memory");
   /* The plan is length-prefixed by its header so we stop at its end (the fd stays open). */
   for (;;) {
-    if (len == cap) { cap *= 2; buf = realloc(buf, cap); if (!buf) fail("out of memory"); }
+    if (len == cap) {
+      if (cap >= MAX_PLAN) { errno = 0; fail("plan larger than %zu bytes", MAX_PLAN); }
+      unsigned char *bigger = realloc(buf, cap * 2);
+      if (!bigger) fail("out of memory");
+      buf = bigger;
+      cap *= 2;
+    }
     ssize_t n = read(fd, buf + len, cap - len);
     if (n < 0) { if (errno == EINTR) continue; fail("read plan"); }
     if (n == 0) break;
@@ -190,41 +214,63 @@ static unsigned char *read_all(int fd, size_t *out_len) {
   return buf;
 }
 
-static struct op *decode_plan(unsigned char *buf, size_t len, uint32_t *count) {
-  if (len < 12 || memcmp(buf, "BRTH", 4) != 0) fail("bad plan header");
+/*
+ * Decodes a plan in buf (len bytes) into ops whose arguments point into buf. Pure: no syscalls and
+ * no exit, so it can be fuzzed (native/fuzz/). Returns NULL with a reason in *why when the plan is
+ * malformed; every length is checked against the plan's end before it is used.
+ */
+static struct op *decode_plan_buf(const unsigned char *buf, size_t len, uint32_t *count, const char **why) {
+  if (len < 12 || memcmp(buf, "BRTH", 4) != 0) { *why = "bad plan header"; return NULL; }
   uint32_t total, n;
   memcpy(&total, buf + 4, 4);
   memcpy(&n, buf + 8, 4);
-  if (total > len) fail("truncated plan");
+  if (total > len || total < 12) { *why = "truncated plan"; return NULL; }
+  /* Every op takes at least 4 bytes: a count past that is a lie, not an allocation to attempt. */
+  if (n > (total - 12) / 4) { *why = "truncated op"; return NULL; }
   struct op *ops = calloc(n ? n : 1, sizeof(*ops));
+  if (!ops) { *why = "out of memory"; return NULL; }
   size_t off = 12;
   for (uint32_t i = 0; i < n; i++) {
-    if (off + 4 > total) fail("truncated op");
+    if (total - off < 4) { *why = "truncated op"; goto bad; }
     memcpy(&ops[i].code, buf + off, 2);
     memcpy(&ops[i].argc, buf + off + 2, 2);
     off += 4;
     ops[i].args = calloc(ops[i].argc ? ops[i].argc : 1, sizeof(struct arg));
+    if (!ops[i].args) { *why = "out of memory"; goto bad; }
     for (uint16_t a = 0; a < ops[i].argc; a++) {
-      if (off + 4 > total) fail("truncated arg");
+      if (total - off < 4) { *why = "truncated arg"; goto bad; }
       memcpy(&ops[i].args[a].len, buf + off, 4);
       off += 4;
-      if (off + ops[i].args[a].len > total) fail("truncated arg data");
+      if (total - off < ops[i].args[a].len) { *why = "truncated arg data"; goto bad; }
       ops[i].args[a].p = buf + off;
       off += ops[i].args[a].len;
     }
   }
   *count = n;
   return ops;
+bad:
+  free_plan(ops, n);
+  return NULL;
+}
+
+static struct op *decode_plan(const unsigned char *buf, size_t len, uint32_t *count) {
+  const char *why = NULL;
+  struct op *ops = decode_plan_buf(buf, len, count, &why);
+  if (!ops) { errno = 0; fail("%s", why); }
+  return ops;
 }
 
 static const char *S(struct op *o, int i) {
-  if (i >= o->argc) fail("op %d: missing argument %d", o->code, i);
-  if (o->args[i].len == 0 || o->args[i].p[o->args[i].len - 1] != '\0') fail("op %d: argument %d is not a string", o->code, i);
-  return (const char *)o->args[i].p;
+  if (i < 0 || i >= o->argc) { errno = 0; fail("op %d: missing argument %d", o->code, i); }
+  const struct arg *a = &o->args[i];
+  if (a->len == 0 || a->p[a->len - 1] != '\0') { errno = 0; fail("op %d: argument %d is not a string", o->code, i); }
+  /* A NUL inside would silently cut the string short: refused, never truncated. */
+  if (memchr(a->p, '\0', a->len - 1)) { errno = 0; fail("op %d: argument %d contains a NUL byte", o->code, i); }
+  return (const char *)a->p;
 }
 
 static int64_t N(struct op *o, int i) {
-  if (i >= o->argc || o->args[i].len != 8) fail("op %d: argument %d is not an integer", o->code, i);
+  if (i < 0 || i >= o->argc || o->args[i].len != 8) { errno = 0; fail("op %d: argument %d is not an integer", o->code, i); }
   int64_t v;
   memcpy(&v, o->args[i].p, 8);
   return v;
@@ -681,9 +727,14 @@ static void op_wait_fifo(void) {
   if (fifo_fd < 0) { errno = 0; fail("no exec fifo"); }
   char p[64];
   fdpath(fifo_fd, p);
-  /* READY goes out before the parent half may exit: it exits when our end of err_pipe closes. */
+  /* READY goes out before the parent half may exit: it exits when it reads 'r' on err_pipe. */
   send_line("READY");
-  if (err_write_fd >= 0) { close(err_write_fd); err_write_fd = -1; }
+  if (err_write_fd >= 0) {
+    ssize_t r = write(err_write_fd, "r", 1);
+    (void)r;
+    close(err_write_fd);
+    err_write_fd = -1;
+  }
   /* Blocks until `start` opens the fifo for reading. */
   int w = open(p, O_WRONLY | O_CLOEXEC);
   if (w < 0) fail("open exec fifo");
@@ -691,6 +742,8 @@ static void op_wait_fifo(void) {
   close(w);
   close(fifo_fd);
   fifo_fd = -1;
+  /* From here on nobody reads the sync socket (create has returned): errors go to stderr too. */
+  errors_to_stderr = 1;
 }
 
 static uint64_t read_mask(struct op *o, int i) { return (uint64_t)N(o, i); }
@@ -729,7 +782,10 @@ static void op_seccomp(struct op *o) {
   int hand_over = o->argc > 2 && N(o, 2) != 0;
   struct sock_fprog prog = {.len = (unsigned short)(o->args[1].len / 8), .filter = (struct sock_filter *)o->args[1].p};
   /* The program bytes are not aligned in the plan buffer: copy them. */
+  /* sock_fprog.len is 16 bits: a longer program must not load as its truncated prefix. */
+  if (o->args[1].len / 8 > USHRT_MAX) { errno = 0; fail("seccomp program of %u instructions is too long", o->args[1].len / 8); }
   struct sock_filter *copy = malloc(o->args[1].len);
+  if (!copy) fail("out of memory");
   memcpy(copy, o->args[1].p, o->args[1].len);
   prog.filter = copy;
   if (hand_over && seccomp_pair[1] < 0) { errno = 0; fail("no connection to the seccomp agent"); }
@@ -755,6 +811,7 @@ static void op_bpf_device_filter(struct op *o) {
   const char *dir = S(o, 0);
   if (o->argc < 2 || o->args[1].len == 0 || o->args[1].len % 8 != 0) { errno = 0; fail("bad device program"); }
   void *insns = malloc(o->args[1].len);
+  if (!insns) fail("out of memory");
   memcpy(insns, o->args[1].p, o->args[1].len);
   static char log[8192];
   union bpf_attr load;
@@ -789,9 +846,10 @@ static char *find_in_path(const char *file, const char *pathvar) {
   while (p && *p) {
     const char *end = strchr(p, ':');
     size_t len = end ? (size_t)(end - p) : strlen(p);
-    snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", file);
+    /* A candidate that does not fit is skipped: a truncated one would name some other file. */
+    int w = len > PATH_MAX ? -1 : snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", file);
     struct stat st;
-    if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) return buf;
+    if (w >= 0 && (size_t)w < sizeof(buf) && stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) return buf;
     if (!end) break;
     p = end + 1;
   }
@@ -809,25 +867,41 @@ static void op_lookup(struct op *o) {
   if (S_ISDIR(st.st_mode)) { errno = EACCES; fail("exec: \"%s\"", file); }
   if (access(path, X_OK) < 0) fail("exec: \"%s\"", file);
   exec_path = strdup(path);
+  if (!exec_path) fail("out of memory");
 }
 
+/* A NULL-terminated vector of the string arguments from..from+count-1 (all of them present). */
 static char **collect_strings(struct op *o, int from, int count) {
-  char **v = calloc(count + 1, sizeof(char *));
+  if (from < 0 || count < 0 || from > o->argc || count > o->argc - from) {
+    errno = 0;
+    fail("op %d: %d strings from argument %d, but it has %d arguments", o->code, count, from, o->argc);
+  }
+  char **v = calloc((size_t)count + 1, sizeof(char *));
+  if (!v) fail("out of memory");
   for (int i = 0; i < count; i++) v[i] = (char *)S(o, from + i);
   return v;
 }
 
+/* An argument count from the plan, checked to lie within the op's own arguments past `from`. */
+static int count_arg(struct op *o, int i, int from) {
+  int64_t n = N(o, i);
+  if (n < 0 || n > o->argc - from) { errno = 0; fail("op %d: argument count %lld out of range", o->code, (long long)n); }
+  return (int)n;
+}
+
 static void op_exec(struct op *o) {
   const char *pathvar = S(o, 0);
-  int argc = (int)N(o, 1);
+  int argc = count_arg(o, 1, 2);
   char **argv = collect_strings(o, 2, argc);
   char **envp = collect_strings(o, 2 + argc, o->argc - 2 - argc);
   if (argc < 1) { errno = 0; fail("no process args"); }
   char *path = exec_path ? exec_path : find_in_path(argv[0], pathvar);
   if (!path) { errno = 0; fail("exec: \"%s\": executable file not found in $PATH", argv[0]); }
   current_step = "exec";
+  /* Tells the parent half that a closed err pipe from now on means execve succeeded. */
+  if (err_write_fd >= 0) { ssize_t w = write(err_write_fd, "x", 1); (void)w; }
   execve(path, argv, envp);
-  fail("exec %s", argv[0]);
+  fail("exec %s", path);
 }
 
 /* Runs a hook inside the container's namespaces with the state on stdin, bounded by timeout. */
@@ -835,7 +909,7 @@ static void op_run_hook(struct op *o) {
   const char *path = S(o, 0);
   int timeout = (int)N(o, 1);
   int which = (int)N(o, 2);
-  int argc = (int)N(o, 3);
+  int argc = count_arg(o, 3, 4);
   char **argv = collect_strings(o, 4, argc);
   char **envp = collect_strings(o, 4 + argc, o->argc - 4 - argc);
   char *fallback[] = {(char *)path, NULL};
@@ -883,8 +957,15 @@ static void op_sync(struct op *o) {
   /* Read one line answer: "OK <state-json>" or "FAIL <msg>". */
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
+  if (!buf) fail("out of memory");
   for (;;) {
-    if (len + 1 >= cap) { cap *= 2; buf = realloc(buf, cap); }
+    if (len + 1 >= cap) {
+      if (cap >= (size_t)64 << 20) { errno = 0; fail("answer from the runtime too long during %s", name); }
+      char *bigger = realloc(buf, cap * 2);
+      if (!bigger) fail("out of memory");
+      buf = bigger;
+      cap *= 2;
+    }
     ssize_t n = read(sync_fd, buf + len, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) { errno = 0; fail("runtime went away during %s", name); }
@@ -899,6 +980,7 @@ static void op_sync(struct op *o) {
     if (tab) *tab = '\0';
     free(hook_states[i]);
     hook_states[i] = *rest ? strdup(rest) : NULL;
+    if (*rest && !hook_states[i]) fail("out of memory");
     if (!tab) { for (int j = i + 1; j < 4; j++) { free(hook_states[j]); hook_states[j] = NULL; } break; }
     rest = tab + 1;
   }
@@ -914,7 +996,7 @@ static int recv_fd(int sock) {
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
   if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(sizeof(int))) return -1;
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof(int));
   return fd;
@@ -1046,16 +1128,15 @@ static void forward_seccomp_fd(pid_t child) {
   seccomp_pair[0] = -1;
 }
 
-/* Waits for the end of the child's setup: returns 1 (a byte on err_fd: it failed) or 0 (EOF: it
- * exec'd or blocks on the exec fifo), forwarding its seccomp notify fd meanwhile. */
-static ssize_t wait_setup(pid_t child, int err_fd) {
+/* Waits for the child's next word on err_fd: returns 1 with the byte in *c, or 0 at EOF,
+ * forwarding its seccomp notify fd meanwhile. */
+static ssize_t wait_setup(pid_t child, int err_fd, char *c) {
   for (;;) {
     struct pollfd p[2] = {{.fd = err_fd, .events = POLLIN}, {.fd = seccomp_pair[0], .events = POLLIN}};
     if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; fail("poll"); }
     if (seccomp_pair[0] >= 0 && p[1].revents) { forward_seccomp_fd(child); continue; }
     if (!p[0].revents) continue;
-    char c;
-    ssize_t n = read(err_fd, &c, 1);
+    ssize_t n = read(err_fd, c, 1);
     if (n < 0 && errno == EINTR) continue;
     return n;
   }
@@ -1066,7 +1147,8 @@ static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, i
   for (uint32_t i = from; i < to; i++) {
     if (ops[i].code != OP_IDMAP) continue;
     char p[64];
-    snprintf(p, sizeof(p), "/proc/%d/%s", child, S(&ops[i], 0));
+    int w = snprintf(p, sizeof(p), "/proc/%d/%s", child, S(&ops[i], 0));
+    if (w < 0 || (size_t)w >= sizeof(p)) { kill(child, SIGKILL); errno = ENAMETOOLONG; fail("id map file %s", S(&ops[i], 0)); }
     int fd = open(p, O_WRONLY | O_CLOEXEC);
     const char *data = S(&ops[i], 1);
     if (fd < 0 || write(fd, data, strlen(data)) != (ssize_t)strlen(data)) { kill(child, SIGKILL); fail("write %s", p); }
@@ -1075,11 +1157,24 @@ static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, i
   send_line("PID %d", child);
   if (write(go_fd, "g", 1) != 1) fail("release child");
   close(go_fd);
-  /* err_fd is close-on-exec in the child, which also closes it when it blocks on the exec fifo:
-   * EOF means it exec'd (or is waiting for `start`); a byte means it failed first. */
-  ssize_t n = wait_setup(child, err_fd);
+  /* The child says how far it got on err_fd (close-on-exec in it): 'r' it blocks on the exec fifo
+   * (and closes the pipe), 'x' it calls execve, 'e' it failed (its ERR line is out). EOF with no
+   * word at all means it died first, of a signal: that is a failure to report, not a start. */
+  char said = 0, c;
+  while (wait_setup(child, err_fd, &c) == 1) {
+    said = c;
+    if (c == 'e' || (c == 'r' && mode == CLONE_MODE_CREATE)) break;
+  }
   close(err_fd);
-  if (n == 1) { int st; waitpid(child, &st, 0); return 1; }
+  if (said == 'e') { int st; waitpid(child, &st, 0); return 1; }
+  if (!said) {
+    int st = 0;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    current_step = "container init";
+    errno = 0;
+    if (WIFSIGNALED(st)) fail("killed by signal %d (%s) during setup", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    fail("exited with status %d during setup", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  }
   if (mode == CLONE_MODE_EXEC_DETACH) send_line("EXEC");
   if (mode != CLONE_MODE_WAIT) return 0;
   if (mode == CLONE_MODE_WAIT) send_line("EXEC");
@@ -1131,10 +1226,9 @@ int main(int argc, char **argv) {
     }
     case OP_CONSOLE_CONNECT: {
       current_step = "console socket";
-      console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      struct sockaddr_un sa = {.sun_family = AF_UNIX};
-      snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", S(o, 0));
-      if (console_fd < 0 || connect(console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) fail("connect %s", S(o, 0));
+      /* The whole path or an error: a truncated one would reach some other socket. */
+      console_fd = connect_unix(S(o, 0));
+      if (console_fd < 0) fail("connect %s", S(o, 0));
       break;
     }
     case OP_SECCOMP_LISTENER:
@@ -1220,6 +1314,14 @@ int main(int argc, char **argv) {
         if (dup2(stdio_pipes[0][0], 0) < 0 || dup2(stdio_pipes[1][1], 1) < 0 || dup2(stdio_pipes[2][1], 2) < 0) fail("dup2 stdio");
         for (int k = 0; k < 3; k++) { close(stdio_pipes[k][0]); close(stdio_pipes[k][1]); }
       }
+    case OP_WRITE_FILE: {
+      current_step = "write";
+      int fd = open(S(o, 0), O_WRONLY | O_CLOEXEC);
+      size_t len = strlen(S(o, 1));
+      if (fd < 0 || write(fd, S(o, 1), len) != (ssize_t)len) fail("write %s", S(o, 0));
+      close(fd);
+      break;
+    }
       char c;
       ssize_t n;
       do n = read(go[0], &c, 1); while (n < 0 && errno == EINTR);
@@ -1281,6 +1383,7 @@ int main(int argc, char **argv) {
       current_step = "set groups";
       int n = o->argc;
       gid_t *g = calloc(n ? n : 1, sizeof(gid_t));
+      if (!g) fail("out of memory");
       for (int k = 0; k < n; k++) g[k] = (gid_t)N(o, k);
       if (setgroups(n, g) < 0) fail("setgroups");
       free(g);
@@ -1314,14 +1417,6 @@ int main(int argc, char **argv) {
       current_step = "unshare";
       if (unshare((int)N(o, 0)) < 0) fail("unshare");
       break;
-    case OP_WRITE_FILE: {
-      current_step = "write";
-      int fd = open(S(o, 0), O_WRONLY | O_CLOEXEC);
-      size_t len = strlen(S(o, 1));
-      if (fd < 0 || write(fd, S(o, 1), len) != (ssize_t)len) fail("write %s", S(o, 0));
-      close(fd);
-      break;
-    }
     case OP_NEW_KEYRING:
       /* KEYCTL_JOIN_SESSION_KEYRING: the container must not share the host session's keys. */
       if (syscall(SYS_keyctl, 1, S(o, 0), 0, 0, 0) < 0 && errno != ENOSYS && errno != EACCES) {

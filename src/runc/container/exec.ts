@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { execPlan } from "../plan/build.ts";
 import { compileSeccomp } from "../seccomp/index.ts";
 import { kernelLastCap } from "../spec/capabilities.ts";
+import { checkExecStrings } from "../spec/process.ts";
 import type { Process } from "../spec/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
 import { ociState } from "./create.ts";
@@ -31,6 +32,8 @@ export interface Execed {
 export async function execInContainer(store: StateStore, id: string, opts: ExecOptions): Promise<Execed> {
   const rec = store.load(id);
   requireRunning(store, rec);
+  // Callers that build the process themselves (the shim, exec's command line) skip parseProcess.
+  checkExecStrings(opts.process.args, opts.process.env, "process");
   const profile = rec.spec.linux?.seccomp;
   const compiled = profile ? compileSeccomp(profile) : undefined;
   const plan = execPlan({

@@ -63,6 +63,8 @@ export class NsexecRun {
     for (let i = 0; i < opts.preserveFds; i++) extra.push(3 + i);
     const syncIndex = 3 + opts.preserveFds;
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
+    // Encoded before anything is spawned: a plan that cannot be encoded must leave no process behind.
+    const encoded = encodePlan(opts.plan);
     this.child = spawn(locateNsexec(), [String(syncIndex), String(syncIndex)], {
       stdio: [...stdio, ...extra, "pipe"],
       env: {},
@@ -118,7 +120,7 @@ export class NsexecRun {
     });
     this.sock.on("error", () => {});
     const closed = new Promise<void>((res) => this.sock.once("close", () => res()));
-    this.sock.write(encodePlan(opts.plan));
+    this.sock.write(encoded);
     void this.exit.then(async (code) => {
       // The ERR line may still be in flight when the exit is seen: once every holder of the
       // socket is gone it has been read (or there was none).
@@ -130,7 +132,11 @@ export class NsexecRun {
               () => {},
             )
           : closed;
-      await Promise.race([settled, new Promise((r) => setTimeout(r, 1000).unref())]);
+      // A referenced timer: with an unreferenced one, a process with nothing else to wait for
+      // (the CLI) exited here with its create still pending.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
       const why = error ?? `container setup ended early (exit status ${code})`;
       rejectReady(new ContainerSetupError(why));
       rejectPid(new ContainerSetupError(why));

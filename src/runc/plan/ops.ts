@@ -1,6 +1,7 @@
 // The native stage's instruction set (native/nsexec.c) and the plan encoding it reads.
 // A plan is an ordered list of ops; nsexec executes them in order and decides nothing.
-// Retired numbers (2, 39, 41) are not reused.
+// Retired numbers (2, 39, 41, 44) are not reused.
+import { BerthError } from "../../common/errors.ts";
 
 export const Op = {
   SETNS: 1,
@@ -43,7 +44,6 @@ export const Op = {
   PERSONALITY: 40,
   LOOKUP: 42,
   UNSHARE: 43,
-  WRITE_FILE: 44,
   NEW_KEYRING: 45,
   CONSOLE_PAIR: 46,
   STDIO_PIPES: 47,
@@ -70,8 +70,28 @@ export interface PlanOp {
   args: OpArg[];
 }
 
-function encodeArg(a: OpArg): Buffer {
-  if (typeof a === "string") return Buffer.from(`${a}\0`, "utf8");
+/** The most arguments one op carries: its count is a u16. */
+export const MAX_OP_ARGS = 0xffff;
+/** The most bytes a plan may take: nsexec refuses a larger one (MAX_PLAN in native/nsexec.c). */
+export const MAX_PLAN_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A plan nsexec could not read as meant: too many arguments for one op, a string it would cut at
+ * an embedded NUL, or too many bytes. Raised before anything is spawned; spec validation names the
+ * config.json field first where one is to blame.
+ */
+export class PlanEncodingError extends BerthError {
+  constructor(message: string) {
+    super("invalid-argument", message);
+  }
+}
+
+function encodeArg(a: OpArg, op: OpName, index: number): Buffer {
+  if (typeof a === "string") {
+    // C reads strings up to their first NUL: one inside would silently shorten a path or an arg.
+    if (a.includes("\0")) throw new PlanEncodingError(`plan op ${op}: argument ${index} contains a NUL byte`);
+    return Buffer.from(`${a}\0`, "utf8");
+  }
   if (Buffer.isBuffer(a)) return a;
   const b = Buffer.alloc(8);
   b.writeBigInt64LE(typeof a === "bigint" ? BigInt.asIntN(64, a) : BigInt(a));
@@ -81,17 +101,23 @@ function encodeArg(a: OpArg): Buffer {
 /** "BRTH", u32 total length, u32 op count, then per op: u16 code, u16 argc, (u32 len, bytes)*. */
 export function encodePlan(ops: readonly PlanOp[]): Buffer {
   const parts: Buffer[] = [];
+  let total = 12;
   for (const o of ops) {
+    if (o.args.length > MAX_OP_ARGS)
+      throw new PlanEncodingError(`plan op ${o.op}: ${o.args.length} arguments, at most ${MAX_OP_ARGS} fit`);
     const head = Buffer.alloc(4);
     head.writeUInt16LE(Op[o.op], 0);
     head.writeUInt16LE(o.args.length, 2);
     parts.push(head);
-    for (const a of o.args) {
-      const data = encodeArg(a);
+    total += 4;
+    o.args.forEach((a, i) => {
+      const data = encodeArg(a, o.op, i);
       const len = Buffer.alloc(4);
       len.writeUInt32LE(data.length);
       parts.push(len, data);
-    }
+      total += 4 + data.length;
+    });
+    if (total > MAX_PLAN_BYTES) throw new PlanEncodingError(`the plan exceeds ${MAX_PLAN_BYTES} bytes`);
   }
   const body = Buffer.concat(parts);
   const header = Buffer.alloc(12);

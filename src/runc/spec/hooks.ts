@@ -11,6 +11,7 @@ import {
   optionalStringArray,
   put,
 } from "./decode.ts";
+import { checkExecStrings } from "./process.ts";
 import type { Hook, Hooks } from "./types.ts";
 
 export const HOOK_NAMES = Object.freeze([
@@ -27,6 +28,7 @@ function decodeHook(raw: unknown, field: string): Hook {
   const hook: Hook = { path: absolutePath(o.path, `${field}.path`) };
   put(hook, "args", optionalStringArray(o.args, `${field}.args`));
   put(hook, "env", optionalStringArray(o.env, `${field}.env`));
+  checkExecStrings(hook.args, hook.env, field);
   if (!isAbsent(o.timeout)) {
     const timeout = integer(o.timeout, `${field}.timeout`, INT32);
     if (timeout <= 0) fail(`${field}.timeout`, `must be greater than zero, got ${timeout}`);

@@ -171,6 +171,7 @@ export function decodeProcess(value: unknown, field: string, ctx: DecodeContext)
   }
   put(p, "commandLine", optionalString(o.commandLine, `${field}.commandLine`));
   put(p, "env", optionalStringArray(o.env, `${field}.env`));
+  checkExecStrings(p.args, p.env, field);
   if (!isAbsent(o.capabilities)) p.capabilities = decodeCapabilities(o.capabilities, `${field}.capabilities`, ctx);
   if (!isAbsent(o.rlimits)) p.rlimits = decodeRlimits(o.rlimits, `${field}.rlimits`);
   if (!isAbsent(o.noNewPrivileges)) p.noNewPrivileges = boolean(o.noNewPrivileges, `${field}.noNewPrivileges`);
@@ -213,6 +214,41 @@ export function optionalCpuList(value: unknown, field: string): string | undefin
   if (s !== undefined && s !== "" && !CPU_LIST.test(s))
     fail(field, `${JSON.stringify(s)} is not a CPU list like "0-3,6"`);
   return s;
+}
+
+/**
+ * How many args and env entries a process (or hook) may have together: each is one argument of the
+ * native stage's exec op, whose argument count is 16 bits (65,535, of which the op itself takes up
+ * to four, and the runtime may add HOME). runc has no such limit; past it we refuse rather than hang.
+ */
+export const MAX_ARGS_AND_ENV = 65_000;
+
+/**
+ * args and env as execve will get them: an entry with a NUL would be cut there (C strings), so it is
+ * refused, and there must not be more of them than the plan can carry. `field` is "process" or a
+ * hook's path ("hooks.prestart[0]").
+ */
+export function checkExecStrings(
+  args: readonly string[] | undefined,
+  env: readonly string[] | undefined,
+  field: string,
+): void {
+  for (const [name, list] of [
+    ["args", args],
+    ["env", env],
+  ] as const) {
+    const i = list?.findIndex((s) => s.includes("\0")) ?? -1;
+    if (i >= 0) fail(`${field}.${name}[${i}]`, "must not contain a NUL byte");
+  }
+  const nArgs = args?.length ?? 0;
+  const nEnv = env?.length ?? 0;
+  if (nArgs + nEnv > MAX_ARGS_AND_ENV) {
+    const [name, n, otherName, other] = nEnv >= nArgs ? ["env", nEnv, "args", nArgs] : ["args", nArgs, "env", nEnv];
+    fail(
+      `${field}.${name}`,
+      `${n} entries (and ${other} in ${field}.${otherName}): at most ${MAX_ARGS_AND_ENV} args and env entries together are supported`,
+    );
+  }
 }
 
 /** Process rules that hold only when the process is about to run. */
