@@ -1,12 +1,11 @@
-import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../../common/errors.ts";
 import { bool, int, parseFlags, str, strs, UsageError } from "../../common/flags.ts";
 import type { Command, CommandContext } from "../cli/context.ts";
 import { execInContainer } from "../container/exec.ts";
 import { forwardSignals } from "../container/signals.ts";
+import { loadProcessFile } from "../spec/bundle.ts";
 import { idRangeProblem } from "../spec/decode.ts";
 import type { Process } from "../spec/types.ts";
-import { parseProcess } from "../spec/validate.ts";
 import { idArg } from "./create.ts";
 
 const execFlags = {
@@ -63,7 +62,7 @@ async function execCommand(ctx: CommandContext, argv: string[]): Promise<number>
     let proc: Process;
     const file = str(p, "process");
     if (file) {
-      proc = parseProcess(JSON.parse(readFileSync(file === "-" ? 0 : file, "utf8")));
+      proc = loadProcessFile(file);
     } else {
       const args = p.positionals.slice(1);
       if (args.length === 0) throw new UsageError("exec args cannot be empty");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -28,6 +29,26 @@ test("missing config.json: runc's wording", () => {
     () => loadBundleSpec(b),
     (e: unknown) => e instanceof NotFoundError && e.message === `JSON specification file ${b}/config.json not found`,
   );
+});
+
+test("config.json must be a regular file of at most 16 MiB, read without blocking", () => {
+  const big = bundle("big");
+  // Sparse: the size is what counts, nothing is read.
+  writeFileSync(join(big, "config.json"), "");
+  truncateSync(join(big, "config.json"), 16 * 1024 * 1024 + 1);
+  assert.throws(
+    () => loadBundleSpec(big),
+    (e: unknown) => e instanceof InvalidArgumentError && /is 16777217 bytes, more than the 16 MiB/.test(e.message),
+  );
+  const fifo = bundle("fifo");
+  execFileSync("mkfifo", [join(fifo, "config.json")]);
+  assert.throws(
+    () => loadBundleSpec(fifo),
+    (e: unknown) => e instanceof InvalidArgumentError && /config\.json is not a regular file/.test(e.message),
+  );
+  const asDir = bundle("dir");
+  mkdirSync(join(asDir, "config.json"));
+  assert.throws(() => loadBundleSpec(asDir), /is a directory, not a JSON specification file/);
 });
 
 test("invalid JSON", () => {
