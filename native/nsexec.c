@@ -62,7 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Opcodes: keep in step with src/runc/plan/ops.ts. Retired numbers (2, 39, 41) are not reused. */
+/* Opcodes: keep in step with src/runc/plan/ops.ts. Retired numbers (2, 39, 41, 44) are not reused. */
 enum {
   OP_SETNS = 1,          /* path, nstype */
   OP_CONSOLE_CONNECT = 3,/* unix socket path */
@@ -82,7 +82,7 @@ enum {
   OP_MOVE_ROOT = 17,     /* root (no pivot: MS_MOVE + chroot) */
   OP_MASK_PATH = 18,     /* path */
   OP_REMOUNT = 19,       /* root, path, flags, keep-locked(0/1), recursive attr set, attr clear */
-  OP_WRITE_PROC = 20,    /* path under /proc, data */
+  OP_WRITE_PROC = 20,    /* path under /proc, data: written only through a procfs nothing is mounted into */
   OP_SETHOSTNAME = 21,   /* name */
   OP_SETDOMAINNAME = 22, /* name */
   OP_LOOPBACK_UP = 23,
@@ -104,7 +104,6 @@ enum {
   OP_PERSONALITY = 40,   /* persona */
   OP_LOOKUP = 42,        /* PATH value, file: resolve the executable now */
   OP_UNSHARE = 43,       /* flags (namespaces that only children enter, e.g. time) */
-  OP_WRITE_FILE = 44,    /* path, data (e.g. /proc/self/timens_offsets before the clone) */
   OP_NEW_KEYRING = 45,   /* name: join a fresh session keyring */
   OP_CONSOLE_PAIR = 46,  /* the parent half receives the pty master and relays stdio (run -t) */
   OP_STDIO_PIPES = 47,   /* the child gets pipes for 0,1,2; the parent half relays them (run, exec) */
@@ -116,6 +115,9 @@ enum {
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
+/* The inode number of a procfs root directory. */
+#define PROC_ROOT_INO 1
+
 enum { MK_NONE = 0, MK_DIR = 1, MK_FILE = 2, MK_ORDINARY_DIR = 3 };
 
 struct arg { uint32_t len; const unsigned char *p; };
@@ -564,13 +566,36 @@ static void op_mask_path(struct op *o) {
   close(fd);
 }
 
+/*
+ * Opens a file under /proc for writing only through a procfs nothing is mounted into: "/proc" must
+ * be the root of a procfs mount (not a symlink, another filesystem or a procfs subdirectory bound
+ * there), and the rest of the path is resolved below it without crossing a mount, so a file or
+ * directory mounted over any component (even another procfs file) is refused, not written.
+ */
+static int open_proc_for_write(const char *path) {
+  if (strncmp(path, "/proc/", 6) != 0 || !path[6]) { errno = 0; fail("%s is not under /proc", path); }
+  int root = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (root < 0) fail("open /proc");
+  struct statfs sf;
+  struct stat st;
+  if (fstatfs(root, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC || fstat(root, &st) < 0 || st.st_ino != PROC_ROOT_INO) {
+    errno = 0;
+    fail("/proc is not the root of a procfs mount (writing %s)", path);
+  }
+  struct open_how how = {0};
+  how.flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS;
+  int fd = (int)syscall(SYS_openat2, root, path + 6, &how, sizeof(how));
+  if (fd < 0 && errno == EXDEV) fail("open %s: something is mounted over it or over a directory on its way", path);
+  if (fd < 0) fail("open %s", path);
+  close(root);
+  if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) { errno = 0; fail("%s is not on procfs", path); }
+  return fd;
+}
+
 static void op_write_proc(struct op *o) {
   const char *path = S(o, 0), *data = S(o, 1);
-  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fail("open %s", path);
-  /* Only ever write into a real procfs (a container may have mounted something over /proc). */
-  struct statfs sf;
-  if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) { errno = 0; fail("%s is not on procfs", path); }
+  int fd = open_proc_for_write(path);
   size_t len = strlen(data);
   if (write(fd, data, len) != (ssize_t)len) fail("write %s", path);
   close(fd);
@@ -1314,14 +1339,6 @@ int main(int argc, char **argv) {
         if (dup2(stdio_pipes[0][0], 0) < 0 || dup2(stdio_pipes[1][1], 1) < 0 || dup2(stdio_pipes[2][1], 2) < 0) fail("dup2 stdio");
         for (int k = 0; k < 3; k++) { close(stdio_pipes[k][0]); close(stdio_pipes[k][1]); }
       }
-    case OP_WRITE_FILE: {
-      current_step = "write";
-      int fd = open(S(o, 0), O_WRONLY | O_CLOEXEC);
-      size_t len = strlen(S(o, 1));
-      if (fd < 0 || write(fd, S(o, 1), len) != (ssize_t)len) fail("write %s", S(o, 0));
-      close(fd);
-      break;
-    }
       char c;
       ssize_t n;
       do n = read(go[0], &c, 1); while (n < 0 && errno == EINTR);

@@ -95,7 +95,7 @@ test("a time namespace is unshared before the clone with its offsets, never pass
   });
   const c = indexOf(ops, "CLONE");
   assert.deepEqual(ops[c - 2], { op: "UNSHARE", args: [0x80] });
-  assert.deepEqual(ops[c - 1], { op: "WRITE_FILE", args: ["/proc/self/timens_offsets", "monotonic 86400 0\n"] });
+  assert.deepEqual(ops[c - 1], { op: "WRITE_PROC", args: ["/proc/self/timens_offsets", "monotonic 86400 0\n"] });
   assert.equal(Number(ops[c]!.args[0]) & 0xff, 0, "no signal bits in the clone flags");
 });
 
@@ -234,6 +234,37 @@ test("exec joins the init's namespaces by /proc path and forks for the pid names
   assert.ok(joins.includes("/proc/4242/ns/pid"));
   assert.ok(joins.includes("/proc/4242/ns/mnt"));
   assert.deepEqual(ops[indexOf(ops, "CLONE")]!.args, [0, 1]);
+});
+
+test("oom_score_adj and the seccomp agent's connection come before any namespace is joined", () => {
+  const seccomp = { program: Buffer.alloc(8), flags: 8, listenerPath: "/run/agent.sock" };
+  const create = plan(
+    (s) => {
+      s.process!.oomScoreAdj = 500;
+      s.linux!.namespaces!.push({ type: "network", path: "/run/netns/x" });
+    },
+    { seccomp },
+  );
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const exec = execPlan({
+    spec,
+    process: { ...spec.process!, args: ["ps"], oomScoreAdj: 500 },
+    initPid: 4242,
+    detach: false,
+    cgroupProcs: [],
+    preserveFds: 0,
+    lastCap: 40,
+    seccomp,
+  });
+  for (const ops of [create, exec]) {
+    const oom = ops.findIndex((o) => o.op === "WRITE_PROC" && o.args[0] === "/proc/self/oom_score_adj");
+    assert.ok(oom >= 0 && oom < indexOf(ops, "SETNS"), "oom_score_adj is written in the runtime's namespaces");
+    assert.equal(ops.filter((o) => o.op === "WRITE_PROC" && o.args[0] === "/proc/self/oom_score_adj").length, 1);
+    assert.ok(indexOf(ops, "SECCOMP_LISTENER") < indexOf(ops, "SETNS"));
+    assert.deepEqual(ops[indexOf(ops, "SECCOMP_LISTENER")]!.args, ["/run/agent.sock"]);
+    assert.equal(ops[indexOf(ops, "SECCOMP")]!.args[2], 1, "the notify fd is handed back, not sent from inside");
+  }
 });
 
 test("ids outside 0-2147483647 are refused where they become syscalls, whatever built the process", () => {

@@ -83,6 +83,16 @@ function seccompAgentOps(seccomp: CompiledFilter | undefined): PlanOp[] {
   return seccomp?.listenerPath ? [{ op: "SECCOMP_LISTENER", args: [seccomp.listenerPath] }] : [];
 }
 
+/**
+ * oom_score_adj is set by nsexec on itself before it joins any namespace, through the runtime's
+ * own /proc, and the process inherits it (as runc does): inside, /proc is whatever the container or
+ * a mount namespace joined by path made of it, and its "self" may name another process.
+ */
+function oomScoreAdjOps(proc: Process): PlanOp[] {
+  if (proc.oomScoreAdj === undefined) return [];
+  return [{ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] }];
+}
+
 function requireProcess(spec: Spec): Process {
   if (!spec.process) throw new InvalidSpecError("process", "is required to create a container");
   return spec.process;
@@ -106,6 +116,7 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   else if (input.mode === "run") ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push({ op: "FIFO_OPEN", args: [input.execFifo] });
   ops.push(...seccompAgentOps(input.seccomp));
+  ops.push(...oomScoreAdjOps(proc));
   const joins = (spec.linux?.namespaces ?? []).filter((n): n is { type: NamespaceType; path: string } => !!n.path);
   ops.push(...joinOps(joins));
   ops.push(...timeNamespaceOps(spec));
@@ -140,8 +151,6 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   if (input.newKeyring) ops.push({ op: "NEW_KEYRING", args: [`_ses.${input.id}`] });
   const persona = spec.linux?.personality;
   if (persona) ops.push({ op: "PERSONALITY", args: [persona.domain === "LINUX32" ? 0x0008 : 0] });
-  if (proc.oomScoreAdj !== undefined)
-    ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
 
   // Mounts, in the container's mount namespace, before pivot_root. rootfsPropagation applies to
   // the whole tree the container's mounts come from (so volumes propagate as asked); the rootfs
@@ -248,6 +257,7 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
   if (proc.terminal) ops.push(consoleOp(input.consoleSocket, !input.detach));
   else if (!input.detach) ops.push({ op: "STDIO_PIPES", args: [] });
   ops.push(...seccompAgentOps(input.seccomp));
+  ops.push(...oomScoreAdjOps(proc));
   ops.push(...joinOps(joins));
   ops.push({ op: "CLONE", args: [0, input.detach ? CloneMode.EXEC_DETACH : CloneMode.WAIT] });
   if (input.cgroupProcs.length) ops.push({ op: "CGROUP_JOIN_OPENED", args: [] });
@@ -255,8 +265,6 @@ export function execPlan(input: ExecPlanInput): PlanOp[] {
     ops.push({ op: "SETSID", args: [] });
     ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, 0] });
   }
-  if (proc.oomScoreAdj !== undefined)
-    ops.push({ op: "WRITE_PROC", args: ["/proc/self/oom_score_adj", `${proc.oomScoreAdj}`] });
   // The container's mount label is not the exec'd process's business: only its own labels count.
   ops.push(...lsmOps(proc, undefined, input.lsm ?? NO_LSM));
   ops.push(...rlimitOps(proc));

@@ -56,7 +56,7 @@ export function timeNamespaceOps(spec: Spec): PlanOp[] {
     .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`)
     .join("");
   const ops: PlanOp[] = [{ op: "UNSHARE", args: [CLONE_FLAG.time] }];
-  if (offsets) ops.push({ op: "WRITE_FILE", args: ["/proc/self/timens_offsets", offsets] });
+  if (offsets) ops.push({ op: "WRITE_PROC", args: ["/proc/self/timens_offsets", offsets] });
   return ops;
 }
 
