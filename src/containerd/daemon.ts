@@ -2,11 +2,11 @@
 // server on --address. Start-up first sweeps what a crash may have left (snapshot directories
 // without rows, blobs without a namespace), then serves.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { FailedPreconditionError, InvalidArgumentError } from "../common/errors.ts";
 import type { DaemonLogger } from "../common/log.ts";
+import { listenUnix, makeDir, ownDir } from "../common/secure-fs.ts";
 import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
 import { TaskDeleteSchema, TaskExitSchema } from "../proto/gen/containerd/events/task_pb.js";
 import { Containers } from "../proto/gen/containerd/services/containers/v1/containers_pb.js";
@@ -80,14 +80,22 @@ function lockRoot(root: string): string {
     }
     if (alive) throw new FailedPreconditionError(`root ${root} is in use by berth-containerd pid ${pid}`);
   }
-  writeFileSync(pidFile, String(process.pid));
+  // A new file, not the old one rewritten: a pid file an older daemon left writable by others
+  // (made under umask 000) must not stay so.
+  rmSync(pidFile, { force: true });
+  writeFileSync(pidFile, String(process.pid), { mode: 0o644, flag: "wx" });
   return pidFile;
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { root, state, log } = opts;
-  await mkdir(root, { recursive: true, mode: 0o711 });
-  await mkdir(state, { recursive: true, mode: 0o711 });
+  // 0711 as containerd's: only root lists or changes them; whatever a container needs to reach
+  // inside (a bundle's rootfs) is reached by its known path. Looser modes left by an earlier
+  // daemon or an administrator are tightened; a directory another user owns is refused.
+  for (const dir of [root, state]) {
+    const had = ownDir(dir, 0o711);
+    if (had !== undefined) log.warn("directory permissions tightened", { dir, from: had.toString(8), to: "711" });
+  }
   const pidFile = lockRoot(root);
 
   const store = await LocalContentStore.open(join(root, "io.containerd.content.v1.content"));
@@ -96,7 +104,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ["native", await NativeSnapshotter.open(join(root, "io.containerd.snapshotter.v1.native"))],
   ]);
   const dbDir = join(root, "io.containerd.metadata.v1.sqlite");
-  await mkdir(dbDir, { recursive: true, mode: 0o700 });
+  // The database files are made with SQLite's own modes (0644 minus the umask): the directory
+  // keeps them private.
+  ownDir(dbDir, 0o700);
   const db = new MetadataDB(join(dbDir, "meta.db"));
   const gc = new GarbageCollector(db, store, backends, log.with({ module: "gc" }));
   const deps: ServiceDeps = {
@@ -143,9 +153,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       return {};
     },
   });
-  await mkdir(dirname(ttrpcAddress), { recursive: true, mode: 0o711 });
-  rmSync(ttrpcAddress, { force: true });
-  await ttrpc.listen(ttrpcAddress);
+  makeDir(dirname(ttrpcAddress), 0o711);
+  // 0660, as containerd's sockets: root and the socket's group (root's, here) may connect.
+  await ttrpc.listen(ttrpcAddress, 0o660);
   const shims = new ShimManager({
     state,
     grpcAddress: opts.address,
@@ -189,12 +199,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   ];
   addService(server, Introspection, introspectionService(deps, names), onError);
 
-  await mkdir(dirname(opts.address), { recursive: true, mode: 0o711 });
-  rmSync(opts.address, { force: true });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${opts.address}`, grpc.ServerCredentials.createInsecure(), (err) =>
-      err ? reject(err) : resolve(),
-    ),
+  makeDir(dirname(opts.address), 0o711);
+  await listenUnix(
+    opts.address,
+    0o660,
+    (at) =>
+      new Promise<void>((resolve, reject) =>
+        server.bindAsync(`unix://${at}`, grpc.ServerCredentials.createInsecure(), (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      ),
   );
   log.info("serving", { address: opts.address, root, state });
 

@@ -3,6 +3,7 @@
 import { BerthError, errorMessage } from "../common/errors.ts";
 import { bool, parseFlags, str, strs, usageText } from "../common/flags.ts";
 import { DaemonLogger, isLogLevel } from "../common/log.ts";
+import { restrictUmask } from "../common/secure-fs.ts";
 import { startDaemon } from "./daemon.ts";
 import { shimTable } from "./runtime/shim-binary.ts";
 import { BERTH_VERSION } from "./version.ts";
@@ -31,6 +32,7 @@ const FLAGS = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  restrictUmask();
   const p = parseFlags(argv, FLAGS);
   if (bool(p, "help")) {
     process.stdout.write(`berth-containerd: the high-level runtime daemon (containerd API)\n\n${usageText(FLAGS)}`);

@@ -7,6 +7,7 @@
 
 import { errorMessage } from "../common/errors.ts";
 import { parseFlags, str, UsageError } from "../common/flags.ts";
+import { restrictUmask } from "../common/secure-fs.ts";
 import { cleanupBundle } from "./cleanup.ts";
 import { serveShim } from "./serve.ts";
 import { startShim } from "./start.ts";
@@ -24,6 +25,7 @@ const flags = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  restrictUmask();
   const parsed = parseFlags(argv, flags);
   if (parsed.values.get("v") === true) {
     process.stdout.write("berth-shim:\n  Version: 0.4.0\n");

@@ -116,7 +116,8 @@ export class CliRuntime implements ShimRuntime {
     processJson: string,
     o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions; specFile: string },
   ): Promise<void> {
-    writeFileSync(o.specFile, processJson);
+    // The process's environment is in it: root's alone, whatever the umask.
+    writeFileSync(o.specFile, processJson, { mode: 0o600 });
     const args = ["exec", "--detach", "--process", o.specFile, "--pid-file", o.pidFile];
     if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
     args.push(id);

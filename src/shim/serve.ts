@@ -2,10 +2,11 @@
 // its socket, events publisher back to the daemon. It writes the bundle's `address` file (how a
 // restarted daemon finds it again) and tells `start` it is ready on fd 3. Its own log goes to the
 // bundle's `log`: a fifo the daemon reads (containerd makes one), or a plain file.
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorMessage } from "../common/errors.ts";
+import { makeDir } from "../common/secure-fs.ts";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { EventPublisher } from "./publisher.ts";
 import { Reaper } from "./reaper.ts";
@@ -130,7 +131,9 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
     },
   );
   addTtrpcService(server, Task, service.impl, (method, err) => log(`${method}: ${errorMessage(err)}`));
-  mkdirSync(dirname(socket), { recursive: true, mode: 0o711 });
+  // Its directory is made by whoever chose the socket (start.ts: 0711, root's alone); one made
+  // here (a socket named by hand) gets 0711 too. The socket itself is 0600 (ttrpc/server.ts).
+  makeDir(dirname(socket), 0o711);
   await server.listen(socket);
   if (a.spare) {
     const parent = process.ppid;

@@ -141,7 +141,7 @@ export class TaskService {
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
       const rt = runtimeFor(decodeOptions(req.options), this.#config);
       const opts = decodeOptions(req.options);
-      writeFileSync(join(req.bundle, "runtime.json"), JSON.stringify(rt));
+      writeFileSync(join(req.bundle, "runtime.json"), JSON.stringify(rt), { mode: 0o600 });
       const flags = {
         noPivotRoot: opts?.noPivotRoot,
         noNewKeyring: opts?.noNewKeyring,
@@ -160,7 +160,8 @@ export class TaskService {
       try {
         if (req.rootfs.length > 0) {
           const rootfs = join(req.bundle, "rootfs");
-          mkdirSync(rootfs, { recursive: true });
+          // 0711 as containerd's: the mount hides it, but a failed mount leaves it.
+          mkdirSync(rootfs, { recursive: true, mode: 0o711 });
           await mountRootfs(
             req.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })),
             rootfs,

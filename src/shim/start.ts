@@ -3,11 +3,12 @@
 // outlives both this process and the daemon that ran it. Containers that name a group (the
 // annotations containerd's runc shim reads) share the group's shim when it is already running.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import { join } from "node:path";
 import { AlreadyExistsError, BerthError } from "../common/errors.ts";
+import { ownDir } from "../common/secure-fs.ts";
 
 export interface ShimArgs {
   namespace: string;
@@ -72,8 +73,11 @@ export function canConnect(path: string): Promise<boolean> {
 }
 
 export function writeAddress(bundle: string, address: string): void {
-  const tmp = join(bundle, ".address.tmp");
-  writeFileSync(tmp, address);
+  const tmp = join(bundle, `.address.${process.pid}.tmp`);
+  // A fresh file with its own mode (whatever the umask): a restarted daemon connects wherever
+  // the address says, so nobody but root may write it.
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, address, { mode: 0o644, flag: "wx" });
   // rename: a reader never sees half an address.
   renameSync(tmp, join(bundle, "address"));
 }
@@ -99,7 +103,7 @@ export async function startShim(
   const address = `unix://${socket}`;
   // Containers of one group may start at once (in this process or in others): a lock file beside
   // the socket lets one of them start the shim while the others wait for it to serve.
-  mkdirSync(SOCKET_DIR, { recursive: true, mode: 0o711 });
+  ownDir(SOCKET_DIR, 0o711);
   const lock = `${socket}.starting`;
   for (let waited = 0; ; waited += LOCK_POLL_MS) {
     if (existsSync(socket) && (await canConnect(socket))) {
@@ -108,7 +112,7 @@ export async function startShim(
       return address;
     }
     try {
-      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 });
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
@@ -172,6 +176,7 @@ export async function spawnShim(
 /** A spare shim, started ahead of need for the daemon at `address`; see serve.ts. */
 export async function startSpare(launch: ShimLaunch, address: string): Promise<{ address: string; pid: number }> {
   const { randomBytes } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  ownDir(SOCKET_DIR, 0o711);
   const socket = join(SOCKET_DIR, `spare-${randomBytes(12).toString("hex")}`);
   const pid = await spawnShim(launch, ["-spare", "-socket", socket, "-address", address], "/");
   return { address: `unix://${socket}`, pid };

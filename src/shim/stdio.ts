@@ -246,7 +246,8 @@ class PtyRelay {
     if (target.kind === "fifo" || target.kind === "file") {
       const flags =
         target.kind === "fifo" ? constants.O_RDWR : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
-      if (target.kind === "file") mkdirSync(dirname(target.path), { recursive: true });
+      // The log's missing directories: 0755 as containerd's shim makes them, not 0777 minus the umask.
+      if (target.kind === "file") mkdirSync(dirname(target.path), { recursive: true, mode: 0o755 });
       const out = target.kind === "fifo" ? openFifo(target.path, flags) : openSync(target.path, flags, 0o640);
       if (target.kind === "fifo") {
         this.#out = new net.Socket({ fd: out, readable: false, writable: true });
@@ -301,7 +302,7 @@ function openOutput(t: OutputTarget, fds: number[]): number | "ignore" {
       fd = openFifo(t.path, constants.O_RDWR);
       break;
     case "file":
-      mkdirSync(dirname(t.path), { recursive: true });
+      mkdirSync(dirname(t.path), { recursive: true, mode: 0o755 });
       fd = openSync(t.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
       break;
     case "binary":

@@ -4,23 +4,14 @@
 // and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
 // cleans up after shims that died (their `delete` action, then the bundle).
 import { spawn } from "node:child_process";
-import {
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { constants, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
+import { makeDir } from "../../common/secure-fs.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
 import { canConnect, groupOf, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
 import { createTtrpcClient, type TtrpcClient } from "../../shim/ttrpc/client.ts";
@@ -142,13 +133,15 @@ export class ShimManager {
     const bundle = join(this.root, ns, id);
     if (this.#shims.has(key) || existsSync(bundle)) throw new AlreadyExistsError(`task ${id}: already exists`);
     const binary = this.#binary(runtime, runtimePath);
-    mkdirSync(bundle, { recursive: true, mode: 0o711 });
+    makeDir(bundle, 0o711);
     // Reserve the key before the first await: a concurrent create of the same id is refused.
     const pending = { namespace: ns, id, bundle, binary, address: "", task: undefined as unknown as ShimClient };
     this.#shims.set(key, pending);
     try {
-      writeFileSync(join(bundle, "config.json"), spec);
-      writeFileSync(join(bundle, "shim-binary"), binary);
+      // Modes set here, not left to the umask: the spec carries the container's environment
+      // (secrets, often), and nothing but root may change what the shim and runtime will read.
+      writeFileSync(join(bundle, "config.json"), spec, { mode: 0o600 });
+      writeFileSync(join(bundle, "shim-binary"), binary, { mode: 0o644 });
       let address: string | undefined;
       if (binary.endsWith("berth-shim.mjs")) {
         // Our own shim: a spare taken over, or started in-process (no `start` process either way);
@@ -385,12 +378,15 @@ export class ShimManager {
   }
 }
 
-/** Sockets of spare shims that were killed outright (a spare that exits removes its own). */
+/**
+ * Sockets of spare shims that were killed outright (a spare that exits removes its own), and the
+ * private directories of shims killed while they were binding their socket (common/secure-fs.ts).
+ */
 async function sweepDeadSpares(): Promise<void> {
   if (!existsSync(SOCKET_DIR)) return;
   for (const name of readdirSync(SOCKET_DIR)) {
     const path = join(SOCKET_DIR, name);
-    if (!name.startsWith("spare-")) continue;
+    if (!name.startsWith("spare-") && !name.startsWith(".sock-")) continue;
     // Only old ones: another daemon's spare may be between bind and listen right now.
     let age: number;
     try {
@@ -398,7 +394,9 @@ async function sweepDeadSpares(): Promise<void> {
     } catch {
       continue;
     }
-    if (age > 60_000 && !(await canConnect(path))) rmSync(path, { force: true });
+    if (age <= 60_000) continue;
+    if (name.startsWith(".sock-")) rmSync(path, { recursive: true, force: true });
+    else if (!(await canConnect(path))) rmSync(path, { force: true });
   }
 }
 

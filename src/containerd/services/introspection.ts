@@ -48,7 +48,7 @@ function serverUuid(root: string): string {
     return readFileSync(path, "utf8").trim();
   } catch {
     const id = randomUUID();
-    writeFileSync(path, id);
+    writeFileSync(path, id, { mode: 0o644 });
     return id;
   }
 }

@@ -19,6 +19,7 @@ import {
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { BerthError } from "../../common/errors.ts";
+import { listenUnix } from "../../common/secure-fs.ts";
 import { type Request, RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
 import { NAMESPACE_KEY, statusOf } from "../../proto/status.ts";
 import {
@@ -90,19 +91,28 @@ export class TtrpcServer {
     methods.set(method, run);
   }
 
-  /** Listens on a unix socket path; a stale socket file there is replaced. */
-  async listen(path: string): Promise<void> {
-    rmSync(path, { force: true });
+  /**
+   * Listens on a unix socket path with exactly `mode` whatever the umask (0600, as containerd's
+   * shims make theirs; the daemon's event socket is 0660); a stale socket file there is replaced.
+   */
+  async listen(path: string, mode = 0o600): Promise<void> {
     const srv = net.createServer((sock) => this.serve(sock));
     this.#net = srv;
-    this.#path = path;
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(path, () => {
-        srv.off("error", reject);
-        resolve();
+    try {
+      await listenUnix(path, mode, (at) => {
+        return new Promise<void>((resolve, reject) => {
+          srv.once("error", reject);
+          srv.listen(at, () => {
+            srv.off("error", reject);
+            resolve();
+          });
+        });
       });
-    });
+    } catch (err) {
+      srv.close();
+      throw err;
+    }
+    this.#path = path;
   }
 
   /** Serves calls on one already-open connection (a listener's, or a socket handed over). */
