@@ -115,6 +115,10 @@ enum {
 };
 
 enum { CLONE_MODE_CREATE = 0, CLONE_MODE_WAIT = 1, CLONE_MODE_EXEC_DETACH = 2 };
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41) /* Linux 4.13: open the slave of a pty master */
+#endif
+
 /* The inode number of a procfs root directory. */
 #define PROC_ROOT_INO 1
 
@@ -722,8 +726,17 @@ static void op_console_setup(struct op *o) {
   if (ioctl(master, TIOCGPTN, &ptn) < 0) fail("get pty number");
   char slave_path[64];
   snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", ptn);
-  int slave = open(slave_path, O_RDWR | O_NOCTTY);
-  if (slave < 0) fail("open %s", slave_path);
+  /* The slave comes from the master itself, never from its name: whatever /dev/pts/N resolves to
+   * (a link, another pty, something swapped in meanwhile) is not necessarily this pty. */
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) fail("open the slave of pty %d", ptn);
+  struct stat sst;
+  struct statfs ssf;
+  if (fstat(slave, &sst) < 0 || fstatfs(slave, &ssf) < 0) fail("stat pty %d", ptn);
+  if (!S_ISCHR(sst.st_mode) || major(sst.st_rdev) < 136 || major(sst.st_rdev) > 143 || ssf.f_type != DEVPTS_SUPER_MAGIC) {
+    errno = 0;
+    fail("the slave of pty %d is not a devpts pty", ptn);
+  }
   if (rows || cols) {
     struct winsize ws = {.ws_row = rows, .ws_col = cols};
     ioctl(slave, TIOCSWINSZ, &ws);
@@ -733,9 +746,10 @@ static void op_console_setup(struct op *o) {
   if (cfd >= 0) {
     struct stat st;
     if (fstat(cfd, &st) == 0 && S_ISREG(st.st_mode)) {
-      char t[64];
+      char t[64], s[64];
       fdpath(cfd, t);
-      if (mount(slave_path, t, NULL, MS_BIND, NULL) < 0) fail("bind console");
+      fdpath(slave, s);
+      if (mount(s, t, NULL, MS_BIND, NULL) < 0) fail("bind console");
     }
     close(cfd);
   }
@@ -745,6 +759,7 @@ static void op_console_setup(struct op *o) {
   console_fd = -1;
   for (int i = 0; i < 3; i++) if (dup2(slave, i) < 0) fail("dup2 pty");
   if (slave > 2) close(slave);
+  else fcntl(slave, F_SETFD, 0); /* dup2 onto itself leaves close-on-exec set */
   if (ioctl(0, TIOCSCTTY, 0) < 0) fail("set controlling terminal");
 }
 
