@@ -16,7 +16,8 @@
  *   3 LGETXATTR  path, name                                   -> the value
  *   4 LLISTXATTR path                                         -> names, each NUL-terminated
  * A malformed request ends the program with status 2 (the caller sees EOF); EOF on stdin ends it
- * with status 0.
+ * with status 0. A path or name with a NUL inside is answered EINVAL (as a C string it would name
+ * something else). Decoding (next_request, valid_request) is pure, so native/fuzz/ can fuzz it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +38,7 @@ struct buf {
   size_t len, cap;
 };
 
-static void die(int status) { _exit(status); }
+static void __attribute__((noreturn)) die(int status) { _exit(status); }
 
 static void reserve(struct buf *b, size_t extra) {
   if (b->len + extra <= b->cap) return;
@@ -112,25 +113,66 @@ static int arg_u32(const struct args *a, int i, uint32_t *v) {
   return 0;
 }
 
+/*
+ * The next request in data (len bytes buffered): 1 with its op, its arguments (copied
+ * NUL-terminated into scratch, which holds MAX_REQUEST + MAX_ARGS bytes) and *used, the bytes it
+ * took; 0 when more bytes must be read first; -1 when it is malformed.
+ */
+static int next_request(const unsigned char *data, size_t len, unsigned char *op, struct args *a, char *scratch,
+                        size_t *used) {
+  if (len < 4) return 0;
+  uint32_t rlen = get_u32(data);
+  if (rlen < 1 || rlen > MAX_REQUEST) return -1;
+  if (len - 4 < rlen) return 0;
+  /* parse_args writes through a non-const pointer only into scratch, never into data. */
+  if (parse_args((unsigned char *)data + 5, rlen - 1, a, scratch) < 0) return -1;
+  *op = data[4];
+  *used = 4 + (size_t)rlen;
+  return 1;
+}
+
+/* Whether a request's arguments fit its op (count, 4-byte integers); an unknown op does not. */
+static int valid_request(unsigned char op, const struct args *a) {
+  uint32_t v;
+  switch (op) {
+    case OP_MKNOD: return a->n == 4 && !arg_u32(a, 1, &v) && !arg_u32(a, 2, &v) && !arg_u32(a, 3, &v);
+    case OP_LSETXATTR: return a->n == 3;
+    case OP_LGETXATTR: return a->n == 2;
+    case OP_LLISTXATTR: return a->n == 1;
+    default: return 0;
+  }
+}
+
+/* Whether the path (and, for the xattr calls, the name) has a NUL inside: libc would stop there. */
+static int names_have_nul(unsigned char op, const struct args *a) {
+  int names = op == OP_LSETXATTR || op == OP_LGETXATTR ? 2 : 1;
+  for (int i = 0; i < names && i < a->n; i++)
+    if (memchr(a->v[i], '\0', a->len[i])) return 1;
+  return 0;
+}
+
 static char xattr_buf[XATTR_BUF];
 
 static void handle(unsigned char op, const struct args *a, struct buf *out) {
+  if (!valid_request(op, a)) die(2);
+  if (names_have_nul(op, a)) {
+    reply(out, EINVAL, NULL, 0);
+    return;
+  }
   switch (op) {
     case OP_MKNOD: {
       uint32_t mode, major, minor;
-      if (a->n != 4 || arg_u32(a, 1, &mode) || arg_u32(a, 2, &major) || arg_u32(a, 3, &minor)) die(2);
+      if (arg_u32(a, 1, &mode) || arg_u32(a, 2, &major) || arg_u32(a, 3, &minor)) die(2);
       int rc = mknod(a->v[0], (mode_t)mode, makedev(major, minor));
       reply(out, rc < 0 ? errno : 0, NULL, 0);
       return;
     }
     case OP_LSETXATTR: {
-      if (a->n != 3) die(2);
       int rc = lsetxattr(a->v[0], a->v[1], a->v[2], a->len[2], 0);
       reply(out, rc < 0 ? errno : 0, NULL, 0);
       return;
     }
     case OP_LGETXATTR: {
-      if (a->n != 2) die(2);
       ssize_t n = lgetxattr(a->v[0], a->v[1], xattr_buf, sizeof xattr_buf);
       if (n < 0)
         reply(out, errno, NULL, 0);
@@ -139,7 +181,6 @@ static void handle(unsigned char op, const struct args *a, struct buf *out) {
       return;
     }
     case OP_LLISTXATTR: {
-      if (a->n != 1) die(2);
       ssize_t n = llistxattr(a->v[0], xattr_buf, sizeof xattr_buf);
       if (n < 0)
         reply(out, errno, NULL, 0);
@@ -171,17 +212,19 @@ int main(void) {
     }
     in.len += (size_t)n;
     /* Handle every complete request now buffered, then answer them with one write. */
-    while (in.len - start >= 4) {
-      uint32_t len = get_u32(in.data + start);
-      if (len < 1 || len > MAX_REQUEST) die(2);
-      if (in.len - start - 4 < len) {
-        reserve(&in, len + 4);
+    for (;;) {
+      struct args a;
+      unsigned char op;
+      size_t used;
+      int r = next_request(in.data + start, in.len - start, &op, &a, scratch, &used);
+      if (r < 0) die(2);
+      if (r == 0) {
+        /* Room for the whole of a request whose length is known (it is at most MAX_REQUEST). */
+        if (in.len - start >= 4) reserve(&in, 4 + (size_t)get_u32(in.data + start));
         break;
       }
-      struct args a;
-      if (parse_args(in.data + start + 5, len - 1, &a, scratch) < 0) die(2);
-      handle(in.data[start + 4], &a, &out);
-      start += 4 + len;
+      handle(op, &a, &out);
+      start += used;
     }
     flush(&out);
     memmove(in.data, in.data + start, in.len - start);

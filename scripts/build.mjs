@@ -13,7 +13,8 @@ const dist = join(root, "dist");
 // that is running from dist/ during a rebuild never sees a half-written file; outputs that the
 // build no longer makes are removed at the end (a renamed command must not linger).
 mkdirSync(dist, { recursive: true });
-const made = new Set([".compile-cache"]);
+// dist/fuzz belongs to scripts/fuzz-native.sh (fuzz harnesses and their crash reproducers).
+const made = new Set([".compile-cache", "fuzz"]);
 const tmp = (name) => {
   made.add(name);
   return join(dist, `.${name}.tmp`);

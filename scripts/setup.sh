@@ -9,7 +9,9 @@ repo=$(pwd)
 # Packages berth itself needs, then the reference peers the interop/conformance tests run against.
 base_pkgs=(busybox-static gcc libc6-dev iptables iproute2 kmod)
 # apache2-utils: htpasswd writes the bcrypt file the test registry reads; openssl makes its test CA.
-peer_pkgs=(runc crun containerd podman docker.io docker-registry skopeo uidmap apache2-utils openssl)
+# clang-14 and libclang-rt-14-dev: libFuzzer and the sanitizers for scripts/fuzz-native.sh.
+peer_pkgs=(runc crun containerd podman docker.io docker-registry skopeo uidmap apache2-utils openssl clang-14
+  libclang-rt-14-dev)
 pkgs=("${base_pkgs[@]}")
 [ "${1:-}" = "--no-peers" ] || pkgs+=("${peer_pkgs[@]}")
 
