@@ -109,7 +109,8 @@ static napi_value recv_fd(napi_env env, napi_callback_info info) {
   while (r < 0 && errno == EINTR);
   if (r < 0) return throw_errno(env, "recvmsg", errno);
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return throw_errno(env, "recvFd: no file descriptor received", EBADMSG);
+  if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(sizeof(int)))
+    return throw_errno(env, "recvFd: no file descriptor received", EBADMSG);
   int fd;
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
   napi_value result;
@@ -135,7 +136,12 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* A JavaScript string argument into buf; "" for null/undefined. Returns 0, or -1 with an exception. */
+/*
+ * A JavaScript string argument into buf (len bytes); "" for null/undefined. Returns 0, or -1 with an
+ * exception. Never a shortened string: one that does not fit whole is refused (Node-API copies only
+ * whole characters, so a cut could fall anywhere short of len - 1), and so is one with a NUL inside
+ * (the syscall would see only what comes before it).
+ */
 static int arg_string(napi_env env, napi_value v, char *buf, size_t len) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
@@ -143,13 +149,21 @@ static int arg_string(napi_env env, napi_value v, char *buf, size_t len) {
     buf[0] = 0;
     return 0;
   }
-  size_t got;
-  if (napi_get_value_string_utf8(env, v, buf, len, &got) != napi_ok) {
+  size_t need, got;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &need) != napi_ok) {
     napi_throw_type_error(env, NULL, "expected a string");
     return -1;
   }
-  if (got >= len - 1) {
-    napi_throw_range_error(env, NULL, "string too long");
+  if (need >= len) {
+    napi_throw_range_error(env, "ENAMETOOLONG", "string too long");
+    return -1;
+  }
+  if (napi_get_value_string_utf8(env, v, buf, len, &got) != napi_ok || got != need) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return -1;
+  }
+  if (memchr(buf, '\0', got)) {
+    napi_throw_type_error(env, "EINVAL", "string contains a NUL byte");
     return -1;
   }
   return 0;
