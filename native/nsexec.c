@@ -1189,7 +1189,8 @@ static int run_parent(pid_t child, struct op *ops, uint32_t from, uint32_t to, i
     char p[64];
     int w = snprintf(p, sizeof(p), "/proc/%d/%s", child, S(&ops[i], 0));
     if (w < 0 || (size_t)w >= sizeof(p)) { kill(child, SIGKILL); errno = ENAMETOOLONG; fail("id map file %s", S(&ops[i], 0)); }
-    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    /* Through a procfs nothing is mounted into (a mount namespace joined by path has its own /proc). */
+    int fd = open_proc_for_write(p);
     const char *data = S(&ops[i], 1);
     if (fd < 0 || write(fd, data, strlen(data)) != (ssize_t)strlen(data)) { kill(child, SIGKILL); fail("write %s", p); }
     close(fd);
