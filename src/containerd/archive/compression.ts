@@ -3,6 +3,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createZstdDecompress, constants as zc } from "node:zlib";
+import { InvalidArgumentError } from "../../common/errors.ts";
 
 export type Compression = "gzip" | "zstd" | "none";
 
@@ -83,5 +84,29 @@ export async function decompress(
       : createZstdDecompress({ chunkSize: CHUNK, params: { [zc.ZSTD_d_windowLogMax]: ZSTD_WINDOW_LOG_MAX } });
   // Errors of either side surface through the iteration of `inflate` (pipeline destroys it).
   pipeline(Readable.from(raw(), { objectMode: false }), inflate, { signal }).catch(() => {});
-  return { compression, stream: inflate };
+  // destroy() as the stream's own, for callers that abandon it before reading.
+  return {
+    compression,
+    stream: Object.assign(refusingCorrupt(inflate, compression), { destroy: () => inflate.destroy() }),
+  };
+}
+
+/** zlib's and zstd's own errors for bad input carry codes like Z_DATA_ERROR, ZSTD_error_*. */
+function isCodecError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === "string" && /^(Z_|ZSTD_error_)/.test(code);
+}
+
+/**
+ * The decompressed chunks; corrupt or refused compressed data (a bad header or checksum, a zstd
+ * window over the limit) ends them with InvalidArgumentError, the typed refusal of a bad layer,
+ * rather than the codec's untyped error. Other errors (the input's, an abort) pass unchanged.
+ */
+async function* refusingCorrupt(stream: AsyncIterable<Buffer>, compression: Compression): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk;
+  } catch (err) {
+    if (!isCodecError(err)) throw err;
+    throw new InvalidArgumentError(`layer: corrupt ${compression} data: ${err.message}`, { cause: err });
+  }
 }
