@@ -226,6 +226,12 @@ function checkLimits(e: TarEntry): void {
  * header's field; a GNU 'L'/'K' name (`longName`/`longLink`) wins over a PAX path. Then checks
  * every field against the kernel's limits.
  */
+/** A PAX path value: no NUL inside (a header field ends there, so its meaning is ambiguous; Go's reader refuses it too). */
+function paxText(value: Buffer, key: string): Buffer {
+  if (value.includes(0)) throw new InvalidArgumentError(`tar: PAX ${key} holds a NUL byte`);
+  return value;
+}
+
 export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: string, longLink?: string): TarEntry {
   let type = TYPES[h.typeflag];
   if (type === undefined) {
@@ -241,8 +247,8 @@ export function toEntry(h: RawHeader, pax: Map<string, Buffer>, longName?: strin
       throw new InvalidArgumentError(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`);
     }
     if (value.length === 0 && !key.startsWith(XATTR_PREFIX)) continue;
-    if (key === "path") name = decodeName(value, "PAX path");
-    else if (key === "linkpath") linkname = decodeName(value, "PAX linkpath");
+    if (key === "path") name = decodeName(paxText(value, key), "PAX path");
+    else if (key === "linkpath") linkname = decodeName(paxText(value, key), "PAX linkpath");
     else if (key === "size") entry.size = paxNumber(value, key, false);
     else if (key === "uid") entry.uid = paxNumber(value, key, false);
     else if (key === "gid") entry.gid = paxNumber(value, key, false);
