@@ -258,19 +258,19 @@ export async function runCampaign<T>(target: FuzzTarget<T>, opts: CampaignOption
   while (performance.now() < deadline && findings.length < 10) {
     const left = Math.max(1, Math.round(deadline - performance.now()));
     const seed = opts.seed ?? (Math.random() * 2 ** 31) | 0;
-    const search = await fc.check(property, {
+    const search = await fc.check<[T]>(property, {
       seed,
       path: opts.path,
       numRuns: opts.path ? 1 : 2 ** 31 - 1,
       endOnFailure: true,
-      interruptAfterTimeLimit: left,
+      plugins: [fc.interruptAfterTimeLimit(left)],
     });
     if (!search.failed || search.counterexamplePath === null) break;
     // Shrink from the failing input (replayed by seed + path), within a bound.
-    const shrink = await fc.check(property, {
+    const shrink = await fc.check<[T]>(property, {
       seed,
       path: search.counterexamplePath,
-      interruptAfterTimeLimit: opts.shrinkMs ?? 20_000,
+      plugins: [fc.interruptAfterTimeLimit(opts.shrinkMs ?? 20_000)],
     });
     const best = shrink.failed && shrink.counterexample ? shrink : search;
     const input = best.counterexample![0];

@@ -234,7 +234,7 @@ export function createTarget(): FuzzTarget<DocumentInput> {
     ),
     run,
     isExpected: (err) => err instanceof BerthError,
-    slowMs: 500,
-    budgetMs: (input) => 500 + input.text.length / 1000,
+    slowMs: 1000,
+    budgetMs: (input) => 1000 + input.text.length / 1000,
   };
 }

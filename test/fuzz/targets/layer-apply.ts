@@ -304,6 +304,6 @@ export async function createTarget(scratch: string): Promise<FuzzTarget<ApplyInp
       }
     },
     isExpected: (err) => err instanceof BerthError,
-    slowMs: 3000,
+    slowMs: 5000,
   };
 }

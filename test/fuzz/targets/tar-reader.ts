@@ -144,6 +144,6 @@ export function createTarget(): FuzzTarget<TarInput> {
       .map(({ t, chunk }) => ({ bytes: new Uint8Array(t.raw), chunk, plainLength: t.plainLength })),
     run: readAll,
     isExpected: isInvalidArgument,
-    slowMs: 1000,
+    slowMs: 2000,
   };
 }

@@ -399,6 +399,6 @@ export function createTarget(): FuzzTarget<WireInput> {
     run: (input) => (input.kind === "ttrpc" ? runTtrpc(input.chunks) : runGrpc(input)),
     // Only invariants fail here: refusals are answered inside the server.
     isExpected: () => false,
-    slowMs: 1000,
+    slowMs: 2000,
   };
 }
