@@ -15,8 +15,9 @@
  *   2 LSETXATTR  path, name, value                            -> nothing
  *   3 LGETXATTR  path, name                                   -> the value
  *   4 LLISTXATTR path                                         -> names, each NUL-terminated
- * A malformed request ends the program with status 2 (the caller sees EOF); EOF on stdin ends it
- * with status 0. A path or name with a NUL inside is answered EINVAL (as a C string it would name
+ * A malformed request ends the program with status 2 (the caller sees EOF), after the replies to
+ * every request before it are written: the caller then knows which request it stopped on. EOF on
+ * stdin ends it with status 0. A path or name with a NUL inside is answered EINVAL (as a C string it would name
  * something else). Decoding (next_request, valid_request) is pure, so native/fuzz/ can fuzz it.
  */
 #define _GNU_SOURCE
@@ -153,8 +154,14 @@ static int names_have_nul(unsigned char op, const struct args *a) {
 
 static char xattr_buf[XATTR_BUF];
 
+/* Ends the program on a malformed request, the earlier requests' replies written first. */
+static void __attribute__((noreturn)) malformed(struct buf *out) {
+  flush(out);
+  die(2);
+}
+
 static void handle(unsigned char op, const struct args *a, struct buf *out) {
-  if (!valid_request(op, a)) die(2);
+  if (!valid_request(op, a)) malformed(out);
   if (names_have_nul(op, a)) {
     reply(out, EINVAL, NULL, 0);
     return;
@@ -162,7 +169,7 @@ static void handle(unsigned char op, const struct args *a, struct buf *out) {
   switch (op) {
     case OP_MKNOD: {
       uint32_t mode, major, minor;
-      if (arg_u32(a, 1, &mode) || arg_u32(a, 2, &major) || arg_u32(a, 3, &minor)) die(2);
+      if (arg_u32(a, 1, &mode) || arg_u32(a, 2, &major) || arg_u32(a, 3, &minor)) malformed(out);
       int rc = mknod(a->v[0], (mode_t)mode, makedev(major, minor));
       reply(out, rc < 0 ? errno : 0, NULL, 0);
       return;
@@ -189,7 +196,7 @@ static void handle(unsigned char op, const struct args *a, struct buf *out) {
       return;
     }
     default:
-      die(2);
+      malformed(out);
   }
 }
 
@@ -217,7 +224,7 @@ int main(void) {
       unsigned char op;
       size_t used;
       int r = next_request(in.data + start, in.len - start, &op, &a, scratch, &used);
-      if (r < 0) die(2);
+      if (r < 0) malformed(&out);
       if (r == 0) {
         /* Room for the whole of a request whose length is known (it is at most MAX_REQUEST). */
         if (in.len - start >= 4) reserve(&in, 4 + (size_t)get_u32(in.data + start));

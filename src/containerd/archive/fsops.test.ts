@@ -39,7 +39,7 @@ test("fsops: mknod, l*xattr (own, not the symlink target's), errors as Node-styl
   await assert.rejects(fsops.lgetxattr(`${dir}/f\0x`, "user.a"), /NUL/);
 });
 
-test("fsops: a helper that dies fails the calls in flight; the next call starts a new one", async (t) => {
+test("fsops: a helper that dies fails the call it was on; the next call starts a new one", async (t) => {
   const dir = await mkdtemp(`${tmpdir()}/berth-fsops-`);
   const fsops = new Fsops(fsopsBinary());
   t.after(async () => {
