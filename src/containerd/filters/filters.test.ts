@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import { type Adaptor, parseFilter, parseFilters, recordAdaptor } from "./filters.ts";
+import {
+  type Adaptor,
+  MAX_REGEXP_INSTRUCTIONS,
+  MAX_REGEXP_LENGTH,
+  parseFilter,
+  parseFilters,
+  recordAdaptor,
+} from "./filters.ts";
 
 interface Obj {
   id: string;
@@ -108,7 +115,10 @@ test("syntax errors are InvalidArgumentErrors that point at the offending charac
     ['name=="\\q"', 'filters: parse error: [name== >|"|< \\q"]: illegal escape sequence: invalid argument'],
     ['name=="\\x4"', 'filters: parse error: [name== >|"|< \\x4"]: illegal numeric escape sequence: invalid argument'],
     ['name=="\\/"', 'filters: parse error: [name== >|"|< \\/"]: illegal escape sequence: invalid argument'],
-    ["name~=(", "filters: parse error: [name~= >|(|< ]: invalid regexp: invalid argument"],
+    [
+      "name~=(",
+      "filters: parse error: [name~= >|(|< ]: invalid regexp: error parsing regexp: missing closing ): `(`: invalid argument",
+    ],
     ["   ", "filters: parse error: [   ]: expected field or quoted: invalid argument"],
   ];
   for (const [input, message] of cases) {
@@ -146,4 +156,51 @@ test("image names with slashes and colons as bare values; quoted dotted label ke
   assert.equal(parseFilters(["name~=alpine", "labels.env==prod"])(img), true);
   assert.throws(() => parseFilters(["==x"]), /expected field or quoted/);
   assert.throws(() => parseFilters(['labels."a==b']), /quoted literal not terminated/);
+});
+
+test("~= is Go's regexp syntax (RE2), not JavaScript's", () => {
+  const a = recordAdaptor({ name: "docker.io/library/busybox:1.36" }, { k: "A\u00e9" });
+  const m = (f: string) => parseFilter(f)(a);
+  assert.ok(m("name~=(?i)^DOCKER\\.IO/"), "a leading flag group");
+  assert.ok(m("name~=^docker(?i:\\.IO)"), "a scoped flag group");
+  assert.ok(m("name~=(?P<lib>library)/"), "Go's named group");
+  assert.ok(m("name~=\\x{62}usybox"), "\\x{hh} escapes");
+  assert.ok(m("name~=\\Qbusybox:1.\\E"), "\\Q...\\E literals");
+  assert.ok(m("name~=[[:digit:]]\\.[[:digit:]]+\\z"), "POSIX classes and \\z");
+  assert.ok(m("labels.k~=^\\p{Lu}\\pL$"), "Unicode classes over code points");
+  assert.ok(m("name~=(?U)^d.+"), "(?U), Go's ungreedy flag");
+  // Go refuses these where JavaScript accepts them (lookarounds, backreferences, \\u escapes).
+  for (const re of ["(?=a)", "(?<=a)b", "(a)\\1", "\\u0041", "a**", "\\Z", "x{1001}"]) {
+    assert.throws(() => parseFilter(`name~=${re}`), InvalidArgumentError, re);
+  }
+});
+
+test("~= runs in linear time: the catastrophic patterns of a backtracking engine answer at once", () => {
+  const cases: [string, string][] = [
+    ["^(a+)+$", `${"a".repeat(5000)}!`],
+    ["(a|aa)+$", `${"a".repeat(5000)}!`],
+    ["(a*)*b", "a".repeat(5000)],
+    ["(.*a){20}", `a${"x".repeat(40)}`.repeat(19)],
+    ["(x+x+)+y", "x".repeat(5000)],
+    ["^(\\w+\\s?)+$", `${"word ".repeat(1000)}!`],
+  ];
+  for (const [re, input] of cases) {
+    const t0 = performance.now();
+    assert.equal(parseFilter(`name~=${re}`)(recordAdaptor({ name: input })), false, re);
+    // A backtracking engine needs minutes to hours for these; RE2 needs milliseconds.
+    assert.ok(performance.now() - t0 < 2000, `${re} took ${Math.round(performance.now() - t0)} ms`);
+  }
+});
+
+test("~= patterns are bounded: length in bytes and compiled size", () => {
+  assert.ok(parseFilter(`name~=${"a".repeat(MAX_REGEXP_LENGTH)}`));
+  assert.throws(
+    () => parseFilter(`name~=${"a".repeat(MAX_REGEXP_LENGTH - 1)}\u00e9`),
+    /regexp of 1025 bytes is longer than 1024 bytes: invalid argument$/,
+  );
+  assert.ok(parseFilter(`name~=[a-z]{${MAX_REGEXP_INSTRUCTIONS - 200}}`));
+  assert.throws(
+    () => parseFilter("name~=(?:a?){1000}a{1000}"),
+    /regexp compiles to 3002 instructions, more than 1200: invalid argument$/,
+  );
 });

@@ -13,10 +13,14 @@
 //   "double quotes" (escapes \a \b \f \n \r \t \v \\ \" \ooo \xhh \uhhhh \Uhhhhhhhh); after ~=
 //   also /slashes/ or |pipes|, handy for regular expressions. A value starting with / or | must
 //   therefore be double-quoted after == or !=, as in containerd.
+// - regular expressions are Go's (RE2) syntax and run on re2js, RE2's engine: matching takes time
+//   linear in the input whatever the pattern, so no client's pattern can hold the event loop. A
+//   JavaScript RegExp backtracks (`^(a+)+$` against 34 "a"s and a "!" took 84 s).
 //
 // Blanks may stand before a field, an operator or a value, but not after a value (containerd
 // refuses `a==b ,c` and a trailing blank, and so do we). Syntax errors are InvalidArgumentErrors
 // whose message points at the offending character the way containerd's do.
+import { RE2JS } from "re2js";
 import { InvalidArgumentError } from "../../common/errors.ts";
 
 /**
@@ -32,7 +36,7 @@ interface Selector {
   path: string[];
   op: Operator;
   value: string;
-  re: RegExp | undefined;
+  re: RE2JS | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +265,7 @@ class Parser {
       path,
       op,
       value,
-      re: op === "~=" ? compileRegexp(value, () => this.fail(v.pos, "invalid regexp")) : undefined,
+      re: op === "~=" ? compileRegexp(value, (why) => this.fail(v.pos, why)) : undefined,
     };
   }
 
@@ -284,21 +288,35 @@ class Parser {
 }
 
 /**
- * A Go (RE2) regular expression as a JavaScript one. The common subset is the same; a leading
- * flag group such as (?i) becomes JavaScript flags.
+ * Longest `~=` pattern, in bytes. containerd sets none (its gRPC message limit is the bound); a
+ * filter's pattern selects names or labels, and 1 KiB holds any such pattern with room to spare.
  */
-function compileRegexp(src: string, fail: () => never): RegExp {
-  let flags = "";
-  const m = /^\(\?([imsU]+)\)/.exec(src);
-  if (m && !m[1]!.includes("U")) {
-    flags = [...new Set(m[1]!)].join("");
-    src = src.slice(m[0].length);
-  }
+export const MAX_REGEXP_LENGTH = 1024;
+/**
+ * Largest compiled pattern, in RE2 instructions. Matching is linear in the input, but each input
+ * character may step every instruction: `(?:a?){1000}a{1000}` (3002 instructions, which Go
+ * accepts) takes about a second per 4 KiB label here. A pattern written out without counted
+ * repetition compiles to about one instruction per byte, so MAX_REGEXP_LENGTH plus some slack
+ * refuses only what `{n}` multiplied; the worst then costs tens of milliseconds per 4 KiB value.
+ */
+export const MAX_REGEXP_INSTRUCTIONS = 1200;
+
+/** A Go (RE2) regular expression on RE2's engine; `fail` gets why it is refused. */
+function compileRegexp(src: string, fail: (why: string) => never): RE2JS {
+  const bytes = Buffer.byteLength(src);
+  if (bytes > MAX_REGEXP_LENGTH) return fail(`regexp of ${bytes} bytes is longer than ${MAX_REGEXP_LENGTH} bytes`);
+  let re: RE2JS;
   try {
-    return new RegExp(src, flags);
-  } catch {
-    return fail();
+    re = RE2JS.compile(src);
+  } catch (err) {
+    // re2js words its syntax errors as Go does ("error parsing regexp: missing closing ): `(`").
+    return fail(`invalid regexp: ${(err as Error).message}`);
   }
+  const size = re.re2Input.numberOfInstructions();
+  if (size > MAX_REGEXP_INSTRUCTIONS) {
+    return fail(`regexp compiles to ${size} instructions, more than ${MAX_REGEXP_INSTRUCTIONS}`);
+  }
+  return re;
 }
 
 function matches(sel: Selector, adaptor: Adaptor): boolean {
