@@ -16,6 +16,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "..
 import { decodeIndex, decodeManifest } from "./image/manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "./image/media-types.ts";
 import type { BlobDescriptor, ContainerdPorts, ImageRecord } from "./ports.ts";
+import { checkDocumentSize, readStoredDocument } from "./size-limits.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 const IMAGE_NAME = "io.containerd.image.name";
@@ -32,10 +33,10 @@ async function walk(
     if (!(await ports.content.info(d.digest))) throw new NotFoundError(`export: blob ${d.digest} is not in the store`);
     blobs.push(d);
     if (isIndexMediaType(d.mediaType)) {
-      const index = decodeIndex(await ports.content.readAll(d.digest), d.mediaType);
+      const index = decodeIndex(await readStoredDocument(ports.content, d, "index"), d.mediaType);
       for (const m of index.manifests) if (await ports.content.info(m.digest)) await visit(m);
     } else if (isManifestMediaType(d.mediaType)) {
-      const m = decodeManifest(await ports.content.readAll(d.digest), d.mediaType);
+      const m = decodeManifest(await readStoredDocument(ports.content, d, "manifest"), d.mediaType);
       manifests.push({ desc: d, config: m.config.digest, layers: m.layers.map((l) => l.digest) });
       for (const b of [m.config, ...m.layers]) await visit(b);
     }
@@ -150,9 +151,14 @@ export async function importImages(
     await pipeline(input, ex);
     if (refused) throw refused;
 
+    // The archive's JSON documents are read whole: each is bounded like a manifest.
+    const document = async (name: string, f: Spooled) => {
+      checkDocumentSize(`import: ${name}`, f.size);
+      return readFile(f.path);
+    };
     const text = async (name: string) => {
       const f = files.get(name);
-      return f ? readFile(f.path, "utf8") : undefined;
+      return f ? (await document(name, f)).toString("utf8") : undefined;
     };
     // Blobs named by digest must be what they say.
     for (const [name, f] of files) {
@@ -185,14 +191,14 @@ export async function importImages(
           if (!f) throw new NotFoundError(`import: the archive lacks blob ${d.digest}`);
           const labels: Record<string, string> = {};
           if (isIndexMediaType(d.mediaType)) {
-            const idx = decodeIndex(await readFile(f.path), d.mediaType);
+            const idx = decodeIndex(await document(blobPath(d.digest), f), d.mediaType);
             for (const [i, m] of idx.manifests.entries()) {
               if (!byDigest(m.digest)) continue; // a layout may hold one platform of an index
               await storeTree(m);
               labels[`containerd.io/gc.ref.content.m.${i}`] = m.digest;
             }
           } else if (isManifestMediaType(d.mediaType)) {
-            const m = decodeManifest(await readFile(f.path), d.mediaType);
+            const m = decodeManifest(await document(blobPath(d.digest), f), d.mediaType);
             for (const [i, b] of [m.config, ...m.layers].entries()) {
               const bf = byDigest(b.digest);
               if (!bf) throw new NotFoundError(`import: the archive lacks blob ${b.digest}`);

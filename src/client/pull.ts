@@ -16,6 +16,7 @@ import type { BlobDescriptor, ContainerdPorts } from "./ports.ts";
 import { noProgress, type ProgressListener, throttledBytes } from "./progress.ts";
 import { parseReference } from "./registry/reference.ts";
 import type { RegistryClient } from "./registry/registry-client.ts";
+import { checkDocumentSize, readStoredDocument } from "./size-limits.ts";
 import { unpackLayers } from "./unpack.ts";
 
 export interface PullOptions {
@@ -64,8 +65,14 @@ export async function pull(
   try {
     const source = { [`${SOURCE_LABEL}.${ref.domain}`]: ref.repository };
     // Manifests are read before their children and stored after them, with labels naming them.
-    const loadManifest = async (desc: BlobDescriptor): Promise<Uint8Array> =>
-      (await p.content.info(desc.digest)) ? p.content.readAll(desc.digest) : registry.fetchManifest(ref, desc);
+    // They are read whole, so one over the document limit is refused before it is read.
+    const loadManifest = async (desc: BlobDescriptor): Promise<Uint8Array> => {
+      const what = isIndexMediaType(desc.mediaType) ? "index" : "manifest";
+      checkDocumentSize(`${what} ${desc.digest}`, desc.size);
+      return (await p.content.info(desc.digest))
+        ? readStoredDocument(p.content, desc, what)
+        : registry.fetchManifest(ref, desc);
+    };
     const storeManifest = async (desc: BlobDescriptor, bytes: Uint8Array, labels: Record<string, string>) => {
       if (await p.content.info(desc.digest)) await p.content.label(desc.digest, { ...labels, ...source });
       else await p.content.write(ingestRef(desc), desc, async () => Readable.from([bytes]), { ...labels, ...source });
@@ -104,11 +111,13 @@ export async function pull(
     };
     await collect(root, undefined);
 
-    // Configs are small and needed for unpacking: fetch them first.
+    // Configs are small (bounded like manifests) and needed for unpacking: fetch them first.
     const configs = new Map<string, Uint8Array>();
     for (const plan of plans) {
       if (configs.has(plan.config.digest)) continue;
-      configs.set(plan.config.digest, await fetchBlob(p, registry, ref, plan.config, source, progress));
+      checkDocumentSize(`image config ${plan.config.digest}`, plan.config.size);
+      await fetchBlob(p, registry, ref, plan.config, source, progress);
+      configs.set(plan.config.digest, await readStoredDocument(p.content, plan.config, "image config"));
     }
 
     // Every distinct layer, downloading in parallel; unpacking waits per layer on its download.
@@ -169,12 +178,11 @@ async function fetchBlob(
   desc: BlobDescriptor,
   labels: Record<string, string>,
   progress: ProgressListener,
-): Promise<Uint8Array> {
-  const small = desc.size <= 4 * 1024 * 1024;
+): Promise<void> {
   if (await p.content.info(desc.digest)) {
     progress({ phase: "exists", digest: desc.digest, mediaType: desc.mediaType, total: desc.size });
     await p.content.label(desc.digest, labels);
-    return small ? p.content.readAll(desc.digest) : new Uint8Array();
+    return;
   }
   const tick = throttledBytes(progress, {
     phase: "downloading",
@@ -206,7 +214,6 @@ async function fetchBlob(
     current: desc.size,
     total: desc.size,
   });
-  return small ? p.content.readAll(desc.digest) : new Uint8Array();
 }
 
 /** containerd's ingest ref for a remote blob, so a second pull (ours or ctr's) resumes ours. */

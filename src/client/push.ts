@@ -9,6 +9,7 @@ import type { BlobDescriptor, ContainerdPorts } from "./ports.ts";
 import { noProgress, type ProgressListener } from "./progress.ts";
 import { parseReference } from "./registry/reference.ts";
 import type { RegistryClient } from "./registry/registry-client.ts";
+import { readStoredDocument } from "./size-limits.ts";
 
 export interface PushOptions {
   concurrency?: number;
@@ -51,19 +52,24 @@ export async function push(
 
   // Children first; a manifest goes up by digest once everything it names is there.
   const pushTree = async (desc: BlobDescriptor, isRoot: boolean): Promise<void> => {
-    const bytes = await ports.content.readAll(desc.digest);
+    if (!isIndexMediaType(desc.mediaType) && !isManifestMediaType(desc.mediaType)) {
+      await pushBlob(desc);
+      return;
+    }
+    const bytes = await readStoredDocument(
+      ports.content,
+      desc,
+      isIndexMediaType(desc.mediaType) ? "index" : "manifest",
+    );
     if (isIndexMediaType(desc.mediaType)) {
       const index = decodeIndex(bytes, desc.mediaType);
       // Only what this store holds: a pull for one platform has just that platform's manifests.
       const present = [];
       for (const m of index.manifests) if (await ports.content.info(m.digest)) present.push(m);
       await Promise.all(present.map((m) => pushTree(m, false)));
-    } else if (isManifestMediaType(desc.mediaType)) {
+    } else {
       const manifest = decodeManifest(bytes, desc.mediaType);
       await Promise.all([manifest.config, ...manifest.layers].map(pushBlob));
-    } else {
-      await pushBlob(desc);
-      return;
     }
     const target = isRoot ? ref : { ...ref, tag: undefined, digest: desc.digest };
     await registry.pushManifest(target, desc.mediaType, bytes);

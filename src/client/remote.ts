@@ -288,6 +288,8 @@ async function writeBlob(
     try {
       for await (const chunk of body) {
         const buf = chunk as Buffer;
+        if (offset + pendingBytes + buf.length > desc.size)
+          throw new FailedPreconditionError(`write ${ref}: more than the ${desc.size} bytes of ${desc.digest}`);
         pending.push(buf);
         pendingBytes += buf.length;
         if (pendingBytes >= WRITE_CHUNK) await flush(WriteAction.WRITE);

@@ -3,6 +3,7 @@
 // bytes the test gives it, including wrong, truncated, hostile or slow ones. It listens on loopback
 // only. Real-registry behaviour is tested against docker-registry (local-registry.ts).
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -25,6 +26,11 @@ export interface FakeRegistry {
   /** Bytes per second for blob bodies (0: unthrottled). */
   throttle: number;
   requests: string[];
+  /**
+   * Answers a request before the built-in routes when it returns true: a test's own (hostile)
+   * answer, such as a body too large to build in memory (see streamBytes).
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
   stop(): Promise<void>;
 }
 
@@ -93,6 +99,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
 
   const server: Server = createServer((req, res) => {
     reg.requests.push(`${req.method} ${req.url}${req.headers.range ? ` ${req.headers.range}` : ""}`);
+    if (reg.intercept?.(req, res)) return;
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname === "/v2/" || url.pathname === "/v2") {
       res.writeHead(200, { "docker-distribution-api-version": "registry/2.0" });
@@ -127,6 +134,48 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   reg.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return reg;
+}
+
+/**
+ * Writes `prefix` then filler up to `total` bytes, 64 KiB at a time as the client reads them (the
+ * body never exists whole), and ends the response; stops early when the client hangs up. Resolves
+ * to the bytes handed to the socket, so a test can tell a client that read all from one that
+ * stopped (the kernel's socket buffers hold a few MiB more than the client took).
+ */
+export async function streamBytes(
+  res: ServerResponse,
+  total: number,
+  prefix: Buffer = Buffer.alloc(0),
+): Promise<number> {
+  const filler = Buffer.alloc(64 * 1024, " ");
+  let closed = false;
+  const hungUp = new Promise<void>((r) =>
+    res.once("close", () => {
+      closed = true;
+      r();
+    }),
+  );
+  function* pieces(): Generator<Buffer> {
+    let left = total;
+    for (let i = 0; i < prefix.length && left > 0; i += filler.length) {
+      const p = prefix.subarray(i, Math.min(i + filler.length, i + left));
+      left -= p.length;
+      yield p;
+    }
+    while (left > 0) {
+      const p = filler.subarray(0, Math.min(filler.length, left));
+      left -= p.length;
+      yield p;
+    }
+  }
+  let sent = 0;
+  for (const p of pieces()) {
+    if (closed || res.destroyed) return sent;
+    sent += p.length;
+    if (!res.write(p)) await Promise.race([once(res, "drain"), hungUp]);
+  }
+  if (!closed) res.end();
+  return sent;
 }
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";

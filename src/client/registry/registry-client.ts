@@ -2,9 +2,11 @@
 // resume), push blobs and manifests. HTTPS by default; plain HTTP for loopback hosts and those
 // configured insecure; a custom CA per client. Auth follows the 401 challenge (Basic, or Bearer
 // tokens per scope). Transient failures (connection resets, 429, 5xx) are retried with backoff;
-// other registry errors become typed errors naming the registry, repository and code.
+// other registry errors become typed errors naming the registry, repository and code. Nothing is
+// read whole past its limit (size-limits.ts): manifests stop at 4 MiB or their descriptor's size,
+// error bodies at a few KiB, token answers at 1 MiB, blobs at their descriptor's size.
 import { createHash } from "node:crypto";
-import { type Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline, type Readable, Transform, type TransformCallback } from "node:stream";
 import { Agent, request } from "undici";
 import {
   BerthError,
@@ -15,6 +17,16 @@ import {
 } from "../../common/errors.ts";
 import { MANIFEST_ACCEPT } from "../image/media-types.ts";
 import type { BlobDescriptor } from "../ports.ts";
+import {
+  capBytes,
+  checkDocumentSize,
+  contentLength,
+  MAX_DOCUMENT_BYTES,
+  MAX_ERROR_BODY_BYTES,
+  MAX_TOKEN_BYTES,
+  readBounded,
+  readPrefix,
+} from "../size-limits.ts";
 import { basicHeader, type Challenge, type Credentials, parseChallenge, parseTokenResponse } from "./auth.ts";
 import { type CredentialStore, defaultCredentials } from "./credentials.ts";
 import { formatReference, type ImageReference } from "./reference.ts";
@@ -43,8 +55,12 @@ function header(r: Response, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function drain(r: Response): Promise<string> {
-  return bodyText(r.body);
+/**
+ * Ends a body the caller does not need: a short one is read out (the connection can be reused),
+ * a longer one is dropped with its connection. Gives what was read, for error messages.
+ */
+async function discard(r: Response): Promise<string> {
+  return (await readPrefix(r.body, MAX_ERROR_BODY_BYTES)).toString("utf8");
 }
 
 /** A registry error body ({"errors":[{code,message}]}) as one line. */
@@ -125,7 +141,7 @@ export class RegistryClient {
             body: r.body as unknown as Readable,
           };
           if ([301, 302, 303, 307, 308].includes(res.status) && header(res, "location")) {
-            await drain(res);
+            await discard(res);
             const next = new URL(header(res, "location")!, target);
             // Blob storage on another host must not see the registry's credentials.
             sameHost = next.host === new URL(url).host;
@@ -153,20 +169,20 @@ export class RegistryClient {
       if (res.status === 401 && !authRetried) {
         authRetried = true;
         const challenge = header(res, "www-authenticate");
-        await drain(res);
+        await discard(res);
         if (challenge) {
           await this.#authorize(ref, parseChallenge(challenge), scope);
           continue;
         }
       }
       if ((res.status === 429 || res.status >= 500) && attempt < retries) {
-        await drain(res);
+        await discard(res);
         await backoff(attempt);
         continue;
       }
       if ((opts.ok ?? [200]).includes(res.status)) return res;
-      const text = method === "HEAD" ? "" : describeErrors(await drain(res));
-      if (method === "HEAD") await drain(res);
+      const body = await discard(res);
+      const text = method === "HEAD" ? "" : describeErrors(body);
       throw this.#error(ref, res.status, `${method} ${new URL(target).pathname}`, text);
     }
   }
@@ -209,48 +225,86 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (creds) headers.authorization = basicHeader(creds);
     const r = await request(u, { headers, dispatcher: this.#agent });
-    const text = await bodyText(r.body as unknown as Readable);
+    const body = r.body as unknown as Readable;
     if (r.statusCode !== 200) {
+      const text = (await readPrefix(body, MAX_ERROR_BODY_BYTES)).toString("utf8");
       throw new BerthError(
         "permission-denied",
         `${ref.domain}: token service ${u.origin} refused (${r.statusCode}): ${describeErrors(text)}`,
       );
     }
-    const t = parseTokenResponse(text, ref.domain);
+    const text = await readBounded(
+      body,
+      MAX_TOKEN_BYTES,
+      () =>
+        new BerthError(
+          "permission-denied",
+          `${ref.domain}: token service ${u.origin}: answer is larger than ${MAX_TOKEN_BYTES} bytes`,
+        ),
+    );
+    const t = parseTokenResponse(text.toString("utf8"), ref.domain);
     this.#tokens.set(`${ref.domain} ${scope}`, {
       token: t.token,
       expires: Date.now() + (t.expiresInSeconds - 5) * 1000,
     });
   }
 
-  /** Resolves a tag (or digest) to the root descriptor of the image. */
+  /**
+   * Resolves a tag (or digest) to the root descriptor of the image. A HEAD without the digest or
+   * the size falls back to a GET of the manifest, read up to the document limit; a manifest
+   * declared larger than the limit is refused before its body is read.
+   */
   async resolve(ref: ImageReference): Promise<{ name: string; descriptor: BlobDescriptor }> {
     const name = formatReference(ref);
     const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag}`;
+    const tooLarge = (size?: number) =>
+      new InvalidArgumentError(
+        `${name}: manifest ${size === undefined ? "" : `(${size} bytes) `}is larger than ${MAX_DOCUMENT_BYTES} bytes`,
+      );
     const head = await this.#fetch(ref, "HEAD", url, { headers: { accept: MANIFEST_ACCEPT } });
-    await drain(head);
+    await discard(head);
     let mediaType = header(head, "content-type")?.split(";")[0]?.trim() ?? "";
     let digest = ref.digest ?? header(head, "docker-content-digest");
-    let size = Number(header(head, "content-length") ?? -1);
+    let size = contentLength(head.headers["content-length"]) ?? -1;
+    if (size > MAX_DOCUMENT_BYTES) throw tooLarge(size);
     if (!digest || size < 0 || !mediaType) {
       const get = await this.#fetch(ref, "GET", url, { headers: { accept: MANIFEST_ACCEPT } });
-      const body = Buffer.from(await drain(get), "utf8");
+      const declared = contentLength(get.headers["content-length"]);
+      if (declared !== undefined && declared > MAX_DOCUMENT_BYTES) {
+        get.body.destroy();
+        throw tooLarge(declared);
+      }
+      // Only the digest and size are wanted here (the pull fetches the manifest by digest): hash
+      // the body as it comes instead of holding it.
+      const hash = createHash("sha256");
+      size = 0;
+      for await (const c of get.body) {
+        size += (c as Buffer).length;
+        if (size > MAX_DOCUMENT_BYTES) throw tooLarge(); // leaving the loop drops the connection
+        hash.update(c as Buffer);
+      }
       mediaType = header(get, "content-type")?.split(";")[0]?.trim() ?? "";
-      digest = `sha256:${createHash("sha256").update(body).digest("hex")}`;
-      size = body.length;
+      digest = `sha256:${hash.digest("hex")}`;
     }
     if (!/^sha256:[a-f0-9]{64}$/.test(digest))
       throw new InvalidArgumentError(`${name}: registry gave an invalid digest ${digest}`);
     return { name, descriptor: { mediaType, digest, size } };
   }
 
-  /** A manifest's bytes, checked against the descriptor. */
+  /**
+   * A manifest's bytes, checked against the descriptor: one over the document limit is refused
+   * unfetched, and the body is read up to the descriptor's size only.
+   */
   async fetchManifest(ref: ImageReference, desc: BlobDescriptor): Promise<Uint8Array> {
+    const where = `${ref.domain}/${ref.repository}: manifest ${desc.digest}`;
+    checkDocumentSize(where, desc.size);
     const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${desc.digest}`;
     const r = await this.#fetch(ref, "GET", url, { headers: { accept: desc.mediaType || MANIFEST_ACCEPT } });
-    const chunks: Buffer[] = [];
-    for await (const c of r.body) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    if ((contentLength(r.headers["content-length"]) ?? 0) > desc.size) {
+      r.body.destroy();
+      throw overrun(where, desc.size);
+    }
+    const body = await readBounded(r.body, desc.size, () => overrun(where, desc.size));
     const got = `sha256:${createHash("sha256").update(body).digest("hex")}`;
     if (got !== desc.digest || body.length !== desc.size) {
       throw new FailedPreconditionError(
@@ -260,28 +314,39 @@ export class RegistryClient {
     return body;
   }
 
-  /** Streams a blob from `offset` (Range); the consumer verifies the digest. */
+  /**
+   * Streams a blob from `offset` (Range); the consumer verifies the digest. The stream ends in an
+   * error, and the connection is dropped, at the first byte past the descriptor's size.
+   */
   async fetchBlob(
     repository: string,
     desc: BlobDescriptor,
     opts: { domain: string; offset?: number },
   ): Promise<Readable> {
     const ref = { domain: opts.domain, repository };
+    const where = `${opts.domain}/${repository}: blob ${desc.digest}`;
     const url = `${this.#base(opts.domain)}/v2/${repository}/blobs/${desc.digest}`;
     const offset = opts.offset ?? 0;
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
     const r = await this.#fetch(ref, "GET", url, { headers, ok: [200, 206] });
-    if (offset > 0 && r.status === 200) {
-      // No Range support: skip what we already have.
-      return r.body.pipe(skipBytes(offset));
+    // No Range support: the whole blob comes, and what we already have is skipped.
+    const skip = offset > 0 && r.status === 200 ? offset : 0;
+    const declared = contentLength(r.headers["content-length"]);
+    if (declared !== undefined && declared - skip > desc.size - offset) {
+      r.body.destroy();
+      throw overrun(where, desc.size);
     }
-    return r.body;
+    const cap = capBytes(desc.size - offset, () => overrun(where, desc.size));
+    // pipeline, not pipe: an error on either side destroys both (the connection is dropped), and a
+    // broken download reaches the consumer with its own error.
+    const done = () => {};
+    return skip > 0 ? pipeline(r.body, skipBytes(skip), cap, done) : pipeline(r.body, cap, done);
   }
 
   async blobExists(ref: ImageReference, desc: BlobDescriptor): Promise<boolean> {
     const url = `${this.#base(ref.domain)}/v2/${ref.repository}/blobs/${desc.digest}`;
     const r = await this.#fetch(ref, "HEAD", url, { push: true, ok: [200, 404] });
-    await drain(r);
+    await discard(r);
     return r.status === 200;
   }
 
@@ -293,7 +358,7 @@ export class RegistryClient {
       push: true,
       ok: [202],
     });
-    await drain(start);
+    await discard(start);
     const location = header(start, "location");
     if (!location)
       throw new FailedPreconditionError(`${ref.domain}/${ref.repository}: upload started without a Location`);
@@ -305,7 +370,7 @@ export class RegistryClient {
       headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
       body: source,
     });
-    await drain(put);
+    await discard(put);
   }
 
   async pushManifest(ref: ImageReference, mediaType: string, bytes: Uint8Array): Promise<string> {
@@ -318,15 +383,14 @@ export class RegistryClient {
       headers: { "content-type": mediaType },
       body: Buffer.from(bytes),
     });
-    await drain(r);
+    await discard(r);
     return header(r, "docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   }
 }
 
-async function bodyText(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of body) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** A registry that sends more than the descriptor it was asked for says. */
+function overrun(where: string, size: number): Error {
+  return new FailedPreconditionError(`${where}: the registry sent more than its descriptor's ${size} bytes`);
 }
 
 function isTransient(err: unknown): boolean {

@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { chmod, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerdPorts, ContentPort, ImagePort, LeasePort, SnapshotPort } from "../../client/ports.ts";
-import { AlreadyExistsError, NotFoundError } from "../../common/errors.ts";
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
 import { type ApplyResult, adoptParentMetadata, applyLayer } from "../archive/apply.ts";
 import { applyTarget } from "../diff/fast-path.ts";
 import type { Mount } from "../mount.ts";
@@ -58,6 +58,9 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
       try {
         if (w.offset() > desc.size) await w.truncate(0);
         for await (const chunk of await open(w.offset())) {
+          // The source's own bound (the registry client's) is not trusted for the disk's sake.
+          if (w.offset() + (chunk as Buffer).length > desc.size)
+            throw new FailedPreconditionError(`${ref}: more than the ${desc.size} bytes of ${desc.digest}`);
           await w.write(chunk as Buffer);
           onProgress?.(w.offset());
         }
