@@ -1,7 +1,7 @@
 // Mounting a snapshot's mounts on a directory with mount(8), and taking them down again. Used by
 // the diff service when no fast path applies, and by tests.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rmdir } from "node:fs/promises";
+import { mkdtemp, readFile, realpath, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, relative } from "node:path";
 import { BerthError, errorMessage } from "../../common/errors.ts";
@@ -82,10 +82,13 @@ function unescapeMountinfo(field: string): string {
 
 /** How many mounts sit directly on `target` (stacked ones count once each). */
 export async function mountsOn(target: string): Promise<number> {
+  // mountinfo holds resolved paths: a target reached through a symlink (a --state that is one)
+  // must be resolved too, or its mounts are missed and a caller removes files through them.
+  const resolved = await realpath(target).catch(() => target);
   const info = await readFile("/proc/self/mountinfo", "utf8");
   return info.split("\n").filter((line) => {
     const mountPoint = line.split(" ")[4];
-    return mountPoint !== undefined && unescapeMountinfo(mountPoint) === target;
+    return mountPoint !== undefined && unescapeMountinfo(mountPoint) === resolved;
   }).length;
 }
 

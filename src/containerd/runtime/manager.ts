@@ -4,7 +4,17 @@
 // and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
 // cleans up after shims that died (their `delete` action, then the bundle).
 import { spawn } from "node:child_process";
-import { constants, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -265,14 +275,19 @@ export class ShimManager {
     return createTtrpcClient(Task, address, { namespace: ns });
   }
 
-  /** Never removes a bundle whose rootfs is still mounted: that would delete the container's files. */
+  /**
+   * Never removes anything through a mounted rootfs: that would delete the container's files. The
+   * rootfs is unmounted, then removed with rmdir (as containerd does), which fails on a mount point
+   * or a directory that still holds files; only then is the rest of the bundle removed.
+   */
   async #removeBundle(bundle: string): Promise<void> {
     const rootfs = join(bundle, "rootfs");
     try {
       if (existsSync(rootfs) && (await mountsOn(rootfs)) > 0) await unmountAll(rootfs);
+      removeEmptyDir(rootfs);
       rmSync(bundle, { recursive: true, force: true });
-      const nsDir = dirname(bundle);
-      if (readdirSync(nsDir).length === 0) rmSync(nsDir, { recursive: true, force: true });
+      // Not recursive: a task of this namespace may be making its bundle right now.
+      removeEmptyDir(dirname(bundle), true);
     } catch (err) {
       this.#o.log.warn("bundle left behind", { bundle, error: errorMessage(err) });
     }
@@ -397,6 +412,17 @@ async function sweepDeadSpares(): Promise<void> {
     if (age <= 60_000) continue;
     if (name.startsWith(".sock-")) rmSync(path, { recursive: true, force: true });
     else if (!(await canConnect(path))) rmSync(path, { force: true });
+  }
+}
+
+/** rmdir: gone already is fine; a mount point (EBUSY) or, unless `ifEmpty`, a non-empty directory throws. */
+function removeEmptyDir(path: string, ifEmpty = false): void {
+  try {
+    rmdirSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || (ifEmpty && (code === "ENOTEMPTY" || code === "EEXIST"))) return;
+    throw err;
   }
 }
 
