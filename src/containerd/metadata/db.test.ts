@@ -180,6 +180,36 @@ test("a database from a newer schema is refused; a reopened one keeps its rows",
   assert.throws(() => new MetadataDB(path), /schema version 99 is newer/);
 });
 
+test("schema 1 (backend keys unique across snapshotters) is migrated: rows kept, keys unique per snapshotter", () => {
+  const path = join(dir, "v1.db");
+  const raw = new DatabaseSync(path);
+  raw.exec(`
+    CREATE TABLE schema_version (version INTEGER NOT NULL);
+    INSERT INTO schema_version VALUES (1);
+    CREATE TABLE snapshots (ns TEXT, snapshotter TEXT, key TEXT, backend_key TEXT NOT NULL UNIQUE,
+      parent TEXT NOT NULL, kind TEXT NOT NULL, labels TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
+      PRIMARY KEY (ns, snapshotter, key));
+    INSERT INTO snapshots VALUES ('ns1', 'overlayfs', 'layer', 'ns1/2/layer', '', 'committed', '{"a":"b"}', 1, 2);
+  `);
+  raw.close();
+  const db = new MetadataDB(path);
+  try {
+    assert.equal(db.getSnapshot("ns1", "overlayfs", "layer")?.labels.a, "b");
+    const row = { key: "layer", backendKey: "ns1/2/layer", parent: "", kind: "committed" as const, labels: {} };
+    db.insertSnapshot("ns1", { ...row, snapshotter: "native" });
+    assert.equal(db.getSnapshot("ns1", "native", "layer")?.backendKey, "ns1/2/layer");
+    assert.throws(
+      () => db.insertSnapshot("ns1", { ...row, key: "other", snapshotter: "native" }),
+      /UNIQUE constraint failed: snapshots.snapshotter, snapshots.backend_key/,
+    );
+  } finally {
+    db.close();
+  }
+  const check = new DatabaseSync(path);
+  assert.equal((check.prepare("SELECT version FROM schema_version").get() as { version: number }).version, 2);
+  check.close();
+});
+
 test("a daemon killed mid-transaction leaves the committed rows and none of the open transaction", async () => {
   const path = join(dir, "killed.db");
   const dbUrl = new URL("./db.ts", import.meta.url).href;

@@ -138,8 +138,18 @@ export function maskedLabels(current: Labels, incoming: Labels, paths: string[])
 export type Predicate<T> = (item: T) => boolean;
 const all = () => true;
 
-/** The schema this code writes; a database from a newer berth is refused rather than misread. */
-const SCHEMA_VERSION = 1;
+/**
+ * The schema this code writes; a database from a newer berth is refused rather than misread.
+ * 2: a snapshot's backend key is unique per snapshotter, not across them (each snapshotter
+ * numbers its keys on its own sequence, so two of them unpacking one image met on one key).
+ */
+const SCHEMA_VERSION = 2;
+
+/** The snapshots table; `name` lets a migration build it beside the old one. */
+const snapshotsTable = (name: string) => `
+  CREATE TABLE IF NOT EXISTS ${name} (ns TEXT, snapshotter TEXT, key TEXT, backend_key TEXT NOT NULL,
+    parent TEXT NOT NULL, kind TEXT NOT NULL, labels TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
+    PRIMARY KEY (ns, snapshotter, key), UNIQUE (snapshotter, backend_key));`;
 
 const json = (x: unknown) => JSON.stringify(x);
 const date = (ms: unknown) => new Date(Number(ms));
@@ -170,9 +180,7 @@ export class MetadataDB {
       CREATE TABLE IF NOT EXISTS lease_resources (ns TEXT, lease TEXT, type TEXT, rid TEXT, PRIMARY KEY (ns, lease, type, rid));
       CREATE TABLE IF NOT EXISTS content (ns TEXT, digest TEXT, labels TEXT NOT NULL,
         created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (ns, digest));
-      CREATE TABLE IF NOT EXISTS snapshots (ns TEXT, snapshotter TEXT, key TEXT, backend_key TEXT NOT NULL UNIQUE,
-        parent TEXT NOT NULL, kind TEXT NOT NULL, labels TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
-        PRIMARY KEY (ns, snapshotter, key));
+      ${snapshotsTable("snapshots")}
       CREATE TABLE IF NOT EXISTS sequence (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
     const v = this.#db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
@@ -182,7 +190,20 @@ export class MetadataDB {
       throw new FailedPreconditionError(
         `metadata database ${path}: schema version ${v.version} is newer than this daemon's (${SCHEMA_VERSION})`,
       );
-    }
+    } else if (Number(v.version) < 2) this.#migrateToV2();
+  }
+
+  /** Version 1 had backend_key unique across snapshotters: the table is rebuilt, rows kept. */
+  #migrateToV2(): void {
+    this.transaction(() => {
+      this.#db.exec(`
+        ${snapshotsTable("snapshots_v2")}
+        INSERT INTO snapshots_v2 SELECT ns, snapshotter, key, backend_key, parent, kind, labels, created, updated FROM snapshots;
+        DROP TABLE snapshots;
+        ALTER TABLE snapshots_v2 RENAME TO snapshots;
+        UPDATE schema_version SET version = 2;
+      `);
+    });
   }
 
   close(): void {
