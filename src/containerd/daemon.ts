@@ -21,7 +21,7 @@ import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapsho
 import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
-import { addService } from "../proto/grpc.ts";
+import { addService, messageLimits } from "../proto/grpc.ts";
 import { addTtrpcService, createTtrpcServer } from "../shim/ttrpc/server.ts";
 import { LocalContentStore } from "./content/local-store.ts";
 import { LocalDiffService } from "./diff/local.ts";
@@ -125,10 +125,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   rmSync(join(backends.get("overlayfs")!.root, "staging"), { recursive: true, force: true });
   await gc.collect();
 
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": 64 << 20,
-    "grpc.max_send_message_length": 64 << 20,
-  });
+  const server = new grpc.Server({ ...messageLimits });
   const onError = (method: string, err: unknown) =>
     log.debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
   addService(server, Version, versionService(), onError);

@@ -346,10 +346,20 @@ export interface ClientOptions {
   channel?: grpc.Channel;
 }
 
-const channelOptions: grpc.ChannelOptions = {
-  "grpc.max_receive_message_length": 64 << 20,
-  "grpc.max_send_message_length": 64 << 20,
-};
+/**
+ * Largest gRPC message either way, containerd's default for its server and clients (16 MiB). A
+ * server that took more would store what no containerd client can read back: an image with 20 MiB
+ * of labels breaks every `ctr images ls` of its namespace. Bulk data streams in smaller messages.
+ */
+export const MAX_MESSAGE_SIZE = 16 << 20;
+
+/** The server's and the clients' message limits. */
+export const messageLimits = {
+  "grpc.max_receive_message_length": MAX_MESSAGE_SIZE,
+  "grpc.max_send_message_length": MAX_MESSAGE_SIZE,
+} as const satisfies grpc.ChannelOptions;
+
+const channelOptions: grpc.ChannelOptions = { ...messageLimits };
 
 function targetOf(address: string): string {
   return address.includes("://") || address.startsWith("unix:") ? address : `unix://${address}`;
