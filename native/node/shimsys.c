@@ -22,14 +22,19 @@
  *   umount(target, flags)        umount2(2).
  *   pipe() -> [readFd, writeFd]  pipe2(O_CLOEXEC): a container's stdin, whose write end the shim
  *                                keeps (libuv's stdio pipes are closed when the runtime exits).
+ *   tryLock(fd) -> bool          flock(LOCK_EX | LOCK_NB): false when another open file holds it.
+ *                                berth-containerd holds its --root this way: the kernel drops the
+ *                                lock when the holder dies, zombie or not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -216,6 +221,19 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value try_lock(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  if (arg_int(env, info, 1, a) != 0) return NULL;
+  bool taken = true;
+  if (flock(a[0], LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return throw_errno(env, "flock", errno);
+    taken = false;
+  }
+  napi_value result;
+  napi_get_boolean(env, taken, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
@@ -226,6 +244,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, do_umount, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+      {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

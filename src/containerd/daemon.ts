@@ -1,7 +1,7 @@
 // berth-containerd assembled: the stores on disk under --root, the services over them, and the gRPC
 // server on --address. Start-up first sweeps what a crash may have left (snapshot directories
 // without rows, blobs without a namespace), then serves.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { FailedPreconditionError, InvalidArgumentError } from "../common/errors.ts";
@@ -22,6 +22,7 @@ import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
 import { addService, messageLimits } from "../proto/grpc.ts";
+import { shimSys } from "../shim/sys.ts";
 import { addTtrpcService, createTtrpcServer } from "../shim/ttrpc/server.ts";
 import { LocalContentStore } from "./content/local-store.ts";
 import { LocalDiffService } from "./diff/local.ts";
@@ -66,25 +67,30 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** Refuses a second daemon on the same root (two writers would corrupt each other's stores). */
-function lockRoot(root: string): string {
+/**
+ * Refuses a second daemon on the same root (two writers would corrupt each other's stores). The
+ * root directory itself is locked (flock), so the kernel drops the lock the moment its holder
+ * dies: a daemon killed with SIGKILL and not yet reaped (a zombie), or a pid reused since, never
+ * holds the root, and two daemons starting together cannot both take it. The pid file only tells
+ * who holds it. The fd stays open for the daemon's life.
+ */
+function lockRoot(root: string): { pidFile: string; fd: number } {
   const pidFile = join(root, "berth-containerd.pid");
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, "utf8"));
-    let alive = false;
-    if (pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {}
-    }
-    if (alive) throw new FailedPreconditionError(`root ${root} is in use by berth-containerd pid ${pid}`);
+  // libuv opens every file O_CLOEXEC: the shims this daemon starts never inherit the lock.
+  const fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
+  if (!shimSys().tryLock(fd)) {
+    closeSync(fd);
+    let holder = "";
+    try {
+      holder = ` pid ${Number.parseInt(readFileSync(pidFile, "utf8"), 10)}`;
+    } catch {}
+    throw new FailedPreconditionError(`root ${root} is in use by berth-containerd${holder}`);
   }
   // A new file, not the old one rewritten: a pid file an older daemon left writable by others
   // (made under umask 000) must not stay so.
   rmSync(pidFile, { force: true });
   writeFileSync(pidFile, String(process.pid), { mode: 0o644, flag: "wx" });
-  return pidFile;
+  return { pidFile, fd };
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
@@ -96,7 +102,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const had = ownDir(dir, 0o711);
     if (had !== undefined) log.warn("directory permissions tightened", { dir, from: had.toString(8), to: "711" });
   }
-  const pidFile = lockRoot(root);
+  const lock = lockRoot(root);
 
   const store = await LocalContentStore.open(join(root, "io.containerd.content.v1.content"));
   const backends = new Map<string, Snapshotter>([
@@ -220,7 +226,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const b of backends.values()) await b.close();
       db.close();
       rmSync(opts.address, { force: true });
-      rmSync(pidFile, { force: true });
+      rmSync(lock.pidFile, { force: true });
+      closeSync(lock.fd);
       log.info("stopped");
     },
   };

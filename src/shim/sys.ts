@@ -22,6 +22,8 @@ export interface ShimSys {
   umount(target: string, flags: number): void;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
+  /** flock(LOCK_EX | LOCK_NB): false when another open file description holds the lock. */
+  tryLock(fd: number): boolean;
 }
 
 let loaded: ShimSys | undefined;
