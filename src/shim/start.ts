@@ -38,9 +38,10 @@ export const SHIM_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size
 export function socketPathFor(address: string, namespace: string, group: string): string {
   // node:crypto is loaded here, not at start-up: it costs the long-lived shim 1.3 MB it never uses.
   const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
-  const h = createHash("sha256")
-    .update(join(address, namespace, group))
-    .digest("hex");
+  // The parts are hashed as they are, NUL-separated (neither an address nor a namespace can hold
+  // a NUL), never joined as a path: path.join would normalise a group such as `../ns2/x` into
+  // the socket of container x of namespace ns2, handing this task to another namespace's shim.
+  const h = createHash("sha256").update(`${address}\0${namespace}\0${group}`).digest("hex");
   return join(SOCKET_DIR, h);
 }
 
