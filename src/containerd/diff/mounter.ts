@@ -66,12 +66,13 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
   try {
     for (const m of mounts) {
       const { options, cwd } = mountCommand(m);
-      const args = ["-t", m.type, ...(options.length > 0 ? ["-o", options.join(",")] : []), m.source, target];
+      // "--": a source (or target) starting with '-' is an operand, never one of mount(8)'s options.
+      const args = ["-t", m.type, ...(options.length > 0 ? ["-o", options.join(",")] : []), "--", m.source, target];
       await run("mount", args, cwd);
       done++;
     }
   } catch (err) {
-    for (; done > 0; done--) await run("umount", [target]).catch(() => {});
+    for (; done > 0; done--) await run("umount", ["--", target]).catch(() => {});
     throw err;
   }
 }
@@ -94,7 +95,7 @@ export async function mountsOn(target: string): Promise<number> {
 
 /** Unmounts everything on `target`: submounts (rbind) and mounts stacked on one another. */
 export async function unmountAll(target: string): Promise<void> {
-  do await run("umount", ["--recursive", target]);
+  do await run("umount", ["--recursive", "--", target]);
   while ((await mountsOn(target)) > 0);
 }
 

@@ -7,7 +7,7 @@ import { InvalidArgumentError, NotImplementedError } from "../../common/errors.t
 import type { Diff } from "../../proto/gen/containerd/services/diff/v1/diff_pb.js";
 import type { Impl } from "../../proto/grpc.ts";
 import { validateDigest } from "../content/local-store.ts";
-import type { Mount } from "../mount.ts";
+import { type Mount, validateMounts } from "../mount.ts";
 import { namespaceOf, type ServiceDeps } from "./deps.ts";
 
 const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar";
@@ -23,8 +23,17 @@ const LAYER_TYPES = new Set([
   "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 ]);
 
-const mountsOf = (ms: { type: string; source: string; target: string; options: string[] }[]): Mount[] =>
-  ms.map((m) => ({ type: m.type, source: m.source, target: m.target || undefined, options: [...m.options] }));
+/** The request's mounts, refused (naming `field`) when mount(8) could take them for options. */
+function mountsOf(ms: { type: string; source: string; target: string; options: string[] }[], field: string): Mount[] {
+  const mounts = ms.map((m) => ({
+    type: m.type,
+    source: m.source,
+    target: m.target || undefined,
+    options: [...m.options],
+  }));
+  validateMounts(mounts, field);
+  return mounts;
+}
 
 export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
   return {
@@ -35,9 +44,10 @@ export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
       if (!LAYER_TYPES.has(desc.mediaType))
         throw new NotImplementedError(`unsupported diff media type: ${desc.mediaType}: not implemented`);
       const digest = validateDigest(desc.digest);
+      const mounts = mountsOf(req.mounts, "mounts");
       await deps.content.info(ns, digest);
       const blob = createReadStream(deps.content.store.blobPath(digest), { highWaterMark: 1 << 20 });
-      const r = await deps.diff.apply(mountsOf(req.mounts), blob, { signal: ctx.signal });
+      const r = await deps.diff.apply(mounts, blob, { signal: ctx.signal });
       return { applied: { mediaType: OCI_LAYER, digest: r.diffId, size: BigInt(r.size), annotations: {} } };
     },
     diff: async (req, ctx) => {
@@ -45,11 +55,13 @@ export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
       const gzip = req.mediaType === "" || req.mediaType.endsWith("gzip");
       if (req.mediaType && !LAYER_TYPES.has(req.mediaType))
         throw new NotImplementedError(`unsupported diff media type: ${req.mediaType}`);
+      const left = mountsOf(req.left, "left");
+      const right = mountsOf(req.right, "right");
       const tmp = await mkdtemp(join(deps.state, "diff-"));
       try {
         const file = join(tmp, "layer");
         const out = createWriteStream(file);
-        const r = await deps.diff.diff(mountsOf(req.left), mountsOf(req.right), out, {
+        const r = await deps.diff.diff(left, right, out, {
           compression: gzip ? "gzip" : "none",
         });
         const ref = req.ref || `diff-${r.digest}`;

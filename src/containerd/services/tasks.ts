@@ -8,6 +8,7 @@ import type { Tasks } from "../../proto/gen/containerd/services/tasks/v1/tasks_p
 import type { StateResponse } from "../../proto/gen/containerd/task/v2/shim_pb.js";
 import type { Impl } from "../../proto/grpc.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
+import { validateMounts } from "../mount.ts";
 import type { ShimManager } from "../runtime/manager.ts";
 import { namespaceOf, type ServiceDeps, snapshotterOf } from "./deps.ts";
 
@@ -32,6 +33,8 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
       const c = deps.db.getContainer(ns, req.containerId);
       if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": has no spec`);
       let rootfs = req.rootfs;
+      // A client's mounts reach mount(8) in the shim when mount(2) cannot take them.
+      validateMounts(rootfs, "rootfs");
       if (rootfs.length === 0 && c.snapshotKey !== "") {
         const mounts = await snapshotterOf(deps, c.snapshotter).mounts(ns, c.snapshotKey);
         rootfs = mounts.map((m) => ({
