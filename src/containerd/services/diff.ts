@@ -7,21 +7,9 @@ import { InvalidArgumentError, NotImplementedError } from "../../common/errors.t
 import type { Diff } from "../../proto/gen/containerd/services/diff/v1/diff_pb.js";
 import type { Impl } from "../../proto/grpc.ts";
 import { validateDigest } from "../content/local-store.ts";
+import { checkLayerMediaType, isLayerMediaType, OCI_LAYER } from "../diff/media-types.ts";
 import { type Mount, validateMounts } from "../mount.ts";
 import { namespaceOf, type ServiceDeps } from "./deps.ts";
-
-const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar";
-const LAYER_TYPES = new Set([
-  OCI_LAYER,
-  `${OCI_LAYER}+gzip`,
-  `${OCI_LAYER}+zstd`,
-  "application/vnd.oci.image.layer.nondistributable.v1.tar",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-  "application/vnd.docker.image.rootfs.diff.tar",
-  "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-]);
 
 /** The request's mounts, refused (naming `field`) when mount(8) could take them for options. */
 function mountsOf(ms: { type: string; source: string; target: string; options: string[] }[], field: string): Mount[] {
@@ -41,8 +29,7 @@ export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
       const ns = namespaceOf(ctx);
       const desc = req.diff;
       if (!desc) throw new InvalidArgumentError("apply: diff descriptor is required");
-      if (!LAYER_TYPES.has(desc.mediaType))
-        throw new NotImplementedError(`unsupported diff media type: ${desc.mediaType}: not implemented`);
+      checkLayerMediaType(desc.mediaType);
       const digest = validateDigest(desc.digest);
       const mounts = mountsOf(req.mounts, "mounts");
       await deps.content.info(ns, digest);
@@ -53,7 +40,7 @@ export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
     diff: async (req, ctx) => {
       const ns = namespaceOf(ctx);
       const gzip = req.mediaType === "" || req.mediaType.endsWith("gzip");
-      if (req.mediaType && !LAYER_TYPES.has(req.mediaType))
+      if (req.mediaType && !isLayerMediaType(req.mediaType))
         throw new NotImplementedError(`unsupported diff media type: ${req.mediaType}`);
       const left = mountsOf(req.left, "left");
       const right = mountsOf(req.right, "right");

@@ -11,6 +11,7 @@ import type { ContainerdPorts, ContentPort, ImagePort, LeasePort, SnapshotPort }
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
 import { type ApplyResult, adoptParentMetadata, applyLayer } from "../archive/apply.ts";
 import { applyTarget } from "../diff/fast-path.ts";
+import { checkLayerMediaType, isLayerMediaType } from "../diff/media-types.ts";
 import type { Mount } from "../mount.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { snapshotterOf } from "../services/deps.ts";
@@ -129,9 +130,14 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
     content,
     snapshots,
     diff: {
-      prefetch: (layer, snapshotter, bottom) => staging.start(layer.digest, snapshotter, bottom),
+      // What is not a layer is never staged: apply() below refuses it.
+      prefetch: (layer, snapshotter, bottom) => {
+        if (isLayerMediaType(layer.mediaType)) staging.start(layer.digest, snapshotter, bottom);
+      },
       releasePrefetched: () => staging.release(),
       apply: async (layer, mounts) => {
+        // The check the Diff service makes for ctr's pull: both paths refuse the same images.
+        checkLayerMediaType(layer.mediaType);
         if (!deps.db.getContent(ns, layer.digest)) throw new NotFoundError(`content digest ${layer.digest}: not found`);
         const staged = await staging.take(layer.digest, mounts);
         if (staged) return staged;
