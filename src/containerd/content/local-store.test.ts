@@ -38,7 +38,6 @@ test("an ingest survives its writer and a restarted store, and resumes at its of
   await w.write(data.subarray(0, 1 << 20));
   await w.close();
   const holder = await store.writer("resume");
-  await assert.rejects(store.writer("resume"), /locked/);
   await holder.close();
   store = await LocalContentStore.open(dir); // as after a daemon restart
   const w2 = await store.writer("resume");
@@ -47,6 +46,31 @@ test("an ingest survives its writer and a restarted store, and resumes at its of
   await w2.write(data.subarray(1 << 20));
   assert.equal(await w2.commit(data.length, digestOf(data)), digestOf(data));
   await assert.rejects(store.status("resume"), /not found/);
+});
+
+test("a second writer of a ref waits while the holder writes; a stalled holder is given up on", async () => {
+  const store = await LocalContentStore.open(join(root, "wait"), { lockStallMs: 300 });
+  const data = Buffer.alloc(64, 5);
+  const holder = await store.writer("shared", { total: data.length, expected: digestOf(data) });
+  // The holder writes every 100 ms for 600 ms (twice the stall limit) and commits: alive all along.
+  const writing = (async () => {
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await holder.write(data.subarray(i * 8, i * 8 + 8));
+    }
+    await holder.write(data.subarray(48));
+    await holder.commit(data.length, digestOf(data));
+  })();
+  const second = await store.writer("shared", { total: data.length, expected: digestOf(data) });
+  await writing;
+  assert.equal(second.offset(), 0, "the second writer starts after the holder committed");
+  // A holder that writes nothing: the waiter fails with "locked" once the stall limit passes.
+  const started = Date.now();
+  await assert.rejects(store.writer("shared"), /ref shared locked/);
+  assert.ok(Date.now() - started >= 300);
+  await second.close();
+  const third = await store.writer("shared");
+  await third.close();
 });
 
 test("size and digest mismatches fail; a wrong digest restarts the ingest", async () => {

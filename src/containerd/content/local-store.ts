@@ -19,6 +19,15 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
  */
 const WRITE_BUFFER = 16 << 20;
 
+/**
+ * How long a writer waits for a ref whose holder writes nothing: a holder that keeps writing is
+ * alive (containerd's clients wait for a live holder rather than fail), one that stalls this long
+ * is given up on with "locked" (Unavailable), which a client may retry.
+ */
+const LOCK_STALL_MS = 30_000;
+/** How often a waiting writer looks at the holder's progress between releases. */
+const LOCK_POLL_MS = 1_000;
+
 export function validateDigest(digest: string): string {
   if (!DIGEST.test(digest))
     throw new InvalidArgumentError(`invalid digest ${JSON.stringify(digest)}: want sha256:<64 hex>`);
@@ -46,15 +55,21 @@ export class LocalContentStore implements ContentStore {
   readonly root: string;
   readonly #locked = new Set<string>();
   readonly #states = new Map<string, IngestState>();
+  /** Writers waiting for a ref, woken when its holder lets go. */
+  readonly #waiting = new Map<string, Set<() => void>>();
 
-  private constructor(root: string) {
+  readonly #lockStallMs: number;
+
+  private constructor(root: string, lockStallMs: number) {
     this.root = root;
+    this.#lockStallMs = lockStallMs;
   }
 
-  static async open(root: string): Promise<LocalContentStore> {
+  /** `lockStallMs`: how long a writer waits on a holder that writes nothing (tests shorten it). */
+  static async open(root: string, opts: { lockStallMs?: number } = {}): Promise<LocalContentStore> {
     await mkdir(join(root, "blobs", "sha256"), { recursive: true, mode: 0o700 });
     await mkdir(join(root, "ingest"), { recursive: true, mode: 0o700 });
-    return new LocalContentStore(root);
+    return new LocalContentStore(root, opts.lockStallMs ?? LOCK_STALL_MS);
   }
 
   blobPath(digest: string): string {
@@ -113,8 +128,7 @@ export class LocalContentStore implements ContentStore {
   async writer(ref: string, opts: { total?: number; expected?: string } = {}): Promise<ContentWriter> {
     if (ref === "") throw new InvalidArgumentError("content writer: ref must not be empty");
     if (opts.expected) validateDigest(opts.expected);
-    if (this.#locked.has(ref)) throw new UnavailableError(`ref ${ref} locked: another writer is using it`);
-    this.#locked.add(ref);
+    await this.#lock(ref);
     try {
       const dir = this.#ingestDir(ref);
       await mkdir(dir, { recursive: true });
@@ -164,15 +178,54 @@ export class LocalContentStore implements ContentStore {
         createWriteStream(join(dir, "data"), { flags: "a", highWaterMark: WRITE_BUFFER }),
       );
     } catch (err) {
-      this.#locked.delete(ref);
+      this.release(ref, false);
       throw err;
     }
+  }
+
+  /**
+   * Takes the ref's lock, waiting while another writer holds it and keeps writing (concurrent
+   * pulls of one image write the same refs); a holder stalled for LOCK_STALL_MS is not waited for.
+   */
+  async #lock(ref: string): Promise<void> {
+    let seen = this.#states.get(ref)?.updatedAt.getTime();
+    let progressAt = Date.now();
+    while (this.#locked.has(ref)) {
+      if (this.#lockStallMs <= 0) throw new UnavailableError(`ref ${ref} locked: another writer is using it`);
+      const now = this.#states.get(ref)?.updatedAt.getTime();
+      if (now !== seen) {
+        seen = now;
+        progressAt = Date.now();
+      }
+      if (Date.now() - progressAt >= this.#lockStallMs)
+        throw new UnavailableError(`ref ${ref} locked: another writer is using it`);
+      await this.#released(ref, Math.min(LOCK_POLL_MS, this.#lockStallMs));
+    }
+    this.#locked.add(ref);
+  }
+
+  /** Resolves when the ref's holder lets go, or after `ms`. */
+  #released(ref: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.#waiting.get(ref) ?? new Set();
+      this.#waiting.set(ref, waiters);
+      const wake = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.#waiting.get(ref) === waiters) this.#waiting.delete(ref);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiters.add(wake);
+    });
   }
 
   /** @internal writers report back when they finish. */
   release(ref: string, forget: boolean): void {
     this.#locked.delete(ref);
     if (forget) this.#states.delete(ref);
+    // One waiter takes the ref; the others see it locked again and wait on.
+    for (const wake of [...(this.#waiting.get(ref) ?? [])]) wake();
   }
 
   async status(ref: string): Promise<IngestStatus> {
