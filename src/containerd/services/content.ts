@@ -14,6 +14,7 @@ import { validateDigest } from "../content/local-store.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { ContentRow } from "../metadata/db.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
+import { sizeField, storedSize } from "./int64.ts";
 import { publish } from "./publish.ts";
 
 const READ_CHUNK = 1 << 20;
@@ -29,7 +30,7 @@ const infoOf = (r: ContentRow & { size: number }) => ({
 const statusOf = (s: IngestStatus) => ({
   ref: s.ref,
   offset: BigInt(s.offset),
-  total: BigInt(s.total),
+  total: storedSize(s.total),
   expected: s.expected,
   startedAt: ts(s.startedAt),
   updatedAt: ts(s.updatedAt),
@@ -68,11 +69,14 @@ export function contentService(deps: ServiceDeps): Impl<typeof Content> {
       const ns = namespaceOf(ctx);
       const digest = validateDigest(req.digest);
       const info = await c.info(ns, digest);
+      // Compared as int64s: no offset a client sends is rounded into range.
+      if (req.offset < 0n || req.offset > BigInt(info.size))
+        throw new InvalidArgumentError(`read ${digest}: offset ${req.offset} outside [0, ${info.size}]`);
       const offset = Number(req.offset);
-      if (offset < 0 || offset > info.size)
-        throw new InvalidArgumentError(`read ${digest}: offset ${offset} outside [0, ${info.size}]`);
+      // As containerd: a size of 0 or less, or past the blob's end, reads to the end.
+      const size = req.size > 0n && req.size < BigInt(info.size) ? Number(req.size) : 0;
       let at = offset;
-      for await (const chunk of await c.read(ns, digest, offset, Number(req.size))) {
+      for await (const chunk of await c.read(ns, digest, offset, size)) {
         const buf = chunk as Buffer;
         for (let i = 0; i < buf.length; i += READ_CHUNK) {
           const data = buf.subarray(i, i + READ_CHUNK);
@@ -119,7 +123,7 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
         if (expected && (await shareExisting(deps, ns, expected, req.labels, lease))) {
           throw new AlreadyExistsError(`content ${expected}: already exists`);
         }
-        writer = await c.writer(ns, ref, { total: Number(req.total) || undefined, expected }, lease);
+        writer = await c.writer(ns, ref, { total: sizeField("total", req.total) || undefined, expected }, lease);
       } else if (req.ref && req.ref !== ref) {
         throw new InvalidArgumentError(`write: ref changed from ${ref} to ${req.ref} within one stream`);
       }
@@ -131,7 +135,7 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
           startedAt: ts(s.startedAt),
           updatedAt: ts(s.updatedAt),
           offset: BigInt(s.offset),
-          total: BigInt(s.total),
+          total: storedSize(s.total),
           ...extra,
         };
       };
@@ -141,7 +145,7 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
           break;
         case WriteAction.WRITE:
         case WriteAction.COMMIT: {
-          const offset = Number(req.offset);
+          const offset = sizeField("offset", req.offset);
           if (offset > 0 && offset !== w.offset()) {
             throw new InvalidArgumentError(`write @${offset} must occur at current offset ${w.offset()}`);
           }
@@ -151,7 +155,7 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
             yield answer(WriteAction.WRITE);
             break;
           }
-          const total = Number(req.total) || w.status().total;
+          const total = sizeField("total", req.total) || w.status().total;
           const expected = req.expected || w.status().expected;
           const digest = await deps.gc.exclusive(async () => {
             const d = await w.commit(total, expected);

@@ -7,6 +7,7 @@ import type { Impl } from "../../proto/grpc.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { ImageRecord } from "../metadata/db.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
+import { sizeField, storedSize } from "./int64.ts";
 import { publish } from "./publish.ts";
 
 const toProto = (i: ImageRecord) => ({
@@ -15,7 +16,7 @@ const toProto = (i: ImageRecord) => ({
   target: {
     mediaType: i.target.mediaType,
     digest: i.target.digest,
-    size: BigInt(i.target.size),
+    size: storedSize(i.target.size),
     annotations: i.target.annotations,
   },
   createdAt: ts(i.createdAt),
@@ -31,7 +32,7 @@ function fromProto(i: Image | undefined): Omit<ImageRecord, "createdAt" | "updat
     target: {
       mediaType: t?.mediaType ?? "",
       digest: t?.digest ?? "",
-      size: Number(t?.size ?? 0),
+      size: sizeField("target.size", t?.size ?? 0n),
       annotations: t?.annotations ?? {},
     },
   };
