@@ -5,7 +5,13 @@
 //
 // Overlap is the point: layers download in parallel, and each layer is unpacked as soon as it and
 // the layers below it are in, while later layers are still downloading.
+//
+// A pull stops as a whole: when its signal aborts (the caller went away) or any part of it fails,
+// every registry request and download still running is aborted, and the pull ends only once they
+// have settled, so nothing it started outlives it (nor writes under its released lease). Partial
+// downloads stay in their ingests for the next pull to resume.
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, InvalidArgumentError } from "../common/errors.ts";
 import { chainIds } from "./image/identity.ts";
 import { decodeImageConfig, decodeIndex, decodeManifest } from "./image/manifest.ts";
@@ -27,6 +33,7 @@ export interface PullOptions {
   /** Parallel blob downloads (default 3, as containerd). */
   concurrency?: number;
   progress?: ProgressListener;
+  /** Cancels the pull: requests, downloads and unpacking stop, and the pull fails with its reason. */
   signal?: AbortSignal;
 }
 
@@ -55,8 +62,17 @@ export async function pull(
   const ref = parseReference(reference);
   const progress = opts.progress ?? noProgress;
   const matcher = platformMatcher(opts.platforms);
-  const { name, descriptor: root } = await registry.resolve(ref);
+  opts.signal?.throwIfAborted();
+  const { name, descriptor: root } = await registry.resolve(ref, { signal: opts.signal });
   progress({ phase: "resolved", digest: root.digest, mediaType: root.mediaType, total: root.size });
+
+  // Aborted by the caller's signal, or by the pull itself when one of its parts fails.
+  const stop = new AbortController();
+  const signal = stop.signal;
+  const cancel = () => stop.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", cancel, { once: true });
+  if (opts.signal?.aborted) cancel();
+  const downloads = new Map<string, Promise<void>>();
 
   const lease = await ports.leases.create({
     "containerd.io/gc.expire": new Date(Date.now() + 24 * 3600_000).toISOString(),
@@ -71,7 +87,7 @@ export async function pull(
       checkDocumentSize(`${what} ${desc.digest}`, desc.size);
       return (await p.content.info(desc.digest))
         ? readStoredDocument(p.content, desc, what)
-        : registry.fetchManifest(ref, desc);
+        : registry.fetchManifest(ref, desc, { signal });
     };
     const storeManifest = async (desc: BlobDescriptor, bytes: Uint8Array, labels: Record<string, string>) => {
       if (await p.content.info(desc.digest)) await p.content.label(desc.digest, { ...labels, ...source });
@@ -116,12 +132,11 @@ export async function pull(
     for (const plan of plans) {
       if (configs.has(plan.config.digest)) continue;
       checkDocumentSize(`image config ${plan.config.digest}`, plan.config.size);
-      await fetchBlob(p, registry, ref, plan.config, source, progress);
+      await fetchBlob(p, registry, ref, plan.config, source, progress, signal);
       configs.set(plan.config.digest, await readStoredDocument(p.content, plan.config, "image config"));
     }
 
     // Every distinct layer, downloading in parallel; unpacking waits per layer on its download.
-    const downloads = new Map<string, Promise<void>>();
     const queue = new Limiter(opts.concurrency ?? 3);
     const snapshotter = opts.snapshotter;
     for (const plan of plans) {
@@ -129,10 +144,12 @@ export async function pull(
         if (downloads.has(layer.digest)) continue;
         progress({ phase: "waiting", digest: layer.digest, mediaType: layer.mediaType, total: layer.size });
         const d = queue.run(async () => {
-          await fetchBlob(p, registry, ref, layer, source, progress);
+          await fetchBlob(p, registry, ref, layer, source, progress, signal);
           if (snapshotter !== undefined) p.diff.prefetch?.(layer, snapshotter, i === 0);
         });
-        d.catch(() => {}); // observed below; avoids an unhandled rejection while unpacking waits elsewhere
+        // The first failed download stops the others (and the unpack waiting on them); observed
+        // below, so no unhandled rejection while unpacking waits elsewhere.
+        d.catch((err) => stop.abort(err));
         downloads.set(layer.digest, d);
       }
     }
@@ -147,6 +164,7 @@ export async function pull(
           );
         }
         const chain = chainIds(config.rootfs.diff_ids);
+        signal.throwIfAborted();
         await unpackLayers(p, opts.snapshotter, plan.layers, config.rootfs.diff_ids, {
           ready: (layer) => downloads.get(layer.digest)!,
           progress,
@@ -165,7 +183,12 @@ export async function pull(
     await p.images.put({ name, target, labels: existing?.labels ?? {} });
     progress({ phase: "done", digest: root.digest });
     return { name, target, unpacked };
+  } catch (err) {
+    stop.abort(err);
+    throw err;
   } finally {
+    opts.signal?.removeEventListener("abort", cancel);
+    await Promise.allSettled(downloads.values());
     await p.diff.releasePrefetched?.();
     await ports.leases.release(lease);
   }
@@ -178,7 +201,9 @@ async function fetchBlob(
   desc: BlobDescriptor,
   labels: Record<string, string>,
   progress: ProgressListener,
+  signal: AbortSignal,
 ): Promise<void> {
+  signal.throwIfAborted();
   if (await p.content.info(desc.digest)) {
     progress({ phase: "exists", digest: desc.digest, mediaType: desc.mediaType, total: desc.size });
     await p.content.label(desc.digest, labels);
@@ -197,14 +222,16 @@ async function fetchBlob(
       await p.content.write(
         ingestRef(desc),
         desc,
-        async (offset) => registry.fetchBlob(ref.repository, desc, { domain: ref.domain, offset }),
+        async (offset) => registry.fetchBlob(ref.repository, desc, { domain: ref.domain, offset, signal }),
         labels,
         tick,
       );
       break;
     } catch (err) {
+      // A cancelled download is not a broken one: it is not resumed.
+      signal.throwIfAborted();
       if (attempt >= 3 || !isBrokenTransfer(err)) throw err;
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      await sleep(100 * 2 ** attempt, undefined, { signal });
     }
   }
   progress({

@@ -136,18 +136,33 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   return reg;
 }
 
+/** How streamBytes paces a body. */
+export interface StreamPace {
+  /** Bytes a second (0 or absent: as fast as the client reads). */
+  bytesPerSecond?: number;
+  /** Bytes per write (default 64 KiB; 1 for a byte at a time). */
+  piece?: number;
+  /**
+   * Once `total` is sent: end the response ("end", the default), drop the connection ("drop": a
+   * body shorter than its Content-Length) or hold it open sending nothing ("hold": a stalled body).
+   */
+  after?: "end" | "drop" | "hold";
+}
+
 /**
  * Writes `prefix` then filler up to `total` bytes, 64 KiB at a time as the client reads them (the
  * body never exists whole), and ends the response; stops early when the client hangs up. Resolves
  * to the bytes handed to the socket, so a test can tell a client that read all from one that
- * stopped (the kernel's socket buffers hold a few MiB more than the client took).
+ * stopped (the kernel's socket buffers hold a few MiB more than the client took). `pace` slows the
+ * body down (a slow or stalling registry).
  */
 export async function streamBytes(
   res: ServerResponse,
   total: number,
   prefix: Buffer = Buffer.alloc(0),
+  pace: StreamPace = {},
 ): Promise<number> {
-  const filler = Buffer.alloc(64 * 1024, " ");
+  const filler = Buffer.alloc(pace.piece ?? 64 * 1024, " ");
   let closed = false;
   const hungUp = new Promise<void>((r) =>
     res.once("close", () => {
@@ -169,12 +184,17 @@ export async function streamBytes(
     }
   }
   let sent = 0;
+  const rate = pace.bytesPerSecond ?? 0;
   for (const p of pieces()) {
     if (closed || res.destroyed) return sent;
     sent += p.length;
     if (!res.write(p)) await Promise.race([once(res, "drain"), hungUp]);
+    if (rate > 0) await Promise.race([new Promise((r) => setTimeout(r, (p.length / rate) * 1000)), hungUp]);
   }
-  if (!closed) res.end();
+  if (closed) return sent;
+  if (pace.after === "drop") res.socket?.destroy();
+  else if (pace.after === "hold") await hungUp;
+  else res.end();
   return sent;
 }
 

@@ -4,9 +4,12 @@
 // tokens per scope). Transient failures (connection resets, 429, 5xx) are retried with backoff;
 // other registry errors become typed errors naming the registry, repository and code. Nothing is
 // read whole past its limit (size-limits.ts): manifests stop at 4 MiB or their descriptor's size,
-// error bodies at a few KiB, token answers at 1 MiB, blobs at their descriptor's size.
+// error bodies at a few KiB, token answers at 1 MiB, blobs at their descriptor's size. A call given
+// an AbortSignal stops when it aborts: the request, its body, its retries and their back-off, and
+// the connection is dropped; it then fails with the signal's reason (never retried as a reset).
 import { createHash } from "node:crypto";
 import { pipeline, type Readable, Transform, type TransformCallback } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request } from "undici";
 import {
   BerthError,
@@ -116,8 +119,15 @@ export class RegistryClient {
     ref: ImageReference,
     method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH",
     url: string,
-    opts: { headers?: Record<string, string>; body?: Buffer | (() => Readable); push?: boolean; ok?: number[] } = {},
+    opts: {
+      headers?: Record<string, string>;
+      body?: Buffer | (() => Readable);
+      push?: boolean;
+      ok?: number[];
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Response> {
+    const signal = opts.signal;
     const scope = `repository:${ref.repository}:${opts.push ? "pull,push" : "pull"}`;
     const retries = this.#opts.retries ?? 3;
     let authRetried = false;
@@ -126,6 +136,7 @@ export class RegistryClient {
       let sameHost = true;
       let res: Response | undefined;
       try {
+        signal?.throwIfAborted();
         for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
           const headers: Record<string, string> = {
             "user-agent": this.#opts.userAgent ?? "berth/0.1",
@@ -134,7 +145,7 @@ export class RegistryClient {
           const auth = sameHost ? this.#authHeader(ref.domain, scope) : undefined;
           if (auth) headers.authorization = auth;
           const body = typeof opts.body === "function" ? opts.body() : opts.body;
-          const r = await request(target, { method, headers, body, dispatcher: this.#agent });
+          const r = await request(target, { method, headers, body, dispatcher: this.#agent, signal });
           res = {
             status: r.statusCode,
             headers: r.headers as Response["headers"],
@@ -151,6 +162,8 @@ export class RegistryClient {
           break;
         }
       } catch (err) {
+        // A cancelled call is over: not retried, not downgraded, not wrapped as a registry fault.
+        if (signal?.aborted) throw signal.reason;
         const http = this.#downgrade(target, err);
         if (http && target === url) {
           url = http;
@@ -158,7 +171,7 @@ export class RegistryClient {
           continue;
         }
         if (attempt < retries && isTransient(err)) {
-          await backoff(attempt);
+          await backoff(attempt, signal);
           continue;
         }
         throw new UnavailableError(`${ref.domain}: ${method} ${new URL(target).pathname}: ${(err as Error).message}`, {
@@ -171,13 +184,13 @@ export class RegistryClient {
         const challenge = header(res, "www-authenticate");
         await discard(res);
         if (challenge) {
-          await this.#authorize(ref, parseChallenge(challenge), scope);
+          await this.#authorize(ref, parseChallenge(challenge), scope, signal);
           continue;
         }
       }
       if ((res.status === 429 || res.status >= 500) && attempt < retries) {
         await discard(res);
-        await backoff(attempt);
+        await backoff(attempt, signal);
         continue;
       }
       if ((opts.ok ?? [200]).includes(res.status)) return res;
@@ -206,7 +219,7 @@ export class RegistryClient {
     return undefined;
   }
 
-  async #authorize(ref: ImageReference, ch: Challenge, scope: string): Promise<void> {
+  async #authorize(ref: ImageReference, ch: Challenge, scope: string, signal?: AbortSignal): Promise<void> {
     const creds: Credentials | undefined = this.#creds(ref.domain);
     if (ch.scheme === "basic") {
       if (!creds)
@@ -224,7 +237,7 @@ export class RegistryClient {
     u.searchParams.set("scope", scope);
     const headers: Record<string, string> = {};
     if (creds) headers.authorization = basicHeader(creds);
-    const r = await request(u, { headers, dispatcher: this.#agent });
+    const r = await request(u, { headers, dispatcher: this.#agent, signal });
     const body = r.body as unknown as Readable;
     if (r.statusCode !== 200) {
       const text = (await readPrefix(body, MAX_ERROR_BODY_BYTES)).toString("utf8");
@@ -254,21 +267,24 @@ export class RegistryClient {
    * the size falls back to a GET of the manifest, read up to the document limit; a manifest
    * declared larger than the limit is refused before its body is read.
    */
-  async resolve(ref: ImageReference): Promise<{ name: string; descriptor: BlobDescriptor }> {
+  async resolve(
+    ref: ImageReference,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ name: string; descriptor: BlobDescriptor }> {
     const name = formatReference(ref);
     const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag}`;
     const tooLarge = (size?: number) =>
       new InvalidArgumentError(
         `${name}: manifest ${size === undefined ? "" : `(${size} bytes) `}is larger than ${MAX_DOCUMENT_BYTES} bytes`,
       );
-    const head = await this.#fetch(ref, "HEAD", url, { headers: { accept: MANIFEST_ACCEPT } });
+    const head = await this.#fetch(ref, "HEAD", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
     await discard(head);
     let mediaType = header(head, "content-type")?.split(";")[0]?.trim() ?? "";
     let digest = ref.digest ?? header(head, "docker-content-digest");
     let size = contentLength(head.headers["content-length"]) ?? -1;
     if (size > MAX_DOCUMENT_BYTES) throw tooLarge(size);
     if (!digest || size < 0 || !mediaType) {
-      const get = await this.#fetch(ref, "GET", url, { headers: { accept: MANIFEST_ACCEPT } });
+      const get = await this.#fetch(ref, "GET", url, { headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal });
       const declared = contentLength(get.headers["content-length"]);
       if (declared !== undefined && declared > MAX_DOCUMENT_BYTES) {
         get.body.destroy();
@@ -295,11 +311,18 @@ export class RegistryClient {
    * A manifest's bytes, checked against the descriptor: one over the document limit is refused
    * unfetched, and the body is read up to the descriptor's size only.
    */
-  async fetchManifest(ref: ImageReference, desc: BlobDescriptor): Promise<Uint8Array> {
+  async fetchManifest(
+    ref: ImageReference,
+    desc: BlobDescriptor,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<Uint8Array> {
     const where = `${ref.domain}/${ref.repository}: manifest ${desc.digest}`;
     checkDocumentSize(where, desc.size);
     const url = `${this.#base(ref.domain)}/v2/${ref.repository}/manifests/${desc.digest}`;
-    const r = await this.#fetch(ref, "GET", url, { headers: { accept: desc.mediaType || MANIFEST_ACCEPT } });
+    const r = await this.#fetch(ref, "GET", url, {
+      headers: { accept: desc.mediaType || MANIFEST_ACCEPT },
+      signal: opts.signal,
+    });
     if ((contentLength(r.headers["content-length"]) ?? 0) > desc.size) {
       r.body.destroy();
       throw overrun(where, desc.size);
@@ -321,14 +344,14 @@ export class RegistryClient {
   async fetchBlob(
     repository: string,
     desc: BlobDescriptor,
-    opts: { domain: string; offset?: number },
+    opts: { domain: string; offset?: number; signal?: AbortSignal },
   ): Promise<Readable> {
     const ref = { domain: opts.domain, repository };
     const where = `${opts.domain}/${repository}: blob ${desc.digest}`;
     const url = `${this.#base(opts.domain)}/v2/${repository}/blobs/${desc.digest}`;
     const offset = opts.offset ?? 0;
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-    const r = await this.#fetch(ref, "GET", url, { headers, ok: [200, 206] });
+    const r = await this.#fetch(ref, "GET", url, { headers, ok: [200, 206], signal: opts.signal });
     // No Range support: the whole blob comes, and what we already have is skipped.
     const skip = offset > 0 && r.status === 200 ? offset : 0;
     const declared = contentLength(r.headers["content-length"]);
@@ -406,7 +429,8 @@ function isTransient(err: unknown): boolean {
   ].includes(code);
 }
 
-const backoff = (attempt: number) => new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+/** Waits before a retry; a cancelled call stops waiting (and fails with the signal's reason). */
+const backoff = (attempt: number, signal?: AbortSignal) => sleep(100 * 2 ** attempt, undefined, { signal });
 
 function skipBytes(n: number): Transform {
   let left = n;

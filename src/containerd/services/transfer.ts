@@ -1,5 +1,7 @@
 // berth.services.transfer.v1: the daemon pulls for the client (see transfer.proto). The pull is the
 // client library's own workflow, run over in-process ports; progress streams back as it happens.
+// The pull lives no longer than its call: when the client cancels or goes away, the call's signal
+// aborts the pull's requests, downloads and unpacks, and the call ends once they have stopped.
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ProgressEvent } from "../../client/progress.ts";
@@ -36,7 +38,7 @@ export function transferService(deps: ServiceDeps): Impl<typeof Transfer> {
         current: BigInt(e.current ?? 0),
         total: BigInt(e.total ?? 0),
       });
-      const work = pull(localPorts(deps, ns), registry, req.reference, {
+      const work = pull(localPorts(deps, ns, { signal: ctx.signal }), registry, req.reference, {
         snapshotter: req.snapshotter || undefined,
         platforms: req.platforms,
         signal: ctx.signal,
@@ -65,6 +67,9 @@ export function transferService(deps: ServiceDeps): Impl<typeof Transfer> {
         while (queue.length > 0) yield queue.shift()!;
         if (failure) throw failure;
       } finally {
+        // Left early (the call was cancelled): the aborted pull settles first, then no request of
+        // this transfer is left on the registry's connections.
+        await work;
         await registry.close();
       }
     },

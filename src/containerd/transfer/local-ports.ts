@@ -1,12 +1,15 @@
 // The client workflows' ports (src/client/ports.ts) implemented inside the daemon, over the
 // namespaced stores directly: what the transfer service hands to pull() so that a pull's bytes
 // never cross gRPC. Writes run under the collector's lock and join the lease, as the gRPC
-// services' do.
+// services' do. Given the transfer call's signal, every byte stream the ports read (a download
+// into an ingest, a layer blob into an unpack or a staging directory) is destroyed when the call
+// is cancelled, so nothing of a cancelled transfer goes on writing.
 
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { chmod, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import { addAbortSignal, type Readable } from "node:stream";
 import type { ContainerdPorts, ContentPort, ImagePort, LeasePort, SnapshotPort } from "../../client/ports.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
 import { type ApplyResult, adoptParentMetadata, applyLayer } from "../archive/apply.ts";
@@ -16,11 +19,22 @@ import type { Mount } from "../mount.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { snapshotterOf } from "../services/deps.ts";
 
-export function localPorts(deps: ServiceDeps, ns: string, lease = ""): ContainerdPorts {
-  return portsWith(deps, ns, lease, new LayerStaging(deps));
+export function localPorts(deps: ServiceDeps, ns: string, opts: { signal?: AbortSignal } = {}): ContainerdPorts {
+  return portsWith(deps, ns, "", new LayerStaging(deps, opts.signal), opts.signal);
 }
 
-function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerStaging): ContainerdPorts {
+/** `stream`, destroyed with the signal's reason when it aborts. */
+function abortable<T extends Readable>(stream: T, signal: AbortSignal | undefined): T {
+  return signal ? addAbortSignal(signal, stream) : stream;
+}
+
+function portsWith(
+  deps: ServiceDeps,
+  ns: string,
+  lease: string,
+  staging: LayerStaging,
+  signal: AbortSignal | undefined,
+): ContainerdPorts {
   const content: ContentPort = {
     info: async (digest) => {
       const row = deps.db.getContent(ns, digest);
@@ -41,6 +55,7 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
       if (paths.length > 0) deps.db.updateContentLabels(ns, digest, labels, paths);
     },
     write: async (ref, desc, open, labels, onProgress) => {
+      signal?.throwIfAborted();
       if (deps.db.getContent(ns, desc.digest)) {
         if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: desc.digest });
         return;
@@ -58,7 +73,7 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
       const w = await deps.content.writer(ns, ref, { total: desc.size, expected: desc.digest }, lease);
       try {
         if (w.offset() > desc.size) await w.truncate(0);
-        for await (const chunk of await open(w.offset())) {
+        for await (const chunk of abortable(await open(w.offset()), signal)) {
           // The source's own bound (the registry client's) is not trusted for the disk's sake.
           if (w.offset() + (chunk as Buffer).length > desc.size)
             throw new FailedPreconditionError(`${ref}: more than the ${desc.size} bytes of ${desc.digest}`);
@@ -142,13 +157,13 @@ function portsWith(deps: ServiceDeps, ns: string, lease: string, staging: LayerS
         const staged = await staging.take(layer.digest, mounts);
         if (staged) return staged;
         const blob = createReadStream(deps.content.store.blobPath(layer.digest), { highWaterMark: 1 << 20 });
-        const r = await deps.diff.apply(mounts, blob);
+        const r = await deps.diff.apply(mounts, abortable(blob, signal));
         return { digest: r.diffId, size: r.size };
       },
     },
     images,
     leases,
-    withLease: (id) => portsWith(deps, ns, id, staging),
+    withLease: (id) => portsWith(deps, ns, id, staging, signal),
   };
 }
 
@@ -170,9 +185,11 @@ interface Staged {
 class LayerStaging {
   readonly #deps: ServiceDeps;
   readonly #staged = new Map<string, Staged>();
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(deps: ServiceDeps) {
+  constructor(deps: ServiceDeps, signal: AbortSignal | undefined) {
     this.#deps = deps;
+    this.#signal = signal;
   }
 
   #root(): string | undefined {
@@ -188,7 +205,7 @@ class LayerStaging {
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await chmod(dir, 0o755);
       const blob = createReadStream(this.#deps.content.store.blobPath(digest), { highWaterMark: 1 << 20 });
-      return applyLayer(blob, dir, { whiteouts: bottom ? "plain" : "overlay" });
+      return applyLayer(abortable(blob, this.#signal), dir, { whiteouts: bottom ? "plain" : "overlay" });
     })();
     // Failures surface when apply() takes the result; until then they must not go unhandled.
     result.catch(() => {});
