@@ -93,6 +93,11 @@ function encodeArg(a: OpArg, op: OpName, index: number): Buffer {
     return Buffer.from(`${a}\0`, "utf8");
   }
   if (Buffer.isBuffer(a)) return a;
+  // A number is read by C as an int64: one outside that range (or not an integer) has no meaning
+  // there. Validation bounds every field; this is the backstop that keeps it a typed refusal.
+  // Bigints are taken modulo 2^64, as C's uint64 fields (rlimits, seccomp args) expect.
+  if (typeof a === "number" && !(Number.isInteger(a) && a >= -(2 ** 63) && a < 2 ** 63))
+    throw new PlanEncodingError(`plan op ${op}: argument ${index} (${a}) is not a 64-bit integer`);
   const b = Buffer.alloc(8);
   b.writeBigInt64LE(typeof a === "bigint" ? BigInt.asIntN(64, a) : BigInt(a));
   return b;

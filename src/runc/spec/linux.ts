@@ -38,6 +38,12 @@ export const ROOTFS_PROPAGATIONS = [
 
 const TIME_CLOCKS = ["boottime", "monotonic"] as const;
 
+// mknod(2) hands the kernel a 32-bit dev_t that it splits into a 12-bit major and a 20-bit minor:
+// larger numbers would wrap onto another device (major 4097 is major 1: /dev/mem), so they are
+// refused rather than created as something else.
+const DEVICE_MAJOR: readonly [bigint, bigint] = [0n, 0xfffn];
+const DEVICE_MINOR: readonly [bigint, bigint] = [0n, 0xfffffn];
+
 function decodeDevice(raw: unknown, field: string): Device {
   const o = object(raw, field);
   const type = oneOf(o.type, `${field}.type`, ["c", "b", "u", "p"] as const);
@@ -49,8 +55,8 @@ function decodeDevice(raw: unknown, field: string): Device {
     if (isAbsent(o.major)) fail(`${field}.major`, `is required for a device of type ${JSON.stringify(type)}`);
     if (isAbsent(o.minor)) fail(`${field}.minor`, `is required for a device of type ${JSON.stringify(type)}`);
   }
-  put(d, "major", optionalInteger(o.major, `${field}.major`, [0n, INT64[1]]));
-  put(d, "minor", optionalInteger(o.minor, `${field}.minor`, [0n, INT64[1]]));
+  put(d, "major", optionalInteger(o.major, `${field}.major`, DEVICE_MAJOR));
+  put(d, "minor", optionalInteger(o.minor, `${field}.minor`, DEVICE_MINOR));
   put(d, "fileMode", optionalInteger(o.fileMode, `${field}.fileMode`, UINT32));
   put(d, "uid", optionalUserOrGroupId(o.uid, `${field}.uid`));
   put(d, "gid", optionalUserOrGroupId(o.gid, `${field}.gid`));

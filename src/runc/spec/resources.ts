@@ -34,14 +34,18 @@ import type {
 /** Memory sizes are int64 where -1 means unlimited; other negatives are meaningless. */
 const MEMORY: readonly [bigint, bigint] = [-1n, INT64[1]];
 
+const DEVICE_RULE_NUMBER: readonly [bigint, bigint] = [-1n, 0xffff_ffffn];
+
 function decodeDeviceRule(raw: unknown, field: string): DeviceCgroupRule {
   const o = object(raw, field);
   if (isAbsent(o.allow)) fail(`${field}.allow`, "is required");
   const rule: DeviceCgroupRule = { allow: boolean(o.allow, `${field}.allow`) };
   if (!isAbsent(o.type) && o.type !== "") rule.type = oneOf(o.type, `${field}.type`, ["a", "c", "b"] as const);
-  // -1 is how some callers spell the wildcard that an absent major/minor means.
-  put(rule, "major", optionalInteger(o.major, `${field}.major`, [-1n, INT64[1]]));
-  put(rule, "minor", optionalInteger(o.minor, `${field}.minor`, [-1n, INT64[1]]));
+  // -1 is how some callers spell the wildcard that an absent major/minor means. The kernel compares
+  // a device's major and minor as u32 (the v2 filter's immediates are 32 bits): a larger number
+  // would be cut to its low bits and match another device, so it is refused.
+  put(rule, "major", optionalInteger(o.major, `${field}.major`, DEVICE_RULE_NUMBER));
+  put(rule, "minor", optionalInteger(o.minor, `${field}.minor`, DEVICE_RULE_NUMBER));
   if (!isAbsent(o.access)) {
     const access = string(o.access, `${field}.access`);
     if (!/^[rwm]*$/.test(access)) fail(`${field}.access`, `${JSON.stringify(access)} may only contain r, w and m`);

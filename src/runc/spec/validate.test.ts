@@ -402,6 +402,26 @@ describe("each rule names the field", () => {
       "linux.devices[0].major",
     ],
     [
+      "device major past the kernel's 12 bits (4097 would be major 1, /dev/mem)",
+      (s) => (s.linux.devices = [{ type: "c", path: "/dev/x", major: 4097, minor: 1 }]),
+      "linux.devices[0].major",
+    ],
+    [
+      "device major of 2^63 (found by the runc-config fuzzer: the plan encoder threw RangeError)",
+      (s) => (s.linux.devices = [{ type: "c", path: "/dev/x", major: 2 ** 63, minor: 1 }]),
+      "linux.devices[0].major",
+    ],
+    [
+      "device minor past the kernel's 20 bits",
+      (s) => (s.linux.devices = [{ type: "c", path: "/dev/x", major: 1, minor: 0x100000 }]),
+      "linux.devices[0].minor",
+    ],
+    [
+      "device rule major past u32 (the v2 filter would compare its low 32 bits: 2^32+1 matched major 1)",
+      (s) => (s.linux.resources.devices = [{ allow: true, type: "c", major: 2 ** 32 + 1, minor: 1, access: "rwm" }]),
+      "linux.resources.devices[0].major",
+    ],
+    [
       "device uid range",
       (s) => (s.linux.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229, uid: 2 ** 32 - 1 }]),
       "linux.devices[0].uid",
