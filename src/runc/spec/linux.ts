@@ -39,8 +39,8 @@ export const ROOTFS_PROPAGATIONS = [
 const TIME_CLOCKS = ["boottime", "monotonic"] as const;
 
 // mknod(2) hands the kernel a 32-bit dev_t that it splits into a 12-bit major and a 20-bit minor:
-// larger numbers would wrap onto another device (major 4097 is major 1: /dev/mem), so they are
-// refused rather than created as something else.
+// no device has larger numbers, and a number cut to fit (nsexec passes them as unsigned ints, so
+// major 2^32+1 became major 1: /dev/mem) would make another device. They are refused.
 const DEVICE_MAJOR: readonly [bigint, bigint] = [0n, 0xfffn];
 const DEVICE_MINOR: readonly [bigint, bigint] = [0n, 0xfffffn];
 

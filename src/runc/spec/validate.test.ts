@@ -402,8 +402,13 @@ describe("each rule names the field", () => {
       "linux.devices[0].major",
     ],
     [
-      "device major past the kernel's 12 bits (4097 would be major 1, /dev/mem)",
-      (s) => (s.linux.devices = [{ type: "c", path: "/dev/x", major: 4097, minor: 1 }]),
+      "device major past the kernel's 12 bits (2^32+1 was cut to major 1, /dev/mem)",
+      (s) => (s.linux.devices = [{ type: "c", path: "/dev/x", major: 2 ** 32 + 1, minor: 1 }]),
+      "linux.devices[0].major",
+    ],
+    [
+      "device major of 4096",
+      (s) => (s.linux.devices = [{ type: "c", path: "/dev/x", major: 4096, minor: 1 }]),
       "linux.devices[0].major",
     ],
     [
