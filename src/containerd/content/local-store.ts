@@ -343,8 +343,18 @@ class LocalWriter implements ContentWriter {
     return this.#state.offset;
   }
 
+  /**
+   * Appends `chunk`. A write that would take the ingest past its declared total (0: unknown) is
+   * refused whole before any of it is kept: the disk a client can fill is what it declared.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.#closed) throw new FailedPreconditionError(`ingest ${this.ref}: writer is closed`);
+    const total = this.#state.total;
+    const size = this.#state.offset + chunk.byteLength;
+    if (total > 0 && size > total)
+      throw new FailedPreconditionError(
+        `ingest ${this.ref}: write past total: ${size} bytes, expected ${total} (unexpected commit size)`,
+      );
     this.#state.hash.update(chunk);
     this.#state.offset += chunk.byteLength;
     this.#state.updatedAt = new Date();
