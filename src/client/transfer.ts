@@ -13,6 +13,8 @@ export interface TransferPullOptions {
   password?: string;
   caPem?: Buffer;
   progress?: ProgressListener;
+  /** Gives up: the call is cancelled, and the daemon stops the pull. */
+  signal?: AbortSignal;
 }
 
 export async function transferPull(
@@ -23,15 +25,18 @@ export async function transferPull(
   const client = createClient(Transfer, address, { namespace: opts.namespace });
   try {
     let done: { name: string; digest: string } | undefined;
-    for await (const p of client.pull({
-      reference,
-      snapshotter: opts.snapshotter ?? "overlayfs",
-      platforms: opts.platforms ?? [],
-      insecureHosts: opts.insecureHosts ?? [],
-      username: opts.username ?? "",
-      password: opts.password ?? "",
-      caPem: opts.caPem ?? new Uint8Array(),
-    })) {
+    for await (const p of client.pull(
+      {
+        reference,
+        snapshotter: opts.snapshotter ?? "overlayfs",
+        platforms: opts.platforms ?? [],
+        insecureHosts: opts.insecureHosts ?? [],
+        username: opts.username ?? "",
+        password: opts.password ?? "",
+        caPem: opts.caPem ?? new Uint8Array(),
+      },
+      { signal: opts.signal },
+    )) {
       opts.progress?.({
         phase: p.phase as ProgressPhase,
         digest: p.digest,

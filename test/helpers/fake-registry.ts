@@ -231,3 +231,146 @@ export function publishImage(
   const m = reg.addManifest(repo, tag, opts.manifestMediaType ?? OCI_MANIFEST, manifest);
   return { ...m, layers: ls };
 }
+
+// ---- the malicious registry: the hostile cases in one place ----
+
+/**
+ * What a malicious registry can do to a puller, one case an image:
+ * - `endless-manifest`: a HEAD without digest or length, and a GET that never stops sending;
+ * - `manifest-length-short` / `manifest-length-long`: a manifest whose Content-Length is smaller
+ *   than its body (the rest is left on the connection) or larger (the connection is dropped);
+ * - `layer-size-short`: a manifest whose layer descriptor says fewer bytes than the blob has;
+ * - `layer-size-long`: one that says more bytes than the blob has;
+ * - `wrong-media-type`: an HTML page served as the image's manifest;
+ * - `slow-manifest`: a manifest sent a byte a second (slow, but progressing: not to be killed);
+ * - `stalled-layer`: a layer that sends part of itself and then nothing, holding the connection.
+ */
+export const HOSTILE_CASES = [
+  "endless-manifest",
+  "manifest-length-short",
+  "manifest-length-long",
+  "layer-size-short",
+  "layer-size-long",
+  "wrong-media-type",
+  "slow-manifest",
+  "stalled-layer",
+] as const;
+export type HostileCase = (typeof HOSTILE_CASES)[number];
+
+/** Bytes an endless body sends before it gives up (far past any document limit; never held). */
+export const ENDLESS_BYTES = 1 << 30;
+
+/**
+ * Answers on the raw socket, bypassing node's own framing (which refuses a body that does not match
+ * its Content-Length): the status line and headers as given, then `body`, then `after`.
+ */
+export function rawAnswer(
+  res: ServerResponse,
+  headers: Record<string, string | number>,
+  body: Buffer,
+  after: "keep" | "drop" = "keep",
+): void {
+  const socket = res.socket;
+  if (!socket) return;
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
+  socket.write(`HTTP/1.1 200 OK\r\n${head}\r\n`);
+  socket.write(body);
+  if (after === "drop") socket.end();
+}
+
+/**
+ * Publishes `kind` under `repo`:1 on `reg` and routes its hostile answers (before any intercept the
+ * registry already had). Returns the reference and what was served, for the test's checks.
+ */
+export function publishHostile(
+  reg: FakeRegistry,
+  repo: string,
+  kind: HostileCase,
+): { reference: string; responses: ServerResponse[] } {
+  // Not a tar (nothing here is meant to unpack), and its own bytes: no case shares a blob with
+  // another, which a daemon would then not fetch again.
+  const layerBody = Buffer.alloc(2 << 20, "l");
+  layerBody.write(repo);
+  const layer = reg.addBlob(layerBody);
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const config = reg.addBlob(
+    Buffer.from(
+      JSON.stringify({
+        architecture: arch,
+        os: "linux",
+        config: { Labels: { case: repo } },
+        rootfs: { type: "layers", diff_ids: [`sha256:${"0".repeat(64)}`] },
+      }),
+    ),
+  );
+  const layerSize = kind === "layer-size-short" ? 1000 : kind === "layer-size-long" ? layer.size + 4096 : layer.size;
+  const manifestBody = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, ...config },
+      layers: [{ mediaType: OCI_LAYER_GZIP, digest: layer.digest, size: layerSize }],
+    }),
+  );
+  const manifest = reg.addManifest(repo, "1", kind === "wrong-media-type" ? "text/html" : OCI_MANIFEST, manifestBody);
+  const html = Buffer.from("<html><body>Welcome to nginx!</body></html>\n");
+  const responses: ServerResponse[] = [];
+  const before = reg.intercept;
+  reg.intercept = (req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (!path.startsWith(`/v2/${repo}/`)) return before?.(req, res) ?? false;
+    const isManifest = path.includes("/manifests/");
+    const isLayer = path === `/v2/${repo}/blobs/${layer.digest}`;
+    const get = req.method === "GET";
+    switch (kind) {
+      case "endless-manifest":
+        if (!isManifest) return false;
+        res.writeHead(200, { "content-type": OCI_MANIFEST });
+        if (!get) {
+          res.end();
+          return true;
+        }
+        responses.push(res);
+        streamBytes(res, ENDLESS_BYTES, Buffer.from('{"schemaVersion":2,')).catch(() => {});
+        return true;
+      case "manifest-length-short":
+      case "manifest-length-long": {
+        if (!isManifest || !get) return false;
+        responses.push(res);
+        const short = kind === "manifest-length-short";
+        const length = short ? manifestBody.length >> 1 : manifestBody.length + 1000;
+        const headers = {
+          "content-type": OCI_MANIFEST,
+          "content-length": length,
+          "docker-content-digest": manifest.digest,
+        };
+        rawAnswer(res, headers, manifestBody, short ? "keep" : "drop");
+        return true;
+      }
+      case "wrong-media-type":
+        if (!isManifest) return false;
+        res.writeHead(200, { "content-type": "text/html", "content-length": html.length });
+        res.end(get ? html : undefined);
+        return true;
+      case "slow-manifest":
+        if (!isManifest || !get) return false;
+        responses.push(res);
+        res.writeHead(200, { "content-type": OCI_MANIFEST, "content-length": manifestBody.length });
+        streamBytes(res, manifestBody.length, manifestBody, { bytesPerSecond: 1, piece: 1 }).catch(() => {});
+        return true;
+      case "stalled-layer":
+        if (!isLayer || !get) return false;
+        responses.push(res);
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": layer.size });
+        streamBytes(res, layer.size >> 1, layerBody, { after: "hold" }).catch(() => {});
+        return true;
+      default:
+        // The lying descriptor sizes are in the manifest; the registry serves the blob as it is.
+        if (isLayer) responses.push(res);
+        return false;
+    }
+  };
+  return { reference: `${reg.host}/${repo}:1`, responses };
+}
