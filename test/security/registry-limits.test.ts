@@ -351,7 +351,10 @@ describe("registry size limits", { skip }, () => {
     await stoppedEarly(sent, "layer");
     const held = ingestBytes(layer.digest);
     t.diagnostic(`ingest after the cut: ${held ?? "none"} bytes of ${layer.size}`);
-    assert.ok(held !== undefined && held <= layer.size, `the ingest is kept and holds at most the layer (${held} bytes)`);
+    assert.ok(
+      held !== undefined && held <= layer.size,
+      `the ingest is kept and holds at most the layer (${held} bytes)`,
+    );
     typed(err, "failed-precondition", /the registry sent more than its descriptor's \d+ bytes/);
     assert.deepEqual(await ports("c-pull").images.list(), [], "no image");
   });
@@ -464,7 +467,10 @@ describe("registry size limits", { skip }, () => {
       await stoppedEarly(sent, `layer (Content-Length ${declared ? "declared" : "absent"})`);
       const held = ingestBytes(layer.digest);
       t.diagnostic(`ingest after the cut: ${held ?? "none"} bytes of ${layer.size}`);
-      assert.ok(held !== undefined && held <= layer.size, `the ingest is kept and holds at most the layer (${held} bytes)`);
+      assert.ok(
+        held !== undefined && held <= layer.size,
+        `the ingest is kept and holds at most the layer (${held} bytes)`,
+      );
       typed(
         err,
         "failed-precondition",
