@@ -192,14 +192,38 @@ export class TtrpcServer {
     if (!methods) return { code: CODE_UNIMPLEMENTED, message: `ttrpc: no service ${req.service}` };
     const run = methods.get(req.method);
     if (!run) return { code: CODE_UNIMPLEMENTED, message: `ttrpc: service ${req.service} has no method ${req.method}` };
-    const signals = [connGone];
-    // timeout_nano is relative to when the client sent the request: the deadline starts now.
-    if (req.timeoutNano > 0n) {
-      const ms = Math.min(2 ** 31 - 1, Math.max(1, Number(req.timeoutNano / 1_000_000n)));
-      signals.push(AbortSignal.timeout(ms));
+    // The call's own signal, and a deadline timer cleared when the call ends: AbortSignal.timeout
+    // would stay pending (with its signals) until the timeout passed, up to 24.8 days a call.
+    const call = new AbortController();
+    const onGone = () => call.abort(connGone.reason);
+    if (connGone.aborted) onGone();
+    else connGone.addEventListener("abort", onGone, { once: true });
+    const ms = deadlineMs(req.timeoutNano);
+    const timer =
+      ms === undefined
+        ? undefined
+        : setTimeout(
+            () => call.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+            ms,
+          );
+    timer?.unref(); // as AbortSignal.timeout's: a call's deadline alone does not keep the process up
+    try {
+      return await run(req, call.signal);
+    } finally {
+      clearTimeout(timer);
+      connGone.removeEventListener("abort", onGone);
     }
-    return run(req, AbortSignal.any(signals));
   }
+}
+
+/**
+ * A request's timeout_nano as a timer delay in ms, none when 0 or less (no deadline). It is relative
+ * to when the client sent the request, so the deadline starts now; past Node's longest timer (2^31-1
+ * ms, 24.8 days) it is that.
+ */
+function deadlineMs(timeoutNano: bigint): number | undefined {
+  if (timeoutNano <= 0n) return undefined;
+  return Math.min(2 ** 31 - 1, Math.max(1, Number(timeoutNano / 1_000_000n)));
 }
 
 export function createTtrpcServer(): TtrpcServer {
