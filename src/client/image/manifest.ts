@@ -46,15 +46,30 @@ function parse(bytes: Uint8Array, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/**
+ * A value from the document, shown briefly in an error: a string's first 64 characters, a
+ * number, or the kind of value. Never the value whole (a document may be 4 MiB) nor by
+ * JSON.stringify, whose recursion a deeply nested value (which JSON.parse builds) overflows.
+ */
+function shown(v: unknown): string {
+  if (typeof v === "string")
+    return v.length <= 64
+      ? JSON.stringify(v)
+      : `${JSON.stringify(v.slice(0, 64)).slice(0, -1)}…" (${v.length} characters)`;
+  if (v === undefined) return "(missing)";
+  if (v === null || typeof v === "number" || typeof v === "boolean") return String(v);
+  return Array.isArray(v) ? "(an array)" : `(${typeof v === "object" ? "an object" : typeof v})`;
+}
+
 export function decodeDescriptor(v: unknown, where: string): BlobDescriptor {
   const o = v as Record<string, unknown> | null;
   if (!o || typeof o !== "object") throw new InvalidArgumentError(`${where}: descriptor must be an object`);
   if (typeof o.mediaType !== "string" || o.mediaType === "")
     throw new InvalidArgumentError(`${where}.mediaType: missing`);
   if (typeof o.digest !== "string" || !DIGEST.test(o.digest))
-    throw new InvalidArgumentError(`${where}.digest: invalid ${JSON.stringify(o.digest)}`);
+    throw new InvalidArgumentError(`${where}.digest: invalid ${shown(o.digest)}`);
   if (typeof o.size !== "number" || !Number.isSafeInteger(o.size) || o.size < 0)
-    throw new InvalidArgumentError(`${where}.size: invalid ${JSON.stringify(o.size)}`);
+    throw new InvalidArgumentError(`${where}.size: invalid ${shown(o.size)}`);
   const d: BlobDescriptor = { mediaType: o.mediaType, digest: o.digest, size: o.size };
   if (o.annotations !== undefined && o.annotations !== null)
     d.annotations = stringMap(o.annotations, `${where}.annotations`);
@@ -140,7 +155,7 @@ export function decodeImageConfig(bytes: Uint8Array): ImageConfig {
     throw new InvalidArgumentError("image config.rootfs.diff_ids: must be an array");
   for (const [i, d] of rootfs.diff_ids.entries()) {
     if (typeof d !== "string" || !DIGEST.test(d))
-      throw new InvalidArgumentError(`image config.rootfs.diff_ids[${i}]: invalid ${JSON.stringify(d)}`);
+      throw new InvalidArgumentError(`image config.rootfs.diff_ids[${i}]: invalid ${shown(d)}`);
   }
   const config = doc.config ?? {};
   if (typeof config !== "object" || Array.isArray(config))
