@@ -51,7 +51,9 @@ function attempt(name: string, seconds: number, opts: SuperviseOptions): Promise
   };
   const worker = new Worker(new URL("./worker.ts", import.meta.url), {
     workerData: data,
-    resourceLimits: { maxOldGenerationSizeMb: entry.memoryMb },
+    // The stack of a process's main thread (V8's default, ~1 MiB), where the parsers run in the
+    // daemon and the runtime: a worker's default (4 MiB) hid recursion that overflows there.
+    resourceLimits: { maxOldGenerationSizeMb: entry.memoryMb, stackSizeMb: 1 },
     stdout: false,
     stderr: false,
   });
