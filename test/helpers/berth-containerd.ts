@@ -4,7 +4,7 @@
 // restart() brings the daemon back on the same dirs.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../fixtures/busybox.ts";
@@ -41,6 +41,23 @@ export class BerthContainerd {
     this.state = join(dir, "state");
     this.address = join(dir, "state", "containerd.sock");
     this.logPath = join(dir, "daemon.log");
+  }
+
+  /**
+   * Bytes held by the content store's ingest whose ref ends with `suffix` (a partial download or
+   * write), found through each ingest's meta.json; undefined when there is none.
+   */
+  ingestBytes(suffix: string): number | undefined {
+    const dir = join(this.root, "io.containerd.content.v1.content", "ingest");
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      try {
+        const meta = JSON.parse(readFileSync(join(dir, name, "meta.json"), "utf8")) as { ref: string };
+        if (meta.ref.endsWith(suffix)) return statSync(join(dir, name, "data")).size;
+      } catch {
+        // An ingest being created or removed meanwhile.
+      }
+    }
+    return undefined;
   }
 
   get pid(): number | undefined {

@@ -5,6 +5,7 @@
 // `create` or `run -d` a pipe would stay open as long as the container lives, and waiting for EOF
 // would hang. Files also let a test read the container's output after `start`.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { open, readdir, readFile, rm } from "node:fs/promises";
@@ -218,6 +219,21 @@ export class Runtime {
       return (parsed ?? []).map((c) => c.id);
     }
     return this.rootEntries();
+  }
+
+  /**
+   * Runs `id` from `bundle`; the run must be refused at once (exit 1, `message` on stderr), the
+   * container must not have run (no stdout) and nothing may be left: state, memory or pids cgroup.
+   */
+  async runRefused(id: string, bundle: string, message: RegExp, timeoutMs = 20_000): Promise<void> {
+    const r = await this.run(id, bundle, { timeoutMs });
+    assert.equal(r.timedOut, false, "the runtime hung");
+    assert.equal(r.stdout, "", `the container ran: ${r.stdout}`);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, message);
+    assert.deepEqual(await this.rootEntries(), []);
+    assert.equal(existsSync(`/sys/fs/cgroup/memory/${id}`), false, "memory cgroup left");
+    assert.equal(existsSync(`/sys/fs/cgroup/pids/${id}`), false, "pids cgroup left");
   }
 
   /** What is in the state root (empty when it does not exist). */

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,18 +62,6 @@ describe("content Write past total through the daemon", { skip }, () => {
     await d?.cleanup();
   });
 
-  /** The size of the daemon's ingest whose ref ends with `ref`; undefined when there is none. */
-  const ingestBytes = (ref: string): number | undefined => {
-    const dir = join(d.root, "io.containerd.content.v1.content", "ingest");
-    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-      try {
-        const meta = JSON.parse(readFileSync(join(dir, name, "meta.json"), "utf8")) as { ref: string };
-        if (meta.ref.endsWith(`/${ref}`)) return statSync(join(dir, name, "data")).size;
-      } catch {}
-    }
-    return undefined;
-  };
-
   test("ctr content ingest --expected-size 1MiB fed 8 MiB: refused at 1 MiB", { timeout: 120_000 }, async () => {
     const child = spawn(
       CTR,
@@ -88,7 +76,7 @@ describe("content Write past total through the daemon", { skip }, () => {
     child.stdin.on("error", () => {}); // ctr stops reading once it is refused
     child.stdin.end(Buffer.alloc(8 * MiB, "x"));
     const [code] = await exited;
-    const held = ingestBytes("over-ref");
+    const held = d.ingestBytes("/over-ref");
     assert.ok(held !== undefined && held <= MiB, `the ingest holds ${held} bytes of a declared ${MiB}`);
     assert.notEqual(code, 0, "ctr failed");
     assert.match(stderr, /write past total: \d+ bytes, expected 1048576/);

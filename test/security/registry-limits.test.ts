@@ -19,9 +19,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pack } from "tar-stream";
@@ -184,20 +183,6 @@ describe("registry size limits", { skip }, () => {
     return n;
   };
 
-  /**
-   * Bytes the daemon's ingest of a layer holds (a partial download), found through each ingest's
-   * meta.json (the directory is named after the namespaced ref); undefined when there is none.
-   */
-  const ingestBytes = (digest: string): number | undefined => {
-    const dir = join(d.root, "io.containerd.content.v1.content", "ingest");
-    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-      try {
-        const meta = JSON.parse(readFileSync(join(dir, name, "meta.json"), "utf8")) as { ref: string };
-        if (meta.ref.endsWith(digest)) return statSync(join(dir, name, "data")).size;
-      } catch {}
-    }
-    return undefined;
-  };
   /** A 401 with a Bearer challenge for `repo`, and a token service streaming 64 MiB with `status`. */
   const hostileTokens = (repo: string, status: () => number) => {
     const sent: Sent = [];
@@ -349,7 +334,7 @@ describe("registry size limits", { skip }, () => {
     });
     const err = await failure(pull(ports("c-pull"), client(), `${reg.host}/c/pull:1`, { snapshotter: "overlayfs" }));
     await stoppedEarly(sent, "layer");
-    const held = ingestBytes(layer.digest);
+    const held = d.ingestBytes(layer.digest);
     t.diagnostic(`ingest after the cut: ${held ?? "none"} bytes of ${layer.size}`);
     assert.ok(
       held !== undefined && held <= layer.size,
@@ -465,7 +450,7 @@ describe("registry size limits", { skip }, () => {
       });
       const err = await daemonPull(`${reg.host}/t/layer:${declared}`, `t-layer-${declared}`);
       await stoppedEarly(sent, `layer (Content-Length ${declared ? "declared" : "absent"})`);
-      const held = ingestBytes(layer.digest);
+      const held = d.ingestBytes(layer.digest);
       t.diagnostic(`ingest after the cut: ${held ?? "none"} bytes of ${layer.size}`);
       assert.ok(
         held !== undefined && held <= layer.size,

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -53,18 +53,6 @@ describe("transfer pull cancelled by its client", { skip }, () => {
     await reg?.stop();
     await d?.cleanup();
   });
-
-  /** The size of the ingest whose ref names `digest`; undefined when there is none. */
-  const ingestBytes = (digest: string): number | undefined => {
-    const dir = join(d.root, "io.containerd.content.v1.content", "ingest");
-    for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-      try {
-        const meta = JSON.parse(readFileSync(join(dir, name, "meta.json"), "utf8")) as { ref: string };
-        if (meta.ref.endsWith(digest)) return statSync(join(dir, name, "data")).size;
-      } catch {}
-    }
-    return undefined;
-  };
 
   /** An image whose one layer (`sent` bytes of it) the registry streams at `pace`. */
   const slowImage = (name: string, pace: StreamPace, sent: number) => {
@@ -131,7 +119,7 @@ describe("transfer pull cancelled by its client", { skip }, () => {
     const { child, stderr } = startClient(reference, ns);
     const exited = once(child, "exit");
     const deadline = Date.now() + 60_000;
-    while ((ingestBytes(layer.digest) ?? 0) < MIDWAY) {
+    while ((d.ingestBytes(layer.digest) ?? 0) < MIDWAY) {
       assert.ok(child.exitCode === null, `the client ended early: ${stderr()}`);
       assert.ok(Date.now() < deadline, `the ingest did not reach ${MIDWAY} bytes: ${stderr()}`);
       await sleep(100);
@@ -148,9 +136,9 @@ describe("transfer pull cancelled by its client", { skip }, () => {
     const after = Date.now() - killedAt;
 
     // Nothing keeps growing.
-    const first = ingestBytes(layer.digest);
+    const first = d.ingestBytes(layer.digest);
     await sleep(1000);
-    const second = ingestBytes(layer.digest);
+    const second = d.ingestBytes(layer.digest);
     assert.equal(second, first, `the ingest grew from ${first} to ${second} bytes after the client was killed`);
     assert.ok(second === undefined || second < LAYER_SIZE, "partial ingest");
 

@@ -2,7 +2,8 @@
 // binary xattrs, GNU long names, global PAX records, ustar prefix names, v7 headers, base-256
 // numbers), the entry kinds (files, dirs, symlinks, hard links, devices, fifos) and whiteouts.
 // Built by hand here, so the bytes are exactly what each dialect's writer produces.
-import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from "../../../src/containerd/archive/tar-format.ts";
+import { END_OF_ARCHIVE, paddingFor } from "../../../src/containerd/archive/tar-format.ts";
+import { rawTar } from "../../fixtures/layer-tar.ts";
 
 export interface RawHeader {
   name: string | Uint8Array;
@@ -77,28 +78,6 @@ export function gnuLong(typeflag: "L" | "K", value: string): Buffer {
   return member({ name: "././@LongLink", typeflag, magic: "gnu" }, Buffer.from(`${value}\0`));
 }
 
-function encoded(entries: { entry: Partial<TarEntry> & Pick<TarEntry, "name" | "type">; data?: Buffer }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const { entry, data } of entries) {
-    parts.push(
-      encodeHeader({
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        size: data?.length ?? 0,
-        mtime: 1_600_000_000,
-        linkname: "",
-        devmajor: 0,
-        devminor: 0,
-        xattrs: new Map(),
-        ...entry,
-      }),
-    );
-    if (data && data.length > 0) parts.push(data, Buffer.alloc(paddingFor(data.length)));
-  }
-  return Buffer.concat(parts);
-}
-
 const END = END_OF_ARCHIVE;
 const long = (n: number) => `${"d".repeat(60)}/${"e".repeat(60)}/${"f".repeat(Math.max(1, n - 122))}`;
 
@@ -107,46 +86,40 @@ export function tarSeeds(): Buffer[] {
   const seeds: Buffer[] = [];
   // ustar, every entry kind, through our own encoder (what writeDiff produces).
   seeds.push(
-    Buffer.concat([
-      encoded([
-        { entry: { name: "bin", type: "dir", mode: 0o755 } },
-        { entry: { name: "bin/sh", type: "file", mode: 0o4755, uid: 0 }, data: Buffer.from("#!/bin/busybox\n") },
-        { entry: { name: "bin/ls", type: "symlink", linkname: "/bin/busybox" } },
-        { entry: { name: "bin/su", type: "hardlink", linkname: "bin/sh" } },
-        { entry: { name: "dev/null", type: "char", mode: 0o666, devmajor: 1, devminor: 3 } },
-        { entry: { name: "dev/loop0", type: "block", mode: 0o660, devmajor: 7, devminor: 0 } },
-        { entry: { name: "run/fifo", type: "fifo", mode: 0o620 } },
-        {
-          entry: { name: "etc/passwd", type: "file", uid: 1000, gid: 1000 },
-          data: Buffer.from("root:x:0:0::/root:/bin/sh\n"),
-        },
-      ]),
-      END,
+    rawTar([
+      { entry: { name: "bin", type: "dir", mode: 0o755 } },
+      { entry: { name: "bin/sh", type: "file", mode: 0o4755, uid: 0 }, data: Buffer.from("#!/bin/busybox\n") },
+      { entry: { name: "bin/ls", type: "symlink", linkname: "/bin/busybox" } },
+      { entry: { name: "bin/su", type: "hardlink", linkname: "bin/sh" } },
+      { entry: { name: "dev/null", type: "char", mode: 0o666, devmajor: 1, devminor: 3 } },
+      { entry: { name: "dev/loop0", type: "block", mode: 0o660, devmajor: 7, devminor: 0 } },
+      { entry: { name: "run/fifo", type: "fifo", mode: 0o620 } },
+      {
+        entry: { name: "etc/passwd", type: "file", uid: 1000, gid: 1000 },
+        data: Buffer.from("root:x:0:0::/root:/bin/sh\n"),
+      },
     ]),
   );
   // PAX: binary xattrs, long and non-ASCII names, big ids, sub-second times.
   seeds.push(
-    Buffer.concat([
-      encoded([
-        {
-          entry: {
-            name: "usr/bin/ping",
-            type: "file",
-            mode: 0o755,
-            xattrs: new Map([
-              ["security.capability", Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])],
-              ["user.note", Buffer.from("pax value with = and \n newline")],
-            ]),
-          },
-          data: Buffer.from("ELF"),
+    rawTar([
+      {
+        entry: {
+          name: "usr/bin/ping",
+          type: "file",
+          mode: 0o755,
+          xattrs: new Map([
+            ["security.capability", Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])],
+            ["user.note", Buffer.from("pax value with = and \n newline")],
+          ]),
         },
-        {
-          entry: { name: long(150), type: "file", uid: 3_000_000, gid: 70_000_000_000, mtime: 1_600_000_000.125 },
-        },
-        { entry: { name: "ünïcödé/файл", type: "symlink", linkname: long(140) } },
-        { entry: { name: "d", type: "dir", xattrs: new Map([["trusted.overlay.opaque", Buffer.from("y")]]) } },
-      ]),
-      END,
+        data: Buffer.from("ELF"),
+      },
+      {
+        entry: { name: long(150), type: "file", uid: 3_000_000, gid: 70_000_000_000, mtime: 1_600_000_000.125 },
+      },
+      { entry: { name: "ünïcödé/файл", type: "symlink", linkname: long(140) } },
+      { entry: { name: "d", type: "dir", xattrs: new Map([["trusted.overlay.opaque", Buffer.from("y")]]) } },
     ]),
   );
   // GNU: long name and long link records, GNU magic.

@@ -9,7 +9,6 @@ import { Readable } from "node:stream";
 import type { TestContext } from "node:test";
 import { pack, type Header as TarStreamHeader } from "tar-stream";
 import { sharedFsops } from "../../../src/containerd/archive/fsops.ts";
-import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from "../../../src/containerd/archive/tar-format.ts";
 
 export interface PackEntry {
   header: Partial<TarStreamHeader> & { name: string };
@@ -36,30 +35,7 @@ export async function tarOf(entries: PackEntry[]): Promise<Buffer> {
   return collected;
 }
 
-/** A tar built by our own encoder (for what tar-stream cannot write). */
-export function rawTar(
-  entries: { entry: Partial<TarEntry> & Pick<TarEntry, "name" | "type">; data?: Buffer }[],
-): Buffer {
-  const parts: Buffer[] = [];
-  for (const { entry, data } of entries) {
-    const full: TarEntry = {
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      size: data?.length ?? 0,
-      mtime: 1_600_000_000,
-      linkname: "",
-      devmajor: 0,
-      devminor: 0,
-      xattrs: new Map(),
-      ...entry,
-    };
-    parts.push(encodeHeader(full));
-    if (data && data.length > 0) parts.push(data, Buffer.alloc(paddingFor(data.length)));
-  }
-  parts.push(END_OF_ARCHIVE);
-  return Buffer.concat(parts);
-}
+export { rawTar } from "../../fixtures/layer-tar.ts";
 
 export function streamOf(buf: Buffer, chunk = 64 * 1024): Readable {
   // Several chunks, so headers straddle chunk boundaries as they do on the network.
