@@ -1,0 +1,96 @@
+// kill -9 of berth-containerd at random points of `ctr run -d` (container create, snapshot
+// prepare, shim start, task create and start): the daemon starts again on the same dirs, the
+// metadata references only what is on disk, whatever the run left (a container, a task in any
+// state, or nothing) can be removed, after which no bundle, shim, mount, socket or cgroup of it is
+// left, and a run with the same id then succeeds.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import {
+  assertCleanAfterStop,
+  assertNoLeftovers,
+  assertReferences,
+  ctrAndKill,
+  faultIterations,
+  faultSeed,
+  removeContainer,
+  restart,
+  seededRandom,
+  spareSockets,
+  timedCtr,
+} from "../helpers/fault-loop.ts";
+
+const NS = "faults";
+const IMAGE = "docker.io/berth/faults-busybox:latest";
+const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
+
+describe("kill -9 at random points of ctr run", { skip }, () => {
+  let d: BerthContainerd & { cleanup(): Promise<void> };
+  let fifos: string;
+  before(async () => {
+    d = await startBerthContainerd();
+    const archive = join(d.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: IMAGE });
+    const r = await d.ctrAsync(["images", "import", archive], { namespace: NS });
+    assert.equal(r.status, 0, r.stderr);
+    // ctr's stdio fifos in a private dir (ctr leaves them when the daemon dies under it).
+    fifos = join(d.dir, "fifo");
+    await mkdir(fifos);
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("the daemon restarts consistent, the remains go and the same id runs again", {
+    timeout: 600_000,
+  }, async (t) => {
+    const seed = faultSeed();
+    const random = seededRandom(seed);
+    const n = faultIterations(10);
+    t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+    const run = (id: string) => ["run", "-d", "--fifo-dir", fifos, IMAGE, id, "sleep", "3600"];
+    const ids = new Set<string>();
+
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = `calibrate${i}`;
+      ids.add(id);
+      const base = await timedCtr(d, run(id), NS);
+      assert.equal(base.r.status, 0, base.r.stderr);
+      times.push(base.ms);
+      await removeContainer(d, id, NS, "calibration");
+    }
+    const windowMs = Math.round(Math.min(...times) * 1.2) + 50;
+    t.diagnostic(`undisturbed runs took ${times.join(", ")} ms; kills fall in 0-${windowMs} ms`);
+
+    const sockets = new Set<string>(spareSockets(d));
+    let during = 0;
+    for (let i = 0; i < n; i++) {
+      const id = `run${i}`;
+      ids.add(id);
+      const delay = Math.floor(random() * windowMs);
+      const k = await ctrAndKill(d, run(id), delay, { namespace: NS });
+      if (k.during) during++;
+      const what = `iteration ${i}: kill -9 ${delay} ms into ctr run ${id} (${k.during ? "during it" : "after it ended"})`;
+      await restart(d, what);
+      for (const s of spareSockets(d)) sockets.add(s);
+      assertReferences(d, what);
+
+      await removeContainer(d, id, NS, what);
+      await assertNoLeftovers(d, { namespace: NS, ids: [id] }, `${what}, then removed`);
+      const again = await d.ctrAsync(run(id), { namespace: NS });
+      assert.equal(again.status, 0, `${what}: running ${id} again: ${again.stderr}`);
+      const listed = (await d.ctrAsync(["task", "ls"], { namespace: NS })).stdout;
+      assert.match(listed, new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, "m"), `${what}: ${id} again: ${listed}`);
+      await removeContainer(d, id, NS, `${what}, run again`);
+      for (const s of spareSockets(d)) sockets.add(s);
+    }
+    t.diagnostic(`${n} iterations: ${during} kills during ctr run, ${n - during} after it ended`);
+    assertReferences(d, "at the end");
+    await assertCleanAfterStop(d, { namespace: NS, ids, sockets });
+  });
+});

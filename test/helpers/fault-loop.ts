@@ -1,0 +1,265 @@
+// The pieces of the randomised kill -9 tests (test/faults/kill9-*.test.ts): a seeded random
+// source, the iteration count, an image with several layers (so a pull, an import or a collection
+// takes long enough to be interrupted in the middle), and "run this ctr command and SIGKILL the
+// daemon after D ms", then the restart on the same dirs.
+//
+// BERTH_FAULT_SEED replays a run (each test prints its seed); BERTH_FAULT_ITERATIONS raises the
+// iteration count of every randomised test.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { makeTempDir } from "../fixtures/busybox.ts";
+import { gzipLayer } from "../fixtures/layer-tar.ts";
+import { MEDIA_TYPES, tarDirectory, writeOciLayout } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, CTR, type CtrResult } from "./berth-containerd.ts";
+import { checkReferences, leftovers, type ReferenceCounts, shimsOf } from "./invariants.ts";
+
+/** The seed of this run: BERTH_FAULT_SEED, else a fresh one (print it to replay the run). */
+export function faultSeed(): number {
+  const env = process.env.BERTH_FAULT_SEED;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env) >>> 0;
+  return randomBytes(4).readUInt32LE(0);
+}
+
+/** Iterations of a randomised fault: BERTH_FAULT_ITERATIONS when set, else the test's default. */
+export function faultIterations(fallback: number): number {
+  const n = Number(process.env.BERTH_FAULT_ITERATIONS);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** mulberry32: a small, fast, seedable generator; returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+export interface LayeredImage {
+  name: string;
+  manifestDigest: string;
+  configDigest: string;
+  /** Bottom first: the busybox layer, then the extra ones. */
+  layerDigests: string[];
+}
+
+/**
+ * The busybox image (test/fixtures/oci-image.ts) with `extraLayers` more layers on top, each one
+ * file of `layerBytes` random (incompressible) bytes, written as an OCI layout into `layout`.
+ */
+export async function writeLayeredLayout(
+  layout: string,
+  opts: { name: string; extraLayers: number; layerBytes: number },
+): Promise<LayeredImage> {
+  const base = await writeOciLayout(layout, { name: opts.name, cmd: ["sh"] });
+  const blob = (d: string) => join(layout, "blobs/sha256", d.slice("sha256:".length));
+  const put = async (data: Uint8Array) => {
+    const digest = sha256(data);
+    await writeFile(blob(digest), data);
+    return { digest, size: data.length };
+  };
+  const manifest = JSON.parse(await readFile(blob(base.manifestDigest), "utf8")) as {
+    config: { digest: string; size: number; mediaType: string };
+    layers: { mediaType: string; digest: string; size: number }[];
+  };
+  const config = JSON.parse(await readFile(blob(base.configDigest), "utf8")) as {
+    rootfs: { diff_ids: string[] };
+    history: { created: string; created_by: string }[];
+  };
+  for (let i = 0; i < opts.extraLayers; i++) {
+    const l = await gzipLayer([{ name: `fault-layer-${i}.bin`, body: randomBytes(opts.layerBytes) }]);
+    const b = await put(l.blob);
+    manifest.layers.push({ mediaType: MEDIA_TYPES.layerGzip, ...b });
+    config.rootfs.diff_ids.push(l.diffId);
+    config.history.push({ created: "1970-01-01T00:00:00Z", created_by: `fault layer ${i}` });
+  }
+  const cfg = await put(Buffer.from(JSON.stringify(config)));
+  manifest.config = { ...manifest.config, ...cfg };
+  const man = await put(Buffer.from(JSON.stringify(manifest)));
+  for (const old of [base.manifestDigest, base.configDigest]) await rm(blob(old));
+  const index = JSON.parse(await readFile(join(layout, "index.json"), "utf8")) as {
+    manifests: { digest: string; size: number }[];
+  };
+  index.manifests[0] = { ...index.manifests[0]!, digest: man.digest, size: man.size };
+  await writeFile(join(layout, "index.json"), JSON.stringify(index));
+  const docker = JSON.parse(await readFile(join(layout, "manifest.json"), "utf8")) as {
+    Config: string;
+    Layers: string[];
+  }[];
+  docker[0]!.Config = `blobs/sha256/${cfg.digest.slice(7)}`;
+  docker[0]!.Layers = manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`);
+  await writeFile(join(layout, "manifest.json"), JSON.stringify(docker));
+  return {
+    name: opts.name,
+    manifestDigest: man.digest,
+    configDigest: cfg.digest,
+    layerDigests: manifest.layers.map((l) => l.digest),
+  };
+}
+
+/** writeLayeredLayout packed as one tar for `ctr images import` (and skopeo's oci-archive:). */
+export async function writeLayeredArchive(
+  out: string,
+  opts: { name: string; extraLayers: number; layerBytes: number },
+): Promise<LayeredImage> {
+  const tmp = await makeTempDir("berth-layered-");
+  try {
+    const info = await writeLayeredLayout(tmp, opts);
+    await tarDirectory(tmp, out);
+    return info;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface KillOutcome {
+  /** What ctr printed and its exit status (it fails when the daemon dies under it). */
+  ctr: CtrResult;
+  /** The daemon was killed while ctr was still running (else after ctr had finished). */
+  during: boolean;
+  /** ctr's wall time, ms. */
+  ms: number;
+}
+
+/**
+ * Runs `ctr ARGS` against `d` (or several ctr commands one after the other, each whatever the one
+ * before gave) and SIGKILLs the daemon `delayMs` after starting, whether ctr is still running (a
+ * fault in the middle) or has finished (a fault in what the daemon does after its answer: a
+ * scheduled collection, a shim's clean-up). Then waits for ctr to give up.
+ */
+export async function ctrAndKill(
+  d: BerthContainerd,
+  args: string[] | string[][],
+  delayMs: number,
+  opts: { namespace: string },
+): Promise<KillOutcome> {
+  const t0 = Date.now();
+  const commands = (Array.isArray(args[0]) ? args : [args]) as string[][];
+  const argv = (a: string[]) => [CTR, "--address", d.address, "--namespace", opts.namespace, ...a];
+  const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
+  const child =
+    commands.length === 1
+      ? spawn(CTR, argv(commands[0]!).slice(1), { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 })
+      : spawn("sh", ["-c", commands.map((c) => argv(c).map(quote).join(" ")).join("; ")], {
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 120_000,
+        });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  let ms = Number.NaN;
+  const done = new Promise<number>((resolve) =>
+    child.on("close", (code) => {
+      ms = Date.now() - t0;
+      resolve(code ?? -1);
+    }),
+  );
+  await new Promise((r) => setTimeout(r, delayMs));
+  const during = child.exitCode === null && child.signalCode === null;
+  await d.kill9();
+  const status = await done;
+  return { ctr: { status, stdout, stderr }, during, ms };
+}
+
+/** Times `ctr ARGS` without a fault (to size the window the kills are spread over). */
+export async function timedCtr(
+  d: BerthContainerd,
+  args: string[],
+  namespace: string,
+): Promise<{ r: CtrResult; ms: number }> {
+  const t0 = Date.now();
+  const r = await d.ctrAsync(args, { namespace });
+  return { r, ms: Date.now() - t0 };
+}
+
+/** Starts the daemon again on the same dirs; a refusal fails the test with the daemon's log tail. */
+export async function restart(d: BerthContainerd, what: string): Promise<number> {
+  const t0 = Date.now();
+  try {
+    await d.start();
+  } catch (e) {
+    const tail = (await d.log()).split("\n").slice(-40).join("\n");
+    throw new Error(`${what}: berth-containerd did not start again: ${(e as Error).message.slice(0, 2000)}\n${tail}`);
+  }
+  return Date.now() - t0;
+}
+
+/** checkReferences(d.root), failing the test with every problem found. */
+export function assertReferences(d: BerthContainerd, what: string): ReferenceCounts {
+  const { problems, counts } = checkReferences(d.root);
+  assert.deepEqual(problems, [], `${what}: the metadata references what is not on disk`);
+  return counts;
+}
+
+/**
+ * The end of a randomised test: the daemon stops (SIGTERM), and within 3 s no shim, mount, bundle,
+ * runtime state, shim socket or task cgroup of `ids` is left; `sockets`: spare sockets seen.
+ */
+export async function assertCleanAfterStop(
+  d: BerthContainerd,
+  scope: { namespace: string; ids: Iterable<string>; sockets?: Iterable<string> },
+): Promise<void> {
+  await d.stop();
+  const s = { ...scope, dir: d.dir, state: d.state, address: d.address, spares: 0 };
+  let left = leftovers(s);
+  for (let i = 0; i < 30 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = leftovers(s);
+  }
+  assert.deepEqual(left, [], "left behind after the daemon stopped");
+}
+
+/** Spare-shim sockets of the daemon right now (collect them to check they go with their shims). */
+export function spareSockets(d: BerthContainerd): string[] {
+  return shimsOf(d.address)
+    .filter((p) => p.spare && p.socket !== undefined)
+    .map((p) => p.socket!);
+}
+
+/**
+ * Deletes container `id` in whatever state a fault left it (task running, stopped or gone;
+ * container or not): `task delete --force`, then `containers rm`. Answers that say it is not there
+ * are fine; anything else fails the test.
+ */
+export async function removeContainer(d: BerthContainerd, id: string, namespace: string, what: string): Promise<void> {
+  const gone = (r: CtrResult) => r.status === 0 || /not found/i.test(r.stderr);
+  const task = await d.ctrAsync(["task", "delete", "--force", id], { namespace });
+  assert.ok(gone(task), `${what}: ctr task delete --force ${id}: ${task.stderr}`);
+  const c = await d.ctrAsync(["containers", "rm", id], { namespace });
+  assert.ok(gone(c), `${what}: ctr containers rm ${id}: ${c.stderr}`);
+  const tasks = (await d.ctrAsync(["task", "ls", "-q"], { namespace })).stdout.split("\n");
+  const containers = (await d.ctrAsync(["containers", "ls", "-q"], { namespace })).stdout.split("\n");
+  assert.ok(!tasks.includes(id) && !containers.includes(id), `${what}: ${id} is still listed after its removal`);
+}
+
+/**
+ * leftovers() of the running daemon for `ids`, allowing its one spare shim; retried for up to 3 s
+ * (a killed daemon's spare notices its parent is gone within a second).
+ */
+export async function assertNoLeftovers(
+  d: BerthContainerd,
+  scope: { namespace: string; ids: Iterable<string>; sockets?: Iterable<string> },
+  what: string,
+): Promise<void> {
+  const s = { ...scope, dir: d.dir, state: d.state, address: d.address, spares: 1 };
+  let left = leftovers(s);
+  for (let i = 0; i < 30 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = leftovers(s);
+  }
+  assert.deepEqual(left, [], `${what}: left behind`);
+}
