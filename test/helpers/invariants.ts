@@ -42,6 +42,8 @@ export interface ReferenceCounts {
   blobs: number;
   snapshotRows: number;
   backendSnapshots: number;
+  /** Entries under the snapshotters' snapshots/ directories (with or without a row). */
+  snapshotDirs: number;
   containers: number;
 }
 
@@ -97,6 +99,7 @@ export function checkReferences(root: string): ReferenceReport {
     blobs: 0,
     snapshotRows: 0,
     backendSnapshots: 0,
+    snapshotDirs: 0,
     containers: 0,
   };
   const metaPath = join(root, META_DB);
@@ -175,7 +178,11 @@ export function checkReferences(root: string): ReferenceReport {
       }
     }
     // Backends nobody references are checked too (their directories must match their rows).
-    for (const name of ["overlayfs", "native"]) backend(name);
+    for (const name of ["overlayfs", "native"]) {
+      backend(name);
+      const dir = join(snapshotterRoot(root, name), "snapshots");
+      counts.snapshotDirs += existsSync(dir) ? readdirSync(dir).length : 0;
+    }
 
     // Images → blobs (rows and files) → snapshots named by their labels.
     const images = rows<{ ns: string; name: string; target: string }>(meta, "SELECT ns, name, target FROM images");

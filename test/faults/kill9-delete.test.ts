@@ -1,0 +1,111 @@
+// kill -9 of berth-containerd at random points of deleting a running container: `ctr task
+// delete --force` (kill, wait, shim delete, unmount, bundle), `ctr containers rm` (row, snapshot)
+// and, every other time, `ctr images rm` of its image. After the restart the metadata references
+// only what is on disk, the deletion can be finished (whatever is left is still listed, or is
+// gone), no bundle, shim, mount, socket or cgroup of the container is left, and a container with
+// the same id runs again.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import {
+  assertCleanAfterStop,
+  assertNoLeftovers,
+  assertReferences,
+  ctrAndKill,
+  faultIterations,
+  faultSeed,
+  removeContainer,
+  restart,
+  seededRandom,
+  spareSockets,
+} from "../helpers/fault-loop.ts";
+
+const NS = "faults";
+const IMAGE = "docker.io/berth/faults-busybox:latest";
+const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
+
+describe("kill -9 at random points of deleting a container", { skip }, () => {
+  let d: BerthContainerd & { cleanup(): Promise<void> };
+  let fifos: string;
+  let archive: string;
+  before(async () => {
+    d = await startBerthContainerd();
+    archive = join(d.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: IMAGE });
+    fifos = join(d.dir, "fifo");
+    await mkdir(fifos);
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("the daemon restarts consistent, the deletion finishes and the id runs again", {
+    timeout: 600_000,
+  }, async (t) => {
+    const seed = faultSeed();
+    const random = seededRandom(seed);
+    const n = faultIterations(10);
+    t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+    const ensureImage = async () => {
+      const listed = (await d.ctrAsync(["images", "ls", "-q"], { namespace: NS })).stdout.split("\n");
+      if (listed.includes(IMAGE)) return;
+      const r = await d.ctrAsync(["images", "import", archive], { namespace: NS });
+      assert.equal(r.status, 0, `ctr images import: ${r.stderr}`);
+    };
+    const runRunning = async (id: string, what: string) => {
+      await ensureImage();
+      const r = await d.ctrAsync(["run", "-d", "--fifo-dir", fifos, IMAGE, id, "sleep", "3600"], { namespace: NS });
+      assert.equal(r.status, 0, `${what}: ctr run ${id}: ${r.stderr}`);
+    };
+    const deletion = (id: string, withImage: boolean) => [
+      ["task", "delete", "--force", id],
+      ["containers", "rm", id],
+      ...(withImage ? [["images", "rm", IMAGE]] : []),
+    ];
+
+    // The window: one undisturbed deletion (with the image), plus a margin for the collection the
+    // image removal schedules.
+    await runRunning("calibrate", "calibration");
+    const t0 = Date.now();
+    for (const c of deletion("calibrate", true)) {
+      const r = await d.ctrAsync(c, { namespace: NS });
+      assert.equal(r.status, 0, `${c.join(" ")}: ${r.stderr}`);
+    }
+    const windowMs = Math.round((Date.now() - t0) * 1.2) + 150;
+    t.diagnostic(`an undisturbed deletion took ${Date.now() - t0} ms; kills fall in 0-${windowMs} ms`);
+
+    const ids = new Set<string>(["calibrate"]);
+    const sockets = new Set<string>(spareSockets(d));
+    let during = 0;
+    for (let i = 0; i < n; i++) {
+      const id = `del${i}`;
+      ids.add(id);
+      await runRunning(id, `iteration ${i}`);
+      const withImage = i % 2 === 1;
+      const delay = Math.floor(random() * windowMs);
+      for (const s of spareSockets(d)) sockets.add(s);
+      const k = await ctrAndKill(d, deletion(id, withImage), delay, { namespace: NS });
+      if (k.during) during++;
+      const what = `iteration ${i}: kill -9 ${delay} ms into deleting ${id}${withImage ? " and its image" : ""} (${k.during ? "during it" : "after it ended"})`;
+      await restart(d, what);
+      for (const s of spareSockets(d)) sockets.add(s);
+      assertReferences(d, what);
+
+      await removeContainer(d, id, NS, what);
+      if (withImage) {
+        const r = await d.ctrAsync(["images", "rm", "--sync", IMAGE], { namespace: NS });
+        assert.ok(r.status === 0 || /not found/.test(r.stderr), `${what}: ctr images rm: ${r.stderr}`);
+      }
+      await assertNoLeftovers(d, { namespace: NS, ids: [id] }, `${what}, then the deletion finished`);
+      assertReferences(d, `${what}, then the deletion finished`);
+      await runRunning(id, `${what}, then the same id again`);
+      await removeContainer(d, id, NS, `${what}, run again`);
+    }
+    t.diagnostic(`${n} iterations: ${during} kills during the deletion, ${n - during} after it ended`);
+    await assertCleanAfterStop(d, { namespace: NS, ids, sockets });
+  });
+});

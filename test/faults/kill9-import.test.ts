@@ -1,0 +1,83 @@
+// kill -9 of berth-containerd at random points of `ctr images import` of a five-layer archive
+// (blobs written through ingests, the image record, the unpack into snapshots): the daemon
+// starts again on the same dirs, everything the metadata references is on disk, the import can
+// be done again and gives a complete, unpacked image, and nothing is left once the daemon stops.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import {
+  assertCleanAfterStop,
+  assertReferences,
+  ctrAndKill,
+  faultIterations,
+  faultSeed,
+  restart,
+  seededRandom,
+  spareSockets,
+  timedCtr,
+  writeLayeredArchive,
+} from "../helpers/fault-loop.ts";
+
+const NS = "faults";
+const IMAGE = "docker.io/berth/faults-layered:1";
+const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
+
+describe("kill -9 at random points of an import", { skip }, () => {
+  let d: BerthContainerd & { cleanup(): Promise<void> };
+  let archive: string;
+  before(async () => {
+    d = await startBerthContainerd();
+    archive = join(d.dir, "layered.tar");
+    await writeLayeredArchive(archive, { name: IMAGE, extraLayers: 4, layerBytes: 3 << 20 });
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("the daemon restarts consistent and the import completes", { timeout: 600_000 }, async (t) => {
+    const seed = faultSeed();
+    const random = seededRandom(seed);
+    const n = faultIterations(8);
+    t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+    const importArchive = ["images", "import", archive];
+    const removeImage = async () => {
+      const r = await d.ctrAsync(["images", "rm", "--sync", IMAGE], { namespace: NS });
+      assert.ok(r.status === 0 || /not found/.test(r.stderr), r.stderr);
+    };
+
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const base = await timedCtr(d, importArchive, NS);
+      assert.equal(base.r.status, 0, base.r.stderr);
+      times.push(base.ms);
+      await removeImage();
+    }
+    const windowMs = Math.round(Math.min(...times) * 1.1) + 50;
+    t.diagnostic(`undisturbed imports took ${times.join(", ")} ms; kills fall in 0-${windowMs} ms`);
+
+    const sockets = new Set<string>(spareSockets(d));
+    let during = 0;
+    for (let i = 0; i < n; i++) {
+      const delay = Math.floor(random() * windowMs);
+      const k = await ctrAndKill(d, importArchive, delay, { namespace: NS });
+      if (k.during) during++;
+      const what = `iteration ${i}: kill -9 ${delay} ms into the import (${k.during ? "during it" : "after it ended"})`;
+      await restart(d, what);
+      for (const s of spareSockets(d)) sockets.add(s);
+      assertReferences(d, what);
+
+      const again = await d.ctrAsync(importArchive, { namespace: NS });
+      assert.equal(again.status, 0, `${what}: importing again: ${again.stderr}`);
+      const check = await d.ctrAsync(["images", "check"], { namespace: NS });
+      assert.match(check.stdout, /complete \((\d+)\/\1\)/, `${what}: images check: ${check.stdout}${check.stderr}`);
+      assert.doesNotMatch(check.stdout, /incomplete|missing/, `${what}: images check: ${check.stdout}`);
+      const counts = assertReferences(d, `${what}, then imported again`);
+      assert.ok(counts.snapshotRows >= 5, `${what}: ${counts.snapshotRows} snapshot rows after the import, not 5`);
+      await removeImage();
+    }
+    t.diagnostic(`${n} iterations: ${during} kills during the import, ${n - during} after it ended`);
+    await assertCleanAfterStop(d, { namespace: NS, ids: [], sockets });
+  });
+});
