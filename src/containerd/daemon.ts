@@ -21,7 +21,7 @@ import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapsho
 import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
-import { addService, messageLimits } from "../proto/grpc.ts";
+import { addService, createServer, messageLimits } from "../proto/grpc.ts";
 import { shimSys } from "../shim/sys.ts";
 import { addTtrpcService, createTtrpcServer } from "../shim/ttrpc/server.ts";
 import { LocalContentStore } from "./content/local-store.ts";
@@ -131,7 +131,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   rmSync(join(backends.get("overlayfs")!.root, "staging"), { recursive: true, force: true });
   await gc.collect();
 
-  const server = new grpc.Server({ ...messageLimits });
+  const server = createServer({ ...messageLimits });
   const onError = (method: string, err: unknown) =>
     log.debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
   addService(server, Version, versionService(), onError);

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
+import * as http2 from "node:http2";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -26,11 +29,14 @@ import {
   type CallContext,
   type Client,
   createClient,
+  createServer,
   fromStatus,
   grpcCode,
   type Impl,
   openChannel,
+  STREAM_RESET_LIMIT,
   serviceDefinition,
+  shutdownServer,
   toStatus,
 } from "./grpc.ts";
 
@@ -388,4 +394,110 @@ test("toStatus / fromStatus", () => {
   assert.equal(e.message, "gone");
   const plain = new Error("plain");
   assert.equal(fromStatus(plain), plain);
+});
+
+// ctr's ReaderAt: one streaming call per chunk, cancelled (RST_STREAM) once the chunk is in.
+async function readerAtPattern(client: Client<typeof Echo>, calls: number): Promise<number> {
+  for (let i = 0; i < calls; i++) {
+    try {
+      for await (const _ of client.serverStream({ text: "forever", count: 1 })) break;
+    } catch {
+      return i;
+    }
+  }
+  return calls;
+}
+
+test("stream resets: a client cancelling every call after its answer keeps its connection", async (t) => {
+  // Node's default HTTP/2 session (nghttp2: 1000 resets, then 33 a second) drops such a client.
+  const calls = 2500;
+  const plain = new grpc.Server();
+  addService(plain, Echo, impl);
+  const plainAddress = `unix://${join(dir, "plain.sock")}`;
+  await bindUnix(plain, plainAddress);
+  const c1 = createClient(Echo, plainAddress);
+  const before = await readerAtPattern(c1, calls);
+  c1.close();
+  plain.forceShutdown();
+  assert.ok(before < calls, "a default grpc-js server kept the connection");
+  t.diagnostic(`default server: connection lost after ${before} cancelled calls`);
+
+  const ours = createServer();
+  addService(ours, Echo, impl);
+  const oursAddress = `unix://${join(dir, "ours.sock")}`;
+  await bindUnix(ours, oursAddress);
+  const c2 = createClient(Echo, oursAddress);
+  const started = Date.now();
+  assert.equal(await readerAtPattern(c2, calls), calls);
+  t.diagnostic(`createServer: ${calls} cancelled calls in ${Date.now() - started} ms`);
+  c2.close();
+  ours.forceShutdown();
+});
+
+/** Opens streams on one raw HTTP/2 connection and resets each at once, until the server ends it. */
+async function resetFlood(socketPath: string, streams: number): Promise<{ sent: number; goaway: boolean }> {
+  const session = http2.connect("http://localhost", { createConnection: () => net.connect(socketPath) });
+  session.on("error", () => {});
+  let goaway = false;
+  session.on("goaway", () => {
+    goaway = true;
+  });
+  await once(session, "connect");
+  let sent = 0;
+  for (; sent < streams && !goaway && !session.closed && !session.destroyed; sent++) {
+    const s = session.request({
+      ":method": "POST",
+      ":path": "/berth.testing.v1.Echo/Unary",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    s.on("error", () => {});
+    s.close(http2.constants.NGHTTP2_CANCEL);
+    // Let the frames go out (and a GOAWAY come in) every so often.
+    if (sent % 100 === 99) await new Promise((r) => setImmediate(r));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  session.destroy();
+  return { sent, goaway };
+}
+
+test("stream resets: a flood of streams opened only to be reset is still cut off", async (t) => {
+  // The bound is nghttp2's token bucket with createServer's numbers; a small bucket shows it is set.
+  const server = createServer({}, { burst: 200, perSecond: 1 });
+  addService(server, Echo, impl);
+  const path = join(dir, "flood.sock");
+  await bindUnix(server, path);
+  const r = await resetFlood(path, 5000);
+  server.forceShutdown();
+  assert.ok(r.goaway, `no GOAWAY after ${r.sent} resets`);
+  assert.ok(r.sent < 5000, `the flood went on for ${r.sent} streams`);
+  t.diagnostic(`burst 200: GOAWAY after ${r.sent} streams`);
+  assert.ok(STREAM_RESET_LIMIT.burst > 1000 && STREAM_RESET_LIMIT.perSecond > 33);
+});
+
+test("shutdownServer: open streams are cancelled after the grace period", async (t) => {
+  const server = createServer();
+  addService(server, Echo, impl);
+  const path = `unix://${join(dir, "stop.sock")}`;
+  await bindUnix(server, path);
+  const c = createClient(Echo, path);
+  const aborted = expectAbort();
+  const it = c.serverStream({ text: "forever", count: 1 })[Symbol.asyncIterator]();
+  await it.next();
+  const started = Date.now();
+  const { forced } = await shutdownServer(server, 300);
+  const ms = Date.now() - started;
+  t.diagnostic(`stopped in ${ms} ms`);
+  assert.ok(forced);
+  assert.ok(ms >= 250 && ms < 2000, `stopped after ${ms} ms`);
+  await aborted;
+  await assert.rejects(it.next());
+  c.close();
+
+  // Nothing open: no wait at all.
+  const idle = createServer();
+  await bindUnix(idle, `unix://${join(dir, "idle.sock")}`);
+  const t0 = Date.now();
+  assert.deepEqual(await shutdownServer(idle, 5000), { forced: false });
+  assert.ok(Date.now() - t0 < 1000);
 });

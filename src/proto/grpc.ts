@@ -272,6 +272,62 @@ export function addService<S extends GenServiceMethods>(
   server.addService(serviceDefinition(generic), handlers);
 }
 
+/**
+ * Stream resets (RST_STREAM frames) a client may send on one connection: a token bucket of
+ * `burst` resets, refilled at `perSecond`; past it the session is torn down (GOAWAY). nghttp2's
+ * default (1000, then 33 a second), its guard against the rapid-reset flood, also ends containerd's
+ * own clients: ctr reads every blob through a ReaderAt that opens one Read stream per 32 KiB chunk
+ * and cancels it once the chunk is in, so `ctr images export` of a 200 MB image sends ~6,400 resets
+ * as fast as the daemon answers (about 500 a second here) and lost its connection after ~40 MB.
+ * These numbers serve that pattern with room to spare (a reset per stream at 10,000 streams a
+ * second, beyond what the daemon can answer) and still cut a flood of streams opened only to be
+ * reset, which costs the client two small frames and the daemon a call each.
+ */
+export const STREAM_RESET_LIMIT = { burst: 20_000, perSecond: 10_000 } as const;
+
+/**
+ * A grpc-js server whose HTTP/2 sessions allow `resets` (STREAM_RESET_LIMIT). grpc-js passes no option of
+ * its own through to node:http2, so the settings go into the options it builds its HTTP/2 servers
+ * from (read at bind time); if a grpc-js version stops keeping them there, this throws rather than
+ * serve with the old limit.
+ */
+export function createServer(
+  options: grpc.ServerOptions = {},
+  resets: { burst: number; perSecond: number } = STREAM_RESET_LIMIT,
+): grpc.Server {
+  const server = new grpc.Server(options);
+  const common = (server as unknown as { commonServerOptions?: Record<string, unknown> }).commonServerOptions;
+  if (typeof common !== "object" || common === null) {
+    throw new Error("@grpc/grpc-js keeps no commonServerOptions: cannot set the HTTP/2 stream reset limit");
+  }
+  common.streamResetBurst = resets.burst;
+  common.streamResetRate = resets.perSecond;
+  return server;
+}
+
+/**
+ * Stops `server`: no new connections at once, calls in progress get `graceMs` to finish, then every
+ * connection is closed and the calls still open (event subscriptions, a Wait on a task that runs
+ * for days) are cancelled, so their handlers see their signal abort. grpc-js's tryShutdown alone
+ * waits for every call however long it lasts. Resolves with whether calls had to be cut.
+ */
+export function shutdownServer(server: grpc.Server, graceMs: number): Promise<{ forced: boolean }> {
+  return new Promise((resolve) => {
+    let forced = false;
+    const timer = setTimeout(() => {
+      forced = true;
+      server.forceShutdown();
+      // forceShutdown destroys the sessions and tryShutdown's callback follows once they closed;
+      // should one never report, the stop goes on all the same.
+      setTimeout(() => resolve({ forced }), 1000).unref();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve({ forced });
+    });
+  });
+}
+
 /** Binds `server` to a unix socket path (or a full grpc-js address such as "unix:///p"). */
 export function bindUnix(server: grpc.Server, address: string): Promise<void> {
   const target = address.includes("://") || address.startsWith("unix:") ? address : `unix://${address}`;
