@@ -29,6 +29,7 @@ import { LocalDiffService } from "./diff/local.ts";
 import { Exchange } from "./events/exchange.ts";
 import { GarbageCollector } from "./metadata/collector.ts";
 import { MetadataDB } from "./metadata/db.ts";
+import { checkRoot, refusal } from "./metadata/integrity.ts";
 import { NamespacedContent, NamespacedSnapshotter } from "./metadata/namespaced.ts";
 import { ShimManager } from "./runtime/manager.ts";
 import { DEFAULT_SHIMS } from "./runtime/shim-binary.ts";
@@ -74,7 +75,7 @@ export interface Daemon {
  * holds the root, and two daemons starting together cannot both take it. The pid file only tells
  * who holds it. The fd stays open for the daemon's life.
  */
-function lockRoot(root: string): { pidFile: string; fd: number } {
+export function lockRoot(root: string): { pidFile: string; fd: number } {
   const pidFile = join(root, "berth-containerd.pid");
   // libuv opens every file O_CLOEXEC: the shims this daemon starts never inherit the lock.
   const fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -103,6 +104,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (had !== undefined) log.warn("directory permissions tightened", { dir, from: had.toString(8), to: "711" });
   }
   const lock = lockRoot(root);
+  // Before any store opens its file (which writes a schema into an empty one) and before the sweeps
+  // below delete whatever no row vouches for: a lost or damaged database must not make every blob
+  // and layer look like garbage (metadata/integrity.ts).
+  const check = checkRoot(root);
+  if (check.fatal.length > 0) {
+    rmSync(lock.pidFile, { force: true });
+    closeSync(lock.fd);
+    throw new FailedPreconditionError(refusal(root, check.fatal));
+  }
 
   const store = await LocalContentStore.open(join(root, "io.containerd.content.v1.content"));
   const backends = new Map<string, Snapshotter>([
@@ -126,7 +136,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     root,
     state,
   };
-  for (const b of backends.values()) await b.cleanup();
+  if (check.suspect.length === 0) {
+    // What a crash left: snapshot directories without rows.
+    for (const b of backends.values()) await b.cleanup();
+  } else {
+    for (const problem of check.suspect) log.warn("metadata disagrees with the disk", { problem });
+    const reason = `rows name files that are gone: run berth-containerd repair --root ${root}`;
+    log.warn("keeping every file no row vouches for", { reason });
+    gc.keepFiles(reason);
+  }
   // Layers a killed pull was extracting ahead of their chain (transfer/local-ports.ts).
   rmSync(join(backends.get("overlayfs")!.root, "staging"), { recursive: true, force: true });
   await gc.collect();

@@ -5,6 +5,7 @@ import { bool, parseFlags, str, strs, usageText } from "../common/flags.ts";
 import { DaemonLogger, isLogLevel } from "../common/log.ts";
 import { restrictUmask } from "../common/secure-fs.ts";
 import { startDaemon } from "./daemon.ts";
+import { repairCommand } from "./repair.ts";
 import { shimTable } from "./runtime/shim-binary.ts";
 import { BERTH_VERSION } from "./version.ts";
 
@@ -42,6 +43,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`berth-containerd ${BERTH_VERSION.version} ${BERTH_VERSION.revision}\n`);
     return 0;
   }
+  if (p.positionals[0] === "repair") return repairCommand(p.positionals.slice(1), (s) => process.stdout.write(s));
+  if (p.positionals.length > 0)
+    throw new BerthError("invalid-argument", `unknown command ${JSON.stringify(p.positionals[0])}`);
   const level = str(p, "log-level") ?? "info";
   if (!isLogLevel(level)) throw new BerthError("invalid-argument", `unknown log level ${JSON.stringify(level)}`);
   const log = new DaemonLogger(level);

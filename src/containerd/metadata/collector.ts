@@ -2,7 +2,9 @@
 // snapshots, expired leases) in one transaction, then delete files nothing refers to any more:
 // stale ingests, blobs without a content row in any namespace, and backend snapshots without a row
 // (children before parents). Rows go before files, so a crash between the two leaves only files,
-// which the next collection removes.
+// which the next collection removes. When the start-up check found rows naming files that are
+// gone (integrity.ts), the database is suspect and the collector deletes rows only: a file no row
+// vouches for may be one the database lost, so it waits for `berth-containerd repair`.
 import { NotFoundError, UnavailableError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import type { ContentStore } from "../content/content-store.ts";
@@ -27,12 +29,22 @@ export class GarbageCollector {
   readonly #log: DaemonLogger;
   #lock: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  /** Why files nothing refers to are kept rather than deleted (the metadata is suspect). */
+  #keepFiles: string | undefined;
 
   constructor(db: MetadataDB, content: ContentStore, snapshotters: Map<string, Snapshotter>, log: DaemonLogger) {
     this.#db = db;
     this.#content = content;
     this.#snapshotters = snapshotters;
     this.#log = log;
+  }
+
+  /**
+   * From now on, delete dead rows but no file: the rows cannot vouch for what is on disk
+   * (`reason` is logged with each collection that kept something).
+   */
+  keepFiles(reason: string): void {
+    this.#keepFiles = reason;
   }
 
   /** Asks for a collection soon (deletes batch up). */
@@ -84,6 +96,14 @@ export class GarbageCollector {
         // A writer took it up again (it is live after all) or an abort beat us to it.
         if (!(err instanceof UnavailableError || err instanceof NotFoundError)) throw err;
       }
+    }
+
+    if (this.#keepFiles !== undefined) {
+      this.#log.warn("garbage collection deleted rows but kept every file", {
+        reason: this.#keepFiles,
+        rows: dead.deadContent.length + dead.deadSnapshots.length + dead.deadLeases.length,
+      });
+      return { removedContent: 0, removedSnapshots: 0, removedLeases: dead.deadLeases.length, removedIngests };
     }
 
     let removedContent = 0;

@@ -10,6 +10,7 @@ import {
   NotFoundError,
 } from "../../common/errors.ts";
 import type { SnapshotKind } from "../snapshots/snapshotter.ts";
+import { corruptRow, metaRowProblem, sqliteFault } from "./corrupt.ts";
 
 export type Labels = Record<string, string>;
 
@@ -151,6 +152,22 @@ const snapshotsTable = (name: string) => `
     parent TEXT NOT NULL, kind TEXT NOT NULL, labels TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,
     PRIMARY KEY (ns, snapshotter, key), UNIQUE (snapshotter, backend_key));`;
 
+/**
+ * The tables and columns this schema has, for the start-up check (integrity.ts) and the repair
+ * command, which must recognise a database of this daemon before trusting or salvaging it.
+ */
+export const META_TABLES: Readonly<Record<string, readonly string[]>> = {
+  schema_version: ["version"],
+  namespaces: ["name", "labels", "created"],
+  images: ["ns", "name", "target", "labels", "created", "updated"],
+  containers: ["ns", "id", "record", "created", "updated"],
+  leases: ["ns", "id", "labels", "created"],
+  lease_resources: ["ns", "lease", "type", "rid"],
+  content: ["ns", "digest", "labels", "created", "updated"],
+  snapshots: ["ns", "snapshotter", "key", "backend_key", "parent", "kind", "labels", "created", "updated"],
+  sequence: ["name", "value"],
+};
+
 const json = (x: unknown) => JSON.stringify(x);
 const date = (ms: unknown) => new Date(Number(ms));
 
@@ -165,9 +182,22 @@ function anyFromJson(x: unknown): AnyValue | undefined {
 
 export class MetadataDB {
   readonly #db: DatabaseSync;
+  /** The file, for messages: a damaged file or a corrupt row is named. */
+  readonly path: string;
 
   constructor(path: string) {
+    this.path = path;
     this.#db = new DatabaseSync(path);
+    try {
+      this.#init();
+    } catch (err) {
+      if (this.#db.isOpen) this.#db.close();
+      throw sqliteFault(path, err);
+    }
+  }
+
+  #init(): void {
+    const path = this.path;
     this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -186,7 +216,6 @@ export class MetadataDB {
     const v = this.#db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
     if (!v) this.#db.prepare("INSERT INTO schema_version VALUES (?)").run(SCHEMA_VERSION);
     else if (Number(v.version) > SCHEMA_VERSION) {
-      this.#db.close();
       throw new FailedPreconditionError(
         `metadata database ${path}: schema version ${v.version} is newer than this daemon's (${SCHEMA_VERSION})`,
       );
@@ -224,14 +253,38 @@ export class MetadataDB {
     }
   }
 
+  // SQLite's "database disk image is malformed" and "file is not a database" name no file: these
+  // say which one.
   #all(sql: string, ...args: SQLInputValue[]): Record<string, unknown>[] {
-    return this.#db.prepare(sql).all(...args) as Record<string, unknown>[];
+    try {
+      return this.#db.prepare(sql).all(...args) as Record<string, unknown>[];
+    } catch (err) {
+      throw sqliteFault(this.path, err);
+    }
   }
   #get(sql: string, ...args: SQLInputValue[]): Record<string, unknown> | undefined {
-    return this.#db.prepare(sql).get(...args) as Record<string, unknown> | undefined;
+    try {
+      return this.#db.prepare(sql).get(...args) as Record<string, unknown> | undefined;
+    } catch (err) {
+      throw sqliteFault(this.path, err);
+    }
   }
   #run(sql: string, ...args: SQLInputValue[]): number {
-    return Number(this.#db.prepare(sql).run(...args).changes);
+    try {
+      return Number(this.#db.prepare(sql).run(...args).changes);
+    } catch (err) {
+      throw sqliteFault(this.path, err);
+    }
+  }
+
+  /**
+   * A row as read, checked: one that does not parse is reported as corrupt (file, table, key)
+   * rather than failing later as a bare SyntaxError or a "not found".
+   */
+  #checked(table: string, r: Record<string, unknown>): Record<string, unknown> {
+    const problem = metaRowProblem(table, r);
+    if (problem) throw corruptRow(this.path, table, r, problem);
+    return r;
   }
 
   nextSequence(name: string): number {
@@ -262,12 +315,13 @@ export class MetadataDB {
 
   /** Labels of a namespace; an unknown namespace has none (containerd answers so too). */
   namespaceLabels(ns: string): Labels {
-    const row = this.#get("SELECT labels FROM namespaces WHERE name = ?", ns);
-    return row ? (JSON.parse(String(row.labels)) as Labels) : {};
+    const row = this.#get("SELECT name, labels FROM namespaces WHERE name = ?", ns);
+    return row ? (JSON.parse(String(this.#checked("namespaces", row).labels)) as Labels) : {};
   }
 
   listNamespaces(match: Predicate<{ name: string; labels: Labels }> = all): { name: string; labels: Labels }[] {
     return this.#all("SELECT name, labels FROM namespaces ORDER BY name")
+      .map((r) => this.#checked("namespaces", r))
       .map((r) => ({
         name: String(r.name),
         labels: JSON.parse(String(r.labels)) as Labels,
@@ -278,9 +332,9 @@ export class MetadataDB {
   updateNamespace(ns: string, labels: Labels, paths: string[]): Labels {
     validateLabels(labels);
     return this.transaction(() => {
-      const row = this.#get("SELECT labels FROM namespaces WHERE name = ?", ns);
+      const row = this.#get("SELECT name, labels FROM namespaces WHERE name = ?", ns);
       if (!row) throw new NotFoundError(`namespace ${ns}: not found`);
-      const next = maskedLabels(JSON.parse(String(row.labels)) as Labels, labels, paths);
+      const next = maskedLabels(JSON.parse(String(this.#checked("namespaces", row).labels)) as Labels, labels, paths);
       this.#run("UPDATE namespaces SET labels = ? WHERE name = ?", json(next), ns);
       return next;
     });
@@ -309,6 +363,7 @@ export class MetadataDB {
   // Images
 
   #image(r: Record<string, unknown>): ImageRecord {
+    this.#checked("images", r);
     return {
       name: String(r.name),
       labels: JSON.parse(String(r.labels)) as Labels,
@@ -406,6 +461,7 @@ export class MetadataDB {
   // Containers
 
   #container(r: Record<string, unknown>): ContainerRecord {
+    this.#checked("containers", r);
     const o = JSON.parse(String(r.record)) as Record<string, unknown>;
     const rt = o.runtime as { name: string; options: unknown };
     const ext: Record<string, AnyValue> = {};
@@ -539,6 +595,7 @@ export class MetadataDB {
   }
 
   #lease(r: Record<string, unknown>): LeaseRecord {
+    this.#checked("leases", r);
     return { id: String(r.id), labels: JSON.parse(String(r.labels)) as Labels, createdAt: date(r.created) };
   }
 
@@ -606,6 +663,7 @@ export class MetadataDB {
   // Content rows: which namespace sees which blob, with its labels
 
   #content(r: Record<string, unknown>): ContentRow {
+    this.#checked("content", r);
     return {
       digest: String(r.digest),
       labels: JSON.parse(String(r.labels)) as Labels,
@@ -685,6 +743,7 @@ export class MetadataDB {
   // Snapshot rows: namespaced keys over the snapshotters' backend keys
 
   #snapshot(r: Record<string, unknown>): SnapshotRow {
+    this.#checked("snapshots", r);
     return {
       snapshotter: String(r.snapshotter),
       key: String(r.key),
@@ -766,39 +825,53 @@ export class MetadataDB {
   /** The whole graph GC needs, read in one transaction. */
   gcSnapshot(): GcGraphInput {
     return this.transaction(() => ({
-      namespaces: this.#all("SELECT name FROM namespaces").map((r) => String(r.name)),
-      images: this.#all("SELECT ns, target, labels FROM images").map((r) => ({
-        ns: String(r.ns),
-        target: (JSON.parse(String(r.target)) as DescriptorRecord).digest,
-        labels: JSON.parse(String(r.labels)) as Labels,
-      })),
-      containers: this.#all("SELECT ns, record FROM containers").map((r) => {
-        const o = JSON.parse(String(r.record)) as { labels: Labels; snapshotter: string; snapshotKey: string };
-        return { ns: String(r.ns), labels: o.labels, snapshotter: o.snapshotter, snapshotKey: o.snapshotKey };
-      }),
-      leases: this.#all("SELECT ns, id, labels FROM leases").map((r) => ({
-        ns: String(r.ns),
-        id: String(r.id),
-        labels: JSON.parse(String(r.labels)) as Labels,
-      })),
-      leaseResources: this.#all("SELECT ns, lease, type, rid FROM lease_resources").map((r) => ({
-        ns: String(r.ns),
-        lease: String(r.lease),
-        type: String(r.type),
-        id: String(r.rid),
-      })),
-      content: this.#all("SELECT ns, digest, labels FROM content").map((r) => ({
-        ns: String(r.ns),
-        digest: String(r.digest),
-        labels: JSON.parse(String(r.labels)) as Labels,
-      })),
-      snapshots: this.#all("SELECT ns, snapshotter, key, parent, labels FROM snapshots").map((r) => ({
-        ns: String(r.ns),
-        snapshotter: String(r.snapshotter),
-        key: String(r.key),
-        parent: String(r.parent),
-        labels: JSON.parse(String(r.labels)) as Labels,
-      })),
+      namespaces: this.#all("SELECT name FROM namespaces")
+        .map((r) => this.#checked("namespaces", r))
+        .map((r) => String(r.name)),
+      images: this.#all("SELECT ns, target, labels FROM images")
+        .map((r) => this.#checked("images", r))
+        .map((r) => ({
+          ns: String(r.ns),
+          target: (JSON.parse(String(r.target)) as DescriptorRecord).digest,
+          labels: JSON.parse(String(r.labels)) as Labels,
+        })),
+      containers: this.#all("SELECT ns, record FROM containers")
+        .map((r) => this.#checked("containers", r))
+        .map((r) => {
+          const o = JSON.parse(String(r.record)) as { labels: Labels; snapshotter: string; snapshotKey: string };
+          return { ns: String(r.ns), labels: o.labels, snapshotter: o.snapshotter, snapshotKey: o.snapshotKey };
+        }),
+      leases: this.#all("SELECT ns, id, labels FROM leases")
+        .map((r) => this.#checked("leases", r))
+        .map((r) => ({
+          ns: String(r.ns),
+          id: String(r.id),
+          labels: JSON.parse(String(r.labels)) as Labels,
+        })),
+      leaseResources: this.#all("SELECT ns, lease, type, rid FROM lease_resources")
+        .map((r) => this.#checked("lease_resources", r))
+        .map((r) => ({
+          ns: String(r.ns),
+          lease: String(r.lease),
+          type: String(r.type),
+          id: String(r.rid),
+        })),
+      content: this.#all("SELECT ns, digest, labels FROM content")
+        .map((r) => this.#checked("content", r))
+        .map((r) => ({
+          ns: String(r.ns),
+          digest: String(r.digest),
+          labels: JSON.parse(String(r.labels)) as Labels,
+        })),
+      snapshots: this.#all("SELECT ns, snapshotter, key, parent, labels FROM snapshots")
+        .map((r) => this.#checked("snapshots", r))
+        .map((r) => ({
+          ns: String(r.ns),
+          snapshotter: String(r.snapshotter),
+          key: String(r.key),
+          parent: String(r.parent),
+          labels: JSON.parse(String(r.labels)) as Labels,
+        })),
       ingests: [],
     }));
   }

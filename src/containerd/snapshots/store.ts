@@ -3,6 +3,7 @@
 // are synchronous, so a transaction can wrap a rename of the storage directory with nothing else
 // interleaving (the crash-safety protocol in directory-snapshotter.ts relies on it).
 import { DatabaseSync } from "node:sqlite";
+import { CorruptDataError, snapshotterRowProblem, sqliteFault } from "../metadata/corrupt.ts";
 import type { SnapshotKind, SnapshotUsage } from "./snapshotter.ts";
 
 export interface SnapshotRow {
@@ -48,9 +49,29 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent_id);
 `;
 
+/** The columns of the snapshots table, for the start-up check and the repair command. */
+export const SNAPSHOT_COLUMNS: readonly string[] = [
+  "id",
+  "name",
+  "parent_id",
+  "kind",
+  "labels",
+  "created",
+  "updated",
+  "size",
+  "inodes",
+];
+
 const SELECT = `SELECT s.*, p.name AS parent FROM snapshots s LEFT JOIN snapshots p ON p.id = s.parent_id`;
 
-function toRow(r: DbRow): SnapshotRow {
+/** A row as read; one that does not parse is reported as corrupt, naming the file and the row. */
+function toRow(path: string, r: DbRow): SnapshotRow {
+  const problem = snapshotterRowProblem(r as unknown as Record<string, unknown>);
+  if (problem) {
+    throw new CorruptDataError(
+      `snapshotter database ${path}: snapshots row id ${r.id} is corrupt: ${problem}; see berth-containerd repair`,
+    );
+  }
   return {
     id: r.id,
     name: r.name,
@@ -66,11 +87,19 @@ function toRow(r: DbRow): SnapshotRow {
 
 export class SnapshotStore {
   readonly #db: DatabaseSync;
+  /** The file, for messages. */
+  readonly path: string;
 
   constructor(path: string) {
+    this.path = path;
     this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
-    this.#db.exec(SCHEMA);
+    try {
+      this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+      this.#db.exec(SCHEMA);
+    } catch (err) {
+      this.#db.close();
+      throw sqliteFault(path, err);
+    }
   }
 
   /** Runs `fn` in one write transaction; rolled back if it throws. `fn` must be synchronous. */
@@ -86,9 +115,18 @@ export class SnapshotStore {
     }
   }
 
+  /** Runs a read; SQLite's errors for a damaged file are given the file's name. */
+  #read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw sqliteFault(this.path, err);
+    }
+  }
+
   get(name: string): SnapshotRow | undefined {
-    const r = this.#db.prepare(`${SELECT} WHERE s.name = ?`).get(name) as DbRow | undefined;
-    return r && toRow(r);
+    const r = this.#read(() => this.#db.prepare(`${SELECT} WHERE s.name = ?`).get(name) as DbRow | undefined);
+    return r && toRow(this.path, r);
   }
 
   /** Ids of `id` and its ancestors, nearest first. */
@@ -139,11 +177,15 @@ export class SnapshotStore {
 
   /** Every snapshot, ordered by name. */
   all(): SnapshotRow[] {
-    return (this.#db.prepare(`${SELECT} ORDER BY s.name`).all() as unknown as DbRow[]).map(toRow);
+    return this.#read(() => this.#db.prepare(`${SELECT} ORDER BY s.name`).all() as unknown as DbRow[]).map((r) =>
+      toRow(this.path, r),
+    );
   }
 
   ids(): Set<number> {
-    return new Set((this.#db.prepare("SELECT id FROM snapshots").all() as { id: number }[]).map((r) => r.id));
+    return new Set(
+      this.#read(() => this.#db.prepare("SELECT id FROM snapshots").all() as { id: number }[]).map((r) => r.id),
+    );
   }
 
   close(): void {
