@@ -20,9 +20,20 @@ const flags = {
   bundle: { kind: "string", usage: "the bundle directory (default: the working directory)" },
   socket: { kind: "string", usage: "the socket to serve (set by start for the shim it starts)" },
   spare: { kind: "bool", usage: "serve as a spare: namespace and bundle come with the first Create" },
+  "parent-fd": {
+    kind: "int",
+    usage: "a pipe from the daemon: exit at its EOF if no Create came yet (set by the daemon)",
+  },
   debug: { kind: "bool", usage: "debug logging" },
   v: { kind: "bool", usage: "print the version" },
 } as const;
+
+function parentFd(parsed: ReturnType<typeof parseFlags>): number | undefined {
+  const fd = parsed.values.get("parent-fd");
+  if (fd === undefined) return undefined;
+  if (typeof fd !== "number" || fd < 3) throw new UsageError(`-parent-fd ${String(fd)}: must be an fd past stdio`);
+  return fd;
+}
 
 async function main(argv: string[]): Promise<number> {
   restrictUmask();
@@ -52,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(await cleanupBundle(common));
       return 0;
     case "":
-      await serveShim({ ...common, socket: str(parsed, "socket") ?? "", spare });
+      await serveShim({ ...common, socket: str(parsed, "socket") ?? "", spare, parentFd: parentFd(parsed) });
       return 0;
     default:
       throw new UsageError(`unknown action ${JSON.stringify(action)}`);

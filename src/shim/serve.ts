@@ -3,6 +3,7 @@
 // restarted daemon finds it again) and tells `start` it is ready on fd 3. Its own log goes to the
 // bundle's `log`: a fifo the daemon reads (containerd makes one), or a plain file.
 import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "node:fs";
+import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorMessage } from "../common/errors.ts";
@@ -67,11 +68,30 @@ class ShimLog {
 const GROUP_GRACE_MS = 500;
 
 /**
- * Serves until Shutdown. A spare (`spare`: started ahead of need by berth-containerd) has no task,
- * namespace or bundle yet: its first Create gives them. Until then it exits by itself when the
- * daemon that started it is gone (its parent changes), so no spare outlives its daemon.
+ * Calls `gone` once the pipe at `fd` reads EOF (or fails): its other end is held by the daemon
+ * alone, so that is the daemon's end, whether it came before or after this process started.
  */
-export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }): Promise<void> {
+function watchParent(fd: number, gone: () => void): net.Socket {
+  const pipe = new net.Socket({ fd, readable: true, writable: false });
+  pipe.on("data", () => {}); // nothing is sent: reading is how the EOF is seen
+  pipe.once("end", gone);
+  pipe.once("error", gone);
+  pipe.once("close", gone);
+  pipe.unref();
+  return pipe;
+}
+
+/**
+ * Serves until Shutdown. A spare (`spare`: started ahead of need by berth-containerd) has no task,
+ * namespace or bundle yet: its first Create gives them. A shim berth-containerd started itself
+ * (a spare or not) gets `parentFd`: until its first Create arrives it exits when that pipe says
+ * the daemon is gone, so no shim that no task reached outlives its daemon. (Comparing the ppid
+ * with the parent noted at start-up could not do it: a daemon that died before Node had started
+ * had already handed its child to init, and the noted "parent" was init.)
+ */
+export async function serveShim(
+  a: ShimArgs & { socket: string; spare: boolean; parentFd?: number | undefined },
+): Promise<void> {
   const shimLog = new ShimLog();
   const log = shimLog.write;
   if (!a.spare) shimLog.open(a.bundle);
@@ -103,6 +123,9 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
   };
 
   let adopted = !a.spare;
+  let parent: net.Socket | undefined;
+  /** A Create has arrived: from now on the daemon finds this shim through the bundle's address. */
+  let reached = false;
   const service = new TaskService(
     {
       namespace: a.spare ? "" : a.namespace,
@@ -122,6 +145,10 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
     (namespace, bundle) => {
       if (exitTimer) clearTimeout(exitTimer);
       exitTimer = undefined;
+      if (!reached) {
+        reached = true;
+        parent?.destroy(); // not inherited by what the runtime starts
+      }
       // The bundle's `address` is how a restarted daemon finds this shim for that task.
       if (!existsSync(join(bundle, "address"))) writeAddress(bundle, `unix://${socket}`);
       if (adopted) return;
@@ -135,13 +162,12 @@ export async function serveShim(a: ShimArgs & { socket: string; spare: boolean }
   // here (a socket named by hand) gets 0711 too. The socket itself is 0600 (ttrpc/server.ts).
   makeDir(dirname(socket), 0o711);
   await server.listen(socket);
+  if (a.parentFd !== undefined && !reached) {
+    parent = watchParent(a.parentFd, () => {
+      if (!reached) void shutdown();
+    });
+  }
   if (a.spare) {
-    const parent = process.ppid;
-    const check = setInterval(() => {
-      if (!adopted && process.ppid !== parent) void shutdown();
-      if (adopted) clearInterval(check);
-    }, 1000);
-    check.unref();
     process.on("SIGTERM", () => {
       if (!adopted) void shutdown();
     });

@@ -87,7 +87,18 @@ export function writeAddress(bundle: string, address: string): void {
 export interface ShimLaunch {
   script: string | undefined;
   env: NodeJS.ProcessEnv;
+  /**
+   * Given by a daemon that starts the shim itself (berth-containerd): the shim gets one end of a
+   * pipe (-parent-fd) and this callback the other, which the caller holds until the shim's first
+   * Create has arrived. Only the caller holds that end (it is close-on-exec on this side), so
+   * the shim reads EOF once the caller is gone, however early that was, and a shim that no task
+   * reached exits (serve.ts). The caller keeps the end referenced; it need not read it.
+   */
+  holdParent?: (end: net.Socket) => void;
 }
+
+/** The shim's fd for the pipe of ShimLaunch.holdParent (0-2 are stdio, 3 says "ready"). */
+const PARENT_FD = 4;
 
 /**
  * `start`: the shim's socket address, starting the shim unless its group's shim is running. `argv`
@@ -146,12 +157,14 @@ export async function spawnShim(
   if (!script) throw new BerthError("internal", "cannot tell which script to re-run");
   // $BERTH_SHIM_NODE_FLAGS replaces the V8 settings (for measuring others; bench/ctr-run.ts).
   const nodeFlags = launch.env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? SHIM_NODE_FLAGS;
-  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
+  const parentArgs = launch.holdParent ? ["-parent-fd", String(PARENT_FD)] : [];
+  const child = spawn(process.execPath, [...nodeFlags, script, ...parentArgs, ...args], {
     cwd,
     detached: true,
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
+    stdio: ["ignore", "ignore", "pipe", "pipe", ...(launch.holdParent ? (["pipe"] as const) : [])],
     env: { ...launch.env, ...env },
   });
+  const parentEnd = launch.holdParent ? (child.stdio[PARENT_FD] as net.Socket) : undefined;
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
@@ -167,10 +180,18 @@ export async function spawnShim(
     child.once("exit", (code, sig) =>
       reject(new BerthError("internal", `shim exited (${sig ?? code}) before serving: ${stderr.trim()}`)),
     );
+  }).catch((err: unknown) => {
+    parentEnd?.destroy();
+    throw err;
   });
   child.stderr?.destroy();
   ready.destroy();
   child.unref();
+  if (parentEnd && launch.holdParent) {
+    // Held, never read: it must not keep the caller's event loop alive.
+    parentEnd.unref();
+    launch.holdParent(parentEnd);
+  }
   return child.pid ?? 0;
 }
 

@@ -37,6 +37,8 @@ export interface ShimHandle {
   binary: string;
   address: string;
   task: ShimClient;
+  /** The pipe to a shim this daemon started, held until its Create arrived (ShimLaunch.holdParent). */
+  parent?: net.Socket | undefined;
 }
 
 /** Handles whose connection the manager closes on purpose (release, abandon): not a dead shim. */
@@ -72,7 +74,7 @@ export class ShimManager {
   readonly #o: ManagerOptions;
   readonly #shims = new Map<string, ShimHandle>();
   readonly root: string;
-  #spare: Promise<{ address: string; pid: number } | undefined> | undefined;
+  #spare: Promise<{ address: string; pid: number; parent: net.Socket | undefined } | undefined> | undefined;
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -103,20 +105,36 @@ export class ShimManager {
     const script = berthShimPath();
     if (!this.#o.spare || this.#spare || !script.endsWith(".mjs")) return;
     const env = { ...this.#shimEnv(""), NAMESPACE: undefined };
-    this.#spare = startSpare({ script, env }, this.#o.grpcAddress).catch((err: unknown) => {
-      this.#o.log.warn("no spare shim", { error: errorMessage(err) });
-      return undefined;
-    });
+    let parent: net.Socket | undefined;
+    const holdParent = (end: net.Socket) => {
+      parent = end;
+    };
+    this.#spare = startSpare({ script, env, holdParent }, this.#o.grpcAddress).then(
+      (s) => ({ ...s, parent }),
+      (err: unknown) => {
+        this.#o.log.warn("no spare shim", { error: errorMessage(err) });
+        return undefined;
+      },
+    );
   }
 
   /** Takes the spare (if one is ready soon) and starts the next. */
-  async #takeSpare(): Promise<string | undefined> {
+  async #takeSpare(): Promise<{ address: string; parent: net.Socket | undefined } | undefined> {
     // Taken before the first await: two creates at once must never get the same spare. The next
     // one is started once this task is created (warmSpare), not now: on a small machine a Node
     // start-up would compete with the task's own creation.
     const spare = this.#spare;
     this.#spare = undefined;
-    return (await spare)?.address;
+    return await spare;
+  }
+
+  /**
+   * The task's Create has been answered (or failed): the shim no longer needs this daemon's pipe
+   * (it ignores the pipe once a Create arrived; see src/shim/serve.ts).
+   */
+  settled(h: ShimHandle): void {
+    h.parent?.destroy();
+    h.parent = undefined;
   }
 
   /** Stops the spare (tasks' shims keep running). */
@@ -124,6 +142,7 @@ export class ShimManager {
     const spare = await this.#spare;
     this.#spare = undefined;
     if (spare) {
+      spare.parent?.destroy();
       try {
         process.kill(spare.pid, "SIGTERM");
       } catch {}
@@ -145,7 +164,14 @@ export class ShimManager {
     const binary = this.#binary(runtime, runtimePath);
     makeDir(bundle, 0o711);
     // Reserve the key before the first await: a concurrent create of the same id is refused.
-    const pending = { namespace: ns, id, bundle, binary, address: "", task: undefined as unknown as ShimClient };
+    const pending: ShimHandle = {
+      namespace: ns,
+      id,
+      bundle,
+      binary,
+      address: "",
+      task: undefined as unknown as ShimClient,
+    };
     this.#shims.set(key, pending);
     try {
       // Modes set here, not left to the umask: the spec carries the container's environment
@@ -156,11 +182,19 @@ export class ShimManager {
       if (binary.endsWith("berth-shim.mjs")) {
         // Our own shim: a spare taken over, or started in-process (no `start` process either way);
         // it reads the runtime options from Create, not from `start`'s stdin.
-        if (groupOf(bundle, id) === id) address = await this.#takeSpare();
+        const spare = groupOf(bundle, id) === id ? await this.#takeSpare() : undefined;
+        address = spare?.address;
+        pending.parent = spare?.parent;
         address ??= await startShim(
           { namespace: ns, id, address: this.#o.grpcAddress, bundle, debug: false },
           this.#shimArgs(ns, id),
-          { script: binary, env: this.#shimEnv(ns) },
+          {
+            script: binary,
+            env: this.#shimEnv(ns),
+            holdParent: (end) => {
+              pending.parent = end;
+            },
+          },
         );
       } else {
         await this.#openShimLog(ns, id, bundle);
@@ -171,6 +205,7 @@ export class ShimManager {
       this.#watch(h);
       return h;
     } catch (err) {
+      this.settled(pending);
       this.#shims.delete(key);
       await this.#removeBundle(bundle);
       throw err;

@@ -65,6 +65,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
         await shims.abandon(shim);
         throw err;
       } finally {
+        shims.settled(shim);
         shims.warmSpare();
       }
     },
