@@ -9,6 +9,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "nod
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../../common/errors.ts";
+import { storageError } from "../../common/storage-errors.ts";
 import type { ContentInfo, ContentStore, ContentWriter, IngestStatus } from "./content-store.ts";
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -129,15 +130,15 @@ export class LocalContentStore implements ContentStore {
     if (ref === "") throw new InvalidArgumentError("content writer: ref must not be empty");
     if (opts.expected) validateDigest(opts.expected);
     await this.#lock(ref);
+    const dir = this.#ingestDir(ref);
     try {
-      const dir = this.#ingestDir(ref);
       await mkdir(dir, { recursive: true });
       let meta = await readMeta(dir);
       if (!meta) {
         // The data file first, then the metadata by rename: an ingest with metadata always has
         // its data file, and one without metadata (a crash in between) starts over here.
         meta = { ref, total: opts.total ?? 0, expected: opts.expected ?? "", startedAt: new Date().toISOString() };
-        await writeFile(join(dir, "data"), "");
+        await emptyFile(join(dir, "data"));
         await writeMeta(dir, meta);
       } else if ((opts.total && opts.total !== meta.total) || (opts.expected && opts.expected !== meta.expected)) {
         meta = { ...meta, total: opts.total || meta.total, expected: opts.expected || meta.expected };
@@ -149,7 +150,7 @@ export class LocalContentStore implements ContentStore {
         async (err: NodeJS.ErrnoException) => {
           // Metadata written by an older layout without its data file: resume from nothing.
           if (err.code !== "ENOENT") throw err;
-          await writeFile(join(dir, "data"), "");
+          await emptyFile(join(dir, "data"));
           return 0;
         },
       );
@@ -170,16 +171,11 @@ export class LocalContentStore implements ContentStore {
       state.total = meta.total;
       state.expected = meta.expected;
       this.#states.set(ref, state);
-      return new LocalWriter(
-        this,
-        ref,
-        dir,
-        state,
-        createWriteStream(join(dir, "data"), { flags: "a", highWaterMark: WRITE_BUFFER }),
-      );
+      return new LocalWriter(this, ref, dir, state);
     } catch (err) {
       this.release(ref, false);
-      throw err;
+      // A full disk names what could not be written (mkdir and open name it themselves).
+      throw storageError(err, dir);
     }
   }
 
@@ -262,7 +258,14 @@ export class LocalContentStore implements ContentStore {
     const out: IngestStatus[] = [];
     for (const name of await readdir(join(this.root, "ingest"))) {
       const meta = await readMeta(join(this.root, "ingest", name));
-      if (meta) out.push(await this.status(meta.ref));
+      if (!meta) continue;
+      // A commit or an abort may remove the ingest between the directory listing and its
+      // status: it is no longer active, which is not an error of the listing.
+      const s = await this.status(meta.ref).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      if (s) out.push(s);
     }
     return out;
   }
@@ -283,13 +286,20 @@ export class LocalContentStore implements ContentStore {
       () => false,
     );
     if (!exists) {
-      const fh = await open(join(dir, "data"), "r");
+      const data = join(dir, "data");
       try {
-        await fh.sync();
-      } finally {
-        await fh.close();
+        const fh = await open(data, "r");
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } catch (err) {
+        throw storageError(err, data, "fsync");
       }
-      await rename(join(dir, "data"), target);
+      await rename(data, target).catch((err: unknown) => {
+        throw storageError(err, target, "rename");
+      });
       await syncDir(dirname(target));
     }
     await rm(dir, { recursive: true, force: true });
@@ -298,8 +308,18 @@ export class LocalContentStore implements ContentStore {
 }
 
 async function writeMeta(dir: string, meta: IngestMeta): Promise<void> {
-  await writeFile(join(dir, "meta.json.tmp"), JSON.stringify(meta));
-  await rename(join(dir, "meta.json.tmp"), join(dir, "meta.json"));
+  const tmp = join(dir, "meta.json.tmp");
+  await writeFile(tmp, JSON.stringify(meta)).catch((err: unknown) => {
+    throw storageError(err, tmp);
+  });
+  await rename(tmp, join(dir, "meta.json"));
+}
+
+/** Creates (or empties) `path`; a full disk names it. */
+async function emptyFile(path: string): Promise<void> {
+  await writeFile(path, "").catch((err: unknown) => {
+    throw storageError(err, path);
+  });
 }
 
 /** Makes a rename into `dir` durable (the entry, not only the file's bytes). */
@@ -323,20 +343,46 @@ async function readMeta(dir: string): Promise<IngestMeta | undefined> {
   }
 }
 
+/**
+ * One writer of an ingest: appends through a write stream that may hold up to WRITE_BUFFER bytes
+ * not yet on disk. A failed write (a full disk, an I/O error) is kept and answered by the next
+ * call, named with the data file; the writer lets go of the ref at once and forgets its in-memory
+ * state, so the next writer resumes from what really reached the disk.
+ */
 class LocalWriter implements ContentWriter {
   readonly ref: string;
   readonly #store: LocalContentStore;
   readonly #dir: string;
+  readonly #data: string;
   readonly #state: IngestState;
   #out: WriteStream;
+  #failed: unknown;
   #closed = false;
 
-  constructor(store: LocalContentStore, ref: string, dir: string, state: IngestState, out: WriteStream) {
+  constructor(store: LocalContentStore, ref: string, dir: string, state: IngestState) {
     this.#store = store;
     this.ref = ref;
     this.#dir = dir;
+    this.#data = join(dir, "data");
     this.#state = state;
-    this.#out = out;
+    this.#out = this.#open();
+  }
+
+  /** The append stream; its errors are this writer's failure, never an unhandled 'error' event. */
+  #open(): WriteStream {
+    const out = createWriteStream(this.#data, { flags: "a", highWaterMark: WRITE_BUFFER });
+    out.on("error", (err) => this.#fail(err));
+    return out;
+  }
+
+  #fail(err: unknown): void {
+    this.#failed ??= storageError(err, this.#data);
+    this.#close(true);
+  }
+
+  #check(): void {
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#closed) throw new FailedPreconditionError(`ingest ${this.ref}: writer is closed`);
   }
 
   offset(): number {
@@ -348,7 +394,7 @@ class LocalWriter implements ContentWriter {
    * refused whole before any of it is kept: the disk a client can fill is what it declared.
    */
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.#closed) throw new FailedPreconditionError(`ingest ${this.ref}: writer is closed`);
+    this.#check();
     const total = this.#state.total;
     const size = this.#state.offset + chunk.byteLength;
     if (total > 0 && size > total)
@@ -358,7 +404,22 @@ class LocalWriter implements ContentWriter {
     this.#state.hash.update(chunk);
     this.#state.offset += chunk.byteLength;
     this.#state.updatedAt = new Date();
-    if (!this.#out.write(chunk)) await new Promise<void>((r) => this.#out.once("drain", r));
+    if (!this.#out.write(chunk)) await this.#drained();
+    this.#check();
+  }
+
+  /** Resolves when the stream takes more, or when it is gone (a failure: see #check). */
+  #drained(): Promise<void> {
+    const out = this.#out;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        out.off("drain", done);
+        out.off("close", done);
+        resolve();
+      };
+      out.on("drain", done);
+      out.on("close", done);
+    });
   }
 
   async truncate(offset: number): Promise<void> {
@@ -366,10 +427,10 @@ class LocalWriter implements ContentWriter {
     if (offset !== 0)
       throw new InvalidArgumentError(`ingest ${this.ref}: can only truncate to 0 or ${this.#state.offset}`);
     await this.#flush();
-    await writeFile(join(this.#dir, "data"), "");
+    await emptyFile(this.#data);
     this.#state.hash = createHash("sha256");
     this.#state.offset = 0;
-    this.#out = createWriteStream(join(this.#dir, "data"), { flags: "a", highWaterMark: WRITE_BUFFER });
+    this.#out = this.#open();
   }
 
   status(): IngestStatus {
@@ -384,10 +445,17 @@ class LocalWriter implements ContentWriter {
     };
   }
 
+  /** Waits until every byte written is in the file; the writer's failure if one was not. */
   async #flush(): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.#out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-    );
+    this.#check();
+    const out = this.#out;
+    // 'close' comes last, after 'finish' or after 'error' (a failed stream is destroyed).
+    await new Promise<void>((resolve) => {
+      if (out.closed) return resolve();
+      out.once("close", () => resolve());
+      if (!out.destroyed) out.end((err?: Error | null) => err && this.#fail(err));
+    });
+    if (this.#failed !== undefined) throw this.#failed;
   }
 
   async commit(size: number, expected: string): Promise<string> {
@@ -401,13 +469,22 @@ class LocalWriter implements ContentWriter {
     const actual = `sha256:${s.hash.copy().digest("hex")}`;
     if (want && want !== actual) {
       // Wrong bytes are worth nothing to a retry: start the ingest over instead of resuming it.
-      await writeFile(join(this.#dir, "data"), "");
       this.#state.hash = createHash("sha256");
       this.#state.offset = 0;
-      this.#close(false);
+      try {
+        await emptyFile(this.#data);
+      } finally {
+        this.#close(false);
+      }
       throw new FailedPreconditionError(`commit ${this.ref}: unexpected digest ${actual}, expected ${want}`);
     }
-    await this.#store.moveIntoPlace(this.#dir, actual);
+    try {
+      await this.#store.moveIntoPlace(this.#dir, actual);
+    } catch (err) {
+      // The data file is whole and verified: the next writer commits it, from what is on disk.
+      this.#close(true);
+      throw err;
+    }
     this.#close(true);
     return actual;
   }
@@ -418,9 +495,13 @@ class LocalWriter implements ContentWriter {
     this.#store.release(this.ref, forget);
   }
 
+  /** Lets go of the ref; the ingest stays to be resumed. A failure already answered is not repeated. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#flush();
-    this.#close(false);
+    try {
+      await this.#flush();
+    } finally {
+      this.#close(this.#failed !== undefined);
+    }
   }
 }

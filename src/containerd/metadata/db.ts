@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../../common/errors.ts";
+import { sqliteTransaction } from "../../common/storage-errors.ts";
 import type { SnapshotKind } from "../snapshots/snapshotter.ts";
 import { corruptRow, metaRowProblem, sqliteFault } from "./corrupt.ts";
 
@@ -239,18 +240,13 @@ export class MetadataDB {
     this.#db.close();
   }
 
-  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  /**
+   * Runs `fn` in one transaction (nested calls join the outer one). A full disk is answered as
+   * "write <this file>: no space left on device" (see sqliteTransaction).
+   */
   transaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const r = fn();
-      this.#db.exec("COMMIT");
-      return r;
-    } catch (err) {
-      this.#db.exec("ROLLBACK");
-      throw err;
-    }
+    return sqliteTransaction(this.#db, this.path, fn);
   }
 
   // SQLite's "database disk image is malformed" and "file is not a database" name no file: these

@@ -3,6 +3,7 @@
 // are synchronous, so a transaction can wrap a rename of the storage directory with nothing else
 // interleaving (the crash-safety protocol in directory-snapshotter.ts relies on it).
 import { DatabaseSync } from "node:sqlite";
+import { sqliteTransaction } from "../../common/storage-errors.ts";
 import { CorruptDataError, snapshotterRowProblem, sqliteFault } from "../metadata/corrupt.ts";
 import type { SnapshotKind, SnapshotUsage } from "./snapshotter.ts";
 
@@ -102,19 +103,6 @@ export class SnapshotStore {
     }
   }
 
-  /** Runs `fn` in one write transaction; rolled back if it throws. `fn` must be synchronous. */
-  transaction<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const out = fn();
-      this.#db.exec("COMMIT");
-      return out;
-    } catch (err) {
-      this.#db.exec("ROLLBACK");
-      throw err;
-    }
-  }
-
   /** Runs a read; SQLite's errors for a damaged file are given the file's name. */
   #read<T>(fn: () => T): T {
     try {
@@ -122,6 +110,14 @@ export class SnapshotStore {
     } catch (err) {
       throw sqliteFault(this.path, err);
     }
+  }
+
+  /**
+   * Runs `fn` in one write transaction; rolled back if it throws. `fn` must be synchronous. A full
+   * disk is answered as "write <this file>: no space left on device" (see sqliteTransaction).
+   */
+  transaction<T>(fn: () => T): T {
+    return sqliteTransaction(this.#db, this.path, fn);
   }
 
   get(name: string): SnapshotRow | undefined {
