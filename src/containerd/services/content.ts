@@ -113,14 +113,7 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
         ref = req.ref;
         if (!ref) throw new InvalidArgumentError("first message must have a reference");
         const expected = req.expected ? validateDigest(req.expected) : undefined;
-        if (expected && deps.db.getContent(ns, expected)) {
-          // The caller's lease now protects it too, or a collection could take it mid-pull.
-          if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: expected });
-          throw new AlreadyExistsError(`content ${expected}: already exists`);
-        }
-        // Shared content (containerd's default policy): a blob another namespace already stored
-        // joins this one without being sent again.
-        if (expected && (await shareExisting(deps, ns, expected, req.labels, lease))) {
+        if (expected && (await claimExisting(deps, ns, expected, req.labels, lease))) {
           throw new AlreadyExistsError(`content ${expected}: already exists`);
         }
         writer = await c.writer(ns, ref, { total: sizeField("total", req.total) || undefined, expected }, lease);
@@ -181,8 +174,14 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
   }
 }
 
-/** Adds a blob already on disk to `ns` (under the collector's lock); false when it is not there. */
-async function shareExisting(
+/**
+ * Whether the blob `digest` is already stored, so the writer need not send it (under the
+ * collector's lock). Only its file counts: a row whose file was lost (a disk error, an rm) is
+ * written again, not claimed. A row of this namespace joins the caller's lease, or a collection
+ * could take the blob mid-pull; a blob another namespace stored joins this one (shared content,
+ * containerd's default policy).
+ */
+async function claimExisting(
   deps: ServiceDeps,
   ns: string,
   digest: string,
@@ -194,7 +193,9 @@ async function shareExisting(
       () => true,
       () => false,
     );
-    if (present) deps.content.committed(ns, digest, labels, lease);
-    return present;
+    if (!present) return false;
+    if (!deps.db.getContent(ns, digest)) deps.content.committed(ns, digest, labels, lease);
+    else if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: digest });
+    return true;
   });
 }

@@ -56,20 +56,19 @@ function portsWith(
     },
     write: async (ref, desc, open, labels, onProgress) => {
       signal?.throwIfAborted();
-      if (deps.db.getContent(ns, desc.digest)) {
-        if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: desc.digest });
-        return;
-      }
-      // Shared content: a blob another namespace stored is not downloaded again.
-      const shared = await deps.gc.exclusive(async () => {
+      // A blob on disk is not downloaded again: this namespace's joins the lease, another
+      // namespace's is shared. Only the file counts: a row whose file was lost is downloaded.
+      const stored = await deps.gc.exclusive(async () => {
         const onDisk = await deps.content.store.info(desc.digest).then(
           (i) => i.size === desc.size,
           () => false,
         );
-        if (onDisk) deps.content.committed(ns, desc.digest, labels ?? {}, lease);
-        return onDisk;
+        if (!onDisk) return false;
+        if (!deps.db.getContent(ns, desc.digest)) deps.content.committed(ns, desc.digest, labels ?? {}, lease);
+        else if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: desc.digest });
+        return true;
       });
-      if (shared) return;
+      if (stored) return;
       const w = await deps.content.writer(ns, ref, { total: desc.size, expected: desc.digest }, lease);
       try {
         if (w.offset() > desc.size) await w.truncate(0);
