@@ -82,6 +82,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
     const sockets = new Set<string>(spareSockets(d));
     let during = 0;
     for (let i = 0; i < n; i++) {
+      const it0 = Date.now();
       const id = `del${i}`;
       ids.add(id);
       await runRunning(id, `iteration ${i}`);
@@ -91,7 +92,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
       const k = await ctrAndKill(d, deletion(id, withImage), delay, { namespace: NS });
       if (k.during) during++;
       const what = `iteration ${i}: kill -9 ${delay} ms into deleting ${id}${withImage ? " and its image" : ""} (${k.during ? "during it" : "after it ended"})`;
-      await restart(d, what);
+      const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);
 
@@ -104,6 +105,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
       assertReferences(d, `${what}, then the deletion finished`);
       await runRunning(id, `${what}, then the same id again`);
       await removeContainer(d, id, NS, `${what}, run again`);
+      t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
     }
     t.diagnostic(`${n} iterations: ${during} kills during the deletion, ${n - during} after it ended`);
     await assertCleanAfterStop(d, { namespace: NS, ids, sockets });

@@ -112,13 +112,14 @@ describe("kill -9 at random points of a garbage collection", { skip }, () => {
     const sockets = new Set<string>(spareSockets(d));
     const during: Record<string, number> = {};
     for (let i = 0; i < n; i++) {
+      const it0 = Date.now();
       const trigger = TRIGGERS[i % TRIGGERS.length]!;
       const commands = await arrange(trigger, i, `iteration ${i} (${trigger}): setting up`);
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, commands, delay, { namespace: NS });
       if (k.during) during[trigger] = (during[trigger] ?? 0) + 1;
       const what = `iteration ${i}: kill -9 ${delay} ms into the ${trigger} (${k.during ? "during it" : "after it ended"})`;
-      await restart(d, what);
+      const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);
 
@@ -131,6 +132,7 @@ describe("kill -9 at random points of a garbage collection", { skip }, () => {
       assert.equal(counts.snapshotRows, 0, `${what}: snapshot rows left after a collection`);
       assert.equal(counts.backendSnapshots, 0, `${what}: backend snapshots left after a collection`);
       assert.equal(counts.snapshotDirs, 0, `${what}: snapshot directories left after a collection`);
+      t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
     }
     t.diagnostic(
       `${n} iterations (${TRIGGERS.join(", ")} in turn); kills during the command: ${JSON.stringify(during)}, the rest after it ended`,

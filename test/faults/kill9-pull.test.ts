@@ -78,11 +78,12 @@ describe("kill -9 at random points of a pull", { skip }, () => {
     const sockets = new Set<string>(spareSockets(d));
     let during = 0;
     for (let i = 0; i < n; i++) {
+      const it0 = Date.now();
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, pull, delay, { namespace: NS });
       if (k.during) during++;
       const what = `iteration ${i}: kill -9 ${delay} ms into the pull (${k.during ? "during it" : "after it ended"})`;
-      await restart(d, what);
+      const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);
 
@@ -95,6 +96,7 @@ describe("kill -9 at random points of a pull", { skip }, () => {
       // The unpacked chain: one committed snapshot per layer.
       assert.ok(counts.snapshotRows >= 5, `${what}: ${counts.snapshotRows} snapshot rows after the pull, not 5`);
       await removeImage();
+      t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
     }
     t.diagnostic(`${n} iterations: ${during} kills during the pull, ${n - during} after it ended`);
     await assertCleanAfterStop(d, { namespace: NS, ids: [], sockets });

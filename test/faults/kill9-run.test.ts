@@ -70,13 +70,14 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
     const sockets = new Set<string>(spareSockets(d));
     let during = 0;
     for (let i = 0; i < n; i++) {
+      const it0 = Date.now();
       const id = `run${i}`;
       ids.add(id);
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, run(id), delay, { namespace: NS });
       if (k.during) during++;
       const what = `iteration ${i}: kill -9 ${delay} ms into ctr run ${id} (${k.during ? "during it" : "after it ended"})`;
-      await restart(d, what);
+      const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);
 
@@ -88,6 +89,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
       assert.match(listed, new RegExp(`^${id}\\s+\\d+\\s+RUNNING`, "m"), `${what}: ${id} again: ${listed}`);
       await removeContainer(d, id, NS, `${what}, run again`);
       for (const s of spareSockets(d)) sockets.add(s);
+      t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
     }
     t.diagnostic(`${n} iterations: ${during} kills during ctr run, ${n - during} after it ended`);
     assertReferences(d, "at the end");
