@@ -21,7 +21,7 @@ import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapsho
 import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
-import { addService, createServer, messageLimits } from "../proto/grpc.ts";
+import { addService, createServer, messageLimits, shutdownServer } from "../proto/grpc.ts";
 import { shimSys } from "../shim/sys.ts";
 import { addTtrpcService, createTtrpcServer } from "../shim/ttrpc/server.ts";
 import { LocalContentStore } from "./content/local-store.ts";
@@ -62,6 +62,9 @@ export interface DaemonOptions {
   /** Keep a spare berth-shim ready (default true). */
   spareShim?: boolean;
 }
+
+/** How long calls in progress may go on once the daemon is told to stop. */
+export const SHUTDOWN_GRACE_MS = 1000;
 
 export interface Daemon {
   deps: ServiceDeps;
@@ -236,7 +239,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   return {
     deps,
     stop: async () => {
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Streams stay open as long as their clients (ctr events, an attached ctr run's Wait): they
+      // get a short grace, then are cancelled, as containerd ends its own within about a second.
+      const { forced } = await shutdownServer(server, SHUTDOWN_GRACE_MS);
+      if (forced) log.info("calls still open at shutdown were cancelled", { graceMs: SHUTDOWN_GRACE_MS });
       // Shims and their containers keep running: a restarted daemon reconnects to them.
       await shims.close();
       await ttrpc.close();
