@@ -489,7 +489,7 @@ test("shutdownServer: open streams are cancelled after the grace period", async 
   const ms = Date.now() - started;
   t.diagnostic(`stopped in ${ms} ms`);
   assert.ok(forced);
-  assert.ok(ms >= 250 && ms < 2000, `stopped after ${ms} ms`);
+  assert.ok(ms >= 250 && ms < 5000, `stopped after ${ms} ms`);
   await aborted;
   await assert.rejects(it.next());
   c.close();
