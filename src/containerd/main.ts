@@ -36,7 +36,9 @@ async function main(argv: string[]): Promise<number> {
   restrictUmask();
   const p = parseFlags(argv, FLAGS);
   if (bool(p, "help")) {
-    process.stdout.write(`berth-containerd: the high-level runtime daemon (containerd API)\n\n${usageText(FLAGS)}`);
+    process.stdout.write(
+      `berth-containerd: the high-level runtime daemon (containerd API)\n\n${usageText(FLAGS)}\ncommands:\n  repair  make a root with damaged or lost databases usable again (repair --help)\n`,
+    );
     return 0;
   }
   if (bool(p, "version")) {

@@ -350,7 +350,10 @@ export function repairCommand(argv: string[], out: (s: string) => void): number 
     if (dryRun) out("dry run: nothing was changed\n");
     for (const a of r.actions) out(`${a}\n`);
     if (r.actions.length === 0) out(`${root}: the databases and the disk agree; nothing to repair\n`);
-    else if (!dryRun) out(`${root} repaired; start berth-containerd (nothing was deleted: see ${r.lostFound})\n`);
+    else if (!dryRun) {
+      const aside = existsSync(r.lostFound) ? `; what was moved aside is in ${r.lostFound}` : "";
+      out(`${root} repaired: start berth-containerd (nothing was deleted${aside})\n`);
+    }
     return 0;
   } finally {
     rmSync(lock.pidFile, { force: true });

@@ -108,6 +108,10 @@ export function assertRefused(refused: string | undefined, file: string): string
 
 /** `berth-containerd repair --root R [args]`. */
 export function repair(d: BerthContainerd, args: string[] = []): { status: number; out: string } {
+  // A build without the command would take "repair" for an argument and start a daemon on the
+  // default root: ask its help first.
+  const help = spawnSync(d.binary, ["--help"], { encoding: "utf8", timeout: 30_000 });
+  assert.match(help.stdout, /^\s+repair\b/m, `${d.binary} has no repair command`);
   const r = spawnSync(d.binary, ["repair", "--root", d.root, ...args], { encoding: "utf8", timeout: 60_000 });
   return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
