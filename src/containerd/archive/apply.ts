@@ -20,6 +20,7 @@ import {
 import { type FileHandle, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BerthError, errorMessage, InvalidArgumentError } from "../../common/errors.ts";
+import { storageError } from "../../common/storage-errors.ts";
 import { decompress } from "./compression.ts";
 import { type Fsops, sharedFsops } from "./fsops.ts";
 import { planEntry } from "./layer-entry.ts";
@@ -351,7 +352,8 @@ class LayerWriter {
       await writeData(fh, reader);
     } catch (err) {
       await fh.close().catch(() => {});
-      throw err instanceof BerthError ? err : fail(entry, "write", err);
+      // A full disk names the file ("write <abs>: no space left on device").
+      throw err instanceof BerthError ? err : fail(entry, "write", storageError(err, abs));
     }
     const finish = async () => {
       try {
@@ -401,7 +403,7 @@ class LayerWriter {
       const t = times(entry);
       futimesSync(fd, t.atime, t.mtime);
     } catch (err) {
-      throw fail(entry, "write", err);
+      throw fail(entry, "write", storageError(err, abs));
     } finally {
       closeSync(fd);
     }
@@ -436,13 +438,22 @@ async function writeData(fh: FileHandle, reader: TarReader): Promise<void> {
     batchBytes = 0;
     await inflight;
     inflight = writeAll(fh, buffers, at);
+    // Awaited by the next flush or at the end; until then (while the next chunk is read, or
+    // after the reader failed) a failed write must not be an unhandled rejection, which ends
+    // the daemon.
+    inflight.catch(() => {});
   };
-  for await (const chunk of reader.data()) {
-    batch.push(chunk);
-    batchBytes += chunk.length;
-    if (batchBytes >= WRITE_BATCH) await flush();
+  try {
+    for await (const chunk of reader.data()) {
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes >= WRITE_BATCH) await flush();
+    }
+    if (batchBytes > 0) await flush();
+  } finally {
+    // Never leave a write running on a handle the caller closes.
+    await inflight.catch(() => {});
   }
-  if (batchBytes > 0) await flush();
   await inflight;
 }
 

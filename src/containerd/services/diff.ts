@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
+import { storageError } from "../../common/storage-errors.ts";
 import type { Diff } from "../../proto/gen/containerd/services/diff/v1/diff_pb.js";
 import type { Impl } from "../../proto/grpc.ts";
 import { validateDigest } from "../content/local-store.ts";
@@ -48,9 +49,14 @@ export function diffService(deps: ServiceDeps): Impl<typeof Diff> {
       try {
         const file = join(tmp, "layer");
         const out = createWriteStream(file);
-        const r = await deps.diff.diff(left, right, out, {
-          compression: gzip ? "gzip" : "none",
-        });
+        const r = await deps.diff
+          .diff(left, right, out, {
+            compression: gzip ? "gzip" : "none",
+          })
+          .catch((err: unknown) => {
+            // A full --state names the file ("write <state>/diff-…/layer: no space left on device").
+            throw storageError(err, file);
+          });
         const ref = req.ref || `diff-${r.digest}`;
         const w = await deps.content.writer(ns, ref, { total: r.size, expected: r.digest }, ctx.lease);
         try {
