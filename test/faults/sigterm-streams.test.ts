@@ -72,6 +72,11 @@ async function sigterm(d: BerthContainerd): Promise<number | undefined> {
   return undefined;
 }
 
+/** The daemon log's last lines, for a failure's message. */
+async function tail(d: BerthContainerd): Promise<string> {
+  return `\n--- daemon log (end) ---\n${(await d.log()).split("\n").slice(-15).join("\n")}`;
+}
+
 /** What a stop must leave: no sockets, no pid file, and the daemon's own word that it stopped. */
 async function assertStoppedCleanly(d: BerthContainerd): Promise<void> {
   assert.equal(existsSync(d.address), false, "the gRPC socket is removed");
@@ -106,7 +111,10 @@ describe("SIGTERM with streaming clients connected", { skip, timeout: 120_000 },
 
     const ms = await sigterm(d);
     t.diagnostic(ms === undefined ? `still running after ${GIVE_UP_MS} ms` : `stopped in ${ms} ms`);
-    assert.ok(ms !== undefined, `berth-containerd still ran ${GIVE_UP_MS} ms after SIGTERM with ctr events open`);
+    assert.ok(
+      ms !== undefined,
+      `berth-containerd still ran ${GIVE_UP_MS} ms after SIGTERM with ctr events open${await tail(d)}`,
+    );
     assert.ok(ms < STOP_WITHIN_MS, `stopped in ${ms} ms`);
     await d.stop();
     await assertStoppedCleanly(d);
@@ -133,7 +141,10 @@ describe("SIGTERM with streaming clients connected", { skip, timeout: 120_000 },
 
     const ms = await sigterm(d);
     t.diagnostic(ms === undefined ? `still running after ${GIVE_UP_MS} ms` : `stopped in ${ms} ms`);
-    assert.ok(ms !== undefined, `berth-containerd still ran ${GIVE_UP_MS} ms after SIGTERM with ctr run attached`);
+    assert.ok(
+      ms !== undefined,
+      `berth-containerd still ran ${GIVE_UP_MS} ms after SIGTERM with ctr run attached${await tail(d)}`,
+    );
     assert.ok(ms < STOP_WITHIN_MS, `stopped in ${ms} ms`);
     await d.stop();
     await assertStoppedCleanly(d);
