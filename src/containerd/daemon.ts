@@ -1,6 +1,7 @@
 // berth-containerd assembled: the stores on disk under --root, the services over them, and the gRPC
-// server on --address. Start-up first sweeps what a crash may have left (snapshot directories
-// without rows, blobs without a namespace), then serves.
+// server on --address. Start-up first checks the databases against the disk (refusing a damaged
+// or lost one: metadata/integrity.ts), then sweeps what a crash may have left (snapshot
+// directories without rows, blobs without a namespace), then serves.
 import { closeSync, constants, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";

@@ -4,7 +4,8 @@
 // the daemon start — but while the database is suspect no collection deletes a file no row
 // vouches for, until repair drops the dangling row and the image is re-imported.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, test } from "node:test";
@@ -29,6 +30,28 @@ describe("berth-containerd repair", { skip }, () => {
       assert.equal(existsSync(join(d.root, "lost+found")), false);
       await d.start();
       ok(await d.ctrAsync(["run", "--rm", BUSYBOX_IMAGE, "r1", "true"]), "run after a no-op repair");
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("a healthy root's crash leftovers are still swept at start", { timeout: 120_000 }, async () => {
+    const d = await startWithBusybox();
+    try {
+      await d.stop();
+      // What a kill -9 leaves: a prepare's directory filled and renamed but whose row was never
+      // committed, one still being filled, and a blob committed without its row.
+      const snaps = join(d.root, "io.containerd.snapshotter.v1.overlayfs", "snapshots");
+      mkdirSync(join(snaps, "99", "fs"), { recursive: true });
+      mkdirSync(join(snaps, "new-abc123", "fs"), { recursive: true });
+      const data = "a blob committed without its row";
+      const stray = createHash("sha256").update(data).digest("hex");
+      writeFileSync(join(blobDir(d.root), stray), data);
+      await d.start();
+      assert.equal(existsSync(join(snaps, "99")), false);
+      assert.equal(existsSync(join(snaps, "new-abc123")), false);
+      assert.equal(existsSync(join(blobDir(d.root), stray)), false);
+      ok(await d.ctrAsync(["run", "--rm", BUSYBOX_IMAGE, "r0", "true"]), "run after the sweep");
     } finally {
       await d.cleanup();
     }

@@ -131,6 +131,14 @@ test("a root: fresh, healthy, an empty database beside blobs, a few and most row
     assert.equal(e.fatal.length, 1);
     assert.match(e.fatal[0]!, /meta\.db is empty while the content store holds 3 blobs/);
 
+    // A valid database that was never used (made anew by someone) beside blobs.
+    const fresh2 = rootWith([]);
+    roots.push(fresh2);
+    assert.match(
+      checkRoot(fresh2).fatal[0] ?? "",
+      /meta\.db is a new database \(no namespace\) while the content store holds 3 blobs/,
+    );
+
     const one = rootWith([D1, D2, D3]);
     roots.push(one);
     rmSync(join(one, CONTENT_DIR, "blobs", "sha256", D1.slice(7)));

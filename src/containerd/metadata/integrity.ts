@@ -183,6 +183,13 @@ export function checkRoot(root: string): RootReport {
     fatal.push(`${path}: ${m.problem}`);
   } else {
     try {
+      // Every write makes its namespace first (and a namespace goes only once empty): a database
+      // without one is new, whatever the disk holds.
+      const namespaces = Number((m.db.prepare("SELECT COUNT(*) AS n FROM namespaces").get() as { n: number }).n);
+      if (namespaces === 0 && blobs.length + backendCount > 0)
+        fatal.push(
+          `${path} is a new database (no namespace) while the content store holds ${blobs.length} blobs and the snapshotters ${backendCount} snapshots: the database cannot vouch for any of them`,
+        );
       const onDisk = new Set(blobs);
       const rowsOf = (table: string) => m.db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
       for (const table of Object.keys(META_TABLES)) {
