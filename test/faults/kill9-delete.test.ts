@@ -48,7 +48,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
   }, async (t) => {
     const seed = faultSeed();
     const random = seededRandom(seed);
-    const n = faultIterations(10);
+    const n = faultIterations(8);
     t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
     const ensureImage = async () => {
       const listed = (await d.ctrAsync(["images", "ls", "-q"], { namespace: NS })).stdout.split("\n");

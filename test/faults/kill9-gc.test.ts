@@ -49,7 +49,7 @@ describe("kill -9 at random points of a garbage collection", { skip }, () => {
   }, async (t) => {
     const seed = faultSeed();
     const random = seededRandom(seed);
-    const n = faultIterations(9);
+    const n = faultIterations(6);
     t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
     const ok = async (args: string[], what: string) => {
       const r = await d.ctrAsync(args, { namespace: NS });

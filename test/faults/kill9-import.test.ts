@@ -39,7 +39,7 @@ describe("kill -9 at random points of an import", { skip }, () => {
   test("the daemon restarts consistent and the import completes", { timeout: 600_000 }, async (t) => {
     const seed = faultSeed();
     const random = seededRandom(seed);
-    const n = faultIterations(8);
+    const n = faultIterations(5);
     t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
     const importArchive = ["images", "import", archive];
     const removeImage = async () => {

@@ -50,7 +50,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
   }, async (t) => {
     const seed = faultSeed();
     const random = seededRandom(seed);
-    const n = faultIterations(10);
+    const n = faultIterations(8);
     t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
     const run = (id: string) => ["run", "-d", "--fifo-dir", fifos, IMAGE, id, "sleep", "3600"];
     const ids = new Set<string>();
