@@ -2,6 +2,7 @@
 // errors for writes through a file descriptor name no file ("ENOSPC: no space left on device,
 // write"), and SQLite's name neither the file nor the cause ("database or disk is full"), so the
 // stores name the file they were writing before the error leaves them.
+import { type WriteFileOptions, writeFileSync } from "node:fs";
 import type { DatabaseSync } from "node:sqlite";
 import { BerthError, errorMessage } from "./errors.ts";
 
@@ -35,6 +36,15 @@ export function storageError(err: unknown, path: string, op = "write"): unknown 
   const e = err as NodeJS.ErrnoException | undefined;
   if (e?.code !== "ENOSPC" && e?.code !== "EDQUOT") return err;
   return new NoSpaceError(e.syscall ?? op, e.path ?? path, e.code, undefined, { cause: err });
+}
+
+/** writeFileSync whose full-disk error names `path` (Node's names no file for the write itself). */
+export function writeFileNamed(path: string, data: string | Uint8Array, opts: WriteFileOptions): void {
+  try {
+    writeFileSync(path, data, opts);
+  } catch (err) {
+    throw storageError(err, path);
+  }
 }
 
 // SQLite's primary result code for "database or disk is full"; errcode may carry extended bits.

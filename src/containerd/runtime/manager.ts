@@ -4,17 +4,7 @@
 // and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
 // cleans up after shims that died (their `delete` action, then the bundle).
 import { spawn } from "node:child_process";
-import {
-  constants,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { constants, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +12,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { makeDir } from "../../common/secure-fs.ts";
+import { writeFileNamed } from "../../common/storage-errors.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
 import { canConnect, groupOf, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
 import { createTtrpcClient, type TtrpcClient } from "../../shim/ttrpc/client.ts";
@@ -176,8 +167,9 @@ export class ShimManager {
     try {
       // Modes set here, not left to the umask: the spec carries the container's environment
       // (secrets, often), and nothing but root may change what the shim and runtime will read.
-      writeFileSync(join(bundle, "config.json"), spec, { mode: 0o600 });
-      writeFileSync(join(bundle, "shim-binary"), binary, { mode: 0o644 });
+      // A full --state is answered naming the file ("write <bundle>/config.json: no space left on device").
+      writeFileNamed(join(bundle, "config.json"), spec, { mode: 0o600 });
+      writeFileNamed(join(bundle, "shim-binary"), binary, { mode: 0o644 });
       let address: string | undefined;
       if (binary.endsWith("berth-shim.mjs")) {
         // Our own shim: a spare taken over, or started in-process (no `start` process either way);
