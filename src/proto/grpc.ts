@@ -279,9 +279,10 @@ export function addService<S extends GenServiceMethods>(
  * own clients: ctr reads every blob through a ReaderAt that opens one Read stream per 32 KiB chunk
  * and cancels it once the chunk is in, so `ctr images export` of a 200 MB image sends ~6,400 resets
  * as fast as the daemon answers (about 500 a second here) and lost its connection after ~40 MB.
- * These numbers serve that pattern with room to spare (a reset per stream at 10,000 streams a
- * second, beyond what the daemon can answer) and still cut a flood of streams opened only to be
- * reset, which costs the client two small frames and the daemon a call each.
+ * These numbers serve that pattern with room to spare (the daemon answers well under 10,000
+ * streams a second, and the burst alone covers 625 MiB of 32 KiB reads) and still cut a flood
+ * that outruns the daemon; a slower flood is paced by the daemon's one thread, and the socket
+ * (0660, root's) is the real gate (src/proto/README.md).
  */
 export const STREAM_RESET_LIMIT = { burst: 20_000, perSecond: 10_000 } as const;
 
