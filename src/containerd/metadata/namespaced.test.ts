@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { LocalContentStore } from "../content/local-store.ts";
+import { CorruptDataError } from "./corrupt.ts";
 import { MetadataDB } from "./db.ts";
 import { MemorySnapshotter } from "./memory-snapshotter.testing.ts";
 import { NamespacedContent, NamespacedSnapshotter, namespacedIngestRef, splitIngestRef } from "./namespaced.ts";
@@ -144,4 +145,27 @@ test("snapshots: a lease records the snapshot it created", async () => {
     { type: "snapshots/memory", id: "extract" },
     { type: "snapshots/memory", id: "layer" },
   ]);
+});
+
+test("a row whose backend snapshot is gone says the row is wrong (file, row, backend key), not 'not found'", async () => {
+  db.insertSnapshot("ns1", {
+    snapshotter: snapshots.name,
+    key: "dangling",
+    backendKey: "ns1/9999/dangling",
+    parent: "",
+    kind: "committed",
+    labels: {},
+  });
+  for (const call of [() => snapshots.stat("ns1", "dangling"), () => snapshots.usage("ns1", "dangling")]) {
+    await assert.rejects(
+      call,
+      (err: Error) =>
+        err instanceof CorruptDataError &&
+        err.message.includes(db.path) &&
+        err.message.includes('snapshots row (ns1, memory, dangling) names backend snapshot "ns1/9999/dangling"'),
+    );
+  }
+  // A key with no row at all is still NotFound.
+  await assert.rejects(() => snapshots.stat("ns1", "nothing"), /not found/);
+  db.deleteSnapshotRow("ns1", snapshots.name, "dangling");
 });

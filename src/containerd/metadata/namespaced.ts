@@ -12,6 +12,7 @@ import {
 import type { ContentStore, ContentWriter, IngestStatus } from "../content/content-store.ts";
 import type { Mount } from "../mount.ts";
 import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "../snapshots/snapshotter.ts";
+import { CorruptDataError } from "./corrupt.ts";
 import { type ContentRow, type Labels, type MetadataDB, maskedLabels, type SnapshotRow, validateLabels } from "./db.ts";
 
 const INGEST_SCHEME = "1";
@@ -133,8 +134,23 @@ export class NamespacedSnapshotter {
     return row;
   }
 
-  async #info(row: SnapshotRow): Promise<SnapshotInfo> {
-    const b = await this.backend.stat(row.backendKey);
+  /**
+   * Runs a backend call on the row's backend snapshot. The row says it exists: if the backend does
+   * not have it, the row is what is wrong (a damaged or stale database), not the client's key.
+   */
+  async #onBackend<T>(ns: string, row: SnapshotRow, fn: (backendKey: string) => Promise<T>): Promise<T> {
+    try {
+      return await fn(row.backendKey);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      throw new CorruptDataError(
+        `metadata database ${this.db.path}: snapshots row (${ns}, ${this.name}, ${row.key}) names backend snapshot ${JSON.stringify(row.backendKey)}, which the ${this.name} snapshotter does not have; see berth-containerd repair`,
+      );
+    }
+  }
+
+  async #info(ns: string, row: SnapshotRow): Promise<SnapshotInfo> {
+    const b = await this.#onBackend(ns, row, (k) => this.backend.stat(k));
     return {
       name: row.key,
       parent: row.parent,
@@ -146,7 +162,7 @@ export class NamespacedSnapshotter {
   }
 
   async stat(ns: string, key: string): Promise<SnapshotInfo> {
-    return this.#info(this.#row(ns, key));
+    return this.#info(ns, this.#row(ns, key));
   }
 
   async #create(
@@ -190,7 +206,7 @@ export class NamespacedSnapshotter {
   }
 
   async mounts(ns: string, key: string): Promise<Mount[]> {
-    return this.backend.mounts(this.#row(ns, key).backendKey);
+    return this.#onBackend(ns, this.#row(ns, key), (k) => this.backend.mounts(k));
   }
 
   async commit(ns: string, name: string, key: string, labels: Labels, lease = ""): Promise<void> {
@@ -240,13 +256,13 @@ export class NamespacedSnapshotter {
   }
 
   async usage(ns: string, key: string): Promise<SnapshotUsage> {
-    return this.backend.usage(this.#row(ns, key).backendKey);
+    return this.#onBackend(ns, this.#row(ns, key), (k) => this.backend.usage(k));
   }
 
   async list(ns: string): Promise<SnapshotInfo[]> {
     const out: SnapshotInfo[] = [];
     for (const row of this.db.listSnapshots(ns, this.name)) {
-      const info = await this.#info(row).catch(() => undefined);
+      const info = await this.#info(ns, row).catch(() => undefined);
       if (info) out.push(info);
     }
     return out;
