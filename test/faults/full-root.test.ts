@@ -3,6 +3,7 @@
 //   so ENOSPC was an unhandled 'error' event and the daemon died ("transport is closing"). Now
 //   the pull fails with "write <ingest data file>: no space left on device", the daemon stays up,
 //   and once space is freed the same pull completes (resuming the ingests it left);
+//   The daemon's own pull (the transfer service) is checked the same way;
 // - metadata writes on a full disk (image tag, lease create, container create): before, SQLite
 //   rolled the transaction back itself and our ROLLBACK threw "cannot rollback - no transaction
 //   is active", hiding the cause. Now they answer "write <database>: no space left on device",
@@ -12,6 +13,7 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { transferPull } from "../../src/client/transfer.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
 import { CTR, type CtrResult } from "../helpers/berth-containerd.ts";
@@ -108,6 +110,25 @@ describe("a full filesystem under --root", { skip }, () => {
 
           const rmi = await d.ctrAsync(["images", "rm", "--sync", ref], { namespace: NS });
           assert.equal(rmi.status, 0, rmi.stderr);
+
+          // The daemon's own pull (the transfer service: download, staged unpack) the same way.
+          d.fs.fill(leftMiB * MiB);
+          const opts = { namespace: NS, insecureHosts: [reg.host] };
+          const err = await transferPull(d.address, ref, opts).then(
+            () => undefined,
+            (e: unknown) => e as Error,
+          );
+          t.diagnostic(`transfer pull with ${leftMiB} MiB left: ${err?.message}`);
+          assert.ok(err, "the transfer pull failed on a full disk");
+          assert.match(err.message, /no space left on device/);
+          assert.match(err.message, new RegExp(`${escapeRe(d.root)}/\\S+`), "the answer names the file");
+          await assertUp(d, "after the failed transfer pull");
+          assertReferences(d, "after the failed transfer pull");
+          await d.fs.free();
+          await transferPull(d.address, ref, opts);
+          assertReferences(d, "after the transfer pull completed");
+          const rmi2 = await d.ctrAsync(["images", "rm", "--sync", ref], { namespace: NS });
+          assert.equal(rmi2.status, 0, rmi2.stderr);
           await assertUp(d, "at the end");
           await d.stop();
           assertNothingMounted(d);
