@@ -83,9 +83,10 @@ test("content: ingests with the same ref in two namespaces are separate; status 
     ["same"],
   );
   await content.abort("a", "same");
-  await assert.rejects(content.status("a", "same"), /not found/);
+  // Named by the client's ref, not the shared store's "a/1/same".
+  await assert.rejects(content.status("a", "same"), { message: "ingest same: not found" });
   assert.equal((await content.status("b", "same")).offset, 1);
-  await assert.rejects(content.abort("c", "same"), /not found/);
+  await assert.rejects(content.abort("c", "same"), { message: "ingest same: not found" });
 });
 
 test("content: a writer with a lease adds its ingest to the lease; committed() adds the blob", async () => {

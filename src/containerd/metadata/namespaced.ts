@@ -97,7 +97,7 @@ export class NamespacedContent {
   }
 
   async status(ns: string, ref: string): Promise<IngestStatus> {
-    const s = await this.store.status(this.#ref(ns, ref));
+    const s = await this.store.status(this.#ref(ns, ref)).catch(localNotFound(ref));
     return { ...s, ref };
   }
 
@@ -111,8 +111,16 @@ export class NamespacedContent {
   }
 
   async abort(ns: string, ref: string): Promise<void> {
-    await this.store.abort(this.#ref(ns, ref));
+    await this.store.abort(this.#ref(ns, ref)).catch(localNotFound(ref));
   }
+}
+
+/** A missing ingest is named by the client's ref, not the shared store's "<ns>/1/<ref>". */
+function localNotFound(ref: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof NotFoundError) throw new NotFoundError(`ingest ${ref}: not found`);
+    throw err;
+  };
 }
 
 export class NamespacedSnapshotter {
