@@ -179,9 +179,10 @@ export function repairRoot(opts: RepairOptions): RepairResult {
   if (m.state === "damaged") say(`${metaPath} is damaged (${m.problem})`);
   if (m.state === "missing" || m.state === "empty") say(`${metaPath} is ${m.state}`);
   const tables = new Map<string, Row[]>();
+  const unreadable = new Map<string, string>();
   for (const table of Object.keys(META_TABLES)) {
     const read = m.state === "missing" || m.state === "empty" ? { rows: [] } : readRows(metaPath, table);
-    if (read.error) say(`${metaPath}: table ${table} could be read only up to the damage (${read.error})`);
+    if (read.error) unreadable.set(table, read.error);
     tables.set(
       table,
       read.rows.filter((r) => {
@@ -194,6 +195,12 @@ export function repairRoot(opts: RepairOptions): RepairResult {
       }),
     );
   }
+  const errors = new Set(unreadable.values());
+  if (unreadable.size === Object.keys(META_TABLES).length && errors.size === 1)
+    say(`${metaPath}: no table could be read (${[...errors][0]})`);
+  else
+    for (const [table, error] of unreadable)
+      say(`${metaPath}: table ${table} could be read only up to the damage (${error})`);
   const rowsOf = (t: string) => tables.get(t)!;
   const drop: { table: string; row: Row }[] = [];
   const blobs = new Set(blobsOnDisk(root));
