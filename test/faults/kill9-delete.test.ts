@@ -94,7 +94,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
       const what = `iteration ${i}: kill -9 ${delay} ms into deleting ${id}${withImage ? " and its image" : ""} (${k.during ? "during it" : "after it ended"})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
-      assertReferences(d, what);
+      assertReferences(d, what, (line) => t.diagnostic(line));
 
       await removeContainer(d, id, NS, what);
       if (withImage) {

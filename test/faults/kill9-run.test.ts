@@ -79,7 +79,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
       const what = `iteration ${i}: kill -9 ${delay} ms into ctr run ${id} (${k.during ? "during it" : "after it ended"})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
-      assertReferences(d, what);
+      assertReferences(d, what, (line) => t.diagnostic(line));
 
       await removeContainer(d, id, NS, what);
       await assertNoLeftovers(d, { namespace: NS, ids: [id] }, `${what}, then removed`);

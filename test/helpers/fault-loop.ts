@@ -198,10 +198,18 @@ export async function restart(d: BerthContainerd, what: string): Promise<number>
   return Date.now() - t0;
 }
 
-/** checkReferences(d.root), failing the test with every problem found. */
-export function assertReferences(d: BerthContainerd, what: string): ReferenceCounts {
-  const { problems, counts } = checkReferences(d.root);
+/**
+ * checkReferences(d.root), failing the test with every problem found; its notes (states a client's
+ * own order of calls leaves) go to `note`, e.g. the test's diagnostics.
+ */
+export function assertReferences(
+  d: BerthContainerd,
+  what: string,
+  note: (line: string) => void = () => {},
+): ReferenceCounts {
+  const { problems, notes, counts } = checkReferences(d.root);
   assert.deepEqual(problems, [], `${what}: the metadata references what is not on disk`);
+  for (const n of notes) note(`${what}: ${n}`);
   return counts;
 }
 

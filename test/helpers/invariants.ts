@@ -3,8 +3,8 @@
 // - references: every blob and snapshot the metadata database vouches for is on disk. Images
 //   reach their manifests, configs and layers (content rows and blob files) and, through the
 //   containerd.io/gc.ref.snapshot.* labels of what they reach, their unpacked snapshots; a
-//   namespace's snapshot rows name a backend snapshot that has a row and a directory; containers
-//   name their snapshot. The databases are opened read-only (node:sqlite), so the daemon may run,
+//   namespace's snapshot rows name a backend snapshot that has a row and a directory. A container
+//   whose snapshot is gone is only noted: ctr removes the snapshot before the container. The databases are opened read-only (node:sqlite), so the daemon may run,
 //   but it should be idle: a collection between the two reads could look like a lost file.
 // - leftovers: no mounts under the daemon's dirs, no shim processes but live tasks' and the
 //   daemon's one spare, no bundles, runtime state, shim sockets or cgroups of tasks that are gone.
@@ -49,6 +49,12 @@ export interface ReferenceCounts {
 
 export interface ReferenceReport {
   problems: string[];
+  /**
+   * What a client's own order of calls can leave, as it does with containerd: `ctr containers rm`
+   * removes the snapshot first and the container row after it, so a kill between the two leaves a
+   * container whose snapshot is gone (removing the container again finishes the job).
+   */
+  notes: string[];
   counts: ReferenceCounts;
 }
 
@@ -93,6 +99,7 @@ function childrenOf(path: string, mediaType: string): Descriptor[] | undefined {
  */
 export function checkReferences(root: string): ReferenceReport {
   const problems: string[] = [];
+  const notes: string[] = [];
   const counts: ReferenceCounts = {
     images: 0,
     contentRows: 0,
@@ -104,7 +111,7 @@ export function checkReferences(root: string): ReferenceReport {
   };
   const metaPath = join(root, META_DB);
   const meta = openReadOnly(metaPath);
-  if (!meta) return { problems: [`${metaPath} does not exist`], counts };
+  if (!meta) return { problems: [`${metaPath} does not exist`], notes, counts };
   const backends = new Map<
     string,
     { db: DatabaseSync; byName: Map<string, { id: number; parent_id: number | null }> }
@@ -219,14 +226,14 @@ export function checkReferences(root: string): ReferenceReport {
       counts.containers++;
       const rec = JSON.parse(c.record) as { snapshotter?: string; snapshotKey?: string };
       if (rec.snapshotKey && !snapshots.get(`${c.ns}/${rec.snapshotter}`)?.has(rec.snapshotKey)) {
-        problems.push(`container ${c.id} (namespace ${c.ns}): snapshot ${JSON.stringify(rec.snapshotKey)} has no row`);
+        notes.push(`container ${c.id} (namespace ${c.ns}): snapshot ${JSON.stringify(rec.snapshotKey)} has no row`);
       }
     }
   } finally {
     meta.close();
     for (const b of backends.values()) b.db.close();
   }
-  return { problems, counts };
+  return { problems, notes, counts };
 }
 
 // ---------------------------------------------------------------------------------------------
