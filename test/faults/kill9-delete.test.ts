@@ -19,12 +19,15 @@ import {
   faultIterations,
   faultSeed,
   removeContainer,
+  removeNamespaceCgroups,
   restart,
   seededRandom,
   spareSockets,
 } from "../helpers/fault-loop.ts";
 
 const NS = "faults";
+/** Container ids carry the test process's tag: their cgroups (/<ns>/<id>) are host-wide. */
+const TAG = process.pid.toString(36);
 const IMAGE = "docker.io/berth/faults-busybox:latest";
 const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
 
@@ -41,6 +44,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
   });
   after(async () => {
     await d?.cleanup();
+    removeNamespaceCgroups(NS);
   });
 
   test("the daemon restarts consistent, the deletion finishes and the id runs again", {
@@ -69,21 +73,22 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
 
     // The window: one undisturbed deletion (with the image), plus a margin for the collection the
     // image removal schedules.
-    await runRunning("calibrate", "calibration");
+    const calibration = `calibrate-${TAG}`;
+    await runRunning(calibration, "calibration");
     const t0 = Date.now();
-    for (const c of deletion("calibrate", true)) {
+    for (const c of deletion(calibration, true)) {
       const r = await d.ctrAsync(c, { namespace: NS });
       assert.equal(r.status, 0, `${c.join(" ")}: ${r.stderr}`);
     }
     const windowMs = Math.round((Date.now() - t0) * 1.2) + 150;
     t.diagnostic(`an undisturbed deletion took ${Date.now() - t0} ms; kills fall in 0-${windowMs} ms`);
 
-    const ids = new Set<string>(["calibrate"]);
+    const ids = new Set<string>([calibration]);
     const sockets = new Set<string>(spareSockets(d));
     let during = 0;
     for (let i = 0; i < n; i++) {
       const it0 = Date.now();
-      const id = `del${i}`;
+      const id = `del${i}-${TAG}`;
       ids.add(id);
       await runRunning(id, `iteration ${i}`);
       const withImage = i % 2 === 1;

@@ -18,6 +18,7 @@ import {
   faultIterations,
   faultSeed,
   removeContainer,
+  removeNamespaceCgroups,
   restart,
   seededRandom,
   spareSockets,
@@ -25,6 +26,8 @@ import {
 } from "../helpers/fault-loop.ts";
 
 const NS = "faults";
+/** Container ids carry the test process's tag: their cgroups (/<ns>/<id>) are host-wide. */
+const TAG = process.pid.toString(36);
 const IMAGE = "docker.io/berth/faults-busybox:latest";
 const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync("/usr/bin/ctr") ? "ctr not installed" : undefined;
 
@@ -43,6 +46,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
   });
   after(async () => {
     await d?.cleanup();
+    removeNamespaceCgroups(NS);
   });
 
   test("the daemon restarts consistent, the remains go and the same id runs again", {
@@ -57,7 +61,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
 
     const times: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const id = `calibrate${i}`;
+      const id = `calibrate${i}-${TAG}`;
       ids.add(id);
       const base = await timedCtr(d, run(id), NS);
       assert.equal(base.r.status, 0, base.r.stderr);
@@ -71,7 +75,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
     let during = 0;
     for (let i = 0; i < n; i++) {
       const it0 = Date.now();
-      const id = `run${i}`;
+      const id = `run${i}-${TAG}`;
       ids.add(id);
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, run(id), delay, { namespace: NS });

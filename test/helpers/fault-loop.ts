@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, rmdirSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir } from "../fixtures/busybox.ts";
@@ -274,4 +275,21 @@ export async function assertNoLeftovers(
     left = leftovers(s);
   }
   assert.deepEqual(left, [], `${what}: left behind`);
+}
+
+/**
+ * Removes the cgroup directory runc-style runtimes made for namespace `ns` (the parent of its
+ * tasks' /<ns>/<id>) in every hierarchy, when empty: one still in use (another test's tasks) stays.
+ */
+export function removeNamespaceCgroups(ns: string): void {
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const sep = line.indexOf(" - ");
+    const fstype = sep < 0 ? "" : line.slice(sep + 3).split(" ")[0];
+    if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
+    try {
+      rmdirSync(join(line.split(" ")[4] ?? "", ns));
+    } catch {
+      // absent, or not empty
+    }
+  }
 }
