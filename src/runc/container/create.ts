@@ -102,9 +102,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
   let run: NsexecRun | undefined;
   try {
     cg = openCgroups(spec, opts.id, opts.systemdCgroup);
-    // create() removes whatever it made if a limit is refused.
     const deviceRules = deviceCgroupRules(spec);
-    cg.create({ ...spec.linux?.resources, devices: deviceRules });
     const record: ContainerRecord = {
       id: opts.id,
       bundle,
@@ -117,10 +115,13 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       spec,
       creating: true,
     };
-    // Recorded before anything else can be left behind, so that if this process dies mid-way
-    // (kill -9, OOM), `delete --force` finds the cgroups and the init to remove. Not fsync'ed:
-    // it guards against a process crash; the final save below is the durable one.
+    // Recorded before anything else can be left behind (the cgroups too: their paths are known
+    // before they are made), so that if this process dies mid-way (kill -9 of a shim running the
+    // runtime in-process, OOM), `delete --force` finds the cgroups and the init to remove. Not
+    // fsync'ed: it guards against a process crash; the final save below is the durable one.
     store.save(record, { durable: false });
+    // create() removes whatever it made if a limit is refused.
+    cg.create({ ...spec.linux?.resources, devices: deviceRules });
     const plan = createPlan({
       spec,
       rootfs,

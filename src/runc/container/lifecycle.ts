@@ -99,7 +99,8 @@ export async function deleteContainer(
   const cg = cgroupsOf(rec);
   if (status !== "stopped") {
     // A frozen cgroup cannot die: thaw it after the kill is queued.
-    for (const pid of cg.exists() ? cg.pids() : [rec.pid]) {
+    // No pid yet (a create that died before its init was cloned): never kill(0), the caller's group.
+    for (const pid of cg.exists() ? cg.pids() : rec.pid > 0 ? [rec.pid] : []) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
