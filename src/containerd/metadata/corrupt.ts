@@ -2,6 +2,7 @@
 // say so. Pure and free of the stores, so the stores' own reads, the start-up check
 // (integrity.ts) and the repair command agree on it.
 import { BerthError } from "../../common/errors.ts";
+import { sqliteStorageError } from "../../common/storage-errors.ts";
 
 /** Data on disk that cannot be what it claims (a damaged file, a row that does not parse). */
 export class CorruptDataError extends BerthError {
@@ -13,13 +14,16 @@ export class CorruptDataError extends BerthError {
 // SQLite's result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB.
 const CORRUPT_CODES = new Set([11, 26]);
 
-/** An error from node:sqlite on `path`: a damaged file is named; anything else passes through. */
+/**
+ * An error from node:sqlite on `path`: a damaged file is named, and so is a full disk ("write
+ * <path>: no space left on device", see sqliteStorageError); anything else passes through.
+ */
 export function sqliteFault(path: string, err: unknown): unknown {
   const code = (err as { errcode?: number }).errcode;
   if (code !== undefined && CORRUPT_CODES.has(code & 0xff)) {
     return new CorruptDataError(`database ${path}: ${(err as Error).message}; see berth-containerd repair`);
   }
-  return err;
+  return sqliteStorageError(err, path);
 }
 
 // ---------------------------------------------------------------------------------------------
