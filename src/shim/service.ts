@@ -112,6 +112,22 @@ export class TaskService {
     reaper.onExit(() => {
       for (const t of this.tasks.values()) this.#checkOom(t);
     });
+    // A daemon killed during a task's Create or Delete leaves this shim finishing it alone; once
+    // restarted, it asks Connect whether the task exists, which must not be answered half-way.
+    const { create, delete: remove } = this.impl;
+    this.impl.create = (req, ctx) => this.#track(req.id, create(req, ctx));
+    this.impl.delete = (req, ctx) => (req.execId === "" ? this.#track(req.id, remove(req, ctx)) : remove(req, ctx));
+  }
+
+  /** Creates and deletes of tasks in flight, by task id (see Connect). */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
+
+  #track<T>(id: string, op: Promise<T>): Promise<T> {
+    const tracked: Promise<T> = op.finally(() => {
+      if (this.#inFlight.get(id) === tracked) this.#inFlight.delete(id);
+    });
+    this.#inFlight.set(id, tracked);
+    return tracked;
   }
 
   #task(id: string): ShimTask {
@@ -405,6 +421,9 @@ export class TaskService {
     },
 
     connect: async (req) => {
+      // After a Create or Delete in flight has settled: taskPid 0 then says this shim holds no
+      // such task (its Create failed or it was deleted), and the daemon cleans up after it.
+      await this.#inFlight.get(req.id)?.catch(() => {});
       const t = this.tasks.get(req.id);
       return { shimPid: process.pid, taskPid: t?.init.pid ?? 0, version: SHIM_VERSION };
     },

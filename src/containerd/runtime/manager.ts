@@ -2,7 +2,9 @@
 // ttrpc at the address it prints. A task's bundle lives in
 // <state>/io.containerd.runtime.v2.task/<namespace>/<id> with config.json, the shim's `address`
 // and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
-// cleans up after shims that died (their `delete` action, then the bundle).
+// cleans up after shims that died (their `delete` action, then the bundle) and after shims that
+// live but hold no task (the daemon died during the task's create or delete): after a restart a
+// task is live or gone, whatever point of create or delete the daemon died at.
 import { spawn } from "node:child_process";
 import { constants, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
 import * as net from "node:net";
@@ -51,6 +53,27 @@ export interface ManagerOptions {
 }
 
 const START_TIMEOUT_MS = 30_000;
+/** How long a shim asked to shut down may take to go (it flushes its events for up to 2 s). */
+const SHIM_EXIT_MS = 5000;
+/**
+ * Connect at start-up: a shim answers once a Create or Delete it is in the middle of has settled
+ * (the daemon died during it), which may take a runtime's create on a loaded machine.
+ */
+const LOAD_CONNECT_MS = 15_000;
+
+/** Resolves when `p` settles or `ms` have passed. */
+function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** berth-shim beside this bundle (the build's dist/) when there, else on PATH. */
 function berthShimPath(): string {
@@ -64,6 +87,8 @@ function berthShimPath(): string {
 export class ShimManager {
   readonly #o: ManagerOptions;
   readonly #shims = new Map<string, ShimHandle>();
+  /** Handles whose Create is not answered yet: a shim dying then is the creator's to clean up. */
+  readonly #creating = new Map<ShimHandle, { settled: Promise<void>; settle: () => void }>();
   readonly root: string;
   #spare: Promise<{ address: string; pid: number; parent: net.Socket | undefined } | undefined> | undefined;
 
@@ -126,6 +151,8 @@ export class ShimManager {
   settled(h: ShimHandle): void {
     h.parent?.destroy();
     h.parent = undefined;
+    this.#creating.get(h)?.settle();
+    this.#creating.delete(h);
   }
 
   /** Stops the spare (tasks' shims keep running). */
@@ -193,6 +220,11 @@ export class ShimManager {
         address = await this.#runShim(binary, ns, id, bundle, ["start"], options);
       }
       const h: ShimHandle = { ...pending, address: address.trim(), task: this.#connect(address.trim(), ns) };
+      let settle = () => {};
+      const settled = new Promise<void>((r) => {
+        settle = r;
+      });
+      this.#creating.set(h, { settled, settle });
       this.#shims.set(key, h);
       this.#watch(h);
       return h;
@@ -211,6 +243,9 @@ export class ShimManager {
    */
   #watch(h: ShimHandle): void {
     void h.task.closed.then(async () => {
+      // During its Create the failed call's handler abandons the shim (tasks.ts); once it is
+      // answered, a shim that died meanwhile is cleaned up here.
+      await this.#creating.get(h)?.settled;
       if (letGo.has(h) || this.#shims.get(`${h.namespace}/${h.id}`) !== h) return;
       this.#shims.delete(`${h.namespace}/${h.id}`);
       this.#o.log.warn("shim died; cleaning up its task", { namespace: h.namespace, id: h.id });
@@ -224,6 +259,9 @@ export class ShimManager {
     letGo.add(h);
     try {
       await h.task.shutdown({ id: h.id }, { timeoutMs: 5000 });
+      // Until it has closed its socket the same id cannot have a new shim ("already running"):
+      // the shim flushes its events first. A group's shim stays for the group's other tasks.
+      if (groupOf(h.bundle, h.id) === h.id) await settleWithin(h.task.closed, SHIM_EXIT_MS);
     } catch {
       // A shim that already exited answers nothing; that is what we asked for.
     }
@@ -235,10 +273,14 @@ export class ShimManager {
   /** A shim that failed its Create: stop it and clean up after it. */
   async abandon(h: ShimHandle): Promise<void> {
     letGo.add(h);
+    const own = groupOf(h.bundle, h.id) === h.id;
     try {
       await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000 });
+      if (own) await settleWithin(h.task.closed, SHIM_EXIT_MS);
     } catch {}
     h.task.close();
+    // A shim killed outright leaves its socket (a group's stays: the group's shim may live on).
+    if (own && h.address.startsWith("unix://")) rmSync(h.address.slice("unix://".length), { force: true });
     await this.#runShim(h.binary, h.namespace, h.id, h.bundle, ["-bundle", h.bundle, "delete"]).catch(() => "");
     this.#shims.delete(`${h.namespace}/${h.id}`);
     await this.#removeBundle(h.bundle);
@@ -251,17 +293,26 @@ export class ShimManager {
     for (const ns of readdirSync(this.root)) {
       for (const id of readdirSync(join(this.root, ns))) {
         const bundle = join(this.root, ns, id);
-        let binary = BERTH_SHIM;
+        let binary = berthShimPath();
         let address = "";
         try {
-          binary = readFileSync(join(bundle, "shim-binary"), "utf8");
+          binary = this.#binary("", readFileSync(join(bundle, "shim-binary"), "utf8"));
           address = readFileSync(join(bundle, "address"), "utf8").trim();
           const task = this.#connect(address, ns);
+          let taskPid: number;
           try {
-            await task.connect({ id }, { timeoutMs: 3000 });
+            ({ taskPid } = await task.connect({ id }, { timeoutMs: LOAD_CONNECT_MS }));
           } catch (err) {
             task.close();
             throw err;
+          }
+          if (taskPid === 0) {
+            // The shim lives but holds no such task: the daemon died after the shim was started
+            // and before its Create succeeded, or while it deleted the task. What the daemon
+            // would have done next (stop the shim, clean up, remove the bundle) is done now.
+            this.#o.log.warn("shim holds no task; cleaning up", { namespace: ns, id });
+            await this.#stopTaskless({ namespace: ns, id, bundle, binary, address, task });
+            continue;
           }
           const h: ShimHandle = { namespace: ns, id, bundle, binary, address, task };
           this.#shims.set(`${ns}/${id}`, h);
@@ -278,6 +329,24 @@ export class ShimManager {
         await this.#openShimLog(ns, id, bundle, false).catch(() => {});
       }
     }
+  }
+
+  /**
+   * A shim found at start-up without the task of its bundle: asked to exit (a group's shim stays
+   * for its other tasks), then what is left of the task (runtime state, rootfs mount, bundle) goes.
+   * No events: the task either never existed or its delete was published by the shim.
+   */
+  async #stopTaskless(h: ShimHandle): Promise<void> {
+    letGo.add(h);
+    try {
+      await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000 });
+      if (groupOf(h.bundle, h.id) === h.id) await settleWithin(h.task.closed, SHIM_EXIT_MS);
+    } catch {}
+    h.task.close();
+    await this.#runShim(h.binary, h.namespace, h.id, h.bundle, ["-bundle", h.bundle, "delete"]).catch((err) =>
+      this.#o.log.warn("shim delete failed", { namespace: h.namespace, id: h.id, error: errorMessage(err) }),
+    );
+    await this.#removeBundle(h.bundle);
   }
 
   async #cleanupDead(ns: string, id: string, bundle: string, binary: string): Promise<void> {
