@@ -4,7 +4,9 @@
 // Crash safety: a new snapshot's directory is filled under a temporary name ("new-*"), then one
 // synchronous transaction inserts the row and renames the directory into place, so a crash leaves
 // either nothing or a directory without a row. Removal deletes the row and renames the directory
-// to "rm-<id>" in one transaction, then deletes it. cleanup() deletes whatever no row owns.
+// to "rm-<id>" in one transaction, then deletes it. cleanup() deletes whatever no row owns. A
+// transaction that fails after its rename (a COMMIT on a full disk, which SQLite rolls back) puts
+// the directory back where its row, or the absence of one, says it is.
 
 import { renameSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -19,6 +21,24 @@ import { updatedLabels, validateLabels } from "./mounts.ts";
 import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "./snapshotter.ts";
 import { type SnapshotRow, SnapshotStore } from "./store.ts";
 import { diskUsage } from "./usage.ts";
+
+/**
+ * Runs `tx`, a store transaction that renames a directory; when it fails after the rename (the
+ * row change rolled back), `renamed()` says how to move the directory back.
+ */
+function undoRename<T>(tx: () => T, renamed: () => { from: string; to: string } | undefined): T {
+  try {
+    return tx();
+  } catch (err) {
+    const r = renamed();
+    try {
+      if (r) renameSync(r.from, r.to);
+    } catch {
+      // The transaction's error is the one to answer (it says what went wrong first).
+    }
+    throw err;
+  }
+}
 
 function info(row: SnapshotRow): SnapshotInfo {
   return {
@@ -134,14 +154,20 @@ export abstract class DirectorySnapshotter implements Snapshotter {
     try {
       await this.populate(tmp, kind, parents);
       // Synchronous from here: check again (others ran while we filled), insert, rename, commit.
-      const id = this.store.transaction(() => {
-        const checked = this.#check(key, parent);
-        const id = this.store.insert({ name: key, parentId: checked.parentId, kind, labels, now: Date.now() });
-        // A directory already there is a crash's leftover (no row owned this id).
-        rmSync(this.dir(id), { recursive: true, force: true });
-        renameSync(tmp, this.dir(id));
-        return id;
-      });
+      let placed: string | undefined;
+      const id = undoRename(
+        () =>
+          this.store.transaction(() => {
+            const checked = this.#check(key, parent);
+            const id = this.store.insert({ name: key, parentId: checked.parentId, kind, labels, now: Date.now() });
+            // A directory already there is a crash's leftover (no row owned this id).
+            rmSync(this.dir(id), { recursive: true, force: true });
+            renameSync(tmp, this.dir(id));
+            placed = this.dir(id);
+            return id;
+          }),
+        () => (placed ? { from: placed, to: tmp } : undefined),
+      );
       return this.mountsOf(kind, id, parents);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
@@ -171,20 +197,26 @@ export abstract class DirectorySnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
-    const doomed = this.store.transaction(() => {
-      const row = this.#row(key);
-      if (this.store.hasChildren(row.id)) {
-        throw new FailedPreconditionError(`cannot remove snapshot ${JSON.stringify(key)}: it has children`);
-      }
-      this.store.delete(row.id);
-      const doomed = `${this.root}/snapshots/rm-${row.id}`;
-      try {
-        renameSync(this.dir(row.id), doomed);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      }
-      return doomed;
-    });
+    let moved: { from: string; to: string } | undefined;
+    const doomed = undoRename(
+      () =>
+        this.store.transaction(() => {
+          const row = this.#row(key);
+          if (this.store.hasChildren(row.id)) {
+            throw new FailedPreconditionError(`cannot remove snapshot ${JSON.stringify(key)}: it has children`);
+          }
+          this.store.delete(row.id);
+          const doomed = `${this.root}/snapshots/rm-${row.id}`;
+          try {
+            renameSync(this.dir(row.id), doomed);
+            moved = { from: doomed, to: this.dir(row.id) };
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+          }
+          return doomed;
+        }),
+      () => moved,
+    );
     await rm(doomed, { recursive: true, force: true });
   }
 
