@@ -13,6 +13,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  removeLeases,
   restart,
   seededRandom,
   spareSockets,
@@ -42,17 +43,26 @@ describe("kill -9 at random points of an import", { skip }, () => {
     const n = faultIterations(5);
     t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
     const importArchive = ["images", "import", archive];
-    const removeImage = async () => {
+    /** Removes the image and any lease a killed import left; then nothing of it may remain. */
+    const removeImage = async (what: string) => {
       const r = await d.ctrAsync(["images", "rm", "--sync", IMAGE], { namespace: NS });
-      assert.ok(r.status === 0 || /not found/.test(r.stderr), r.stderr);
+      assert.ok(r.status === 0 || /not found/.test(r.stderr), `${what}: ctr images rm: ${r.stderr}`);
+      leasesLeft += await removeLeases(d, NS, what);
+      const c = assertReferences(d, `${what}, then removed`);
+      assert.deepEqual(
+        { blobs: c.blobs, snapshotRows: c.snapshotRows, snapshotDirs: c.snapshotDirs },
+        { blobs: 0, snapshotRows: 0, snapshotDirs: 0 },
+        `${what}: left on disk once the image and every lease are gone`,
+      );
     };
+    let leasesLeft = 0;
 
     const times: number[] = [];
     for (let i = 0; i < 2; i++) {
       const base = await timedCtr(d, importArchive, NS);
       assert.equal(base.r.status, 0, base.r.stderr);
       times.push(base.ms);
-      await removeImage();
+      await removeImage("calibration");
     }
     const windowMs = Math.round(Math.min(...times) * 1.1) + 50;
     t.diagnostic(`undisturbed imports took ${times.join(", ")} ms; kills fall in 0-${windowMs} ms`);
@@ -76,10 +86,12 @@ describe("kill -9 at random points of an import", { skip }, () => {
       assert.doesNotMatch(check.stdout, /incomplete|missing/, `${what}: images check: ${check.stdout}`);
       const counts = assertReferences(d, `${what}, then imported again`);
       assert.ok(counts.snapshotRows >= 5, `${what}: ${counts.snapshotRows} snapshot rows after the import, not 5`);
-      await removeImage();
+      await removeImage(what);
       t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
     }
-    t.diagnostic(`${n} iterations: ${during} kills during the import, ${n - during} after it ended`);
+    t.diagnostic(
+      `${n} iterations: ${during} kills during the import, ${n - during} after it ended; ${leasesLeft} leases left by ctr removed`,
+    );
     await assertCleanAfterStop(d, { namespace: NS, ids: [], sockets });
   });
 });

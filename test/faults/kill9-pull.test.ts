@@ -15,6 +15,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  removeLeases,
   restart,
   seededRandom,
   spareSockets,
@@ -58,10 +59,19 @@ describe("kill -9 at random points of a pull", { skip }, () => {
     t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
     const ref = `${reg.host}/faults/layered:1`;
     const pull = ["images", "pull", "--plain-http", ref];
-    const removeImage = async () => {
+    /** Removes the image and any lease a killed pull left; then nothing of it may remain. */
+    const removeImage = async (what: string) => {
       const r = await d.ctrAsync(["images", "rm", "--sync", ref], { namespace: NS });
-      assert.ok(r.status === 0 || /not found/.test(r.stderr), r.stderr);
+      assert.ok(r.status === 0 || /not found/.test(r.stderr), `${what}: ctr images rm: ${r.stderr}`);
+      leasesLeft += await removeLeases(d, NS, what);
+      const c = assertReferences(d, `${what}, then removed`);
+      assert.deepEqual(
+        { blobs: c.blobs, snapshotRows: c.snapshotRows, snapshotDirs: c.snapshotDirs },
+        { blobs: 0, snapshotRows: 0, snapshotDirs: 0 },
+        `${what}: left on disk once the image and every lease are gone`,
+      );
     };
+    let leasesLeft = 0;
 
     // The window the kills are spread over: an undisturbed pull and its unpack (the faster of two:
     // the first also warms the registry), plus a margin for what follows the answer.
@@ -70,7 +80,7 @@ describe("kill -9 at random points of a pull", { skip }, () => {
       const base = await timedCtr(d, pull, NS);
       assert.equal(base.r.status, 0, base.r.stderr);
       times.push(base.ms);
-      await removeImage();
+      await removeImage("calibration");
     }
     const windowMs = Math.round(Math.min(...times) * 1.1) + 50;
     t.diagnostic(`undisturbed pulls took ${times.join(", ")} ms; kills fall in 0-${windowMs} ms`);
@@ -95,10 +105,12 @@ describe("kill -9 at random points of a pull", { skip }, () => {
       const counts = assertReferences(d, `${what}, then pulled again`);
       // The unpacked chain: one committed snapshot per layer.
       assert.ok(counts.snapshotRows >= 5, `${what}: ${counts.snapshotRows} snapshot rows after the pull, not 5`);
-      await removeImage();
+      await removeImage(what);
       t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
     }
-    t.diagnostic(`${n} iterations: ${during} kills during the pull, ${n - during} after it ended`);
+    t.diagnostic(
+      `${n} iterations: ${during} kills during the pull, ${n - during} after it ended; ${leasesLeft} leases left by ctr removed`,
+    );
     await assertCleanAfterStop(d, { namespace: NS, ids: [], sockets });
   });
 });

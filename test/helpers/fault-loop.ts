@@ -293,3 +293,18 @@ export function removeNamespaceCgroups(ns: string): void {
     }
   }
 }
+
+/**
+ * Deletes every lease of `namespace` and collects (`leases rm --sync`). ctr takes a lease for each
+ * pull, import or run and deletes it at the end; when the daemon dies first, the lease stays (its
+ * 24 h expiry, as with containerd) and keeps what it holds, so a later pull finds its blobs and
+ * has nothing left to interrupt. A user removes such leases by hand; so does each iteration.
+ */
+export async function removeLeases(d: BerthContainerd, namespace: string, what: string): Promise<number> {
+  const ids = (await d.ctrAsync(["leases", "ls", "-q"], { namespace })).stdout.split("\n").filter(Boolean);
+  for (const id of ids) {
+    const r = await d.ctrAsync(["leases", "rm", "--sync", id], { namespace });
+    assert.ok(r.status === 0 || /not found/.test(r.stderr), `${what}: ctr leases rm ${id}: ${r.stderr}`);
+  }
+  return ids.length;
+}
