@@ -298,8 +298,12 @@ describe("kill -9 during task create and delete", { skip }, () => {
         child.on("close", (code) => r({ status: code ?? -1, stdout: "", stderr: "" })),
       );
       await sleep(delayMs);
-      const pid = victim();
-      if (pid !== undefined) process.kill(pid, "SIGKILL");
+      let pid = victim();
+      try {
+        if (pid !== undefined) process.kill(pid, "SIGKILL");
+      } catch {
+        pid = undefined; // it had exited already (the operation was over)
+      }
       await done;
       return pid;
     };
@@ -311,7 +315,7 @@ describe("kill -9 during task create and delete", { skip }, () => {
       // Spread over ctr run: its container create, the shim's Create and the runtime's.
       const delay = 150 + Math.floor(random() * 800);
       const killed = await ctrAndKillShim(run(id), delay, () => spare ?? shimOf(id));
-      const what = `shim create ${i}: kill -9 of shim ${killed} ${delay} ms into ctr run ${id}`;
+      const what = `shim create ${i}: kill -9 of shim ${killed ?? "(none: it had exited)"} ${delay} ms into ctr run ${id}`;
       const status = await liveOrGone(id, what, 5000);
       t.diagnostic(`${what}: ${id} is ${status}`);
       await finishAndRerun(id, status, what);
@@ -319,10 +323,10 @@ describe("kill -9 during task create and delete", { skip }, () => {
     for (let i = 0; i < n; i++) {
       const id = `shim-delete${i}`;
       await setUp(id, false);
-      const delay = Math.floor(random() * 200);
+      const delay = Math.floor(random() * 120); // a delete takes ~100-200 ms
       const shim = shimOf(id);
       const killed = await ctrAndKillShim(["task", "delete", id], delay, () => shim);
-      const what = `shim delete ${i}: kill -9 of shim ${killed} ${delay} ms into ctr task delete ${id}`;
+      const what = `shim delete ${i}: kill -9 of shim ${killed ?? "(none: it had exited)"} ${delay} ms into ctr task delete ${id}`;
       const status = await liveOrGone(id, what, 5000);
       t.diagnostic(`${what}: ${id} is ${status}`);
       await finishAndRerun(id, status, what);
