@@ -39,7 +39,7 @@ export function storageError(err: unknown, path: string, op = "write"): unknown 
 }
 
 /** writeFileSync whose full-disk error names `path` (Node's names no file for the write itself). */
-export function writeFileNamed(path: string, data: string | Uint8Array, opts: WriteFileOptions): void {
+export function writeFileNamed(path: string, data: string | Uint8Array, opts: WriteFileOptions = {}): void {
   try {
     writeFileSync(path, data, opts);
   } catch (err) {

@@ -5,8 +5,9 @@
 // implementation: berth-runc's library called in-process.
 
 import { type StdioOptions, spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { BerthError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
+import { writeFileNamed } from "../common/storage-errors.ts";
 
 export interface RuntimeOptions {
   /** A name on PATH or a path. */
@@ -117,7 +118,7 @@ export class CliRuntime implements ShimRuntime {
     o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions; specFile: string },
   ): Promise<void> {
     // The process's environment is in it: root's alone, whatever the umask.
-    writeFileSync(o.specFile, processJson, { mode: 0o600 });
+    writeFileNamed(o.specFile, processJson, { mode: 0o600 });
     const args = ["exec", "--detach", "--process", o.specFile, "--pid-file", o.pidFile];
     if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
     args.push(id);

@@ -2,7 +2,7 @@
 // shim holds (normally one; several when containers share a shim as a group). Each handler
 // checks the request against the process's state and drives the OCI runtime; exits come from
 // the Reaper and are published as /tasks/exit.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -15,6 +15,7 @@ import {
   NotFoundError,
   NotImplementedError,
 } from "../common/errors.ts";
+import { writeFileNamed } from "../common/storage-errors.ts";
 import {
   TaskCreateSchema,
   TaskDeleteSchema,
@@ -157,7 +158,7 @@ export class TaskService {
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
       const rt = runtimeFor(decodeOptions(req.options), this.#config);
       const opts = decodeOptions(req.options);
-      writeFileSync(join(req.bundle, "runtime.json"), JSON.stringify(rt), { mode: 0o600 });
+      writeFileNamed(join(req.bundle, "runtime.json"), JSON.stringify(rt), { mode: 0o600 });
       const flags = {
         noPivotRoot: opts?.noPivotRoot,
         noNewKeyring: opts?.noNewKeyring,

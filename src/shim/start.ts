@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { AlreadyExistsError, BerthError } from "../common/errors.ts";
 import { ownDir } from "../common/secure-fs.ts";
+import { writeFileNamed } from "../common/storage-errors.ts";
 
 export interface ShimArgs {
   namespace: string;
@@ -78,7 +79,7 @@ export function writeAddress(bundle: string, address: string): void {
   // A fresh file with its own mode (whatever the umask): a restarted daemon connects wherever
   // the address says, so nobody but root may write it.
   rmSync(tmp, { force: true });
-  writeFileSync(tmp, address, { mode: 0o644, flag: "wx" });
+  writeFileNamed(tmp, address, { mode: 0o644, flag: "wx" });
   // rename: a reader never sees half an address.
   renameSync(tmp, join(bundle, "address"));
 }

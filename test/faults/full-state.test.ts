@@ -71,4 +71,37 @@ describe("a full filesystem under --state", { skip }, () => {
       await d.cleanup();
     }
   });
+
+  // With a few KiB left, the bundle's config.json fits and the shim's own files do not (its
+  // address file, runtime.json): those answers named no file either ("write: unknown").
+  test("a nearly full --state: whichever write fails, the answer names its file", { timeout: 180_000 }, async (t) => {
+    const d = await startOnSmallFs("state", { kind: "tmpfs", sizeMiB: 16 });
+    try {
+      const archive = join(work, "busybox.tar");
+      await writeImageArchive(archive, { name: IMAGE });
+      const imported = await d.ctrAsync(["images", "import", archive], { namespace: NS });
+      assert.equal(imported.status, 0, imported.stderr);
+      let refused = 0;
+      for (const kib of [4, 8, 12, 16, 24, 32]) {
+        const id = `nearly-${kib}`;
+        await d.fs.free();
+        d.fs.fill(kib * 1024);
+        const r = await d.ctrAsync(["run", "--rm", IMAGE, id, "true"], { namespace: NS });
+        d.ctr(["containers", "rm", id], { namespace: NS });
+        if (r.status === 0) continue;
+        refused++;
+        t.diagnostic(`${kib} KiB left: ${r.stderr.trim()}`);
+        assert.match(r.stderr, /no space left on device/, `${kib} KiB left`);
+        assert.ok(
+          r.stderr.includes(`${d.state}/`),
+          `${kib} KiB left: the answer names a file under --state: ${r.stderr}`,
+        );
+        assert.equal(d.ctr(["version"]).status, 0, "the daemon is still up");
+      }
+      t.diagnostic(`${refused} of 6 runs refused`);
+      assert.ok(refused > 0, "no run was refused: the filler left too much room");
+    } finally {
+      await d.cleanup();
+    }
+  });
 });

@@ -1,9 +1,10 @@
 // create (and the first half of run): validate the bundle, reserve the id, make the cgroups,
 // compute the plan, let nsexec carry it out, run the runtime-namespace hooks, record the state.
 // Any failure undoes everything: no state dir, cgroup, mount or process is left behind.
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
+import { writeFileNamed } from "../../common/storage-errors.ts";
 import { devicePolicy } from "../cgroups/devices.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { parseMountinfo } from "../cgroups/mountinfo.ts";
@@ -167,7 +168,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
     await run.ready;
     record.creating = false;
     store.save(record);
-    if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
+    if (opts.pidFile) writeFileNamed(opts.pidFile, String(pid));
     if ((opts.mode ?? "create") === "create") {
       // The init keeps its end of the sync socket until it execs; stop listening now.
       await run.exit;

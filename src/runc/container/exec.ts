@@ -1,5 +1,5 @@
 // exec: run another process inside a running container's namespaces and cgroups.
-import { writeFileSync } from "node:fs";
+import { writeFileNamed } from "../../common/storage-errors.ts";
 import { execPlan } from "../plan/build.ts";
 import { compileSeccomp } from "../seccomp/index.ts";
 import { kernelLastCap } from "../spec/capabilities.ts";
@@ -61,7 +61,7 @@ export async function execInContainer(store: StateStore, id: string, opts: ExecO
       JSON.stringify(containerProcessState(ociState(rec, "running"), pid, profile?.listenerMetadata)),
   });
   const pid = await run.pid;
-  if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
+  if (opts.pidFile) writeFileNamed(opts.pidFile, String(pid));
   if (opts.detach) {
     await run.ready;
     await run.exit;

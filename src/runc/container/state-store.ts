@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
+import { storageError } from "../../common/storage-errors.ts";
 import type { Spec } from "../spec/types.ts";
 
 export interface ContainerRecord {
@@ -73,14 +74,20 @@ export class StateStore {
   save(rec: ContainerRecord, opts: { durable?: boolean } = {}): void {
     const dir = this.dir(rec.id);
     const tmp = join(dir, `.state.json.${process.pid}`);
-    const fd = openSync(tmp, "w", 0o600);
     try {
-      writeSync(fd, JSON.stringify(rec));
-      if (opts.durable !== false) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, "w", 0o600);
+      try {
+        writeSync(fd, JSON.stringify(rec));
+        if (opts.durable !== false) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, join(dir, "state.json"));
+    } catch (err) {
+      // The old state.json stays whole; the half-written temp file goes. A full disk names it.
+      rmSync(tmp, { force: true });
+      throw storageError(err, tmp);
     }
-    renameSync(tmp, join(dir, "state.json"));
   }
 
   load(id: string): ContainerRecord {
