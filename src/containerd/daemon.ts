@@ -169,7 +169,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   // Shims publish task events to <address>.ttrpc, as containerd's shims do to containerd.
   const ttrpcAddress = `${opts.address}.ttrpc`;
-  const ttrpc = createTtrpcServer();
+  const ttrpc = createTtrpcServer({
+    onListenerError: (err) => log.warn("events socket: accept failed", { error: err.message }),
+  });
   addTtrpcService(ttrpc, TtrpcEvents, {
     forward: async (req) => {
       const e = req.envelope;

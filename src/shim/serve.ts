@@ -105,7 +105,7 @@ export async function serveShim(
   reaper.start();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? (a.address ? `${a.address}.ttrpc` : "");
   const events = new EventPublisher(ttrpcAddress);
-  const server = createTtrpcServer();
+  const server = createTtrpcServer({ onListenerError: (err) => log(`accept failed: ${errorMessage(err)}`) });
   const socket = a.socket || join("/run/berth/s", `${a.namespace}-${a.id}`);
 
   let stopping = false;

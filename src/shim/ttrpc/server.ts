@@ -80,6 +80,11 @@ export class TtrpcServer {
   #path: string | undefined;
   #conns = new Set<net.Socket>();
   #closing = new AbortController();
+  readonly #onListenerError: (err: Error) => void;
+
+  constructor(opts: { onListenerError?: (err: Error) => void } = {}) {
+    this.#onListenerError = opts.onListenerError ?? (() => {});
+  }
 
   /** Registers one method's runner; addTtrpcService is the typed way in. */
   register(service: string, method: string, run: MethodRunner): void {
@@ -104,6 +109,9 @@ export class TtrpcServer {
           srv.once("error", reject);
           srv.listen(at, () => {
             srv.off("error", reject);
+            // An accept that fails (EMFILE, ENFILE, ENOMEM) costs that one connection; unheard,
+            // Node would throw it and take the process down.
+            srv.on("error", (err) => this.#onListenerError(err));
             resolve();
           });
         });
@@ -226,8 +234,9 @@ function deadlineMs(timeoutNano: bigint): number | undefined {
   return Math.min(2 ** 31 - 1, Math.max(1, Number(timeoutNano / 1_000_000n)));
 }
 
-export function createTtrpcServer(): TtrpcServer {
-  return new TtrpcServer();
+/** `onListenerError` hears a failed accept (the listener goes on); without it, it is dropped. */
+export function createTtrpcServer(opts: { onListenerError?: (err: Error) => void } = {}): TtrpcServer {
+  return new TtrpcServer(opts);
 }
 
 /** The request's metadata as a multimap. */
