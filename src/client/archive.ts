@@ -57,6 +57,26 @@ export async function exportImages(ports: ContainerdPorts, names: string[], out:
   }
   const tar = pack();
   const done = pipeline(tar, out);
+  // Both settle or the first failure wins: a destination that fails (a full disk) ends the export
+  // with its own error, not an unheard rejection while the entries wait on a tar that is gone.
+  const writing = writeEntries(ports, images, tar).then(
+    () => tar.finalize(),
+    (err: unknown) => {
+      // Once the pipeline has failed the tar is gone already; destroying it again would raise its
+      // error where nobody listens.
+      if (!tar.destroyed) tar.destroy(err as Error);
+      throw err;
+    },
+  );
+  await Promise.all([writing, done]);
+}
+
+/** The archive's entries: each image's blobs once, then index.json, oci-layout, manifest.json. */
+async function writeEntries(
+  ports: ContainerdPorts,
+  images: ImageRecord[],
+  tar: ReturnType<typeof pack>,
+): Promise<void> {
   const written = new Set<string>();
   const dockerManifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
   const entries: Record<string, unknown>[] = [];
@@ -69,7 +89,12 @@ export async function exportImages(ports: ContainerdPorts, names: string[], out:
         const entry = tar.entry({ name: blobPath(b.digest), size: b.size, mode: 0o644 }, (err) =>
           err ? reject(err) : resolve(),
         );
-        ports.content.read(b.digest).on("error", reject).pipe(entry);
+        // The entry fails with the tar when the destination does (a full disk): heard here, it
+        // ends this wait; unheard, it was an uncaughtException.
+        entry.on("error", reject);
+        const blob = ports.content.read(b.digest).on("error", reject);
+        blob.pipe(entry);
+        entry.once("error", () => blob.destroy());
       });
     }
     const tag = image.name.includes("@") ? undefined : image.name.slice(image.name.lastIndexOf(":") + 1);
@@ -92,8 +117,6 @@ export async function exportImages(ports: ContainerdPorts, names: string[], out:
   json("oci-layout", { imageLayoutVersion: "1.0.0" });
   json("index.json", { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: entries });
   json("manifest.json", dockerManifest);
-  tar.finalize();
-  await done;
 }
 
 export interface ImportOptions {

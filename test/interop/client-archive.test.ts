@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pack } from "tar-stream";
 import { exportImages, importImages } from "../../src/client/archive.ts";
@@ -69,6 +69,44 @@ describe("image archives through the client library", { skip }, () => {
     const r = d.ctr(["images", "import", out], { namespace: "arch-ctr" });
     assert.equal(r.status, 0, r.stderr);
     assert.match(d.ctr(["images", "ls"], { namespace: "arch-ctr" }).stdout, new RegExp(info.manifestDigest));
+  });
+
+  // An export whose destination fails midway (a full disk) fails with that error: before, the
+  // write's rejection went unheard while the export waited for its next tar entry (an unhandled
+  // rejection, which ends a Node process by default) and the export itself never settled.
+  test("an export whose destination fails midway rejects with the destination's error", {
+    timeout: 60_000,
+  }, async () => {
+    const src = join(d.dir, "full-src.tar");
+    await writeImageArchive(src, { name: "berth/full:1" });
+    const p = remote("arch-full").ports();
+    await importImages(p, createReadStream(src));
+    let written = 0;
+    const full = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        if (written > 2048)
+          cb(Object.assign(new Error("write /mnt/full/export.tar: no space left on device"), { code: "ENOSPC" }));
+        else cb();
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const outcome = await Promise.race([
+        exportImages(p, ["berth/full:1"], full).then(
+          () => "resolved",
+          (err: Error) => err.message,
+        ),
+        new Promise<string>((r) => setTimeout(() => r("still pending after 10 s"), 10_000)),
+      ]);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(outcome, "write /mnt/full/export.tar: no space left on device");
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   test("a legacy docker-save archive (<id>/layer.tar, <config>.json) imports", { timeout: 60_000 }, async () => {
