@@ -18,6 +18,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  killPoint,
   removeContainer,
   removeNamespaceCgroups,
   restart,
@@ -96,7 +97,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
       for (const s of spareSockets(d)) sockets.add(s);
       const k = await ctrAndKill(d, deletion(id, withImage), delay, { namespace: NS });
       if (k.during) during++;
-      const what = `iteration ${i}: kill -9 ${delay} ms into deleting ${id}${withImage ? " and its image" : ""} (${k.during ? "during it" : "after it ended"})`;
+      const what = `iteration ${i}: kill -9 ${delay} ms into deleting ${id}${withImage ? " and its image" : ""} (${killPoint(k)})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what, (line) => t.diagnostic(line));

@@ -17,6 +17,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  killPoint,
   type LayeredImage,
   restart,
   seededRandom,
@@ -121,7 +122,7 @@ describe("kill -9 at random points of a garbage collection", { skip }, () => {
       const delay = Math.floor(random() * windowOf(trigger));
       const k = await ctrAndKill(d, commands, delay, { namespace: NS });
       if (k.during) during[trigger] = (during[trigger] ?? 0) + 1;
-      const what = `iteration ${i}: kill -9 ${delay} ms into the ${trigger} (${k.during ? "during it" : "after it ended"})`;
+      const what = `iteration ${i}: kill -9 ${delay} ms into the ${trigger} (${killPoint(k)})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);

@@ -13,6 +13,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  killPoint,
   removeLeases,
   restart,
   seededRandom,
@@ -74,7 +75,7 @@ describe("kill -9 at random points of an import", { skip }, () => {
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, importArchive, delay, { namespace: NS });
       if (k.during) during++;
-      const what = `iteration ${i}: kill -9 ${delay} ms into the import (${k.during ? "during it" : "after it ended"})`;
+      const what = `iteration ${i}: kill -9 ${delay} ms into the import (${killPoint(k)})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);

@@ -15,6 +15,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  killPoint,
   removeLeases,
   restart,
   seededRandom,
@@ -92,7 +93,7 @@ describe("kill -9 at random points of a pull", { skip }, () => {
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, pull, delay, { namespace: NS });
       if (k.during) during++;
-      const what = `iteration ${i}: kill -9 ${delay} ms into the pull (${k.during ? "during it" : "after it ended"})`;
+      const what = `iteration ${i}: kill -9 ${delay} ms into the pull (${killPoint(k)})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what);

@@ -17,6 +17,7 @@ import {
   ctrAndKill,
   faultIterations,
   faultSeed,
+  killPoint,
   removeContainer,
   removeNamespaceCgroups,
   restart,
@@ -80,7 +81,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
       const delay = Math.floor(random() * windowMs);
       const k = await ctrAndKill(d, run(id), delay, { namespace: NS });
       if (k.during) during++;
-      const what = `iteration ${i}: kill -9 ${delay} ms into ctr run ${id} (${k.during ? "during it" : "after it ended"})`;
+      const what = `iteration ${i}: kill -9 ${delay} ms into ctr run ${id} (${killPoint(k)})`;
       const restartMs = await restart(d, what);
       for (const s of spareSockets(d)) sockets.add(s);
       assertReferences(d, what, (line) => t.diagnostic(line));

@@ -129,7 +129,12 @@ export interface KillOutcome {
   during: boolean;
   /** ctr's wall time, ms. */
   ms: number;
+  /** ctr was still waiting for the dead daemon CTR_GRACE_MS after the kill, and was killed too. */
+  stuck: boolean;
 }
+
+/** How long ctr may go on after the daemon's death before it is killed as well. */
+const CTR_GRACE_MS = 8_000;
 
 /**
  * Runs `ctr ARGS` against `d` (or several ctr commands one after the other, each whatever the one
@@ -145,14 +150,26 @@ export async function ctrAndKill(
 ): Promise<KillOutcome> {
   const t0 = Date.now();
   const commands = (Array.isArray(args[0]) ? args : [args]) as string[][];
-  const argv = (a: string[]) => [CTR, "--address", d.address, "--namespace", opts.namespace, ...a];
+  // ctr dials with no timeout by default: killed before it had connected, it would wait for the
+  // daemon to come back, and the daemon comes back only once ctr has given up.
+  const argv = (a: string[]) => [
+    CTR,
+    "--address",
+    d.address,
+    "--connect-timeout",
+    "3s",
+    "--namespace",
+    opts.namespace,
+    ...a,
+  ];
   const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
+  // Its own process group, so that a ctr still waiting for the dead daemon can be stopped whole.
   const child =
     commands.length === 1
-      ? spawn(CTR, argv(commands[0]!).slice(1), { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 })
+      ? spawn(CTR, argv(commands[0]!).slice(1), { stdio: ["ignore", "pipe", "pipe"], detached: true })
       : spawn("sh", ["-c", commands.map((c) => argv(c).map(quote).join(" ")).join("; ")], {
           stdio: ["ignore", "pipe", "pipe"],
-          timeout: 120_000,
+          detached: true,
         });
   let stdout = "";
   let stderr = "";
@@ -172,8 +189,27 @@ export async function ctrAndKill(
   await new Promise((r) => setTimeout(r, delayMs));
   const during = child.exitCode === null && child.signalCode === null;
   await d.kill9();
+  // ctr gives up on a dead daemon within its connect timeout, except when a call was already
+  // waiting for the connection to be ready again: then it would wait for the restart, which waits
+  // for ctr. Such a ctr is stopped after a grace period (the client died too, then).
+  let stuck = false;
+  const grace = setTimeout(() => {
+    stuck = true;
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }, CTR_GRACE_MS);
   const status = await done;
-  return { ctr: { status, stdout, stderr }, during, ms };
+  clearTimeout(grace);
+  return { ctr: { status, stdout, stderr }, during, ms, stuck };
+}
+
+/** Where the kill fell, for messages: during the command or after it, and whether ctr hung. */
+export function killPoint(k: KillOutcome): string {
+  const where = k.during ? "during it" : "after it ended";
+  return k.stuck ? `${where}; ctr still waited for the dead daemon ${CTR_GRACE_MS} ms later and was killed` : where;
 }
 
 /** Times `ctr ARGS` without a fault (to size the window the kills are spread over). */
