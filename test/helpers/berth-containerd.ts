@@ -24,6 +24,19 @@ export interface CtrResult {
   stderr: string;
 }
 
+/** What a child spawned with piped stdout and stderr printed, and its exit status, once it closes. */
+export function outputOf(child: ChildProcess): Promise<CtrResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr })));
+}
+
 export class BerthContainerd {
   readonly dir: string;
   readonly root: string;
@@ -99,21 +112,11 @@ export class BerthContainerd {
 
   /** ctr without blocking the event loop: needed when the test itself serves the registry. */
   ctrAsync(args: string[], opts: { namespace?: string; timeoutMs?: number } = {}): Promise<CtrResult> {
-    return new Promise((resolve) => {
-      const child = spawn(CTR, ["--address", this.address, "--namespace", opts.namespace ?? "default", ...args], {
-        stdio: ["ignore", "pipe", "pipe"],
-        timeout: opts.timeoutMs ?? 120_000,
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on("data", (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr }));
+    const child = spawn(CTR, ["--address", this.address, "--namespace", opts.namespace ?? "default", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: opts.timeoutMs ?? 120_000,
     });
+    return outputOf(child);
   }
 
   /** Simulates a crash: SIGKILL, no cleanup by the daemon. */

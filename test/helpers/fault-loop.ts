@@ -10,12 +10,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, rmdirSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { gzipLayer } from "../fixtures/layer-tar.ts";
-import { MEDIA_TYPES, tarDirectory, writeOciLayout } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, CTR, type CtrResult } from "./berth-containerd.ts";
+import { MEDIA_TYPES, tarDirectory, writeImageArchive, writeOciLayout } from "../fixtures/oci-image.ts";
+import { type BerthContainerd, CTR, type CtrResult, outputOf, startBerthContainerd } from "./berth-containerd.ts";
 import { checkReferences, leftovers, type ReferenceCounts, shimsOf } from "./invariants.ts";
 
 /** The seed of this run: BERTH_FAULT_SEED, else a fresh one (print it to replay the run). */
@@ -29,6 +30,18 @@ export function faultSeed(): number {
 export function faultIterations(fallback: number): number {
   const n = Number(process.env.BERTH_FAULT_ITERATIONS);
   return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** A randomised test's seed, random source and iteration count, printed so the run can be replayed. */
+export function faultRun(
+  t: TestContext,
+  fallbackIterations: number,
+): { seed: number; random: () => number; n: number } {
+  const seed = faultSeed();
+  const random = seededRandom(seed);
+  const n = faultIterations(fallbackIterations);
+  t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+  return { seed, random, n };
 }
 
 /** mulberry32: a small, fast, seedable generator; returns floats in [0, 1). */
@@ -171,21 +184,11 @@ export async function ctrAndKill(
           stdio: ["ignore", "pipe", "pipe"],
           detached: true,
         });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
   let ms = Number.NaN;
-  const done = new Promise<number>((resolve) =>
-    child.on("close", (code) => {
-      ms = Date.now() - t0;
-      resolve(code ?? -1);
-    }),
-  );
+  const done = outputOf(child).then((r) => {
+    ms = Date.now() - t0;
+    return r;
+  });
   await new Promise((r) => setTimeout(r, delayMs));
   const during = child.exitCode === null && child.signalCode === null;
   await d.kill9();
@@ -201,9 +204,9 @@ export async function ctrAndKill(
       // gone meanwhile
     }
   }, CTR_GRACE_MS);
-  const status = await done;
+  const ctr = await done;
   clearTimeout(grace);
-  return { ctr: { status, stdout, stderr }, during, ms, stuck };
+  return { ctr, during, ms, stuck };
 }
 
 /** Where the kill fell, for messages: during the command or after it, and whether ctr hung. */
@@ -297,7 +300,8 @@ export async function removeContainer(d: BerthContainerd, id: string, namespace:
 
 /**
  * leftovers() of the running daemon for `ids`, allowing its one spare shim; retried for up to 3 s
- * (a killed daemon's spare notices its parent is gone within a second).
+ * (a shim or mount of `ids` may still be on its way out; a killed daemon's spare exits at once,
+ * when the pipe it holds from its daemon reaches EOF).
  */
 export async function assertNoLeftovers(
   d: BerthContainerd,
@@ -343,4 +347,106 @@ export async function removeLeases(d: BerthContainerd, namespace: string, what: 
     assert.ok(r.status === 0 || /not found/.test(r.stderr), `${what}: ctr leases rm ${id}: ${r.stderr}`);
   }
   return ids.length;
+}
+
+/**
+ * A daemon for the container fault tests: the busybox image `image` as an archive in its dir
+ * (imported into `namespace` unless `importInto` is undefined) and a private dir for ctr's stdio
+ * fifos (ctr leaves them when the daemon dies under it).
+ */
+export async function startForContainers(opts: {
+  image: string;
+  importInto?: string;
+}): Promise<{ d: BerthContainerd & { cleanup(): Promise<void> }; archive: string; fifos: string }> {
+  const d = await startBerthContainerd();
+  const archive = join(d.dir, "busybox.tar");
+  const fifos = join(d.dir, "fifo");
+  try {
+    await writeImageArchive(archive, { name: opts.image });
+    if (opts.importInto !== undefined) {
+      const r = await d.ctrAsync(["images", "import", archive], { namespace: opts.importInto });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    await mkdir(fifos);
+  } catch (e) {
+    await d.cleanup();
+    throw e;
+  }
+  return { d, archive, fifos };
+}
+
+/**
+ * The loop of the kill -9 tests of a command that brings image `ref` in (a pull, an import): two
+ * undisturbed runs size the window (the faster, +10 % and 50 ms); then each iteration runs
+ * `command`, kills the daemon at a random point of the window, restarts it, checks the metadata
+ * references only what is on disk, runs the command again (a complete image with its five-layer
+ * chain unpacked), and removes the image and every lease, after which nothing of it may remain.
+ * At the end the daemon stops and nothing of it is left. `words` name the command in messages.
+ */
+export async function imageKillLoop(
+  t: TestContext,
+  d: BerthContainerd,
+  opts: {
+    namespace: string;
+    ref: string;
+    command: string[];
+    iterations: number;
+    words: { noun: string; doing: string; done: string };
+  },
+): Promise<void> {
+  const { namespace: NS, ref, command, words } = opts;
+  const { random, n } = faultRun(t, opts.iterations);
+  let leasesLeft = 0;
+  /** Removes the image and any lease a killed command left; then nothing of it may remain. */
+  const removeImage = async (what: string) => {
+    const r = await d.ctrAsync(["images", "rm", "--sync", ref], { namespace: NS });
+    assert.ok(r.status === 0 || /not found/.test(r.stderr), `${what}: ctr images rm: ${r.stderr}`);
+    leasesLeft += await removeLeases(d, NS, what);
+    const c = assertReferences(d, `${what}, then removed`);
+    assert.deepEqual(
+      { blobs: c.blobs, snapshotRows: c.snapshotRows, snapshotDirs: c.snapshotDirs },
+      { blobs: 0, snapshotRows: 0, snapshotDirs: 0 },
+      `${what}: left on disk once the image and every lease are gone`,
+    );
+  };
+
+  // The window the kills are spread over: an undisturbed run and its unpack (the faster of two:
+  // the first also warms a registry), plus a margin for what follows the answer.
+  const times: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const base = await timedCtr(d, command, NS);
+    assert.equal(base.r.status, 0, base.r.stderr);
+    times.push(base.ms);
+    await removeImage("calibration");
+  }
+  const windowMs = Math.round(Math.min(...times) * 1.1) + 50;
+  t.diagnostic(`undisturbed ${words.noun}s took ${times.join(", ")} ms; kills fall in 0-${windowMs} ms`);
+
+  const sockets = new Set<string>(spareSockets(d));
+  let during = 0;
+  for (let i = 0; i < n; i++) {
+    const it0 = Date.now();
+    const delay = Math.floor(random() * windowMs);
+    const k = await ctrAndKill(d, command, delay, { namespace: NS });
+    if (k.during) during++;
+    const what = `iteration ${i}: kill -9 ${delay} ms into the ${words.noun} (${killPoint(k)})`;
+    const restartMs = await restart(d, what);
+    for (const s of spareSockets(d)) sockets.add(s);
+    assertReferences(d, what);
+
+    const again = await d.ctrAsync(command, { namespace: NS });
+    assert.equal(again.status, 0, `${what}: ${words.doing} again: ${again.stderr}`);
+    const check = await d.ctrAsync(["images", "check"], { namespace: NS });
+    assert.match(check.stdout, /complete \((\d+)\/\1\)/, `${what}: images check: ${check.stdout}${check.stderr}`);
+    assert.doesNotMatch(check.stdout, /incomplete|missing/, `${what}: images check: ${check.stdout}`);
+    const counts = assertReferences(d, `${what}, then ${words.done} again`);
+    // The unpacked chain: one committed snapshot per layer.
+    assert.ok(counts.snapshotRows >= 5, `${what}: ${counts.snapshotRows} snapshot rows after the ${words.noun}, not 5`);
+    await removeImage(what);
+    t.diagnostic(`${what}: restarted in ${restartMs} ms; the iteration took ${Date.now() - it0} ms`);
+  }
+  t.diagnostic(
+    `${n} iterations: ${during} kills during the ${words.noun}, ${n - during} after it ended; ${leasesLeft} leases left by ctr removed`,
+  );
+  await assertCleanAfterStop(d, { namespace: NS, ids: [], sockets });
 }
