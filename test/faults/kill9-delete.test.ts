@@ -6,24 +6,20 @@
 // the same id runs again.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import type { BerthContainerd } from "../helpers/berth-containerd.ts";
 import {
   assertCleanAfterStop,
   assertNoLeftovers,
   assertReferences,
   ctrAndKill,
-  faultIterations,
-  faultSeed,
+  faultRun,
   killPoint,
   removeContainer,
   removeNamespaceCgroups,
   restart,
-  seededRandom,
   spareSockets,
+  startForContainers,
 } from "../helpers/fault-loop.ts";
 
 const NS = "faults";
@@ -37,11 +33,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
   let fifos: string;
   let archive: string;
   before(async () => {
-    d = await startBerthContainerd();
-    archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    fifos = join(d.dir, "fifo");
-    await mkdir(fifos);
+    ({ d, archive, fifos } = await startForContainers({ image: IMAGE }));
   });
   after(async () => {
     await d?.cleanup();
@@ -51,10 +43,7 @@ describe("kill -9 at random points of deleting a container", { skip }, () => {
   test("the daemon restarts consistent, the deletion finishes and the id runs again", {
     timeout: 600_000,
   }, async (t) => {
-    const seed = faultSeed();
-    const random = seededRandom(seed);
-    const n = faultIterations(8);
-    t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+    const { random, n } = faultRun(t, 8);
     const ensureImage = async () => {
       const listed = (await d.ctrAsync(["images", "ls", "-q"], { namespace: NS })).stdout.split("\n");
       if (listed.includes(IMAGE)) return;

@@ -15,12 +15,10 @@ import {
   assertCleanAfterStop,
   assertReferences,
   ctrAndKill,
-  faultIterations,
-  faultSeed,
+  faultRun,
   killPoint,
   type LayeredImage,
   restart,
-  seededRandom,
   spareSockets,
   writeLayeredArchive,
 } from "../helpers/fault-loop.ts";
@@ -48,10 +46,7 @@ describe("kill -9 at random points of a garbage collection", { skip }, () => {
   test("the daemon restarts consistent, the collection finishes, the image imports again", {
     timeout: 600_000,
   }, async (t) => {
-    const seed = faultSeed();
-    const random = seededRandom(seed);
-    const n = faultIterations(9);
-    t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+    const { random, n } = faultRun(t, 9);
     const ok = async (args: string[], what: string) => {
       const r = await d.ctrAsync(args, { namespace: NS });
       assert.equal(r.status, 0, `${what}: ctr ${args.join(" ")}: ${r.stderr}`);

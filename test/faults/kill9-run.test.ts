@@ -5,24 +5,20 @@
 // left, and a run with the same id then succeeds.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import type { BerthContainerd } from "../helpers/berth-containerd.ts";
 import {
   assertCleanAfterStop,
   assertNoLeftovers,
   assertReferences,
   ctrAndKill,
-  faultIterations,
-  faultSeed,
+  faultRun,
   killPoint,
   removeContainer,
   removeNamespaceCgroups,
   restart,
-  seededRandom,
   spareSockets,
+  startForContainers,
   timedCtr,
 } from "../helpers/fault-loop.ts";
 
@@ -36,14 +32,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
   let d: BerthContainerd & { cleanup(): Promise<void> };
   let fifos: string;
   before(async () => {
-    d = await startBerthContainerd();
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    const r = await d.ctrAsync(["images", "import", archive], { namespace: NS });
-    assert.equal(r.status, 0, r.stderr);
-    // ctr's stdio fifos in a private dir (ctr leaves them when the daemon dies under it).
-    fifos = join(d.dir, "fifo");
-    await mkdir(fifos);
+    ({ d, fifos } = await startForContainers({ image: IMAGE, importInto: NS }));
   });
   after(async () => {
     await d?.cleanup();
@@ -53,10 +42,7 @@ describe("kill -9 at random points of ctr run", { skip }, () => {
   test("the daemon restarts consistent, the remains go and the same id runs again", {
     timeout: 600_000,
   }, async (t) => {
-    const seed = faultSeed();
-    const random = seededRandom(seed);
-    const n = faultIterations(8);
-    t.diagnostic(`seed ${seed} (BERTH_FAULT_SEED=${seed} replays it), ${n} iterations`);
+    const { random, n } = faultRun(t, 8);
     const run = (id: string) => ["run", "-d", "--fifo-dir", fifos, IMAGE, id, "sleep", "3600"];
     const ids = new Set<string>();
 

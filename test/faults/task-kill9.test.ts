@@ -12,8 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type BerthContainerd, CTR, type CtrResult, startBerthContainerd } from "../helpers/berth-containerd.ts";
+import { type BerthContainerd, CTR, type CtrResult } from "../helpers/berth-containerd.ts";
 import {
   assertCleanAfterStop,
   assertNoLeftovers,
@@ -24,6 +23,7 @@ import {
   restart,
   seededRandom,
   spareSockets,
+  startForContainers,
   timedCtr,
 } from "../helpers/fault-loop.ts";
 import { mountsUnder, shimsOf } from "../helpers/invariants.ts";
@@ -42,14 +42,7 @@ describe("kill -9 during task create and delete", { skip }, () => {
   const run = (id: string) => ["run", "-d", "--fifo-dir", fifos, IMAGE, id, "sleep", "3600"];
 
   before(async () => {
-    d = await startBerthContainerd();
-    const archive = join(d.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: IMAGE });
-    const r = await d.ctrAsync(["images", "import", archive], { namespace: NS });
-    assert.equal(r.status, 0, r.stderr);
-    // ctr's stdio fifos in a private dir (ctr leaves them when the daemon dies under it).
-    fifos = join(d.dir, "fifo");
-    await mkdir(fifos);
+    ({ d, fifos } = await startForContainers({ image: IMAGE, importInto: NS }));
   });
   after(async () => {
     await d?.cleanup();
