@@ -9,68 +9,53 @@ import { closeSync, openSync, truncateSync, writeSync } from "node:fs";
 import { describe, test } from "node:test";
 import { checkReferences } from "../helpers/invariants.ts";
 import {
-  assertRefused,
   endC1,
   layerRow,
   lostSince,
   lsInContainer,
   metaDb,
   offsetsOf,
-  repair,
-  scene,
+  refusedKeepingAll,
+  repaired,
   skip,
-  tryStart,
   usableAgain,
+  withScene,
 } from "./database-faults.ts";
 
 describe("a damaged meta.db", { skip }, () => {
   test("truncated to 0 bytes: refused, nothing deleted, repaired", { timeout: 120_000 }, async (t) => {
-    const { d, pid, before } = await scene(t);
-    try {
+    await withScene(t, async (s) => {
+      const { d, pid, before } = s;
       truncateSync(metaDb(d), 0);
-      const refused = await tryStart(d);
-      assert.deepEqual(lostSince(before, d.root), [], "blobs and snapshot directories are all still there");
-      assert.match(lsInContainer(pid), /\bbin\b/);
-      t.diagnostic(assertRefused(refused, metaDb(d)));
+      t.diagnostic(await refusedKeepingAll(s, metaDb(d), "blobs and snapshot directories are all still there"));
 
-      const r = repair(d);
-      t.diagnostic(r.out);
-      assert.equal(r.status, 0, r.out);
+      repaired(t, d);
       assert.deepEqual(lostSince(before, d.root), [], "repair moves, never deletes");
       await usableAgain(d, { reimport: true });
       assert.deepEqual(checkReferences(d.root).problems, []);
       assert.match(lsInContainer(pid), /\bbin\b/);
       await endC1(d, pid);
-    } finally {
-      await d.cleanup();
-    }
+    });
   });
 
   test("garbage over the header: refused naming the file, repaired", { timeout: 120_000 }, async (t) => {
-    const { d, pid, before } = await scene(t);
-    try {
+    await withScene(t, async (s) => {
+      const { d, pid, before } = s;
       const fd = openSync(metaDb(d), "r+");
       writeSync(fd, Buffer.from("this is no sqlite header at all!"), 0, 32, 0);
       closeSync(fd);
-      const refused = await tryStart(d);
-      assert.deepEqual(lostSince(before, d.root), []);
-      assert.match(lsInContainer(pid), /\bbin\b/);
-      assert.match(assertRefused(refused, metaDb(d)), /not a database/);
+      assert.match(await refusedKeepingAll(s, metaDb(d)), /not a database/);
 
-      const r = repair(d);
-      t.diagnostic(r.out);
-      assert.equal(r.status, 0, r.out);
+      repaired(t, d);
       assert.deepEqual(lostSince(before, d.root), []);
       await usableAgain(d, { reimport: true });
       await endC1(d, pid);
-    } finally {
-      await d.cleanup();
-    }
+    });
   });
 
   test("4 bytes of a snapshot row changed: refused, the layer kept, repaired", { timeout: 120_000 }, async (t) => {
-    const { d, pid, before } = await scene(t);
-    try {
+    await withScene(t, async (s) => {
+      const { d, pid, before } = s;
       // The table's record holds the key and the backend key side by side (the index has only
       // the backend key): change the backend key's "sha2" to "XXXX" in the row itself.
       const { key, backendKey } = layerRow(d);
@@ -80,21 +65,14 @@ describe("a damaged meta.db", { skip }, () => {
       writeSync(fd, Buffer.from("XXXX"), 0, 4, at[0]! + key.length + backendKey.indexOf("sha2"));
       closeSync(fd);
 
-      const refused = await tryStart(d);
-      assert.deepEqual(lostSince(before, d.root), [], "the layer is still there");
-      assert.match(lsInContainer(pid), /\bbin\b/);
-      t.diagnostic(assertRefused(refused, metaDb(d)));
+      t.diagnostic(await refusedKeepingAll(s, metaDb(d), "the layer is still there"));
 
-      const r = repair(d);
-      t.diagnostic(r.out);
-      assert.equal(r.status, 0, r.out);
+      repaired(t, d);
       assert.deepEqual(lostSince(before, d.root), []);
       // The image record survives the salvage: it runs without a re-import.
       await usableAgain(d, { reimport: false });
       assert.deepEqual(checkReferences(d.root).problems, []);
       await endC1(d, pid);
-    } finally {
-      await d.cleanup();
-    }
+    });
   });
 });

@@ -85,6 +85,36 @@ export async function scene(t: TestContext): Promise<Scene> {
   return { d, pid, before };
 }
 
+/** scene(), then `body` with it; the daemon and its dirs go afterwards, whatever happened. */
+export async function withScene(t: TestContext, body: (s: Scene) => Promise<void>): Promise<void> {
+  const s = await scene(t);
+  try {
+    await body(s);
+  } finally {
+    await s.d.cleanup();
+  }
+}
+
+/**
+ * The first questions after a fault: the daemon refuses to start on the damaged root, naming
+ * `file`; no blob or snapshot directory was lost (`message` says what that means here); the
+ * container still reads its layers. Returns the refusal.
+ */
+export async function refusedKeepingAll(s: Scene, file: string, message?: string): Promise<string> {
+  const refused = await tryStart(s.d);
+  assert.deepEqual(lostSince(s.before, s.d.root), [], message);
+  assert.match(lsInContainer(s.pid), /\bbin\b/);
+  return assertRefused(refused, file);
+}
+
+/** `berth-containerd repair` with its output printed, asserted to succeed; returns the output. */
+export function repaired(t: TestContext, d: BerthContainerd): string {
+  const r = repair(d);
+  t.diagnostic(r.out);
+  assert.equal(r.status, 0, r.out);
+  return r.out;
+}
+
 /**
  * Starts the daemon on the damaged root. Returns the refusal (its log), or undefined when it
  * started (it is stopped again, so the test can first look at what the start deleted).

@@ -11,40 +11,33 @@ import {
   assertRefused,
   endC1,
   lostSince,
-  lsInContainer,
   metaDb,
+  refusedKeepingAll,
   repair,
-  scene,
+  repaired,
   skip,
   tryStart,
   usableAgain,
+  withScene,
 } from "./database-faults.ts";
 
 describe("a missing meta.db", { skip }, () => {
   test("deleted: refused, nothing deleted, rebuilt by repair", { timeout: 120_000 }, async (t) => {
-    const { d, pid, before } = await scene(t);
-    try {
+    await withScene(t, async (s) => {
+      const { d, pid, before } = s;
       for (const suffix of ["", "-wal", "-shm"]) rmSync(`${metaDb(d)}${suffix}`, { force: true });
-      const refused = await tryStart(d);
-      assert.deepEqual(lostSince(before, d.root), []);
-      assert.match(lsInContainer(pid), /\bbin\b/);
-      t.diagnostic(assertRefused(refused, metaDb(d)));
+      t.diagnostic(await refusedKeepingAll(s, metaDb(d)));
 
       const dry = repair(d, ["--dry-run"]);
       assert.equal(dry.status, 0, dry.out);
       assert.match(dry.out, /dry run/i);
       assertRefused(await tryStart(d), metaDb(d));
 
-      const r = repair(d);
-      t.diagnostic(r.out);
-      assert.equal(r.status, 0, r.out);
-      assert.match(r.out, /lease/);
+      assert.match(repaired(t, d), /lease/);
       assert.deepEqual(lostSince(before, d.root), []);
       await usableAgain(d, { reimport: true });
       assert.deepEqual(checkReferences(d.root).problems, []);
       await endC1(d, pid);
-    } finally {
-      await d.cleanup();
-    }
+    });
   });
 });

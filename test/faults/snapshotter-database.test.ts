@@ -9,40 +9,31 @@ import { truncateSync } from "node:fs";
 import { describe, test } from "node:test";
 import { checkReferences } from "../helpers/invariants.ts";
 import {
-  assertRefused,
   endC1,
   lostSince,
   lsInContainer,
   overlayDb,
-  repair,
-  scene,
+  refusedKeepingAll,
+  repaired,
   skip,
-  tryStart,
   usableAgain,
+  withScene,
 } from "./database-faults.ts";
 
 describe("a truncated snapshotter database", { skip }, () => {
   test("overlayfs metadata.db at 0 bytes: refused, directories kept, repaired", { timeout: 120_000 }, async (t) => {
-    const { d, pid, before } = await scene(t);
-    try {
+    await withScene(t, async (s) => {
+      const { d, pid, before } = s;
       truncateSync(overlayDb(d), 0);
-      const refused = await tryStart(d);
-      assert.deepEqual(lostSince(before, d.root), [], "every snapshot directory is still there");
-      assert.match(lsInContainer(pid), /\bbin\b/);
-      t.diagnostic(assertRefused(refused, overlayDb(d)));
+      t.diagnostic(await refusedKeepingAll(s, overlayDb(d), "every snapshot directory is still there"));
 
-      const r = repair(d);
-      t.diagnostic(r.out);
-      assert.equal(r.status, 0, r.out);
-      assert.match(r.out, /lost\+found/);
+      assert.match(repaired(t, d), /lost\+found/);
       assert.deepEqual(lostSince(before, d.root), []);
       assert.match(lsInContainer(pid), /\bbin\b/);
       await usableAgain(d, { reimport: false });
       // c1's record named the snapshot that could not be vouched for: it is removed as usual.
       await endC1(d, pid);
       assert.deepEqual(checkReferences(d.root).problems, []);
-    } finally {
-      await d.cleanup();
-    }
+    });
   });
 });
