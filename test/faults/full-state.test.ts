@@ -13,7 +13,7 @@ import { makeTempDir } from "../fixtures/busybox.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
 import { CTR } from "../helpers/berth-containerd.ts";
 import { leftovers } from "../helpers/invariants.ts";
-import { startOnSmallFs } from "../helpers/small-fs.ts";
+import { type SmallFsDaemon, startOnSmallFs } from "../helpers/small-fs.ts";
 
 const NS = "faults";
 const IMAGE = "docker.io/faults/busybox:1";
@@ -21,9 +21,17 @@ const skip = process.getuid?.() !== 0 ? "fault tests run as root" : !existsSync(
 
 describe("a full filesystem under --state", { skip }, () => {
   let work: string;
+  let archive: string;
   before(async () => {
     work = await makeTempDir("berth-full-state-");
+    archive = join(work, "busybox.tar");
+    await writeImageArchive(archive, { name: IMAGE });
   });
+  /** The busybox image, imported into NS of `d` (whose --root has room). */
+  const importImage = async (d: SmallFsDaemon) => {
+    const imported = await d.ctrAsync(["images", "import", archive], { namespace: NS });
+    assert.equal(imported.status, 0, imported.stderr);
+  };
   after(async () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -33,10 +41,7 @@ describe("a full filesystem under --state", { skip }, () => {
   }, async (t) => {
     const d = await startOnSmallFs("state", { kind: "tmpfs", sizeMiB: 16 });
     try {
-      const archive = join(work, "busybox.tar");
-      await writeImageArchive(archive, { name: IMAGE });
-      const imported = await d.ctrAsync(["images", "import", archive], { namespace: NS });
-      assert.equal(imported.status, 0, imported.stderr);
+      await importImage(d);
 
       d.fs.fill(0);
       const full = await d.ctrAsync(["run", "--rm", IMAGE, "full-c1", "true"], { namespace: NS });
@@ -77,10 +82,7 @@ describe("a full filesystem under --state", { skip }, () => {
   test("a nearly full --state: whichever write fails, the answer names its file", { timeout: 180_000 }, async (t) => {
     const d = await startOnSmallFs("state", { kind: "tmpfs", sizeMiB: 16 });
     try {
-      const archive = join(work, "busybox.tar");
-      await writeImageArchive(archive, { name: IMAGE });
-      const imported = await d.ctrAsync(["images", "import", archive], { namespace: NS });
-      assert.equal(imported.status, 0, imported.stderr);
+      await importImage(d);
       let refused = 0;
       for (const kib of [4, 8, 12, 16, 24, 32]) {
         const id = `nearly-${kib}`;
