@@ -18,28 +18,19 @@
 // --runs 0 or --burst 0 skips that part. Must run as root. Prints tables and writes everything,
 // raw samples included, to bench/results/ctr-run-<date>.json.
 
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
-import { cpus, loadavg, release } from "node:os";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { socketPathFor } from "../src/shim/start.ts";
 import { makeTempDir } from "../test/fixtures/busybox.ts";
 import { writeImageArchive } from "../test/fixtures/oci-image.ts";
 import { pidsWithArgument, unmountUnder } from "../test/helpers/peers.ts";
+import { checkInterrupted, firstLine, hostInfo, isInterrupted, mountsUnder, pool, snapshotDist } from "./lib/host.ts";
+import { eachFlag, intFlag } from "./lib/options.ts";
 import { type TimedRun, timedSpawn } from "./lib/spawn.ts";
 import { formatTable, median, type Summary, summarize } from "./lib/stats.ts";
 
@@ -98,16 +89,8 @@ function parseOptions(argv: string[]): Options {
     shimNodeFlags: undefined,
     group: undefined,
   };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) usage(`${flag} needs an integer >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf("=");
-    const [flag, inline] = a.startsWith("--") && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
-    const value = () => inline ?? argv[++i];
+  const int = (flag: string, v: string | undefined, min: number) => intFlag(usage, flag, v, min);
+  eachFlag(argv, (flag, value, a) => {
     if (flag === "--runs") o.runs = int(flag, value(), 0);
     else if (flag === "--warmup") o.warmup = int(flag, value(), 0);
     else if (flag === "--burst") o.burst = int(flag, value(), 0);
@@ -119,33 +102,12 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--shim-node-flags") o.shimNodeFlags = value() ?? usage("--shim-node-flags needs a value");
     else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${a}`);
-  }
-  return o;
-}
-
-// Ctrl-C or timeout(1): finish the current step, then clean up (the finally blocks) and exit.
-let interrupted: string | undefined;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    interrupted = sig;
   });
-}
-function checkInterrupted(): void {
-  if (interrupted !== undefined) throw new Error(`interrupted by ${interrupted}`);
+  return o;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-function firstLine(argv: string[]): string | undefined {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(
-      "\n",
-    )[0];
-  } catch {
-    return undefined;
-  }
-}
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
 const mib = (kb: number) => fmt(kb / 1024);
@@ -154,16 +116,6 @@ const mib = (kb: number) => fmt(kb / 1024);
 function shebangNode(script: string): string {
   const first = readFileSync(script, "utf8").split("\n", 1)[0] ?? "";
   return first.startsWith("#!") ? (first.slice(2).trim().split(/\s+/)[0] ?? process.execPath) : process.execPath;
-}
-
-/** Runs fn over items, at most `width` at a time. */
-async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 function cmdline(pid: number): string[] {
@@ -218,34 +170,6 @@ function memoryOf(pids: readonly number[]): Memory {
     m.privateKb += (f.Private_Clean ?? 0) + (f.Private_Dirty ?? 0);
   }
   return m;
-}
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
-}
-
-/**
- * Copies a build (the command loaders, their bundles and the native helpers beside them) into a
- * private dir, so that someone rebuilding dist/ during the run (the build starts by deleting it)
- * cannot change or break what is being measured. Returns the dir and a hash over the bundles.
- */
-async function snapshotDist(dist: string): Promise<{ dir: string; sha256: string }> {
-  const dir = await makeTempDir("berth-bench-dist-");
-  const hash = createHash("sha256");
-  for (const name of readdirSync(dist).sort()) {
-    const from = join(dist, name);
-    if (name.endsWith(".map") || !statSync(from).isFile()) continue;
-    copyFileSync(from, join(dir, name));
-    chmodSync(join(dir, name), statSync(from).mode & 0o777);
-    if (name.endsWith(".bundle.mjs")) hash.update(readFileSync(from));
-  }
-  for (const need of ["berth-containerd.mjs", "berth-shim.mjs", "berth-runc.mjs", "shimsys.node", "nsexec"]) {
-    if (!existsSync(join(dir, need))) throw new Error(`${join(dist, need)} is missing: run node scripts/build.mjs`);
-  }
-  return { dir, sha256: hash.digest("hex").slice(0, 12) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,7 +649,7 @@ async function burst(s: Stack, round: number, o: Options, ids: string[]): Promis
   const runMs: number[] = [];
   const t0 = process.hrtime.bigint();
   await pool(mine, o.concurrency, async (id) => {
-    if (interrupted !== undefined) return;
+    if (isInterrupted()) return;
     const group = o.group ? ["--annotation", `io.containerd.runc.v2.group=${o.group}`] : [];
     const r = await ctrSafe(s, ["run", "-d", ...group, IMAGE, id, "sleep", "3600"]);
     if (r.code === 0) runMs.push(r.ms);
@@ -962,13 +886,7 @@ async function main(): Promise<void> {
   const report = {
     bench: "ctr-run",
     date: started.toISOString(),
-    host: {
-      kernel: release(),
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      loadavgBefore: loadBefore,
-      loadavgAfter: loadavg(),
-    },
+    host: hostInfo(loadBefore),
     gitCommit: firstLine(["git", "-C", REPO, "rev-parse", "HEAD"]),
     dist: { from: o.dist, bundlesSha256: snap.sha256 },
     versions: {

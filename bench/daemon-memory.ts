@@ -16,11 +16,8 @@
 // Must run as root. Prints one table (MiB) and writes everything to
 // bench/results/daemon-memory-<date>.json.
 
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
-  chmodSync,
-  copyFileSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -31,12 +28,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { rm } from "node:fs/promises";
-import { cpus, loadavg, release } from "node:os";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTempDir } from "../test/fixtures/busybox.ts";
 import { writeImageArchive } from "../test/fixtures/oci-image.ts";
 import { pidsWithArgument, unmountUnder } from "../test/helpers/peers.ts";
+import { checkInterrupted, firstLine, hostInfo, isInterrupted, mountsUnder, pool, snapshotDist } from "./lib/host.ts";
+import { eachFlag, intFlag } from "./lib/options.ts";
 import { timedSpawn } from "./lib/spawn.ts";
 import { formatTable } from "./lib/stats.ts";
 
@@ -68,16 +67,8 @@ function usage(msg?: string): never {
 
 function parseOptions(argv: string[]): Options {
   const o: Options = { dists: [], rounds: 4, containers: 100, concurrency: 10, settleMs: 3000 };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) usage(`${flag} needs an integer >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf("=");
-    const [flag, inline] = a.startsWith("--") && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
-    const value = () => inline ?? argv[++i];
+  const int = (flag: string, v: string | undefined, min: number) => intFlag(usage, flag, v, min);
+  eachFlag(argv, (flag, value, a) => {
     if (flag === "--dist") o.dists.push(resolve(value() ?? usage("--dist needs a directory")));
     else if (flag === "--rounds") o.rounds = int(flag, value(), 1);
     else if (flag === "--containers") o.containers = int(flag, value(), 1);
@@ -85,39 +76,9 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--settle-ms") o.settleMs = int(flag, value(), 0);
     else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${a}`);
-  }
+  });
   if (o.dists.length === 0) o.dists.push(join(REPO, "dist"));
   return o;
-}
-
-// Ctrl-C or timeout(1): finish the current step, then clean up and exit.
-let interrupted: string | undefined;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    interrupted = sig;
-  });
-}
-function checkInterrupted(): void {
-  if (interrupted !== undefined) throw new Error(`interrupted by ${interrupted}`);
-}
-
-async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-function firstLine(argv: string[]): string | undefined {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(
-      "\n",
-    )[0];
-  } catch {
-    return undefined;
-  }
 }
 
 interface Memory {
@@ -143,23 +104,6 @@ function memoryOf(pid: number | undefined): Memory {
     if (x) f[x[1]!] = Number(x[2]);
   }
   return { rssKb: f.Rss ?? 0, pssKb: f.Pss ?? 0, privateKb: (f.Private_Clean ?? 0) + (f.Private_Dirty ?? 0) };
-}
-
-/** A private copy of a build (loaders, bundles, native helpers), so a rebuild during the run changes nothing. */
-async function snapshotDist(dist: string): Promise<{ dir: string; sha256: string }> {
-  const dir = await makeTempDir("berth-bench-dist-");
-  const hash = createHash("sha256");
-  for (const name of readdirSync(dist).sort()) {
-    const from = join(dist, name);
-    if (name.endsWith(".map") || !statSync(from).isFile()) continue;
-    copyFileSync(from, join(dir, name));
-    chmodSync(join(dir, name), statSync(from).mode & 0o777);
-    if (name.endsWith(".bundle.mjs")) hash.update(readFileSync(from));
-  }
-  for (const need of ["berth-containerd.mjs", "berth-shim.mjs", "berth-runc.mjs", "shimsys.node", "nsexec"]) {
-    if (!existsSync(join(dir, need))) throw new Error(`${join(dist, need)} is missing: run node scripts/build.mjs`);
-  }
-  return { dir, sha256: hash.digest("hex").slice(0, 12) };
 }
 
 interface Daemon {
@@ -226,13 +170,6 @@ async function removeContainer(d: Daemon, id: string): Promise<string[]> {
   const removed = await ctr(d, ["containers", "rm", id]);
   if (removed.code !== 0 && !notFound(removed.output)) errors.push(`containers rm ${id}: ${removed.output.trim()}`);
   return errors;
-}
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
 }
 
 /** cgroup dirs ctr's tasks got (/<namespace>/<id> in every hierarchy). */
@@ -385,7 +322,7 @@ async function measureBuild(dist: string, o: Options, archive: string): Promise<
       let started = 0;
       const t0 = Date.now();
       await pool(mine, o.concurrency, async (id) => {
-        if (interrupted !== undefined) return;
+        if (isInterrupted()) return;
         const run = await ctr(daemon, ["run", "-d", "--fifo-dir", daemon.fifos, IMAGE, id, "sleep", "3600"]);
         if (run.code === 0) started++;
         else failures.push(`${id}: ${run.output.trim()}`);
@@ -503,13 +440,7 @@ async function main(): Promise<void> {
   const report = {
     bench: "daemon-memory",
     date: started.toISOString(),
-    host: {
-      kernel: release(),
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      loadavgBefore: loadBefore,
-      loadavgAfter: loadavg(),
-    },
+    host: hostInfo(loadBefore),
     gitCommit: firstLine(["git", "-C", REPO, "rev-parse", "HEAD"]),
     options: o,
     method: {

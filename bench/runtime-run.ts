@@ -9,7 +9,6 @@
 //
 // Must run as root. Prints a table and writes raw samples to bench/results/runtime-run-<date>.json.
 
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -26,6 +25,8 @@ import { cpus, release } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeBundle, makeTempDir } from "../test/fixtures/busybox.ts";
+import { firstLine } from "./lib/host.ts";
+import { eachFlag, intFlag } from "./lib/options.ts";
 import {
   haveGnuTime,
   readPeakRssKb,
@@ -72,15 +73,8 @@ function parseOptions(argv: string[]): Options {
     berth: join(REPO, "dist/berth-runc.mjs"),
     extraBerth: [],
   };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) usage(`${flag} needs an integer >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
-    const value = () => inline ?? argv[++i];
+  const int = (flag: string, v: string | undefined, min: number) => intFlag(usage, flag, v, min);
+  eachFlag(argv, (flag, value, a) => {
     if (flag === "--runs") o.runs = int(flag, value(), 1);
     else if (flag === "--warmup") o.warmup = int(flag, value(), 0);
     else if (flag === "--rss-runs") o.rssRuns = int(flag, value(), 0);
@@ -93,7 +87,7 @@ function parseOptions(argv: string[]): Options {
       o.extraBerth.push([v.slice(0, eq), resolve(v.slice(eq + 1))]);
     } else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${a}`);
-  }
+  });
   return o;
 }
 
@@ -158,16 +152,6 @@ async function snapshotBerth(script: string): Promise<{ path: string; sha256: st
   const hashed = existsSync(bundle) ? join(dir, basename(bundle)) : path;
   const sha256 = createHash("sha256").update(readFileSync(hashed)).digest("hex").slice(0, 12);
   return { path, sha256 };
-}
-
-function firstLine(argv: string[]): string | undefined {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(
-      "\n",
-    )[0];
-  } catch {
-    return undefined;
-  }
 }
 
 async function buildSubjects(o: Options): Promise<{ subjects: Subject[]; skipped: string[] }> {
