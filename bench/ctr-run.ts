@@ -29,7 +29,16 @@ import { socketPathFor } from "../src/shim/start.ts";
 import { makeTempDir } from "../test/fixtures/busybox.ts";
 import { writeImageArchive } from "../test/fixtures/oci-image.ts";
 import { pidsWithArgument, unmountUnder } from "../test/helpers/peers.ts";
-import { checkInterrupted, firstLine, hostInfo, isInterrupted, mountsUnder, pool, snapshotDist } from "./lib/host.ts";
+import {
+  checkInterrupted,
+  firstLine,
+  hostInfo,
+  isInterrupted,
+  mountsUnder,
+  pool,
+  smapsRollup,
+  snapshotDist,
+} from "./lib/host.ts";
 import { eachFlag, intFlag } from "./lib/options.ts";
 import { type TimedRun, timedSpawn } from "./lib/spawn.ts";
 import { formatTable, median, type Summary, summarize } from "./lib/stats.ts";
@@ -133,22 +142,6 @@ function envPath(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The kB fields of /proc/PID/smaps_rollup (Rss, Pss, Private_Dirty, ...); undefined once the process is gone. */
-function smapsRollup(pid: number): Record<string, number> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-  } catch {
-    return undefined;
-  }
-  const fields: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const m = /^(\w+):\s+(\d+) kB$/.exec(line);
-    if (m) fields[m[1]!] = Number(m[2]);
-  }
-  return fields;
 }
 
 interface Memory {

@@ -34,7 +34,16 @@ import { fileURLToPath } from "node:url";
 import { makeTempDir } from "../test/fixtures/busybox.ts";
 import { writeImageArchive } from "../test/fixtures/oci-image.ts";
 import { pidsWithArgument, unmountUnder } from "../test/helpers/peers.ts";
-import { checkInterrupted, firstLine, hostInfo, isInterrupted, mountsUnder, pool, snapshotDist } from "./lib/host.ts";
+import {
+  checkInterrupted,
+  firstLine,
+  hostInfo,
+  isInterrupted,
+  mountsUnder,
+  pool,
+  smapsRollup,
+  snapshotDist,
+} from "./lib/host.ts";
 import { eachFlag, intFlag } from "./lib/options.ts";
 import { timedSpawn } from "./lib/spawn.ts";
 import { formatTable } from "./lib/stats.ts";
@@ -91,18 +100,8 @@ interface Memory {
 /** The daemon's smaps_rollup; NaNs once it is gone. */
 function memoryOf(pid: number | undefined): Memory {
   const m: Memory = { rssKb: Number.NaN, pssKb: Number.NaN, privateKb: Number.NaN };
-  if (pid === undefined) return m;
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-  } catch {
-    return m;
-  }
-  const f: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const x = /^(\w+):\s+(\d+) kB$/.exec(line);
-    if (x) f[x[1]!] = Number(x[2]);
-  }
+  const f = pid === undefined ? undefined : smapsRollup(pid);
+  if (f === undefined) return m;
   return { rssKb: f.Rss ?? 0, pssKb: f.Pss ?? 0, privateKb: (f.Private_Clean ?? 0) + (f.Private_Dirty ?? 0) };
 }
 

@@ -1,6 +1,6 @@
 // What the benches read from the host and share: a tool's first output line (versions, the git
-// commit), the machine for the results file, mount points under a dir, a private copy of a build,
-// a bounded pool of async jobs, and Ctrl-C handling.
+// commit), the machine for the results file, a process's smaps_rollup, mount points under a dir,
+// a private copy of a build, a bounded pool of async jobs, and Ctrl-C handling.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -29,6 +29,22 @@ export function hostInfo(loadavgBefore: number[]) {
     loadavgBefore,
     loadavgAfter: loadavg(),
   };
+}
+
+/** The kB fields of /proc/PID/smaps_rollup (Rss, Pss, Private_Dirty, ...); undefined once the process is gone. */
+export function smapsRollup(pid: number): Record<string, number> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const fields: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(\w+):\s+(\d+) kB$/.exec(line);
+    if (m) fields[m[1]!] = Number(m[2]);
+  }
+  return fields;
 }
 
 /** Mount points at or below `dir`. */
