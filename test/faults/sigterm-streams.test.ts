@@ -104,9 +104,17 @@ describe("SIGTERM with streaming clients connected", { skip, timeout: 120_000 },
     const d = await daemon();
     const events = ctrBackground(d, ["events"]);
     clients.push(events.child);
-    // The subscription is open once an event published after it reaches the client.
-    ok(await d.ctrAsync(["namespaces", "create", "sigterm-probe"]), "namespaces create");
-    for (let i = 0; i < 100 && !events.output().includes("/namespaces/create"); i++) await sleep(50);
+    // The subscription is open once an event published after it reaches the client. ctr may not
+    // have subscribed yet when the first probe is made (an event before it is not replayed), so a
+    // new namespace is made every 500 ms until one is seen.
+    const probes: string[] = [];
+    for (let i = 0; i < 200 && !events.output().includes("/namespaces/create"); i++) {
+      if (i % 10 === 0) {
+        probes.push(`sigterm-probe-${probes.length}`);
+        ok(await d.ctrAsync(["namespaces", "create", probes.at(-1)!]), "namespaces create");
+      }
+      await sleep(50);
+    }
     assert.match(events.output(), /\/namespaces\/create/, "ctr events is subscribed");
 
     const ms = await sigterm(d);
@@ -123,7 +131,7 @@ describe("SIGTERM with streaming clients connected", { skip, timeout: 120_000 },
     assert.notEqual(events.child.exitCode, null, "ctr events ends with the daemon");
 
     await d.start(["--shim-spare=false"]);
-    ok(await d.ctrAsync(["namespaces", "rm", "sigterm-probe"]), "the restarted daemon serves");
+    for (const ns of probes) ok(await d.ctrAsync(["namespaces", "rm", ns]), "the restarted daemon serves");
   });
 
   test("an attached ctr run of a long-running task", async (t) => {
