@@ -2,7 +2,7 @@
 // docker-registry on loopback, side by side in one run, round-robin:
 //   containerd 1.6 + ctr pull          (the reference: fetch + unpack into overlayfs)
 //   berth-containerd + ctr pull        (our daemon, the reference client)
-//   berth-containerd + berth client    (our daemon, our client library: src/client/pull.ts)
+//   berth-containerd + berth client    (our daemon, our client library: src/oci/transfer/pull.ts)
 //   berth-containerd transfer          (the daemon pulls itself: berth.services.transfer.v1)
 //   skopeo copy to a dir               (download only, no unpack: the transfer's upper bound)
 // Every run starts cold: the image is removed and garbage collected (checked) before the next.

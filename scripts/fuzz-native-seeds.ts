@@ -3,12 +3,12 @@
 // Usage: node scripts/fuzz-native-seeds.ts PLAN_DIR FSOPS_DIR
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseSpecJson } from "../src/runc/config/bundle.ts";
+import { defaultSpec } from "../src/runc/config/default.ts";
+import type { Spec } from "../src/runc/config/types.ts";
 import { type CreatePlanInput, createPlan, execPlan } from "../src/runc/plan/build.ts";
 import { encodePlan, type PlanOp } from "../src/runc/plan/ops.ts";
 import { compileSeccomp } from "../src/runc/seccomp/index.ts";
-import { parseSpecJson } from "../src/runc/spec/bundle.ts";
-import { defaultSpec } from "../src/runc/spec/default.ts";
-import type { Spec } from "../src/runc/spec/types.ts";
 
 const [planDir, fsopsDir] = process.argv.slice(2);
 if (!planDir || !fsopsDir) {
@@ -18,7 +18,7 @@ if (!planDir || !fsopsDir) {
 mkdirSync(planDir, { recursive: true });
 mkdirSync(fsopsDir, { recursive: true });
 
-const fixtures = join(import.meta.dirname, "../src/runc/spec/fixtures");
+const fixtures = join(import.meta.dirname, "../src/runc/config/fixtures");
 const fixture = (name: string): Spec => parseSpecJson(readFileSync(join(fixtures, name), "utf8"));
 
 function planFor(spec: Spec, mode: "create" | "run", consoleSocket?: string): PlanOp[] {

@@ -1,11 +1,12 @@
 // A pull through berth's client library, as a command for the bench:
 //   node bench/lib/berth-pull.ts --address SOCK --namespace NS [--snapshotter S] REF
-import type { ProgressEvent } from "../../src/client/progress.ts";
-import { pull } from "../../src/client/pull.ts";
-import { parseReference } from "../../src/client/registry/reference.ts";
-import { RegistryClient } from "../../src/client/registry/registry-client.ts";
+
 import { RemoteContainerd } from "../../src/client/remote.ts";
 import { transferPull } from "../../src/client/transfer.ts";
+import { parseReference } from "../../src/oci/registry/reference.ts";
+import { RegistryClient } from "../../src/oci/registry/registry-client.ts";
+import type { ProgressEvent } from "../../src/oci/transfer/progress.ts";
+import { pull } from "../../src/oci/transfer/pull.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {

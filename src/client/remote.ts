@@ -3,13 +3,7 @@
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
-import type { Mount } from "../containerd/mount.ts";
-import { Content, WriteAction } from "../proto/gen/containerd/services/content/v1/content_pb.js";
-import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
-import { Images } from "../proto/gen/containerd/services/images/v1/images_pb.js";
-import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
-import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
-import { createClient, openChannel } from "../proto/grpc.ts";
+import type { Mount } from "../common/mount/mount.ts";
 import type {
   BlobDescriptor,
   ContainerdPorts,
@@ -18,7 +12,13 @@ import type {
   ImageRecord,
   LeasePort,
   SnapshotPort,
-} from "./ports.ts";
+} from "../oci/transfer/ports.ts";
+import { Content, WriteAction } from "../proto/gen/containerd/services/content/v1/content_pb.js";
+import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
+import { Images } from "../proto/gen/containerd/services/images/v1/images_pb.js";
+import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
+import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
+import { createClient, openChannel } from "../rpc/grpc.ts";
 
 /** Bytes per Write message: large enough to amortise the per-message overhead. */
 const WRITE_CHUNK = 4 << 20;

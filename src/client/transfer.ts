@@ -1,8 +1,9 @@
 // Pull through the daemon's transfer service: the daemon fetches and unpacks, the client only
 // watches progress. The fastest path when the client and the daemon share a host.
+
+import type { ProgressListener, ProgressPhase } from "../oci/transfer/progress.ts";
 import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
-import { createClient } from "../proto/grpc.ts";
-import type { ProgressListener, ProgressPhase } from "./progress.ts";
+import { createClient } from "../rpc/grpc.ts";
 
 export interface TransferPullOptions {
   namespace: string;

@@ -22,9 +22,9 @@ import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapsho
 import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
-import { addService, createServer, messageLimits, shutdownServer } from "../proto/grpc.ts";
+import { addService, createServer, messageLimits, shutdownServer } from "../rpc/grpc.ts";
+import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
 import { shimSys } from "../shim/sys.ts";
-import { addTtrpcService, createTtrpcServer } from "../shim/ttrpc/server.ts";
 import { LocalContentStore } from "./content/local-store.ts";
 import { LocalDiffService } from "./diff/local.ts";
 import { Exchange } from "./events/exchange.ts";

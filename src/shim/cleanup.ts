@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { mountsOn, unmountAll } from "../containerd/diff/mounter.ts";
+import { mountsOn, unmountAll } from "../common/mount/mounter.ts";
 import { DeleteResponseSchema } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { CliRuntime } from "./runtime.ts";
 import { defaultRuntime, runtimeRootBase } from "./serve.ts";

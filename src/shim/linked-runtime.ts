@@ -7,6 +7,8 @@
 import type { StdioOptions } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { InvalidArgumentError } from "../common/errors.ts";
+import { decodeResources } from "../runc/config/resources.ts";
+import { parseProcess } from "../runc/config/validate.ts";
 import { createContainer } from "../runc/container/create.ts";
 import { execInContainer } from "../runc/container/exec.ts";
 import {
@@ -19,8 +21,6 @@ import {
   updateContainer,
 } from "../runc/container/lifecycle.ts";
 import { StateStore } from "../runc/container/state-store.ts";
-import { decodeResources } from "../runc/spec/resources.ts";
-import { parseProcess } from "../runc/spec/validate.ts";
 import type { ShimRuntime } from "./runtime.ts";
 
 type Stdio = [number | "inherit", number | "inherit", number | "inherit"];

@@ -5,7 +5,7 @@
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Events } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
-import { createTtrpcClient, type TtrpcClient } from "./ttrpc/client.ts";
+import { createTtrpcClient, type TtrpcClient } from "../rpc/ttrpc/client.ts";
 
 const MAX_QUEUED = 1024;
 const RETRY_MS = 500;

@@ -3,8 +3,9 @@
 // flag words become MS_* bits, the rest is the filesystem's data string. Anything this does not
 // know (a long overlay lowerdir that needs mount(8)'s relative-path trick, an unknown option
 // shape) goes to mount(8) as before.
-import { mountAll, mountCommand, mountsOn, unmountAll } from "../containerd/diff/mounter.ts";
-import type { Mount } from "../containerd/mount.ts";
+
+import type { Mount } from "../common/mount/mount.ts";
+import { mountAll, mountCommand, mountsOn, unmountAll } from "../common/mount/mounter.ts";
 import { shimSys } from "./sys.ts";
 
 const MS_RDONLY = 0x1;

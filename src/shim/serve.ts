@@ -9,11 +9,11 @@ import { fileURLToPath } from "node:url";
 import { errorMessage } from "../common/errors.ts";
 import { makeDir } from "../common/secure-fs.ts";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
+import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
 import { EventPublisher } from "./publisher.ts";
 import { Reaper } from "./reaper.ts";
 import { TaskService } from "./service.ts";
 import { type ShimArgs, writeAddress } from "./start.ts";
-import { addTtrpcService, createTtrpcServer } from "./ttrpc/server.ts";
 
 /** The OCI runtime when a task's options name none: $BERTH_SHIM_RUNTIME, else berth-runc. */
 export function defaultRuntime(): string {

@@ -30,6 +30,7 @@ import {
 import { type Options, OptionsSchema, ProcessDetailsSchema } from "../proto/gen/containerd/runc/v1/options_pb.js";
 import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
+import type { TtrpcImpl } from "../rpc/ttrpc/server.ts";
 import type { EventPublisher } from "./publisher.ts";
 import type { ExitStatus, Reaper } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
@@ -37,7 +38,6 @@ import { CliRuntime, type ShimRuntime } from "./runtime.ts";
 import { statsAny } from "./stats.ts";
 import { ProcessIO } from "./stdio.ts";
 import { ShimProcess as Process, type ShimProcess, ShimTask } from "./task.ts";
-import type { TtrpcImpl } from "./ttrpc/server.ts";
 
 export const SHIM_VERSION = "berth-shim 0.4.0";
 const OPTIONS_TYPE = "containerd.runc.v1.Options";

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { Content, WriteAction } from "../../src/proto/gen/containerd/services/content/v1/content_pb.js";
-import { type Client, createClient } from "../../src/proto/grpc.ts";
+import { type Client, createClient } from "../../src/rpc/grpc.ts";
 import { type BerthContainerd, CTR, startBerthContainerd } from "../helpers/berth-containerd.ts";
 import { faultIterations } from "../helpers/fault-loop.ts";
 

@@ -10,7 +10,7 @@ import { CgroupControllerMissingError, CgroupWriteError } from "../../src/runc/c
 import { cgroupManagerFor, cgroupManagerFromPaths } from "../../src/runc/cgroups/manager.ts";
 import { readLayout } from "../../src/runc/cgroups/mountinfo.ts";
 import { runcStatsData, stringifyExact } from "../../src/runc/cgroups/stats.ts";
-import type { Resources } from "../../src/runc/spec/types.ts";
+import type { Resources } from "../../src/runc/config/types.ts";
 
 const root = `berth-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const layout = readLayout();

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pack } from "tar-stream";
-import { exportImages, importImages } from "../../src/client/archive.ts";
 import { RemoteContainerd } from "../../src/client/remote.ts";
+import { exportImages, importImages } from "../../src/oci/transfer/archive.ts";
 import { writeImageArchive, writeOciLayout } from "../fixtures/oci-image.ts";
 import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
 

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { BerthError } from "../../src/common/errors.ts";
 import { Task } from "../../src/proto/gen/containerd/task/v2/shim_pb.js";
-import { createTtrpcClient, socketPathOf, TtrpcConnection } from "../../src/shim/ttrpc/client.ts";
+import { createTtrpcClient, socketPathOf, TtrpcConnection } from "../../src/rpc/ttrpc/client.ts";
 
 const SHIM = "/usr/bin/containerd-shim-runc-v2";
 const run = promisify(execFile);

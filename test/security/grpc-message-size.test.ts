@@ -16,7 +16,7 @@ import { after, before, describe, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { CreateImageRequestSchema } from "../../src/proto/gen/containerd/services/images/v1/images_pb.js";
-import { MAX_MESSAGE_SIZE } from "../../src/proto/grpc.ts";
+import { MAX_MESSAGE_SIZE } from "../../src/rpc/grpc.ts";
 import { type BerthContainerd, BUSYBOX_IMAGE, CTR, startWithBusybox } from "../helpers/berth-containerd.ts";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync(CTR) ? "ctr not installed" : undefined;

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Content, WriteAction } from "../../src/proto/gen/containerd/services/content/v1/content_pb.js";
 import { Images } from "../../src/proto/gen/containerd/services/images/v1/images_pb.js";
-import { type Client, createClient } from "../../src/proto/grpc.ts";
+import { type Client, createClient } from "../../src/rpc/grpc.ts";
 import { type BerthContainerd, CTR, startBerthContainerd } from "../helpers/berth-containerd.ts";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !existsSync(CTR) ? "ctr not installed" : undefined;

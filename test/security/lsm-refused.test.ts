@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Spec } from "../../src/runc/spec/types.ts";
+import type { Spec } from "../../src/runc/config/types.ts";
 import { makeBundle } from "../fixtures/busybox.ts";
 import { Runtime, uniqueId } from "../helpers/runtime.ts";
 import { SUBJECT_BIN } from "../integration/conformance/harness.ts";

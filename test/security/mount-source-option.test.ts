@@ -16,8 +16,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { RemoteContainerd } from "../../src/client/remote.ts";
-import { mountAll } from "../../src/containerd/diff/mounter.ts";
-import { type Mount, validateMounts } from "../../src/containerd/mount.ts";
+import { type Mount, validateMounts } from "../../src/common/mount/mount.ts";
+import { mountAll } from "../../src/common/mount/mounter.ts";
 import { gzipLayer } from "../fixtures/layer-tar.ts";
 import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
 

@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Process } from "../../src/runc/spec/types.ts";
+import type { Process } from "../../src/runc/config/types.ts";
 import { makeBundle } from "../fixtures/busybox.ts";
 import { Runtime, uniqueId } from "../helpers/runtime.ts";
 import { SUBJECT_BIN } from "../integration/conformance/harness.ts";

@@ -24,13 +24,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pack } from "tar-stream";
-import { importImages } from "../../src/client/archive.ts";
-import type { ContainerdPorts } from "../../src/client/ports.ts";
-import { pull } from "../../src/client/pull.ts";
-import { parseReference } from "../../src/client/registry/reference.ts";
-import { RegistryClient } from "../../src/client/registry/registry-client.ts";
 import { RemoteContainerd } from "../../src/client/remote.ts";
 import { transferPull } from "../../src/client/transfer.ts";
+import { parseReference } from "../../src/oci/registry/reference.ts";
+import { RegistryClient } from "../../src/oci/registry/registry-client.ts";
+import { importImages } from "../../src/oci/transfer/archive.ts";
+import type { ContainerdPorts } from "../../src/oci/transfer/ports.ts";
+import { pull } from "../../src/oci/transfer/pull.ts";
 import { gzipLayer } from "../fixtures/layer-tar.ts";
 import { type BerthContainerd, startBerthContainerd } from "../helpers/berth-containerd.ts";
 import {

@@ -13,7 +13,7 @@ import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Task } from "../../src/proto/gen/containerd/task/v2/shim_pb.js";
-import { createTtrpcClient } from "../../src/shim/ttrpc/client.ts";
+import { createTtrpcClient } from "../../src/rpc/ttrpc/client.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { type BerthContainerd, CTR, startBerthContainerd } from "../helpers/berth-containerd.ts";
 import { pidsWithArgument } from "../helpers/peers.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import type { NamespaceType, Spec } from "../../src/runc/spec/types.ts";
+import type { NamespaceType, Spec } from "../../src/runc/config/types.ts";
 import { makeBundle } from "../fixtures/busybox.ts";
 import { Runtime, uniqueId } from "../helpers/runtime.ts";
 import { SUBJECT_BIN } from "../integration/conformance/harness.ts";

@@ -23,8 +23,8 @@ import { runInNewContext } from "node:vm";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { StateRequestSchema, Task } from "../../src/proto/gen/containerd/task/v2/shim_pb.js";
 import { RequestSchema } from "../../src/proto/gen/ttrpc/ttrpc_pb.js";
-import { encodeFrame, FrameReader, MESSAGE_REQUEST } from "../../src/shim/ttrpc/frame.ts";
-import { addTtrpcService, createTtrpcServer } from "../../src/shim/ttrpc/server.ts";
+import { encodeFrame, FrameReader, MESSAGE_REQUEST } from "../../src/rpc/ttrpc/frame.ts";
+import { addTtrpcService, createTtrpcServer } from "../../src/rpc/ttrpc/server.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

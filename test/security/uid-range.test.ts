@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Spec, User } from "../../src/runc/spec/types.ts";
+import type { Spec, User } from "../../src/runc/config/types.ts";
 import { makeBundle } from "../fixtures/busybox.ts";
 import { Runtime, uniqueId } from "../helpers/runtime.ts";
 import { SUBJECT_BIN } from "../integration/conformance/harness.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
+import { mountCommand } from "../../common/mount/mounter.ts";
 import { applyTarget, diffSource } from "./fast-path.ts";
-import { mountCommand } from "./mounter.ts";
 
 const active: Mount = {
   type: "overlay",

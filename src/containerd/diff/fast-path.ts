@@ -1,7 +1,8 @@
 // Pure policy: when a layer can be applied or diffed straight on the snapshot's directories
 // instead of mounting them first (mounting needs root and costs two mount(8) runs).
+
+import type { Mount } from "../../common/mount/mount.ts";
 import type { DiffSource } from "../archive/diff.ts";
-import type { Mount } from "../mount.ts";
 
 export type ApplyTarget =
   /** An active overlay snapshot: write into its upper dir with overlay whiteouts. */

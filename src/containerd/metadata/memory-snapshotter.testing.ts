@@ -1,7 +1,7 @@
 // A namespace-blind snapshotter kept in memory, for the metadata tests: it enforces the contract's
 // rules (committed parents, no removal under children) so the namespaced layer's use is checked.
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 import type { SnapshotInfo, SnapshotKind, Snapshotter, SnapshotUsage } from "../snapshots/snapshotter.ts";
 
 export class MemorySnapshotter implements Snapshotter {

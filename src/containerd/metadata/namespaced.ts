@@ -9,8 +9,8 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../../common/errors.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 import type { ContentStore, ContentWriter, IngestStatus } from "../content/content-store.ts";
-import type { Mount } from "../mount.ts";
 import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "../snapshots/snapshotter.ts";
 import { CorruptDataError } from "./corrupt.ts";
 import { type ContentRow, type Labels, type MetadataDB, maskedLabels, type SnapshotRow, validateLabels } from "./db.ts";

@@ -13,12 +13,12 @@ import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
+import { mountsOn, unmountAll } from "../../common/mount/mounter.ts";
 import { makeDir } from "../../common/secure-fs.ts";
 import { writeFileNamed } from "../../common/storage-errors.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
+import { createTtrpcClient, type TtrpcClient } from "../../rpc/ttrpc/client.ts";
 import { canConnect, groupOf, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
-import { createTtrpcClient, type TtrpcClient } from "../../shim/ttrpc/client.ts";
-import { mountsOn, unmountAll } from "../diff/mounter.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
 
 export type ShimClient = TtrpcClient<typeof Task>;

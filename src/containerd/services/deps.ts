@@ -3,7 +3,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
-import type { CallContext } from "../../proto/grpc.ts";
+import type { CallContext } from "../../rpc/grpc.ts";
 import type { LocalDiffService } from "../diff/local.ts";
 import type { Exchange } from "../events/exchange.ts";
 import type { GarbageCollector } from "../metadata/collector.ts";

@@ -4,12 +4,12 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
+import { type Mount, validateMounts } from "../../common/mount/mount.ts";
 import { storageError } from "../../common/storage-errors.ts";
 import type { Diff } from "../../proto/gen/containerd/services/diff/v1/diff_pb.js";
-import type { Impl } from "../../proto/grpc.ts";
+import type { Impl } from "../../rpc/grpc.ts";
 import { validateDigest } from "../content/local-store.ts";
 import { checkLayerMediaType, isLayerMediaType, OCI_LAYER } from "../diff/media-types.ts";
-import { type Mount, validateMounts } from "../mount.ts";
 import { namespaceOf, type ServiceDeps } from "./deps.ts";
 
 /** The request's mounts, refused (naming `field`) when mount(8) could take them for options. */

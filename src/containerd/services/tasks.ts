@@ -4,11 +4,11 @@
 // the task events itself (over the daemon's ttrpc socket).
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
+import { validateMounts } from "../../common/mount/mount.ts";
 import type { Tasks } from "../../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import type { StateResponse } from "../../proto/gen/containerd/task/v2/shim_pb.js";
-import type { Impl } from "../../proto/grpc.ts";
+import type { Impl } from "../../rpc/grpc.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
-import { validateMounts } from "../mount.ts";
 import type { ShimManager } from "../runtime/manager.ts";
 import { namespaceOf, type ServiceDeps, snapshotterOf } from "./deps.ts";
 

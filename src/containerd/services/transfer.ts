@@ -4,11 +4,11 @@
 // aborts the pull's requests, downloads and unpacks, and the call ends once they have stopped.
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ProgressEvent } from "../../client/progress.ts";
-import { pull } from "../../client/pull.ts";
-import { RegistryClient } from "../../client/registry/registry-client.ts";
+import { RegistryClient } from "../../oci/registry/registry-client.ts";
+import type { ProgressEvent } from "../../oci/transfer/progress.ts";
+import { pull } from "../../oci/transfer/pull.ts";
 import type { PullProgress, PullProgressSchema, Transfer } from "../../proto/gen/berth/transfer/v1/transfer_pb.js";
-import type { Impl } from "../../proto/grpc.ts";
+import type { Impl } from "../../rpc/grpc.ts";
 import { localPorts } from "../transfer/local-ports.ts";
 import { namespaceOf, type ServiceDeps } from "./deps.ts";
 

@@ -16,7 +16,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../../common/errors.ts";
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 import { updatedLabels, validateLabels } from "./mounts.ts";
 import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "./snapshotter.ts";
 import { type SnapshotRow, SnapshotStore } from "./store.ts";

@@ -1,7 +1,7 @@
 // Pure policy: the mounts that present a snapshot, as containerd's overlay and native
 // snapshotters return them. Also the label rules shared by both snapshotters.
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 
 export interface OverlayMountInput {
   kind: "active" | "view";

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { chmod } from "node:fs/promises";
 import { BerthError } from "../../common/errors.ts";
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 import { DirectorySnapshotter } from "./directory-snapshotter.ts";
 import { nativeMounts } from "./mounts.ts";
 import type { SnapshotStore } from "./store.ts";

@@ -2,7 +2,7 @@
 // and <id>/work; an active snapshot mounts its parents' fs dirs as lower layers under its own fs.
 import { existsSync } from "node:fs";
 import { lchown, mkdir, stat } from "node:fs/promises";
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 import { DirectorySnapshotter } from "./directory-snapshotter.ts";
 import { overlayMounts } from "./mounts.ts";
 import type { SnapshotStore } from "./store.ts";

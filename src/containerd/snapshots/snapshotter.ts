@@ -2,7 +2,7 @@
 // snapshots and views, names name committed ones, and a snapshot's parent must be committed.
 // Implementations: OverlaySnapshotter (overlayfs, the default) and NativeSnapshotter (plain
 // copies). They are namespace-blind; the metadata layer maps namespaced keys onto them.
-import type { Mount } from "../mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 
 export type SnapshotKind = "view" | "active" | "committed";
 

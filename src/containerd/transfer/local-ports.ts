@@ -1,4 +1,4 @@
-// The client workflows' ports (src/client/ports.ts) implemented inside the daemon, over the
+// The client workflows' ports (src/oci/transfer/ports.ts) implemented inside the daemon, over the
 // namespaced stores directly: what the transfer service hands to pull() so that a pull's bytes
 // never cross gRPC. Writes run under the collector's lock and join the lease, as the gRPC
 // services' do. Given the transfer call's signal, every byte stream the ports read (a download
@@ -10,12 +10,12 @@ import { createReadStream } from "node:fs";
 import { chmod, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { addAbortSignal, type Readable } from "node:stream";
-import type { ContainerdPorts, ContentPort, ImagePort, LeasePort, SnapshotPort } from "../../client/ports.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
+import type { Mount } from "../../common/mount/mount.ts";
+import type { ContainerdPorts, ContentPort, ImagePort, LeasePort, SnapshotPort } from "../../oci/transfer/ports.ts";
 import { type ApplyResult, adoptParentMetadata, applyLayer } from "../archive/apply.ts";
 import { applyTarget } from "../diff/fast-path.ts";
 import { checkLayerMediaType, isLayerMediaType } from "../diff/media-types.ts";
-import type { Mount } from "../mount.ts";
 import type { ServiceDeps } from "../services/deps.ts";
 import { snapshotterOf } from "../services/deps.ts";
 

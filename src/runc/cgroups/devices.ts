@@ -6,7 +6,7 @@
 // is what a native stage needs to generate that program.
 
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { DeviceCgroupRule } from "../spec/types.ts";
+import type { DeviceCgroupRule } from "../config/types.ts";
 
 export type DeviceType = "a" | "b" | "c";
 

@@ -2,7 +2,7 @@
 
 import { readdirSync } from "node:fs";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { HugepageLimit } from "../spec/types.ts";
+import type { HugepageLimit } from "../config/types.ts";
 import { hugePageSizeName, parseHugePageDir } from "./convert.ts";
 
 export function hugePageSizes(sysDir = "/sys/kernel/mm/hugepages"): string[] {

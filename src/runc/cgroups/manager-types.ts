@@ -1,6 +1,6 @@
 // The interface both cgroup managers implement.
 
-import type { Resources } from "../spec/types.ts";
+import type { Resources } from "../config/types.ts";
 import type { FreezerState } from "./freezer.ts";
 import type { CgroupStats } from "./stats.ts";
 

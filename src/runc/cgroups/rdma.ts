@@ -1,6 +1,6 @@
 // rdma.max lines, the same on v1 and v2: "<device> hca_handle=N hca_object=M".
 
-import type { Resources } from "../spec/types.ts";
+import type { Resources } from "../config/types.ts";
 import { writeCgroupFile } from "./fsutil.ts";
 
 export function rdmaLines(r: Resources): string[] {

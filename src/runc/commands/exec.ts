@@ -1,11 +1,11 @@
 import { InvalidArgumentError } from "../../common/errors.ts";
 import { bool, int, parseFlags, str, strs, UsageError } from "../../common/flags.ts";
 import type { Command, CommandContext } from "../cli/context.ts";
+import { loadProcessFile } from "../config/bundle.ts";
+import { idRangeProblem } from "../config/decode.ts";
+import type { Process } from "../config/types.ts";
 import { execInContainer } from "../container/exec.ts";
 import { forwardSignals } from "../container/signals.ts";
-import { loadProcessFile } from "../spec/bundle.ts";
-import { idRangeProblem } from "../spec/decode.ts";
-import type { Process } from "../spec/types.ts";
 import { idArg } from "./create.ts";
 
 const execFlags = {

@@ -1,6 +1,6 @@
 import { parseFlags } from "../../common/flags.ts";
 import type { Command } from "../cli/context.ts";
-import { featuresDocument } from "../spec/features.ts";
+import { featuresDocument } from "../config/features.ts";
 
 export const features: Command = {
   name: "features",

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { AlreadyExistsError } from "../../common/errors.ts";
 import { bool, parseFlags, str } from "../../common/flags.ts";
 import type { Command } from "../cli/context.ts";
-import { defaultSpecJson } from "../spec/default.ts";
+import { defaultSpecJson } from "../config/default.ts";
 
 export const spec: Command = {
   name: "spec",

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { FailedPreconditionError } from "../../common/errors.ts";
 import { type FlagSpecs, parseFlags, str, UsageError } from "../../common/flags.ts";
 import type { Command } from "../cli/context.ts";
+import { decodeResources } from "../config/resources.ts";
+import type { Resources } from "../config/types.ts";
 import { statusOf, updateContainer } from "../container/lifecycle.ts";
-import { decodeResources } from "../spec/resources.ts";
-import type { Resources } from "../spec/types.ts";
 import { idArg } from "./create.ts";
 
 const updateFlags: FlagSpecs = {

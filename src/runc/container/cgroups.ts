@@ -1,6 +1,6 @@
 // The container's cgroups: made from the spec at create, found again from the recorded paths.
 import { type CgroupManager, cgroupManagerFor, cgroupManagerFromPaths } from "../cgroups/manager.ts";
-import type { Spec } from "../spec/types.ts";
+import type { Spec } from "../config/types.ts";
 import type { ContainerRecord } from "./state-store.ts";
 
 export function openCgroups(spec: Spec, id: string, systemd = false): CgroupManager {

@@ -1,10 +1,10 @@
 // exec: run another process inside a running container's namespaces and cgroups.
 import { writeFileNamed } from "../../common/storage-errors.ts";
+import { kernelLastCap } from "../config/capabilities.ts";
+import { checkExecStrings } from "../config/process.ts";
+import type { Process } from "../config/types.ts";
 import { execPlan } from "../plan/build.ts";
 import { compileSeccomp } from "../seccomp/index.ts";
-import { kernelLastCap } from "../spec/capabilities.ts";
-import { checkExecStrings } from "../spec/process.ts";
-import type { Process } from "../spec/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
 import { ociState } from "./create.ts";
 import { hostLsm } from "./host-lsm.ts";

@@ -2,7 +2,7 @@
 // container state JSON on stdin, the hook's own args (args[0] is argv[0]) and env, a timeout.
 import { spawn } from "node:child_process";
 import { BerthError } from "../../common/errors.ts";
-import type { Hook, State } from "../spec/types.ts";
+import type { Hook, State } from "../config/types.ts";
 
 export class HookError extends BerthError {
   constructor(message: string) {

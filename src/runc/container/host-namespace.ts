@@ -1,8 +1,8 @@
 // Whether a namespace file named in config.json is the runtime's own: a container that joins it
 // shares that namespace with the host ("host" meaning this process's, as runc reads it).
 import { statSync } from "node:fs";
+import type { NamespaceType } from "../config/types.ts";
 import { PROC_NS_NAME } from "../plan/namespaces.ts";
-import type { NamespaceType } from "../spec/types.ts";
 
 export function isHostNamespace(type: NamespaceType, path: string): boolean {
   try {

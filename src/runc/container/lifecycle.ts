@@ -1,7 +1,7 @@
 // start, state, kill, delete, pause, resume, ps: operations on a container that exists.
 import { closeSync, constants, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
-import type { Resources, State, Status } from "../spec/types.ts";
+import type { Resources, State, Status } from "../config/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
 import { ociState } from "./create.ts";
 import { runHooks } from "./hooks.ts";

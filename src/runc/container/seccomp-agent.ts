@@ -1,7 +1,7 @@
 // What a seccomp agent (linux.seccomp.listenerPath) receives with a process's notify fd: the
 // runtime-spec's container process state. nsexec's parent half sends it, with the fd, over a
 // connection it made in the runtime's mount namespace before joining any of the container's.
-import type { State } from "../spec/types.ts";
+import type { State } from "../config/types.ts";
 
 /** The name of the notify fd in `fds` (runtime-spec: "seccompFd"). */
 export const SECCOMP_FD_NAME = "seccompFd";

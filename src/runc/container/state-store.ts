@@ -15,7 +15,7 @@ import {
 import { join } from "node:path";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
 import { storageError } from "../../common/storage-errors.ts";
-import type { Spec } from "../spec/types.ts";
+import type { Spec } from "../config/types.ts";
 
 export interface ContainerRecord {
   id: string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defaultSpec } from "../spec/default.ts";
-import type { Spec } from "../spec/types.ts";
+import { defaultSpec } from "../config/default.ts";
+import type { Spec } from "../config/types.ts";
 import { createPlan, execPlan } from "./build.ts";
 import { encodePlan, type PlanOp } from "./ops.ts";
 

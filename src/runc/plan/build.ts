@@ -1,10 +1,10 @@
 // Spec -> plan. Pure: every fact about the host (cgroup directories, kernel limits, whether a bind
 // source is a directory) arrives as input, so the whole policy can be unit-tested.
 import { InvalidSpecError } from "../../common/errors.ts";
-import { keyField } from "../spec/decode.ts";
-import { MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE } from "../spec/mount-options.ts";
-import { checkSysctlsNotOnHost, sysctlPath } from "../spec/rules.ts";
-import type { Hook, NamespaceType, Process, Spec } from "../spec/types.ts";
+import { keyField } from "../config/decode.ts";
+import { MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE } from "../config/mount-options.ts";
+import { checkSysctlsNotOnHost, sysctlPath } from "../config/rules.ts";
+import type { Hook, NamespaceType, Process, Spec } from "../config/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
 import { type HostLsm, lsmOps, NO_LSM } from "./lsm.ts";
 import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";

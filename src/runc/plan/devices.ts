@@ -1,6 +1,6 @@
 // /dev inside the container: the devices every container gets, the spec's own, and the links.
-import { MS_BIND } from "../spec/mount-options.ts";
-import type { Device, DeviceCgroupRule, Spec } from "../spec/types.ts";
+import { MS_BIND } from "../config/mount-options.ts";
+import type { Device, DeviceCgroupRule, Spec } from "../config/types.ts";
 import { MountTargetKind, type PlanOp } from "./ops.ts";
 
 const S_IFCHR = 0o020000;

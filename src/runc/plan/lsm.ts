@@ -2,7 +2,7 @@
 // SELinux labels for the process and the container's mounts. A label that cannot be applied is an
 // error, as with runc: a container that asked to be confined must never run unconfined.
 import { InvalidSpecError } from "../../common/errors.ts";
-import type { Process } from "../spec/types.ts";
+import type { Process } from "../config/types.ts";
 import type { PlanOp } from "./ops.ts";
 
 /** What the host offers; found by container/host-lsm.ts, an input here so the policy stays pure. */

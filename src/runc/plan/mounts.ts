@@ -15,8 +15,8 @@ import {
   MS_SLAVE,
   MS_UNBINDABLE,
   parseMountOptions,
-} from "../spec/mount-options.ts";
-import type { Mount, Spec } from "../spec/types.ts";
+} from "../config/mount-options.ts";
+import type { Mount, Spec } from "../config/types.ts";
 import { MountTargetKind, type PlanOp } from "./ops.ts";
 
 /** A mounted cgroup hierarchy, as the container should see it. */

@@ -1,5 +1,5 @@
 // Namespaces: which ones the container creates (clone flags) and which it joins by path.
-import type { Namespace, NamespaceType, Spec } from "../spec/types.ts";
+import type { Namespace, NamespaceType, Spec } from "../config/types.ts";
 import type { PlanOp } from "./ops.ts";
 
 export const CLONE_FLAG: Readonly<Record<NamespaceType, number>> = {

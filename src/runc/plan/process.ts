@@ -3,11 +3,11 @@
 // changed with KEEPCAPS so the permitted set survives, and seccomp comes last when it can.
 import { InvalidSpecError } from "../../common/errors.ts";
 import { readFileInRoot } from "../../common/in-root.ts";
-import { capabilityNumber } from "../spec/capabilities.ts";
-import { idRangeProblem } from "../spec/decode.ts";
-import { MAX_ADDITIONAL_GIDS } from "../spec/process.ts";
-import { rlimitNumber } from "../spec/rlimits.ts";
-import type { Capabilities, Process, User } from "../spec/types.ts";
+import { capabilityNumber } from "../config/capabilities.ts";
+import { idRangeProblem } from "../config/decode.ts";
+import { MAX_ADDITIONAL_GIDS } from "../config/process.ts";
+import { rlimitNumber } from "../config/rlimits.ts";
+import type { Capabilities, Process, User } from "../config/types.ts";
 import type { PlanOp } from "./ops.ts";
 
 export interface CompiledFilter {

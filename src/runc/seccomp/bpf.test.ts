@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../spec/seccomp-vocabulary.ts";
+import { SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../config/seccomp-vocabulary.ts";
 import { BpfAssemblyError, BpfBuilder } from "./bpf.ts";
 import { checkProgram, runBpf } from "./bpf-interpreter.ts";
 import { knownActions, knownArchitectures, knownFlags, knownOperators } from "./features.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Seccomp, SeccompSyscall } from "../spec/types.ts";
+import type { Seccomp, SeccompSyscall } from "../config/types.ts";
 import { checkProgram, runBpf, type SeccompData } from "./bpf-interpreter.ts";
 import { compileSeccomp } from "./compile.ts";
 import {

@@ -6,7 +6,7 @@
 // section ends with its shared return instructions.
 
 import { InvalidSpecError } from "../../common/errors.ts";
-import type { Seccomp } from "../spec/types.ts";
+import type { Seccomp } from "../config/types.ts";
 import { type ArchDef, type ArchName, archDef, hostArch, X32_SYSCALL_BIT } from "./arch.ts";
 import { BpfBuilder, type Label } from "./bpf.ts";
 import { emitCondition } from "./conditions.ts";

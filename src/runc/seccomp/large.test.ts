@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Seccomp, SeccompSyscall } from "../spec/types.ts";
+import type { Seccomp, SeccompSyscall } from "../config/types.ts";
 import { checkProgram, runBpf } from "./bpf-interpreter.ts";
 import { compileSeccomp, SeccompProgramTooLargeError } from "./compile.ts";
 import { SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO } from "./constants.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidSpecError } from "../../common/errors.ts";
-import type { Seccomp } from "../spec/types.ts";
+import type { Seccomp } from "../config/types.ts";
 import { compileSeccomp } from "./compile.ts";
 
 function rejects(profile: unknown, field: string, message?: RegExp): void {

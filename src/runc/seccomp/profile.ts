@@ -3,8 +3,8 @@
 // more than once. Errors name the offending field.
 
 import { InvalidSpecError } from "../../common/errors.ts";
-import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from "../spec/seccomp-vocabulary.ts";
-import type { Seccomp, SeccompAction, SeccompArg, SeccompOperator } from "../spec/types.ts";
+import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from "../config/seccomp-vocabulary.ts";
+import type { Seccomp, SeccompAction, SeccompArg, SeccompOperator } from "../config/types.ts";
 import { type ArchName, isArchName } from "./arch.ts";
 import {
   EPERM,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Seccomp, SeccompSyscall } from "../spec/types.ts";
+import type { Seccomp, SeccompSyscall } from "../config/types.ts";
 import { compileSeccomp } from "./compile.ts";
 import { X86_64_SYSCALLS } from "./syscalls-x86_64.ts";
 

@@ -1,10 +1,11 @@
 // Target: what a registry (or an image archive) hands the client: manifests, indexes and image
-// configs (src/client/image/manifest.ts), the WWW-Authenticate challenge and the token service's
-// answer (src/client/registry/auth.ts), and image references. Correct: a typed error (a
+// configs (src/oci/image/manifest.ts), the WWW-Authenticate challenge and the token service's
+// answer (src/oci/registry/auth.ts), and image references. Correct: a typed error (a
 // BerthError), or a value whose every field has the type the decoder declares, which the next
 // steps of a pull (platform matching, chain IDs) take without throwing.
 import fc from "fast-check";
-import { chainIds } from "../../../src/client/image/identity.ts";
+import { BerthError } from "../../../src/common/errors.ts";
+import { chainIds } from "../../../src/oci/image/identity.ts";
 import {
   decodeImageConfig,
   decodeIndex,
@@ -12,13 +13,12 @@ import {
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
-} from "../../../src/client/image/manifest.ts";
-import { MediaType } from "../../../src/client/image/media-types.ts";
-import { formatPlatform, normalizePlatform, platformMatcher } from "../../../src/client/image/platforms.ts";
-import type { BlobDescriptor } from "../../../src/client/ports.ts";
-import { parseChallenge, parseTokenResponse } from "../../../src/client/registry/auth.ts";
-import { formatReference, parseReference } from "../../../src/client/registry/reference.ts";
-import { BerthError } from "../../../src/common/errors.ts";
+} from "../../../src/oci/image/manifest.ts";
+import { MediaType } from "../../../src/oci/image/media-types.ts";
+import { formatPlatform, normalizePlatform, platformMatcher } from "../../../src/oci/image/platforms.ts";
+import { parseChallenge, parseTokenResponse } from "../../../src/oci/registry/auth.ts";
+import { formatReference, parseReference } from "../../../src/oci/registry/reference.ts";
+import type { BlobDescriptor } from "../../../src/oci/transfer/ports.ts";
 import { check, type FuzzTarget } from "../harness.ts";
 import { type Json, mutatedJsonText } from "../json-mutate.ts";
 

@@ -1,5 +1,5 @@
 // Target: config.json (and exec's process.json) from text to the plan nsexec reads: the loader and
-// validation (src/runc/spec/), the seccomp compiler, the device policy and its eBPF program, the
+// validation (src/runc/config/), the seccomp compiler, the device policy and its eBPF program, the
 // plan builder (src/runc/plan/build.ts) and the plan encoder (plan/ops.ts). Inputs are the spec
 // fixtures with structure-aware edits (wrong types, huge and negative numbers, long strings, NULs,
 // deep nesting, arrays of 70,000 elements). Correct: a typed refusal (a BerthError that is not
@@ -13,15 +13,15 @@ import fc from "fast-check";
 import { BerthError } from "../../../src/common/errors.ts";
 import { devicePolicy, v1DeviceWrites } from "../../../src/runc/cgroups/devices.ts";
 import { deviceFilterProgram } from "../../../src/runc/cgroups/v2/device-filter.ts";
+import { parseJsonExact } from "../../../src/runc/config/json.ts";
+import type { Spec } from "../../../src/runc/config/types.ts";
+import { parseProcess, parseSpecJson } from "../../../src/runc/config/validate.ts";
 import { createPlan, execPlan } from "../../../src/runc/plan/build.ts";
 import { deviceCgroupRules } from "../../../src/runc/plan/devices.ts";
 import { encodePlan, Op, type PlanOp } from "../../../src/runc/plan/ops.ts";
 import type { CompiledFilter } from "../../../src/runc/plan/process.ts";
 import { checkProgram } from "../../../src/runc/seccomp/bpf-interpreter.ts";
 import { compileSeccomp } from "../../../src/runc/seccomp/index.ts";
-import { parseJsonExact } from "../../../src/runc/spec/json.ts";
-import type { Spec } from "../../../src/runc/spec/types.ts";
-import { parseProcess, parseSpecJson } from "../../../src/runc/spec/validate.ts";
 import { check, type FuzzTarget } from "../harness.ts";
 import { type Json, mutatedJsonText } from "../json-mutate.ts";
 
@@ -42,7 +42,7 @@ const FIXTURES = [
 ];
 
 function loadSeeds(): Json[] {
-  const dir = join(import.meta.dirname, "../../../src/runc/spec/fixtures");
+  const dir = join(import.meta.dirname, "../../../src/runc/config/fixtures");
   // Exactly: the fixtures hold 2^64-1 (RLIM_INFINITY), which a double would round up past it.
   return FIXTURES.map((f) => parseJsonExact(readFileSync(join(dir, f), "utf8")) as Json);
 }
@@ -109,7 +109,7 @@ function run(input: ConfigInput): void {
     }
     const proc = parseProcess(raw);
     const spec = parseSpecJson(
-      readFileSync(join(import.meta.dirname, "../../../src/runc/spec/fixtures", FIXTURES[0]!), "utf8"),
+      readFileSync(join(import.meta.dirname, "../../../src/runc/config/fixtures", FIXTURES[0]!), "utf8"),
     );
     const ops = execPlan({
       spec,

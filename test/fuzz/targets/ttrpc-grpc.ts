@@ -37,9 +37,9 @@ import { Events as TtrpcEvents } from "../../../src/proto/gen/containerd/service
 import { Version } from "../../../src/proto/gen/containerd/services/version/v1/version_pb.js";
 import { Task } from "../../../src/proto/gen/containerd/task/v2/shim_pb.js";
 import { RequestSchema, ResponseSchema } from "../../../src/proto/gen/ttrpc/ttrpc_pb.js";
-import { serviceDefinition } from "../../../src/proto/grpc.ts";
-import { encodeHeader, FrameReader, MAX_MESSAGE_LENGTH, MESSAGE_RESPONSE } from "../../../src/shim/ttrpc/frame.ts";
-import { addTtrpcService, createTtrpcServer } from "../../../src/shim/ttrpc/server.ts";
+import { serviceDefinition } from "../../../src/rpc/grpc.ts";
+import { encodeHeader, FrameReader, MAX_MESSAGE_LENGTH, MESSAGE_RESPONSE } from "../../../src/rpc/ttrpc/frame.ts";
+import { addTtrpcService, createTtrpcServer } from "../../../src/rpc/ttrpc/server.ts";
 import { check, Finding, type FuzzTarget } from "../harness.ts";
 import { applyEdits, byteEdit, rarely } from "../mutate.ts";
 

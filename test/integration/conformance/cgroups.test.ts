@@ -5,7 +5,7 @@
 import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { readLayout } from "../../../src/runc/cgroups/mountinfo.ts";
-import type { Spec } from "../../../src/runc/spec/types.ts";
+import type { Spec } from "../../../src/runc/config/types.ts";
 import { type ConformanceCase, conformance, contains, type Half, probeCase } from "./harness.ts";
 
 const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");

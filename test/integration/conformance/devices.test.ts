@@ -2,7 +2,7 @@
 // from linux.devices, the device cgroup (default deny with the runtime's allow list), devices in a
 // user namespace (bind-mounted rather than created).
 
-import type { Spec } from "../../../src/runc/spec/types.ts";
+import type { Spec } from "../../../src/runc/config/types.ts";
 import { type ConformanceCase, conformance, contains, probeCase } from "./harness.ts";
 
 // stat prints type, major:minor (hex), mode, owner and, for links, the target; no timestamps.

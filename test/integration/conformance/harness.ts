@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { Spec } from "../../../src/runc/spec/types.ts";
+import type { Spec } from "../../../src/runc/config/types.ts";
 import { type Bundle, type BundleOptions, makeBundle, makeTempDir } from "../../fixtures/busybox.ts";
 import { type RunResult, Runtime, uniqueId } from "../../helpers/runtime.ts";
 

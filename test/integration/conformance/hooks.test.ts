@@ -4,7 +4,7 @@
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Hook, Hooks, Spec } from "../../../src/runc/spec/types.ts";
+import type { Hook, Hooks, Spec } from "../../../src/runc/config/types.ts";
 import {
   type ConformanceCase,
   conformance,

@@ -3,7 +3,7 @@
 
 import { chown, mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { NamespaceType, Spec } from "../../../src/runc/spec/types.ts";
+import type { NamespaceType, Spec } from "../../../src/runc/config/types.ts";
 import {
   type ConformanceCase,
   conformance,

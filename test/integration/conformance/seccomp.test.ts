@@ -1,7 +1,7 @@
 // Seccomp: errno actions (default and custom errno), argument conditions, kill actions, and the
 // filter's presence in /proc/self/status.
 
-import type { Seccomp } from "../../../src/runc/spec/types.ts";
+import type { Seccomp } from "../../../src/runc/config/types.ts";
 import { type ConformanceCase, conformance, contains, probeCase } from "./harness.ts";
 
 function allowAllBut(syscalls: Seccomp["syscalls"]): Seccomp {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { BerthError } from "../../../src/common/errors.ts";
 import { Task } from "../../../src/proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../../../src/proto/gen/containerd/types/task/task_pb.js";
-import { createTtrpcClient, type TtrpcClient } from "../../../src/shim/ttrpc/client.ts";
+import { createTtrpcClient, type TtrpcClient } from "../../../src/rpc/ttrpc/client.ts";
 import { type Bundle, makeBundle, makeTempDir } from "../../fixtures/busybox.ts";
 
 const repo = join(import.meta.dirname, "..", "..", "..");

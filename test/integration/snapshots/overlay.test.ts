@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { lstat, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { test } from "node:test";
-import { mountAll, unmountAll } from "../../../src/containerd/diff/mounter.ts";
+import { mountAll, unmountAll } from "../../../src/common/mount/mounter.ts";
 import { OverlaySnapshotter } from "../../../src/containerd/snapshots/overlay.ts";
 import { snapshotterCases } from "./snapshotter-cases.ts";
 

@@ -7,8 +7,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, unlink, writeFile } from 
 import { tmpdir } from "node:os";
 import { describe, test } from "node:test";
 import type { BerthError } from "../../../src/common/errors.ts";
-import { mountAll, unmountAll } from "../../../src/containerd/diff/mounter.ts";
-import type { Mount } from "../../../src/containerd/mount.ts";
+import type { Mount } from "../../../src/common/mount/mount.ts";
+import { mountAll, unmountAll } from "../../../src/common/mount/mounter.ts";
 import type { Snapshotter } from "../../../src/containerd/snapshots/snapshotter.ts";
 
 export interface SnapshotterFactory {

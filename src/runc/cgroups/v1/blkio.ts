@@ -1,6 +1,6 @@
 // v1 blkio controller: weights (CFQ "blkio.*" or BFQ "blkio.bfq.*" files), throttling, stats.
 
-import type { Resources, ThrottleDevice } from "../../spec/types.ts";
+import type { Resources, ThrottleDevice } from "../../config/types.ts";
 import { fileExists, readOptional, writeCgroupFile } from "../fsutil.ts";
 import type { BlkioEntry, BlkioStats, CgroupStats } from "../stats.ts";
 import type { V1Controller } from "./controller.ts";

@@ -1,7 +1,7 @@
 // The shape every v1 controller module has. `wants` says whether the resources ask anything of
 // the controller: a missing controller is silently skipped unless it is wanted (as runc does).
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import type { CgroupStats } from "../stats.ts";
 
 export interface V1Controller {

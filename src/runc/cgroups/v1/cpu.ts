@@ -1,7 +1,7 @@
 // v1 cpu controller (CFS and RT bandwidth, shares, idle) and its throttling stats.
 
 import { InvalidArgumentError } from "../../../common/errors.ts";
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { CgroupWriteError } from "../errors.ts";
 import { fileExists, parseFlatKeyed, readOptional, readUint, writeCgroupFile } from "../fsutil.ts";
 import type { CgroupStats } from "../stats.ts";

@@ -1,6 +1,6 @@
 // v1 cpuacct: CPU usage stats only (nothing to set).
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { parseFlatKeyed, readOptional, readUintOptional } from "../fsutil.ts";
 import type { CgroupStats } from "../stats.ts";
 import type { V1Controller } from "./controller.ts";

@@ -2,7 +2,7 @@
 // filled, so every directory on the way down is initialised from its parent.
 
 import { posix } from "node:path";
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { parseCpuList } from "../convert.ts";
 import { readCgroupFile, readOptional, readUintOptional, writeCgroupFile } from "../fsutil.ts";
 import type { CgroupStats } from "../stats.ts";

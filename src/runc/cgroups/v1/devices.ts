@@ -1,6 +1,6 @@
 // v1 devices controller: writes the emulated policy, and nothing when it is already in place.
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { devicePolicy, parseDevicesList, samePolicy, v1DeviceWrites } from "../devices.ts";
 import { readCgroupFile, writeCgroupFile } from "../fsutil.ts";
 import type { V1Controller } from "./controller.ts";

@@ -1,6 +1,6 @@
 // v1 hugetlb controller.
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { readUintOptional, writeCgroupFile } from "../fsutil.ts";
 import { checkHugepageLimits, hugePageSizes } from "../hugepages.ts";
 import type { CgroupStats } from "../stats.ts";

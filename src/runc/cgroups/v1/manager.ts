@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { posix } from "node:path";
 import { InvalidArgumentError } from "../../../common/errors.ts";
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { CgroupControllerMissingError } from "../errors.ts";
 import type { FreezerState } from "../freezer.ts";
 import { freezerStateV1, freezeV1 } from "../freezer.ts";

@@ -1,7 +1,7 @@
 // v1 memory controller: limits and stats.
 
 import { InvalidArgumentError } from "../../../common/errors.ts";
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { CgroupWriteError } from "../errors.ts";
 import {
   fileExists,

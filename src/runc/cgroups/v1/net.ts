@@ -1,6 +1,6 @@
 // v1 net_cls and net_prio controllers (often not mounted; then only a request for them fails).
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { writeCgroupFile } from "../fsutil.ts";
 import type { V1Controller } from "./controller.ts";
 

@@ -1,6 +1,6 @@
 // v1 pids controller.
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { pidsMax } from "../convert.ts";
 import { readUintOptional, UINT64_MAX, writeCgroupFile } from "../fsutil.ts";
 import type { CgroupStats } from "../stats.ts";

@@ -1,6 +1,6 @@
 // v1 rdma controller.
 
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { rdmaLines, setRdma } from "../rdma.ts";
 import type { V1Controller } from "./controller.ts";
 

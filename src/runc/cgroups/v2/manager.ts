@@ -2,7 +2,7 @@
 
 import { existsSync } from "node:fs";
 import { posix } from "node:path";
-import type { Resources } from "../../spec/types.ts";
+import type { Resources } from "../../config/types.ts";
 import { CgroupControllerMissingError } from "../errors.ts";
 import type { FreezerState } from "../freezer.ts";
 import { freezerStateV2, freezeV2 } from "../freezer.ts";

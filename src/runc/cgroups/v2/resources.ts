@@ -2,7 +2,7 @@
 // are converted (shares -> weight, memory+swap -> swap, blkio weight -> io weight).
 
 import { InvalidArgumentError } from "../../../common/errors.ts";
-import type { Resources, ThrottleDevice } from "../../spec/types.ts";
+import type { Resources, ThrottleDevice } from "../../config/types.ts";
 import { blkioWeightToIoWeight, cpuMax, numToStr, pidsMax, sharesToWeight, swapToV2 } from "../convert.ts";
 import { CgroupControllerMissingError, CgroupWriteError } from "../errors.ts";
 import { fileExists, readOptional, writeCgroupFile } from "../fsutil.ts";

@@ -3,8 +3,8 @@
 // snapshots. Each layer is applied onto an extraction snapshot prepared on its parent chain; the
 // diffID the applier computes must equal the config's, or the layer is refused.
 import { randomBytes } from "node:crypto";
-import { AlreadyExistsError, FailedPreconditionError } from "../common/errors.ts";
-import { chainIds } from "./image/identity.ts";
+import { AlreadyExistsError, FailedPreconditionError } from "../../common/errors.ts";
+import { chainIds } from "../image/identity.ts";
 import type { BlobDescriptor, ContainerdPorts } from "./ports.ts";
 import { noProgress, type ProgressListener } from "./progress.ts";
 

@@ -11,7 +11,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BerthError, type ErrorKind } from "../../common/errors.ts";
 import { StateRequestSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
 import { RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { grpcCode } from "../../proto/grpc.ts";
+import { grpcCode } from "../grpc.ts";
 import { createTtrpcClient, TtrpcConnection } from "./client.ts";
 import {
   encodeFrame,

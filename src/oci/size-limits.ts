@@ -5,7 +5,7 @@
 // they stream to disk and stop at their descriptor's size.
 import { type Readable, Transform, type TransformCallback } from "node:stream";
 import { InvalidArgumentError, NotFoundError } from "../common/errors.ts";
-import type { BlobDescriptor, ContentPort } from "./ports.ts";
+import type { BlobDescriptor, ContentPort } from "./transfer/ports.ts";
 
 /** Manifests, indexes and image configs: 4 MiB, about what containerd resolves at most. */
 export const MAX_DOCUMENT_BYTES = 4 << 20;

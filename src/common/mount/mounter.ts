@@ -4,8 +4,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, realpath, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, relative } from "node:path";
-import { BerthError, errorMessage } from "../../common/errors.ts";
-import type { Mount } from "../mount.ts";
+import { BerthError, errorMessage } from "../errors.ts";
+import type { Mount } from "./mount.ts";
 
 function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // A ttrpc server (unary calls): accepts connections on a unix socket and answers each Request
 // frame with one Response frame on the same stream id. Handlers are async functions typed from
 // the generated service, like grpc.ts's Impl; thrown BerthErrors go out as the status codes
-// src/proto/status.ts picks, so containerd maps them back to its errdefs kinds.
+// src/rpc/status.ts picks, so containerd maps them back to its errdefs kinds.
 //
 //   const server = createTtrpcServer();
 //   addTtrpcService(server, Task, { state: async (req, ctx) => ({ ... }) });
@@ -21,7 +21,7 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import { BerthError } from "../../common/errors.ts";
 import { listenUnix } from "../../common/secure-fs.ts";
 import { type Request, RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { NAMESPACE_KEY, statusOf } from "../../proto/status.ts";
+import { NAMESPACE_KEY, statusOf } from "../status.ts";
 import {
   CODE_INTERNAL,
   CODE_INVALID_ARGUMENT,

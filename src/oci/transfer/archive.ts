@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { extract, pack } from "tar-stream";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../common/errors.ts";
-import { decodeIndex, decodeManifest } from "./image/manifest.ts";
-import { isIndexMediaType, isManifestMediaType, MediaType } from "./image/media-types.ts";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
+import { decodeIndex, decodeManifest } from "../image/manifest.ts";
+import { isIndexMediaType, isManifestMediaType, MediaType } from "../image/media-types.ts";
+import { checkDocumentSize, readStoredDocument } from "../size-limits.ts";
 import type { BlobDescriptor, ContainerdPorts, ImageRecord } from "./ports.ts";
-import { checkDocumentSize, readStoredDocument } from "./size-limits.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 const IMAGE_NAME = "io.containerd.image.name";

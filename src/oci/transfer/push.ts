@@ -1,15 +1,15 @@
 // Push: upload an image from the content store to a registry. Blobs go first (in parallel, skipped
 // when the registry has them), then manifests bottom up, so the registry never sees a manifest
 // whose blobs it lacks; the root manifest is put last under the reference's tag (or digest).
-import { NotFoundError } from "../common/errors.ts";
-import { decodeIndex, decodeManifest } from "./image/manifest.ts";
-import { isIndexMediaType, isManifestMediaType } from "./image/media-types.ts";
+import { NotFoundError } from "../../common/errors.ts";
+import { decodeIndex, decodeManifest } from "../image/manifest.ts";
+import { isIndexMediaType, isManifestMediaType } from "../image/media-types.ts";
+import { parseReference } from "../registry/reference.ts";
+import type { RegistryClient } from "../registry/registry-client.ts";
+import { readStoredDocument } from "../size-limits.ts";
 import { Limiter } from "./limiter.ts";
 import type { BlobDescriptor, ContainerdPorts } from "./ports.ts";
 import { noProgress, type ProgressListener } from "./progress.ts";
-import { parseReference } from "./registry/reference.ts";
-import type { RegistryClient } from "./registry/registry-client.ts";
-import { readStoredDocument } from "./size-limits.ts";
 
 export interface PushOptions {
   concurrency?: number;

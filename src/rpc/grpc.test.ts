@@ -18,11 +18,11 @@ import {
   NotImplementedError,
   UnavailableError,
 } from "../common/errors.ts";
-import { Echo } from "./gen/berth/testing/v1/echo_pb.js";
-import { Content } from "./gen/containerd/services/content/v1/content_pb.js";
-import { Events } from "./gen/containerd/services/events/v1/events_pb.js";
-import { Tasks } from "./gen/containerd/services/tasks/v1/tasks_pb.js";
-import { Task } from "./gen/containerd/task/v2/shim_pb.js";
+import { Echo } from "../proto/gen/berth/testing/v1/echo_pb.js";
+import { Content } from "../proto/gen/containerd/services/content/v1/content_pb.js";
+import { Events } from "../proto/gen/containerd/services/events/v1/events_pb.js";
+import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
+import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import {
   addService,
   bindUnix,

@@ -12,17 +12,17 @@
 // downloads stay in their ingests for the next pull to resume.
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BerthError, InvalidArgumentError } from "../common/errors.ts";
-import { chainIds } from "./image/identity.ts";
-import { decodeImageConfig, decodeIndex, decodeManifest } from "./image/manifest.ts";
-import { isIndexMediaType, isManifestMediaType } from "./image/media-types.ts";
-import { type PlatformSpec, platformMatcher } from "./image/platforms.ts";
+import { BerthError, InvalidArgumentError } from "../../common/errors.ts";
+import { chainIds } from "../image/identity.ts";
+import { decodeImageConfig, decodeIndex, decodeManifest } from "../image/manifest.ts";
+import { isIndexMediaType, isManifestMediaType } from "../image/media-types.ts";
+import { type PlatformSpec, platformMatcher } from "../image/platforms.ts";
+import { parseReference } from "../registry/reference.ts";
+import type { RegistryClient } from "../registry/registry-client.ts";
+import { checkDocumentSize, readStoredDocument } from "../size-limits.ts";
 import { Limiter } from "./limiter.ts";
 import type { BlobDescriptor, ContainerdPorts } from "./ports.ts";
 import { noProgress, type ProgressListener, throttledBytes } from "./progress.ts";
-import { parseReference } from "./registry/reference.ts";
-import type { RegistryClient } from "./registry/registry-client.ts";
-import { checkDocumentSize, readStoredDocument } from "./size-limits.ts";
 import { unpackLayers } from "./unpack.ts";
 
 export interface PullOptions {

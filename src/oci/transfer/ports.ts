@@ -3,7 +3,7 @@
 // gRPC API (ours or the reference one); the daemon can implement them in-process. The workflows
 // never see gRPC, so they read like the algorithm they are.
 import type { Readable } from "node:stream";
-import type { Mount } from "../containerd/mount.ts";
+import type { Mount } from "../../common/mount/mount.ts";
 
 /** An OCI descriptor as the workflows pass it around. */
 export interface BlobDescriptor {

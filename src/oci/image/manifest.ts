@@ -1,7 +1,7 @@
 // Decoding of manifests, indexes and image configs: JSON from a registry or an archive becomes a
 // typed value once, here, with errors that name the document and the field.
 import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
-import type { BlobDescriptor } from "../ports.ts";
+import type { BlobDescriptor } from "../transfer/ports.ts";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "./media-types.ts";
 
 export interface Platform {

@@ -1,4 +1,4 @@
-// Status codes shared by gRPC (grpc.ts) and ttrpc (src/shim/ttrpc): containerd's errdefs kinds map
+// Status codes shared by gRPC (grpc.ts) and ttrpc (src/rpc/ttrpc): containerd's errdefs kinds map
 // to google.rpc.Code numbers and back the same way on both transports. No transport is imported
 // here, so the shim, which speaks only ttrpc, does not load grpc-js.
 import { BerthError, type ErrorKind } from "../common/errors.ts";

@@ -1,5 +1,5 @@
 // The OCI runtime-spec v1.2 configuration (config.json) and state, as typed values.
-// These types describe a *validated* spec: src/runc/spec/validate.ts decodes raw JSON into them
+// These types describe a *validated* spec: src/runc/config/validate.ts decodes raw JSON into them
 // and everything past that edge trusts them. Field names follow the spec's JSON names exactly.
 
 export const OCI_VERSION = "1.2.0";

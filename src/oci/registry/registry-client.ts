@@ -19,7 +19,6 @@ import {
   UnavailableError,
 } from "../../common/errors.ts";
 import { MANIFEST_ACCEPT } from "../image/media-types.ts";
-import type { BlobDescriptor } from "../ports.ts";
 import {
   capBytes,
   checkDocumentSize,
@@ -30,6 +29,7 @@ import {
   readBounded,
   readPrefix,
 } from "../size-limits.ts";
+import type { BlobDescriptor } from "../transfer/ports.ts";
 import { basicHeader, type Challenge, type Credentials, parseChallenge, parseTokenResponse } from "./auth.ts";
 import { type CredentialStore, defaultCredentials } from "./credentials.ts";
 import { formatReference, type ImageReference } from "./reference.ts";

@@ -1,6 +1,6 @@
 // A mount as containerd passes it between services: what a snapshotter returns and what the diff
 // service and the runtime consume. `options` are mount(8) options (e.g. "lowerdir=...", "ro").
-import { InvalidArgumentError } from "../common/errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 
 export interface Mount {
   type: string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BerthError } from "../../common/errors.ts";
-import { grpcCode } from "../../proto/grpc.ts";
+import { grpcCode } from "../grpc.ts";
 import {
   decodeHeader,
   encodeFrame,

@@ -1,6 +1,6 @@
 // A ttrpc client (unary calls) over one unix-socket connection. Calls run concurrently: each gets
 // the next odd stream id and waits for the Response frame carrying it. A non-OK status comes back
-// as the BerthError kind src/proto/status.ts maps its code to; a dropped connection fails every
+// as the BerthError kind src/rpc/status.ts maps its code to; a dropped connection fails every
 // call in flight (and every later one) as "unavailable".
 //
 //   const task = createTtrpcClient(Task, "/run/containerd/s/abc", { namespace: "berth" });
@@ -19,7 +19,7 @@ import {
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { BerthError, errorMessage } from "../../common/errors.ts";
 import { RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { kindOf, NAMESPACE_KEY } from "../../proto/status.ts";
+import { kindOf, NAMESPACE_KEY } from "../status.ts";
 import {
   CODE_DEADLINE_EXCEEDED,
   CODE_OK,
