@@ -14,6 +14,8 @@
 //   node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)]
 //                         [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]
 //                         [--group NAME]   (burst containers share one shim: io.containerd.runc.v2.group=NAME)
+//                         [--extra-berth NAME=DIST]...   (another berth build, e.g. dist/ of an older commit,
+//                                                         benched in the same rounds: before/after in one run)
 //
 // --runs 0 or --burst 0 skips that part. Must run as root. Prints tables and writes everything,
 // raw samples included, to bench/results/ctr-run-<date>.json.
@@ -76,12 +78,14 @@ interface Options {
   shimNodeFlags: string | undefined;
   /** Burst containers share one shim per stack (the io.containerd.runc.v2.group annotation both shims read). */
   group: string | undefined;
+  /** Other berth builds run as further stacks in the same rounds. */
+  extraBerth: { name: string; dist: string }[];
 }
 
 function usage(msg?: string): never {
   if (msg) console.error(`ctr-run: ${msg}`);
   console.error(
-    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"] [--group NAME]',
+    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"] [--group NAME] [--extra-berth NAME=DIST]...',
   );
   process.exit(2);
 }
@@ -97,6 +101,7 @@ function parseOptions(argv: string[]): Options {
     dist: join(REPO, "dist"),
     shimNodeFlags: undefined,
     group: undefined,
+    extraBerth: [],
   };
   const int = (flag: string, v: string | undefined, min: number) => intFlag(usage, flag, v, min);
   eachFlag(argv, (flag, value, a) => {
@@ -108,11 +113,20 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--group") o.group = value();
     else if (flag === "--settle-ms") o.settleMs = int(flag, value(), 0);
     else if (flag === "--dist") o.dist = resolve(value() ?? usage("--dist needs a directory"));
+    else if (flag === "--extra-berth") o.extraBerth.push(extraBerth(value()));
     else if (flag === "--shim-node-flags") o.shimNodeFlags = value() ?? usage("--shim-node-flags needs a value");
     else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${a}`);
   });
   return o;
+}
+
+function extraBerth(spec: string | undefined): { name: string; dist: string } {
+  const eq = spec?.indexOf("=") ?? -1;
+  if (spec === undefined || eq <= 0) usage(`--extra-berth wants NAME=DIST, got ${JSON.stringify(spec)}`);
+  const name = spec.slice(0, eq);
+  if (!/^[a-z0-9-]+$/.test(name) || name === "berth" || name === "containerd") usage(`--extra-berth: bad name ${name}`);
+  return { name, dist: resolve(spec.slice(eq + 1)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +183,8 @@ function memoryOf(pids: readonly number[]): Memory {
 // The stacks
 
 interface Stack {
-  name: "berth" | "containerd";
+  /** "berth", "containerd", or an --extra-berth name. */
+  name: string;
   chain: string;
   dir: string;
   /** The daemon's gRPC socket (what ctr -a gets, and what its shims get as -address). */
@@ -238,7 +253,7 @@ function daemonEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Spawns berth-containerd (not waiting for it: see waitReady). */
-async function startBerth(dir: string, dist: string, shimNodeFlags: string | undefined): Promise<Stack> {
+async function startBerth(name: string, dir: string, dist: string, shimNodeFlags: string | undefined): Promise<Stack> {
   const address = join(dir, "containerd.sock");
   const state = join(dir, "state");
   const bin = join(dist, "berth-containerd.mjs");
@@ -252,7 +267,7 @@ async function startBerth(dir: string, dist: string, shimNodeFlags: string | und
     env,
   );
   return {
-    name: "berth",
+    name,
     chain: "berth-containerd → berth-shim → berth-runc",
     dir,
     address,
@@ -339,7 +354,7 @@ async function stopDaemon(s: Stack): Promise<void> {
 // Deleting tasks and checking what is left
 
 let idSeq = 0;
-const nextId = (s: Stack) => `${ID_PREFIX}${s.name === "berth" ? "b" : "c"}${++idSeq}`;
+const nextId = (s: Stack) => `${ID_PREFIX}${s.name.slice(0, 6)}${++idSeq}`;
 
 function describe(r: TimedRun): string {
   return `exit ${r.code ?? r.signal ?? "?"}: ${r.output.trim()}`;
@@ -780,6 +795,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadavg();
   const snap = await snapshotDist(o.dist);
+  const extraSnaps = await Promise.all(o.extraBerth.map(async (x) => ({ ...x, ...(await snapshotDist(x.dist)) })));
   const tools = {
     ctr: firstLine([CTR, "--version"]),
     runc: firstLine([RUNC, "--version"]),
@@ -805,7 +821,10 @@ async function main(): Promise<void> {
   let failure: Error | undefined;
   try {
     // Each stack is in `stacks` as soon as its daemon is spawned, so the finally below takes it down.
-    stacks.push(await startBerth(await makeTempDir("berth-bench-ctr-berth-"), snap.dir, o.shimNodeFlags));
+    stacks.push(await startBerth("berth", await makeTempDir("berth-bench-ctr-berth-"), snap.dir, o.shimNodeFlags));
+    for (const x of extraSnaps) {
+      stacks.push(await startBerth(x.name, await makeTempDir(`berth-bench-ctr-${x.name}-`), x.dir, o.shimNodeFlags));
+    }
     stacks.push(await startReference(await makeTempDir("berth-bench-ctr-containerd-")));
     for (const s of stacks) {
       ids.set(s, []);
@@ -844,6 +863,7 @@ async function main(): Promise<void> {
     }
     await rm(work, { recursive: true, force: true });
     await rm(snap.dir, { recursive: true, force: true });
+    for (const x of extraSnaps) await rm(x.dir, { recursive: true, force: true });
   }
 
   if (latency.length > 0) {
@@ -882,6 +902,7 @@ async function main(): Promise<void> {
     host: hostInfo(loadBefore),
     gitCommit: firstLine(["git", "-C", REPO, "rev-parse", "HEAD"]),
     dist: { from: o.dist, bundlesSha256: snap.sha256 },
+    extraBerth: extraSnaps.map((x) => ({ name: x.name, from: x.dist, bundlesSha256: x.sha256 })),
     versions: {
       ...tools,
       stacks: Object.fromEntries(stacks.map((s) => [s.name, { chain: s.chain, daemon: s.version }])),
