@@ -9,9 +9,9 @@ import type {
   ContainerdPorts,
   ContentPort,
   ImagePort,
-  ImageRecord,
   LeasePort,
   SnapshotPort,
+  StoredImage,
 } from "../oci/transfer/ports.ts";
 import { Content, WriteAction } from "../proto/gen/containerd/services/content/v1/content_pb.js";
 import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
@@ -171,7 +171,7 @@ const toMount = (m: { type: string; source: string; target: string; options: str
   options: m.options,
 });
 
-function toImage(i: ImageRecord) {
+function toImage(i: StoredImage) {
   return {
     name: i.name,
     labels: i.labels,
@@ -188,7 +188,7 @@ function fromImage(i: {
   name: string;
   labels: Record<string, string>;
   target?: { mediaType: string; digest: string; size: bigint; annotations: Record<string, string> };
-}): ImageRecord {
+}): StoredImage {
   return {
     name: i.name,
     labels: i.labels,

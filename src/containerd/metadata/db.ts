@@ -27,7 +27,8 @@ export interface DescriptorRecord {
   annotations: Labels;
 }
 
-export interface ImageRecord {
+/** An image in a namespace of the metadata database (the Images API's record). */
+export interface ImageMetadata {
   name: string;
   labels: Labels;
   target: DescriptorRecord;
@@ -35,7 +36,8 @@ export interface ImageRecord {
   updatedAt: Date;
 }
 
-export interface ContainerRecord {
+/** A container in a namespace of the metadata database (the Containers API's record). */
+export interface ContainerMetadata {
   id: string;
   labels: Labels;
   image: string;
@@ -106,7 +108,7 @@ export function validateLabels(labels: Labels): Labels {
 }
 
 /** containerd's validation of a container record, on create and after every update. */
-function validateContainer(c: Omit<ContainerRecord, "createdAt" | "updatedAt">): void {
+function validateContainer(c: Omit<ContainerMetadata, "createdAt" | "updatedAt">): void {
   validateIdentifier("container id", c.id);
   for (const k of Object.keys(c.extensions)) {
     if (k === "") throw new InvalidArgumentError(`container "${c.id}": extension keys must not be empty`);
@@ -374,7 +376,7 @@ export class MetadataDB {
   // -------------------------------------------------------------------------------------------
   // Images
 
-  #image(r: Record<string, unknown>): ImageRecord {
+  #image(r: Record<string, unknown>): ImageMetadata {
     this.#checked("images", r);
     return {
       name: String(r.name),
@@ -385,19 +387,19 @@ export class MetadataDB {
     };
   }
 
-  getImage(ns: string, name: string): ImageRecord {
+  getImage(ns: string, name: string): ImageMetadata {
     const r = this.#get("SELECT * FROM images WHERE ns = ? AND name = ?", ns, name);
     if (!r) throw new NotFoundError(`image "${name}": not found`);
     return this.#image(r);
   }
 
-  listImages(ns: string, match: Predicate<ImageRecord> = all): ImageRecord[] {
+  listImages(ns: string, match: Predicate<ImageMetadata> = all): ImageMetadata[] {
     return this.#all("SELECT * FROM images WHERE ns = ? ORDER BY name", ns)
       .map((r) => this.#image(r))
       .filter(match);
   }
 
-  createImage(ns: string, image: Omit<ImageRecord, "createdAt" | "updatedAt">): ImageRecord {
+  createImage(ns: string, image: Omit<ImageMetadata, "createdAt" | "updatedAt">): ImageMetadata {
     validateImage(image);
     return this.transaction(() => {
       this.ensureNamespace(ns);
@@ -418,7 +420,7 @@ export class MetadataDB {
     });
   }
 
-  updateImage(ns: string, image: Omit<ImageRecord, "createdAt" | "updatedAt">, paths: string[]): ImageRecord {
+  updateImage(ns: string, image: Omit<ImageMetadata, "createdAt" | "updatedAt">, paths: string[]): ImageMetadata {
     return this.transaction(() => {
       const cur = this.getImage(ns, image.name);
       let { target, labels } = cur;
@@ -472,7 +474,7 @@ export class MetadataDB {
   // -------------------------------------------------------------------------------------------
   // Containers
 
-  #container(r: Record<string, unknown>): ContainerRecord {
+  #container(r: Record<string, unknown>): ContainerMetadata {
     this.#checked("containers", r);
     const o = JSON.parse(String(r.record)) as Record<string, unknown>;
     const rt = o.runtime as { name: string; options: unknown };
@@ -496,7 +498,7 @@ export class MetadataDB {
     };
   }
 
-  #containerJson(c: Omit<ContainerRecord, "createdAt" | "updatedAt">): string {
+  #containerJson(c: Omit<ContainerMetadata, "createdAt" | "updatedAt">): string {
     return json({
       labels: c.labels,
       image: c.image,
@@ -509,19 +511,19 @@ export class MetadataDB {
     });
   }
 
-  getContainer(ns: string, id: string): ContainerRecord {
+  getContainer(ns: string, id: string): ContainerMetadata {
     const r = this.#get("SELECT * FROM containers WHERE ns = ? AND id = ?", ns, id);
     if (!r) throw new NotFoundError(`container "${id}": not found`);
     return this.#container(r);
   }
 
-  listContainers(ns: string, match: Predicate<ContainerRecord> = all): ContainerRecord[] {
+  listContainers(ns: string, match: Predicate<ContainerMetadata> = all): ContainerMetadata[] {
     return this.#all("SELECT * FROM containers WHERE ns = ? ORDER BY id", ns)
       .map((r) => this.#container(r))
       .filter(match);
   }
 
-  createContainer(ns: string, c: Omit<ContainerRecord, "createdAt" | "updatedAt">): ContainerRecord {
+  createContainer(ns: string, c: Omit<ContainerMetadata, "createdAt" | "updatedAt">): ContainerMetadata {
     validateContainer(c);
     return this.transaction(() => {
       this.ensureNamespace(ns);
@@ -538,7 +540,11 @@ export class MetadataDB {
    * containerd's update: no paths replaces labels, spec, extensions, image and snapshot key (and
    * refuses a different runtime or snapshotter); runtime, snapshotter and sandbox never change.
    */
-  updateContainer(ns: string, c: Omit<ContainerRecord, "createdAt" | "updatedAt">, paths: string[]): ContainerRecord {
+  updateContainer(
+    ns: string,
+    c: Omit<ContainerMetadata, "createdAt" | "updatedAt">,
+    paths: string[],
+  ): ContainerMetadata {
     return this.transaction(() => {
       const cur = this.getContainer(ns, c.id);
       if (paths.length === 0) {
@@ -548,7 +554,7 @@ export class MetadataDB {
           throw new InvalidArgumentError(`container "${c.id}": runtime name field is immutable`);
         paths = ["labels", "spec", "extensions", "image", "snapshotkey"];
       }
-      const next: ContainerRecord = { ...cur, labels: { ...cur.labels }, extensions: { ...cur.extensions } };
+      const next: ContainerMetadata = { ...cur, labels: { ...cur.labels }, extensions: { ...cur.extensions } };
       for (const p of paths) {
         if (p.startsWith("labels.")) {
           const k = p.slice(7);
@@ -901,7 +907,7 @@ export interface GcGraphInput {
   ingests: { ns: string; ref: string; expected: string; updatedAt: Date }[];
 }
 
-function validateImage(image: Pick<ImageRecord, "name" | "target" | "labels">): void {
+function validateImage(image: Pick<ImageMetadata, "name" | "target" | "labels">): void {
   if (!image.name) throw new InvalidArgumentError("image name must not be empty");
   if (!image.target.mediaType)
     throw new InvalidArgumentError(`image "${image.name}": target media type must not be empty`);

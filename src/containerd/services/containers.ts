@@ -8,7 +8,7 @@ import {
 import type { Container, Containers } from "../../proto/gen/containerd/services/containers/v1/containers_pb.js";
 import type { Impl } from "../../rpc/grpc.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
-import type { AnyValue, ContainerRecord } from "../metadata/db.ts";
+import type { AnyValue, ContainerMetadata } from "../metadata/db.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
 import { publish } from "./publish.ts";
 
@@ -16,7 +16,7 @@ const anyOut = (a: AnyValue | undefined) => (a ? { typeUrl: a.typeUrl, value: a.
 const anyIn = (a: { typeUrl: string; value: Uint8Array } | undefined): AnyValue | undefined =>
   a ? { typeUrl: a.typeUrl, value: a.value } : undefined;
 
-const toProto = (c: ContainerRecord) => ({
+const toProto = (c: ContainerMetadata) => ({
   id: c.id,
   labels: c.labels,
   image: c.image,
@@ -29,7 +29,7 @@ const toProto = (c: ContainerRecord) => ({
   extensions: Object.fromEntries(Object.entries(c.extensions).map(([k, v]) => [k, anyOut(v)!])),
 });
 
-function fromProto(c: Container | undefined): Omit<ContainerRecord, "createdAt" | "updatedAt"> {
+function fromProto(c: Container | undefined): Omit<ContainerMetadata, "createdAt" | "updatedAt"> {
   if (!c) throw new InvalidArgumentError("container is required");
   return {
     id: c.id,

@@ -5,12 +5,12 @@ import { ImageCreateSchema, ImageDeleteSchema, ImageUpdateSchema } from "../../p
 import type { Image, Images } from "../../proto/gen/containerd/services/images/v1/images_pb.js";
 import type { Impl } from "../../rpc/grpc.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
-import type { ImageRecord } from "../metadata/db.ts";
+import type { ImageMetadata } from "../metadata/db.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
 import { sizeField, storedSize } from "./int64.ts";
 import { publish } from "./publish.ts";
 
-const toProto = (i: ImageRecord) => ({
+const toProto = (i: ImageMetadata) => ({
   name: i.name,
   labels: i.labels,
   target: {
@@ -23,7 +23,7 @@ const toProto = (i: ImageRecord) => ({
   updatedAt: ts(i.updatedAt),
 });
 
-function fromProto(i: Image | undefined): Omit<ImageRecord, "createdAt" | "updatedAt"> {
+function fromProto(i: Image | undefined): Omit<ImageMetadata, "createdAt" | "updatedAt"> {
   if (!i) throw new InvalidArgumentError("image is required");
   const t = i.target;
   return {

@@ -16,7 +16,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "..
 import { decodeIndex, decodeManifest } from "../image/manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "../image/media-types.ts";
 import { checkDocumentSize, readStoredDocument } from "../size-limits.ts";
-import type { BlobDescriptor, ContainerdPorts, ImageRecord } from "./ports.ts";
+import type { BlobDescriptor, ContainerdPorts, StoredImage } from "./ports.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 const IMAGE_NAME = "io.containerd.image.name";
@@ -49,7 +49,7 @@ const blobPath = (digest: string) => `blobs/sha256/${digest.slice(7)}`;
 
 /** Writes `names` (images in the store) to `out` as an OCI layout + docker-save tar. */
 export async function exportImages(ports: ContainerdPorts, names: string[], out: Writable): Promise<void> {
-  const images: ImageRecord[] = [];
+  const images: StoredImage[] = [];
   for (const n of names) {
     const i = await ports.images.get(n);
     if (!i) throw new NotFoundError(`export: image ${n}: not found`);
@@ -74,7 +74,7 @@ export async function exportImages(ports: ContainerdPorts, names: string[], out:
 /** The archive's entries: each image's blobs once, then index.json, oci-layout, manifest.json. */
 async function writeEntries(
   ports: ContainerdPorts,
-  images: ImageRecord[],
+  images: StoredImage[],
   tar: ReturnType<typeof pack>,
 ): Promise<void> {
   const written = new Set<string>();
@@ -136,7 +136,7 @@ export async function importImages(
   ports: ContainerdPorts,
   input: Readable,
   opts: ImportOptions = {},
-): Promise<ImageRecord[]> {
+): Promise<StoredImage[]> {
   const dir = await mkdtemp(join(tmpdir(), "berth-import-"));
   try {
     const files = new Map<string, Spooled>();
@@ -204,7 +204,7 @@ export async function importImages(
     const byDigest = (digest: string) => files.get(blobPath(digest));
 
     try {
-      const records: ImageRecord[] = [];
+      const records: StoredImage[] = [];
       const indexText = await text("index.json");
       if (indexText !== undefined) {
         // An OCI layout: store every blob the index reaches, children first.

@@ -13,7 +13,8 @@ export interface BlobDescriptor {
   annotations?: Record<string, string>;
 }
 
-export interface ImageRecord {
+/** An image as a daemon's image store holds it: a name for a target descriptor, with labels. */
+export interface StoredImage {
   name: string;
   target: BlobDescriptor;
   labels: Record<string, string>;
@@ -64,11 +65,11 @@ export interface DiffPort {
 }
 
 export interface ImagePort {
-  get(name: string): Promise<ImageRecord | undefined>;
+  get(name: string): Promise<StoredImage | undefined>;
   /** Creates the image or replaces its target and labels. */
-  put(image: ImageRecord): Promise<ImageRecord>;
+  put(image: StoredImage): Promise<StoredImage>;
   delete(name: string): Promise<void>;
-  list(): Promise<ImageRecord[]>;
+  list(): Promise<StoredImage[]>;
 }
 
 export interface LeasePort {

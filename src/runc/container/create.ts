@@ -24,7 +24,7 @@ import { isHostNamespace } from "./host-namespace.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { readProcStat } from "./proc.ts";
 import { containerProcessState } from "./seccomp-agent.ts";
-import type { ContainerRecord, StateStore } from "./state-store.ts";
+import type { RuncContainerState, StateStore } from "./state-store.ts";
 
 export interface CreateOptions {
   id: string;
@@ -43,12 +43,12 @@ export interface CreateOptions {
 }
 
 export interface Created {
-  record: ContainerRecord;
+  record: RuncContainerState;
   /** Present in run mode: settles with the container's exit status. */
   exit: Promise<number>;
 }
 
-export function ociState(rec: ContainerRecord, status: State["status"]): State {
+export function ociState(rec: RuncContainerState, status: State["status"]): State {
   const s: State = { ociVersion: rec.spec.ociVersion, id: rec.id, status, bundle: rec.bundle };
   if (status !== "stopped") s.pid = rec.pid;
   if (rec.spec.annotations) s.annotations = rec.spec.annotations;
@@ -104,7 +104,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
   try {
     cg = openCgroups(spec, opts.id, opts.systemdCgroup);
     const deviceRules = deviceCgroupRules(spec);
-    const record: ContainerRecord = {
+    const record: RuncContainerState = {
       id: opts.id,
       bundle,
       rootfs,

@@ -7,9 +7,9 @@ import { ociState } from "./create.ts";
 import { runHooks } from "./hooks.ts";
 import { isSameLiveProcess, sleep } from "./proc.ts";
 import { signalNumber } from "./signals.ts";
-import type { ContainerRecord, StateStore } from "./state-store.ts";
+import type { RuncContainerState, StateStore } from "./state-store.ts";
 
-export function statusOf(store: StateStore, rec: ContainerRecord): Status {
+export function statusOf(store: StateStore, rec: RuncContainerState): Status {
   if (rec.pid <= 0 || !isSameLiveProcess(rec.pid, rec.initStartTime)) return "stopped";
   if (rec.creating) return "creating";
   if (existsSync(store.execFifo(rec.id))) return "created";
@@ -76,7 +76,7 @@ export function killContainer(store: StateStore, id: string, signal: string, all
   process.kill(rec.pid, sig);
 }
 
-async function waitStopped(rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
+async function waitStopped(rec: RuncContainerState, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (!isSameLiveProcess(rec.pid, rec.initStartTime)) return true;
@@ -167,7 +167,7 @@ export function containerPids(store: StateStore, id: string): number[] {
   return cgroupsOf(rec).pids();
 }
 
-export function requireRunning(store: StateStore, rec: ContainerRecord): void {
+export function requireRunning(store: StateStore, rec: RuncContainerState): void {
   const status = statusOf(store, rec);
   if (status === "stopped") throw new FailedPreconditionError("cannot exec in a stopped container");
   if (status === "paused") throw new FailedPreconditionError("cannot exec in a paused container");

@@ -17,7 +17,8 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../c
 import { storageError } from "../../common/storage-errors.ts";
 import type { Spec } from "../config/types.ts";
 
-export interface ContainerRecord {
+/** What berth-runc keeps of one container in its state.json. */
+export interface RuncContainerState {
   id: string;
   bundle: string;
   rootfs: string;
@@ -71,7 +72,7 @@ export class StateStore {
   }
 
   /** Atomic (temp + rename); `durable` also fsyncs, for state that must survive a power loss. */
-  save(rec: ContainerRecord, opts: { durable?: boolean } = {}): void {
+  save(rec: RuncContainerState, opts: { durable?: boolean } = {}): void {
     const dir = this.dir(rec.id);
     const tmp = join(dir, `.state.json.${process.pid}`);
     try {
@@ -90,7 +91,7 @@ export class StateStore {
     }
   }
 
-  load(id: string): ContainerRecord {
+  load(id: string): RuncContainerState {
     validateId(id);
     let text: string;
     try {
@@ -99,7 +100,7 @@ export class StateStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`container does not exist: ${id}`);
       throw err;
     }
-    return JSON.parse(text) as ContainerRecord;
+    return JSON.parse(text) as RuncContainerState;
   }
 
   list(): string[] {
