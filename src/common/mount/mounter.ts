@@ -1,26 +1,15 @@
 // Mounting a snapshot's mounts on a directory with mount(8), and taking them down again. Used by
 // the diff service when no fast path applies, and by tests.
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, realpath, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, relative } from "node:path";
 import { BerthError, errorMessage } from "../errors.ts";
+import { execChecked } from "../exec.ts";
 import type { Mount } from "./mount.ts";
 
-function run(cmd: string, args: string[], cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], cwd });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      if (code === 0) resolve();
-      else
-        reject(new BerthError("internal", `${cmd} ${args.join(" ")}: ${signal ?? `exit ${code}`}: ${stderr.trim()}`));
-    });
-  });
+/** Runs mount(8) or umount(8); a failure names the command line and carries its stderr. */
+async function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+  await execChecked(cmd, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
 
 const DIR_OPTIONS = ["lowerdir=", "upperdir=", "workdir="];

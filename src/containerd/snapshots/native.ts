@@ -1,28 +1,16 @@
 // The native snapshotter (containerd's "native"): every active snapshot is a full copy of its
 // parent in <root>/snapshots/<id>, made with cp -a (hard links, xattrs, devices, owners kept;
 // reflinks where the file system has them). Works on any file system, at the cost of copies.
-import { spawn } from "node:child_process";
 import { chmod } from "node:fs/promises";
-import { BerthError } from "../../common/errors.ts";
+import { execChecked } from "../../common/exec.ts";
 import type { Mount } from "../../common/mount/mount.ts";
 import { DirectorySnapshotter } from "./directory-snapshotter.ts";
 import { nativeMounts } from "./mounts.ts";
 import type { SnapshotStore } from "./store.ts";
 
-function copyTree(from: string, to: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // "from/." copies the contents (and the root's own metadata) into the existing "to".
-    const cp = spawn("cp", ["-a", "--reflink=auto", "--", `${from}/.`, to], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    cp.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    cp.on("error", reject);
-    cp.on("close", (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new BerthError("internal", `copying ${from}: cp ${signal ?? `exited ${code}`}: ${stderr.trim()}`));
-    });
-  });
+async function copyTree(from: string, to: string): Promise<void> {
+  // "from/." copies the contents (and the root's own metadata) into the existing "to".
+  await execChecked("cp", ["-a", "--reflink=auto", "--", `${from}/.`, to], { stdio: ["ignore", "ignore", "pipe"] });
 }
 
 export class NativeSnapshotter extends DirectorySnapshotter {

@@ -1,7 +1,7 @@
 // Hooks that run in the runtime's namespace (prestart, createRuntime, poststart, poststop): the
 // container state JSON on stdin, the hook's own args (args[0] is argv[0]) and env, a timeout.
-import { spawn } from "node:child_process";
-import { BerthError } from "../../common/errors.ts";
+import { BerthError, errorMessage } from "../../common/errors.ts";
+import { describeExit, ExecError, type ExecResult, execCollect } from "../../common/exec.ts";
 import type { Hook, State } from "../config/types.ts";
 
 export class HookError extends BerthError {
@@ -10,45 +10,35 @@ export class HookError extends BerthError {
   }
 }
 
-export function runHook(hook: Hook, state: State): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = hook.args ?? [hook.path];
-    const env: Record<string, string> = {};
-    for (const e of hook.env ?? []) {
-      const eq = e.indexOf("=");
-      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
-    }
-    const child = spawn(hook.path, args.slice(1), {
+/** stderr kept for a failing hook's message. */
+const MAX_HOOK_STDERR = 4096;
+
+export async function runHook(hook: Hook, state: State): Promise<void> {
+  const args = hook.args ?? [hook.path];
+  const env: Record<string, string> = {};
+  for (const e of hook.env ?? []) {
+    const eq = e.indexOf("=");
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  let r: ExecResult;
+  try {
+    r = await execCollect(hook.path, args.slice(1), {
       argv0: args[0] ?? hook.path,
       env,
+      input: JSON.stringify(state),
       stdio: ["pipe", "ignore", "pipe"],
+      timeoutMs: hook.timeout && hook.timeout > 0 ? hook.timeout * 1000 : undefined,
+      maxStderr: MAX_HOOK_STDERR,
     });
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      if (stderr.length < 4096) stderr += d;
-    });
-    const timer =
-      hook.timeout && hook.timeout > 0
-        ? setTimeout(() => {
-            child.kill("SIGKILL");
-            reject(new HookError(`hook ${hook.path} timed out after ${hook.timeout}s`));
-          }, hook.timeout * 1000)
-        : undefined;
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new HookError(`hook ${hook.path}: ${e.message}`));
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else {
-        const how = signal ? `signal ${signal}` : `exit status ${code}`;
-        reject(new HookError(`hook ${hook.path} failed: ${how}${stderr ? `: ${stderr.trim()}` : ""}`));
-      }
-    });
-    child.stdin?.on("error", () => {});
-    child.stdin?.end(JSON.stringify(state));
-  });
+  } catch (err) {
+    if (err instanceof ExecError && err.timedOut)
+      throw new HookError(`hook ${hook.path} timed out after ${hook.timeout}s`);
+    throw new HookError(`hook ${hook.path}: ${err instanceof ExecError ? errorMessage(err.cause) : errorMessage(err)}`);
+  }
+  if (r.code !== 0) {
+    const stderr = r.stderr.trim();
+    throw new HookError(`hook ${hook.path} failed: ${describeExit(r.code, r.signal)}${stderr ? `: ${stderr}` : ""}`);
+  }
 }
 
 export async function runHooks(hooks: readonly Hook[] | undefined, state: State): Promise<void> {
