@@ -4,9 +4,10 @@
 // from its --log file (json lines), as containerd's runc shim does. linked-runtime.ts is the other
 // implementation: berth-runc's library called in-process.
 
-import { type StdioOptions, spawn } from "node:child_process";
+import type { StdioOptions } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { BerthError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
+import { describeExit, execCollect } from "../common/exec.ts";
 import { writeFileNamed } from "../common/storage-errors.ts";
 
 export interface RuntimeOptions {
@@ -72,27 +73,12 @@ export class CliRuntime implements ShimRuntime {
   /** Runs the runtime; stdout is captured unless stdio says otherwise. Rejects with its error. */
   async #run(args: string[], stdio?: StdioOptions, input?: string): Promise<RunResult> {
     rmSync(this.opts.logFile, { force: true });
-    const child = spawn(this.opts.binary, [...this.#global(), ...args], {
-      stdio: stdio ?? [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    if (input !== undefined) child.stdin?.end(input);
-    const code = await new Promise<number>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (c, sig) => resolve(c ?? 128 + (sig ? 1 : 0)));
-    });
-    if (code !== 0) {
-      const msg = lastLogError(this.opts.logFile) ?? stderr.trim() ?? `exit status ${code}`;
-      throw classify(`${this.opts.binary} ${args[0]} failed: ${msg || `exit status ${code}`}`);
+    const r = await execCollect(this.opts.binary, [...this.#global(), ...args], { stdio, input });
+    if (r.code !== 0) {
+      const msg = lastLogError(this.opts.logFile) ?? r.stderr.trim();
+      throw classify(`${this.opts.binary} ${args[0]} failed: ${msg || describeExit(r.code, r.signal)}`);
     }
-    return { code, stdout };
+    return { code: 0, stdout: r.stdout.toString() };
   }
 
   async create(
