@@ -96,11 +96,25 @@ const gcc = (args) =>
   });
 
 // The native stages: small, policy-free, dynamically linked (nsexec is copied into a sealed memfd
-// on every start, so small matters). Every native/<name>.c becomes dist/<name>, position-independent.
-for (const file of readdirSync(join(root, "native")).filter((f) => f.endsWith(".c"))) {
-  const name = file.slice(0, -2);
-  gcc(["-fPIE", "-pie", "-o", tmp(name), join(root, "native", file)]);
-  publish(name);
+// on every start, so small matters), position-independent. A program is one file, native/<name>.c,
+// or a folder, native/<name>/, whose .c files make it together; either becomes dist/<name>.
+// native/fuzz/ (libFuzzer harnesses, scripts/fuzz-native.sh) and native/node/ (addons, below) are
+// not programs.
+const NOT_PROGRAMS = new Set(["fuzz", "node"]);
+for (const entry of readdirSync(join(root, "native"), { withFileTypes: true })) {
+  if (entry.isFile() && entry.name.endsWith(".c")) {
+    const name = entry.name.slice(0, -2);
+    gcc(["-fPIE", "-pie", "-o", tmp(name), join(root, "native", entry.name)]);
+    publish(name);
+  } else if (entry.isDirectory() && !NOT_PROGRAMS.has(entry.name)) {
+    const dir = join(root, "native", entry.name);
+    const sources = readdirSync(dir)
+      .filter((f) => f.endsWith(".c"))
+      .sort()
+      .map((f) => join(dir, f));
+    gcc(["-fPIE", "-pie", "-o", tmp(entry.name), ...sources]);
+    publish(entry.name);
+  }
 }
 
 // Node-API addons: the syscalls a Node process (the shim) must make itself, e.g. waitid on a

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the native programs' decoders with libFuzzer: builds every harness in native/fuzz/ (each
-# includes the program it tests, main renamed) into dist/fuzz/ with clang-14's fuzzer, address and
-# undefined-behaviour sanitizers, seeds a corpus in a temp dir from real plans and fsops requests
+# includes the source files it tests: a program's decoder files, or a one-file program with its main
+# renamed) into dist/fuzz/ with clang-14's fuzzer, address and undefined-behaviour sanitizers,
+# seeds a corpus in a temp dir from real plans and fsops requests
 # (scripts/fuzz-native-seeds.ts), and runs each harness for SECONDS.
 # Prints libFuzzer's final stats line per harness; exits non-zero if any harness crashed (the
 # reproducer is kept in dist/fuzz/artifacts/). Needs clang-14 and libclang-rt-14-dev (setup.sh).

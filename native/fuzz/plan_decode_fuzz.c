@@ -1,14 +1,15 @@
 /*
  * libFuzzer harness for nsexec's plan decoder and the path helpers that take the plan's strings.
- * nsexec.c is compiled in whole with its main renamed; only pure functions are called (no syscall,
- * no exit). Built and run by scripts/fuzz-native.sh.
+ * Compiled with the files that hold them (plan.c, resolve.c, and sync.c for fail(), which they
+ * reference); only pure functions are called (no syscall, no exit). Built and run by
+ * scripts/fuzz-native.sh.
  *
  * Each input is tried two ways: as an encoded plan (every argument of every decoded op must lie
  * inside the input, and its strings go through clean_path/split_parent), and as one path string.
  */
-#define main nsexec_main
-#include "../nsexec.c"
-#undef main
+#include "../nsexec/plan.c"
+#include "../nsexec/resolve.c"
+#include "../nsexec/sync.c"
 
 /* The invariants a cleaned path keeps: absolute, no repeated slash, shorter than its buffer. */
 static void check_clean(const char *path) {
