@@ -5,9 +5,10 @@
 // digest and size are checked, so a crash never leaves a partial blob under a digest.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream, statSync, type WriteStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { renameDurably, writeFileAtomic } from "../../common/atomic-write.ts";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from "../../common/errors.ts";
 import { storageError } from "../../common/storage-errors.ts";
 import type { ContentInfo, ContentStore, ContentWriter, IngestStatus } from "./content-store.ts";
@@ -139,10 +140,10 @@ export class LocalContentStore implements ContentStore {
         // its data file, and one without metadata (a crash in between) starts over here.
         meta = { ref, total: opts.total ?? 0, expected: opts.expected ?? "", startedAt: new Date().toISOString() };
         await emptyFile(join(dir, "data"));
-        await writeMeta(dir, meta);
+        writeMeta(dir, meta);
       } else if ((opts.total && opts.total !== meta.total) || (opts.expected && opts.expected !== meta.expected)) {
         meta = { ...meta, total: opts.total || meta.total, expected: opts.expected || meta.expected };
-        await writeMeta(dir, meta);
+        writeMeta(dir, meta);
       }
       let state = this.#states.get(ref);
       const size = await stat(join(dir, "data")).then(
@@ -285,34 +286,18 @@ export class LocalContentStore implements ContentStore {
       () => true,
       () => false,
     );
-    if (!exists) {
-      const data = join(dir, "data");
-      try {
-        const fh = await open(data, "r");
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      } catch (err) {
-        throw storageError(err, data, "fsync");
-      }
-      await rename(data, target).catch((err: unknown) => {
-        throw storageError(err, target, "rename");
-      });
-      await syncDir(dirname(target));
-    }
+    if (!exists) await renameDurably(join(dir, "data"), target);
     await rm(dir, { recursive: true, force: true });
     return !exists;
   }
 }
 
-async function writeMeta(dir: string, meta: IngestMeta): Promise<void> {
-  const tmp = join(dir, "meta.json.tmp");
-  await writeFile(tmp, JSON.stringify(meta)).catch((err: unknown) => {
-    throw storageError(err, tmp);
-  });
-  await rename(tmp, join(dir, "meta.json"));
+/**
+ * The ingest's metadata, replaced whole. Not flushed: a metadata file lost to a power loss only
+ * makes the ingest start over, and the blob itself is flushed at commit.
+ */
+function writeMeta(dir: string, meta: IngestMeta): void {
+  writeFileAtomic(join(dir, "meta.json"), JSON.stringify(meta), { mode: 0o644, durable: false });
 }
 
 /** Creates (or empties) `path`; a full disk names it. */
@@ -320,16 +305,6 @@ async function emptyFile(path: string): Promise<void> {
   await writeFile(path, "").catch((err: unknown) => {
     throw storageError(err, path);
   });
-}
-
-/** Makes a rename into `dir` durable (the entry, not only the file's bytes). */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function readMeta(dir: string): Promise<IngestMeta | undefined> {

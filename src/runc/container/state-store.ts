@@ -1,20 +1,9 @@
 // The runtime's on-disk state: one directory per container under --root, holding state.json
-// (written atomically: temp file, fsync, rename) and the exec fifo between create and start.
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+// (written atomically: common/atomic-write.ts) and the exec fifo between create and start.
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../common/atomic-write.ts";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
-import { storageError } from "../../common/storage-errors.ts";
 import type { Spec } from "../config/types.ts";
 
 /** What berth-runc keeps of one container in its state.json. */
@@ -71,24 +60,9 @@ export class StateStore {
     return dir;
   }
 
-  /** Atomic (temp + rename); `durable` also fsyncs, for state that must survive a power loss. */
+  /** Atomic (temp + rename); `durable` (the default) also flushes, for state that must survive a power loss. */
   save(rec: RuncContainerState, opts: { durable?: boolean } = {}): void {
-    const dir = this.dir(rec.id);
-    const tmp = join(dir, `.state.json.${process.pid}`);
-    try {
-      const fd = openSync(tmp, "w", 0o600);
-      try {
-        writeSync(fd, JSON.stringify(rec));
-        if (opts.durable !== false) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, join(dir, "state.json"));
-    } catch (err) {
-      // The old state.json stays whole; the half-written temp file goes. A full disk names it.
-      rmSync(tmp, { force: true });
-      throw storageError(err, tmp);
-    }
+    writeFileAtomic(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), { mode: 0o600, durable: opts.durable });
   }
 
   load(id: string): RuncContainerState {
