@@ -26,7 +26,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: Atom
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     rmSync(tmp, { force: true });
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_CLOEXEC, o.mode);
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, o.mode);
     try {
       fchmodSync(fd, o.mode);
       const buf = typeof data === "string" ? Buffer.from(data) : data;
@@ -69,7 +69,7 @@ async function flush(path: string): Promise<void> {
 }
 
 function syncDirSync(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_CLOEXEC);
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     fsyncSync(fd);
   } finally {
