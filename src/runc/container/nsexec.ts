@@ -1,5 +1,5 @@
-// Runs the native stage (native/nsexec.c) with a plan and speaks its sync protocol: one text line
-// per message on a socket shared with the process (see the comment at the top of nsexec.c).
+// Runs the native stage (native/nsexec/) with a plan and speaks its sync protocol: one text line
+// per message on a socket shared with the process (see the comment at the top of native/nsexec/main.c).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import type { Socket } from "node:net";

@@ -1,6 +1,6 @@
 // Mounts: the spec's mounts turned into ops that resolve every target inside the rootfs.
-// Policy only; native/nsexec.c opens targets with openat2(RESOLVE_IN_ROOT) so a symlink in the
-// image cannot send a mount outside the container.
+// Policy only; native/nsexec/ opens targets with openat2(RESOLVE_IN_ROOT) (resolve.c) so a symlink
+// in the image cannot send a mount outside the container.
 import { InvalidSpecError } from "../../common/errors.ts";
 import {
   MS_BIND,

@@ -1,4 +1,4 @@
-// The native stage's instruction set (native/nsexec.c) and the plan encoding it reads.
+// The native stage's instruction set (native/nsexec/plan.h) and the plan encoding it reads.
 // A plan is an ordered list of ops; nsexec executes them in order and decides nothing.
 // Retired numbers (2, 39, 41, 44) are not reused.
 import { BerthError } from "../../common/errors.ts";
@@ -72,7 +72,7 @@ export interface PlanOp {
 
 /** The most arguments one op carries: its count is a u16. */
 export const MAX_OP_ARGS = 0xffff;
-/** The most bytes a plan may take: nsexec refuses a larger one (MAX_PLAN in native/nsexec.c). */
+/** The most bytes a plan may take: nsexec refuses a larger one (MAX_PLAN in native/nsexec/plan.h). */
 export const MAX_PLAN_BYTES = 256 * 1024 * 1024;
 
 /**

@@ -50,7 +50,7 @@ function loadSeeds(): Json[] {
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
-/** Decodes the plan as native/nsexec.c's decode_plan does and compares it with the ops. */
+/** Decodes the plan as native/nsexec/plan.c's decode_plan does and compares it with the ops. */
 export function checkEncodedPlan(buf: Buffer, ops: readonly PlanOp[]): void {
   check(buf.length >= 12 && buf.toString("latin1", 0, 4) === "BRTH", "plan: bad header");
   check(buf.length <= 0xffffffff, () => `plan: ${buf.length} bytes do not fit the u32 length`);

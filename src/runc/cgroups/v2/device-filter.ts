@@ -1,6 +1,6 @@
 // cgroup v2 has no devices files: access is decided by an eBPF program of type
 // BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup. This compiles a device policy (see
-// ../devices.ts) into that program; native/nsexec.c only loads and attaches the bytes.
+// ../devices.ts) into that program; native/nsexec/ only loads and attaches the bytes.
 //
 // The program reads struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }, where
 // access_type is (access << 16) | type, type BPF_DEVCG_DEV_BLOCK=1 / CHAR=2 and access
