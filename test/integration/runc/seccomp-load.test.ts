@@ -1,5 +1,5 @@
 // Loads compiled filters into a real process on the running kernel (root, x86_64, gcc needed):
-// testdata/apply-filter.c installs the program and reports what a few syscalls return.
+// test/fixtures/seccomp-apply-filter.c installs the program and reports what a few syscalls return.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Seccomp, SeccompSyscall } from "../config/types.ts";
-import { compileSeccomp } from "./compile.ts";
-import { X86_64_SYSCALLS } from "./syscalls-x86_64.ts";
+import type { Seccomp, SeccompSyscall } from "../../../src/runc/config/types.ts";
+import { compileSeccomp } from "../../../src/runc/seccomp/compile.ts";
+import { X86_64_SYSCALLS } from "../../../src/runc/seccomp/syscalls-x86_64.ts";
 
 const EPERM = 1;
 const EBADF = 9;
@@ -26,7 +26,7 @@ before(() => {
   if (usable !== true) return;
   dir = mkdtempSync(join(tmpdir(), "berth-seccomp-"));
   bin = join(dir, "apply-filter");
-  const src = join(import.meta.dirname, "testdata", "apply-filter.c");
+  const src = join(import.meta.dirname, "../../fixtures/seccomp-apply-filter.c");
   const cc = spawnSync("gcc", ["-O1", "-Wall", "-o", bin, src], { encoding: "utf8" });
   assert.equal(cc.status, 0, cc.stderr);
 });

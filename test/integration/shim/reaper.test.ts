@@ -6,9 +6,9 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { childrenOf, Reaper } from "./reaper.ts";
+import { childrenOf, Reaper } from "../../../src/shim/reaper.ts";
 
-const addon = join(import.meta.dirname, "..", "..", "dist", "shimsys.node");
+const addon = join(import.meta.dirname, "..", "..", "..", "dist", "shimsys.node");
 const skip = existsSync(addon) ? undefined : "dist/shimsys.node is built by scripts/build.mjs";
 
 const exitOf = (cmd: string, args: string[]) =>
