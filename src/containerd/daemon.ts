@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { FailedPreconditionError, InvalidArgumentError } from "../common/errors.ts";
 import type { DaemonLogger } from "../common/log.ts";
 import { listenUnix, makeDir, ownDir } from "../common/secure-fs.ts";
+import { shimSys } from "../common/sys.ts";
 import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
 import { TaskDeleteSchema, TaskExitSchema } from "../proto/gen/containerd/events/task_pb.js";
 import { Containers } from "../proto/gen/containerd/services/containers/v1/containers_pb.js";
@@ -24,7 +25,6 @@ import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/ev
 import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
 import { addService, createServer, messageLimits, shutdownServer } from "../rpc/grpc.ts";
 import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
-import { shimSys } from "../shim/sys.ts";
 import { LocalContentStore } from "./content/local-store.ts";
 import { LocalDiffService } from "./diff/local.ts";
 import { Exchange } from "./events/exchange.ts";

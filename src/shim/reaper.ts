@@ -17,7 +17,7 @@
 import type { ChildProcess } from "node:child_process";
 import { subscribe } from "node:diagnostics_channel";
 import { readdirSync, readFileSync } from "node:fs";
-import { shimSys } from "./sys.ts";
+import { shimSys } from "../common/sys.ts";
 
 /** An exit as containerd reports it: a signal death is 128 + the signal. */
 export interface ExitStatus {

@@ -6,7 +6,7 @@
 
 import type { Mount } from "../common/mount/mount.ts";
 import { mountAll, mountCommand, mountsOn, unmountAll } from "../common/mount/mounter.ts";
-import { shimSys } from "./sys.ts";
+import { shimSys } from "../common/sys.ts";
 
 const MS_RDONLY = 0x1;
 const MS_NOSUID = 0x2;

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import * as tty from "node:tty";
 import { InvalidArgumentError } from "../common/errors.ts";
-import { shimSys } from "./sys.ts";
+import { shimSys } from "../common/sys.ts";
 
 export interface StdioConfig {
   stdin: string;

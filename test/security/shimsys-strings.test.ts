@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { shimSys } from "../../src/shim/sys.ts";
+import { shimSys } from "../../src/common/sys.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 
 const execFileP = promisify(execFile);

@@ -1,5 +1,7 @@
-// The shim's native syscalls (native/node/shimsys.c, a Node-API addon built to dist/shimsys.node).
-// Bundled, the addon sits beside the bundle; run from source (tests), it is in the repo's dist/.
+// Syscalls Node lacks (native/node/shimsys.c, a Node-API addon built to dist/shimsys.node): the
+// shim reaps, mounts and passes fds with them, berth-containerd holds its --root with flock.
+// Here, below both, so neither reaches into the other's modules. Bundled, the addon sits beside
+// the bundle; run from source (tests), it is in the repo's dist/.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
