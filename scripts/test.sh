@@ -4,22 +4,26 @@
 # plus the fuzzers for a bounded time), fault-injection tests (kill -9, full disks, damaged databases,
 # signals) and interop tests (against the reference peers).
 # Usage: scripts/test.sh [unit|integration|security|faults|interop ...]   (default: all)
+# `scripts/test.sh unit` (npm test -- unit) is the quick loop: the unit tests need no root, system
+# packages, network or build, so it sets up only Node 24, the npm dependencies and the generated
+# protobuf code, and runs as any user (test/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-node_bin=$(readlink -f "$(head -1 dist/berth-runc.mjs | cut -c3-)")
-export PATH="$(dirname "$node_bin"):$PATH"
 
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(unit integration security faults interop)
 
-npx biome check src test bench scripts
-npx tsc --noEmit -p .
+if [ "${suites[*]}" = "unit" ]; then bash scripts/setup.sh --unit; else bash scripts/setup.sh; fi
+. scripts/node-env.sh
+
+# Lint: biome, and the layer order of src/ (scripts/check-layers.mjs); then the type-check.
+npm run --silent lint
+npm run --silent typecheck
 
 files=()
 for s in "${suites[@]}"; do
   case "$s" in
-    unit) while IFS= read -r f; do files+=("$f"); done < <(find src test/unit -name '*.test.ts' | sort) ;;
+    unit) while IFS= read -r f; do files+=("$f"); done < <(find src scripts -name '*.test.ts' -not -path 'src/proto/gen/*' | sort) ;;
     integration|security|faults|interop) while IFS= read -r f; do files+=("$f"); done < <(find "test/$s" -name '*.test.ts' | sort) ;;
     *) echo "unknown suite: $s" >&2; exit 2 ;;
   esac
