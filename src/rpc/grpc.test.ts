@@ -23,22 +23,22 @@ import { Content } from "../proto/gen/containerd/services/content/v1/content_pb.
 import { Events } from "../proto/gen/containerd/services/events/v1/events_pb.js";
 import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
+import type { RequestContext } from "./context.ts";
 import {
   addService,
   bindUnix,
-  type CallContext,
   type Client,
   createClient,
   createServer,
   fromStatus,
   grpcCode,
-  type Impl,
   openChannel,
   STREAM_RESET_LIMIT,
   serviceDefinition,
   shutdownServer,
   toStatus,
 } from "./grpc.ts";
+import type { Impl } from "./service.ts";
 
 const errorsByKind: Record<string, () => Error> = {
   "invalid-argument": () => new InvalidArgumentError("bad arg"),
@@ -62,7 +62,7 @@ const codes: Record<ErrorKind, number> = {
 };
 
 // What the handlers saw, for assertions on the server side.
-const seen: { ctx?: CallContext; aborted: Promise<void>; markAborted: () => void } = {
+const seen: { ctx?: RequestContext; aborted: Promise<void>; markAborted: () => void } = {
   aborted: Promise.resolve(),
   markAborted: () => {},
 };
@@ -72,7 +72,7 @@ function expectAbort(): Promise<void> {
   });
   return seen.aborted;
 }
-function waitAbort(ctx: CallContext): Promise<void> {
+function waitAbort(ctx: RequestContext): Promise<void> {
   return new Promise((r) =>
     ctx.signal.aborted ? r() : ctx.signal.addEventListener("abort", () => r(), { once: true }),
   );
@@ -87,7 +87,7 @@ const impl: Impl<typeof Echo> = {
       seen.markAborted();
       throw new Error("aborted");
     }
-    return { text: `${ctx.namespace}|${ctx.lease}|${ctx.metadata.get("x-extra")[0] ?? ""}|${req.text}` };
+    return { text: `${ctx.namespace}|${ctx.lease}|${ctx.metadata.get("x-extra")?.[0] ?? ""}|${req.text}` };
   },
   async *serverStream(req, ctx) {
     try {
@@ -162,6 +162,31 @@ test("unary: request, response and metadata (namespace, lease, extra keys)", asy
   assert.equal(seen.ctx?.method, "berth.testing.v1.Echo.Unary");
   // An explicit "" sends no namespace at all.
   assert.equal((await echo.unary({ text: "y" }, { namespace: "" })).text, "|||y");
+});
+
+test("trace context: the client's traceparent (per client or per call) is the handler's trace; else a new one", async () => {
+  const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const header = `00-${trace}-00f067aa0ba902b7-01`;
+  const traced = createClient(Echo, address, { trace: header });
+  try {
+    await traced.unary({ text: "t" });
+    assert.equal(seen.ctx?.trace.traceId, trace);
+    assert.equal(seen.ctx?.trace.parentId, "00f067aa0ba902b7");
+    assert.notEqual(seen.ctx?.trace.spanId, "00f067aa0ba902b7");
+    // Forwarding a handler's context: the next hop is its child.
+    const hop = seen.ctx?.trace;
+    await echo.unary({ text: "t" }, { trace: hop });
+    assert.equal(seen.ctx?.trace.traceId, trace);
+    assert.equal(seen.ctx?.trace.parentId, hop?.spanId);
+  } finally {
+    traced.close();
+  }
+  await echo.unary({ text: "t" });
+  assert.match(seen.ctx?.trace.traceId ?? "", /^[0-9a-f]{32}$/);
+  assert.notEqual(seen.ctx?.trace.traceId, trace);
+  // An invalid header is ignored, never an error.
+  await echo.unary({ text: "t" }, { trace: `00-${trace.toUpperCase()}-00f067aa0ba902b7-01` });
+  assert.notEqual(seen.ctx?.trace.traceId, trace);
 });
 
 test("server streaming: every response in order, then the end", async () => {

@@ -1,27 +1,39 @@
 // gRPC plumbing between @grpc/grpc-js and the protobuf-es (v2) services generated from our .proto
-// files (src/proto/gen). A service implementation is a plain object of async functions, one per
-// RPC; thrown BerthErrors become gRPC status codes, and a client turns those codes back into the
-// same BerthError kinds, the way containerd's errdefs map error kinds, so either end of a
-// connection can be containerd's.
+// files (src/proto/gen). A service implementation (service.ts) gets each call's RequestContext
+// (context.ts: namespace, lease, metadata, signal, deadline, trace); thrown BerthErrors become
+// gRPC status codes (status.ts), and a client turns those codes back into the same BerthError
+// kinds, the way containerd's errdefs map error kinds, so either end of a connection can be
+// containerd's.
 //
 // Server:  addService(server, Content, impl)   with impl: Impl<typeof Content>
 // Client:  const c = createClient(Content, "unix:///run/x.sock", { namespace: "default" })
 import { once } from "node:events";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import { create, type DescMessage, type DescMethod, type MessageInitShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
 import { BerthError } from "../common/errors.ts";
-import { kindOf, LEASE_KEY, NAMESPACE_KEY, statusCode, statusOf } from "./status.ts";
-
-export { LEASE_KEY, NAMESPACE_KEY };
+import {
+  type CallOptions,
+  type CallScope,
+  type ClientOptions as CommonClientOptions,
+  deadlineOf,
+  type Metadata,
+  openCall,
+  outgoingMetadata,
+  type RequestContext,
+} from "./context.ts";
+import {
+  type ClientIn,
+  decode,
+  type ErrorObserver,
+  encode,
+  handlerOf,
+  methodName,
+  methodsOf,
+  type Out,
+  type ServiceImpl,
+} from "./service.ts";
+import { errorOfStatus, statusCode, statusOf } from "./status.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Status codes (the mapping itself is status.ts's, shared with ttrpc)
@@ -42,7 +54,7 @@ export function fromStatus(err: unknown): Error {
   const e = err as Partial<grpc.ServiceError> | undefined;
   if (typeof e?.code !== "number") return err instanceof Error ? err : new Error(String(err));
   const message = e.details || e.message || `gRPC status ${grpc.status[e.code] ?? e.code}`;
-  return new BerthError(kindOf(e.code), message, { cause: err });
+  return errorOfStatus(e.code, message, err);
 }
 
 /** The gRPC status code behind an error a client call threw, or undefined. */
@@ -61,10 +73,10 @@ export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.
       path: methodPath(m),
       requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
       responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
-      requestSerialize: (msg: unknown) => asBuffer(toBinary(m.input, msg as MessageShape<DescMessage>)),
-      requestDeserialize: (buf: Buffer) => fromBinary(m.input, buf),
-      responseSerialize: (msg: unknown) => asBuffer(toBinary(m.output, msg as MessageShape<DescMessage>)),
-      responseDeserialize: (buf: Buffer) => fromBinary(m.output, buf),
+      requestSerialize: (msg: unknown) => asBuffer(encode(m.input, msg)),
+      requestDeserialize: (buf: Buffer) => decode(m.input, buf),
+      responseSerialize: (msg: unknown) => asBuffer(encode(m.output, msg)),
+      responseDeserialize: (buf: Buffer) => decode(m.output, buf),
       originalName: m.name,
     };
   }
@@ -72,7 +84,7 @@ export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.
 }
 
 /**
- * An encoded message as a Buffer over the same memory: toBinary's array is fresh and no one else's,
+ * An encoded message as a Buffer over the same memory: the encoder's array is fresh and no one else's,
  * and grpc-js copies it into its frame anyway; Buffer.from(array) would copy every message once
  * more (a 32 KiB Content.Read chunk, or up to 16 MiB).
  */
@@ -88,71 +100,33 @@ export function methodPath(m: DescMethod): string {
 // ---------------------------------------------------------------------------------------------
 // Server side
 
-/** Per-call context handed to every handler. */
-export interface CallContext {
-  /** The "containerd-namespace" metadata; "" when absent. */
-  namespace: string;
-  /** The "containerd-lease" metadata; "" when absent. */
-  lease: string;
-  /** All request metadata. */
-  metadata: grpc.Metadata;
-  /** Aborted when the client cancels the call, disconnects or its deadline passes. */
-  signal: AbortSignal;
-  /** "pkg.Service.Method", for logs. */
-  method: string;
-}
-
-type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
-type OutSchema<M> = M extends { output: infer O extends DescMessage } ? O : never;
-type Out<M> = MessageShape<OutSchema<M>>;
-type OutInit<M> = MessageInitShape<OutSchema<M>>;
-
-/**
- * The handler of one RPC. Responses may be full messages or init objects (`create()` style).
- * - unary:            (req, ctx) => Promise<Res>
- * - server streaming: (req, ctx) => AsyncIterable<Res>      (an async generator)
- * - client streaming: (reqs, ctx) => Promise<Res>
- * - bidi streaming:   (reqs, ctx) => AsyncIterable<Res>
- */
-export type Handler<M> = M extends { methodKind: "unary" }
-  ? (req: In<M>, ctx: CallContext) => Promise<OutInit<M>>
-  : M extends { methodKind: "server_streaming" }
-    ? (req: In<M>, ctx: CallContext) => AsyncIterable<OutInit<M>>
-    : M extends { methodKind: "client_streaming" }
-      ? (reqs: AsyncIterable<In<M>>, ctx: CallContext) => Promise<OutInit<M>>
-      : (reqs: AsyncIterable<In<M>>, ctx: CallContext) => AsyncIterable<OutInit<M>>;
-
-/** An implementation of a service: one handler per RPC, keyed by the method's localName (camelCase). */
-export type ServiceImpl<S extends GenServiceMethods> = { [K in keyof S]: Handler<S[K]> };
-
-/** The implementation type of a generated service constant: `Impl<typeof Content>`. */
-export type Impl<T> = T extends GenService<infer S> ? ServiceImpl<S> : never;
-
-/** Sees every call that failed (not those the client cancelled), e.g. to log it. */
-export type ErrorObserver = (method: string, err: unknown) => void;
-
 type AnyServerCall =
   | grpc.ServerUnaryCall<unknown, unknown>
   | grpc.ServerReadableStream<unknown, unknown>
   | grpc.ServerWritableStream<unknown, unknown>
   | grpc.ServerDuplexStream<unknown, unknown>;
 
-function contextOf(call: AnyServerCall, method: string): CallContext {
-  const first = (key: string) => {
-    const v = call.metadata.get(key)[0];
-    return typeof v === "string" ? v : (v?.toString() ?? "");
-  };
-  const ac = new AbortController();
-  const abort = () => ac.abort(Object.assign(new Error(`${method}: call cancelled`), { name: "AbortError" }));
+/** A call's metadata as a multimap; binary ("-bin") values in base64, their wire form. */
+function metadataOf(md: grpc.Metadata): Metadata {
+  const out = new Map<string, string[]>();
+  for (const [key, values] of Object.entries(md.toJSON())) {
+    out.set(
+      key,
+      values.map((v) => (typeof v === "string" ? v : v.toString("base64"))),
+    );
+  }
+  return out;
+}
+
+/** Opens the call's RequestContext: its signal aborts when grpc-js says the call is cancelled or its deadline passes. */
+function openGrpcCall(call: AnyServerCall, method: string): CallScope {
+  const cancelled = new AbortController();
+  const abort = () => cancelled.abort(Object.assign(new Error(`${method}: call cancelled`), { name: "AbortError" }));
   if (call.cancelled) abort();
   else (call as { once(event: "cancelled", fn: () => void): unknown }).once("cancelled", abort);
-  return {
-    namespace: first(NAMESPACE_KEY),
-    lease: first(LEASE_KEY),
-    metadata: call.metadata,
-    signal: ac.signal,
-    method,
-  };
+  const d = call.getDeadline();
+  const deadline = d instanceof Date ? d.getTime() : d;
+  return openCall(method, metadataOf(call.metadata), { cancelled: cancelled.signal, deadline });
 }
 
 /**
@@ -163,7 +137,7 @@ function contextOf(call: AnyServerCall, method: string): CallContext {
  */
 function requestsOf(
   call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
-  ctx: CallContext,
+  ctx: RequestContext,
 ): AsyncIterable<unknown> {
   return {
     async *[Symbol.asyncIterator]() {
@@ -214,59 +188,53 @@ export function addService<S extends GenServiceMethods>(
   onError: ErrorObserver = () => {},
 ): void {
   const handlers: grpc.UntypedServiceImplementation = {};
-  const generic = service as unknown as GenService<GenServiceMethods>;
-  for (const m of generic.methods) {
-    const fn = (impl as Record<string, unknown>)[m.localName] as ((...a: unknown[]) => unknown) | undefined;
-    const name = `${service.typeName}.${m.name}`;
+  for (const m of methodsOf(service)) {
+    const name = methodName(m);
+    const handler = handlerOf(impl, m);
     const toMsg = (x: unknown) => create(m.output, x as MessageInitShape<DescMessage>);
-    // Runs the handler; a synchronous throw becomes a rejection, a missing handler UNIMPLEMENTED.
-    const run = async (arg: unknown, ctx: CallContext): Promise<unknown> => {
-      if (typeof fn !== "function") throw new BerthError("not-implemented", `${name} is not implemented`);
-      return fn.call(impl, arg, ctx);
-    };
-    const runStream = (arg: unknown, ctx: CallContext): AsyncIterable<unknown> => {
-      if (typeof fn !== "function") throw new BerthError("not-implemented", `${name} is not implemented`);
-      return fn.call(impl, arg, ctx) as AsyncIterable<unknown>;
-    };
-    const status = (call: AnyServerCall, err: unknown) => {
-      if (!call.cancelled) onError(name, err);
+    // Runs the handler; a synchronous throw (a missing handler's too) becomes a rejection.
+    const run = async (arg: unknown, ctx: RequestContext): Promise<unknown> => handler(arg, ctx);
+    const status = (call: AnyServerCall, err: unknown, ctx: RequestContext) => {
+      if (!call.cancelled) onError(name, err, ctx);
       return toStatus(err);
     };
     const stream = (
       call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
-      arg: (ctx: CallContext) => unknown,
+      arg: (ctx: RequestContext) => unknown,
     ) => {
-      const ctx = contextOf(call, name);
+      const { ctx, end } = openGrpcCall(call, name);
       Promise.resolve()
-        .then(() => writeAll(call, runStream(arg(ctx), ctx), toMsg, ctx.signal))
+        .then(() => writeAll(call, handler(arg(ctx), ctx) as AsyncIterable<unknown>, toMsg, ctx.signal))
         .then(
           () => {
             if (!call.cancelled) call.end();
           },
           (err) => {
-            if (!call.cancelled) call.emit("error", status(call, err));
+            if (!call.cancelled) call.emit("error", status(call, err, ctx));
           },
-        );
+        )
+        .finally(end);
+    };
+    const answer = (call: AnyServerCall, scope: CallScope, cb: grpc.sendUnaryData<unknown>, arg: unknown) => {
+      run(arg, scope.ctx)
+        .then(
+          (res) => cb(null, toMsg(res)),
+          (err) => cb(status(call, err, scope.ctx)),
+        )
+        .finally(scope.end);
     };
     switch (m.methodKind) {
       case "unary":
-        handlers[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-          run(call.request, contextOf(call, name)).then(
-            (res) => cb(null, toMsg(res)),
-            (err) => cb(status(call, err)),
-          );
-        };
+        handlers[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+          answer(call, openGrpcCall(call, name), cb, call.request);
         break;
       case "client_streaming":
         handlers[m.localName] = (
           call: grpc.ServerReadableStream<unknown, unknown>,
           cb: grpc.sendUnaryData<unknown>,
         ) => {
-          const ctx = contextOf(call, name);
-          run(requestsOf(call, ctx), ctx).then(
-            (res) => cb(null, toMsg(res)),
-            (err) => cb(status(call, err)),
-          );
+          const scope = openGrpcCall(call, name);
+          answer(call, scope, cb, requestsOf(call, scope.ctx));
         };
         break;
       case "server_streaming":
@@ -278,7 +246,7 @@ export function addService<S extends GenServiceMethods>(
         break;
     }
   }
-  server.addService(serviceDefinition(generic), handlers);
+  server.addService(serviceDefinition(service as unknown as GenService<GenServiceMethods>), handlers);
 }
 
 /**
@@ -349,22 +317,6 @@ export function bindUnix(server: grpc.Server, address: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Client side
 
-type ClientIn<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
-
-/** Per-call options of a client call. */
-export interface CallOptions {
-  /** Overrides the client's namespace for this call ("" sends none). */
-  namespace?: string;
-  /** Sent as "containerd-lease". */
-  lease?: string;
-  /** Further metadata to send. */
-  metadata?: Record<string, string>;
-  /** Cancels the call; the call then rejects (or its iteration throws) with the signal's reason. */
-  signal?: AbortSignal;
-  /** Gives up (DEADLINE_EXCEEDED) after this time (a Date, or ms since the epoch). */
-  deadline?: Date | number;
-}
-
 /** A client-streaming call in progress: send requests, end, then await the single response. */
 export interface ClientStreamCall<Req, Res> {
   /** Resolves once the message is handed to the transport (back-pressure); rejects if the call failed. */
@@ -402,9 +354,8 @@ export type ServiceClient<S extends GenServiceMethods> = { [K in keyof S]: Clien
 /** The client type of a generated service constant: `Client<typeof Content>`. */
 export type Client<T> = T extends GenService<infer S> ? ServiceClient<S> : never;
 
-export interface ClientOptions {
-  /** Sent as "containerd-namespace" on every call that does not override it. */
-  namespace?: string;
+/** A client's options (namespace, trace, timeout: context.ts), and the connection it may share. */
+export interface ClientOptions extends CommonClientOptions {
   /**
    * Share one connection between the clients of several services (see openChannel). It closes
    * when every client created with it has been closed.
@@ -445,7 +396,6 @@ export function createClient<S extends GenServiceMethods>(
   address: string,
   opts: ClientOptions = {},
 ): ServiceClient<S> {
-  const generic = service as unknown as GenService<GenServiceMethods>;
   const channel = opts.channel ?? openChannel(address);
   const client = new grpc.Client(targetOf(address), grpc.credentials.createInsecure(), { channelOverride: channel });
   channelUsers.set(channel, (channelUsers.get(channel) ?? 0) + 1);
@@ -461,18 +411,17 @@ export function createClient<S extends GenServiceMethods>(
   };
   const meta = (o: CallOptions | undefined) => {
     const md = new grpc.Metadata();
-    for (const [k, v] of Object.entries(o?.metadata ?? {})) md.set(k, v);
-    const ns = o?.namespace ?? opts.namespace;
-    if (ns) md.set(NAMESPACE_KEY, ns);
-    if (o?.lease) md.set(LEASE_KEY, o.lease);
+    for (const [key, values] of outgoingMetadata(opts, o)) for (const v of values) md.add(key, v);
     return md;
   };
-  const callOpts = (o: CallOptions | undefined): grpc.CallOptions =>
-    o?.deadline === undefined ? {} : { deadline: o.deadline };
-  for (const m of generic.methods) {
+  const callOpts = (o: CallOptions | undefined): grpc.CallOptions => {
+    const deadline = deadlineOf(opts, o);
+    return deadline === undefined ? {} : { deadline };
+  };
+  for (const m of methodsOf(service)) {
     const path = methodPath(m);
-    const ser = (x: unknown) => asBuffer(toBinary(m.input, create(m.input, x as MessageInitShape<DescMessage>)));
-    const de = (b: Buffer) => fromBinary(m.output, b);
+    const ser = (x: unknown) => asBuffer(encode(m.input, x));
+    const de = (b: Buffer) => decode(m.output, b);
     switch (m.methodKind) {
       case "unary":
         out[m.localName] = (req: unknown, o?: CallOptions) =>

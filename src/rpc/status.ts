@@ -1,14 +1,9 @@
-// Status codes shared by gRPC (grpc.ts) and ttrpc (src/rpc/ttrpc): containerd's errdefs kinds map
-// to google.rpc.Code numbers and back the same way on both transports. No transport is imported
-// here, so the shim, which speaks only ttrpc, does not load grpc-js.
+// Status codes shared by gRPC (grpc.ts) and ttrpc (src/rpc/ttrpc): both carry google.rpc.Code
+// numbers, and containerd's errdefs kinds map to them and back the same way on both transports.
+// No transport is imported here, so the shim, which speaks only ttrpc, does not load grpc-js.
 import { BerthError, type ErrorKind } from "../common/errors.ts";
 
-/** The metadata key containerd clients name the request's namespace with. */
-export const NAMESPACE_KEY = "containerd-namespace";
-/** The metadata key containerd clients name the lease to hold new resources with. */
-export const LEASE_KEY = "containerd-lease";
-
-/** google.rpc.Code values. */
+/** google.rpc.Code values (gRPC's status codes; ttrpc's Response.status carries the same). */
 export const Code = {
   OK: 0,
   CANCELLED: 1,
@@ -54,15 +49,42 @@ const kindOfCode = new Map<number, ErrorKind>([
 ]);
 
 /**
- * The status a thrown value is sent as: a BerthError by its kind, an AbortError as CANCELLED,
- * anything else as UNKNOWN. The details are the error's message.
+ * The status a thrown value is sent as: a BerthError by its kind, an AbortError as CANCELLED, a
+ * TimeoutError (the call's deadline passed: its signal's reason) as DEADLINE_EXCEEDED, anything
+ * else as UNKNOWN. The details are the error's message.
  */
 export function statusOf(err: unknown): { code: number; details: string } {
   const details = err instanceof Error ? err.message : String(err);
   let code: number = Code.UNKNOWN;
   if (err instanceof BerthError) code = codeOfKind[err.kind];
   else if (err instanceof Error && err.name === "AbortError") code = Code.CANCELLED;
+  else if (err instanceof Error && err.name === "TimeoutError") code = Code.DEADLINE_EXCEEDED;
   return { code, details };
+}
+
+/**
+ * A status as a transport received it (code and message): the cause of the BerthError a client
+ * raises for it when the transport has no error object of its own (ttrpc), so statusCode() reads
+ * the code back.
+ */
+export class StatusError extends Error {
+  readonly code: number;
+  readonly details: string;
+  constructor(code: number, details: string) {
+    super(details);
+    this.name = "StatusError";
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A received non-OK status as the BerthError of its kind; `cause` (default a StatusError) keeps the code. */
+export function errorOfStatus(
+  code: number,
+  message: string,
+  cause: unknown = new StatusError(code, message),
+): BerthError {
+  return new BerthError(kindOf(code), message, { cause });
 }
 
 /** The error kind a received status code stands for ("internal" for codes of no kind). */

@@ -30,7 +30,7 @@ import {
 import { type Options, OptionsSchema, ProcessDetailsSchema } from "../proto/gen/containerd/runc/v1/options_pb.js";
 import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
-import type { TtrpcImpl } from "../rpc/ttrpc/server.ts";
+import type { Impl } from "../rpc/service.ts";
 import type { EventPublisher } from "./publisher.ts";
 import type { ExitStatus, Reaper } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
@@ -143,7 +143,7 @@ export class TaskService {
     return p;
   }
 
-  readonly impl: TtrpcImpl<typeof Task> = {
+  readonly impl: Impl<typeof Task> = {
     create: async (req, ctx) => {
       if (req.id === "") throw new InvalidArgumentError("a task needs an id");
       if (this.#config.namespace === "") {

@@ -6,7 +6,7 @@ import {
   ContainerUpdateSchema,
 } from "../../proto/gen/containerd/events/store_pb.js";
 import type { Container, Containers } from "../../proto/gen/containerd/services/containers/v1/containers_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { AnyValue, ContainerMetadata } from "../metadata/db.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";

@@ -8,7 +8,7 @@ import {
   WriteAction,
   type WriteContentRequest,
 } from "../../proto/gen/containerd/services/content/v1/content_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import type { ContentWriter, IngestStatus } from "../content/content-store.ts";
 import { validateDigest } from "../content/local-store.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";

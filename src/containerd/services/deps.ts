@@ -3,7 +3,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
-import type { CallContext } from "../../rpc/grpc.ts";
+import type { RequestContext } from "../../rpc/context.ts";
 import type { LocalDiffService } from "../diff/local.ts";
 import type { Exchange } from "../events/exchange.ts";
 import type { GarbageCollector } from "../metadata/collector.ts";
@@ -23,7 +23,7 @@ export interface ServiceDeps {
 }
 
 /** The call's namespace; containerd refuses namespaced calls without one. */
-export function namespaceOf(ctx: CallContext): string {
+export function namespaceOf(ctx: RequestContext): string {
   if (!ctx.namespace) throw new FailedPreconditionError("namespace is required: failed precondition");
   return validateIdentifier("namespace", ctx.namespace);
 }

@@ -7,7 +7,7 @@ import { InvalidArgumentError, NotImplementedError } from "../../common/errors.t
 import { type Mount, validateMounts } from "../../common/mount/mount.ts";
 import { storageError } from "../../common/storage-errors.ts";
 import type { Diff } from "../../proto/gen/containerd/services/diff/v1/diff_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { validateDigest } from "../content/local-store.ts";
 import { checkLayerMediaType, isLayerMediaType, OCI_LAYER } from "../diff/media-types.ts";
 import { namespaceOf, type ServiceDeps } from "./deps.ts";

@@ -3,7 +3,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../../common/errors.ts";
 import type { Events } from "../../proto/gen/containerd/services/events/v1/events_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { namespaceOf, type ServiceDeps, ts } from "./deps.ts";
 
 export function eventsService(deps: ServiceDeps): Impl<typeof Events> {

@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from "../../common/errors.ts";
 import { ImageCreateSchema, ImageDeleteSchema, ImageUpdateSchema } from "../../proto/gen/containerd/events/image_pb.js";
 import type { Image, Images } from "../../proto/gen/containerd/services/images/v1/images_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { ImageMetadata } from "../metadata/db.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";

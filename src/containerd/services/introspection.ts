@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Introspection } from "../../proto/gen/containerd/services/introspection/v1/introspection_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { ServiceDeps } from "./deps.ts";
 

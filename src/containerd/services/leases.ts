@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "../../common/errors.ts";
 import type { Leases } from "../../proto/gen/containerd/services/leases/v1/leases_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import { namespaceOf, type ServiceDeps, ts } from "./deps.ts";
 

@@ -6,7 +6,7 @@ import {
   NamespaceUpdateSchema,
 } from "../../proto/gen/containerd/events/store_pb.js";
 import type { Namespaces } from "../../proto/gen/containerd/services/namespaces/v1/namespace_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import { pathsOf, type ServiceDeps } from "./deps.ts";
 import { publish } from "./publish.ts";

@@ -8,7 +8,7 @@ import {
   SnapshotRemoveSchema,
 } from "../../proto/gen/containerd/events/store_pb.js";
 import { Kind, type Snapshots } from "../../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { SnapshotInfo } from "../snapshots/snapshotter.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, snapshotterOf, ts } from "./deps.ts";

@@ -7,7 +7,7 @@ import { InvalidArgumentError, NotImplementedError } from "../../common/errors.t
 import { validateMounts } from "../../common/mount/mount.ts";
 import type { Tasks } from "../../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import type { StateResponse } from "../../proto/gen/containerd/task/v2/shim_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { ShimManager } from "../runtime/manager.ts";
 import { namespaceOf, type ServiceDeps, snapshotterOf } from "./deps.ts";

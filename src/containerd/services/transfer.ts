@@ -8,7 +8,7 @@ import { RegistryClient } from "../../oci/registry/registry-client.ts";
 import type { ProgressEvent } from "../../oci/transfer/progress.ts";
 import { pull } from "../../oci/transfer/pull.ts";
 import type { PullProgress, PullProgressSchema, Transfer } from "../../proto/gen/berth/transfer/v1/transfer_pb.js";
-import type { Impl } from "../../rpc/grpc.ts";
+import type { Impl } from "../../rpc/service.ts";
 import { localPorts } from "../transfer/local-ports.ts";
 import { namespaceOf, type ServiceDeps } from "./deps.ts";
 

@@ -1,64 +1,34 @@
 // A ttrpc client (unary calls) over one unix-socket connection. Calls run concurrently: each gets
-// the next odd stream id and waits for the Response frame carrying it. A non-OK status comes back
-// as the BerthError kind src/rpc/status.ts maps its code to; a dropped connection fails every
-// call in flight (and every later one) as "unavailable".
+// the next odd stream id and waits for the Response frame carrying it. Call and client options
+// are gRPC's (src/rpc/context.ts: namespace, lease, metadata, trace, deadline or timeout, signal).
+// A non-OK status comes back as the BerthError kind src/rpc/status.ts maps its code to; a dropped
+// connection fails every call in flight (and every later one) as "unavailable".
 //
 //   const task = createTtrpcClient(Task, "/run/containerd/s/abc", { namespace: "berth" });
-//   const st = await task.state({ id: "c1" }, { timeoutMs: 5000 });
+//   const st = await task.state({ id: "c1" }, { timeoutMs: 5000, trace: ctx.trace });
 //   task.close();
 import * as net from "node:net";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { BerthError, errorMessage } from "../../common/errors.ts";
-import { RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { kindOf, NAMESPACE_KEY } from "../status.ts";
+import { RequestSchema, type Response, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
+import { type CallOptions, type ClientOptions, deadlineOf, outgoingMetadata } from "../context.ts";
+import { type ClientIn, decode, encode, methodsOf, type Out } from "../service.ts";
+import { Code, errorOfStatus, StatusError } from "../status.ts";
 import {
-  CODE_DEADLINE_EXCEEDED,
-  CODE_OK,
-  CODE_RESOURCE_EXHAUSTED,
   encodeFrame,
   FrameReader,
   MAX_MESSAGE_LENGTH,
   MESSAGE_REQUEST,
   MESSAGE_RESPONSE,
   oversizedError,
-  TtrpcStatusError,
 } from "./frame.ts";
-
-export interface TtrpcCallOptions {
-  /** Overrides the client's namespace for this call ("" sends none). */
-  namespace?: string;
-  /** Further metadata; an array sends the key once per value. */
-  metadata?: Record<string, string | string[]>;
-  /** Gives up after this long (DEADLINE_EXCEEDED) and tells the server the same timeout. */
-  timeoutMs?: number;
-  /** Cancels the call: it rejects with the signal's reason (the server finishes on its own). */
-  signal?: AbortSignal;
-}
-
-export interface TtrpcClientOptions {
-  /** Sent as "containerd-namespace" on every call that does not override it. */
-  namespace?: string;
-  /** The timeout of calls that set none; unset means wait as long as the connection lives. */
-  timeoutMs?: number;
-}
-
-type ClientIn<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
-type Out<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
 
 /** One typed method per unary RPC, keyed by localName, plus close(). */
 export type TtrpcServiceClient<S extends GenServiceMethods> = {
   [K in keyof S as S[K] extends { methodKind: "unary" } ? K : never]: (
     req: ClientIn<S[K]>,
-    opts?: TtrpcCallOptions,
+    opts?: CallOptions,
   ) => Promise<Out<S[K]>>;
 } & {
   /** Closes the connection; calls in flight fail as unavailable. */
@@ -118,14 +88,13 @@ export class TtrpcConnection {
     opts.signal?.throwIfAborted();
     const streamId = this.#nextId;
     this.#nextId += 2;
-    const req = create(RequestSchema, {
+    const body = encode(RequestSchema, {
       service,
       method,
       payload,
       timeoutNano: opts.timeoutMs ? BigInt(Math.ceil(opts.timeoutMs * 1e6)) : 0n,
       metadata: opts.metadata ?? [],
     });
-    const body = toBinary(RequestSchema, req);
     if (body.length > MAX_MESSAGE_LENGTH) throw oversizedError(body.length);
     const answer = new Promise<Uint8Array>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -153,18 +122,19 @@ export class TtrpcConnection {
         timer = setTimeout(() => {
           done();
           const msg = `ttrpc: ${service}/${method}: no answer within ${opts.timeoutMs} ms`;
-          reject(statusError(CODE_DEADLINE_EXCEEDED, msg));
+          reject(errorOfStatus(Code.DEADLINE_EXCEEDED, msg));
         }, opts.timeoutMs);
       }
     });
     this.#sock.write(encodeFrame(streamId, MESSAGE_REQUEST, 0, body));
-    const res = fromBinary(ResponseSchema, await answer);
-    const code = res.status?.code ?? CODE_OK;
-    if (code !== CODE_OK) {
+    const res = decode(ResponseSchema, await answer) as Response;
+    const code = res.status?.code ?? Code.OK;
+    if (code !== Code.OK) {
       const message = res.status?.message || `ttrpc status ${code}`;
-      if (code === CODE_RESOURCE_EXHAUSTED)
-        throw new BerthError("invalid-argument", message, { cause: new TtrpcStatusError(code, message) });
-      throw statusError(code, message);
+      // The server refused a message over its limit: ours, so the caller's fault.
+      if (code === Code.RESOURCE_EXHAUSTED)
+        throw new BerthError("invalid-argument", message, { cause: new StatusError(code, message) });
+      throw errorOfStatus(code, message);
     }
     return res.payload;
   }
@@ -190,11 +160,6 @@ export class TtrpcConnection {
 }
 
 /** A socket path from "unix:///p" (what shims print and containerd passes) or a bare path. */
-/** A non-OK status as the BerthError of its kind; the status itself is the cause. */
-function statusError(code: number, message: string): BerthError {
-  return new BerthError(kindOf(code), message, { cause: new TtrpcStatusError(code, message) });
-}
-
 export function socketPathOf(address: string): string {
   return address.startsWith("unix://") ? address.slice("unix://".length) : address;
 }
@@ -206,26 +171,24 @@ export interface CallInit {
   signal?: AbortSignal;
 }
 
-/** The metadata a call sends: the namespace (per call, else the client's) plus extra pairs. */
-function metadataFor(clientNs: string | undefined, o: TtrpcCallOptions): { key: string; value: string }[] {
-  const md: { key: string; value: string }[] = [];
-  const ns = o.namespace ?? clientNs;
-  if (ns) md.push({ key: NAMESPACE_KEY, value: ns });
-  for (const [key, v] of Object.entries(o.metadata ?? {})) {
-    for (const value of Array.isArray(v) ? v : [v]) md.push({ key, value });
-  }
-  return md;
+/** The metadata a call sends as ttrpc's key-value pairs (see context.ts's outgoingMetadata). */
+function pairsOf(client: ClientOptions, o: CallOptions): { key: string; value: string }[] {
+  const pairs: { key: string; value: string }[] = [];
+  for (const [key, values] of outgoingMetadata(client, o)) for (const value of values) pairs.push({ key, value });
+  return pairs;
 }
 
-function methodCall(conn: TtrpcConnection, m: DescMethod, options: TtrpcClientOptions) {
-  return async (req: unknown, o: TtrpcCallOptions = {}) => {
-    const payload = toBinary(m.input, create(m.input, req as MessageInitShape<DescMessage>));
-    const res = await conn.call(m.parent.typeName, m.name, payload, {
-      metadata: metadataFor(options.namespace, o),
-      timeoutMs: o.timeoutMs ?? options.timeoutMs,
+function methodCall(conn: TtrpcConnection, m: DescMethod, options: ClientOptions) {
+  return async (req: unknown, o: CallOptions = {}) => {
+    const now = Date.now();
+    const deadline = deadlineOf(options, o, now);
+    const res = await conn.call(m.parent.typeName, m.name, encode(m.input, req), {
+      metadata: pairsOf(options, o),
+      // ttrpc carries a timeout, not a deadline: what is left of it.
+      timeoutMs: deadline === undefined ? undefined : Math.max(1, deadline - now),
       signal: o.signal,
     });
-    return fromBinary(m.output, res);
+    return decode(m.output, res);
   };
 }
 
@@ -236,11 +199,11 @@ function methodCall(conn: TtrpcConnection, m: DescMethod, options: TtrpcClientOp
 export function createTtrpcClient<S extends GenServiceMethods>(
   service: GenService<S>,
   socketPath: string,
-  options: TtrpcClientOptions = {},
+  options: ClientOptions = {},
 ): TtrpcServiceClient<S> {
   const conn = TtrpcConnection.connect(socketPath);
   const client: Record<string, unknown> = { close: () => conn.close(), closed: conn.closed };
-  for (const m of (service as unknown as GenService<GenServiceMethods>).methods) {
+  for (const m of methodsOf(service)) {
     if (m.methodKind === "unary") client[m.localName] = methodCall(conn, m, options);
   }
   return client as TtrpcServiceClient<S>;

@@ -2,6 +2,7 @@
 // stream id u32 BE, message type u8, flags u8) followed by the payload. Unary calls only need the
 // request and response types; data frames are recognised so a streaming peer gets a clear answer.
 import { BerthError } from "../../common/errors.ts";
+import { Code, StatusError } from "../status.ts";
 
 export const HEADER_LENGTH = 10;
 /** The largest payload ttrpc accepts (4 MiB); a bigger one is refused, not read into memory. */
@@ -10,14 +11,6 @@ export const MAX_MESSAGE_LENGTH = 4 << 20;
 export const MESSAGE_REQUEST = 0x1;
 export const MESSAGE_RESPONSE = 0x2;
 export const MESSAGE_DATA = 0x3;
-
-/** The gRPC status codes ttrpc itself sends (numbers shared with google.rpc.Code). */
-export const CODE_OK = 0;
-export const CODE_INVALID_ARGUMENT = 3;
-export const CODE_DEADLINE_EXCEEDED = 4;
-export const CODE_RESOURCE_EXHAUSTED = 8;
-export const CODE_UNIMPLEMENTED = 12;
-export const CODE_INTERNAL = 13;
 
 export interface FrameHeader {
   length: number;
@@ -35,25 +28,10 @@ export interface Frame {
   oversized?: number;
 }
 
-/**
- * A status error as ttrpc carries it (code + message); the cause of the BerthErrors our client
- * raises, so status.ts's statusCode() (and grpc.ts's grpcCode()) can read the code back.
- */
-export class TtrpcStatusError extends Error {
-  readonly code: number;
-  readonly details: string;
-  constructor(code: number, details: string) {
-    super(details);
-    this.name = "TtrpcStatusError";
-    this.code = code;
-    this.details = details;
-  }
-}
-
 /** The error for a message over the 4 MiB limit (the caller's fault, hence invalid-argument). */
 export function oversizedError(length: number): BerthError {
   const msg = `ttrpc: message of ${length} bytes is over the ${MAX_MESSAGE_LENGTH}-byte limit`;
-  return new BerthError("invalid-argument", msg, { cause: new TtrpcStatusError(CODE_RESOURCE_EXHAUSTED, msg) });
+  return new BerthError("invalid-argument", msg, { cause: new StatusError(Code.RESOURCE_EXHAUSTED, msg) });
 }
 
 export function encodeHeader(h: FrameHeader): Buffer {

@@ -1,33 +1,22 @@
 // A ttrpc server (unary calls): accepts connections on a unix socket and answers each Request
-// frame with one Response frame on the same stream id. Handlers are async functions typed from
-// the generated service, like grpc.ts's Impl; thrown BerthErrors go out as the status codes
-// src/rpc/status.ts picks, so containerd maps them back to its errdefs kinds.
+// frame with one Response frame on the same stream id. Services are implemented as for gRPC
+// (src/rpc/service.ts's Impl, each handler given a RequestContext); thrown BerthErrors go out as
+// the status codes src/rpc/status.ts picks, so containerd maps them back to its errdefs kinds.
 //
 //   const server = createTtrpcServer();
 //   addTtrpcService(server, Task, { state: async (req, ctx) => ({ ... }) });
 //   await server.listen("/run/berth/s/abc.sock");
 import { rmSync } from "node:fs";
 import * as net from "node:net";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { BerthError } from "../../common/errors.ts";
 import { listenUnix } from "../../common/secure-fs.ts";
 import { type Request, RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
-import { NAMESPACE_KEY, statusOf } from "../status.ts";
+import { type Metadata, openCall } from "../context.ts";
+import { decode, type ErrorObserver, encode, handlerOf, methodName, methodsOf, type ServiceImpl } from "../service.ts";
+import { Code, statusOf } from "../status.ts";
 import {
-  CODE_INTERNAL,
-  CODE_INVALID_ARGUMENT,
-  CODE_OK,
-  CODE_RESOURCE_EXHAUSTED,
-  CODE_UNIMPLEMENTED,
   encodeFrame,
   type Frame,
   FrameReader,
@@ -36,35 +25,6 @@ import {
   MESSAGE_RESPONSE,
 } from "./frame.ts";
 
-/** Per-call context handed to every handler. */
-export interface TtrpcCallContext {
-  /** The "containerd-namespace" metadata; "" when absent. */
-  namespace: string;
-  /** All request metadata (a key may carry several values, in the order sent). */
-  metadata: ReadonlyMap<string, readonly string[]>;
-  /** Aborted when the request's timeout passes, the connection drops or the server closes. */
-  signal: AbortSignal;
-  /** "pkg.Service.Method", for logs. */
-  method: string;
-}
-
-type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
-type OutInit<M> = M extends { output: infer O extends DescMessage } ? MessageInitShape<O> : never;
-
-/** The handler of one unary RPC; the response may be a full message or an init object. */
-export type TtrpcHandler<M> = (req: In<M>, ctx: TtrpcCallContext) => Promise<OutInit<M>>;
-
-/** Handlers keyed by localName (camelCase); ttrpc here serves unary RPCs only. */
-export type TtrpcServiceImpl<S extends GenServiceMethods> = {
-  [K in keyof S as S[K] extends { methodKind: "unary" } ? K : never]: TtrpcHandler<S[K]>;
-};
-
-/** The implementation type of a generated service constant: `TtrpcImpl<typeof Task>`. */
-export type TtrpcImpl<T> = T extends GenService<infer S> ? TtrpcServiceImpl<S> : never;
-
-/** Sees every failed call, e.g. to log it. */
-export type TtrpcErrorObserver = (method: string, err: unknown) => void;
-
 /** What a dispatched call answers: a status, and on success the encoded response. */
 interface Outcome {
   code: number;
@@ -72,7 +32,8 @@ interface Outcome {
   payload?: Uint8Array;
 }
 
-type MethodRunner = (req: Request, signal: AbortSignal) => Promise<Outcome>;
+/** Runs one call of a method; `cancelled` aborts when its connection drops or the server closes. */
+type MethodRunner = (req: Request, cancelled: AbortSignal) => Promise<Outcome>;
 
 export class TtrpcServer {
   #methods = new Map<string, Map<string, MethodRunner>>();
@@ -131,15 +92,14 @@ export class TtrpcServer {
     let lastStreamId = 0;
     const send = (streamId: number, o: Outcome) => {
       if (sock.destroyed) return;
-      const res = create(ResponseSchema, {
+      const body = encode(ResponseSchema, {
         status: { code: o.code, message: o.message },
         payload: o.payload ?? new Uint8Array(0),
       });
-      const body = toBinary(ResponseSchema, res);
       // The envelope adds a few bytes to a payload just under the limit: refuse rather than send.
       if (body.length > MAX_MESSAGE_LENGTH) {
         const message = `ttrpc: response of ${body.length} bytes is over the ${MAX_MESSAGE_LENGTH}-byte limit`;
-        return send(streamId, { code: CODE_RESOURCE_EXHAUSTED, message });
+        return send(streamId, { code: Code.RESOURCE_EXHAUSTED, message });
       }
       sock.write(encodeFrame(streamId, MESSAGE_RESPONSE, 0, body));
     };
@@ -147,24 +107,24 @@ export class TtrpcServer {
       const refuse = (code: number, message: string) => send(f.streamId, { code, message });
       if (f.oversized !== undefined) {
         return refuse(
-          CODE_RESOURCE_EXHAUSTED,
+          Code.RESOURCE_EXHAUSTED,
           `ttrpc: message of ${f.oversized} bytes is over the ${MAX_MESSAGE_LENGTH}-byte limit`,
         );
       }
       if (f.streamId % 2 !== 1)
-        return refuse(CODE_INVALID_ARGUMENT, `ttrpc: stream id ${f.streamId} is even; clients use odd ids`);
-      if (f.type !== MESSAGE_REQUEST) return refuse(CODE_INVALID_ARGUMENT, "ttrpc: only unary requests are served");
+        return refuse(Code.INVALID_ARGUMENT, `ttrpc: stream id ${f.streamId} is even; clients use odd ids`);
+      if (f.type !== MESSAGE_REQUEST) return refuse(Code.INVALID_ARGUMENT, "ttrpc: only unary requests are served");
       if (f.streamId <= lastStreamId)
         return refuse(
-          CODE_INVALID_ARGUMENT,
+          Code.INVALID_ARGUMENT,
           `ttrpc: stream id ${f.streamId} is not above the last one (${lastStreamId})`,
         );
       lastStreamId = f.streamId;
       let req: Request;
       try {
-        req = fromBinary(RequestSchema, f.payload);
+        req = decode(RequestSchema, f.payload) as Request;
       } catch (err) {
-        return refuse(CODE_INVALID_ARGUMENT, `ttrpc: cannot decode the request: ${(err as Error).message}`);
+        return refuse(Code.INVALID_ARGUMENT, `ttrpc: cannot decode the request: ${(err as Error).message}`);
       }
       this.#dispatch(req, gone.signal)
         .then((o) => send(f.streamId, o))
@@ -195,43 +155,25 @@ export class TtrpcServer {
     return this.#path;
   }
 
-  async #dispatch(req: Request, connGone: AbortSignal): Promise<Outcome> {
+  #dispatch(req: Request, connGone: AbortSignal): Promise<Outcome> {
     const methods = this.#methods.get(req.service);
-    if (!methods) return { code: CODE_UNIMPLEMENTED, message: `ttrpc: no service ${req.service}` };
+    if (!methods) return Promise.resolve({ code: Code.UNIMPLEMENTED, message: `ttrpc: no service ${req.service}` });
     const run = methods.get(req.method);
-    if (!run) return { code: CODE_UNIMPLEMENTED, message: `ttrpc: service ${req.service} has no method ${req.method}` };
-    // The call's own signal, and a deadline timer cleared when the call ends: AbortSignal.timeout
-    // would stay pending (with its signals) until the timeout passed, up to 24.8 days a call.
-    const call = new AbortController();
-    const onGone = () => call.abort(connGone.reason);
-    if (connGone.aborted) onGone();
-    else connGone.addEventListener("abort", onGone, { once: true });
-    const ms = deadlineMs(req.timeoutNano);
-    const timer =
-      ms === undefined
-        ? undefined
-        : setTimeout(
-            () => call.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-            ms,
-          );
-    timer?.unref(); // as AbortSignal.timeout's: a call's deadline alone does not keep the process up
-    try {
-      return await run(req, call.signal);
-    } finally {
-      clearTimeout(timer);
-      connGone.removeEventListener("abort", onGone);
+    if (!run) {
+      const message = `ttrpc: service ${req.service} has no method ${req.method}`;
+      return Promise.resolve({ code: Code.UNIMPLEMENTED, message });
     }
+    return run(req, connGone);
   }
 }
 
 /**
- * A request's timeout_nano as a timer delay in ms, none when 0 or less (no deadline). It is relative
- * to when the client sent the request, so the deadline starts now; past Node's longest timer (2^31-1
- * ms, 24.8 days) it is that.
+ * A request's timeout_nano as a deadline (ms since the epoch), none when 0 or less. It is relative
+ * to when the client sent the request, so the deadline starts now.
  */
-function deadlineMs(timeoutNano: bigint): number | undefined {
+function deadlineOf(timeoutNano: bigint): number | undefined {
   if (timeoutNano <= 0n) return undefined;
-  return Math.min(2 ** 31 - 1, Math.max(1, Number(timeoutNano / 1_000_000n)));
+  return Date.now() + Number(timeoutNano / 1_000_000n);
 }
 
 /** `onListenerError` hears a failed accept (the listener goes on); without it, it is dropped. */
@@ -239,51 +181,48 @@ export function createTtrpcServer(opts: { onListenerError?: (err: Error) => void
   return new TtrpcServer(opts);
 }
 
-/** The request's metadata as a multimap. */
-function metadataOf(req: Request): Map<string, string[]> {
+/** The request's metadata as a multimap, keys lowercased (as gRPC's are: keys are case-insensitive). */
+function metadataOf(req: Request): Metadata {
   const md = new Map<string, string[]>();
   for (const kv of req.metadata) {
-    const vs = md.get(kv.key);
+    const key = kv.key.toLowerCase();
+    const vs = md.get(key);
     if (vs) vs.push(kv.value);
-    else md.set(kv.key, [kv.value]);
+    else md.set(key, [kv.value]);
   }
   return md;
 }
 
 /** Runs one handler: decode the payload, call, encode the answer; errors become statuses. */
-function runnerOf(
-  m: DescMethod,
-  fn: ((req: unknown, ctx: TtrpcCallContext) => Promise<unknown>) | undefined,
-  self: unknown,
-  onError: TtrpcErrorObserver,
-): MethodRunner {
-  const name = `${m.parent.typeName}.${m.name}`;
-  return async (req, signal) => {
-    if (typeof fn !== "function") return { code: CODE_UNIMPLEMENTED, message: `ttrpc: ${name} is not implemented` };
+function runnerOf(m: DescMethod, impl: object, onError: ErrorObserver): MethodRunner {
+  const name = methodName(m);
+  const handler = handlerOf(impl, m);
+  return async (req, cancelled) => {
     let input: unknown;
     try {
-      input = fromBinary(m.input, req.payload);
+      input = decode(m.input, req.payload);
     } catch (err) {
       return {
-        code: CODE_INTERNAL,
+        code: Code.INTERNAL,
         message: `ttrpc: cannot decode the ${m.input.typeName} payload: ${(err as Error).message}`,
       };
     }
-    const md = metadataOf(req);
-    const ctx: TtrpcCallContext = { namespace: md.get(NAMESPACE_KEY)?.[0] ?? "", metadata: md, signal, method: name };
+    // The deadline's timer is cleared when the call ends (see openCall).
+    const { ctx, end } = openCall(name, metadataOf(req), { cancelled, deadline: deadlineOf(req.timeoutNano) });
     try {
-      const res = await fn.call(self, input, ctx);
-      const payload = toBinary(m.output, create(m.output, res as MessageInitShape<DescMessage>));
+      const payload = encode(m.output, await handler(input, ctx));
       if (payload.length > MAX_MESSAGE_LENGTH) {
         const message = `ttrpc: response of ${payload.length} bytes is over the ${MAX_MESSAGE_LENGTH}-byte limit`;
-        onError(name, new Error(message));
-        return { code: CODE_RESOURCE_EXHAUSTED, message };
+        onError(name, new Error(message), ctx);
+        return { code: Code.RESOURCE_EXHAUSTED, message };
       }
-      return { code: CODE_OK, message: "", payload };
+      return { code: Code.OK, message: "", payload };
     } catch (err) {
-      onError(name, err);
+      onError(name, err, ctx);
       const st = statusOf(err);
       return { code: st.code, message: st.details };
+    } finally {
+      end();
     }
   };
 }
@@ -296,15 +235,10 @@ function runnerOf(
 export function addTtrpcService<S extends GenServiceMethods>(
   server: TtrpcServer,
   service: GenService<S>,
-  impl: Partial<TtrpcServiceImpl<S>>,
-  onError: TtrpcErrorObserver = () => {},
+  impl: Partial<ServiceImpl<S>>,
+  onError: ErrorObserver = () => {},
 ): void {
-  const generic = service as unknown as GenService<GenServiceMethods>;
-  for (const m of generic.methods) {
-    if (m.methodKind !== "unary") continue;
-    const fn = (impl as Record<string, unknown>)[m.localName] as
-      | ((req: unknown, ctx: TtrpcCallContext) => Promise<unknown>)
-      | undefined;
-    server.register(service.typeName, m.name, runnerOf(m, fn, impl, onError));
+  for (const m of methodsOf(service)) {
+    if (m.methodKind === "unary") server.register(service.typeName, m.name, runnerOf(m, impl, onError));
   }
 }

@@ -11,18 +11,11 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BerthError, type ErrorKind } from "../../common/errors.ts";
 import { StateRequestSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
 import { RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
+import type { RequestContext } from "../context.ts";
 import { grpcCode } from "../grpc.ts";
 import { createTtrpcClient, TtrpcConnection } from "./client.ts";
-import {
-  encodeFrame,
-  encodeHeader,
-  type Frame,
-  FrameReader,
-  MAX_MESSAGE_LENGTH,
-  MESSAGE_REQUEST,
-  MESSAGE_RESPONSE,
-} from "./frame.ts";
-import { addTtrpcService, createTtrpcServer, type TtrpcCallContext, type TtrpcServer } from "./server.ts";
+import * as frame from "./frame.ts";
+import { addTtrpcService, createTtrpcServer, type TtrpcServer } from "./server.ts";
 
 const kinds: ErrorKind[] = [
   "invalid-argument",
@@ -44,12 +37,12 @@ const isKind = (kind: ErrorKind, msg?: RegExp) => (err: unknown) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends raw frames on a fresh connection and collects the first `n` frames the server answers. */
-async function rawExchange(path: string, data: Uint8Array[], n: number): Promise<Frame[]> {
+async function rawExchange(path: string, data: Uint8Array[], n: number): Promise<frame.Frame[]> {
   const sock = net.createConnection(path);
   try {
     await once(sock, "connect");
-    const reader = new FrameReader();
-    const got: Frame[] = [];
+    const reader = new frame.FrameReader();
+    const got: frame.Frame[] = [];
     const done = new Promise<void>((resolve, reject) => {
       sock.on("data", (c: Buffer) => {
         got.push(...reader.push(c));
@@ -67,14 +60,14 @@ async function rawExchange(path: string, data: Uint8Array[], n: number): Promise
 
 function requestFrame(streamId: number, service: string, method: string, payload: Uint8Array): Buffer {
   const body = toBinary(RequestSchema, create(RequestSchema, { service, method, payload }));
-  return encodeFrame(streamId, MESSAGE_REQUEST, 0, body);
+  return frame.encodeFrame(streamId, frame.MESSAGE_REQUEST, 0, body);
 }
 
 describe("ttrpc client and server over a unix socket", () => {
   let dir: string;
   let path: string;
   let server: TtrpcServer;
-  const seen: TtrpcCallContext[] = [];
+  const seen: RequestContext[] = [];
   const failures: string[] = [];
   let release: (() => void) | undefined;
   let aborted: unknown;
@@ -90,9 +83,9 @@ describe("ttrpc client and server over a unix socket", () => {
         async state(req, ctx) {
           seen.push(ctx);
           if (req.id.startsWith("delay-")) await sleep(Number(req.id.slice(6)));
-          if (req.id === "big") return { id: req.id, bundle: "x".repeat(MAX_MESSAGE_LENGTH + 1) };
+          if (req.id === "big") return { id: req.id, bundle: "x".repeat(frame.MAX_MESSAGE_LENGTH + 1) };
           // Under the limit itself, over it once wrapped in the Response envelope.
-          if (req.id === "edge") return { id: req.id, bundle: "x".repeat(MAX_MESSAGE_LENGTH - 16) };
+          if (req.id === "edge") return { id: req.id, bundle: "x".repeat(frame.MAX_MESSAGE_LENGTH - 16) };
           return { id: req.id, execId: req.execId, pid: req.id.length, bundle: ctx.namespace };
         },
         async kill(req) {
@@ -139,6 +132,21 @@ describe("ttrpc client and server over a unix socket", () => {
       assert.equal((await task.state({ id: "c2" }, { namespace: "other" })).bundle, "other");
       assert.equal((await task.state({ id: "c3" }, { namespace: "" })).bundle, "");
       assert.equal(seen.at(-1)?.metadata.has("containerd-namespace"), false);
+    } finally {
+      task.close();
+    }
+  });
+
+  it("sends the trace as traceparent metadata; the handler continues it (or starts its own)", async () => {
+    const trace = "0af7651916cd43dd8448eb211c80319c";
+    const task = createTtrpcClient(Task, path, { trace: `00-${trace}-b7ad6b7169203331-01` });
+    try {
+      await task.state({ id: "t1" });
+      assert.equal(seen.at(-1)?.trace.traceId, trace);
+      assert.equal(seen.at(-1)?.trace.parentId, "b7ad6b7169203331");
+      await task.state({ id: "t2" }, { trace: "00-0000" });
+      assert.notEqual(seen.at(-1)?.trace.traceId, trace);
+      assert.match(seen.at(-1)?.trace.traceId ?? "", /^[0-9a-f]{32}$/);
     } finally {
       task.close();
     }
@@ -230,7 +238,7 @@ describe("ttrpc client and server over a unix socket", () => {
     const task = createTtrpcClient(Task, path);
     try {
       await assert.rejects(
-        task.create({ id: "c", stdin: "x".repeat(MAX_MESSAGE_LENGTH) }),
+        task.create({ id: "c", stdin: "x".repeat(frame.MAX_MESSAGE_LENGTH) }),
         isKind("invalid-argument", /message of \d+ bytes is over the 4194304-byte limit/),
       );
       assert.equal((await task.state({ id: "ok" })).id, "ok");
@@ -255,19 +263,19 @@ describe("ttrpc client and server over a unix socket", () => {
   });
 
   it("answers an oversized frame sent raw with RESOURCE_EXHAUSTED and reads on", async () => {
-    const len = MAX_MESSAGE_LENGTH + 10;
+    const len = frame.MAX_MESSAGE_LENGTH + 10;
     const payload = toBinary(StateRequestSchema, create(StateRequestSchema, { id: "raw" }));
     const frames = await rawExchange(
       path,
       [
-        encodeHeader({ length: len, streamId: 1, type: MESSAGE_REQUEST, flags: 0 }),
+        frame.encodeHeader({ length: len, streamId: 1, type: frame.MESSAGE_REQUEST, flags: 0 }),
         Buffer.alloc(len),
         requestFrame(3, "containerd.task.v2.Task", "State", payload),
       ],
       2,
     );
     const [first, second] = frames.map((f) => {
-      assert.equal(f.type, MESSAGE_RESPONSE);
+      assert.equal(f.type, frame.MESSAGE_RESPONSE);
       return { id: f.streamId, res: fromBinary(ResponseSchema, f.payload) };
     });
     assert.equal(first?.id, 1);

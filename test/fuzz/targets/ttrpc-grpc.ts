@@ -38,6 +38,7 @@ import { Version } from "../../../src/proto/gen/containerd/services/version/v1/v
 import { Task } from "../../../src/proto/gen/containerd/task/v2/shim_pb.js";
 import { RequestSchema, ResponseSchema } from "../../../src/proto/gen/ttrpc/ttrpc_pb.js";
 import { serviceDefinition } from "../../../src/rpc/grpc.ts";
+import type { ServiceImpl } from "../../../src/rpc/service.ts";
 import { encodeHeader, FrameReader, MAX_MESSAGE_LENGTH, MESSAGE_RESPONSE } from "../../../src/rpc/ttrpc/frame.ts";
 import { addTtrpcService, createTtrpcServer } from "../../../src/rpc/ttrpc/server.ts";
 import { check, Finding, type FuzzTarget } from "../harness.ts";
@@ -296,7 +297,7 @@ function ttrpcServer() {
   for (const s of TTRPC_SERVICES) {
     const impl: Record<string, () => Promise<object>> = {};
     for (const m of s.methods) impl[m.localName] = async () => ({});
-    addTtrpcService(server, s, impl);
+    addTtrpcService(server, s, impl as unknown as Partial<ServiceImpl<GenServiceMethods>>);
   }
   return server;
 }
