@@ -1,10 +1,19 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { readFileInRoot, resolveInRoot } from "./in-root.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import {
+  chmodNoFollow,
+  components,
+  InRootWalk,
+  openDirBeneath,
+  readFileInRoot,
+  resolveInRoot,
+  statDirBeneath,
+} from "./in-root.ts";
 
 let base: string;
 let root: string;
@@ -63,4 +72,48 @@ test("a root given through a symlink is resolved first", () => {
   const link = join(base, "rootlink");
   symlinkSync(root, link);
   assert.equal(readFileInRoot(link, "/etc/abs", { maxBytes: 100 })?.toString(), "inside\n");
+});
+
+test("the walk stops '..' at the root, restarts absolute targets there, and counts symlinks", () => {
+  const walk = new InRootWalk("/../a/./b/../c");
+  const seen: string[] = [];
+  while (walk.next()) seen.push(walk.resolved.join("/"));
+  assert.deepEqual(seen, ["a", "a/b", "a/c"]);
+  const linked = new InRootWalk(["x", "y"]);
+  assert.ok(linked.next());
+  assert.equal(linked.more, true);
+  assert.ok(linked.follow("/t/u"), "x is a symlink to /t/u");
+  assert.ok(linked.next());
+  assert.deepEqual(linked.resolved, ["t"]);
+  const loop = new InRootWalk("l");
+  let follows = 0;
+  while (loop.next()) {
+    if (!loop.follow("l")) break;
+    follows++;
+  }
+  assert.equal(follows, 40, "the kernel's ELOOP limit");
+});
+
+test("beneath the root nothing is followed: a symlinked directory is not reached", () => {
+  assert.deepEqual(components("a/b"), ["a", "b"]);
+  assert.deepEqual(components(""), []);
+  for (const bad of ["a//b", "./a", "a/..", "/a"]) assert.throws(() => components(bad), InvalidArgumentError);
+  const st = statDirBeneath(root, ["data"]);
+  assert.ok(st?.isDirectory());
+  // dirlink -> /data inside the root, and etc/host -> a host file: neither is a directory here.
+  assert.equal(statDirBeneath(root, ["dirlink"]), null);
+  assert.equal(openDirBeneath(root, ["etc", "host"]), null);
+  assert.equal(openDirBeneath(root, ["nope"]), null);
+  const fd = openDirBeneath(root, ["etc"]);
+  assert.ok(fd !== null);
+  assert.ok(fstatSync(fd).isDirectory());
+  closeSync(fd);
+});
+
+test("chmodNoFollow changes the entry itself and refuses a symlink", () => {
+  chmodNoFollow(join(root, "data/file"), 0o640);
+  assert.equal(statSync(join(root, "data/file")).mode & 0o777, 0o640);
+  const before = statSync(join(outside, "secret")).mode;
+  assert.throws(() => chmodNoFollow(join(root, "etc/host"), 0o777), /ELOOP/);
+  assert.equal(statSync(join(outside, "secret")).mode, before, "the host file is unchanged");
 });

@@ -20,11 +20,11 @@ import {
 import { type FileHandle, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { BerthError, errorMessage, InvalidArgumentError } from "../../common/errors.ts";
+import { chmodNoFollow, components, openDirBeneath, openDirNoFollow, statDirBeneath } from "../../common/in-root.ts";
 import { storageError } from "../../common/storage-errors.ts";
 import { decompress } from "./compression.ts";
 import { type Fsops, sharedFsops } from "./fsops.ts";
 import { planEntry } from "./layer-entry.ts";
-import { chmodNoFollow, components, openDirBeneath, openDirNoFollow, statDirBeneath } from "./nofollow.ts";
 import { RootPath } from "./root-path.ts";
 import type { TarEntry } from "./tar-format.ts";
 import { TarReader } from "./tar-reader.ts";

@@ -1,11 +1,12 @@
-// Resolves a directory path inside a root the way openat2(RESOLVE_IN_ROOT) would: symlinks are
-// followed, but an absolute target or a ".." at the root stays at the root, so no entry of a
-// layer can reach outside it through a symlink that an earlier entry planted. Directories proven
-// real (not symlinks) are cached; the caller must call forget() for anything it removes.
+// Resolves a layer entry's parent directory inside the root being written, the way
+// openat2(RESOLVE_IN_ROOT) would (common/in-root.ts's walk): symlinks are followed, but an
+// absolute target or a ".." at the root stays at the root, so no entry of a layer can reach
+// outside it through a symlink that an earlier entry planted. Missing directories are made.
+// Directories proven real (not symlinks) are cached; the caller must call forget() for anything
+// it removes.
 import { lstat, mkdir, readlink } from "node:fs/promises";
 import { InvalidArgumentError } from "../../common/errors.ts";
-
-const MAX_SYMLINKS = 40; // as the kernel's ELOOP limit
+import { InRootWalk, pathIn } from "../../common/in-root.ts";
 
 /** Creates `rel` (components under the root) as a directory; its parent exists. */
 export type MissingDirectory = (abs: string, rel: string[]) => Promise<void>;
@@ -21,7 +22,7 @@ export class RootPath {
   }
 
   abs(rel: readonly string[]): string {
-    return rel.length === 0 ? this.root : `${this.root}/${rel.join("/")}`;
+    return pathIn(this.root, rel);
   }
 
   /**
@@ -30,17 +31,9 @@ export class RootPath {
    * `what` names the tar entry in errors.
    */
   async resolveDir(components: readonly string[], what: string, create: boolean): Promise<string[]> {
-    const resolved: string[] = [];
-    const queue = [...components];
-    let links = 0;
-    while (queue.length > 0) {
-      const c = queue.shift()!;
-      if (c === "" || c === ".") continue;
-      if (c === "..") {
-        resolved.pop();
-        continue;
-      }
-      resolved.push(c);
+    const walk = new InRootWalk(components);
+    while (walk.next()) {
+      const resolved = walk.resolved;
       const key = resolved.join("/");
       if (this.#dirs.has(key)) continue;
       const abs = this.abs(resolved);
@@ -55,19 +48,15 @@ export class RootPath {
         await this.#onMissing(abs, [...resolved]);
         this.#dirs.add(key);
       } else if (st.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS)
+        if (!walk.follow(await readlink(abs)))
           throw new InvalidArgumentError(`tar entry ${JSON.stringify(what)}: too many symlinks`);
-        const target = await readlink(abs);
-        resolved.pop();
-        if (target.startsWith("/")) resolved.length = 0;
-        queue.unshift(...target.split("/"));
       } else if (st.isDirectory()) {
         this.#dirs.add(key);
       } else {
         throw new InvalidArgumentError(`tar entry ${JSON.stringify(what)}: ${key} is not a directory`);
       }
     }
-    return resolved;
+    return walk.resolved;
   }
 
   /** Records that `rel` is now a real directory (the caller just made it). */
