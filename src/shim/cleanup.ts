@@ -2,20 +2,21 @@
 // force-deletes the container with the runtime the bundle recorded, takes the rootfs mounts down
 // and answers a DeleteResponse (a killed task: 128 + SIGKILL).
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { mountsOn, unmountAll } from "../common/mount/mounter.ts";
 import { DeleteResponseSchema } from "../proto/gen/containerd/task/v2/shim_pb.js";
+import { Bundle } from "./bundle.ts";
 import { CliRuntime } from "./runtime.ts";
 import { defaultRuntime, runtimeRootBase } from "./serve.ts";
 import { type BundleRuntime, runtimeFor } from "./service.ts";
 import type { ShimArgs } from "./start.ts";
 
 export async function cleanupBundle(a: ShimArgs): Promise<Uint8Array> {
+  const bundle = new Bundle(a.bundle);
   let rt: BundleRuntime;
   try {
-    rt = JSON.parse(readFileSync(join(a.bundle, "runtime.json"), "utf8")) as BundleRuntime;
+    rt = JSON.parse(readFileSync(bundle.runtimeOptions, "utf8")) as BundleRuntime;
   } catch {
     rt = runtimeFor(undefined, {
       namespace: a.namespace,
@@ -23,13 +24,12 @@ export async function cleanupBundle(a: ShimArgs): Promise<Uint8Array> {
       runtimeRootBase: runtimeRootBase(),
     });
   }
-  const runtime = new CliRuntime({ binary: rt.binary, root: rt.root, logFile: join(a.bundle, "log.json") });
+  const runtime = new CliRuntime({ binary: rt.binary, root: rt.root, logFile: bundle.runtimeLog });
   await runtime.delete(a.id, true).catch(() => {});
-  const rootfs = join(a.bundle, "rootfs");
-  if ((await mountsOn(rootfs)) > 0) await unmountAll(rootfs);
+  if ((await mountsOn(bundle.rootfs)) > 0) await unmountAll(bundle.rootfs);
   let pid = 0;
   try {
-    pid = Number.parseInt(readFileSync(join(a.bundle, "init.pid"), "utf8"), 10) || 0;
+    pid = Number.parseInt(readFileSync(bundle.pidFile(""), "utf8"), 10) || 0;
   } catch {}
   return toBinary(
     DeleteResponseSchema,

@@ -3,30 +3,16 @@
 // which starts the long-lived shim and prints its ttrpc address, and as
 //   berth-shim -namespace NS -address DAEMON_SOCK -id ID -bundle DIR delete
 // which cleans up after a shim that died, printing a DeleteResponse. With no action it is the
-// long-lived shim itself (started by `start`).
+// long-lived shim itself (started by `start`). The flags and the rest of the launch contract are
+// bundle.ts's.
 
 import { errorMessage } from "../common/errors.ts";
 import { parseFlags, str, UsageError } from "../common/flags.ts";
 import { restrictUmask } from "../common/secure-fs.ts";
+import { SHIM_FLAGS } from "./bundle.ts";
 import { cleanupBundle } from "./cleanup.ts";
 import { serveShim } from "./serve.ts";
 import { startShim } from "./start.ts";
-
-const flags = {
-  namespace: { kind: "string", usage: "namespace of the task" },
-  address: { kind: "string", usage: "the daemon's gRPC address" },
-  "publish-binary": { kind: "string", usage: "the daemon's binary (unused: events go over ttrpc)" },
-  id: { kind: "string", usage: "id of the task" },
-  bundle: { kind: "string", usage: "the bundle directory (default: the working directory)" },
-  socket: { kind: "string", usage: "the socket to serve (set by start for the shim it starts)" },
-  spare: { kind: "bool", usage: "serve as a spare: namespace and bundle come with the first Create" },
-  "parent-fd": {
-    kind: "int",
-    usage: "a pipe from the daemon: exit at its EOF if no Create came yet (set by the daemon)",
-  },
-  debug: { kind: "bool", usage: "debug logging" },
-  v: { kind: "bool", usage: "print the version" },
-} as const;
 
 function parentFd(parsed: ReturnType<typeof parseFlags>): number | undefined {
   const fd = parsed.values.get("parent-fd");
@@ -37,7 +23,7 @@ function parentFd(parsed: ReturnType<typeof parseFlags>): number | undefined {
 
 async function main(argv: string[]): Promise<number> {
   restrictUmask();
-  const parsed = parseFlags(argv, flags);
+  const parsed = parseFlags(argv, SHIM_FLAGS);
   if (parsed.values.get("v") === true) {
     process.stdout.write("berth-shim:\n  Version: 0.4.0\n");
     return 0;

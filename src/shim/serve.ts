@@ -10,14 +10,16 @@ import { errorMessage } from "../common/errors.ts";
 import { makeDir } from "../common/secure-fs.ts";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
+import { Bundle, READY_FD, readShimEnv } from "./bundle.ts";
 import { EventPublisher } from "./publisher.ts";
 import { Reaper } from "./reaper.ts";
 import { TaskService } from "./service.ts";
-import { type ShimArgs, writeAddress } from "./start.ts";
+import { type ShimArgs, SOCKET_DIR } from "./start.ts";
 
 /** The OCI runtime when a task's options name none: $BERTH_SHIM_RUNTIME, else berth-runc. */
 export function defaultRuntime(): string {
-  if (process.env.BERTH_SHIM_RUNTIME) return process.env.BERTH_SHIM_RUNTIME;
+  const runtime = readShimEnv().runtime;
+  if (runtime) return runtime;
   const here = dirname(fileURLToPath(import.meta.url));
   for (const p of [join(here, "berth-runc.mjs"), join(here, "..", "..", "dist", "berth-runc.mjs")]) {
     if (existsSync(p)) return p;
@@ -31,7 +33,7 @@ export function defaultRuntime(): string {
  * never share one), else /run/berth/runc.
  */
 export function runtimeRootBase(): string {
-  return process.env.BERTH_SHIM_RUNTIME_ROOT || "/run/berth/runc";
+  return readShimEnv().runtimeRoot ?? "/run/berth/runc";
 }
 
 /**
@@ -45,7 +47,7 @@ class ShimLog {
     try {
       // Non-blocking: a fifo nobody reads is no log, not a hang.
       this.#fd = openSync(
-        join(bundle, "log"),
+        new Bundle(bundle).shimLog,
         constants.O_WRONLY | constants.O_NONBLOCK | constants.O_APPEND | constants.O_CREAT,
         0o600,
       );
@@ -103,13 +105,14 @@ export async function serveShim(
 
   const reaper = new Reaper();
   reaper.start();
-  const ttrpcAddress = process.env.TTRPC_ADDRESS ?? (a.address ? `${a.address}.ttrpc` : "");
+  const env = readShimEnv();
+  const ttrpcAddress = env.ttrpcAddress ?? (a.address ? `${a.address}.ttrpc` : "");
   const events = new EventPublisher(ttrpcAddress);
   const server = createTtrpcServer({ onListenerError: (err) => log(`accept failed: ${errorMessage(err)}`) });
-  const socket = a.socket || join("/run/berth/s", `${a.namespace}-${a.id}`);
+  const socket = a.socket || join(SOCKET_DIR, `${a.namespace}-${a.id}`);
 
   let stopping = false;
-  const grouped = (process.env.BERTH_SHIM_GROUP ?? a.id) !== a.id;
+  const grouped = (env.group ?? a.id) !== a.id;
   let exitTimer: NodeJS.Timeout | undefined;
   const shutdown = async () => {
     if (stopping) return;
@@ -131,7 +134,7 @@ export async function serveShim(
       namespace: a.spare ? "" : a.namespace,
       defaultRuntime: defaultRuntime(),
       runtimeRootBase: runtimeRootBase(),
-      linkedDefault: !process.env.BERTH_SHIM_RUNTIME,
+      linkedDefault: env.runtime === undefined,
       log,
     },
     reaper,
@@ -150,7 +153,8 @@ export async function serveShim(
         parent?.destroy(); // not inherited by what the runtime starts
       }
       // The bundle's `address` is how a restarted daemon finds this shim for that task.
-      if (!existsSync(join(bundle, "address"))) writeAddress(bundle, `unix://${socket}`);
+      const b = new Bundle(bundle);
+      if (!existsSync(b.address)) b.writeAddress(`unix://${socket}`);
       if (adopted) return;
       adopted = true;
       shimLog.open(bundle);
@@ -172,13 +176,13 @@ export async function serveShim(
       if (!adopted) void shutdown();
     });
   } else {
-    writeAddress(a.bundle, `unix://${socket}`);
+    new Bundle(a.bundle).writeAddress(`unix://${socket}`);
     log(`serving ${a.namespace}/${a.id} on ${socket}`);
   }
   try {
-    writeSync(3, "ready\n");
-    closeSync(3);
+    writeSync(READY_FD, "ready\n");
+    closeSync(READY_FD);
   } catch {
-    // Not started by `start` (run by hand): nobody waits on fd 3.
+    // Not started by `start` (run by hand): nobody waits on READY_FD.
   }
 }

@@ -31,6 +31,7 @@ import { type Options, OptionsSchema, ProcessDetailsSchema } from "../proto/gen/
 import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
 import type { Impl } from "../rpc/service.ts";
+import { Bundle, validateExecId } from "./bundle.ts";
 import type { EventPublisher } from "./publisher.ts";
 import type { ExitStatus, Reaper } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
@@ -41,7 +42,6 @@ import { ShimProcess as Process, type ShimProcess, ShimTask } from "./task.ts";
 
 export const SHIM_VERSION = "berth-shim 0.4.0";
 const OPTIONS_TYPE = "containerd.runc.v1.Options";
-const EXEC_ID = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,74}[A-Za-z0-9])?$/;
 const PROCESS_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 const RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 
@@ -158,7 +158,8 @@ export class TaskService {
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
       const rt = runtimeFor(decodeOptions(req.options), this.#config);
       const opts = decodeOptions(req.options);
-      writeFileNamed(join(req.bundle, "runtime.json"), JSON.stringify(rt), { mode: 0o600 });
+      const bundle = new Bundle(req.bundle);
+      writeFileNamed(bundle.runtimeOptions, JSON.stringify(rt), { mode: 0o600 });
       const flags = {
         noPivotRoot: opts?.noPivotRoot,
         noNewKeyring: opts?.noNewKeyring,
@@ -168,7 +169,7 @@ export class TaskService {
       const runtime: ShimRuntime =
         this.#config.linkedDefault && !opts?.binaryName
           ? new (await import("./linked-runtime.ts")).LinkedRuntime(rt.root, flags, this.#config.log)
-          : new CliRuntime({ binary: rt.binary, root: rt.root, logFile: join(req.bundle, "log.json"), ...flags });
+          : new CliRuntime({ binary: rt.binary, root: rt.root, logFile: bundle.runtimeLog, ...flags });
       const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
       const init = new Process(req.id, "", stdio);
       const task = new ShimTask(req.id, this.#config.namespace, req.bundle, runtime, init);
@@ -176,7 +177,7 @@ export class TaskService {
       this.tasks.set(req.id, task);
       try {
         if (req.rootfs.length > 0) {
-          const rootfs = join(req.bundle, "rootfs");
+          const rootfs = bundle.rootfs;
           // 0711 as containerd's: the mount hides it, but a failed mount leaves it.
           mkdirSync(rootfs, { recursive: true, mode: 0o711 });
           await mountRootfs(
@@ -217,7 +218,7 @@ export class TaskService {
         return { pid: p.pid };
       }
       if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
-      const specFile = join(task.bundle, `exec-${req.execId}.json`);
+      const specFile = new Bundle(task.bundle).execSpec(req.execId);
       try {
         p.pid = await this.#spawn(task, p, (io, pidFile) =>
           task.runtime.exec(req.id, p.spec ?? "{}", {
@@ -347,7 +348,7 @@ export class TaskService {
     exec: async (req) => {
       const task = this.#task(req.id);
       // containerd's identifier rules: exec ids name files in the bundle.
-      if (!EXEC_ID.test(req.execId)) throw new InvalidArgumentError(`exec id ${JSON.stringify(req.execId)}: invalid`);
+      validateExecId(req.execId);
       if (task.execs.has(req.execId)) throw new AlreadyExistsError(`exec ${req.execId}: already exists`);
       if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
       const spec = req.spec;
@@ -448,7 +449,7 @@ export class TaskService {
     run: (io: ProcessIO, pidFile: string) => Promise<void>,
   ): Promise<number> {
     const io = await ProcessIO.open(p.stdio, { containerId: task.id, namespace: task.namespace });
-    const pidFile = join(task.bundle, p.execId === "" ? "init.pid" : `exec-${p.execId}.pid`);
+    const pidFile = new Bundle(task.bundle).pidFile(p.execId);
     rmSync(pidFile, { force: true });
     const pty = io.consoleSocket ? io.acceptConsole() : undefined;
     // From here the reaper keeps exits for us: the process may exit, be reaped and its pid be

@@ -3,13 +3,13 @@
 // outlives both this process and the daemon that ran it. Containers that name a group (the
 // annotations containerd's runc shim reads) share the group's shim when it is already running.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import { join } from "node:path";
 import { AlreadyExistsError, BerthError } from "../common/errors.ts";
 import { ownDir } from "../common/secure-fs.ts";
-import { writeFileNamed } from "../common/storage-errors.ts";
+import { Bundle, groupEnv, PARENT_FD, READY_FD, readShimEnv } from "./bundle.ts";
 
 export interface ShimArgs {
   namespace: string;
@@ -49,7 +49,7 @@ export function socketPathFor(address: string, namespace: string, group: string)
 /** The group a bundle's config.json puts its container in, or its own id. */
 export function groupOf(bundle: string, id: string): string {
   try {
-    const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
+    const spec = JSON.parse(readFileSync(new Bundle(bundle).config, "utf8")) as {
       annotations?: Record<string, unknown>;
     };
     for (const key of GROUP_ANNOTATIONS) {
@@ -74,16 +74,6 @@ export function canConnect(path: string): Promise<boolean> {
   });
 }
 
-export function writeAddress(bundle: string, address: string): void {
-  const tmp = join(bundle, `.address.${process.pid}.tmp`);
-  // A fresh file with its own mode (whatever the umask): a restarted daemon connects wherever
-  // the address says, so nobody but root may write it.
-  rmSync(tmp, { force: true });
-  writeFileNamed(tmp, address, { mode: 0o644, flag: "wx" });
-  // rename: a reader never sees half an address.
-  renameSync(tmp, join(bundle, "address"));
-}
-
 /** What runs the long-lived shim: this program by default; berth-containerd names the script. */
 export interface ShimLaunch {
   script: string | undefined;
@@ -97,9 +87,6 @@ export interface ShimLaunch {
    */
   holdParent?: (end: net.Socket) => void;
 }
-
-/** The shim's fd for the pipe of ShimLaunch.holdParent (0-2 are stdio, 3 says "ready"). */
-const PARENT_FD = 4;
 
 /**
  * `start`: the shim's socket address, starting the shim unless its group's shim is running. `argv`
@@ -121,7 +108,7 @@ export async function startShim(
   for (let waited = 0; ; waited += LOCK_POLL_MS) {
     if (existsSync(socket) && (await canConnect(socket))) {
       if (group === a.id) throw new AlreadyExistsError(`shim for ${a.id}: already running at ${address}`);
-      writeAddress(a.bundle, address);
+      new Bundle(a.bundle).writeAddress(address);
       return address;
     }
     try {
@@ -137,7 +124,7 @@ export async function startShim(
   try {
     rmSync(socket, { force: true }); // left by a shim that died
     const args = ["-socket", socket, ...argv.filter((x) => x !== "start")];
-    await spawnShim(launch, args, a.bundle, { BERTH_SHIM_GROUP: group });
+    await spawnShim(launch, args, a.bundle, groupEnv(group));
   } finally {
     rmSync(lock, { force: true });
   }
@@ -146,7 +133,7 @@ export async function startShim(
 
 /**
  * Runs the long-lived shim (this program without an action) detached in its own session, and
- * resolves with its pid once it says "ready" on fd 3.
+ * resolves with its pid once it says "ready" on READY_FD.
  */
 export async function spawnShim(
   launch: ShimLaunch,
@@ -157,7 +144,7 @@ export async function spawnShim(
   const script = launch.script;
   if (!script) throw new BerthError("internal", "cannot tell which script to re-run");
   // $BERTH_SHIM_NODE_FLAGS replaces the V8 settings (for measuring others; bench/ctr-run.ts).
-  const nodeFlags = launch.env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? SHIM_NODE_FLAGS;
+  const nodeFlags = readShimEnv(launch.env).nodeFlags ?? SHIM_NODE_FLAGS;
   const parentArgs = launch.holdParent ? ["-parent-fd", String(PARENT_FD)] : [];
   const child = spawn(process.execPath, [...nodeFlags, script, ...parentArgs, ...args], {
     cwd,
@@ -170,7 +157,7 @@ export async function spawnShim(
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
-  const ready = child.stdio[3] as net.Socket;
+  const ready = child.stdio[READY_FD] as net.Socket;
   await new Promise<void>((resolve, reject) => {
     let said = "";
     ready.setEncoding("utf8").on("data", (d: string) => {

@@ -1,23 +1,33 @@
 // The runtime manager: one shim per task, started with the shim v2 `start` protocol, reached over
 // ttrpc at the address it prints. A task's bundle lives in
 // <state>/io.containerd.runtime.v2.task/<namespace>/<id> with config.json, the shim's `address`
-// and `shim-binary`; on start-up the manager reconnects to every shim whose bundle it finds, and
+// and `shim-binary` (its layout and how a shim is started: src/shim/bundle.ts); on start-up the manager reconnects to every shim whose bundle it finds, and
 // cleans up after shims that died (their `delete` action, then the bundle) and after shims that
 // live but hold no task (the daemon died during the task's create or delete): after a restart a
 // task is live or gone, whatever point of create or delete the daemon died at.
-import { spawn } from "node:child_process";
 import { constants, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AlreadyExistsError, BerthError, errorMessage, NotFoundError } from "../../common/errors.ts";
+import { describeExit, ExecError, type ExecResult, execChecked, execCollect } from "../../common/exec.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { mountsOn, unmountAll } from "../../common/mount/mounter.ts";
 import { makeDir } from "../../common/secure-fs.ts";
 import { writeFileNamed } from "../../common/storage-errors.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
 import { createTtrpcClient, type TtrpcClient } from "../../rpc/ttrpc/client.ts";
+import {
+  Bundle,
+  deleteArgs,
+  type ShimIdentity,
+  shimEnv,
+  shimFlags,
+  startArgs,
+  TASK_BUNDLES,
+  taskBundle,
+} from "../../shim/bundle.ts";
 import { canConnect, groupOf, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
 
@@ -94,7 +104,7 @@ export class ShimManager {
 
   constructor(o: ManagerOptions) {
     this.#o = o;
-    this.root = join(o.state, "io.containerd.runtime.v2.task");
+    this.root = join(o.state, TASK_BUNDLES);
   }
 
   get(ns: string, id: string): ShimHandle {
@@ -120,7 +130,7 @@ export class ShimManager {
   warmSpare(): void {
     const script = berthShimPath();
     if (!this.#o.spare || this.#spare || !script.endsWith(".mjs")) return;
-    const env = { ...this.#shimEnv(""), NAMESPACE: undefined };
+    const env = this.#shimEnv(undefined);
     let parent: net.Socket | undefined;
     const holdParent = (end: net.Socket) => {
       parent = end;
@@ -177,7 +187,8 @@ export class ShimManager {
     options: Uint8Array | undefined,
   ): Promise<ShimHandle> {
     const key = `${ns}/${id}`;
-    const bundle = join(this.root, ns, id);
+    const b = taskBundle(this.#o.state, ns, id);
+    const bundle = b.dir;
     if (this.#shims.has(key) || existsSync(bundle)) throw new AlreadyExistsError(`task ${id}: already exists`);
     const binary = this.#binary(runtime, runtimePath);
     makeDir(bundle, 0o711);
@@ -195,8 +206,8 @@ export class ShimManager {
       // Modes set here, not left to the umask: the spec carries the container's environment
       // (secrets, often), and nothing but root may change what the shim and runtime will read.
       // A full --state is answered naming the file ("write <bundle>/config.json: no space left on device").
-      writeFileNamed(join(bundle, "config.json"), spec, { mode: 0o600 });
-      writeFileNamed(join(bundle, "shim-binary"), binary, { mode: 0o644 });
+      writeFileNamed(b.config, spec, { mode: 0o600 });
+      writeFileNamed(b.shimBinary, binary, { mode: 0o644 });
       let address: string | undefined;
       if (binary.endsWith("berth-shim.mjs")) {
         // Our own shim: a spare taken over, or started in-process (no `start` process either way);
@@ -206,7 +217,7 @@ export class ShimManager {
         pending.parent = spare?.parent;
         address ??= await startShim(
           { namespace: ns, id, address: this.#o.grpcAddress, bundle, debug: false },
-          this.#shimArgs(ns, id),
+          shimFlags(this.#identity(ns, id)),
           {
             script: binary,
             env: this.#shimEnv(ns),
@@ -217,7 +228,7 @@ export class ShimManager {
         );
       } else {
         await this.#openShimLog(ns, id, bundle);
-        address = await this.#runShim(binary, ns, id, bundle, ["start"], options);
+        address = (await this.#runShim(binary, ns, bundle, startArgs(this.#identity(ns, id)), options)).toString();
       }
       const h: ShimHandle = { ...pending, address: address.trim(), task: this.#connect(address.trim(), ns) };
       let settle = () => {};
@@ -281,7 +292,7 @@ export class ShimManager {
     h.task.close();
     // A shim killed outright leaves its socket (a group's stays: the group's shim may live on).
     if (own && h.address.startsWith("unix://")) rmSync(h.address.slice("unix://".length), { force: true });
-    await this.#runShim(h.binary, h.namespace, h.id, h.bundle, ["-bundle", h.bundle, "delete"]).catch(() => "");
+    await this.#runShim(h.binary, h.namespace, h.bundle, this.#deleteArgs(h)).catch(() => undefined);
     this.#shims.delete(`${h.namespace}/${h.id}`);
     await this.#removeBundle(h.bundle);
   }
@@ -292,12 +303,13 @@ export class ShimManager {
     if (!existsSync(this.root)) return;
     for (const ns of readdirSync(this.root)) {
       for (const id of readdirSync(join(this.root, ns))) {
-        const bundle = join(this.root, ns, id);
+        const b = new Bundle(join(this.root, ns, id));
+        const bundle = b.dir;
         let binary = berthShimPath();
         let address = "";
         try {
-          binary = this.#binary("", readFileSync(join(bundle, "shim-binary"), "utf8"));
-          address = readFileSync(join(bundle, "address"), "utf8").trim();
+          binary = this.#binary("", readFileSync(b.shimBinary, "utf8"));
+          address = b.readAddress();
           const task = this.#connect(address, ns);
           let taskPid: number;
           try {
@@ -343,7 +355,7 @@ export class ShimManager {
       if (groupOf(h.bundle, h.id) === h.id) await settleWithin(h.task.closed, SHIM_EXIT_MS);
     } catch {}
     h.task.close();
-    await this.#runShim(h.binary, h.namespace, h.id, h.bundle, ["-bundle", h.bundle, "delete"]).catch((err) =>
+    await this.#runShim(h.binary, h.namespace, h.bundle, this.#deleteArgs(h)).catch((err) =>
       this.#o.log.warn("shim delete failed", { namespace: h.namespace, id: h.id, error: errorMessage(err) }),
     );
     await this.#removeBundle(h.bundle);
@@ -354,8 +366,8 @@ export class ShimManager {
     let exitStatus = 137;
     let exitedAt = new Date();
     try {
-      const out = await this.#runShim(binary, ns, id, bundle, ["-bundle", bundle, "delete"], undefined, true);
-      const r = fromBinary(DeleteResponseSchema, Buffer.from(out, "latin1"));
+      const out = await this.#runShim(binary, ns, bundle, this.#deleteArgs({ namespace: ns, id, bundle }));
+      const r = fromBinary(DeleteResponseSchema, out);
       pid = r.pid;
       exitStatus = r.exitStatus;
       if (r.exitedAt) exitedAt = new Date(Number(r.exitedAt.seconds) * 1000 + r.exitedAt.nanos / 1e6);
@@ -377,7 +389,7 @@ export class ShimManager {
    * or a directory that still holds files; only then is the rest of the bundle removed.
    */
   async #removeBundle(bundle: string): Promise<void> {
-    const rootfs = join(bundle, "rootfs");
+    const rootfs = new Bundle(bundle).rootfs;
     try {
       if (existsSync(rootfs) && (await mountsOn(rootfs)) > 0) await unmountAll(rootfs);
       removeEmptyDir(rootfs);
@@ -391,8 +403,8 @@ export class ShimManager {
 
   /** The shim's log fifo, as containerd makes it: the shim writes its log there, we log it. */
   async #openShimLog(ns: string, id: string, bundle: string, create = true): Promise<void> {
-    const path = join(bundle, "log");
-    if (create) await run("mkfifo", ["-m", "0700", path]);
+    const path = new Bundle(bundle).shimLog;
+    if (create) await execChecked("mkfifo", ["-m", "0700", path], { stdio: ["ignore", "ignore", "pipe"] });
     // berth-shim keeps a plain log file in the bundle instead; only a fifo is read here.
     let fd: number;
     try {
@@ -417,75 +429,48 @@ export class ShimManager {
     sock.unref();
   }
 
-  /** The flags containerd gives a shim. */
-  #shimArgs(ns: string, id: string): string[] {
-    return ["-namespace", ns, "-address", this.#o.grpcAddress, "-publish-binary", process.execPath, "-id", id];
+  /** Who a shim serves, as containerd tells it. */
+  #identity(ns: string, id: string): ShimIdentity {
+    return { namespace: ns, id, address: this.#o.grpcAddress, publishBinary: process.execPath };
   }
 
-  /** The environment containerd gives a shim, and where berth-shim's runtime keeps its state. */
-  #shimEnv(ns: string): NodeJS.ProcessEnv {
-    return {
-      ...process.env,
-      TTRPC_ADDRESS: this.#o.ttrpcAddress,
-      GRPC_ADDRESS: this.#o.grpcAddress,
-      NAMESPACE: ns,
-      BERTH_SHIM_RUNTIME_ROOT: join(this.#o.state, "runc"),
-    };
+  /** `delete` for the task of `h`'s bundle. */
+  #deleteArgs(h: { namespace: string; id: string; bundle: string }): string[] {
+    return deleteArgs(this.#identity(h.namespace, h.id), h.bundle);
+  }
+
+  /** The environment containerd gives a shim (none for a spare), and where berth-shim's runtime keeps its state. */
+  #shimEnv(ns: string | undefined): NodeJS.ProcessEnv {
+    return shimEnv(process.env, {
+      ttrpcAddress: this.#o.ttrpcAddress,
+      grpcAddress: this.#o.grpcAddress,
+      namespace: ns,
+      runtimeRoot: join(this.#o.state, "runc"),
+    });
   }
 
   /** Runs the shim binary once (start or delete) the way containerd does; resolves its stdout. */
-  #runShim(
-    binary: string,
-    ns: string,
-    id: string,
-    bundle: string,
-    action: string[],
-    stdin?: Uint8Array,
-    binaryOut = false,
-  ): Promise<string> {
-    const args = [
-      "-namespace",
-      ns,
-      "-address",
-      this.#o.grpcAddress,
-      "-publish-binary",
-      process.execPath,
-      "-id",
-      id,
-      ...action,
-    ];
-    return new Promise((resolve, reject) => {
-      const child = spawn(binary, args, {
+  async #runShim(binary: string, ns: string, bundle: string, args: string[], stdin?: Uint8Array): Promise<Buffer> {
+    const failed = (how: string, said: string) =>
+      new BerthError("internal", `failed to start shim: ${binary} ${args.at(-1)}: ${how}${said ? `: ${said}` : ""}`);
+    let r: ExecResult;
+    try {
+      r = await execCollect(binary, args, {
         cwd: bundle,
-        stdio: ["pipe", "pipe", "pipe"],
         env: this.#shimEnv(ns),
+        input: stdin ?? Buffer.alloc(0),
+        timeoutMs: START_TIMEOUT_MS,
       });
-      const out: Buffer[] = [];
-      let err = "";
-      child.stdout.on("data", (d: Buffer) => out.push(d));
-      child.stderr.on("data", (d: Buffer) => {
-        err += d.toString();
-      });
-      child.stdin.on("error", () => {});
-      child.stdin.end(stdin ?? Buffer.alloc(0));
-      const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
-      child.once("error", (e) => {
-        clearTimeout(timer);
-        reject(new BerthError("internal", `shim ${binary}: ${e.message}`));
-      });
-      child.once("close", (code, sig) => {
-        clearTimeout(timer);
-        const text = Buffer.concat(out).toString(binaryOut ? "latin1" : "utf8");
-        if (code === 0) resolve(text);
-        else
-          reject(
-            new BerthError(
-              "internal",
-              `failed to start shim: ${binary} ${action.at(-1)}: ${sig ?? `exit status ${code}`}: ${(err || text).trim()}`,
-            ),
-          );
-      });
-    });
+    } catch (err) {
+      if (err instanceof ExecError && err.timedOut)
+        throw failed(`timed out after ${START_TIMEOUT_MS} ms`, err.stderr.trim());
+      throw new BerthError(
+        "internal",
+        `shim ${binary}: ${errorMessage(err instanceof ExecError ? (err.cause ?? err) : err)}`,
+      );
+    }
+    if (r.code !== 0) throw failed(describeExit(r.code, r.signal), (r.stderr || r.stdout.toString()).trim());
+    return r.stdout;
   }
 }
 
@@ -520,12 +505,4 @@ function removeEmptyDir(path: string, ifEmpty = false): void {
     if (code === "ENOENT" || (ifEmpty && (code === "ENOTEMPTY" || code === "EEXIST"))) return;
     throw err;
   }
-}
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: "ignore" });
-    c.once("error", reject);
-    c.once("close", (code) => (code === 0 ? resolve() : reject(new BerthError("internal", `${cmd}: exit ${code}`))));
-  });
 }

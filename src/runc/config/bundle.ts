@@ -12,6 +12,9 @@ import { type ParseSpecOptions, parseProcess, parseSpec } from "./validate.ts";
  */
 export const MAX_SPEC_FILE_BYTES = 16 * 1024 * 1024;
 
+/** The runtime spec's file name in a bundle (the runtime spec's own name for it). */
+export const CONFIG_FILE = "config.json";
+
 function errnoCode(err: unknown): string | undefined {
   if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "string") return err.code;
   return undefined;
@@ -59,7 +62,7 @@ export function readSpecFile(file: string): string {
 }
 
 export function readBundleConfig(bundleDir: string): string {
-  return readSpecFile(join(bundleDir, "config.json"));
+  return readSpecFile(join(bundleDir, CONFIG_FILE));
 }
 
 export function parseSpecJson(text: string, opts: ParseSpecOptions = {}): Spec {

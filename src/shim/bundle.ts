@@ -1,0 +1,201 @@
+// A task's bundle, and how a daemon launches a shim for it. The bundle is the directory the
+// daemon makes for a task (<state>/io.containerd.runtime.v2.task/<namespace>/<id>) and the shim
+// runs it in; the daemon (berth-containerd's runtime manager, or containerd) and the shim each
+// write some of its files and read the others'. This module is the one place that names them and
+// the one place that says how a shim is started (its flags, its environment, its fds), so the
+// two sides cannot drift apart.
+//
+//   file            written by                              read by
+//   config.json     daemon: the runtime spec                shim (groups), the runtime
+//   shim-binary     daemon: which shim runs the task        daemon, after a restart
+//   address         shim: its ttrpc address                 daemon, after a restart
+//   log             daemon makes a fifo (or the shim a file): the shim's log
+//   rootfs          shim: the snapshot's mounts             the runtime
+//   runtime.json    shim: the runtime's binary and root     shim's `delete`
+//   log.json        the runtime's --log                     shim (its errors)
+//   init.pid, exec-<id>.pid   the runtime                   shim
+//   exec-<id>.json  shim: an exec's process spec            the runtime
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../common/atomic-write.ts";
+import { InvalidArgumentError } from "../common/errors.ts";
+import type { FlagSpecs } from "../common/flags.ts";
+import { CONFIG_FILE } from "../runc/config/bundle.ts";
+
+/** The directory of task bundles under a daemon's --state (containerd's name for it). */
+export const TASK_BUNDLES = "io.containerd.runtime.v2.task";
+
+/** containerd's identifier rule for exec ids, which name files in the bundle. */
+const EXEC_ID = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,74}[A-Za-z0-9])?$/;
+
+/** `execId` if it may name files in a bundle; InvalidArgumentError otherwise. */
+export function validateExecId(execId: string): string {
+  if (!EXEC_ID.test(execId)) throw new InvalidArgumentError(`exec id ${JSON.stringify(execId)}: invalid`);
+  return execId;
+}
+
+/** A single path component: refuses what would climb out of, or reach below, its directory. */
+function component(kind: string, name: string): string {
+  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
+    throw new InvalidArgumentError(`${kind} ${JSON.stringify(name)}: cannot name a bundle directory`);
+  }
+  return name;
+}
+
+/** The paths of a bundle's files. */
+export class Bundle {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** The runtime spec. */
+  get config(): string {
+    return join(this.dir, CONFIG_FILE);
+  }
+  /** Where the shim mounts the task's root filesystem. */
+  get rootfs(): string {
+    return join(this.dir, "rootfs");
+  }
+  /** The shim's ttrpc address: how a restarted daemon finds the shim again. */
+  get address(): string {
+    return join(this.dir, "address");
+  }
+  /** The shim binary the daemon ran for this task. */
+  get shimBinary(): string {
+    return join(this.dir, "shim-binary");
+  }
+  /** The shim's log: a fifo the daemon made and reads (as containerd does), or a plain file. */
+  get shimLog(): string {
+    return join(this.dir, "log");
+  }
+  /** Which runtime binary and --root the shim used, for `delete` after the shim died. */
+  get runtimeOptions(): string {
+    return join(this.dir, "runtime.json");
+  }
+  /** The runtime's --log (json lines; its errors are read from there). */
+  get runtimeLog(): string {
+    return join(this.dir, "log.json");
+  }
+  /** The pid file of the task's init ("") or of one of its execs. */
+  pidFile(execId: string): string {
+    return join(this.dir, execId === "" ? "init.pid" : `exec-${validateExecId(execId)}.pid`);
+  }
+  /** An exec's process spec, handed to the runtime. */
+  execSpec(execId: string): string {
+    return join(this.dir, `exec-${validateExecId(execId)}.json`);
+  }
+
+  /** Records the shim's address, replaced whole; 0644: nobody but root may redirect the daemon. */
+  writeAddress(address: string): void {
+    writeFileAtomic(this.address, address, { mode: 0o644 });
+  }
+  /** The shim's address; throws (ENOENT) when no shim has written one. */
+  readAddress(): string {
+    return readFileSync(this.address, "utf8").trim();
+  }
+}
+
+/** The bundle of task `id` of `namespace` under a daemon's --state. */
+export function taskBundle(state: string, namespace: string, id: string): Bundle {
+  return new Bundle(join(state, TASK_BUNDLES, component("namespace", namespace), component("task id", id)));
+}
+
+// ---- The launch contract: how a daemon starts a shim and what the shim reads of it. ----
+
+/** The shim's command line (containerd's shim v2 flags, plus berth's own). */
+export const SHIM_FLAGS = {
+  namespace: { kind: "string", usage: "namespace of the task" },
+  address: { kind: "string", usage: "the daemon's gRPC address" },
+  "publish-binary": { kind: "string", usage: "the daemon's binary (unused: events go over ttrpc)" },
+  id: { kind: "string", usage: "id of the task" },
+  bundle: { kind: "string", usage: "the bundle directory (default: the working directory)" },
+  socket: { kind: "string", usage: "the socket to serve (set by start for the shim it starts)" },
+  spare: { kind: "bool", usage: "serve as a spare: namespace and bundle come with the first Create" },
+  "parent-fd": {
+    kind: "int",
+    usage: "a pipe from the daemon: exit at its EOF if no Create came yet (set by the daemon)",
+  },
+  debug: { kind: "bool", usage: "debug logging" },
+  v: { kind: "bool", usage: "print the version" },
+} as const satisfies FlagSpecs;
+
+/** Who a shim serves: what a daemon puts before the action. */
+export interface ShimIdentity {
+  namespace: string;
+  id: string;
+  /** The daemon's gRPC address. */
+  address: string;
+  /** The daemon's binary (containerd's shims publish events through it; berth's do not). */
+  publishBinary: string;
+}
+
+/** The flags a daemon gives a shim before its action, in containerd's order. */
+export function shimFlags(s: ShimIdentity): string[] {
+  return ["-namespace", s.namespace, "-address", s.address, "-publish-binary", s.publishBinary, "-id", s.id];
+}
+
+/** `start` (run in the bundle): starts the long-lived shim and prints its address. */
+export function startArgs(s: ShimIdentity): string[] {
+  return [...shimFlags(s), "start"];
+}
+
+/** `delete`: cleans up after a shim that died, printing a DeleteResponse. */
+export function deleteArgs(s: ShimIdentity, bundle: string): string[] {
+  return [...shimFlags(s), "-bundle", bundle, "delete"];
+}
+
+/** What a daemon tells a shim through its environment. */
+export interface ShimEnvironment {
+  /** The daemon's ttrpc socket, where events go. */
+  ttrpcAddress: string;
+  grpcAddress: string;
+  /** Unset for a spare, which learns its namespace from its first Create. */
+  namespace?: string | undefined;
+  /** berth-shim: where the runtime keeps its state (a --root per namespace below it). */
+  runtimeRoot?: string | undefined;
+}
+
+/** `base` with the daemon's part of a shim's environment; unset parts are left out. */
+export function shimEnv(base: NodeJS.ProcessEnv, e: ShimEnvironment): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, TTRPC_ADDRESS: e.ttrpcAddress, GRPC_ADDRESS: e.grpcAddress };
+  if (e.namespace !== undefined) env.NAMESPACE = e.namespace;
+  else delete env.NAMESPACE;
+  if (e.runtimeRoot !== undefined) env.BERTH_SHIM_RUNTIME_ROOT = e.runtimeRoot;
+  return env;
+}
+
+/** What berth-shim reads of its environment. */
+export interface ShimEnvRead {
+  ttrpcAddress: string | undefined;
+  runtimeRoot: string | undefined;
+  /** The OCI runtime binary to run by default instead of berth-runc linked in. */
+  runtime: string | undefined;
+  /** The group whose shim this is (set by `start` for the shim it starts). */
+  group: string | undefined;
+  /** V8 flags replacing the long-lived shim's own (for measuring others). */
+  nodeFlags: string[] | undefined;
+}
+
+export function readShimEnv(env: NodeJS.ProcessEnv = process.env): ShimEnvRead {
+  return {
+    ttrpcAddress: env.TTRPC_ADDRESS,
+    runtimeRoot: env.BERTH_SHIM_RUNTIME_ROOT || undefined,
+    runtime: env.BERTH_SHIM_RUNTIME || undefined,
+    group: env.BERTH_SHIM_GROUP,
+    nodeFlags: env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean),
+  };
+}
+
+/** Set by `start` in the environment of the shim it starts: the group the shim serves. */
+export function groupEnv(group: string): NodeJS.ProcessEnv {
+  return { BERTH_SHIM_GROUP: group };
+}
+
+/** The long-lived shim writes "ready\n" on this fd once it serves (`start` waits for it). */
+export const READY_FD = 3;
+/**
+ * A shim berth-containerd starts itself gets one end of a pipe here (`-parent-fd`); only the
+ * daemon holds the other end, so EOF means the daemon is gone (start.ts, serve.ts).
+ */
+export const PARENT_FD = 4;
