@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execChecked } from "../../common/exec.ts";
 import { parseFlags, str, UsageError } from "../../common/flags.ts";
 import type { Command } from "../cli/context.ts";
 import { containerPids } from "../container/lifecycle.ts";
@@ -20,7 +20,7 @@ export const ps: Command = {
     if (format !== "table") throw new UsageError(`invalid format option "${format}"`);
     // As runc: run ps(1) with the given options and keep the header and the container's rows.
     const psArgs = p.positionals.length > 1 ? p.positionals.slice(1) : ["-ef"];
-    const out = execFileSync("ps", psArgs, { encoding: "utf8" }).split("\n");
+    const out = (await execChecked("ps", psArgs)).stdout.toString().split("\n");
     const header = out[0] ?? "";
     const col = header.trim().split(/\s+/).indexOf("PID");
     if (col < 0) throw new UsageError("couldn't find PID field in ps output");
