@@ -22,7 +22,7 @@ import { InvalidArgumentError } from "../common/errors.ts";
 import { bool, parseFlags, str, usageText } from "../common/flags.ts";
 import { lockRoot } from "./daemon.ts";
 import { metaRowProblem, rowKey, snapshotterRowProblem } from "./metadata/corrupt.ts";
-import { META_TABLES, MetadataDB } from "./metadata/db.ts";
+import { MetadataDB } from "./metadata/db.ts";
 import {
   blobsOnDisk,
   META_DB,
@@ -32,6 +32,9 @@ import {
   snapshotDirs,
   snapshotterDir,
 } from "./metadata/integrity.ts";
+import { META_TABLES } from "./metadata/schema.ts";
+import { backendSequence } from "./metadata/snapshots-table.ts";
+import { splitBackendKey } from "./metadata/validate.ts";
 import { SNAPSHOT_COLUMNS, SnapshotStore } from "./snapshots/store.ts";
 
 type Row = Record<string, unknown>;
@@ -70,12 +73,6 @@ function insertRows(db: DatabaseSync, table: string, columns: readonly string[],
     `INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
   );
   for (const r of rows) stmt.run(...columns.map((c) => (r[c] ?? null) as SQLInputValue));
-}
-
-/** "<ns>/<seq>/<key>", the backend name NamespacedSnapshotter gives a snapshot. */
-function splitBackendKey(name: string): { ns: string; seq: number; key: string } | undefined {
-  const m = /^([^/]+)\/([0-9]+)\/(.+)$/s.exec(name);
-  return m ? { ns: m[1]!, seq: Number(m[2]), key: m[3]! } : undefined;
 }
 
 export function repairRoot(opts: RepairOptions): RepairResult {
@@ -321,7 +318,7 @@ export function repairRoot(opts: RepairOptions): RepairResult {
     for (const [name, seq] of sequences) {
       db.prepare(
         "INSERT INTO sequence VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
-      ).run(`snapshots/${name}`, seq);
+      ).run(backendSequence(name), seq);
     }
     db.exec("COMMIT");
     db.close();

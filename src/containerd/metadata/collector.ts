@@ -10,7 +10,7 @@ import type { DaemonLogger } from "../../common/log.ts";
 import type { ContentStore } from "../content/content-store.ts";
 import type { Snapshotter } from "../snapshots/snapshotter.ts";
 import type { MetadataDB } from "./db.ts";
-import { markLive } from "./gc.ts";
+import { type GcGraphInput, markLive } from "./gc.ts";
 import { namespacedIngestRef, splitIngestRef } from "./namespaced.ts";
 
 export interface GcResult {
@@ -74,16 +74,16 @@ export class GarbageCollector {
 
   async #collect(now = new Date()): Promise<GcResult> {
     const started = Date.now();
-    const ingests: { ns: string; ref: string; expected: string; updatedAt: Date }[] = [];
+    const ingests: GcGraphInput["ingests"] = [];
     for (const s of await this.#content.listStatuses()) {
       const owner = splitIngestRef(s.ref);
       if (owner) ingests.push({ ...owner, expected: s.expected, updatedAt: s.updatedAt });
     }
     const dead = this.#db.transaction(() => {
       const m = markLive({ ...this.#db.gcSnapshot(), ingests }, now);
-      for (const c of m.deadContent) this.#db.deleteContent(c.ns, c.digest);
-      for (const s of m.deadSnapshots) this.#db.deleteSnapshotRow(s.ns, s.snapshotter, s.key);
-      for (const l of m.deadLeases) this.#db.deleteLease(l.ns, l.id);
+      for (const c of m.deadContent) this.#db.content.delete(c.ns, c.digest);
+      for (const s of m.deadSnapshots) this.#db.snapshots.delete(s.ns, s.snapshotter, s.key);
+      for (const l of m.deadLeases) this.#db.leases.delete(l.ns, l.id);
       return m;
     });
 
@@ -107,7 +107,7 @@ export class GarbageCollector {
     }
 
     let removedContent = 0;
-    const referenced = this.#db.referencedDigests();
+    const referenced = this.#db.content.referencedDigests();
     const blobs: string[] = [];
     await this.#content.walk((info) => {
       if (!referenced.has(info.digest)) blobs.push(info.digest);
@@ -119,7 +119,7 @@ export class GarbageCollector {
 
     let removedSnapshots = 0;
     for (const [name, sn] of this.#snapshotters) {
-      const keep = this.#db.referencedBackendKeys(name);
+      const keep = this.#db.snapshots.referencedBackendKeys(name);
       const orphans = new Map<string, string>();
       await sn.walk((info) => {
         if (!keep.has(info.name)) orphans.set(info.name, info.parent);

@@ -3,6 +3,7 @@
 // (integrity.ts) and the repair command agree on it.
 import { BerthError } from "../../common/errors.ts";
 import { sqliteStorageError } from "../../common/storage-errors.ts";
+import { LEASE_RESOURCE_TYPE, SHA256_DIGEST, splitBackendKey } from "./validate.ts";
 
 /** Data on disk that cannot be what it claims (a damaged file, a row that does not parse). */
 export class CorruptDataError extends BerthError {
@@ -29,9 +30,7 @@ export function sqliteFault(path: string, err: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // Rows: pure checks, so the daemon's reads, the start-up check and repair agree on "corrupt".
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const KINDS = new Set(["active", "view", "committed"]);
-const LEASE_TYPE = /^(content|ingests|snapshots\/[A-Za-z0-9_.-]+)$/;
 
 function parsed(text: unknown): { value?: unknown; problem?: string } {
   if (typeof text !== "string") return { problem: `is ${text === null ? "null" : typeof text}, not text` };
@@ -91,7 +90,7 @@ export function metaRowProblem(table: string, r: Record<string, unknown>): strin
         if (p.problem) checks.push(`target ${p.problem}`);
         else if (!isObject(t) || typeof t.mediaType !== "string" || typeof t.size !== "number")
           checks.push("target is not a descriptor");
-        else if (typeof t.digest !== "string" || !DIGEST.test(t.digest))
+        else if (typeof t.digest !== "string" || !SHA256_DIGEST.test(t.digest))
           checks.push(`target digest ${JSON.stringify(String(t.digest).slice(0, 80))} is not sha256:<64 hex>`);
       }
       break;
@@ -112,11 +111,12 @@ export function metaRowProblem(table: string, r: Record<string, unknown>): strin
       break;
     case "lease_resources":
       checks.push(text("ns"), text("lease"), text("rid"));
-      if ("type" in r && !LEASE_TYPE.test(String(r.type))) checks.push(`type ${JSON.stringify(r.type)} is unknown`);
+      if ("type" in r && !LEASE_RESOURCE_TYPE.test(String(r.type)))
+        checks.push(`type ${JSON.stringify(r.type)} is unknown`);
       break;
     case "content":
       checks.push(text("ns"));
-      if ("digest" in r && !DIGEST.test(String(r.digest)))
+      if ("digest" in r && !SHA256_DIGEST.test(String(r.digest)))
         checks.push(`digest ${JSON.stringify(String(r.digest).slice(0, 80))} is not sha256:<64 hex>`);
       break;
     case "snapshots":
@@ -124,10 +124,9 @@ export function metaRowProblem(table: string, r: Record<string, unknown>): strin
       if ("kind" in r && !KINDS.has(String(r.kind))) checks.push(`kind ${JSON.stringify(r.kind)} is unknown`);
       if ("parent" in r && typeof r.parent !== "string") checks.push("parent is not text");
       if ("backend_key" in r) {
-        // NamespacedSnapshotter names backend snapshots "<ns>/<seq>/<key>".
         const b = String(r.backend_key);
-        const m = /^([^/]+)\/([0-9]+)\/(.+)$/s.exec(b);
-        if (!m || ("ns" in r && m[1] !== r.ns))
+        const parts = splitBackendKey(b);
+        if (!parts || ("ns" in r && parts.ns !== r.ns))
           checks.push(`backend_key ${JSON.stringify(b.slice(0, 120))} is not "<namespace>/<seq>/<key>"`);
       }
       break;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { GcGraphInput } from "./db.ts";
-import { labelRefs, markLive } from "./gc.ts";
+import { type GcGraphInput, labelRefs, markLive } from "./gc.ts";
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const empty = (): GcGraphInput => ({

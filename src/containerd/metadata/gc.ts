@@ -9,7 +9,20 @@
 // labelled containerd.io/gc.flat), a container → its snapshot, an ingest → its expected blob.
 // Expired leases are themselves swept. An ingest lives while a live lease holds it or, held by no
 // lease, for a day after its last write (containerd's expiry for unleased ingests).
-import type { GcGraphInput, Labels } from "./db.ts";
+import type { Labels } from "./validate.ts";
+
+/** The rows the mark reads (MetadataDB.gcSnapshot), and the ingests the content store knows. */
+export interface GcGraphInput {
+  namespaces: string[];
+  images: { ns: string; target: string; labels: Labels }[];
+  containers: { ns: string; labels: Labels; snapshotter: string; snapshotKey: string }[];
+  leases: { ns: string; id: string; labels: Labels }[];
+  leaseResources: { ns: string; lease: string; type: string; id: string }[];
+  content: { ns: string; digest: string; labels: Labels }[];
+  snapshots: { ns: string; snapshotter: string; key: string; parent: string; labels: Labels }[];
+  /** Ingests in progress, by namespace-local ref; the content store knows them, not the database. */
+  ingests: { ns: string; ref: string; expected: string; updatedAt: Date }[];
+}
 
 const ROOT = "containerd.io/gc.root";
 const EXPIRE = "containerd.io/gc.expire";

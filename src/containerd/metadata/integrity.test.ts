@@ -9,8 +9,9 @@ import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { SnapshotStore } from "../snapshots/store.ts";
 import { CorruptDataError, metaRowProblem, snapshotterRowProblem } from "./corrupt.ts";
-import { META_TABLES, MetadataDB } from "./db.ts";
+import { MetadataDB } from "./db.ts";
 import { CONTENT_DIR, checkRoot, META_DB, openChecked, snapshotterDir } from "./integrity.ts";
+import { META_TABLES } from "./schema.ts";
 
 const D1 = `sha256:${"a".repeat(64)}`;
 const D2 = `sha256:${"b".repeat(64)}`;
@@ -60,7 +61,7 @@ test("files: missing, empty, garbage header, a row that disagrees with its index
     rmSync(path);
 
     const db = new MetadataDB(path);
-    db.insertSnapshot("default", {
+    db.snapshots.insert("default", {
       snapshotter: "overlayfs",
       key: "layer",
       backendKey: "default/1/layer-marker",
@@ -109,7 +110,7 @@ function rootWith(rows: string[]): string {
   for (const d of [D1, D2, D3]) writeFileSync(join(blobs, d.slice(7)), d);
   mkdirSync(join(root, "io.containerd.metadata.v1.sqlite"));
   const db = new MetadataDB(join(root, META_DB));
-  for (const d of rows) db.putContent("default", d, {});
+  for (const d of rows) db.content.put("default", d, {});
   db.close();
   return root;
 }
@@ -169,12 +170,12 @@ test("reads of a corrupt row name the file, the table and the key, not 'not foun
   try {
     const path = join(dir, "meta.db");
     const db = new MetadataDB(path);
-    db.createImage("default", {
+    db.images.create("default", {
       name: "img",
       labels: {},
       target: { mediaType: "m", digest: D1, size: 1, annotations: {} },
     });
-    db.putContent("default", D2, { a: "b" });
+    db.content.put("default", D2, { a: "b" });
     db.close();
     const raw = new DatabaseSync(path);
     raw.exec(`UPDATE images SET labels = '{"a":' ; UPDATE content SET digest = 'sha256:XX' WHERE digest = '${D2}'`);
@@ -182,13 +183,13 @@ test("reads of a corrupt row name the file, the table and the key, not 'not foun
     const again = new MetadataDB(path);
     try {
       assert.throws(
-        () => again.getImage("default", "img"),
+        () => again.images.get("default", "img"),
         (err: Error) =>
           err instanceof CorruptDataError &&
           err.message.includes(path) &&
           /images row \(default, img\) is corrupt: labels is not JSON/.test(err.message),
       );
-      assert.throws(() => again.listContent("default"), /content row \(default, sha256:XX\) is corrupt: digest/);
+      assert.throws(() => again.content.list("default"), /content row \(default, sha256:XX\) is corrupt: digest/);
       // The collector reads everything: it stops on the corrupt row instead of misreading it.
       assert.throws(() => again.gcSnapshot(), CorruptDataError);
     } finally {
@@ -220,8 +221,8 @@ test("integrity_check stays quick on a database of many rows", (t) => {
     const rows = 20_000;
     db.transaction(() => {
       for (let i = 0; i < rows; i++) {
-        db.putContent("default", `sha256:${i.toString(16).padStart(64, "0")}`, { "containerd.io/gc.root": "x" });
-        db.insertSnapshot("default", {
+        db.content.put("default", `sha256:${i.toString(16).padStart(64, "0")}`, { "containerd.io/gc.root": "x" });
+        db.snapshots.insert("default", {
           snapshotter: "overlayfs",
           key: `k${i}`,
           backendKey: `default/${i}/k${i}`,

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { SNAPSHOT_COLUMNS } from "../snapshots/store.ts";
 import { metaRowProblem, rowKey, snapshotterRowProblem } from "./corrupt.ts";
-import { META_TABLES } from "./db.ts";
+import { META_TABLES } from "./schema.ts";
 
 export const CONTENT_DIR = "io.containerd.content.v1.content";
 export const META_DB = join("io.containerd.metadata.v1.sqlite", "meta.db");

@@ -12,8 +12,11 @@ import {
 import type { Mount } from "../../common/mount/mount.ts";
 import type { ContentStore, ContentWriter, IngestStatus } from "../content/content-store.ts";
 import type { SnapshotInfo, Snapshotter, SnapshotUsage } from "../snapshots/snapshotter.ts";
+import type { ContentRow } from "./content-table.ts";
 import { CorruptDataError } from "./corrupt.ts";
-import { type ContentRow, type Labels, type MetadataDB, maskedLabels, type SnapshotRow, validateLabels } from "./db.ts";
+import type { MetadataDB } from "./db.ts";
+import type { SnapshotRow } from "./snapshots-table.ts";
+import { type Labels, labelPathsOnly, maskedLabels, validateLabels } from "./validate.ts";
 
 const INGEST_SCHEME = "1";
 
@@ -40,7 +43,7 @@ export class NamespacedContent {
   }
 
   async info(ns: string, digest: string): Promise<ContentRow & { size: number }> {
-    const row = this.db.getContent(ns, digest);
+    const row = this.db.content.get(ns, digest);
     if (!row) throw new NotFoundError(`content digest ${digest}: not found`);
     const blob = await this.store.info(digest);
     return { ...row, size: blob.size };
@@ -48,7 +51,7 @@ export class NamespacedContent {
 
   async list(ns: string): Promise<(ContentRow & { size: number })[]> {
     const out = [];
-    for (const row of this.db.listContent(ns)) {
+    for (const row of this.db.content.list(ns)) {
       const blob = await this.store.info(row.digest).catch(() => undefined);
       if (blob) out.push({ ...row, size: blob.size });
     }
@@ -56,12 +59,12 @@ export class NamespacedContent {
   }
 
   async update(ns: string, digest: string, labels: Labels, paths: string[]): Promise<ContentRow & { size: number }> {
-    this.db.updateContentLabels(ns, digest, labels, paths);
+    this.db.content.updateLabels(ns, digest, labels, paths);
     return this.info(ns, digest);
   }
 
   delete(ns: string, digest: string): void {
-    this.db.deleteContent(ns, digest);
+    this.db.content.delete(ns, digest);
   }
 
   async read(ns: string, digest: string, offset = 0, size = 0): Promise<Readable> {
@@ -86,14 +89,14 @@ export class NamespacedContent {
     lease = "",
   ): Promise<ContentWriter> {
     const storeRef = this.#ref(ns, ref);
-    if (lease) this.db.addLeaseResource(ns, lease, { type: "ingests", id: ref });
+    if (lease) this.db.leases.addResource(ns, lease, { type: "ingests", id: ref });
     return this.store.writer(storeRef, opts);
   }
 
   /** Records a committed blob in the namespace (and the lease). */
   committed(ns: string, digest: string, labels: Labels, lease: string): void {
     validateLabels(labels);
-    this.db.putContent(ns, digest, labels, lease || undefined);
+    this.db.content.put(ns, digest, labels, lease || undefined);
   }
 
   async status(ns: string, ref: string): Promise<IngestStatus> {
@@ -137,7 +140,7 @@ export class NamespacedSnapshotter {
   }
 
   #row(ns: string, key: string): SnapshotRow {
-    const row = this.db.getSnapshot(ns, this.name, key);
+    const row = this.db.snapshots.get(ns, this.name, key);
     if (!row) throw new NotFoundError(`snapshot ${key} does not exist: not found`);
     return row;
   }
@@ -183,21 +186,25 @@ export class NamespacedSnapshotter {
   ): Promise<Mount[]> {
     if (!key) throw new InvalidArgumentError("snapshot key must not be empty");
     validateLabels(labels);
-    if (this.db.getSnapshot(ns, this.name, key)) throw new AlreadyExistsError(`snapshot ${key}: already exists`);
+    if (this.db.snapshots.get(ns, this.name, key)) throw new AlreadyExistsError(`snapshot ${key}: already exists`);
     let backendParent: string | undefined;
     if (parent) {
-      const p = this.db.getSnapshot(ns, this.name, parent);
+      const p = this.db.snapshots.get(ns, this.name, parent);
       if (!p) throw new NotFoundError(`parent snapshot ${parent} does not exist: not found`);
       if (p.kind !== "committed") throw new InvalidArgumentError(`parent ${parent} is not a committed snapshot`);
       backendParent = p.backendKey;
     }
-    const backendKey = `${ns}/${this.db.nextSequence(`snapshots/${this.name}`)}/${key}`;
+    const backendKey = this.db.snapshots.newBackendKey(ns, this.name, key);
     const mounts =
       kind === "active"
         ? await this.backend.prepare(backendKey, backendParent)
         : await this.backend.view(backendKey, backendParent);
     try {
-      this.db.insertSnapshot(ns, { snapshotter: this.name, key, backendKey, parent, kind, labels }, lease || undefined);
+      this.db.snapshots.insert(
+        ns,
+        { snapshotter: this.name, key, backendKey, parent, kind, labels },
+        lease || undefined,
+      );
     } catch (err) {
       await this.backend.remove(backendKey);
       throw err;
@@ -222,12 +229,12 @@ export class NamespacedSnapshotter {
     validateLabels(labels);
     const row = this.#row(ns, key);
     if (row.kind !== "active") throw new FailedPreconditionError(`snapshot ${key} is not active`);
-    if (this.db.getSnapshot(ns, this.name, name)) throw new AlreadyExistsError(`snapshot ${name}: already exists`);
-    const backendName = `${ns}/${this.db.nextSequence(`snapshots/${this.name}`)}/${name}`;
+    if (this.db.snapshots.get(ns, this.name, name)) throw new AlreadyExistsError(`snapshot ${name}: already exists`);
+    const backendName = this.db.snapshots.newBackendKey(ns, this.name, name);
     await this.backend.commit(backendName, row.backendKey);
     this.db.transaction(() => {
-      this.db.deleteSnapshotRow(ns, this.name, key);
-      this.db.insertSnapshot(
+      this.db.snapshots.delete(ns, this.name, key);
+      this.db.snapshots.insert(
         ns,
         {
           snapshotter: this.name,
@@ -244,22 +251,19 @@ export class NamespacedSnapshotter {
 
   async remove(ns: string, key: string): Promise<void> {
     const row = this.#row(ns, key);
-    if (this.db.snapshotChildren(ns, this.name, key) > 0) {
+    if (this.db.snapshots.children(ns, this.name, key) > 0) {
       throw new FailedPreconditionError(`cannot remove snapshot ${key}: it has children`);
     }
-    this.db.deleteSnapshotRow(ns, this.name, key);
+    this.db.snapshots.delete(ns, this.name, key);
     // The directory goes now (a crash here leaves it to the collector's backend sweep).
     await this.backend.remove(row.backendKey);
   }
 
   async update(ns: string, key: string, labels: Labels, paths: string[]): Promise<SnapshotInfo> {
     validateLabels(labels);
-    for (const p of paths) {
-      if (p !== "labels" && !p.startsWith("labels."))
-        throw new InvalidArgumentError(`cannot update ${JSON.stringify(p)} field on snapshot ${key}`);
-    }
+    labelPathsOnly(paths, `snapshot ${key}`);
     const row = this.#row(ns, key);
-    this.db.setSnapshotLabels(ns, this.name, key, maskedLabels(row.labels, labels, paths));
+    this.db.snapshots.setLabels(ns, this.name, key, maskedLabels(row.labels, labels, paths));
     return this.stat(ns, key);
   }
 
@@ -269,7 +273,7 @@ export class NamespacedSnapshotter {
 
   async list(ns: string): Promise<SnapshotInfo[]> {
     const out: SnapshotInfo[] = [];
-    for (const row of this.db.listSnapshots(ns, this.name)) {
+    for (const row of this.db.snapshots.list(ns, this.name)) {
       const info = await this.#info(ns, row).catch(() => undefined);
       if (info) out.push(info);
     }

@@ -8,7 +8,7 @@ import {
 import type { Container, Containers } from "../../proto/gen/containerd/services/containers/v1/containers_pb.js";
 import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
-import type { AnyValue, ContainerMetadata } from "../metadata/db.ts";
+import type { AnyValue, ContainerMetadata, NewContainer } from "../metadata/containers-table.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
 import { publish } from "./publish.ts";
 
@@ -29,7 +29,7 @@ const toProto = (c: ContainerMetadata) => ({
   extensions: Object.fromEntries(Object.entries(c.extensions).map(([k, v]) => [k, anyOut(v)!])),
 });
 
-function fromProto(c: Container | undefined): Omit<ContainerMetadata, "createdAt" | "updatedAt"> {
+function fromProto(c: Container | undefined): NewContainer {
   if (!c) throw new InvalidArgumentError("container is required");
   return {
     id: c.id,
@@ -46,8 +46,8 @@ function fromProto(c: Container | undefined): Omit<ContainerMetadata, "createdAt
 export function containersService(deps: ServiceDeps): Impl<typeof Containers> {
   const list = (ns: string, filters: string[]) => {
     const match = parseFilters(filters);
-    return deps.db
-      .listContainers(ns)
+    return deps.db.containers
+      .list(ns)
       .filter((c) =>
         match(
           recordAdaptor(
@@ -58,14 +58,14 @@ export function containersService(deps: ServiceDeps): Impl<typeof Containers> {
       );
   };
   return {
-    get: async (req, ctx) => ({ container: toProto(deps.db.getContainer(namespaceOf(ctx), req.id)) }),
+    get: async (req, ctx) => ({ container: toProto(deps.db.containers.get(namespaceOf(ctx), req.id)) }),
     list: async (req, ctx) => ({ containers: list(namespaceOf(ctx), req.filters).map(toProto) }),
     listStream: async function* (req, ctx) {
       for (const c of list(namespaceOf(ctx), req.filters)) yield { container: toProto(c) };
     },
     create: async (req, ctx) => {
       const ns = namespaceOf(ctx);
-      const c = deps.db.createContainer(ns, fromProto(req.container));
+      const c = deps.db.containers.create(ns, fromProto(req.container));
       publish(deps, ns, "/containers/create", ContainerCreateSchema, {
         id: c.id,
         image: c.image,
@@ -75,7 +75,7 @@ export function containersService(deps: ServiceDeps): Impl<typeof Containers> {
     },
     update: async (req, ctx) => {
       const ns = namespaceOf(ctx);
-      const c = deps.db.updateContainer(ns, fromProto(req.container), pathsOf(req.updateMask));
+      const c = deps.db.containers.update(ns, fromProto(req.container), pathsOf(req.updateMask));
       publish(deps, ns, "/containers/update", ContainerUpdateSchema, {
         id: c.id,
         image: c.image,
@@ -86,7 +86,7 @@ export function containersService(deps: ServiceDeps): Impl<typeof Containers> {
     },
     delete: async (req, ctx) => {
       const ns = namespaceOf(ctx);
-      deps.db.deleteContainer(ns, req.id);
+      deps.db.containers.delete(ns, req.id);
       publish(deps, ns, "/containers/delete", ContainerDeleteSchema, { id: req.id });
       deps.gc.schedule();
       return {};

@@ -12,7 +12,7 @@ import type { Impl } from "../../rpc/service.ts";
 import type { ContentWriter, IngestStatus } from "../content/content-store.ts";
 import { validateDigest } from "../content/local-store.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
-import type { ContentRow } from "../metadata/db.ts";
+import type { ContentRow } from "../metadata/content-table.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
 import { sizeField, storedSize } from "./int64.ts";
 import { publish } from "./publish.ts";
@@ -152,9 +152,9 @@ async function* writeStream(deps: ServiceDeps, reqs: AsyncIterable<WriteContentR
           const expected = req.expected || w.status().expected;
           const digest = await deps.gc.exclusive(async () => {
             const d = await w.commit(total, expected);
-            if (deps.db.getContent(ns, d)) {
+            if (deps.db.content.get(ns, d)) {
               // Already in this namespace: containerd answers AlreadyExists, which clients treat as done.
-              deps.db.putContent(ns, d, req.labels, lease || undefined);
+              deps.db.content.put(ns, d, req.labels, lease || undefined);
               throw new AlreadyExistsError(`content ${d}: already exists`);
             }
             c.committed(ns, d, req.labels, lease);
@@ -194,8 +194,8 @@ async function claimExisting(
       () => false,
     );
     if (!present) return false;
-    if (!deps.db.getContent(ns, digest)) deps.content.committed(ns, digest, labels, lease);
-    else if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: digest });
+    if (!deps.db.content.get(ns, digest)) deps.content.committed(ns, digest, labels, lease);
+    else if (lease) deps.db.leases.addResource(ns, lease, { type: "content", id: digest });
     return true;
   });
 }

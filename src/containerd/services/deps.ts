@@ -7,8 +7,9 @@ import type { RequestContext } from "../../rpc/context.ts";
 import type { LocalDiffService } from "../diff/local.ts";
 import type { Exchange } from "../events/exchange.ts";
 import type { GarbageCollector } from "../metadata/collector.ts";
-import { type MetadataDB, validateIdentifier } from "../metadata/db.ts";
+import type { MetadataDB } from "../metadata/db.ts";
 import type { NamespacedContent, NamespacedSnapshotter } from "../metadata/namespaced.ts";
+import { validateIdentifier } from "../metadata/validate.ts";
 
 export interface ServiceDeps {
   db: MetadataDB;

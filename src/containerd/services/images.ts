@@ -5,7 +5,7 @@ import { ImageCreateSchema, ImageDeleteSchema, ImageUpdateSchema } from "../../p
 import type { Image, Images } from "../../proto/gen/containerd/services/images/v1/images_pb.js";
 import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
-import type { ImageMetadata } from "../metadata/db.ts";
+import type { ImageMetadata, NewImage } from "../metadata/images-table.ts";
 import { namespaceOf, pathsOf, type ServiceDeps, ts } from "./deps.ts";
 import { sizeField, storedSize } from "./int64.ts";
 import { publish } from "./publish.ts";
@@ -23,7 +23,7 @@ const toProto = (i: ImageMetadata) => ({
   updatedAt: ts(i.updatedAt),
 });
 
-function fromProto(i: Image | undefined): Omit<ImageMetadata, "createdAt" | "updatedAt"> {
+function fromProto(i: Image | undefined): NewImage {
   if (!i) throw new InvalidArgumentError("image is required");
   const t = i.target;
   return {
@@ -40,11 +40,11 @@ function fromProto(i: Image | undefined): Omit<ImageMetadata, "createdAt" | "upd
 
 export function imagesService(deps: ServiceDeps): Impl<typeof Images> {
   return {
-    get: async (req, ctx) => ({ image: toProto(deps.db.getImage(namespaceOf(ctx), req.name)) }),
+    get: async (req, ctx) => ({ image: toProto(deps.db.images.get(namespaceOf(ctx), req.name)) }),
     list: async (req, ctx) => {
       const match = parseFilters(req.filters);
-      const images = deps.db
-        .listImages(namespaceOf(ctx))
+      const images = deps.db.images
+        .list(namespaceOf(ctx))
         .filter((i) =>
           match(
             recordAdaptor(
@@ -57,19 +57,19 @@ export function imagesService(deps: ServiceDeps): Impl<typeof Images> {
     },
     create: async (req, ctx) => {
       const ns = namespaceOf(ctx);
-      const image = deps.db.createImage(ns, fromProto(req.image));
+      const image = deps.db.images.create(ns, fromProto(req.image));
       publish(deps, ns, "/images/create", ImageCreateSchema, { name: image.name, labels: image.labels });
       return { image: toProto(image) };
     },
     update: async (req, ctx) => {
       const ns = namespaceOf(ctx);
-      const image = deps.db.updateImage(ns, fromProto(req.image), pathsOf(req.updateMask));
+      const image = deps.db.images.update(ns, fromProto(req.image), pathsOf(req.updateMask));
       publish(deps, ns, "/images/update", ImageUpdateSchema, { name: image.name, labels: image.labels });
       return { image: toProto(image) };
     },
     delete: async (req, ctx) => {
       const ns = namespaceOf(ctx);
-      deps.db.deleteImage(ns, req.name);
+      deps.db.images.delete(ns, req.name);
       publish(deps, ns, "/images/delete", ImageDeleteSchema, { name: req.name });
       if (req.sync) await deps.gc.collect();
       else deps.gc.schedule();

@@ -14,11 +14,11 @@ export function leasesService(deps: ServiceDeps): Impl<typeof Leases> {
   return {
     create: async (req, ctx) => {
       const id = req.id || `${Date.now()}-${randomBytes(6).toString("hex")}`;
-      const l = deps.db.createLease(namespaceOf(ctx), id, req.labels);
+      const l = deps.db.leases.create(namespaceOf(ctx), id, req.labels);
       return { lease: { id: l.id, labels: l.labels, createdAt: ts(l.createdAt) } };
     },
     delete: async (req, ctx) => {
-      deps.db.deleteLease(namespaceOf(ctx), req.id);
+      deps.db.leases.delete(namespaceOf(ctx), req.id);
       if (req.sync) await deps.gc.collect();
       else deps.gc.schedule();
       return {};
@@ -26,21 +26,21 @@ export function leasesService(deps: ServiceDeps): Impl<typeof Leases> {
     list: async (req, ctx) => {
       const match = parseFilters(req.filters);
       return {
-        leases: deps.db
-          .listLeases(namespaceOf(ctx))
+        leases: deps.db.leases
+          .list(namespaceOf(ctx))
           .filter((l) => match(recordAdaptor({ id: l.id }, l.labels)))
           .map((l) => ({ id: l.id, labels: l.labels, createdAt: ts(l.createdAt) })),
       };
     },
     addResource: async (req, ctx) => {
-      deps.db.addLeaseResource(namespaceOf(ctx), req.id, resource(req.resource));
+      deps.db.leases.addResource(namespaceOf(ctx), req.id, resource(req.resource));
       return {};
     },
     deleteResource: async (req, ctx) => {
-      deps.db.deleteLeaseResource(namespaceOf(ctx), req.id, resource(req.resource));
+      deps.db.leases.deleteResource(namespaceOf(ctx), req.id, resource(req.resource));
       deps.gc.schedule();
       return {};
     },
-    listResources: async (req, ctx) => ({ resources: deps.db.listLeaseResources(namespaceOf(ctx), req.id) }),
+    listResources: async (req, ctx) => ({ resources: deps.db.leases.listResources(namespaceOf(ctx), req.id) }),
   };
 }

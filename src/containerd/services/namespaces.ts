@@ -13,28 +13,28 @@ import { publish } from "./publish.ts";
 
 export function namespacesService(deps: ServiceDeps): Impl<typeof Namespaces> {
   return {
-    get: async (req) => ({ namespace: { name: req.name, labels: deps.db.namespaceLabels(req.name) } }),
+    get: async (req) => ({ namespace: { name: req.name, labels: deps.db.namespaces.labels(req.name) } }),
     list: async (req) => {
       const match = parseFilters(req.filter ? [req.filter] : []);
       return {
-        namespaces: deps.db.listNamespaces().filter((n) => match(recordAdaptor({ name: n.name }, n.labels))),
+        namespaces: deps.db.namespaces.list().filter((n) => match(recordAdaptor({ name: n.name }, n.labels))),
       };
     },
     create: async (req, ctx) => {
       const ns = req.namespace ?? { name: "", labels: {} };
-      deps.db.createNamespace(ns.name, ns.labels);
+      deps.db.namespaces.create(ns.name, ns.labels);
       publish(deps, ctx.namespace, "/namespaces/create", NamespaceCreateSchema, { name: ns.name, labels: ns.labels });
       return { namespace: { name: ns.name, labels: ns.labels } };
     },
     update: async (req, ctx) => {
       const ns = req.namespace;
       if (!ns) throw new NotFoundError("namespace: not found");
-      const labels = deps.db.updateNamespace(ns.name, ns.labels, pathsOf(req.updateMask));
+      const labels = deps.db.namespaces.update(ns.name, ns.labels, pathsOf(req.updateMask));
       publish(deps, ctx.namespace, "/namespaces/update", NamespaceUpdateSchema, { name: ns.name, labels });
       return { namespace: { name: ns.name, labels } };
     },
     delete: async (req, ctx) => {
-      deps.db.deleteNamespace(req.name);
+      deps.db.namespaces.delete(req.name);
       publish(deps, ctx.namespace, "/namespaces/delete", NamespaceDeleteSchema, { name: req.name });
       return {};
     },

@@ -30,7 +30,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     create: async (req, ctx) => {
       const ns = namespaceOf(ctx);
       if (req.checkpoint) throw new NotImplementedError("checkpoint restore is not supported");
-      const c = deps.db.getContainer(ns, req.containerId);
+      const c = deps.db.containers.get(ns, req.containerId);
       if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": has no spec`);
       let rootfs = req.rootfs;
       // A client's mounts reach mount(8) in the shim when mount(2) cannot take them.

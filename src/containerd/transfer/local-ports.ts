@@ -37,11 +37,11 @@ function portsWith(
 ): ContainerdPorts {
   const content: ContentPort = {
     info: async (digest) => {
-      const row = deps.db.getContent(ns, digest);
+      const row = deps.db.content.get(ns, digest);
       if (!row) return undefined;
       const blob = await deps.content.store.info(digest).catch(() => undefined);
       if (!blob) return undefined;
-      if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: digest });
+      if (lease) deps.db.leases.addResource(ns, lease, { type: "content", id: digest });
       return { size: blob.size, labels: row.labels };
     },
     read: (digest) => deps.content.store.read(digest),
@@ -52,7 +52,7 @@ function portsWith(
     },
     label: async (digest, labels) => {
       const paths = Object.keys(labels).map((k) => `labels.${k}`);
-      if (paths.length > 0) deps.db.updateContentLabels(ns, digest, labels, paths);
+      if (paths.length > 0) deps.db.content.updateLabels(ns, digest, labels, paths);
     },
     write: async (ref, desc, open, labels, onProgress) => {
       signal?.throwIfAborted();
@@ -64,8 +64,8 @@ function portsWith(
           () => false,
         );
         if (!onDisk) return false;
-        if (!deps.db.getContent(ns, desc.digest)) deps.content.committed(ns, desc.digest, labels ?? {}, lease);
-        else if (lease) deps.db.addLeaseResource(ns, lease, { type: "content", id: desc.digest });
+        if (!deps.db.content.get(ns, desc.digest)) deps.content.committed(ns, desc.digest, labels ?? {}, lease);
+        else if (lease) deps.db.leases.addResource(ns, lease, { type: "content", id: desc.digest });
         return true;
       });
       if (stored) return;
@@ -93,8 +93,8 @@ function portsWith(
     return {
       snapshotter: sn.name,
       exists: async (key) => {
-        if (!deps.db.getSnapshot(ns, sn.name, key)) return false;
-        if (lease) deps.db.addLeaseResource(ns, lease, { type: `snapshots/${sn.name}`, id: key });
+        if (!deps.db.snapshots.get(ns, sn.name, key)) return false;
+        if (lease) deps.db.leases.addResource(ns, lease, { type: `snapshots/${sn.name}`, id: key });
         return true;
       },
       prepare: (key, parent, labels) => deps.gc.exclusive(() => sn.prepare(ns, key, parent, labels ?? {}, lease)),
@@ -105,7 +105,7 @@ function portsWith(
   const images: ImagePort = {
     get: async (name) => {
       try {
-        const i = deps.db.getImage(ns, name);
+        const i = deps.db.images.get(ns, name);
         return { name: i.name, labels: i.labels, target: i.target };
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
@@ -119,24 +119,24 @@ function portsWith(
         target: { ...image.target, annotations: image.target.annotations ?? {} },
       };
       try {
-        deps.db.createImage(ns, record);
+        deps.db.images.create(ns, record);
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
-        deps.db.updateImage(ns, record, []);
+        deps.db.images.update(ns, record, []);
       }
       return image;
     },
     delete: async (name) => {
-      deps.db.deleteImage(ns, name);
+      deps.db.images.delete(ns, name);
       deps.gc.schedule();
     },
-    list: async () => deps.db.listImages(ns).map((i) => ({ name: i.name, labels: i.labels, target: i.target })),
+    list: async () => deps.db.images.list(ns).map((i) => ({ name: i.name, labels: i.labels, target: i.target })),
   };
   const leases: LeasePort = {
     create: async (labels) =>
-      deps.db.createLease(ns, `transfer-${Date.now()}-${randomBytes(4).toString("hex")}`, labels ?? {}).id,
+      deps.db.leases.create(ns, `transfer-${Date.now()}-${randomBytes(4).toString("hex")}`, labels ?? {}).id,
     release: async (id) => {
-      deps.db.deleteLease(ns, id);
+      deps.db.leases.delete(ns, id);
       deps.gc.schedule();
     },
   };
@@ -152,7 +152,8 @@ function portsWith(
       apply: async (layer, mounts) => {
         // The check the Diff service makes for ctr's pull: both paths refuse the same images.
         checkLayerMediaType(layer.mediaType);
-        if (!deps.db.getContent(ns, layer.digest)) throw new NotFoundError(`content digest ${layer.digest}: not found`);
+        if (!deps.db.content.get(ns, layer.digest))
+          throw new NotFoundError(`content digest ${layer.digest}: not found`);
         const staged = await staging.take(layer.digest, mounts);
         if (staged) return staged;
         const blob = createReadStream(deps.content.store.blobPath(layer.digest), { highWaterMark: 1 << 20 });
