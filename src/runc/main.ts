@@ -1,6 +1,8 @@
 // berth-runc: the OCI runtime command line (runc-compatible). Global flags, then a command.
 import { BerthError, errorMessage } from "../common/errors.ts";
 import { bool, parseFlags, str, usageText } from "../common/flags.ts";
+import { traceFields } from "../common/log.ts";
+import { traceFromEnv } from "../rpc/trace.ts";
 import type { Command, CommandContext } from "./cli/context.ts";
 import { Logger } from "./cli/log.ts";
 import { create } from "./commands/create.ts";
@@ -56,11 +58,13 @@ function help(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let log = new Logger(undefined, "text", false);
+  // A shim (or anything else) that runs us for a traced call says so in TRACEPARENT.
+  const trace = traceFromEnv();
+  let log = new Logger(undefined, "text", false, traceFields(trace));
   try {
     const g = parseFlags(argv, globalFlags);
     const format = str(g, "log-format") ?? "text";
-    log = new Logger(str(g, "log"), format === "json" ? "json" : "text", bool(g, "debug"));
+    log = new Logger(str(g, "log"), format === "json" ? "json" : "text", bool(g, "debug"), traceFields(trace));
     if (bool(g, "version")) {
       process.stdout.write(`berth-runc version ${VERSION}\nspec: 1.2.0\n`);
       return 0;
@@ -84,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
       log,
       systemdCgroup: bool(g, "systemd-cgroup"),
       debug: bool(g, "debug"),
+      trace,
     };
     return await cmd.run(ctx, rest);
   } catch (err) {

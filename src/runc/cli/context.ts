@@ -1,4 +1,5 @@
-// What every command receives: global flags, the state store, and the log.
+// What every command receives: global flags, the state store, the log, and the trace it runs in.
+import type { TraceContext } from "../../rpc/trace.ts";
 import type { StateStore } from "../container/state-store.ts";
 import type { Logger } from "./log.ts";
 
@@ -7,6 +8,8 @@ export interface CommandContext {
   log: Logger;
   systemdCgroup: boolean;
   debug: boolean;
+  /** The caller's trace (a valid TRACEPARENT in the environment), with this run as its span. */
+  trace?: TraceContext | undefined;
 }
 
 export interface Command {

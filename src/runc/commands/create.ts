@@ -28,6 +28,7 @@ export function createOptions(ctx: CommandContext, p: Parsed, id: string, mode: 
     systemdCgroup: ctx.systemdCgroup,
     mode,
     onWarning: (m) => ctx.log.warn(m),
+    trace: ctx.trace,
   };
 }
 
@@ -44,6 +45,7 @@ export const create: Command = {
   async run(ctx, argv) {
     const p = parseFlags(argv, createFlags);
     const id = idArg(p.positionals, "create");
+    ctx.log.info("create container", { id });
     await createContainer(ctx.store, createOptions(ctx, p, id, "create"));
     return 0;
   },

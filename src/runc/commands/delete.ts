@@ -12,7 +12,7 @@ export const del: Command = {
     const p = parseFlags(argv, { force: { kind: "bool", aliases: ["f"], usage: "kill a running container first" } });
     const id = idArg(p.positionals, "delete");
     try {
-      await deleteContainer(ctx.store, id, bool(p, "force"), (m) => ctx.log.warn(m));
+      await deleteContainer(ctx.store, id, bool(p, "force"), (m) => ctx.log.warn(m), ctx.trace);
     } catch (err) {
       // --force on a container that is already gone is not an error (runc behaves the same);
       // it also clears the reservation of a create that crashed before it wrote its state.

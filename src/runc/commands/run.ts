@@ -21,16 +21,16 @@ export const run: Command = {
     const detach = bool(p, "detach");
     const created = await createContainer(ctx.store, createOptions(ctx, p, id, detach ? "create" : "run"));
     try {
-      await startContainer(ctx.store, id);
+      await startContainer(ctx.store, id, ctx.trace);
     } catch (err) {
-      await deleteContainer(ctx.store, id, true);
+      await deleteContainer(ctx.store, id, true, undefined, ctx.trace);
       throw err;
     }
     if (detach) return 0;
     // Signals sent to the runtime are meant for the container.
     forwardSignals(created.record.pid);
     const status = await created.exit;
-    if (!bool(p, "keep")) await deleteContainer(ctx.store, id, true, (m) => ctx.log.warn(m));
+    if (!bool(p, "keep")) await deleteContainer(ctx.store, id, true, (m) => ctx.log.warn(m), ctx.trace);
     return status;
   },
 };

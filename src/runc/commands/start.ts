@@ -9,7 +9,7 @@ export const start: Command = {
   usage: "start <container-id>",
   async run(ctx, argv) {
     const id = idArg(parseFlags(argv, {}).positionals, "start");
-    await startContainer(ctx.store, id);
+    await startContainer(ctx.store, id, ctx.trace);
     return 0;
   },
 };

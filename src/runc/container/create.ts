@@ -5,6 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
 import { writeFileNamed } from "../../common/storage-errors.ts";
+import type { TraceContext } from "../../rpc/trace.ts";
 import { devicePolicy } from "../cgroups/devices.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { parseMountinfo } from "../cgroups/mountinfo.ts";
@@ -40,6 +41,8 @@ export interface CreateOptions {
   /** The container's stdio; default: this process's own (the CLI's). An in-process caller (the shim) passes fds. */
   stdio?: [number | "inherit", number | "inherit", number | "inherit"];
   onWarning?: (msg: string) => void;
+  /** The trace of the call that creates the container: its hooks get it as TRACEPARENT. */
+  trace?: TraceContext | undefined;
 }
 
 export interface Created {
@@ -151,8 +154,8 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       stdio: opts.stdio,
       onHook: async (_name, pid) => {
         const state = ociState({ ...record, pid }, "creating");
-        await runHooks(spec.hooks?.prestart, state);
-        await runHooks(spec.hooks?.createRuntime, state);
+        await runHooks(spec.hooks?.prestart, state, opts.trace);
+        await runHooks(spec.hooks?.createRuntime, state, opts.trace);
         // In order of HookState: what createContainer and startContainer hooks read on stdin.
         return [state, { ...state, status: "created" }].map((st) => JSON.stringify(st)).join("\t");
       },

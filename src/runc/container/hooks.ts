@@ -2,6 +2,7 @@
 // container state JSON on stdin, the hook's own args (args[0] is argv[0]) and env, a timeout.
 import { BerthError, errorMessage } from "../../common/errors.ts";
 import { describeExit, ExecError, type ExecResult, execCollect } from "../../common/exec.ts";
+import { TRACEPARENT_ENV, type TraceContext, traceparentOf } from "../../rpc/trace.ts";
 import type { Hook, State } from "../config/types.ts";
 
 export class HookError extends BerthError {
@@ -13,13 +14,23 @@ export class HookError extends BerthError {
 /** stderr kept for a failing hook's message. */
 const MAX_HOOK_STDERR = 4096;
 
-export async function runHook(hook: Hook, state: State): Promise<void> {
-  const args = hook.args ?? [hook.path];
+/**
+ * A hook's environment: its own `env` from config.json, plus TRACEPARENT naming the runtime's span
+ * of `trace` (the call that runs the hook) unless the hook's env sets one itself.
+ */
+export function hookEnv(hook: Hook, trace: TraceContext | undefined): Record<string, string> {
   const env: Record<string, string> = {};
+  if (trace) env[TRACEPARENT_ENV] = traceparentOf(trace);
   for (const e of hook.env ?? []) {
     const eq = e.indexOf("=");
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
   }
+  return env;
+}
+
+export async function runHook(hook: Hook, state: State, trace?: TraceContext): Promise<void> {
+  const args = hook.args ?? [hook.path];
+  const env = hookEnv(hook, trace);
   let r: ExecResult;
   try {
     r = await execCollect(hook.path, args.slice(1), {
@@ -41,6 +52,6 @@ export async function runHook(hook: Hook, state: State): Promise<void> {
   }
 }
 
-export async function runHooks(hooks: readonly Hook[] | undefined, state: State): Promise<void> {
-  for (const h of hooks ?? []) await runHook(h, state);
+export async function runHooks(hooks: readonly Hook[] | undefined, state: State, trace?: TraceContext): Promise<void> {
+  for (const h of hooks ?? []) await runHook(h, state, trace);
 }

@@ -1,6 +1,7 @@
 // start, state, kill, delete, pause, resume, ps: operations on a container that exists.
 import { closeSync, constants, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
+import type { TraceContext } from "../../rpc/trace.ts";
 import type { Resources, State, Status } from "../config/types.ts";
 import { cgroupsOf } from "./cgroups.ts";
 import { ociState } from "./create.ts";
@@ -24,7 +25,7 @@ export function containerState(store: StateStore, id: string): State {
 }
 
 /** Open the exec fifo: the blocked init writes one byte and goes on to execve. */
-export async function startContainer(store: StateStore, id: string): Promise<void> {
+export async function startContainer(store: StateStore, id: string, trace?: TraceContext): Promise<void> {
   const rec = store.load(id);
   const status = statusOf(store, rec);
   if (status === "stopped") throw new FailedPreconditionError("cannot start a container that has stopped");
@@ -55,7 +56,7 @@ export async function startContainer(store: StateStore, id: string): Promise<voi
     closeSync(fd);
   }
   rmSync(fifo, { force: true });
-  await runHooks(rec.spec.hooks?.poststart, ociState(rec, "running"));
+  await runHooks(rec.spec.hooks?.poststart, ociState(rec, "running"), trace);
 }
 
 export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
@@ -90,6 +91,7 @@ export async function deleteContainer(
   id: string,
   force: boolean,
   onWarning: (msg: string) => void = () => {},
+  trace?: TraceContext,
 ): Promise<void> {
   const rec = store.load(id);
   const status = statusOf(store, rec);
@@ -123,7 +125,7 @@ export async function deleteContainer(
   cg.destroy();
   store.remove(id);
   // A failing poststop hook is only a warning: the container is gone either way (as runc).
-  await runHooks(rec.spec.hooks?.poststop, ociState(rec, "stopped")).catch((err: unknown) =>
+  await runHooks(rec.spec.hooks?.poststop, ociState(rec, "stopped"), trace).catch((err: unknown) =>
     onWarning(`poststop hook: ${err instanceof Error ? err.message : String(err)}`),
   );
 }
