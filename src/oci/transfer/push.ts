@@ -31,19 +31,22 @@ export async function push(
   const limiter = new Limiter(opts.concurrency ?? 4);
   const pushed = new Map<string, Promise<void>>();
 
+  const uploaded = (desc: BlobDescriptor) =>
+    progress({
+      phase: "uploaded",
+      digest: desc.digest,
+      mediaType: desc.mediaType,
+      current: desc.size,
+      total: desc.size,
+    });
+
   const pushBlob = (desc: BlobDescriptor): Promise<void> => {
     let done = pushed.get(desc.digest);
     if (!done) {
       done = limiter.run(async () => {
         progress({ phase: "uploading", digest: desc.digest, mediaType: desc.mediaType, total: desc.size });
         await registry.pushBlob(ref, desc, () => ports.content.read(desc.digest));
-        progress({
-          phase: "uploaded",
-          digest: desc.digest,
-          mediaType: desc.mediaType,
-          current: desc.size,
-          total: desc.size,
-        });
+        uploaded(desc);
       });
       pushed.set(desc.digest, done);
     }
@@ -73,13 +76,7 @@ export async function push(
     }
     const target = isRoot ? ref : { ...ref, tag: undefined, digest: desc.digest };
     await registry.pushManifest(target, desc.mediaType, bytes);
-    progress({
-      phase: "uploaded",
-      digest: desc.digest,
-      mediaType: desc.mediaType,
-      current: desc.size,
-      total: desc.size,
-    });
+    uploaded(desc);
   };
   await pushTree(image.target, true);
   progress({ phase: "done", digest: image.target.digest });
