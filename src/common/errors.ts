@@ -63,6 +63,12 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The errno name ("ENOENT") of a system call's error; undefined for anything else. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "string") return err.code;
+  return undefined;
+}
+
 /** A resource is busy (an ingest locked by another writer, a mount in use); try again later. */
 export class UnavailableError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -2,7 +2,7 @@
 // tell a bad value (kernel said EINVAL/ERANGE) from a host that lacks a controller.
 
 import type { ErrorKind } from "../../common/errors.ts";
-import { BerthError, FailedPreconditionError } from "../../common/errors.ts";
+import { BerthError, errnoCode, FailedPreconditionError } from "../../common/errors.ts";
 
 /** Writing a cgroup file failed: the kernel rejected the value, or the file is missing. */
 export class CgroupWriteError extends BerthError {
@@ -45,11 +45,6 @@ export class CgroupBusyError extends BerthError {
     super("failed-precondition", `failed to remove cgroup ${path}: ${describe(errnoCode(cause), cause)}`, { cause });
     this.path = path;
   }
-}
-
-export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "string") return err.code;
-  return undefined;
 }
 
 const READABLE: Record<string, string> = {

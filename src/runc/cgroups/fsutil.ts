@@ -3,7 +3,8 @@
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CgroupReadError, CgroupWriteError, errnoCode } from "./errors.ts";
+import { errnoCode } from "../../common/errors.ts";
+import { CgroupReadError, CgroupWriteError } from "./errors.ts";
 
 export function writeCgroupFile(dir: string, file: string, value: string): void {
   const path = join(dir, file);

@@ -3,7 +3,8 @@
 
 import { mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import { posix } from "node:path";
-import { CgroupBusyError, errnoCode } from "./errors.ts";
+import { errnoCode } from "../../common/errors.ts";
+import { CgroupBusyError } from "./errors.ts";
 import { readOptional, sleepSync } from "./fsutil.ts";
 
 /**

@@ -1,7 +1,7 @@
 // Reading <bundle>/config.json and exec's process.json.
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
+import { BerthError, errnoCode, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
 import { parseJsonExact } from "./json.ts";
 import type { Process, Spec } from "./types.ts";
 import { type ParseSpecOptions, parseProcess, parseSpec } from "./validate.ts";
@@ -14,11 +14,6 @@ export const MAX_SPEC_FILE_BYTES = 16 * 1024 * 1024;
 
 /** The runtime spec's file name in a bundle (the runtime spec's own name for it). */
 export const CONFIG_FILE = "config.json";
-
-function errnoCode(err: unknown): string | undefined {
-  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "string") return err.code;
-  return undefined;
-}
 
 /**
  * The text of a JSON specification file: a regular file of at most MAX_SPEC_FILE_BYTES. It is
