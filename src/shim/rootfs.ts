@@ -1,37 +1,16 @@
 // The task's rootfs: the snapshot's mounts put on bundle/rootfs with mount(2) through the addon
-// (mount(8) costs a process start per task). The options are split here, as mount(8) splits them:
-// flag words become MS_* bits, the rest is the filesystem's data string. Anything this does not
+// (mount(8) costs a process start per task). The options are split here, as mount(8) splits them
+// (runc/config/mount-options.ts, the runtime's own reading of mount options): flag words become
+// MS_* bits, the rest is the filesystem's data string. Anything this does not
 // know (a long overlay lowerdir that needs mount(8)'s relative-path trick, an unknown option
 // shape) goes to mount(8) as before.
 
 import type { Mount } from "../common/mount/mount.ts";
 import { mountAll, mountCommand, mountsOn, unmountAll } from "../common/mount/mounter.ts";
 import { shimSys } from "../common/sys.ts";
+import { MS_BIND, MS_RDONLY, MS_REMOUNT, parseMountOptions } from "../runc/config/mount-options.ts";
 
-const MS_RDONLY = 0x1;
-const MS_NOSUID = 0x2;
-const MS_NODEV = 0x4;
-const MS_NOEXEC = 0x8;
-const MS_REMOUNT = 0x20;
-const MS_NOATIME = 0x400;
-const MS_NODIRATIME = 0x800;
-const MS_BIND = 0x1000;
-const MS_REC = 0x4000;
-const MS_RELATIME = 0x200000;
 const MNT_DETACH = 0x2;
-
-const SET: Record<string, number> = {
-  ro: MS_RDONLY,
-  nosuid: MS_NOSUID,
-  nodev: MS_NODEV,
-  noexec: MS_NOEXEC,
-  noatime: MS_NOATIME,
-  nodiratime: MS_NODIRATIME,
-  relatime: MS_RELATIME,
-  bind: MS_BIND,
-  rbind: MS_BIND | MS_REC,
-};
-const CLEAR = new Set(["rw", "suid", "dev", "exec", "atime", "diratime", "defaults"]);
 
 export interface MountCall {
   source: string;
@@ -42,33 +21,32 @@ export interface MountCall {
   remountReadOnly: boolean;
 }
 
-/** A mount as mount(2) arguments. Pure. */
-export function mountCall(m: Mount): MountCall {
-  let flags = 0;
-  const data: string[] = [];
-  for (const o of m.options) {
-    if (o in SET) flags |= SET[o]!;
-    else if (!CLEAR.has(o)) data.push(o);
-  }
-  const bind = (flags & MS_BIND) !== 0 || m.type === "bind";
-  if (bind) flags |= MS_BIND;
+/**
+ * A mount as mount(2) arguments, its options read as runc reads a config.json's (later words win:
+ * "nosuid,suid" is suid); undefined when one call cannot make it (propagation, recursive
+ * attributes, runtime extensions): mount(8) then does. Pure.
+ */
+export function mountCall(m: Mount): MountCall | undefined {
+  const o = parseMountOptions(m.options);
+  if (o.propagation.length > 0 || o.recAttrSet !== 0 || o.recAttrClr !== 0 || o.extensions.length > 0) return undefined;
+  const bind = o.bind || m.type === "bind";
+  const flags = bind ? o.flags | MS_BIND : o.flags;
   return {
     source: m.source,
     fstype: bind ? "" : m.type,
     flags: bind ? flags & ~MS_RDONLY : flags,
-    data: data.join(","),
+    data: o.data,
     remountReadOnly: bind && (flags & MS_RDONLY) !== 0,
   };
 }
 
 /** Mounts `mounts` on `target`, in order. */
 export async function mountRootfs(mounts: Mount[], target: string): Promise<void> {
-  const direct = mounts.every((m) => mountCommand(m).cwd === undefined);
-  if (!direct) return mountAll(mounts, target);
+  const calls = mounts.map((m) => (mountCommand(m).cwd === undefined ? mountCall(m) : undefined));
+  if (!calls.every((c) => c !== undefined)) return mountAll(mounts, target);
   let done = 0;
   try {
-    for (const m of mounts) {
-      const c = mountCall(m);
+    for (const c of calls) {
       shimSys().mount(c.source, target, c.fstype, c.flags, c.data);
       done++;
       if (c.remountReadOnly) shimSys().mount("", target, "", MS_REMOUNT | MS_BIND | MS_RDONLY, "");
