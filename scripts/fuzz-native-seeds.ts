@@ -1,7 +1,7 @@
 // Seeds for the native fuzz harnesses (native/fuzz/, run by scripts/fuzz-native.sh): real plans as
 // the runtime encodes them for nsexec, and real request streams as berth-containerd sends fsops.
 // Usage: node scripts/fuzz-native-seeds.ts PLAN_DIR FSOPS_DIR
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSpecJson } from "../src/runc/config/bundle.ts";
 import { defaultSpec } from "../src/runc/config/default.ts";
@@ -9,6 +9,7 @@ import type { Spec } from "../src/runc/config/types.ts";
 import { type CreatePlanInput, createPlan, execPlan } from "../src/runc/plan/build.ts";
 import { encodePlan, type PlanOp } from "../src/runc/plan/ops.ts";
 import { compileSeccomp } from "../src/runc/seccomp/index.ts";
+import { runcConfigFixture } from "../test/fixtures/runc-config.ts";
 
 const [planDir, fsopsDir] = process.argv.slice(2);
 if (!planDir || !fsopsDir) {
@@ -18,8 +19,7 @@ if (!planDir || !fsopsDir) {
 mkdirSync(planDir, { recursive: true });
 mkdirSync(fsopsDir, { recursive: true });
 
-const fixtures = join(import.meta.dirname, "../src/runc/config/fixtures");
-const fixture = (name: string): Spec => parseSpecJson(readFileSync(join(fixtures, name), "utf8"));
+const fixture = (name: string): Spec => parseSpecJson(runcConfigFixture(name));
 
 function planFor(spec: Spec, mode: "create" | "run", consoleSocket?: string): PlanOp[] {
   const profile = spec.linux?.seccomp;

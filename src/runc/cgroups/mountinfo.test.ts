@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { HYBRID, PURE_V2 } from "./mountinfo.fixtures.ts";
+import { HYBRID, PURE_V2 } from "../../../test/fixtures/mountinfo.ts";
 import { layoutFromMountinfo, parseMountinfo } from "./mountinfo.ts";
 
 test("parseMountinfo handles optional fields and octal escapes", () => {

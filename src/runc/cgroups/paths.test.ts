@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { HYBRID, PURE_V2 } from "../../../test/fixtures/mountinfo.ts";
 import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
-import { HYBRID, PURE_V2 } from "./mountinfo.fixtures.ts";
 import { layoutFromMountinfo } from "./mountinfo.ts";
 import { cleanPath, isSystemdPath, parseProcCgroup, resolveCgroupDirs } from "./paths.ts";
 

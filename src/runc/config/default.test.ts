@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { runcConfigFixture as fixture } from "../../../test/fixtures/runc-config.ts";
 import { defaultSpec, defaultSpecJson } from "./default.ts";
 import { parseSpec } from "./validate.ts";
-
-// Fixtures are plain text so the formatter leaves runc's exact bytes alone.
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
 test("defaultSpec matches `runc spec` byte for byte", () => {
   assert.equal(defaultSpecJson(), fixture("runc-spec.json.txt"));

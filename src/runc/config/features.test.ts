@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { runcConfigFixture } from "../../../test/fixtures/runc-config.ts";
 import { featuresDocument } from "./features.ts";
 import { OCI_VERSION } from "./types.ts";
 
-const runc = JSON.parse(readFileSync(new URL("./fixtures/runc-features.json.txt", import.meta.url), "utf8"));
+const runc = JSON.parse(runcConfigFixture("runc-features.json.txt"));
 
 function keys(o: object): string[] {
   return Object.keys(o).sort();

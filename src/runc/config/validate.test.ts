@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { runcConfigFixture as fixture } from "../../../test/fixtures/runc-config.ts";
 import { InvalidSpecError } from "../../common/errors.ts";
 import { parseSpecJson } from "./bundle.ts";
 import { defaultSpecJson } from "./default.ts";
 import { parseProcess, parseSpec } from "./validate.ts";
-
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
 // What JSON.parse returns: the cases below edit raw documents freely, as a caller could.
 type Json = ReturnType<typeof JSON.parse>;

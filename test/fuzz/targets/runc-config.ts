@@ -7,8 +7,6 @@
 // header whose length and op count are right, at most 65,535 arguments an op, strings without a
 // NUL inside (C would cut them there), integers within 64 bits; and a seccomp program the kernel's
 // checks accept.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
 import { BerthError } from "../../../src/common/errors.ts";
 import { devicePolicy, v1DeviceWrites } from "../../../src/runc/cgroups/devices.ts";
@@ -22,6 +20,7 @@ import { encodePlan, Op, type PlanOp } from "../../../src/runc/plan/ops.ts";
 import type { CompiledFilter } from "../../../src/runc/plan/process.ts";
 import { checkProgram } from "../../../src/runc/seccomp/bpf-interpreter.ts";
 import { compileSeccomp } from "../../../src/runc/seccomp/index.ts";
+import { RUNC_CONFIG_FIXTURES, runcConfigFixture } from "../../fixtures/runc-config.ts";
 import { check, type FuzzTarget } from "../harness.ts";
 import { type Json, mutatedJsonText } from "../json-mutate.ts";
 
@@ -34,17 +33,9 @@ export interface ConfigInput {
   cgroupV2: boolean;
 }
 
-const FIXTURES = [
-  "runc-spec.json.txt",
-  "runc-spec-rootless.json.txt",
-  "containerd-config.json.txt",
-  "podman-config.json.txt",
-];
-
 function loadSeeds(): Json[] {
-  const dir = join(import.meta.dirname, "../../../src/runc/config/fixtures");
   // Exactly: the fixtures hold 2^64-1 (RLIM_INFINITY), which a double would round up past it.
-  return FIXTURES.map((f) => parseJsonExact(readFileSync(join(dir, f), "utf8")) as Json);
+  return RUNC_CONFIG_FIXTURES.map((f) => parseJsonExact(runcConfigFixture(f)) as Json);
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -108,9 +99,7 @@ function run(input: ConfigInput): void {
       return; // exec reports the file's JSON error before this code runs
     }
     const proc = parseProcess(raw);
-    const spec = parseSpecJson(
-      readFileSync(join(import.meta.dirname, "../../../src/runc/config/fixtures", FIXTURES[0]!), "utf8"),
-    );
+    const spec = parseSpecJson(runcConfigFixture(RUNC_CONFIG_FIXTURES[0]));
     const ops = execPlan({
       spec,
       process: proc,
