@@ -6,11 +6,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { CgroupControllerMissingError, CgroupWriteError } from "../../src/runc/cgroups/errors.ts";
-import { cgroupManagerFor, cgroupManagerFromPaths } from "../../src/runc/cgroups/manager.ts";
-import { readLayout } from "../../src/runc/cgroups/mountinfo.ts";
-import { runcStatsData, stringifyExact } from "../../src/runc/cgroups/stats.ts";
-import type { Resources } from "../../src/runc/config/types.ts";
+import { CgroupControllerMissingError, CgroupWriteError } from "../../../src/runc/cgroups/errors.ts";
+import { cgroupManagerFor, cgroupManagerFromPaths } from "../../../src/runc/cgroups/manager.ts";
+import { readLayout } from "../../../src/runc/cgroups/mountinfo.ts";
+import { runcStatsData, stringifyExact } from "../../../src/runc/cgroups/stats.ts";
+import type { Resources } from "../../../src/runc/config/types.ts";
 
 const root = `berth-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const layout = readLayout();
