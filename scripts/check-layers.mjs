@@ -1,8 +1,9 @@
 // The import order of src/: a folder imports only the folders before it (README.md, "Layout").
 // Reads every .ts under src/ (not the generated src/proto/gen), finds each import, export-from and
 // import() with a literal specifier, and prints one line per offence: an import of a later layer,
-// an import that leaves src/ (test/, bench/, ...), or a folder that is not a layer. Tests (x.test.ts)
-// may import anything. Bare specifiers (node:*, packages) are not the order's business.
+// an import that leaves src/ (test/, bench/, ...), an import of test-only code, or a folder that is
+// not a layer. Test code (x.test.ts, and x.testing.ts: a folder's set-ups for its own unit tests) may
+// import anything. Bare specifiers (node:*, packages) are not the order's business.
 // Usage: node scripts/check-layers.mjs [ROOT]   (exit 1 when anything is out of order)
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 export const LAYERS = ["common", "proto", "rpc", "oci", "runc", "shim", "containerd", "client", "engine", "cli"];
 const GENERATED = "proto/gen";
+const isTestCode = (path) => path.endsWith(".test.ts") || path.endsWith(".testing.ts");
 
 // A token is an identifier or keyword, a string literal (value without quotes) or one punctuator.
 // Comments, template literals and regular expressions are skipped, so an import written inside
@@ -174,7 +176,7 @@ export const checkLayers = (root) => {
   };
   for (const file of sourcesUnder(src).sort()) {
     const inSrc = posix(relative(src, file));
-    if (inSrc.startsWith(`${GENERATED}/`) || file.endsWith(".test.ts")) continue;
+    if (inSrc.startsWith(`${GENERATED}/`) || isTestCode(file)) continue;
     const shown = posix(relative(root, file));
     const layer = layerOf(file);
     const rank = LAYERS.indexOf(layer);
@@ -198,7 +200,8 @@ export const checkLayers = (root) => {
         continue;
       }
       const targetRank = LAYERS.indexOf(targetLayer);
-      if (targetRank < 0) offences.push(`${at} may not import src/${targetLayer} (not a layer)`);
+      if (isTestCode(target)) offences.push(`${at} may not import ${posix(relative(root, target))} (test code)`);
+      else if (targetRank < 0) offences.push(`${at} may not import src/${targetLayer} (not a layer)`);
       else if (targetRank > rank) offences.push(`${at} may not import src/${targetLayer} (later layer)`);
     }
   }

@@ -22,7 +22,7 @@ const check = (root: string): { status: number | null; lines: string[] } => {
   return { status: run.status, lines: run.stderr.split("\n").filter((l) => l !== "") };
 };
 
-test("a tree in order passes, whatever its comments, strings, tests and generated code say", (t) => {
+test("a tree in order passes, whatever its comments, strings, test code and generated code say", (t) => {
   const root = tree({
     "src/common/errors.ts": "export class E extends Error {}\n",
     "src/proto/gen/api_pb.js": 'import "../../cli/main.ts";\n',
@@ -45,7 +45,9 @@ test("a tree in order passes, whatever its comments, strings, tests and generate
       "",
     ].join("\n"),
     "src/rpc/status.ts": "export const ok = 0;\n",
-    "src/rpc/grpc.test.ts": 'import "../cli/main.ts";\nimport "../../test/helpers/x.ts";\n',
+    "src/rpc/grpc.test.ts":
+      'import "../cli/main.ts";\nimport "../../test/helpers/x.ts";\nimport "./scene.testing.ts";\n',
+    "src/rpc/scene.testing.ts": 'import "../containerd/x.ts";\nimport "../../test/fixtures/y.ts";\n',
     "src/cli/main.ts": 'import "../engine/main.ts";\nimport { E } from "../common/errors.ts";\n',
     "src/engine/main.ts": 'import "../client/remote.ts";\n',
     "src/client/remote.ts": 'import "../containerd/x.ts";\n',
@@ -58,7 +60,7 @@ test("a tree in order passes, whatever its comments, strings, tests and generate
   assert.deepEqual(check(root), { status: 0, lines: [] });
 });
 
-test("each import of a later layer, out of src/ or into no layer is one line naming file and line", (t) => {
+test("each import of a later layer, of test code, out of src/ or into no layer is one line naming file and line", (t) => {
   const root = tree({
     "src/common/log.ts": 'import { z } from "../foo/z.ts";\n',
     "src/shim/service.ts": [
@@ -76,6 +78,8 @@ test("each import of a later layer, out of src/ or into no layer is one line nam
       'import { fake } from "../../test/helpers/fake.ts";',
       "const name = './x.ts';",
       "const n = await import(name);",
+      'import { scene } from "./scene.testing.ts";',
+      'import "./service.test.ts";',
       "",
     ].join("\n"),
     "src/foo/z.ts": "export const z = 1;\n",
@@ -95,7 +99,9 @@ test("each import of a later layer, out of src/ or into no layer is one line nam
       "src/shim/service.ts:11: src/shim may not import src/containerd (later layer)",
       "src/shim/service.ts:12: src/shim may not import test/helpers/fake.ts (outside src/)",
       "src/shim/service.ts:14: src/shim imports a computed specifier, which cannot be checked",
-      "check-layers: 10 offence(s) against the layer order common < proto < rpc < oci < runc < shim < containerd < client < engine < cli",
+      "src/shim/service.ts:15: src/shim may not import src/shim/scene.testing.ts (test code)",
+      "src/shim/service.ts:16: src/shim may not import src/shim/service.test.ts (test code)",
+      "check-layers: 12 offence(s) against the layer order common < proto < rpc < oci < runc < shim < containerd < client < engine < cli",
     ],
   });
 });
