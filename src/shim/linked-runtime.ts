@@ -3,10 +3,13 @@
 // which forks the container; start, kill, delete, pause, resume, ps and update are plain file and
 // cgroup work, so each saves a Node start-up (tens of milliseconds). The state it keeps is the same
 // on-disk store the berth-runc command reads, so `berth-runc --root R list/state/delete` still work
-// on these containers (the shim's `delete` action uses exactly that).
+// on these containers (the shim's `delete` action uses exactly that). The runtime logs to the
+// shim's log; a call's trace reaches it (and the hooks it runs) as an argument, not TRACEPARENT.
 import type { StdioOptions } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { InvalidArgumentError } from "../common/errors.ts";
+import type { DaemonLogger } from "../common/log.ts";
+import type { TraceContext } from "../rpc/trace.ts";
 import { decodeResources } from "../runc/config/resources.ts";
 import { parseProcess } from "../runc/config/validate.ts";
 import { createContainer } from "../runc/container/create.ts";
@@ -27,20 +30,27 @@ type Stdio = [number | "inherit", number | "inherit", number | "inherit"];
 
 export class LinkedRuntime implements ShimRuntime {
   readonly #store: StateStore;
-  readonly #warn: (msg: string) => void;
+  readonly #log: DaemonLogger;
   readonly #opts: { noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean };
 
   constructor(
     root: string,
     opts: { noPivotRoot?: boolean; noNewKeyring?: boolean; systemdCgroup?: boolean },
-    warn: (msg: string) => void,
+    log: DaemonLogger,
   ) {
     this.#store = new StateStore(root);
     this.#opts = opts;
-    this.#warn = warn;
+    this.#log = log;
   }
 
-  async create(id: string, bundle: string, o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions }) {
+  async create(
+    id: string,
+    bundle: string,
+    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
+    trace?: TraceContext,
+  ) {
+    const log = this.#log.withTrace(trace);
+    log.info("create container", { id });
     await withFds(o.stdio, (stdio) =>
       createContainer(this.#store, {
         id,
@@ -52,13 +62,14 @@ export class LinkedRuntime implements ShimRuntime {
         systemdCgroup: this.#opts.systemdCgroup,
         mode: "create",
         stdio,
-        onWarning: this.#warn,
+        onWarning: (msg) => log.warn(msg),
+        trace,
       }),
     );
   }
 
-  async start(id: string) {
-    await startContainer(this.#store, id);
+  async start(id: string, trace?: TraceContext) {
+    await startContainer(this.#store, id, trace);
   }
 
   async exec(id: string, processJson: string, o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions }) {
@@ -84,8 +95,9 @@ export class LinkedRuntime implements ShimRuntime {
     killContainer(this.#store, id, String(signal), all);
   }
 
-  async delete(id: string, force: boolean) {
-    await deleteContainer(this.#store, id, force, this.#warn);
+  async delete(id: string, force: boolean, trace?: TraceContext) {
+    const log = this.#log.withTrace(trace);
+    await deleteContainer(this.#store, id, force, (msg) => log.warn(msg), trace);
   }
 
   async pause(id: string) {

@@ -7,6 +7,7 @@ import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorMessage } from "../common/errors.ts";
+import { DaemonLogger } from "../common/log.ts";
 import { makeDir } from "../common/secure-fs.ts";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
@@ -56,10 +57,11 @@ class ShimLog {
     }
   }
 
-  write = (msg: string): void => {
+  /** Writes one formatted line (DaemonLogger's). */
+  write = (line: string): void => {
     if (this.#fd === undefined) return;
     try {
-      writeSync(this.#fd, `time="${new Date().toISOString()}" level=info msg=${JSON.stringify(msg)}\n`);
+      writeSync(this.#fd, line);
     } catch {
       // A full or closed log loses lines, never the container.
     }
@@ -95,7 +97,9 @@ export async function serveShim(
   a: ShimArgs & { socket: string; spare: boolean; parentFd?: number | undefined },
 ): Promise<void> {
   const shimLog = new ShimLog();
-  const log = shimLog.write;
+  // Lines in containerd's logfmt; those of a call carry its trace id.
+  const logger = new DaemonLogger(a.debug ? "debug" : "info", {}, shimLog.write);
+  const log = (msg: string) => logger.info(msg);
   if (!a.spare) shimLog.open(a.bundle);
   // Nothing may go to stderr after start has returned: its reader is gone.
   process.stderr.on("error", () => {});
@@ -135,7 +139,7 @@ export async function serveShim(
       defaultRuntime: defaultRuntime(),
       runtimeRootBase: runtimeRootBase(),
       linkedDefault: env.runtime === undefined,
-      log,
+      log: logger,
     },
     reaper,
     events,
@@ -161,7 +165,9 @@ export async function serveShim(
       log(`spare shim serving ${namespace} in ${bundle}`);
     },
   );
-  addTtrpcService(server, Task, service.impl, (method, err) => log(`${method}: ${errorMessage(err)}`));
+  addTtrpcService(server, Task, service.impl, (method, err, ctx) =>
+    logger.withTrace(ctx.trace).info(`${method}: ${errorMessage(err)}`),
+  );
   // Its directory is made by whoever chose the socket (start.ts: 0711, root's alone); one made
   // here (a socket named by hand) gets 0711 too. The socket itself is 0600 (ttrpc/server.ts).
   makeDir(dirname(socket), 0o711);

@@ -15,6 +15,7 @@ import {
   NotFoundError,
   NotImplementedError,
 } from "../common/errors.ts";
+import type { DaemonLogger } from "../common/log.ts";
 import { writeFileNamed } from "../common/storage-errors.ts";
 import {
   TaskCreateSchema,
@@ -54,8 +55,8 @@ export interface ShimConfig {
   runtimeRootBase: string;
   /** Run the default runtime (berth-runc) in-process rather than as a command. */
   linkedDefault: boolean;
-  /** Where warnings go (the shim's log). */
-  log: (msg: string) => void;
+  /** The shim's log (the linked runtime logs there too). */
+  log: DaemonLogger;
 }
 
 /** The runtime a bundle was created with, kept in the bundle so `delete` can clean up later. */
@@ -154,6 +155,8 @@ export class TaskService {
         throw new InvalidArgumentError(`this shim serves namespace ${this.#config.namespace}, not ${ctx.namespace}`);
       }
       this.#onTask(this.#config.namespace, req.bundle);
+      // After onTask: a spare's log is its first task's bundle.
+      this.#config.log.withTrace(ctx.trace).info("create task", { namespace: this.#config.namespace, id: req.id });
       if (this.tasks.has(req.id)) throw new AlreadyExistsError(`task ${req.id}: already exists`);
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
       const rt = runtimeFor(decodeOptions(req.options), this.#config);
@@ -188,7 +191,7 @@ export class TaskService {
           task.rootfsMounts = req.rootfs.length;
         }
         init.pid = await this.#spawn(task, init, (io, pidFile) =>
-          runtime.create(req.id, req.bundle, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }),
+          runtime.create(req.id, req.bundle, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }, ctx.trace),
         );
       } catch (err) {
         this.tasks.delete(req.id);
@@ -207,12 +210,12 @@ export class TaskService {
       return { pid: init.pid };
     },
 
-    start: async (req) => {
+    start: async (req, ctx) => {
       const task = this.#task(req.id);
       const p = this.#process(req.id, req.execId);
       if (p.state !== "created") throw new FailedPreconditionError(`process ${p.eventId}: already started`);
       if (req.execId === "") {
-        await task.runtime.start(req.id);
+        await task.runtime.start(req.id, ctx.trace);
         if (p.state === "created") p.state = "running";
         this.#events.publish(task.namespace, "/tasks/start", TaskStartSchema, { containerId: req.id, pid: p.pid });
         return { pid: p.pid };
@@ -221,12 +224,12 @@ export class TaskService {
       const specFile = new Bundle(task.bundle).execSpec(req.execId);
       try {
         p.pid = await this.#spawn(task, p, (io, pidFile) =>
-          task.runtime.exec(req.id, p.spec ?? "{}", {
-            pidFile,
-            consoleSocket: io.consoleSocket,
-            stdio: io.stdio,
-            specFile,
-          }),
+          task.runtime.exec(
+            req.id,
+            p.spec ?? "{}",
+            { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio, specFile },
+            ctx.trace,
+          ),
         );
       } finally {
         rmSync(specFile, { force: true });
@@ -240,7 +243,7 @@ export class TaskService {
       return { pid: p.pid };
     },
 
-    delete: async (req) => {
+    delete: async (req, ctx) => {
       const task = this.#task(req.id);
       const p = this.#process(req.id, req.execId);
       if (req.execId !== "") {
@@ -259,12 +262,12 @@ export class TaskService {
       }
       if (p.state === "created") {
         // Never started: the runtime kills the waiting init; its exit completes the record.
-        await task.runtime.delete(req.id, true).catch(() => {});
+        await task.runtime.delete(req.id, true, ctx.trace).catch(() => {});
         await Promise.race([p.waitExited(), new Promise((r) => setTimeout(r, 2000))]);
         p.setExited(137, new Date()); // no-op when the exit was recorded
       } else {
-        await task.runtime.delete(req.id, false).catch(async (err) => {
-          if (!(err instanceof NotFoundError)) await task.runtime.delete(req.id, true);
+        await task.runtime.delete(req.id, false, ctx.trace).catch(async (err) => {
+          if (!(err instanceof NotFoundError)) await task.runtime.delete(req.id, true, ctx.trace);
         });
       }
       if (task.rootfsMounted) {
@@ -283,9 +286,9 @@ export class TaskService {
       return { pid: p.pid, exitStatus: p.exitStatus, exitedAt };
     },
 
-    pids: async (req) => {
+    pids: async (req, ctx) => {
       const task = this.#task(req.id);
-      const pids = await task.runtime.ps(req.id);
+      const pids = await task.runtime.ps(req.id, ctx.trace);
       const execByPid = new Map([...task.execs.values()].map((e) => [e.pid, e.execId]));
       return {
         processes: pids.map((pid) => {
@@ -303,20 +306,20 @@ export class TaskService {
       };
     },
 
-    pause: async (req) => {
+    pause: async (req, ctx) => {
       const task = this.#task(req.id);
       if (task.init.state !== "running") throw new FailedPreconditionError(`task ${req.id} is ${task.init.state}`);
-      await task.runtime.pause(req.id);
+      await task.runtime.pause(req.id, ctx.trace);
       task.init.state = "paused";
       for (const e of task.execs.values()) if (e.state === "running") e.state = "paused";
       this.#events.publish(task.namespace, "/tasks/paused", TaskPausedSchema, { containerId: req.id });
       return {};
     },
 
-    resume: async (req) => {
+    resume: async (req, ctx) => {
       const task = this.#task(req.id);
       if (task.init.state !== "paused") throw new FailedPreconditionError(`task ${req.id} is ${task.init.state}`);
-      await task.runtime.resume(req.id);
+      await task.runtime.resume(req.id, ctx.trace);
       task.init.state = "running";
       for (const e of task.execs.values()) if (e.state === "paused") e.state = "running";
       this.#events.publish(task.namespace, "/tasks/resumed", TaskResumedSchema, { containerId: req.id });
@@ -327,12 +330,12 @@ export class TaskService {
       throw new NotImplementedError("checkpoint is not supported by berth-shim");
     },
 
-    kill: async (req) => {
+    kill: async (req, ctx) => {
       const task = this.#task(req.id);
       const p = this.#process(req.id, req.execId);
       if (p.state === "stopped") throw new NotFoundError(`process ${p.eventId}: process already finished`);
       if (req.execId === "") {
-        await task.runtime.kill(req.id, req.signal, req.all);
+        await task.runtime.kill(req.id, req.signal, req.all, ctx.trace);
       } else {
         // pid 0 would signal the shim's own process group.
         if (p.pid <= 0) throw new FailedPreconditionError(`exec ${req.execId}: not started`);
@@ -383,12 +386,12 @@ export class TaskService {
       return {};
     },
 
-    update: async (req) => {
+    update: async (req, ctx) => {
       const task = this.#task(req.id);
       if (!req.resources || req.resources.typeUrl.replace(/^\//, "") !== RESOURCES_TYPE) {
         throw new InvalidArgumentError(`update: resources must be a ${RESOURCES_TYPE}`);
       }
-      await task.runtime.update(req.id, new TextDecoder().decode(req.resources.value));
+      await task.runtime.update(req.id, new TextDecoder().decode(req.resources.value), ctx.trace);
       return {};
     },
 

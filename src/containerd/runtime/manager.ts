@@ -17,6 +17,7 @@ import { mountsOn, unmountAll } from "../../common/mount/mounter.ts";
 import { makeDir } from "../../common/secure-fs.ts";
 import { writeFileNamed } from "../../common/storage-errors.ts";
 import { DeleteResponseSchema, Task } from "../../proto/gen/containerd/task/v2/shim_pb.js";
+import type { TraceContext } from "../../rpc/trace.ts";
 import { createTtrpcClient, type TtrpcClient } from "../../rpc/ttrpc/client.ts";
 import {
   Bundle,
@@ -266,10 +267,10 @@ export class ShimManager {
   }
 
   /** After the task is deleted: asks the shim to exit, forgets it, removes the bundle. */
-  async release(h: ShimHandle): Promise<void> {
+  async release(h: ShimHandle, trace?: TraceContext): Promise<void> {
     letGo.add(h);
     try {
-      await h.task.shutdown({ id: h.id }, { timeoutMs: 5000 });
+      await h.task.shutdown({ id: h.id }, { timeoutMs: 5000, trace });
       // Until it has closed its socket the same id cannot have a new shim ("already running"):
       // the shim flushes its events first. A group's shim stays for the group's other tasks.
       if (groupOf(h.bundle, h.id) === h.id) await settleWithin(h.task.closed, SHIM_EXIT_MS);
@@ -282,11 +283,11 @@ export class ShimManager {
   }
 
   /** A shim that failed its Create: stop it and clean up after it. */
-  async abandon(h: ShimHandle): Promise<void> {
+  async abandon(h: ShimHandle, trace?: TraceContext): Promise<void> {
     letGo.add(h);
     const own = groupOf(h.bundle, h.id) === h.id;
     try {
-      await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000 });
+      await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000, trace });
       if (own) await settleWithin(h.task.closed, SHIM_EXIT_MS);
     } catch {}
     h.task.close();

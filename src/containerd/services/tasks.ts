@@ -1,12 +1,14 @@
 // containerd.services.tasks.v1: tasks are run by shims. Each call finds the task's shim through the
 // runtime manager and forwards to its containerd.task.v2.Task service; Create first starts the
 // shim with the container's spec, runtime and options, and Delete releases it. The shim publishes
-// the task events itself (over the daemon's ttrpc socket).
+// the task events itself (over the daemon's ttrpc socket). Every call to a shim carries the trace
+// of the call being served (ttrpc metadata `traceparent`), so the shim and the runtime log it too.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError, NotImplementedError } from "../../common/errors.ts";
 import { validateMounts } from "../../common/mount/mount.ts";
 import type { Tasks } from "../../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
 import type { StateResponse } from "../../proto/gen/containerd/task/v2/shim_pb.js";
+import type { CallOptions, RequestContext } from "../../rpc/context.ts";
 import type { Impl } from "../../rpc/service.ts";
 import { parseFilters, recordAdaptor } from "../filters/filters.ts";
 import type { ShimManager } from "../runtime/manager.ts";
@@ -25,6 +27,9 @@ const processOf = (containerId: string, s: StateResponse) => ({
   exitedAt: s.exitedAt,
 });
 
+/** Options of a call to a task's shim: the served call's trace goes on to the shim. */
+const toShim = (ctx: RequestContext, timeoutMs?: number): CallOptions => ({ trace: ctx.trace, timeoutMs });
+
 export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof Tasks> {
   return {
     create: async (req, ctx) => {
@@ -32,6 +37,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
       if (req.checkpoint) throw new NotImplementedError("checkpoint restore is not supported");
       const c = deps.db.containers.get(ns, req.containerId);
       if (!c.spec) throw new InvalidArgumentError(`container "${c.id}": has no spec`);
+      deps.log.withTrace(ctx.trace).info("create task", { namespace: ns, id: c.id });
       let rootfs = req.rootfs;
       // A client's mounts reach mount(8) in the shim when mount(2) cannot take them.
       validateMounts(rootfs, "rootfs");
@@ -58,11 +64,11 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
             stderr: req.stderr,
             options: options ? { typeUrl: options.typeUrl, value: options.value } : undefined,
           },
-          { timeoutMs: 60_000 },
+          toShim(ctx, 60_000),
         );
         return { containerId: c.id, pid: r.pid };
       } catch (err) {
-        await shims.abandon(shim);
+        await shims.abandon(shim, ctx.trace);
         throw err;
       } finally {
         shims.settled(shim);
@@ -72,26 +78,26 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
 
     start: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      return { pid: (await h.task.start({ id: req.containerId, execId: req.execId })).pid };
+      return { pid: (await h.task.start({ id: req.containerId, execId: req.execId }, toShim(ctx))).pid };
     },
 
     delete: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      const r = await h.task.delete({ id: req.containerId });
-      await shims.release(h);
+      const r = await h.task.delete({ id: req.containerId }, toShim(ctx));
+      await shims.release(h, ctx.trace);
       return { id: req.containerId, pid: r.pid, exitStatus: r.exitStatus, exitedAt: r.exitedAt };
     },
 
     deleteProcess: async (req, ctx) => {
       if (req.execId === "") throw new InvalidArgumentError("delete the init process with Delete, not DeleteProcess");
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      const r = await h.task.delete({ id: req.containerId, execId: req.execId });
+      const r = await h.task.delete({ id: req.containerId, execId: req.execId }, toShim(ctx));
       return { id: req.execId, pid: r.pid, exitStatus: r.exitStatus, exitedAt: r.exitedAt };
     },
 
     get: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      const s = await h.task.state({ id: req.containerId, execId: req.execId }, { timeoutMs: 10_000 });
+      const s = await h.task.state({ id: req.containerId, execId: req.execId }, toShim(ctx, 10_000));
       return { process: processOf(req.containerId, s) };
     },
 
@@ -101,7 +107,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
       const out = [];
       for (const h of shims.list(ns)) {
         try {
-          const s = await h.task.state({ id: h.id }, { timeoutMs: 10_000 });
+          const s = await h.task.state({ id: h.id }, toShim(ctx, 10_000));
           const p = processOf(h.id, s);
           if (match(recordAdaptor({ id: h.id, container_id: h.id, pid: String(s.pid) }))) out.push(p);
         } catch (err) {
@@ -113,50 +119,56 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
 
     kill: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      await h.task.kill({ id: req.containerId, execId: req.execId, signal: req.signal, all: req.all });
+      await h.task.kill({ id: req.containerId, execId: req.execId, signal: req.signal, all: req.all }, toShim(ctx));
       return {};
     },
 
     exec: async (req, ctx) => {
       if (req.execId === "") throw new InvalidArgumentError("exec id must not be empty");
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      await h.task.exec({
-        id: req.containerId,
-        execId: req.execId,
-        terminal: req.terminal,
-        stdin: req.stdin,
-        stdout: req.stdout,
-        stderr: req.stderr,
-        spec: req.spec ? { typeUrl: req.spec.typeUrl, value: req.spec.value } : undefined,
-      });
+      await h.task.exec(
+        {
+          id: req.containerId,
+          execId: req.execId,
+          terminal: req.terminal,
+          stdin: req.stdin,
+          stdout: req.stdout,
+          stderr: req.stderr,
+          spec: req.spec ? { typeUrl: req.spec.typeUrl, value: req.spec.value } : undefined,
+        },
+        toShim(ctx),
+      );
       return {};
     },
 
     resizePty: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      await h.task.resizePty({ id: req.containerId, execId: req.execId, width: req.width, height: req.height });
+      await h.task.resizePty(
+        { id: req.containerId, execId: req.execId, width: req.width, height: req.height },
+        toShim(ctx),
+      );
       return {};
     },
 
     closeIO: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      await h.task.closeIO({ id: req.containerId, execId: req.execId, stdin: req.stdin });
+      await h.task.closeIO({ id: req.containerId, execId: req.execId, stdin: req.stdin }, toShim(ctx));
       return {};
     },
 
     pause: async (req, ctx) => {
-      await shims.get(namespaceOf(ctx), req.containerId).task.pause({ id: req.containerId });
+      await shims.get(namespaceOf(ctx), req.containerId).task.pause({ id: req.containerId }, toShim(ctx));
       return {};
     },
 
     resume: async (req, ctx) => {
-      await shims.get(namespaceOf(ctx), req.containerId).task.resume({ id: req.containerId });
+      await shims.get(namespaceOf(ctx), req.containerId).task.resume({ id: req.containerId }, toShim(ctx));
       return {};
     },
 
     listPids: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      const r = await h.task.pids({ id: req.containerId });
+      const r = await h.task.pids({ id: req.containerId }, toShim(ctx));
       return { processes: r.processes.map((p) => ({ pid: p.pid, info: p.info })) };
     },
 
@@ -166,11 +178,14 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
 
     update: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      await h.task.update({
-        id: req.containerId,
-        resources: req.resources ? { typeUrl: req.resources.typeUrl, value: req.resources.value } : undefined,
-        annotations: req.annotations,
-      });
+      await h.task.update(
+        {
+          id: req.containerId,
+          resources: req.resources ? { typeUrl: req.resources.typeUrl, value: req.resources.value } : undefined,
+          annotations: req.annotations,
+        },
+        toShim(ctx),
+      );
       return {};
     },
 
@@ -181,7 +196,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
       for (const h of shims.list(ns)) {
         if (!match(recordAdaptor({ id: h.id }))) continue;
         try {
-          const r = await h.task.stats({ id: h.id }, { timeoutMs: 10_000 });
+          const r = await h.task.stats({ id: h.id }, toShim(ctx, 10_000));
           metrics.push({ timestamp: timestampFromDate(new Date()), id: h.id, data: r.stats });
         } catch (err) {
           deps.log.debug("no stats", { id: h.id, error: String(err) });
@@ -192,7 +207,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
 
     wait: async (req, ctx) => {
       const h = shims.get(namespaceOf(ctx), req.containerId);
-      const r = await h.task.wait({ id: req.containerId, execId: req.execId });
+      const r = await h.task.wait({ id: req.containerId, execId: req.execId }, toShim(ctx));
       return { exitStatus: r.exitStatus, exitedAt: r.exitedAt };
     },
   };
