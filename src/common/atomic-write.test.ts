@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { renameDurably, writeFileAtomic } from "./atomic-write.ts";
-import { NoSpaceError } from "./storage-errors.ts";
+
+// A full disk: test/integration/common/atomic-write.test.ts (mounting a tmpfs needs root).
 
 function withDir(fn: (dir: string) => void | Promise<void>): () => Promise<void> {
   return async () => {
@@ -66,30 +66,5 @@ test(
     await renameDurably(join(dir, "data"), join(dir, "blob"));
     assert.deepEqual(readdirSync(dir), ["blob"]);
     assert.equal(readFileSync(join(dir, "blob"), "utf8"), "blob");
-  }),
-);
-
-test(
-  "a full disk names the file, keeps the old one whole and removes the temp file",
-  { skip: process.getuid?.() === 0 ? undefined : "mounts a tmpfs" },
-  withDir((dir) => {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir]);
-    try {
-      const path = join(dir, "state.json");
-      writeFileAtomic(path, "old", { mode: 0o600 });
-      const err = (() => {
-        try {
-          writeFileAtomic(path, Buffer.alloc(256 << 10, 1), { mode: 0o600 });
-        } catch (e) {
-          return e;
-        }
-      })();
-      assert.ok(err instanceof NoSpaceError, String(err));
-      assert.match(err.message, new RegExp(`^write ${dir}/\\.state\\.json\\.\\d+\\.tmp: no space left on device$`));
-      assert.equal(readFileSync(path, "utf8"), "old");
-      assert.deepEqual(readdirSync(dir), ["state.json"]);
-    } finally {
-      spawnSync("umount", [dir]);
-    }
   }),
 );
