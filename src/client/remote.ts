@@ -1,5 +1,6 @@
 // The client's ports over containerd's gRPC API, for berth-containerd or the reference containerd
-// alike: the same calls ctr makes, with the namespace and the lease carried in gRPC metadata.
+// alike: the same calls ctr makes, with the namespace, the lease and the caller's W3C trace
+// (`traceparent`) carried in gRPC metadata.
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
@@ -19,12 +20,18 @@ import { Images } from "../proto/gen/containerd/services/images/v1/images_pb.js"
 import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
 import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
 import { createClient, openChannel } from "../rpc/grpc.ts";
+import type { TraceContext } from "../rpc/trace.ts";
 
 /** Bytes per Write message: large enough to amortise the per-message overhead. */
 const WRITE_CHUNK = 4 << 20;
 
 export interface RemoteOptions {
   namespace: string;
+  /**
+   * The trace every call belongs to: a traceparent header (sent as given) or a TraceContext (a
+   * handler's, continued as its child). The daemon starts a trace per call when there is none.
+   */
+  trace?: TraceContext | string | undefined;
 }
 
 /** Typed clients of the services the image workflows use, sharing one channel. */
@@ -41,7 +48,7 @@ export class RemoteContainerd {
     this.address = address;
     this.namespace = opts.namespace;
     const channel = openChannel(address);
-    const o = { namespace: opts.namespace, channel };
+    const o = { namespace: opts.namespace, trace: opts.trace, channel };
     this.content = createClient(Content, address, o);
     this.images = createClient(Images, address, o);
     this.leases = createClient(Leases, address, o);

@@ -4,6 +4,7 @@
 import type { ProgressListener, ProgressPhase } from "../oci/transfer/progress.ts";
 import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
 import { createClient } from "../rpc/grpc.ts";
+import type { TraceContext } from "../rpc/trace.ts";
 
 export interface TransferPullOptions {
   namespace: string;
@@ -16,6 +17,8 @@ export interface TransferPullOptions {
   progress?: ProgressListener;
   /** Gives up: the call is cancelled, and the daemon stops the pull. */
   signal?: AbortSignal;
+  /** The trace the pull belongs to (a traceparent header, or a TraceContext to continue). */
+  trace?: TraceContext | string | undefined;
 }
 
 export async function transferPull(
@@ -23,7 +26,7 @@ export async function transferPull(
   reference: string,
   opts: TransferPullOptions,
 ): Promise<{ name: string; digest: string }> {
-  const client = createClient(Transfer, address, { namespace: opts.namespace });
+  const client = createClient(Transfer, address, { namespace: opts.namespace, trace: opts.trace });
   try {
     let done: { name: string; digest: string } | undefined;
     for await (const p of client.pull(
