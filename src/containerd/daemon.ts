@@ -1,57 +1,25 @@
-// berth-containerd assembled: the stores on disk under --root, the services over them, and the gRPC
-// server on --address. Start-up first checks the databases against the disk (refusing a damaged
-// or lost one: metadata/integrity.ts), then sweeps what a crash may have left (snapshot
-// directories without rows, blobs without a namespace), then serves.
+// berth-containerd assembled: the stores on disk under --root (stores.ts), the services over them
+// (the table in services/index.ts), and the gRPC server on --address. Start-up first checks the
+// databases against the disk (refusing a damaged or lost one: metadata/integrity.ts), then sweeps
+// what a crash may have left (snapshot directories without rows, blobs without a namespace), then
+// serves. startDaemon reads as the list of its steps, and stop() as the list of its own.
 import { closeSync, constants, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { FailedPreconditionError, InvalidArgumentError } from "../common/errors.ts";
+import type * as grpc from "@grpc/grpc-js";
+import { FailedPreconditionError } from "../common/errors.ts";
 import type { DaemonLogger } from "../common/log.ts";
 import { listenUnix, makeDir, ownDir } from "../common/secure-fs.ts";
 import { shimSys } from "../common/sys.ts";
-import { Transfer } from "../proto/gen/berth/transfer/v1/transfer_pb.js";
-import { TaskDeleteSchema, TaskExitSchema } from "../proto/gen/containerd/events/task_pb.js";
-import { Containers } from "../proto/gen/containerd/services/containers/v1/containers_pb.js";
-import { Content } from "../proto/gen/containerd/services/content/v1/content_pb.js";
-import { Diff } from "../proto/gen/containerd/services/diff/v1/diff_pb.js";
-import { Events } from "../proto/gen/containerd/services/events/v1/events_pb.js";
-import { Images } from "../proto/gen/containerd/services/images/v1/images_pb.js";
-import { Introspection } from "../proto/gen/containerd/services/introspection/v1/introspection_pb.js";
-import { Leases } from "../proto/gen/containerd/services/leases/v1/leases_pb.js";
-import { Namespaces } from "../proto/gen/containerd/services/namespaces/v1/namespace_pb.js";
-import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
-import { Tasks } from "../proto/gen/containerd/services/tasks/v1/tasks_pb.js";
-import { Events as TtrpcEvents } from "../proto/gen/containerd/services/ttrpc/events/v1/events_pb.js";
-import { Version } from "../proto/gen/containerd/services/version/v1/version_pb.js";
-import { addService, createServer, messageLimits, shutdownServer } from "../rpc/grpc.ts";
-import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
-import { LocalContentStore } from "./content/local-store.ts";
-import { LocalDiffService } from "./diff/local.ts";
-import { Exchange } from "./events/exchange.ts";
-import { GarbageCollector } from "./metadata/collector.ts";
-import { MetadataDB } from "./metadata/db.ts";
-import { checkRoot, refusal } from "./metadata/integrity.ts";
-import { NamespacedContent, NamespacedSnapshotter } from "./metadata/namespaced.ts";
+import { bindUnix, createServer, messageLimits, shutdownServer } from "../rpc/grpc.ts";
+import type { ErrorObserver } from "../rpc/service.ts";
+import { createTtrpcServer, type TtrpcServer } from "../rpc/ttrpc/server.ts";
+import { checkRoot, type RootReport, refusal } from "./metadata/integrity.ts";
 import { ShimManager } from "./runtime/manager.ts";
 import { DEFAULT_SHIMS } from "./runtime/shim-binary.ts";
-import { containersService } from "./services/containers.ts";
-import { contentService } from "./services/content.ts";
 import type { ServiceDeps } from "./services/deps.ts";
-import { ts } from "./services/deps.ts";
-import { diffService } from "./services/diff.ts";
-import { eventsService } from "./services/events.ts";
-import { imagesService } from "./services/images.ts";
-import { introspectionService } from "./services/introspection.ts";
-import { leasesService } from "./services/leases.ts";
-import { namespacesService } from "./services/namespaces.ts";
-import { publish } from "./services/publish.ts";
-import { snapshotsService } from "./services/snapshots.ts";
-import { tasksService } from "./services/tasks.ts";
-import { transferService } from "./services/transfer.ts";
-import { versionService } from "./services/version.ts";
-import { NativeSnapshotter } from "./snapshots/native.ts";
-import { OverlaySnapshotter } from "./snapshots/overlay.ts";
-import type { Snapshotter } from "./snapshots/snapshotter.ts";
+import { registerServices, registerShimServices } from "./services/index.ts";
+import { publishDeadTask } from "./services/publish.ts";
+import { openStores, sweepCrashLeftovers } from "./stores.ts";
 
 export interface DaemonOptions {
   address: string;
@@ -98,164 +66,120 @@ export function lockRoot(root: string): { pidFile: string; fd: number } {
   return { pidFile, fd };
 }
 
+/**
+ * Starts berth-containerd, step by step: own --root and --state, lock the root, check the
+ * databases against the disk (refusing a damaged or lost one), open the stores, sweep what a
+ * crash left, serve the shims' events, reconnect to live shims, register the services, serve.
+ */
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { root, state, log } = opts;
-  // 0711 as containerd's: only root lists or changes them; whatever a container needs to reach
-  // inside (a bundle's rootfs) is reached by its known path. Looser modes left by an earlier
-  // daemon or an administrator are tightened; a directory another user owns is refused.
-  for (const dir of [root, state]) {
+  ownStateDirs([root, state], log);
+  const lock = lockRoot(root);
+  const check = checkRootOrRelease(root, lock);
+  const stores = await openStores(opts);
+  await sweepCrashLeftovers(stores, check, opts);
+  const shimEvents = await serveShimEvents(`${opts.address}.ttrpc`, stores.deps, log);
+  const shims = await startShims(opts, stores.deps, shimEvents.address);
+  const server = createServer({ ...messageLimits });
+  registerServices(server, { deps: stores.deps, shims }, logFailedRequest(log));
+  makeDir(dirname(opts.address), 0o711);
+  await listenUnix(opts.address, 0o660, (at) => bindUnix(server, at));
+  log.info("serving", { address: opts.address, root, state });
+
+  return {
+    deps: stores.deps,
+    stop: async () => {
+      await stopServing(server, log);
+      // Shims and their containers keep running: a restarted daemon reconnects to them.
+      await shims.close();
+      await shimEvents.close();
+      await stores.close();
+      rmSync(opts.address, { force: true });
+      releaseRoot(lock);
+      log.info("stopped");
+    },
+  };
+}
+
+/**
+ * 0711 as containerd's: only root lists or changes them; whatever a container needs to reach
+ * inside (a bundle's rootfs) is reached by its known path. Looser modes left by an earlier daemon
+ * or an administrator are tightened; a directory another user owns is refused.
+ */
+function ownStateDirs(dirs: string[], log: DaemonLogger): void {
+  for (const dir of dirs) {
     const had = ownDir(dir, 0o711);
     if (had !== undefined) log.warn("directory permissions tightened", { dir, from: had.toString(8), to: "711" });
   }
-  const lock = lockRoot(root);
-  // Before any store opens its file (which writes a schema into an empty one) and before the sweeps
-  // below delete whatever no row vouches for: a lost or damaged database must not make every blob
-  // and layer look like garbage (metadata/integrity.ts).
+}
+
+function releaseRoot(lock: { pidFile: string; fd: number }): void {
+  rmSync(lock.pidFile, { force: true });
+  closeSync(lock.fd);
+}
+
+/**
+ * Before any store opens its file (which writes a schema into an empty one) and before the sweeps
+ * delete whatever no row vouches for: a lost or damaged database must not make every blob and
+ * layer look like garbage (metadata/integrity.ts). A refusal releases the root.
+ */
+function checkRootOrRelease(root: string, lock: { pidFile: string; fd: number }): RootReport {
   const check = checkRoot(root);
   if (check.fatal.length > 0) {
-    rmSync(lock.pidFile, { force: true });
-    closeSync(lock.fd);
+    releaseRoot(lock);
     throw new FailedPreconditionError(refusal(root, check.fatal));
   }
+  return check;
+}
 
-  const store = await LocalContentStore.open(join(root, "io.containerd.content.v1.content"));
-  const backends = new Map<string, Snapshotter>([
-    ["overlayfs", await OverlaySnapshotter.open(join(root, "io.containerd.snapshotter.v1.overlayfs"))],
-    ["native", await NativeSnapshotter.open(join(root, "io.containerd.snapshotter.v1.native"))],
-  ]);
-  const dbDir = join(root, "io.containerd.metadata.v1.sqlite");
-  // The database files are made with SQLite's own modes (0644 minus the umask): the directory
-  // keeps them private.
-  ownDir(dbDir, 0o700);
-  const db = new MetadataDB(join(dbDir, "meta.db"));
-  const gc = new GarbageCollector(db, store, backends, log.with({ module: "gc" }));
-  const deps: ServiceDeps = {
-    db,
-    content: new NamespacedContent(db, store),
-    snapshotters: new Map([...backends].map(([name, b]) => [name, new NamespacedSnapshotter(db, b)])),
-    diff: new LocalDiffService(),
-    gc,
-    events: new Exchange(),
-    log,
-    root,
-    state,
-  };
-  if (check.suspect.length === 0) {
-    // What a crash left: snapshot directories without rows.
-    for (const b of backends.values()) await b.cleanup();
-  } else {
-    for (const problem of check.suspect) log.warn("metadata disagrees with the disk", { problem });
-    const reason = `rows name files that are gone: run berth-containerd repair --root ${root}`;
-    log.warn("keeping every file no row vouches for", { reason });
-    gc.keepFiles(reason);
-  }
-  // Layers a killed pull was extracting ahead of their chain (transfer/local-ports.ts).
-  rmSync(join(backends.get("overlayfs")!.root, "staging"), { recursive: true, force: true });
-  await gc.collect();
-
-  const server = createServer({ ...messageLimits });
-  const onError = (method: string, err: unknown) =>
-    log.debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
-  addService(server, Version, versionService(), onError);
-  addService(server, Namespaces, namespacesService(deps), onError);
-  addService(server, Content, contentService(deps), onError);
-  addService(server, Images, imagesService(deps), onError);
-  addService(server, Leases, leasesService(deps), onError);
-  addService(server, Snapshots, snapshotsService(deps), onError);
-  addService(server, Diff, diffService(deps), onError);
-  addService(server, Events, eventsService(deps), onError);
-  addService(server, Containers, containersService(deps), onError);
-  addService(server, Transfer, transferService(deps), onError);
-
-  // Shims publish task events to <address>.ttrpc, as containerd's shims do to containerd.
-  const ttrpcAddress = `${opts.address}.ttrpc`;
-  const ttrpc = createTtrpcServer({
+/** Shims publish task events to <address>.ttrpc, as containerd's shims do to containerd. */
+async function serveShimEvents(
+  address: string,
+  deps: ServiceDeps,
+  log: DaemonLogger,
+): Promise<{ address: string; close(): Promise<void> }> {
+  const server: TtrpcServer = createTtrpcServer({
     onListenerError: (err) => log.warn("events socket: accept failed", { error: err.message }),
   });
-  addTtrpcService(ttrpc, TtrpcEvents, {
-    forward: async (req) => {
-      const e = req.envelope;
-      if (!e?.event) throw new InvalidArgumentError("forward: the envelope carries no event");
-      deps.events.publish(e.namespace, e.topic, { typeUrl: e.event.typeUrl, value: e.event.value });
-      return {};
-    },
-  });
-  makeDir(dirname(ttrpcAddress), 0o711);
+  registerShimServices(server, deps);
+  makeDir(dirname(address), 0o711);
   // 0660, as containerd's sockets: root and the socket's group (root's, here) may connect.
-  await ttrpc.listen(ttrpcAddress, 0o660);
+  await server.listen(address, 0o660);
+  return {
+    address,
+    close: async () => {
+      await server.close();
+      rmSync(address, { force: true });
+    },
+  };
+}
+
+/** The runtime manager: live shims found again, dead ones cleaned up and reported, a spare warmed. */
+async function startShims(opts: DaemonOptions, deps: ServiceDeps, ttrpcAddress: string): Promise<ShimManager> {
   const shims = new ShimManager({
-    state,
+    state: opts.state,
     grpcAddress: opts.address,
     ttrpcAddress,
     shims: opts.shims ?? DEFAULT_SHIMS,
     spare: opts.spareShim ?? true,
-    log: log.with({ module: "runtime" }),
-    onDeadShim: (d) => {
-      const exitedAt = ts(d.exitedAt);
-      publish(deps, d.namespace, "/tasks/exit", TaskExitSchema, {
-        containerId: d.id,
-        id: d.id,
-        pid: d.pid,
-        exitStatus: d.exitStatus,
-        exitedAt,
-      });
-      publish(deps, d.namespace, "/tasks/delete", TaskDeleteSchema, {
-        containerId: d.id,
-        id: d.id,
-        pid: d.pid,
-        exitStatus: d.exitStatus,
-        exitedAt,
-      });
-    },
+    log: opts.log.with({ module: "runtime" }),
+    onDeadShim: (d) => publishDeadTask(deps, d),
   });
   await shims.load();
   shims.warmSpare();
-  addService(server, Tasks, tasksService(deps, shims), onError);
-  const names = [
-    "version",
-    "namespaces",
-    "content",
-    "images",
-    "leases",
-    "snapshots",
-    "diff",
-    "events",
-    "containers",
-    "tasks",
-    "introspection",
-  ];
-  addService(server, Introspection, introspectionService(deps, names), onError);
+  return shims;
+}
 
-  makeDir(dirname(opts.address), 0o711);
-  await listenUnix(
-    opts.address,
-    0o660,
-    (at) =>
-      new Promise<void>((resolve, reject) =>
-        server.bindAsync(`unix://${at}`, grpc.ServerCredentials.createInsecure(), (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      ),
-  );
-  log.info("serving", { address: opts.address, root, state });
+function logFailedRequest(log: DaemonLogger): ErrorObserver {
+  return (method, err) =>
+    log.debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
+}
 
-  return {
-    deps,
-    stop: async () => {
-      // Streams stay open as long as their clients (ctr events, an attached ctr run's Wait): they
-      // get a short grace, then are cancelled, as containerd ends its own within about a second.
-      const { forced } = await shutdownServer(server, SHUTDOWN_GRACE_MS);
-      if (forced) log.info("calls still open at shutdown were cancelled", { graceMs: SHUTDOWN_GRACE_MS });
-      // Shims and their containers keep running: a restarted daemon reconnects to them.
-      await shims.close();
-      await ttrpc.close();
-      rmSync(ttrpcAddress, { force: true });
-      for (const b of backends.values()) await b.close();
-      db.close();
-      rmSync(opts.address, { force: true });
-      rmSync(lock.pidFile, { force: true });
-      closeSync(lock.fd);
-      log.info("stopped");
-    },
-  };
+/**
+ * Streams stay open as long as their clients (ctr events, an attached ctr run's Wait): they get a
+ * short grace, then are cancelled, as containerd ends its own within about a second.
+ */
+async function stopServing(server: grpc.Server, log: DaemonLogger): Promise<void> {
+  const { forced } = await shutdownServer(server, SHUTDOWN_GRACE_MS);
+  if (forced) log.info("calls still open at shutdown were cancelled", { graceMs: SHUTDOWN_GRACE_MS });
 }
