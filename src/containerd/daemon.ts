@@ -170,9 +170,12 @@ async function startShims(opts: DaemonOptions, deps: ServiceDeps, ttrpcAddress: 
   return shims;
 }
 
+/** A failed call at debug level, with the trace it belonged to. */
 function logFailedRequest(log: DaemonLogger): ErrorObserver {
-  return (method, err) =>
-    log.debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
+  return (method, err, ctx) =>
+    log
+      .withTrace(ctx.trace)
+      .debug("request failed", { method, error: err instanceof Error ? err.message : String(err) });
 }
 
 /**
