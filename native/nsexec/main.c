@@ -161,6 +161,7 @@ int main(int argc, char **argv) {
     case OP_RUN_HOOK: current_step = "hook"; op_run_hook(o); break;
     case OP_PIVOT_ROOT: current_step = "pivot_root"; op_pivot_root(S(o, 0)); break;
     case OP_MOVE_ROOT: current_step = "chroot"; op_move_root(S(o, 0)); break;
+    case OP_CHROOT: current_step = "chroot"; op_chroot(S(o, 0)); break;
     case OP_MASK_PATH: current_step = "masked path"; op_mask_path(o); break;
     case OP_REMOUNT: current_step = "remount"; op_remount(o); break;
     case OP_WRITE_PROC: current_step = "write proc"; op_write_proc(o); break;

@@ -202,3 +202,10 @@ void op_move_root(const char *root) {
   if (chroot(".") < 0) fail("chroot");
   if (chdir("/") < 0) fail("chdir /");
 }
+
+/* In the runtime's own mount namespace (the container has none): only the process's root changes. */
+void op_chroot(const char *root) {
+  if (chdir(root) < 0) fail("chdir rootfs");
+  if (chroot(".") < 0) fail("chroot %s", root);
+  if (chdir("/") < 0) fail("chdir /");
+}

@@ -54,6 +54,7 @@ void op_mknod(struct op *o);
 void op_symlink(struct op *o);
 void op_pivot_root(const char *root);
 void op_move_root(const char *root);
+void op_chroot(const char *root);
 
 /* ops.c: the process and its surroundings. */
 void op_write_proc(struct op *o);

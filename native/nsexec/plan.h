@@ -60,6 +60,7 @@ enum {
   OP_CGROUP_JOIN_OPENED = 50, /* write own pid into every file CGROUP_OPEN opened */
   OP_BPF_DEVICE_FILTER = 51,  /* cgroup v2 dir, eBPF program: the device policy, attached to the cgroup */
   OP_SECCOMP_LISTENER = 52,   /* seccomp agent socket path: connected now (in the host's mount namespace) */
+  OP_CHROOT = 53,        /* root (no mount namespace of its own: chroot only, nothing mounted or moved) */
 };
 
 /* The largest plan read (src/runc/plan/ops.ts MAX_PLAN_BYTES): a bound on what a header may ask for. */

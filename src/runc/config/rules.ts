@@ -138,6 +138,12 @@ export function checkRules(spec: Spec): void {
     if ((linux.readonlyPaths?.length ?? 0) > 0) {
       fail("linux.readonlyPaths", "unable to restrict sys entries without a private MNT namespace");
     }
+    // The container then runs in the runtime's (the host's) mount namespace, only chrooted into
+    // its root. runc mounts these there and leaves them behind; berth-runc changes nothing there.
+    const why = "without a private MNT namespace it would change the host's mounts";
+    if ((spec.mounts?.length ?? 0) > 0) fail("mounts", `unable to mount: ${why}`);
+    if (spec.root?.readonly) fail("root.readonly", `unable to make the root read-only: ${why}`);
+    if (linux.rootfsPropagation !== undefined) fail("linux.rootfsPropagation", `unable to apply: ${why}`);
   }
 
   for (const key of Object.keys(linux.sysctl ?? {})) checkSysctl(key, keyField("linux.sysctl", key), has);

@@ -29,11 +29,29 @@ function rejects(mutate: (s: Json) => void, field: string, message?: RegExp): vo
   );
 }
 
+/** A spec without a mount namespace and without what needs one. */
+function withoutMountNamespace(s: Json): void {
+  s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== "mount");
+  s.mounts = [];
+  s.root.readonly = false;
+  delete s.linux.maskedPaths;
+  delete s.linux.readonlyPaths;
+}
+
 describe("good specs", () => {
   test("runc spec output", () => {
     const spec = parseSpec(base());
     assert.equal(spec.process?.args?.[0], "sh");
     assert.equal(spec.linux?.namespaces?.length, 5);
+  });
+
+  test("no mount namespace: the container runs in the runtime's, with nothing to mount", () => {
+    const s = base();
+    withoutMountNamespace(s);
+    assert.deepEqual(
+      parseSpec(s).linux?.namespaces?.map((n) => n.type),
+      ["pid", "network", "ipc", "uts"],
+    );
   });
 
   test("podman-generated config (seccomp, netns path, many mounts)", () => {
@@ -330,6 +348,21 @@ describe("each rule names the field", () => {
       'linux.timeOffsets["realtime"]',
     ],
     ["maskedPaths need a mount namespace", (s) => s.linux.namespaces.splice(4, 1), "linux.maskedPaths", /MNT/],
+    ...(
+      [
+        ["mounts", (s: Json) => (s.mounts = [{ destination: "/proc", type: "proc", source: "proc" }])],
+        ["root.readonly", (s: Json) => (s.root.readonly = true)],
+        ["linux.rootfsPropagation", (s: Json) => (s.linux.rootfsPropagation = "rslave")],
+      ] as const
+    ).map(([field, edit]): [string, (s: Json) => void, string, RegExp] => [
+      `${field} need a mount namespace (they would change the host's mounts)`,
+      (s) => {
+        withoutMountNamespace(s);
+        edit(s);
+      },
+      field,
+      /without a private MNT namespace it would change the host's mounts/,
+    ]),
     ["maskedPaths absolute", (s) => (s.linux.maskedPaths[3] = "proc/keys"), "linux.maskedPaths[3]", /absolute/],
     ["readonlyPaths absolute", (s) => (s.linux.readonlyPaths[0] = ""), "linux.readonlyPaths[0]"],
     [

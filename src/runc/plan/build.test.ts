@@ -106,6 +106,30 @@ test("on cgroup v2 the device program is attached before anything joins the cgro
   assert.equal(indexOf(plan(), "BPF_DEVICE_FILTER"), -1);
 });
 
+test("without a mount namespace the plan mounts nothing and chroots: the runtime's namespace is the host's", () => {
+  const ops = plan(
+    (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "mount");
+      s.mounts = [];
+      s.root!.readonly = false;
+      delete s.linux!.maskedPaths;
+      delete s.linux!.readonlyPaths;
+      s.process!.terminal = true;
+    },
+    { mode: "run" },
+  );
+  assert.equal(Number(ops[indexOf(ops, "CLONE")]!.args[0]) & 0x00020000, 0, "no CLONE_NEWNS");
+  for (const op of ["MOUNT", "SET_PROPAGATION", "REMOUNT", "MASK_PATH", "PIVOT_ROOT", "MOVE_ROOT"])
+    assert.equal(indexOf(ops, op), -1, `${op} in the runtime's own mount namespace`);
+  // Devices are made as files in the rootfs, before the chroot; the console is not bound.
+  assert.ok(indexOf(ops, "MKNOD") < indexOf(ops, "CHROOT"));
+  assert.equal(ops[indexOf(ops, "CONSOLE_SETUP")]!.args[2], 0);
+  assert.equal(
+    plan((s) => (s.process!.terminal = true), { mode: "run" }).find((o) => o.op === "CONSOLE_SETUP")!.args[2],
+    1,
+  );
+});
+
 test("no-pivot moves the root instead", () => {
   const ops = plan(undefined, { noPivot: true });
   assert.equal(indexOf(ops, "PIVOT_ROOT"), -1);

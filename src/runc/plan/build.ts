@@ -2,12 +2,12 @@
 // source is a directory) arrives as input, so the whole policy can be unit-tested.
 import { InvalidSpecError } from "../../common/errors.ts";
 import { keyField } from "../config/decode.ts";
-import { MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_SLAVE } from "../config/mount-options.ts";
+import { MS_BIND, MS_RDONLY } from "../config/mount-options.ts";
 import { checkSysctlsNotOnHost, sysctlPath } from "../config/rules.ts";
 import type { Hook, NamespaceType, Process, Spec } from "../config/types.ts";
 import { deviceOps, managesDev } from "./devices.ts";
 import { type HostLsm, lsmOps, NO_LSM } from "./lsm.ts";
-import { type CgroupView, maskedPathOps, ROOTFS_PROPAGATION, readonlyPathOps, specMountOps } from "./mounts.ts";
+import { type CgroupView, maskedPathOps, readonlyPathOps, specMountOps } from "./mounts.ts";
 import {
   CLONE_FLAG,
   cloneFlags,
@@ -18,8 +18,9 @@ import {
   PROC_NS_NAME,
   timeNamespaceOps,
 } from "./namespaces.ts";
-import { CloneMode, MountTargetKind, type PlanOp } from "./ops.ts";
+import { CloneMode, type PlanOp } from "./ops.ts";
 import { type CompiledFilter, finalizeOps, processEnv, rlimitOps } from "./process.ts";
+import { enterRootOps, ownsMountNamespace, prepareRootOps } from "./root.ts";
 
 export interface CreatePlanInput {
   spec: Spec;
@@ -39,7 +40,7 @@ export interface CreatePlanInput {
   isDirectory: (hostPath: string) => boolean;
   /** cgroup v2 only: the device policy as an eBPF program and the cgroup it is attached to. */
   deviceFilter?: { dir: string; program: Buffer };
-  /** The host mount point that contains the rootfs (made private so pivot_root accepts it). */
+  /** The host mount point that contains the rootfs (made private or slave so pivot_root accepts it). */
   rootfsParentMount: string;
   /** The container id (names its session keyring). */
   id: string;
@@ -101,9 +102,6 @@ function requireProcess(spec: Spec): Process {
 export function createPlan(input: CreatePlanInput): PlanOp[] {
   const { spec, rootfs } = input;
   const proc = requireProcess(spec);
-  if (!createsNamespace(spec, "mount") && !hasNamespace(spec, "mount")) {
-    throw new InvalidSpecError("linux.namespaces", "a mount namespace is required");
-  }
   const ops: PlanOp[] = [];
   // Everything named by a host path is opened first: once a mount namespace given by path is
   // joined, "/" is no longer the host's.
@@ -152,22 +150,9 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   const persona = spec.linux?.personality;
   if (persona) ops.push({ op: "PERSONALITY", args: [persona.domain === "LINUX32" ? 0x0008 : 0] });
 
-  // Mounts, in the container's mount namespace, before pivot_root. rootfsPropagation applies to
-  // the whole tree the container's mounts come from (so volumes propagate as asked); the rootfs
-  // mount itself ends up private, which pivot_root requires.
-  const propagation = spec.linux?.rootfsPropagation;
-  let treeFlag = MS_SLAVE | MS_REC;
-  if (propagation) {
-    const flag = ROOTFS_PROPAGATION[propagation];
-    if (flag === undefined)
-      throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(propagation)}`);
-    treeFlag = flag | MS_REC;
-  }
-  ops.push({ op: "SET_PROPAGATION", args: ["", "/", treeFlag] });
-  // pivot_root refuses a new root whose parent mount is shared.
-  ops.push({ op: "SET_PROPAGATION", args: ["", input.rootfsParentMount, MS_PRIVATE] });
-  ops.push({ op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", MountTargetKind.NONE] });
-  ops.push({ op: "SET_PROPAGATION", args: ["", rootfs, MS_PRIVATE] });
+  // Mounts, in the container's mount namespace, before pivot_root (none without one: config
+  // validation refuses mounts there, which would be the runtime's own namespace).
+  ops.push(...prepareRootOps(spec, rootfs, input.rootfsParentMount, input.noPivot));
   ops.push(
     ...specMountOps(spec, {
       rootfs,
@@ -188,11 +173,13 @@ export function createPlan(input: CreatePlanInput): PlanOp[] {
   if (hookCount > 0) ops.push({ op: "SYNC", args: ["createRuntime"] });
   ops.push(...hookOps(hooks.createContainer, HookState.CREATING));
 
-  ops.push(input.noPivot ? { op: "MOVE_ROOT", args: [rootfs] } : { op: "PIVOT_ROOT", args: [rootfs] });
-  // The container's own root is private whatever the tree's propagation is (as runc leaves it).
-  ops.push({ op: "SET_PROPAGATION", args: ["", "/", MS_PRIVATE] });
-  if (proc.terminal)
-    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, 1] });
+  ops.push(...enterRootOps(spec, rootfs, input.noPivot));
+  // /dev/console is bound from the pty only in the container's own mount namespace: in the
+  // runtime's, the mount would be the host's and outlive the container.
+  if (proc.terminal) {
+    const bindConsole = ownsMountNamespace(spec) ? 1 : 0;
+    ops.push({ op: "CONSOLE_SETUP", args: [proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, bindConsole] });
+  }
   if (spec.root?.readonly) ops.push({ op: "REMOUNT", args: ["", "/", MS_BIND | MS_RDONLY, 1] });
 
   if (createsNamespace(spec, "uts")) {

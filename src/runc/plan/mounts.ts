@@ -7,13 +7,9 @@ import {
   MS_NODEV,
   MS_NOEXEC,
   MS_NOSUID,
-  MS_PRIVATE,
   MS_RDONLY,
   MS_REC,
   MS_RELATIME,
-  MS_SHARED,
-  MS_SLAVE,
-  MS_UNBINDABLE,
   parseMountOptions,
 } from "../config/mount-options.ts";
 import type { Mount, Spec } from "../config/types.ts";
@@ -36,17 +32,6 @@ export interface MountContext {
   cgroups: CgroupView[];
   cgroupNamespace: boolean;
 }
-
-export const ROOTFS_PROPAGATION: Readonly<Record<string, number>> = {
-  shared: MS_SHARED,
-  rshared: MS_SHARED | MS_REC,
-  slave: MS_SLAVE,
-  rslave: MS_SLAVE | MS_REC,
-  private: MS_PRIVATE,
-  rprivate: MS_PRIVATE | MS_REC,
-  unbindable: MS_UNBINDABLE,
-  runbindable: MS_UNBINDABLE | MS_REC,
-};
 
 function mountOps(m: Mount, index: number, ctx: MountContext): PlanOp[] {
   const opts = parseMountOptions(m.options);

@@ -52,6 +52,7 @@ export const Op = {
   CGROUP_JOIN_OPENED: 50,
   BPF_DEVICE_FILTER: 51,
   SECCOMP_LISTENER: 52,
+  CHROOT: 53,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];

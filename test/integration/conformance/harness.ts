@@ -119,7 +119,8 @@ export function probeCase(o: ProbeOptions): ConformanceCase {
   };
 }
 
-async function runHalf(role: Role, bin: string, c: ConformanceCase): Promise<string> {
+/** One half of a case: its normalized transcript under `bin` (for a case only one runtime can run). */
+export async function runHalf(role: Role, bin: string, c: ConformanceCase): Promise<string> {
   const rt = await Runtime.create(bin, role);
   const scratch = await makeTempDir(`berth-conf-${role}-`);
   const cleanups: (() => unknown)[] = [];

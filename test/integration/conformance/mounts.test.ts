@@ -53,15 +53,8 @@ touch /deep/new/dir/f || echo "ro tmpfs"
 ${MOUNTINFO}`,
     check: contains("/scratch 1750", "size 1024", "scratch writable", "ro tmpfs"),
   }),
-  ...["shared", "slave", "private", "rshared", "rslave", "rprivate"].map((p) =>
-    probeCase({
-      name: `rootfsPropagation ${p}`,
-      spec: (s) => {
-        s.linux!.rootfsPropagation = p;
-      },
-      probe: `awk '$5 == "/"' /proc/self/mountinfo | sed 's/^/mi: /'\n`,
-    }),
-  ),
+  // rootfsPropagation: root-propagation-hooks-mountns.test.ts (every value, with the runtime's
+  // mounts private and shared).
   probeCase({
     name: "bind mount propagation options",
     before: (h) => hostData(h.scratch),
