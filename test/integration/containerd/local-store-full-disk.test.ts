@@ -3,32 +3,25 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { LocalContentStore } from "../../../src/containerd/content/local-store.ts";
 
-let root: string;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), "berth-content-"));
-});
-after(() => rm(root, { recursive: true, force: true }));
-
-const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-
-test("a full disk fails the write with the data file's name, releases the ref, and the next writer resumes from the disk", async () => {
+test("a full disk fails the write with the data file's name, releases the ref, and the next writer resumes from the disk", async (t) => {
   // A 1 MiB tmpfs: the 16 MiB write buffer takes the chunks at once, the disk refuses later.
-  const dir = join(root, "full");
-  await mkdir(dir);
+  const dir = await mkdtemp(join(tmpdir(), "berth-content-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]);
   try {
     const store = await LocalContentStore.open(dir);
     const data = Buffer.alloc(2 << 20, 1);
-    const w = await store.writer("full", { total: data.length, expected: digestOf(data) });
+    const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+    const w = await store.writer("full", { total: data.length, expected: digest });
     const failed = await (async () => {
       for (let i = 0; i < data.length; i += 64 << 10) await w.write(data.subarray(i, i + (64 << 10)));
-      await w.commit(data.length, digestOf(data));
+      await w.commit(data.length, digest);
     })().then(
       () => undefined,
       (e: unknown) => e as Error & { code?: string },
