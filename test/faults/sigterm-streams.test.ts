@@ -20,6 +20,7 @@ import {
   shimPids,
   startWithBusybox,
 } from "../helpers/berth-containerd.ts";
+import { removeProbes, subscribedCtrEvents } from "../helpers/ctr-events.ts";
 
 const skip = process.getuid?.() !== 0 ? "fault tests run as root" : existsSync(CTR) ? undefined : `no ${CTR}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -102,20 +103,8 @@ describe("SIGTERM with streaming clients connected", { skip, timeout: 120_000 },
 
   test("ctr events", async (t) => {
     const d = await daemon();
-    const events = ctrBackground(d, ["events"]);
+    const events = await subscribedCtrEvents(d);
     clients.push(events.child);
-    // The subscription is open once an event published after it reaches the client. ctr may not
-    // have subscribed yet when the first probe is made (an event before it is not replayed), so a
-    // new namespace is made every 500 ms until one is seen.
-    const probes: string[] = [];
-    for (let i = 0; i < 200 && !events.output().includes("/namespaces/create"); i++) {
-      if (i % 10 === 0) {
-        probes.push(`sigterm-probe-${probes.length}`);
-        ok(await d.ctrAsync(["namespaces", "create", probes.at(-1)!]), "namespaces create");
-      }
-      await sleep(50);
-    }
-    assert.match(events.output(), /\/namespaces\/create/, "ctr events is subscribed");
 
     const ms = await sigterm(d);
     t.diagnostic(ms === undefined ? `still running after ${GIVE_UP_MS} ms` : `stopped in ${ms} ms`);
@@ -131,7 +120,7 @@ describe("SIGTERM with streaming clients connected", { skip, timeout: 120_000 },
     assert.notEqual(events.child.exitCode, null, "ctr events ends with the daemon");
 
     await d.start(["--shim-spare=false"]);
-    for (const ns of probes) ok(await d.ctrAsync(["namespaces", "rm", ns]), "the restarted daemon serves");
+    await removeProbes(d, events); // the restarted daemon serves
   });
 
   test("an attached ctr run of a long-running task", async (t) => {

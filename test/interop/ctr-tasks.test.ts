@@ -15,6 +15,7 @@ import {
   shimPids,
   startWithBusybox,
 } from "../helpers/berth-containerd.ts";
+import { removeProbes, subscribedCtrEvents } from "../helpers/ctr-events.ts";
 
 const IMAGE = BUSYBOX_IMAGE;
 const skip =
@@ -190,12 +191,7 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
   });
 
   test("an OOM kill is published as /tasks/oom before the exit", { timeout: 60_000 }, async () => {
-    const events = spawn(CTR, ["--address", d.address, "events"], { stdio: ["ignore", "pipe", "ignore"] });
-    let seen = "";
-    events.stdout.on("data", (b: Buffer) => {
-      seen += b.toString();
-    });
-    await new Promise((r) => setTimeout(r, 300));
+    const events = await subscribedCtrEvents(d);
     const r = await d.ctrAsync([
       "run",
       "--rm",
@@ -209,11 +205,12 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     ]);
     assert.equal(r.status, 137, r.stderr);
     await new Promise((res) => setTimeout(res, 300));
-    events.kill();
-    const lines = seen.split("\n");
+    events.child.kill();
+    await removeProbes(d, events);
+    const lines = events.output().split("\n");
     const oom = lines.findIndex((l) => l.includes("/tasks/oom") && l.includes("oomer"));
     const exit = lines.findIndex((l) => l.includes("/tasks/exit") && l.includes("oomer"));
-    assert.ok(oom >= 0 && exit > oom, seen);
+    assert.ok(oom >= 0 && exit > oom, events.output());
   });
 
   test("exec -t: an exec'd process gets its own terminal", { timeout: 60_000 }, async () => {
@@ -256,22 +253,18 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     const pid = Number(row[1]);
     const shim = shimPids(d.address, d.state).find((p) => !before.has(p));
     assert.ok(shim, "the task's shim");
-    const events = spawn(CTR, ["--address", d.address, "events"], { stdio: ["ignore", "pipe", "ignore"] });
-    let seen = "";
-    events.stdout.on("data", (b: Buffer) => {
-      seen += b.toString();
-    });
-    await new Promise((r) => setTimeout(r, 300));
+    const events = await subscribedCtrEvents(d);
     process.kill(shim, "SIGKILL");
     // The clean-up ends with the bundle's removal.
     const bundle = join(d.state, "io.containerd.runtime.v2.task", "default", "orphaned");
     for (let i = 0; i < 100 && existsSync(bundle); i++) await new Promise((r) => setTimeout(r, 100));
-    events.kill();
+    events.child.kill();
+    await removeProbes(d, events);
     assert.doesNotMatch(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^orphaned\s/m);
     // Dead: gone, or a zombie of whatever adopted it once its shim was gone.
     const state = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] : "gone";
     assert.ok(state === "gone" || state === "Z", `the container went with its shim (state ${state})`);
-    assert.match(seen, /\/tasks\/exit.*orphaned/);
+    assert.match(events.output(), /\/tasks\/exit.*orphaned/);
     assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), /\/orphaned\/rootfs/);
     assert.ok(!existsSync(bundle), "bundle removed");
     ok(await d.ctrAsync(["containers", "rm", "orphaned"]), "rm");
