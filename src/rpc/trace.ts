@@ -6,8 +6,12 @@
 //
 // A header that does not parse is never an error: the receiver starts a trace of its own. Each
 // hop makes a span of its own (a fresh span id) whose parent is the caller's, and sends that span
-// as the parent-id of the next hop. Node's crypto only: the shim and the runtime load this too.
-import { randomBytes } from "node:crypto";
+// as the parent-id of the next hop.
+//
+// Ids come from /dev/urandom, not node:crypto: loading node:crypto initialises OpenSSL, which cost
+// every shim 0.8-1.2 MiB of private memory (measured with bench/ctr-run.ts), and the shim and the
+// runtime load this module too.
+import { closeSync, openSync, readSync } from "node:fs";
 
 /** The metadata key (gRPC, ttrpc) the header travels under. */
 export const TRACEPARENT_KEY = "traceparent";
@@ -66,9 +70,21 @@ function isHex(s: string, length: number): boolean {
 /** A random id of `bytes` bytes as lowercase hex, never all zeros. */
 function randomId(bytes: number): string {
   for (;;) {
-    const id = randomBytes(bytes).toString("hex");
+    const id = urandom(bytes).toString("hex");
     if (!/^0+$/.test(id)) return id;
   }
+}
+
+/** `n` bytes from the kernel's random pool (a short read of /dev/urandom is retried). */
+function urandom(n: number): Buffer {
+  const buf = Buffer.alloc(n);
+  const fd = openSync("/dev/urandom", "r");
+  try {
+    for (let got = 0; got < n; ) got += readSync(fd, buf, got, n - got, null);
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
 }
 
 /** A new trace, started here (sampled, as containerd's tracing would record it). */
