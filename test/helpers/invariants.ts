@@ -4,8 +4,9 @@
 //   reach their manifests, configs and layers (content rows and blob files) and, through the
 //   containerd.io/gc.ref.snapshot.* labels of what they reach, their unpacked snapshots; a
 //   namespace's snapshot rows name a backend snapshot that has a row and a directory. A container
-//   whose snapshot is gone is only noted: ctr removes the snapshot before the container. The databases are opened read-only (node:sqlite), so the daemon may run,
-//   but it should be idle: a collection between the two reads could look like a lost file.
+//   whose snapshot is gone is only noted: ctr removes the snapshot before the container. The
+//   databases are opened read-only (node:sqlite), and the daemon may be running, even collecting:
+//   see checkReferences for why its reads are consistent.
 // - leftovers: no mounts under the daemon's dirs, no shim processes but live tasks' and the
 //   daemon's one spare, no bundles, runtime state, shim sockets or cgroups of tasks that are gone.
 //
@@ -58,9 +59,12 @@ export interface ReferenceReport {
   counts: ReferenceCounts;
 }
 
+/** `path` opened read-only, in a read transaction: every query sees the same commit. */
 function openReadOnly(path: string): DatabaseSync | undefined {
   if (!existsSync(path)) return undefined;
-  return new DatabaseSync(path, { readOnly: true });
+  const db = new DatabaseSync(path, { readOnly: true });
+  db.exec("BEGIN");
+  return db;
 }
 
 function rows<T>(db: DatabaseSync, sql: string): T[] {
@@ -96,8 +100,29 @@ function childrenOf(path: string, mediaType: string): Descriptor[] | undefined {
 /**
  * Every blob and snapshot the metadata database of `root` references exists: see the file comment.
  * Out of an index only this machine's platform is followed (ctr fetches one platform).
+ *
+ * The rows and the disk are read one after the other, not at one instant, so a single pass run
+ * beside a collection can see a row that was deleted, and its file after it, between the two
+ * reads. The daemon keeps a referenced file there for as long as its row is committed (the file
+ * is made before the row is committed and deleted after the row's delete is), so the check makes
+ * two passes and reports what both found: a row seen in the first pass and again in the second
+ * was there all along in between (snapshot ids and backend keys are never reused; a blob would
+ * have to be collected and fetched again between the passes), so its file missing at the first
+ * pass's look is a real loss, not a row on its way out.
  */
 export function checkReferences(root: string): ReferenceReport {
+  const first = readReferences(root);
+  const second = readReferences(root);
+  const both = (a: string[], b: string[]) => b.filter((x) => a.includes(x));
+  return {
+    problems: both(first.problems, second.problems),
+    notes: both(first.notes, second.notes),
+    counts: second.counts,
+  };
+}
+
+/** One pass of checkReferences: the rows as read, each held against the disk right after. */
+function readReferences(root: string): ReferenceReport {
   const problems: string[] = [];
   const notes: string[] = [];
   const counts: ReferenceCounts = {

@@ -1,12 +1,13 @@
 // What the overlay and native snapshotters share: a snapshot is a row in the store plus a
 // directory <root>/snapshots/<id>; the subclass says what goes in the directory and how it mounts.
 //
-// Crash safety: a new snapshot's directory is filled under a temporary name ("new-*"), then one
-// synchronous transaction inserts the row and renames the directory into place, so a crash leaves
-// either nothing or a directory without a row. Removal deletes the row and renames the directory
-// to "rm-<id>" in one transaction, then deletes it. cleanup() deletes whatever no row owns. A
-// transaction that fails after its rename (a COMMIT on a full disk, which SQLite rolls back) puts
-// the directory back where its row, or the absence of one, says it is.
+// Crash safety: at no instant does a committed row name a directory that is not there (a reader
+// of metadata.db, or a restart after kill -9, may look at any instant); a directory without a row
+// is a leftover that cleanup() deletes. So a new snapshot's directory is filled under a temporary
+// name ("new-*"), then one synchronous transaction inserts the row and renames the directory into
+// place before its COMMIT; if that COMMIT fails (a full disk, and SQLite rolls the transaction
+// back) the directory is moved back to its temporary name and deleted. Removal is the mirror
+// image: the row's delete is committed first, then the directory is deleted.
 
 import { renameSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -197,27 +198,17 @@ export abstract class DirectorySnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
-    let moved: { from: string; to: string } | undefined;
-    const doomed = undoRename(
-      () =>
-        this.store.transaction(() => {
-          const row = this.#row(key);
-          if (this.store.hasChildren(row.id)) {
-            throw new FailedPreconditionError(`cannot remove snapshot ${JSON.stringify(key)}: it has children`);
-          }
-          this.store.delete(row.id);
-          const doomed = `${this.root}/snapshots/rm-${row.id}`;
-          try {
-            renameSync(this.dir(row.id), doomed);
-            moved = { from: doomed, to: this.dir(row.id) };
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-          }
-          return doomed;
-        }),
-      () => moved,
-    );
-    await rm(doomed, { recursive: true, force: true });
+    // The row goes first, on its own: until its COMMIT is durable the directory stays whole, so a
+    // failed COMMIT changes nothing and a crash after it leaves a directory without a row.
+    const id = this.store.transaction(() => {
+      const row = this.#row(key);
+      if (this.store.hasChildren(row.id)) {
+        throw new FailedPreconditionError(`cannot remove snapshot ${JSON.stringify(key)}: it has children`);
+      }
+      this.store.delete(row.id);
+      return row.id;
+    });
+    await rm(this.dir(id), { recursive: true, force: true });
   }
 
   async walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void> {
