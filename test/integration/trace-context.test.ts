@@ -147,16 +147,19 @@ describe("trace context: daemon, shim and runtime log one trace id per task crea
 
   test("ctr run --rm: a new trace, the same id in the daemon's, the shim's and the linked runtime's log", {
     timeout: 60_000,
-  }, async () => {
+  }, async (t) => {
     const first = await ctrRun("trace-linked", "linked");
     const second = await ctrRun("trace-linked-2", "linked");
     assert.notEqual(first, second, "each call starts its own trace");
+    t.diagnostic(`trace-linked: ${first} in all three logs; trace-linked-2: ${second}`);
   });
 
   test("ctr run --rm --runc-binary berth-runc: the runtime's --log (json) carries the trace_id", {
     timeout: 60_000,
-  }, async () => {
-    await ctrRun("trace-binary", "json", ["--runc-binary", BERTH_RUNC]);
+  }, async (t) => {
+    t.diagnostic(
+      `trace-binary: ${await ctrRun("trace-binary", "json", ["--runc-binary", BERTH_RUNC])} in all three logs`,
+    );
   });
 
   /** A task made through our client library (the container through ctr), then deleted unstarted. */
