@@ -41,7 +41,7 @@ function planFor(spec: Spec, mode: "create" | "run", consoleSocket?: string): Pl
     lastCap: 40,
     seccomp: compiled && { program: compiled.program, flags: compiled.flags },
     isDirectory: (p: string) => !p.endsWith(".conf"),
-    rootfsParentMount: "/",
+    rootfsParentMount: { path: "/", shared: false },
     isHostNamespace: () => false,
     id: "seed",
     newKeyring: true,

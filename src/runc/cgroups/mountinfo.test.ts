@@ -5,7 +5,13 @@ import { layoutFromMountinfo, parseMountinfo } from "./mountinfo.ts";
 
 test("parseMountinfo handles optional fields and octal escapes", () => {
   const [m] = parseMountinfo("50 22 0:40 /a\\040b /mnt/x\\040y rw shared:3 master:1 - cgroup cgroup rw,memory\n");
-  assert.deepEqual(m, { root: "/a b", mountpoint: "/mnt/x y", fstype: "cgroup", superOptions: ["rw", "memory"] });
+  assert.deepEqual(m, {
+    root: "/a b",
+    mountpoint: "/mnt/x y",
+    optional: ["shared:3", "master:1"],
+    fstype: "cgroup",
+    superOptions: ["rw", "memory"],
+  });
 });
 
 test("hybrid layout: v1 controllers plus the cgroup2 mount", () => {

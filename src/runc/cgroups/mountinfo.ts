@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 export interface MountinfoEntry {
   root: string;
   mountpoint: string;
+  /** The optional fields: "shared:N", "master:N", "propagate_from:N", "unbindable". */
+  optional: string[];
   fstype: string;
   superOptions: string[];
 }
@@ -60,6 +62,7 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
     out.push({
       root: unescapeOctal(fields[3] ?? ""),
       mountpoint: unescapeOctal(fields[4] ?? ""),
+      optional: fields.slice(6, sep),
       fstype: fields[sep + 1] ?? "",
       superOptions: (fields[sep + 3] ?? "").split(","),
     });

@@ -17,6 +17,7 @@ import { createPlan } from "../plan/build.ts";
 import { deviceCgroupRules } from "../plan/devices.ts";
 import type { CgroupView } from "../plan/mounts.ts";
 import type { CompiledFilter } from "../plan/process.ts";
+import type { RootfsParentMount } from "../plan/root.ts";
 import { compileSeccomp } from "../seccomp/index.ts";
 import { openCgroups } from "./cgroups.ts";
 import { runHooks } from "./hooks.ts";
@@ -76,11 +77,14 @@ function compileFilter(spec: Spec): CompiledFilter | undefined {
 }
 
 /** The mount point (from this process's mountinfo) under which `path` lives. */
-function mountPointOf(path: string): string {
-  let best = "/";
+/** The mount `path` is on (the last mounted of the longest mount point that holds it). */
+function mountPointOf(path: string): RootfsParentMount {
+  let best: RootfsParentMount = { path: "/", shared: false };
   for (const m of parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))) {
     const mp = m.mountpoint;
-    if ((path === mp || path.startsWith(mp.endsWith("/") ? mp : `${mp}/`)) && mp.length > best.length) best = mp;
+    if ((path === mp || path.startsWith(mp.endsWith("/") ? mp : `${mp}/`)) && mp.length >= best.path.length) {
+      best = { path: mp, shared: m.optional.some((f) => f.startsWith("shared:")) };
+    }
   }
   return best;
 }

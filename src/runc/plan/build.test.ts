@@ -21,7 +21,7 @@ function plan(edit?: (s: Spec) => void, extra: Partial<Parameters<typeof createP
     lastCap: 40,
     isDirectory: () => true,
     id: "c1",
-    rootfsParentMount: "/",
+    rootfsParentMount: { path: "/", shared: false },
     newKeyring: true,
     isHostNamespace: () => false,
     ...extra,

@@ -20,7 +20,7 @@ import {
 } from "./namespaces.ts";
 import { CloneMode, type PlanOp } from "./ops.ts";
 import { type CompiledFilter, finalizeOps, processEnv, rlimitOps } from "./process.ts";
-import { enterRootOps, ownsMountNamespace, prepareRootOps } from "./root.ts";
+import { enterRootOps, ownsMountNamespace, prepareRootOps, type RootfsParentMount } from "./root.ts";
 
 export interface CreatePlanInput {
   spec: Spec;
@@ -40,8 +40,8 @@ export interface CreatePlanInput {
   isDirectory: (hostPath: string) => boolean;
   /** cgroup v2 only: the device policy as an eBPF program and the cgroup it is attached to. */
   deviceFilter?: { dir: string; program: Buffer };
-  /** The host mount point that contains the rootfs (made private or slave so pivot_root accepts it). */
-  rootfsParentMount: string;
+  /** The mount that contains the rootfs (made private if still shared, so pivot_root accepts it). */
+  rootfsParentMount: RootfsParentMount;
   /** The container id (names its session keyring). */
   id: string;
   /** Join a new session keyring (runc's default; --no-new-keyring turns it off). */

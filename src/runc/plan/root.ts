@@ -1,8 +1,9 @@
 // The container's root: how "/" comes to be the rootfs, and with which propagation.
 //
 // In a mount namespace of its own (runc's order): the tree gets linux.rootfsPropagation (rslave by
-// default), the mount holding the rootfs is made private (slave, when the tree is) so the bind
-// below neither propagates out nor trips pivot_root, the rootfs is bound onto itself, and after
+// default), the mount holding the rootfs is made private if it is still shared (pivot_root refuses
+// a shared parent, and the bind below would propagate out), the rootfs is bound onto itself (so
+// "/" inherits the parent's propagation: a slave stays a slave of the same master), and after
 // pivot_root "/" gets the configured propagation when a bind cannot have inherited it (shared,
 // unbindable), as runc does from 1.4 on. Without one, the runtime's mount namespace is the
 // container's: nothing is mounted or changed there, the init only chroots into the rootfs.
@@ -28,10 +29,18 @@ export const ROOTFS_PROPAGATION: Readonly<Record<string, number>> = {
 export interface RootPropagation {
   /** On "/" of the new mount namespace, before anything is mounted. */
   tree: number;
-  /** On the mount that holds the rootfs: never shared (pivot_root refuses that, and a bind there would leak out). */
-  parent: number;
   /** On "/" after pivot_root, when the bind of the rootfs cannot have brought it along. */
   root?: number;
+}
+
+/**
+ * The mount that holds the rootfs, as the runtime's mount namespace shows it: a new mount
+ * namespace starts as a copy, where a shared mount's copy is shared too (a peer of it).
+ */
+export interface RootfsParentMount {
+  path: string;
+  /** Its mountinfo optional fields hold "shared:N". */
+  shared: boolean;
 }
 
 export function rootPropagation(spec: Spec): RootPropagation {
@@ -43,13 +52,22 @@ export function rootPropagation(spec: Spec): RootPropagation {
       throw new InvalidSpecError("linux.rootfsPropagation", `unknown propagation ${JSON.stringify(value)}`);
     tree = flag;
   }
-  return {
-    tree,
-    // A bind of a slave mount is a slave of the same master: "/" inside then hears the host's
-    // mounts under the rootfs, as slave asks. Anything else starts private.
-    parent: tree & MS_SLAVE ? MS_SLAVE : MS_PRIVATE,
-    root: tree & (MS_SHARED | MS_UNBINDABLE) ? tree : undefined,
-  };
+  return { tree, root: tree & (MS_SHARED | MS_UNBINDABLE) ? tree : undefined };
+}
+
+/**
+ * What the rootfs's parent mount gets after the tree's flag: MS_PRIVATE when it would still be
+ * shared, else nothing (runc 1.1.5 checks for "shared:" the same way). The tree's flag reached the
+ * parent when it is "/" or the flag is recursive; a non-recursive slave or private leaves a parent
+ * below "/" as the runtime's namespace has it. With a shared or unbindable tree (runc 1.4's
+ * behaviour, applied to "/" again after pivot_root) the parent is always made private, since a
+ * bind from an unbindable mount fails.
+ */
+export function parentPropagation(tree: number, parent: RootfsParentMount): number | undefined {
+  if (tree & (MS_SHARED | MS_UNBINDABLE)) return MS_PRIVATE;
+  const reached = parent.path === "/" || (tree & MS_REC) !== 0;
+  const stillShared = reached ? false : parent.shared;
+  return stillShared ? MS_PRIVATE : undefined;
 }
 
 /** Whether the container has a mount namespace (new or joined); without one it has the runtime's. */
@@ -61,7 +79,12 @@ export function ownsMountNamespace(spec: Spec): boolean {
  * In the container's mount namespace, before its mounts: the tree's propagation, the parent
  * mount's, and the rootfs bound onto itself (pivot_root needs a mount point).
  */
-export function prepareRootOps(spec: Spec, rootfs: string, rootfsParentMount: string, noPivot: boolean): PlanOp[] {
+export function prepareRootOps(
+  spec: Spec,
+  rootfs: string,
+  rootfsParentMount: RootfsParentMount,
+  noPivot: boolean,
+): PlanOp[] {
   if (!ownsMountNamespace(spec)) return [];
   const p = rootPropagation(spec);
   // Refused as runc refuses it, in its words.
@@ -70,9 +93,12 @@ export function prepareRootOps(spec: Spec, rootfs: string, rootfsParentMount: st
       "linux.rootfsPropagation",
       "rootfsPropagation of [r]private is not safe without pivot_root",
     );
+  const parent = parentPropagation(p.tree, rootfsParentMount);
   return [
     { op: "SET_PROPAGATION", args: ["", "/", p.tree] },
-    { op: "SET_PROPAGATION", args: ["", rootfsParentMount, p.parent] },
+    ...(parent === undefined
+      ? []
+      : [{ op: "SET_PROPAGATION", args: ["", rootfsParentMount.path, parent] } satisfies PlanOp]),
     { op: "MOUNT", args: ["", rootfs, rootfs, "", MS_BIND | MS_REC, "", MountTargetKind.NONE] },
   ];
 }

@@ -135,7 +135,7 @@ function run(input: ConfigInput): void {
     seccomp,
     isDirectory: (p) => !p.includes("file"),
     deviceFilter: input.cgroupV2 ? { dir: "/sys/fs/cgroup/x", program: deviceFilterProgram(policy) } : undefined,
-    rootfsParentMount: "/",
+    rootfsParentMount: { path: "/", shared: false },
     isHostNamespace: () => false,
     id: "fuzz",
     newKeyring: true,

@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { Hook, Spec } from "../../../src/runc/config/types.ts";
@@ -62,13 +63,16 @@ interface IsolatedRuntime {
  * rshared (new peer groups of its own), as a systemd host's are. `procIn` gets a procfs mounted
  * there first, as the caller's part of the environment (runc 1.1 reads /proc/self/fd after it
  * has entered the root, so without a mount namespace it needs /proc in the rootfs already).
+ * `ownMount` is bound onto itself after that, so a bundle below it has a parent mount other than
+ * "/" (as where /tmp or /var/lib is a mount of its own).
  */
-async function isolatedRuntime(h: Half, shared: boolean, procIn?: string): Promise<IsolatedRuntime> {
+async function isolatedRuntime(h: Half, shared: boolean, procIn?: string, ownMount?: string): Promise<IsolatedRuntime> {
   const dir = await makeTempDir("berth-conf-isolated-");
   const script = join(dir, "runtime");
   const inside = [
     shared ? "mount --make-rshared / || exit 125" : "",
     procIn ? `mount -t proc proc ${procIn}/proc || exit 125` : "",
+    ownMount ? `mount --bind ${ownMount} ${ownMount} || exit 125` : "",
     'readlink /proc/self/ns/mnt > "$0/ns"',
     'cat /proc/self/mountinfo > "$0/before"',
     '"$@"; rc=$?',
@@ -119,8 +123,13 @@ const ROOT_MOUNTINFO = `awk '$5 == "/"' /proc/self/mountinfo | sed 's/^/mi: /'\n
 /** The values runc 1.1 leaves out: it never sets "/" itself, so these come out private or fail. */
 const APPLIED_AFTER_PIVOT = new Set(["shared", "rshared", "unbindable", "runbindable"]);
 
-function propagationCase(value: string | undefined, shared: boolean): ConformanceCase {
-  const env = shared ? "shared" : "private";
+/**
+ * `ownMount`: the bundles' directory (tmpdir) is a mount of its own, so the rootfs's parent mount
+ * is not "/": a non-recursive flag on "/" does not reach it, and runc 1.1.5 then makes it private
+ * only if it is shared.
+ */
+function propagationCase(value: string | undefined, shared: boolean, ownMount = false): ConformanceCase {
+  const env = `${shared ? "shared" : "private"}${ownMount ? ", the bundles on a mount of their own" : ""}`;
   return {
     name: `rootfsPropagation ${value ?? "unset"}, the runtime's mounts ${env}`,
     skip:
@@ -128,7 +137,7 @@ function propagationCase(value: string | undefined, shared: boolean): Conformanc
         ? `runc before 1.4 does not apply ${value} to "/" (shared comes out private, unbindable fails the rootfs bind); checked on berth-runc alone below`
         : false,
     async run(h) {
-      const iso = await isolatedRuntime(h, shared);
+      const iso = await isolatedRuntime(h, shared, undefined, ownMount ? tmpdir() : undefined);
       const b = await h.bundle({
         args: ["sh", "/probe.sh"],
         rootfs: (r) => writeFile(join(r, "probe.sh"), ROOT_MOUNTINFO),
@@ -146,6 +155,7 @@ function propagationCase(value: string | undefined, shared: boolean): Conformanc
           }
         },
       });
+      if (ownMount) assert.ok(b.dir.startsWith(`${tmpdir()}/`), `${b.dir} is below ${tmpdir()}`);
       const r = await iso.rt.run(h.id, b.dir, { timeoutMs: 20_000 });
       return `${formatResult(r)}${unchangedLine(await iso.seen())}`;
     },
@@ -268,6 +278,11 @@ const cases: ConformanceCase[] = [
     [undefined, "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable"].map(
       (value) => propagationCase(value, shared),
     ),
+  ),
+  // A fresh machine's /tmp was a mount of its own: there runc left "/" private for slave, where
+  // berth-runc had made the parent a slave (found by the fresh-machine run, not on this host).
+  ...[false, true].flatMap((shared) =>
+    [undefined, "slave", "private", "rslave", "rprivate"].map((value) => propagationCase(value, shared, true)),
   ),
   {
     name: "the state each hook reads on stdin (prestart and createRuntime: creating)",
