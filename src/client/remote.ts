@@ -66,9 +66,11 @@ export class RemoteContainerd {
     const content: ContentPort = {
       info: async (digest) => {
         try {
-          const r = await this.content.info({ digest }, call);
-          // What a leased workflow finds it relies on: the lease must hold it against collection.
+          // What a leased workflow finds it relies on, so the lease holds it against collection
+          // before it is looked up: the other way round, a collection between the two (after an
+          // earlier pull's lease was released) deleted a blob this pull had just been told exists.
           if (lease) await this.leases.addResource({ id: lease, resource: { id: digest, type: "content" } }, call);
+          const r = await this.content.info({ digest }, call);
           return { size: Number(r.info?.size ?? 0), labels: r.info?.labels ?? {} };
         } catch (err) {
           if (err instanceof NotFoundError || (err as { kind?: string }).kind === "not-found") return undefined;

@@ -39,9 +39,11 @@ function portsWith(
     info: async (digest) => {
       const row = deps.db.content.get(ns, digest);
       if (!row) return undefined;
+      // Held by the lease before the file is looked at (asynchronously): a collection meanwhile
+      // would otherwise delete what the caller is told exists.
+      if (lease) deps.db.leases.addResource(ns, lease, { type: "content", id: digest });
       const blob = await deps.content.store.info(digest).catch(() => undefined);
       if (!blob) return undefined;
-      if (lease) deps.db.leases.addResource(ns, lease, { type: "content", id: digest });
       return { size: blob.size, labels: row.labels };
     },
     read: (digest) => deps.content.store.read(digest),
