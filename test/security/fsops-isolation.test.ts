@@ -75,6 +75,9 @@ test("a helper killed with calls queued: at most the call it was on fails; the r
   await writeFile(`${base}/f`, "");
   await fsops.lsetxattr(`${base}/f`, "user.k", Buffer.from("v"));
   const pid = fsops.pid!;
+  // Stopped first, so the calls are still queued when it dies: a fast helper answered all 400
+  // before the SIGKILL landed (seen once on a fresh machine), and nothing was tested.
+  process.kill(pid, "SIGSTOP");
   const calls = Array.from({ length: 400 }, () => fsops.lgetxattr(`${base}/f`, "user.k"));
   process.kill(pid, "SIGKILL");
   const results = await Promise.allSettled(calls);
