@@ -66,8 +66,7 @@ export function rootPropagation(spec: Spec): RootPropagation {
 export function parentPropagation(tree: number, parent: RootfsParentMount): number | undefined {
   if (tree & (MS_SHARED | MS_UNBINDABLE)) return MS_PRIVATE;
   const reached = parent.path === "/" || (tree & MS_REC) !== 0;
-  const stillShared = reached ? false : parent.shared;
-  return stillShared ? MS_PRIVATE : undefined;
+  return !reached && parent.shared ? MS_PRIVATE : undefined;
 }
 
 /** Whether the container has a mount namespace (new or joined); without one it has the runtime's. */
