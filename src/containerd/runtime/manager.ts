@@ -279,6 +279,10 @@ export class ShimManager {
     }
     h.task.close();
     this.#shims.delete(`${h.namespace}/${h.id}`);
+    // A shim killed between answering Delete and Shutdown leaves its socket (one that exits
+    // removes its own); a group's socket stays while its shim still listens.
+    const socket = h.address.startsWith("unix://") ? h.address.slice("unix://".length) : undefined;
+    if (socket && existsSync(socket) && !(await canConnect(socket))) rmSync(socket, { force: true });
     await this.#removeBundle(h.bundle);
   }
 
