@@ -112,6 +112,8 @@ for (const entry of readdirSync(join(root, "native"), { withFileTypes: true })) 
       .filter((f) => f.endsWith(".c"))
       .sort()
       .map((f) => join(dir, f));
+    // A folder whose contract (README) came before its code is not a program yet.
+    if (sources.length === 0) continue;
     gcc(["-fPIE", "-pie", "-o", tmp(entry.name), ...sources]);
     publish(entry.name);
   }

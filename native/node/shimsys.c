@@ -1,5 +1,5 @@
 /*
- * shimsys: the few syscalls berth-shim needs that Node does not expose. Loaded by src/shim/sys.ts
+ * shimsys: the few syscalls berth-shim needs that Node does not expose. Loaded by src/common/sys.ts
  * as a Node-API addon. No policy here: each function is one syscall with its errors thrown as
  * JavaScript errors carrying errno's name in `code`.
  *
@@ -25,6 +25,13 @@
  *   tryLock(fd) -> bool          flock(LOCK_EX | LOCK_NB): false when another open file holds it.
  *                                berth-containerd holds its --root this way: the kernel drops the
  *                                lock when the holder dies, zombie or not.
+ *   socketpair() -> [fd, fd]     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): a keeper's
+ *                                connection, or a test's.
+ *   sendFds(sockFd, data, fds) -> bytes sent
+ *                                one sendmsg of data (a Uint8Array) with 0-16 fds as SCM_RIGHTS
+ *                                (MSG_NOSIGNAL), then plain sends of whatever it left unsent. The
+ *                                socket may be non-blocking (libuv owns it): EAGAIN is thrown like
+ *                                any errno, its message and `sent` saying how many bytes went.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -234,6 +241,103 @@ static napi_value try_lock(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value make_socketpair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return throw_errno(env, "socketpair", errno);
+  napi_value result, a, b;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, fds[0], &a);
+  napi_create_int32(env, fds[1], &b);
+  napi_set_element(env, result, 0, a);
+  napi_set_element(env, result, 1, b);
+  return result;
+}
+
+/* The most fds one sendFds carries: the keeper's protocol takes at most 16 per frame. */
+#define SEND_FDS_MAX 16
+
+/* An errno error whose message and `sent` property say how many bytes went before it. */
+static napi_value throw_send_errno(napi_env env, int err, size_t sent, size_t len) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "sendFds: %s (sent %zu of %zu bytes)", strerror(err), sent, len);
+  napi_value code, text, error, n;
+  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &error);
+  napi_create_double(env, (double)sent, &n);
+  napi_set_named_property(env, error, "sent", n);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value send_fds(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  int32_t sock;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &sock) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendFds(sockFd, data, fds)");
+    return NULL;
+  }
+  bool is_typed, is_array;
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "data must be a Uint8Array");
+    return NULL;
+  }
+  uint32_t nfds;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[2], &nfds) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fds must be an array of integers");
+    return NULL;
+  }
+  /* More fds than a frame may carry, or fds with no byte to carry them, is the caller's mistake. */
+  if (nfds > SEND_FDS_MAX || (nfds > 0 && len == 0)) return throw_send_errno(env, EINVAL, 0, len);
+  int fds[SEND_FDS_MAX];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[2], i, &v) != napi_ok || napi_get_value_int32(env, v, &fds[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "fds must be an array of integers");
+      return NULL;
+    }
+  }
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * SEND_FDS_MAX)];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (nfds > 0) {
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_send_errno(env, errno, 0, len);
+  /* The fds went with the first byte; the rest of the data follows without them. */
+  size_t sent = (size_t)n;
+  while (sent < len) {
+    n = send(sock, (char *)data + sent, len - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return throw_send_errno(env, errno, sent, len);
+    sent += (size_t)n;
+  }
+  napi_value result;
+  napi_create_double(env, (double)sent, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
@@ -245,6 +349,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umount", NULL, do_umount, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
+      {"socketpair", NULL, make_socketpair, NULL, NULL, NULL, napi_default, NULL},
+      {"sendFds", NULL, send_fds, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -26,6 +26,13 @@ export interface ShimSys {
   pipe(): [number, number];
   /** flock(LOCK_EX | LOCK_NB): false when another open file description holds the lock. */
   tryLock(fd: number): boolean;
+  /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected fds. */
+  socketpair(): [number, number];
+  /**
+   * One sendmsg of `data` with 0–16 `fds` as SCM_RIGHTS (MSG_NOSIGNAL), then plain sends of the rest;
+   * bytes sent. Errno errors (EAGAIN on a non-blocking socket too) carry `sent`, the bytes that went.
+   */
+  sendFds(sockFd: number, data: Uint8Array, fds: number[]): number;
 }
 
 let loaded: ShimSys | undefined;
