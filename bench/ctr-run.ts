@@ -1,21 +1,24 @@
-// Bench: whole containers through `ctr`, two stacks side by side in one run:
-//   berth       berth-containerd → berth-shim → berth-runc      (a private copy of dist/)
+// Bench: whole containers through `ctr`, two stacks side by side in one run, and podman beside them:
+//   berth       berth-containerd → berth-shim (+ berth-keeper) → berth-runc   (a private copy of dist/)
 //   containerd  containerd 1.6 → containerd-shim-runc-v2 → runc (Debian's, /usr/sbin/runc)
+//   podman      podman 4.3 → conmon → runc (bursts only; bench/lib/podman.ts)
 // Both daemons get private roots, state dirs and sockets in temp dirs, and the same busybox image.
 //
 // 1. Latency: `ctr run --rm IMAGE ID true` wall time, round-robin between the stacks (the starting
 //    stack alternates each round), warm-up rounds discarded.
-// 2. Burst memory: N containers (`ctr run -d IMAGE ID sleep 3600`, C at a time) on each stack in
-//    turn; once all run, the proportional set size (Pss, /proc/PID/smaps_rollup) summed over the
-//    stack's shim processes, and the daemon's own Pss before and after. Then every task is killed
-//    and deleted and the bench checks that nothing is left (shims, sockets, mounts, runtime state,
-//    cgroups).
+// 2. Burst memory: N containers (`ctr run -d IMAGE ID sleep 3600`, C at a time; podman run -d) on
+//    each subject in turn; once all run, the proportional set size (Pss, /proc/PID/smaps_rollup)
+//    summed over the subject's shim side (berth-shim and berth-keeper, containerd-shim-runc-v2,
+//    conmon), per role, and the daemon's own Pss before and after. Then every container is killed
+//    and removed and the bench checks that nothing is left (shim-side processes, sockets, mounts,
+//    runtime state, cgroups). Issue 13's two memory criteria are printed as yes/no lines.
 //
 //   node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)]
 //                         [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"]
 //                         [--group NAME]   (burst containers share one shim: io.containerd.runc.v2.group=NAME)
 //                         [--extra-berth NAME=DIST]...   (another berth build, e.g. dist/ of an older commit,
 //                                                         benched in the same rounds: before/after in one run)
+//                         [--no-podman]    (no podman bursts)
 //
 // --runs 0 or --burst 0 skips that part. Must run as root. Prints tables and writes everything,
 // raw samples included, to bench/results/ctr-run-<date>.json.
@@ -33,17 +36,23 @@ import { writeImageArchive } from "../test/fixtures/oci-image.ts";
 import { pidsWithArgument, unmountUnder } from "../test/helpers/peers.ts";
 import {
   checkInterrupted,
+  cmdline,
   firstLine,
   hostInfo,
   isInterrupted,
+  type Memory,
+  memoryOf,
   mountsUnder,
+  parentPid,
+  pidsWithExe,
   pool,
-  smapsRollup,
   snapshotDist,
 } from "./lib/host.ts";
 import { eachFlag, intFlag } from "./lib/options.ts";
+import { CONMON, PODMAN, type PodmanSubject, startPodman } from "./lib/podman.ts";
 import { type TimedRun, timedSpawn } from "./lib/spawn.ts";
 import { formatTable, median, type Summary, summarize } from "./lib/stats.ts";
+import type { Role, SideProcess, Subject } from "./lib/subject.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CTR = "/usr/bin/ctr";
@@ -80,12 +89,14 @@ interface Options {
   group: string | undefined;
   /** Other berth builds run as further stacks in the same rounds. */
   extraBerth: { name: string; dist: string }[];
+  /** Burst podman too (its conmons are the per-container monitor the keeper is measured against). */
+  podman: boolean;
 }
 
 function usage(msg?: string): never {
   if (msg) console.error(`ctr-run: ${msg}`);
   console.error(
-    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"] [--group NAME] [--extra-berth NAME=DIST]...',
+    'usage: node bench/ctr-run.ts [--runs N (30)] [--warmup N (3)] [--burst N (50)] [--burst-rounds N (1)] [--concurrency N (5)] [--settle-ms N (2000)] [--dist DIR] [--shim-node-flags "FLAGS"] [--group NAME] [--extra-berth NAME=DIST]... [--no-podman]',
   );
   process.exit(2);
 }
@@ -102,6 +113,7 @@ function parseOptions(argv: string[]): Options {
     shimNodeFlags: undefined,
     group: undefined,
     extraBerth: [],
+    podman: true,
   };
   const int = (flag: string, v: string | undefined, min: number) => intFlag(usage, flag, v, min);
   eachFlag(argv, (flag, value, a) => {
@@ -115,6 +127,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === "--dist") o.dist = resolve(value() ?? usage("--dist needs a directory"));
     else if (flag === "--extra-berth") o.extraBerth.push(extraBerth(value()));
     else if (flag === "--shim-node-flags") o.shimNodeFlags = value() ?? usage("--shim-node-flags needs a value");
+    else if (flag === "--no-podman") o.podman = false;
     else if (flag === "-h" || flag === "--help") usage();
     else usage(`unknown argument ${a}`);
   });
@@ -125,7 +138,9 @@ function extraBerth(spec: string | undefined): { name: string; dist: string } {
   const eq = spec?.indexOf("=") ?? -1;
   if (spec === undefined || eq <= 0) usage(`--extra-berth wants NAME=DIST, got ${JSON.stringify(spec)}`);
   const name = spec.slice(0, eq);
-  if (!/^[a-z0-9-]+$/.test(name) || name === "berth" || name === "containerd") usage(`--extra-berth: bad name ${name}`);
+  if (!/^[a-z0-9-]+$/.test(name) || ["berth", "containerd", "podman"].includes(name)) {
+    usage(`--extra-berth: bad name ${name}`);
+  }
   return { name, dist: resolve(spec.slice(eq + 1)) };
 }
 
@@ -141,14 +156,6 @@ function shebangNode(script: string): string {
   return first.startsWith("#!") ? (first.slice(2).trim().split(/\s+/)[0] ?? process.execPath) : process.execPath;
 }
 
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
-  } catch {
-    return [];
-  }
-}
-
 function envPath(pid: number): string | undefined {
   try {
     const vars = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
@@ -156,27 +163,6 @@ function envPath(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-interface Memory {
-  processes: number;
-  rssKb: number;
-  pssKb: number;
-  /** Private_Clean + Private_Dirty. */
-  privateKb: number;
-}
-
-function memoryOf(pids: readonly number[]): Memory {
-  const m: Memory = { processes: 0, rssKb: 0, pssKb: 0, privateKb: 0 };
-  for (const pid of pids) {
-    const f = smapsRollup(pid);
-    if (f === undefined) continue;
-    m.processes += 1;
-    m.rssKb += f.Rss ?? 0;
-    m.pssKb += f.Pss ?? 0;
-    m.privateKb += (f.Private_Clean ?? 0) + (f.Private_Dirty ?? 0);
-  }
-  return m;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,6 +181,8 @@ interface Stack {
   version: string;
   /** Is this argv (of a process that has `address` among its arguments) one of this daemon's shims? */
   isShim(argv: readonly string[]): boolean;
+  /** The keeper executable the shims start, one per container (berth builds that have one). */
+  keeper: string | undefined;
   /** Where the shim of task `id` listens. */
   shimSocket(id: string): string;
   /** The OCI runtime the shims run and the --root they give it, for force-deleting leftovers. */
@@ -268,13 +256,16 @@ async function startBerth(name: string, dir: string, dist: string, shimNodeFlags
   );
   return {
     name,
-    chain: "berth-containerd → berth-shim → berth-runc",
+    chain: existsSync(join(dist, "berth-keeper"))
+      ? "berth-containerd → berth-shim + berth-keeper → berth-runc"
+      : "berth-containerd → berth-shim → berth-runc",
     dir,
     address,
     logPath,
     ...d,
     version: firstLine([bin, "--version"]) ?? "?",
     isShim: (argv) => argv.includes(shim),
+    keeper: join(dist, "berth-keeper"),
     shimSocket: (id) => socketPathFor(address, NS, id),
     runtime: join(dist, "berth-runc.mjs"),
     runtimeRoot: join(state, "runc", NS),
@@ -320,6 +311,7 @@ async function startReference(dir: string): Promise<Stack> {
     ...d,
     version: firstLine([CONTAINERD, "--version"]) ?? "?",
     isShim: (argv) => (argv[0] ?? "").endsWith(CONTAINERD_SHIM),
+    keeper: undefined,
     // containerd 1.6's shim.SocketAddress: sha256 of <address>/<namespace>/<id>.
     shimSocket: (id) =>
       join(
@@ -338,6 +330,18 @@ function shimPids(s: Stack): number[] {
   return pidsWithArgument(s.address).filter((pid) => pid !== s.child.pid && s.isShim(cmdline(pid)));
 }
 
+/** The keepers started from this stack's build (their executable is the build's private copy). */
+function keeperPids(s: Stack): number[] {
+  return s.keeper === undefined ? [] : pidsWithExe(s.keeper);
+}
+
+function sideOf(s: Stack): SideProcess[] {
+  return [
+    ...shimPids(s).map((pid) => ({ pid, role: "shim" as const })),
+    ...keeperPids(s).map((pid) => ({ pid, role: "keeper" as const })),
+  ];
+}
+
 function daemonMemory(s: Stack): Memory {
   return memoryOf(s.child.pid !== undefined && alive(s) ? [s.child.pid] : []);
 }
@@ -354,7 +358,7 @@ async function stopDaemon(s: Stack): Promise<void> {
 // Deleting tasks and checking what is left
 
 let idSeq = 0;
-const nextId = (s: Stack) => `${ID_PREFIX}${s.name.slice(0, 6)}${++idSeq}`;
+const nextId = (subject: string) => `${ID_PREFIX}${subject.slice(0, 6)}${++idSeq}`;
 
 function describe(r: TimedRun): string {
   return `exit ${r.code ?? r.signal ?? "?"}: ${r.output.trim()}`;
@@ -420,23 +424,23 @@ function ourFifos(ids: readonly string[]): string[] {
 }
 
 /**
- * Everything of `ids` still around on this stack; empty when clean. `serving`: the shims that served
- * those tasks (idle spare shims are the daemon's business and are counted by the caller).
+ * Everything of `ids` still around on this stack; empty when clean. `served`: the shims and keepers
+ * that served those tasks (idle spare shims are the daemon's business and are counted by the caller).
  */
-async function leftovers(s: Stack, ids: readonly string[], serving: ReadonlySet<number>): Promise<string[]> {
+async function leftovers(s: Stack, ids: readonly string[], served: ReadonlySet<number>): Promise<string[]> {
   const left: string[] = [];
   if (alive(s)) {
     for (const id of await listed(s, "task")) if (id.startsWith(ID_PREFIX)) left.push(`task ${id}`);
     for (const id of await listed(s, "containers")) if (id.startsWith(ID_PREFIX)) left.push(`container ${id}`);
   }
-  // Shims exit once their task is deleted; give them a moment.
-  const stillServing = () => shimPids(s).filter((p) => serving.has(p));
-  let shims = stillServing();
-  for (let t = 0; t < 50 && shims.length > 0; t++) {
+  // Shims and keepers exit once their tasks are deleted; give them a moment.
+  const stillThere = () => sideOf(s).filter((p) => served.has(p.pid));
+  let procs = stillThere();
+  for (let t = 0; t < 50 && procs.length > 0; t++) {
     await sleep(100);
-    shims = stillServing();
+    procs = stillThere();
   }
-  for (const pid of shims) left.push(`shim pid ${pid}: ${cmdline(pid).join(" ")}`);
+  for (const p of procs) left.push(`${p.role} pid ${p.pid}: ${cmdline(p.pid).join(" ")}`);
   for (const id of ids) if (existsSync(s.shimSocket(id))) left.push(`shim socket ${s.shimSocket(id)} (${id})`);
   for (const mp of mountsUnder(s.dir)) left.push(`mount ${mp}`);
   for (const f of ourFifos(ids)) left.push(`ctr fifo ${f}`);
@@ -504,6 +508,10 @@ async function teardown(s: Stack, ids: readonly string[]): Promise<string[]> {
       ),
     );
     killPids(shims);
+    // A keeper outlives its shim by design; one still there after the tasks were deleted is a leak.
+    const keepers = keeperPids(s);
+    found.push(...keepers.map((pid) => `${s.name}: keeper pid ${pid} still running after teardown`));
+    killPids(keepers);
     if (existsSync(s.runtimeRoot)) {
       for (const id of readdirSync(s.runtimeRoot).filter((e) => e.startsWith(ID_PREFIX))) {
         found.push(`${s.name}: runtime state of ${id} at teardown`);
@@ -542,7 +550,7 @@ interface Latency {
 }
 
 async function runTrue(s: Stack, ids: string[]): Promise<TimedRun> {
-  const id = nextId(s);
+  const id = nextId(s.name);
   ids.push(id);
   const r = await ctrSafe(s, ["run", "--rm", IMAGE, id, "true"]);
   // ctr leaves the container (and maybe the task) behind when the run fails.
@@ -550,11 +558,12 @@ async function runTrue(s: Stack, ids: string[]): Promise<TimedRun> {
   return r;
 }
 
-async function measureLatency(stacks: Stack[], o: Options, ids: Map<Stack, string[]>): Promise<Latency[]> {
+/** `ids`: per stack name, every container id handed out (the teardown looks for all of them). */
+async function measureLatency(stacks: Stack[], o: Options, ids: Map<string, string[]>): Promise<Latency[]> {
   const results: Latency[] = stacks.map((stack) => ({ stack, samples: [], failures: [] }));
   const active: Latency[] = [];
   for (const r of results) {
-    const first = await runTrue(r.stack, ids.get(r.stack)!);
+    const first = await runTrue(r.stack, ids.get(r.stack.name)!);
     if (first.code === 0) active.push(r);
     else {
       r.error = describe(first);
@@ -566,7 +575,7 @@ async function measureLatency(stacks: Stack[], o: Options, ids: Map<Stack, strin
     for (let k = 0; k < active.length; k++) {
       checkInterrupted();
       const r = active[(round + k) % active.length]!;
-      const run = await runTrue(r.stack, ids.get(r.stack)!);
+      const run = await runTrue(r.stack, ids.get(r.stack.name)!);
       if (round < o.warmup) {
         if (run.code !== 0) r.failures.push(`warm-up: ${describe(run)}`);
         continue;
@@ -583,37 +592,63 @@ async function measureLatency(stacks: Stack[], o: Options, ids: Map<Stack, strin
 // ---------------------------------------------------------------------------------------------
 // 2. Burst memory
 
+/** A ctr stack as a burst subject; `group`: the io.containerd.runc.v2.group annotation, if any. */
+function ctrSubject(s: Stack, group: string | undefined): Subject {
+  const annotation = group ? ["--annotation", `io.containerd.runc.v2.group=${group}`] : [];
+  return {
+    name: s.name,
+    chain: s.chain,
+    runDetached: (id) => ctrSafe(s, ["run", "-d", ...annotation, IMAGE, id, "sleep", "3600"]),
+    running: (ids) => runningTasks(s, ids),
+    side: () => sideOf(s),
+    daemonMemory: () => daemonMemory(s),
+    remove: (id) => removeContainer(s, id),
+    leftovers: (ids, served) => leftovers(s, ids, served),
+  };
+}
+
+/** One role of a subject's shim side with the burst running. */
+interface RoleMemory {
+  role: Role;
+  memory: Memory;
+  /** Processes of this role that are an ancestor of a running container's init. */
+  serving: number;
+  /** The others (spare shims kept ready). */
+  idle: number;
+  /** Most running containers below one process of this role (1 for a per-container monitor). */
+  maxPerProcess: number;
+  /** One serving process's argv, to show how it was started. */
+  argv: string[];
+}
+
 interface Burst {
-  stack: string;
+  subject: string;
   round: number;
   requested: number;
   started: number;
   running: number;
   failures: string[];
-  /** Wall time from the first `ctr run -d` to the last one's exit. */
+  /** Wall time from the first start to the last one's exit. */
   startWallMs: number;
-  /** Wall time of each `ctr run -d`. */
+  /** Wall time of each start (`ctr run -d`, `podman run -d`). */
   runMs: number[];
-  /** All shim processes of the daemon with the burst running (serving + idle). */
-  shims: Memory;
-  /** Shims that are the parent of a running task's init (the shim is its subreaper). */
-  servingShims: Memory;
-  /** Shims without a task of ours: spares a daemon keeps ready (berth-containerd keeps one). */
-  idleShims: Memory;
-  /** Idle shims before the burst and after its teardown (settled). */
-  idleBefore: number;
-  idleAfterTeardown: number;
-  /** Most running tasks served by one shim (1 unless tasks share shims). */
-  maxTasksPerShim: number;
-  /** One serving shim's command line, to show how it was started (V8 flags etc.), and its PATH. */
-  shimArgv: string[];
-  shimEnvPath: string | undefined;
-  daemonBefore: Memory;
-  daemonAfter: Memory;
-  daemonAfterTeardown: Memory;
+  /** The whole shim side with the burst running: every role, serving and idle. */
+  side: Memory;
+  roles: RoleMemory[];
+  /** Shim-side processes before the burst and after its teardown (settled): the spares. */
+  sideBefore: number;
+  sideAfterTeardown: number;
+  /** PATH of the first serving process (proof of which runc a shim runs). */
+  envPath: string | undefined;
+  /** The daemon's own memory (none for podman). */
+  daemonBefore: Memory | undefined;
+  daemonAfter: Memory | undefined;
+  daemonAfterTeardown: Memory | undefined;
   teardownWallMs: number;
   teardownErrors: string[];
   leftovers: string[];
+  /** Containers whose init's parent is not on the shim side: a monitor the bench failed to count. */
+  uncounted: string[];
 }
 
 /** Running tasks of `ids` with their init's pid, from `ctr task ls`. */
@@ -627,39 +662,83 @@ async function runningTasks(s: Stack, ids: readonly string[]): Promise<Map<strin
   return tasks;
 }
 
-function parentPid(pid: number): number | undefined {
-  try {
-    const m = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Shims of the daemon not serving one of our tasks, once their number has stopped changing. */
-async function settledIdleShims(s: Stack, serving: ReadonlySet<number>): Promise<number[]> {
-  let idle = shimPids(s).filter((p) => !serving.has(p));
+/** The subject's shim-side processes once their number has stopped changing. */
+async function settledSide(s: Subject): Promise<SideProcess[]> {
+  let side = s.side();
   for (let t = 0; t < 20; t++) {
     await sleep(250);
-    const now = shimPids(s).filter((p) => !serving.has(p));
-    if (now.length === idle.length) return now;
-    idle = now;
+    const now = s.side();
+    if (now.length === side.length) return now;
+    side = now;
   }
-  return idle;
+  return side;
 }
 
-async function burst(s: Stack, round: number, o: Options, ids: string[]): Promise<Burst> {
-  const mine = Array.from({ length: o.burst }, () => nextId(s));
+/**
+ * For each side process, how many of `inits` it is an ancestor of: a container's init is the child
+ * of its shim, keeper or conmon, and a keeper the child of its shim.
+ */
+function servedBy(side: readonly SideProcess[], inits: Iterable<number>): Map<number, number> {
+  const onSide = new Set(side.map((p) => p.pid));
+  const served = new Map<number, number>();
+  for (const init of inits) {
+    let pid: number | undefined = init;
+    for (let depth = 0; depth < 8 && pid !== undefined && pid > 1; depth++) {
+      pid = parentPid(pid);
+      if (pid !== undefined && onSide.has(pid)) served.set(pid, (served.get(pid) ?? 0) + 1);
+    }
+  }
+  return served;
+}
+
+const ROLE_ORDER: readonly Role[] = ["shim", "keeper", "conmon"];
+
+function rolesOf(side: readonly SideProcess[], served: ReadonlyMap<number, number>): RoleMemory[] {
+  const roles: RoleMemory[] = [];
+  for (const role of ROLE_ORDER) {
+    const pids = side.filter((p) => p.role === role).map((p) => p.pid);
+    if (pids.length === 0) continue;
+    const serving = pids.filter((p) => served.has(p));
+    roles.push({
+      role,
+      memory: memoryOf(pids),
+      serving: serving.length,
+      idle: pids.length - serving.length,
+      maxPerProcess: Math.max(0, ...serving.map((p) => served.get(p) ?? 0)),
+      argv: serving.length > 0 ? cmdline(serving[0]!) : [],
+    });
+  }
+  return roles;
+}
+
+function sumMemory(ms: readonly Memory[]): Memory {
+  const sum: Memory = { processes: 0, rssKb: 0, pssKb: 0, privateKb: 0 };
+  for (const m of ms) {
+    sum.processes += m.processes;
+    sum.rssKb += m.rssKb;
+    sum.pssKb += m.pssKb;
+    sum.privateKb += m.privateKb;
+  }
+  return sum;
+}
+
+/** "1+1 shim, 50 keeper": serving(+idle) processes per role. */
+function sideSummary(roles: readonly RoleMemory[]): string {
+  if (roles.length === 0) return "none";
+  return roles.map((r) => `${r.serving}${r.idle > 0 ? `+${r.idle}` : ""} ${r.role}`).join(", ");
+}
+
+async function burst(s: Subject, round: number, o: Options, ids: string[]): Promise<Burst> {
+  const mine = Array.from({ length: o.burst }, () => nextId(s.name));
   ids.push(...mine);
-  const idleBefore = (await settledIdleShims(s, new Set())).length;
-  const daemonBefore = daemonMemory(s);
+  const sideBefore = (await settledSide(s)).length;
+  const daemonBefore = s.daemonMemory();
   const failures: string[] = [];
   const runMs: number[] = [];
   const t0 = process.hrtime.bigint();
   await pool(mine, o.concurrency, async (id) => {
     if (isInterrupted()) return;
-    const group = o.group ? ["--annotation", `io.containerd.runc.v2.group=${o.group}`] : [];
-    const r = await ctrSafe(s, ["run", "-d", ...group, IMAGE, id, "sleep", "3600"]);
+    const r = await s.runDetached(id);
     if (r.code === 0) runMs.push(r.ms);
     else failures.push(`${id}: ${describe(r)}`);
   });
@@ -667,38 +746,39 @@ async function burst(s: Stack, round: number, o: Options, ids: string[]): Promis
   checkInterrupted();
 
   await sleep(o.settleMs);
-  const tasks = await runningTasks(s, mine);
-  const all = shimPids(s);
-  const perShim = new Map<number, number>();
-  for (const pid of tasks.values()) {
-    const parent = parentPid(pid);
-    if (parent !== undefined && all.includes(parent)) perShim.set(parent, (perShim.get(parent) ?? 0) + 1);
+  const tasks = await s.running(mine);
+  const side = s.side();
+  const served = servedBy(side, tasks.values());
+  const roles = rolesOf(side, served);
+  const onSide = new Set(side.map((p) => p.pid));
+  const uncounted: string[] = [];
+  for (const [id, init] of tasks) {
+    const parent = parentPid(init);
+    if (parent !== undefined && !onSide.has(parent)) {
+      uncounted.push(`${id}: init ${init}'s parent ${parent} is not on the shim side: ${cmdline(parent).join(" ")}`);
+    }
   }
-  const serving = [...perShim.keys()];
-  const idle = all.filter((p) => !perShim.has(p));
-  const shims = memoryOf(all);
-  const servingShims = memoryOf(serving);
-  const idleShims = memoryOf(idle);
-  const shimArgv = serving.length > 0 ? cmdline(serving[0]!) : [];
-  const shimEnvPath = serving.length > 0 ? envPath(serving[0]!) : undefined;
-  const daemonAfter = daemonMemory(s);
+  const all = sumMemory(roles.map((r) => r.memory));
+  const firstServing = side.find((p) => served.has(p.pid))?.pid;
+  const path = firstServing === undefined ? undefined : envPath(firstServing);
+  const daemonAfter = s.daemonMemory();
   process.stderr.write(
-    `${s.name}: ${tasks.size}/${o.burst} running, ${serving.length} serving + ${idle.length} idle shims, Pss ${mib(shims.pssKb)} MiB\n`,
+    `${s.name}: ${tasks.size}/${o.burst} running, shim side ${sideSummary(roles)}, Pss ${mib(all.pssKb)} MiB\n`,
   );
 
   const teardownErrors: string[] = [];
   const t1 = process.hrtime.bigint();
   await pool(mine, o.concurrency, async (id) => {
-    teardownErrors.push(...(await removeContainer(s, id)));
+    teardownErrors.push(...(await s.remove(id)));
   });
   const teardownWallMs = Number(process.hrtime.bigint() - t1) / 1e6;
-  const left = await leftovers(s, mine, new Set(serving));
-  const idleAfterTeardown = (await settledIdleShims(s, new Set())).length;
-  if (idleAfterTeardown > idleBefore) {
-    left.push(`${idleAfterTeardown - idleBefore} more idle shims than before the burst (${idleBefore})`);
+  const left = await s.leftovers(mine, new Set(served.keys()));
+  const sideAfterTeardown = (await settledSide(s)).length;
+  if (sideAfterTeardown > sideBefore) {
+    left.push(`${sideAfterTeardown - sideBefore} more shim-side processes than before the burst (${sideBefore})`);
   }
   return {
-    stack: s.name,
+    subject: s.name,
     round,
     requested: o.burst,
     started: runMs.length,
@@ -706,20 +786,18 @@ async function burst(s: Stack, round: number, o: Options, ids: string[]): Promis
     failures,
     startWallMs,
     runMs,
-    shims,
-    servingShims,
-    idleShims,
-    idleBefore,
-    idleAfterTeardown,
-    maxTasksPerShim: Math.max(0, ...perShim.values()),
-    shimArgv,
-    shimEnvPath,
+    side: all,
+    roles,
+    sideBefore,
+    sideAfterTeardown,
+    envPath: path,
     daemonBefore,
     daemonAfter,
-    daemonAfterTeardown: daemonMemory(s),
+    daemonAfterTeardown: s.daemonMemory(),
     teardownWallMs,
     teardownErrors,
     leftovers: left,
+    uncounted,
   };
 }
 
@@ -744,32 +822,34 @@ function latencyTable(results: Latency[]): string {
   return formatTable(["stack", "runs", "median ms", "p90 ms", "mean ms", "min ms", "vs containerd"], rows);
 }
 
+const label = (b: Burst, o: Options) => (o.burstRounds > 1 ? `${b.subject} #${b.round}` : b.subject);
+/** MiB per running container. */
+const perCtr = (kb: number, b: Burst) => (b.running > 0 ? kb / 1024 / b.running : Number.NaN);
+const daemonMib = (m: Memory | undefined) => (m === undefined ? "-" : mib(m.pssKb));
+
 function burstTable(results: Burst[], o: Options): string {
-  const rows = results.map((b) => {
-    const per = (kb: number) => (b.running > 0 ? mib(kb / b.running) : "-");
-    return [
-      o.burstRounds > 1 ? `${b.stack} #${b.round}` : b.stack,
-      `${b.running}/${b.requested}`,
-      `${b.servingShims.processes}+${b.idleShims.processes}`,
-      fmt(b.startWallMs / 1000, 2),
-      mib(b.shims.pssKb),
-      per(b.shims.pssKb),
-      per(b.shims.privateKb),
-      per(b.shims.rssKb),
-      mib(b.daemonBefore.pssKb),
-      mib(b.daemonAfter.pssKb),
-      mib(b.daemonAfterTeardown.pssKb),
-      b.leftovers.length === 0 ? "none" : String(b.leftovers.length),
-    ];
-  });
+  const rows = results.map((b) => [
+    label(b, o),
+    `${b.running}/${b.requested}`,
+    sideSummary(b.roles),
+    fmt(b.startWallMs / 1000, 2),
+    mib(b.side.pssKb),
+    fmt(perCtr(b.side.pssKb, b), 2),
+    fmt(perCtr(b.side.privateKb, b), 2),
+    fmt(perCtr(b.side.rssKb, b), 2),
+    daemonMib(b.daemonBefore),
+    daemonMib(b.daemonAfter),
+    daemonMib(b.daemonAfterTeardown),
+    b.leftovers.length === 0 ? "none" : String(b.leftovers.length),
+  ]);
   return formatTable(
     [
-      "stack",
+      "subject",
       "running",
-      "shims (serving+idle)",
+      "shim side (serving+idle)",
       "start s",
-      "shim Pss MiB",
-      "Pss/ctr MiB",
+      "Pss total",
+      "Pss/ctr",
       "private/ctr",
       "Rss/ctr",
       "daemon Pss: before",
@@ -779,6 +859,76 @@ function burstTable(results: Burst[], o: Options): string {
     ],
     rows,
   );
+}
+
+/** The shim side by role: berth's shims and keepers apart, containerd's shims, podman's conmons. */
+function roleTable(results: Burst[], o: Options): string {
+  const rows = results.flatMap((b) =>
+    b.roles.map((r) => [
+      label(b, o),
+      r.role,
+      `${r.serving}${r.idle > 0 ? `+${r.idle}` : ""}`,
+      r.maxPerProcess > 1 ? String(r.maxPerProcess) : "1",
+      mib(r.memory.pssKb),
+      fmt(r.memory.processes > 0 ? r.memory.pssKb / 1024 / r.memory.processes : Number.NaN, 2),
+      fmt(perCtr(r.memory.pssKb, b), 2),
+      fmt(perCtr(r.memory.privateKb, b), 2),
+    ]),
+  );
+  return formatTable(
+    ["subject", "role", "processes", "ctrs/process", "Pss total", "Pss/process", "Pss/ctr", "private/ctr"],
+    rows,
+  );
+}
+
+const yesNo = (ok: boolean) => (ok ? "yes" : "no");
+
+/**
+ * Issue 13's criteria, per berth build and round: the keeper's Pss per container at most conmon's
+ * (same run), and berth's whole shim side at most half of containerd-shim-runc-v2's.
+ */
+function memoryCriteria(results: Burst[], o: Options): string[] {
+  const lines: string[] = [];
+  for (let round = 1; round <= o.burstRounds; round++) {
+    const inRound = results.filter((b) => b.round === round && b.running > 0);
+    const podman = inRound.find((b) => b.subject === "podman");
+    const conmon = podman?.roles.find((r) => r.role === "conmon");
+    const runc = inRound.find((b) => b.subject === "containerd");
+    for (const b of inRound.filter((x) => x.subject !== "podman" && x.subject !== "containerd")) {
+      const keeper = b.roles.find((r) => r.role === "keeper");
+      const k = keeper ? perCtr(keeper.memory.pssKb, b) : Number.NaN;
+      const c = conmon && podman ? perCtr(conmon.memory.pssKb, podman) : Number.NaN;
+      lines.push(
+        `keeper Pss/ctr ≤ conmon Pss/ctr (${label(b, o)}): ${
+          keeper === undefined ? "n/a, no keepers" : conmon === undefined ? "n/a, no conmon burst" : yesNo(k <= c)
+        } (${fmt(k, 2)} vs ${fmt(c, 2)} MiB)`,
+      );
+      const x = perCtr(b.side.pssKb, b);
+      const y = runc ? perCtr(runc.side.pssKb, runc) : Number.NaN;
+      lines.push(
+        `berth shim side ≤ ½ runc-v2 shim side (${label(b, o)}): ${runc ? yesNo(x <= y / 2) : "n/a, no containerd burst"} (${fmt(x, 2)} vs ½ × ${fmt(y, 2)} = ${fmt(y / 2, 2)} MiB Pss per container; totals ${mib(b.side.pssKb)} MiB for ${b.running} vs ${runc ? mib(runc.side.pssKb) : "-"} MiB for ${runc?.running ?? 0})`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** `ctr run --rm` medians: each berth build against containerd, and the first against the others. */
+function latencyCriteria(results: Latency[]): string[] {
+  const med = (r: Latency | undefined) => (r && r.samples.length > 0 ? median(r.samples) : Number.NaN);
+  const ref = results.find((r) => r.stack.name === "containerd");
+  const berths = results.filter((r) => r.stack.name !== "containerd");
+  const lines = berths.map(
+    (r) =>
+      `ctr run --rm ${r.stack.name} ≤ containerd: ${yesNo(med(r) <= med(ref))} (${fmt(med(r))} vs ${fmt(med(ref))} ms median)`,
+  );
+  const [first, ...others] = berths;
+  for (const x of others) {
+    lines.push(
+      `ctr run --rm ${first!.stack.name} ≤ ${x.stack.name}: ${yesNo(med(first) <= med(x))} (${fmt(med(first))} vs ${fmt(med(x))} ms median)`,
+    );
+  }
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -806,7 +956,9 @@ async function main(): Promise<void> {
   await writeImageArchive(archive, { name: IMAGE });
 
   const stacks: Stack[] = [];
-  const ids = new Map<Stack, string[]>();
+  let podman: PodmanSubject | undefined;
+  const podmanSkipped = !o.podman ? "--no-podman" : [PODMAN, CONMON].find((b) => !existsSync(b));
+  const ids = new Map<string, string[]>();
   // Directories named after the namespace that the stacks create outside their own dirs (cgroup
   // parents of ctr's tasks, the runc shim's runc root); removed at the end when new and empty.
   const sharedDirs = [
@@ -827,7 +979,7 @@ async function main(): Promise<void> {
     }
     stacks.push(await startReference(await makeTempDir("berth-bench-ctr-containerd-")));
     for (const s of stacks) {
-      ids.set(s, []);
+      ids.set(s.name, []);
       await waitReady(s);
       const r = await ctrSafe(s, ["images", "import", archive], 120_000);
       if (r.code !== 0) throw new Error(`${s.name}: ctr images import failed: ${describe(r)}`);
@@ -835,11 +987,21 @@ async function main(): Promise<void> {
     }
     if (o.runs > 0) latency = await measureLatency(stacks, o, ids);
     if (o.burst > 0) {
-      // One burst per stack per round, the stack going first alternating between rounds.
+      const subjects: Subject[] = stacks.map((s) => ctrSubject(s, o.group));
+      if (podmanSkipped === undefined) {
+        podman = await startPodman(RUNC);
+        subjects.push(podman);
+        ids.set(podman.name, []);
+      } else {
+        console.error(
+          `podman: not burst (${podmanSkipped === "--no-podman" ? podmanSkipped : `${podmanSkipped} not found`})`,
+        );
+      }
+      // One burst per subject per round, the one going first alternating between rounds.
       for (let round = 0; round < o.burstRounds; round++) {
-        for (const s of round % 2 === 0 ? stacks : [...stacks].reverse()) {
+        for (const s of round % 2 === 0 ? subjects : [...subjects].reverse()) {
           checkInterrupted();
-          bursts.push(await burst(s, round + 1, o, ids.get(s)!));
+          bursts.push(await burst(s, round + 1, o, ids.get(s.name)!));
         }
       }
     }
@@ -848,11 +1010,12 @@ async function main(): Promise<void> {
   } finally {
     for (const s of stacks) {
       try {
-        teardownFound.push(...(await teardown(s, ids.get(s) ?? [])));
+        teardownFound.push(...(await teardown(s, ids.get(s.name) ?? [])));
       } catch (e) {
         teardownFound.push(`${s.name}: teardown failed: ${(e as Error).message}`);
       }
     }
+    if (podman) teardownFound.push(...(await podman.cleanup()));
     for (const d of sharedDirs) {
       if (sharedDirsBefore.has(d)) continue;
       try {
@@ -872,10 +1035,16 @@ async function main(): Promise<void> {
     console.log("");
   }
   if (bursts.length > 0) {
-    console.log(`${o.burst} x ctr run -d IMAGE ID sleep 3600, ${o.concurrency} at a time; memory in MiB\n`);
+    console.log(
+      `${o.burst} x ctr run -d IMAGE ID sleep 3600 / podman run -d, ${o.concurrency} at a time; memory in MiB\n`,
+    );
     console.log(burstTable(bursts, o));
+    console.log("\nThe shim side by role:\n");
+    console.log(roleTable(bursts, o));
     console.log("");
   }
+  const criteria = [...memoryCriteria(bursts, o), ...latencyCriteria(latency)];
+  if (criteria.length > 0) console.log(`${criteria.join("\n")}\n`);
   for (const r of latency) {
     if (r.error) console.log(`${r.stack.name}: not timed: ${r.error}`);
     if (r.failures.length > 0)
@@ -883,14 +1052,12 @@ async function main(): Promise<void> {
   }
   for (const b of bursts) {
     if (b.failures.length > 0)
-      console.log(`${b.stack}: ${b.failures.length} containers failed to start, first: ${b.failures[0]}`);
-    if (b.maxTasksPerShim > 1) {
-      console.log(
-        `${b.stack}: tasks share shims: ${b.running} running tasks, ${b.servingShims.processes} serving shims, up to ${b.maxTasksPerShim} tasks in one`,
-      );
+      console.log(`${b.subject}: ${b.failures.length} containers failed to start, first: ${b.failures[0]}`);
+    if (b.teardownErrors.length > 0) console.log(`${b.subject}: teardown errors:\n  ${b.teardownErrors.join("\n  ")}`);
+    if (b.leftovers.length > 0) console.log(`${b.subject}: LEFT AFTER THE BURST:\n  ${b.leftovers.join("\n  ")}`);
+    if (b.uncounted.length > 0) {
+      console.log(`${b.subject}: NOT COUNTED (${b.uncounted.length} containers), first: ${b.uncounted[0]}`);
     }
-    if (b.teardownErrors.length > 0) console.log(`${b.stack}: teardown errors:\n  ${b.teardownErrors.join("\n  ")}`);
-    if (b.leftovers.length > 0) console.log(`${b.stack}: LEFT AFTER THE BURST:\n  ${b.leftovers.join("\n  ")}`);
   }
   if (teardownFound.length > 0) console.log(`cleaned up at the end:\n  ${teardownFound.join("\n  ")}`);
 
@@ -906,15 +1073,17 @@ async function main(): Promise<void> {
     versions: {
       ...tools,
       stacks: Object.fromEntries(stacks.map((s) => [s.name, { chain: s.chain, daemon: s.version }])),
+      podman: podman ? { chain: podman.chain, version: podman.version } : { skipped: podmanSkipped },
     },
     options: o,
     method: {
       latency: "ctr run --rm IMAGE ID true; process.hrtime.bigint() from spawn() to ctr's exit; output to a file",
       order: "round-robin between the stacks, the starting stack alternating each round; warm-ups discarded",
-      burst: `ctr run -d IMAGE ID sleep 3600, ${o.concurrency} at a time; memory read ${o.settleMs} ms after the last one returned`,
+      burst: `ctr run -d IMAGE ID sleep 3600 (podman run -d --rootfs BUSYBOX:O sleep 3600), ${o.concurrency} at a time; memory read ${o.settleMs} ms after the last one returned`,
       memory:
-        "/proc/PID/smaps_rollup summed over the stack's shim processes (argv has the daemon's socket); private = Private_Clean + Private_Dirty",
+        "/proc/PID/smaps_rollup summed over the shim side per role: shims (argv has the daemon's socket), keepers (exe is the build's berth-keeper), conmons (argv in podman's private dir); private = Private_Clean + Private_Dirty",
     },
+    criteria,
     imageImportMs: imports,
     latency: latency.map((r) => ({
       stack: r.stack.name,

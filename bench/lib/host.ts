@@ -1,10 +1,11 @@
 // What the benches read from the host and share: a tool's first output line (versions, the git
-// commit), the machine for the results file, a process's smaps_rollup, mount points under a dir,
-// a private copy of a build, a bounded pool of async jobs, and Ctrl-C handling.
+// commit), the machine for the results file, processes (argv, executable, parent, smaps_rollup and
+// memory summed over a set), mount points under a dir, a private copy of a build, a bounded pool of
+// async jobs, and Ctrl-C handling.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { makeTempDir } from "../../test/fixtures/busybox.ts";
@@ -45,6 +46,67 @@ export function smapsRollup(pid: number): Record<string, number> | undefined {
     if (m) fields[m[1]!] = Number(m[2]);
   }
   return fields;
+}
+
+/** Rss, Pss and private memory summed over a set of processes (kB). */
+export interface Memory {
+  processes: number;
+  rssKb: number;
+  pssKb: number;
+  /** Private_Clean + Private_Dirty. */
+  privateKb: number;
+}
+
+/** The memory of `pids` from their smaps_rollup; processes gone meanwhile are not counted. */
+export function memoryOf(pids: readonly number[]): Memory {
+  const m: Memory = { processes: 0, rssKb: 0, pssKb: 0, privateKb: 0 };
+  for (const pid of pids) {
+    const f = smapsRollup(pid);
+    if (f === undefined) continue;
+    m.processes += 1;
+    m.rssKb += f.Rss ?? 0;
+    m.pssKb += f.Pss ?? 0;
+    m.privateKb += (f.Private_Clean ?? 0) + (f.Private_Dirty ?? 0);
+  }
+  return m;
+}
+
+/** A process's argv ([] once it is gone). */
+export function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's parent, undefined once it is gone. */
+export function parentPid(pid: number): number | undefined {
+  try {
+    const m = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the processes for which `test` holds (it may throw for a process that exited meanwhile). */
+export function pidsWhere(test: (pid: number) => boolean): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (test(Number(e))) pids.push(Number(e));
+    } catch {
+      // exited meanwhile, or a kernel thread (no exe)
+    }
+  }
+  return pids;
+}
+
+/** Pids of the processes running the executable file `path` (their /proc/PID/exe). */
+export function pidsWithExe(path: string): number[] {
+  return pidsWhere((pid) => readlinkSync(`/proc/${pid}/exe`) === path);
 }
 
 /** Mount points at or below `dir`. */

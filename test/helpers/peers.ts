@@ -479,6 +479,9 @@ export async function setupPodman(runtime = INTEROP_RUNTIME): Promise<Podman> {
   containersConf.push(
     "[engine]",
     `tmp_dir = ${JSON.stringify(join(dir, "tmp"))}`,
+    // File locks under tmp_dir instead of the host-wide /dev/shm/libpod_lock: a fresh podman state
+    // frees every lock in that shared segment, the ones of other podmans' containers too.
+    'lock_type = "file"',
     `volume_path = ${JSON.stringify(join(dir, "volumes"))}`,
     `events_logfile_path = ${JSON.stringify(join(dir, "events.log"))}`,
     "[network]",
