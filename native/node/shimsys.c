@@ -32,6 +32,8 @@
  *                                (MSG_NOSIGNAL), then plain sends of whatever it left unsent. The
  *                                socket may be non-blocking (libuv owns it): EAGAIN is thrown like
  *                                any errno, its message and `sent` saying how many bytes went.
+ *   openPty() -> [master, slave] a new pty (posix_openpt, unlockpt, TIOCGPTPEER), both O_NOCTTY
+ *                                and close-on-exec: a terminal for tests of what relays one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +42,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -72,6 +75,17 @@ static int arg_int(napi_env env, napi_callback_info info, size_t want, int32_t *
   return 0;
 }
 
+/* [a, b] as a JavaScript array. */
+static napi_value int_pair(napi_env env, int a, int b) {
+  napi_value result, x, y;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, a, &x);
+  napi_create_int32(env, b, &y);
+  napi_set_element(env, result, 0, x);
+  napi_set_element(env, result, 1, y);
+  return result;
+}
+
 static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
   (void)info;
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_CHILD_SUBREAPER)", errno);
@@ -94,13 +108,7 @@ static napi_value wait_pid(napi_env env, napi_callback_info info) {
   /* [exit code, signal number]: one of them is 0 unless the process was killed by signal 0. */
   int code = si.si_code == CLD_EXITED ? si.si_status : 0;
   int sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
-  napi_value c, s;
-  napi_create_array_with_length(env, 2, &result);
-  napi_create_int32(env, code, &c);
-  napi_create_int32(env, sig, &s);
-  napi_set_element(env, result, 0, c);
-  napi_set_element(env, result, 1, s);
-  return result;
+  return int_pair(env, code, sig);
 }
 
 static napi_value recv_fd(napi_env env, napi_callback_info info) {
@@ -219,13 +227,7 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return throw_errno(env, "pipe2", errno);
-  napi_value result, r, w;
-  napi_create_array_with_length(env, 2, &result);
-  napi_create_int32(env, fds[0], &r);
-  napi_create_int32(env, fds[1], &w);
-  napi_set_element(env, result, 0, r);
-  napi_set_element(env, result, 1, w);
-  return result;
+  return int_pair(env, fds[0], fds[1]);
 }
 
 static napi_value try_lock(napi_env env, napi_callback_info info) {
@@ -245,13 +247,7 @@ static napi_value make_socketpair(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return throw_errno(env, "socketpair", errno);
-  napi_value result, a, b;
-  napi_create_array_with_length(env, 2, &result);
-  napi_create_int32(env, fds[0], &a);
-  napi_create_int32(env, fds[1], &b);
-  napi_set_element(env, result, 0, a);
-  napi_set_element(env, result, 1, b);
-  return result;
+  return int_pair(env, fds[0], fds[1]);
 }
 
 /* The most fds one sendFds carries: the keeper's protocol takes at most 16 per frame. */
@@ -338,6 +334,19 @@ static napi_value send_fds(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value open_pty(napi_env env, napi_callback_info info) {
+  (void)info;
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return throw_errno(env, "posix_openpt", errno);
+  int slave = unlockpt(master) == 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+  if (slave < 0) {
+    int err = errno;
+    close(master);
+    return throw_errno(env, "openPty", err);
+  }
+  return int_pair(env, master, slave);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
@@ -351,6 +360,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
       {"socketpair", NULL, make_socketpair, NULL, NULL, NULL, napi_default, NULL},
       {"sendFds", NULL, send_fds, NULL, NULL, NULL, napi_default, NULL},
+      {"openPty", NULL, open_pty, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

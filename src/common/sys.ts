@@ -33,6 +33,8 @@ export interface ShimSys {
    * bytes sent. Errno errors (EAGAIN on a non-blocking socket too) carry `sent`, the bytes that went.
    */
   sendFds(sockFd: number, data: Uint8Array, fds: number[]): number;
+  /** A new pty: [master, slave] (posix_openpt, unlockpt, TIOCGPTPEER), O_NOCTTY and close-on-exec. */
+  openPty(): [number, number];
 }
 
 let loaded: ShimSys | undefined;
