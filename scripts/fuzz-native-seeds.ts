@@ -1,6 +1,7 @@
 // Seeds for the native fuzz harnesses (native/fuzz/, run by scripts/fuzz-native.sh): real plans as
-// the runtime encodes them for nsexec, and real request streams as berth-containerd sends fsops.
-// Usage: node scripts/fuzz-native-seeds.ts PLAN_DIR FSOPS_DIR
+// the runtime encodes them for nsexec, real request streams as berth-containerd sends fsops, and
+// berth-keeper's requests as the shim frames them.
+// Usage: node scripts/fuzz-native-seeds.ts PLAN_DIR FSOPS_DIR KEEPER_DIR
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSpecJson } from "../src/runc/config/bundle.ts";
@@ -11,13 +12,14 @@ import { encodePlan, type PlanOp } from "../src/runc/plan/ops.ts";
 import { compileSeccomp } from "../src/runc/seccomp/index.ts";
 import { runcConfigFixture } from "../test/fixtures/runc-config.ts";
 
-const [planDir, fsopsDir] = process.argv.slice(2);
-if (!planDir || !fsopsDir) {
-  console.error("usage: node scripts/fuzz-native-seeds.ts PLAN_DIR FSOPS_DIR");
+const [planDir, fsopsDir, keeperDir] = process.argv.slice(2);
+if (!planDir || !fsopsDir || !keeperDir) {
+  console.error("usage: node scripts/fuzz-native-seeds.ts PLAN_DIR FSOPS_DIR KEEPER_DIR");
   process.exit(2);
 }
 mkdirSync(planDir, { recursive: true });
 mkdirSync(fsopsDir, { recursive: true });
+mkdirSync(keeperDir, { recursive: true });
 
 const fixture = (name: string): Spec => parseSpecJson(runcConfigFixture(name));
 
@@ -111,4 +113,28 @@ const fsopsSeeds: Record<string, Buffer[]> = {
 };
 for (const [name, reqs] of Object.entries(fsopsSeeds))
   writeFileSync(join(fsopsDir, `${name}.req`), Buffer.concat(reqs));
-console.log(`seeds: ${Object.keys(plans).length} plans, ${Object.keys(fsopsSeeds).length} fsops streams`);
+
+// berth-keeper frames (native/berth-keeper/README.md) as keeper_frame_fuzz reads them: one byte,
+// the number of fds that came with the frame, then the frame's body (NUL-separated fields).
+const keeperSeeds: Record<string, [number, string[]]> = {
+  hello: [0, ["HELLO"]],
+  spawn: [
+    3,
+    ["SPAWN", "init", "init.pid", "init.exit", "3", "/usr/bin/berth-runc", "create", "seed", "1", "PATH=/usr/bin"],
+  ],
+  "spawn-exec": [1, ["SPAWN", "exec-1", "", "", "2", "/bin/sh", "-c", "0"]],
+  hold: [2, ["HOLD", "init"]],
+  "copy-out": [2, ["COPY", "init", "out"]],
+  "copy-pty-in": [2, ["COPY", "init", "pty-in"]],
+  resize: [0, ["RESIZE", "init", "40", "120"]],
+  closein: [0, ["CLOSEIN", "init"]],
+  list: [0, ["LIST"]],
+  forget: [0, ["FORGET", "exec-1"]],
+  quit: [0, ["QUIT"]],
+  pidfile: [0, ["4242\n"]],
+};
+for (const [name, [fds, fields]] of Object.entries(keeperSeeds))
+  writeFileSync(join(keeperDir, `${name}.frame`), Buffer.concat([Buffer.from([fds]), Buffer.from(fields.join("\0"))]));
+console.log(
+  `seeds: ${Object.keys(plans).length} plans, ${Object.keys(fsopsSeeds).length} fsops streams, ${Object.keys(keeperSeeds).length} keeper frames`,
+);

@@ -2,7 +2,7 @@
 # Fuzzes the native programs' decoders with libFuzzer: builds every harness in native/fuzz/ (each
 # includes the source files it tests: a program's decoder files, or a one-file program with its main
 # renamed) into dist/fuzz/ with clang-14's fuzzer, address and undefined-behaviour sanitizers,
-# seeds a corpus in a temp dir from real plans and fsops requests
+# seeds a corpus in a temp dir from real plans, fsops requests and keeper frames
 # (scripts/fuzz-native-seeds.ts), and runs each harness for SECONDS.
 # Prints libFuzzer's final stats line per harness; exits non-zero if any harness crashed (the
 # reproducer is kept in dist/fuzz/artifacts/). Needs clang-14 and libclang-rt-14-dev (setup.sh).
@@ -25,7 +25,8 @@ work=$(mktemp -d /tmp/berth-fuzz-native.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # The seeds are named after the harnesses that read them.
-"$node" "$repo/scripts/fuzz-native-seeds.ts" "$work/seeds/plan_decode_fuzz" "$work/seeds/fsops_request_fuzz" > /dev/null
+"$node" "$repo/scripts/fuzz-native-seeds.ts" "$work/seeds/plan_decode_fuzz" "$work/seeds/fsops_request_fuzz" \
+  "$work/seeds/keeper_frame_fuzz" > /dev/null
 
 status=0
 for src in "$repo"/native/fuzz/*.c; do
