@@ -19,17 +19,26 @@ import {
   waitFor,
 } from "./harness.ts";
 
-/** The slowest of `rounds` HELLO and LIST round trips, in ms. */
-async function slowestAnswer(c: KeeperClient, rounds: number): Promise<number> {
-  let worst = 0;
+/**
+ * HELLO and LIST round trips, `rounds` times: the median and the slowest, in ms. The median is what
+ * is held to 100 ms; the slowest only to 500 ms, as a loaded 2-core machine can delay any process
+ * that long (a keeper blocked by the flood would not answer at all).
+ */
+async function answerTimes(c: KeeperClient, rounds: number): Promise<{ median: number; worst: number }> {
+  const times: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const start = performance.now();
     assert.equal((await c.request(["HELLO"]))[0], "OK");
     await c.list();
-    worst = Math.max(worst, performance.now() - start);
+    times.push(performance.now() - start);
     await new Promise((r) => setTimeout(r, 20));
   }
-  return worst;
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(rounds / 2)] ?? Infinity, worst: times.at(-1) ?? Infinity };
+}
+
+function assertPrompt({ median, worst }: { median: number; worst: number }): void {
+  assert.ok(median < 100 && worst < 500, `median ${median.toFixed(1)} ms, slowest ${worst.toFixed(1)} ms`);
 }
 
 const memory = (k: Keeper) => {
@@ -38,7 +47,7 @@ const memory = (k: Keeper) => {
   return { pss: kb("Pss"), private: kb("Private_Dirty") + kb("Private_Clean") };
 };
 
-test("a flood of output into a destination nobody reads: the keeper still answers within 100 ms", async (t) => {
+test("a flood of output into a destination nobody reads: the keeper still answers within 100 ms (median)", async (t) => {
   const k = await startKeeper(t);
   const c = await KeeperClient.connect(k, t);
   const n = devNull(t);
@@ -51,13 +60,12 @@ test("a flood of output into a destination nobody reads: the keeper still answer
   await c.request(["COPY", "flood", "out"], [r, dst]);
   closeSync(w);
   await new Promise((r) => setTimeout(r, 200));
-  const worst = await slowestAnswer(c, 10);
-  assert.ok(worst < 100, `slowest answer ${worst.toFixed(1)} ms`);
+  assertPrompt(await answerTimes(c, 11));
   // Blocked, not spinning, and holding at most its one buffer.
   assert.ok(memory(k).private < 1024, `private ${memory(k).private} kB`);
 });
 
-test("a flood into a fast destination and into a slow reader: the keeper still answers within 100 ms", async (t) => {
+test("a flood into a fast destination and into a slow reader: the keeper still answers within 100 ms (median)", async (t) => {
   const k = await startKeeper(t);
   const c = await KeeperClient.connect(k, t);
   const n = devNull(t);
@@ -76,8 +84,7 @@ test("a flood into a fast destination and into a slow reader: the keeper still a
   }, 50);
   t.after(() => clearInterval(reader));
   await new Promise((r) => setTimeout(r, 200));
-  const worst = await slowestAnswer(c, 10);
-  assert.ok(worst < 100, `slowest answer ${worst.toFixed(1)} ms`);
+  assertPrompt(await answerTimes(c, 11));
   assert.ok(read > 0);
 });
 
