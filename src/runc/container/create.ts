@@ -1,7 +1,7 @@
 // create (and the first half of run): validate the bundle, reserve the id, make the cgroups,
 // compute the plan, let nsexec carry it out, run the runtime-namespace hooks, record the state.
 // Any failure undoes everything: no state dir, cgroup, mount or process is left behind.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { InvalidSpecError } from "../../common/errors.ts";
 import { writeFileNamed } from "../../common/storage-errors.ts";
@@ -23,6 +23,7 @@ import { openCgroups } from "./cgroups.ts";
 import { runHooks } from "./hooks.ts";
 import { hostLsm } from "./host-lsm.ts";
 import { isHostNamespace } from "./host-namespace.ts";
+import type { Launcher } from "./launcher.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { readProcStat } from "./proc.ts";
 import { containerProcessState } from "./seccomp-agent.ts";
@@ -44,6 +45,11 @@ export interface CreateOptions {
   onWarning?: (msg: string) => void;
   /** The trace of the call that creates the container: its hooks get it as TRACEPARENT. */
   trace?: TraceContext | undefined;
+  /**
+   * Starts nsexec (default: child_process). The pid file is then written as soon as the init's pid
+   * is known, before nsexec can exit: the launcher may read it then (the shim's keeper does).
+   */
+  launcher?: Launcher | undefined;
 }
 
 export interface Created {
@@ -152,10 +158,13 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       lsm: hostLsm(),
       isHostNamespace,
     });
+    const pidFile = opts.pidFile;
     run = new NsexecRun({
       plan,
       preserveFds: opts.preserveFds ?? 0,
       stdio: opts.stdio,
+      launcher: opts.launcher,
+      onPid: opts.launcher && pidFile ? (pid) => writeFileNamed(pidFile, String(pid)) : undefined,
       onHook: async (_name, pid) => {
         const state = ociState({ ...record, pid }, "creating");
         await runHooks(spec.hooks?.prestart, state, opts.trace);
@@ -175,7 +184,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
     await run.ready;
     record.creating = false;
     store.save(record);
-    if (opts.pidFile) writeFileNamed(opts.pidFile, String(pid));
+    if (opts.pidFile && !opts.launcher) writeFileNamed(opts.pidFile, String(pid));
     if ((opts.mode ?? "create") === "create") {
       // The init keeps its end of the sync socket until it execs; stop listening now.
       await run.exit;
@@ -197,6 +206,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
     }
     if (cg) cg.destroy();
     store.remove(opts.id);
+    if (opts.pidFile && opts.launcher) rmSync(opts.pidFile, { force: true });
     throw err;
   }
 }

@@ -8,6 +8,7 @@ import { compileSeccomp } from "../seccomp/index.ts";
 import { cgroupsOf } from "./cgroups.ts";
 import { ociState } from "./create.ts";
 import { hostLsm } from "./host-lsm.ts";
+import type { Launcher } from "./launcher.ts";
 import { requireRunning } from "./lifecycle.ts";
 import { NsexecRun } from "./nsexec.ts";
 import { containerProcessState } from "./seccomp-agent.ts";
@@ -21,6 +22,11 @@ export interface ExecOptions {
   preserveFds?: number;
   /** The process's stdio; default: this process's own. */
   stdio?: [number | "inherit", number | "inherit", number | "inherit"];
+  /**
+   * Starts nsexec (default: child_process). The pid file is then written as soon as the pid is
+   * known, before nsexec can exit: the launcher may read it then (the shim's keeper does).
+   */
+  launcher?: Launcher | undefined;
 }
 
 export interface Execed {
@@ -53,15 +59,18 @@ export async function execInContainer(store: StateStore, id: string, opts: ExecO
     rootfs: rec.rootfs,
     lsm: hostLsm(),
   });
+  const pidFile = opts.pidFile;
   const run = new NsexecRun({
     plan,
     preserveFds: opts.preserveFds ?? 0,
     stdio: opts.stdio,
+    launcher: opts.launcher,
+    onPid: opts.launcher && pidFile ? (pid) => writeFileNamed(pidFile, String(pid)) : undefined,
     onSeccomp: async (pid) =>
       JSON.stringify(containerProcessState(ociState(rec, "running"), pid, profile?.listenerMetadata)),
   });
   const pid = await run.pid;
-  if (opts.pidFile) writeFileNamed(opts.pidFile, String(pid));
+  if (opts.pidFile && !opts.launcher) writeFileNamed(opts.pidFile, String(pid));
   if (opts.detach) {
     await run.ready;
     await run.exit;
