@@ -8,6 +8,9 @@ import { parseFlags } from "../common/flags.ts";
 import {
   Bundle,
   deleteArgs,
+  exitFileName,
+  pidFileName,
+  processName,
   readShimEnv,
   SHIM_FLAGS,
   shimEnv,
@@ -30,6 +33,17 @@ describe("the bundle's layout", () => {
     assert.equal(b.pidFile(""), "/state/t/ns/c1/init.pid");
     assert.equal(b.pidFile("e1"), "/state/t/ns/c1/exec-e1.pid");
     assert.equal(b.execSpec("e1"), "/state/t/ns/c1/exec-e1.json");
+    assert.equal(b.exitFile(""), "/state/t/ns/c1/init.exit");
+    assert.equal(b.exitFile("e1"), "/state/t/ns/c1/exec-e1.exit");
+    assert.equal(b.keeper, "/state/t/ns/c1/keeper");
+  });
+
+  test("the keeper's names: init, exec-<id> (an exec may be called init), files after them", () => {
+    assert.equal(processName(""), "init");
+    assert.equal(processName("init"), "exec-init");
+    assert.equal(pidFileName("e1"), "exec-e1.pid");
+    assert.equal(exitFileName(""), "init.exit");
+    assert.throws(() => processName("../x"), InvalidArgumentError);
   });
 
   test("a task's bundle is <state>/io.containerd.runtime.v2.task/<namespace>/<id>", () => {

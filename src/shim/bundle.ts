@@ -13,8 +13,10 @@
 //   rootfs          shim: the snapshot's mounts             the runtime
 //   runtime.json    shim: the runtime's binary and root     shim's `delete`
 //   log.json        the runtime's --log                     shim (its errors)
-//   init.pid, exec-<id>.pid   the runtime                   shim
+//   init.pid, exec-<id>.pid   the runtime                   the keeper, shim
+//   init.exit, exec-<id>.exit the keeper: pid, status, time shim (after a restart)
 //   exec-<id>.json  shim: an exec's process spec            the runtime
+//   keeper          shim: its keeper's socket path          shim (after a restart), `delete`
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../common/atomic-write.ts";
@@ -32,6 +34,24 @@ const EXEC_ID = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,74}[A-Za-z0-9])?$/;
 export function validateExecId(execId: string): string {
   if (!EXEC_ID.test(execId)) throw new InvalidArgumentError(`exec id ${JSON.stringify(execId)}: invalid`);
   return execId;
+}
+
+/**
+ * The name a task's keeper knows a process by: "init", or exec-<id> (an exec id may itself be
+ * "init"); its pid and exit files in the bundle are named after it.
+ */
+export function processName(execId: string): string {
+  return execId === "" ? "init" : `exec-${validateExecId(execId)}`;
+}
+
+/** The pid file's name in the bundle (the runtime writes it, the keeper reads it). */
+export function pidFileName(execId: string): string {
+  return `${processName(execId)}.pid`;
+}
+
+/** The exit file's name in the bundle (the keeper writes it before it reports the exit). */
+export function exitFileName(execId: string): string {
+  return `${processName(execId)}.exit`;
 }
 
 /** A single path component: refuses what would climb out of, or reach below, its directory. */
@@ -79,7 +99,15 @@ export class Bundle {
   }
   /** The pid file of the task's init ("") or of one of its execs. */
   pidFile(execId: string): string {
-    return join(this.dir, execId === "" ? "init.pid" : `exec-${validateExecId(execId)}.pid`);
+    return join(this.dir, pidFileName(execId));
+  }
+  /** Where the keeper records how the task's init ("") or one of its execs exited. */
+  exitFile(execId: string): string {
+    return join(this.dir, exitFileName(execId));
+  }
+  /** Names the socket of the task's keeper (keeper.ts). */
+  get keeper(): string {
+    return join(this.dir, "keeper");
   }
   /** An exec's process spec, handed to the runtime. */
   execSpec(execId: string): string {
@@ -93,6 +121,14 @@ export class Bundle {
   /** The shim's address; throws (ENOENT) when no shim has written one. */
   readAddress(): string {
     return readFileSync(this.address, "utf8").trim();
+  }
+  /** Records the keeper's socket path; 0600: root's alone. */
+  writeKeeper(socketPath: string): void {
+    writeFileAtomic(this.keeper, socketPath, { mode: 0o600, durable: false });
+  }
+  /** The keeper's socket path; throws (ENOENT) when the task has no keeper. */
+  readKeeper(): string {
+    return readFileSync(this.keeper, "utf8").trim();
   }
 }
 
