@@ -1,12 +1,11 @@
 // berth-runc linked into the shim: the runtime's library (src/runc/container) called in-process
 // instead of a `berth-runc` process per call. create and exec still run the native stage (nsexec),
-// which forks the container; start, kill, delete, pause, resume, ps and update are plain file and
+// which forks the container: the task's keeper starts it (the launcher), so the container's
+// processes are the keeper's children; start, kill, delete, pause, resume, ps and update are plain file and
 // cgroup work, so each saves a Node start-up (tens of milliseconds). The state it keeps is the same
 // on-disk store the berth-runc command reads, so `berth-runc --root R list/state/delete` still work
 // on these containers (the shim's `delete` action uses exactly that). The runtime logs to the
 // shim's log; a call's trace reaches it (and the hooks it runs) as an argument, not TRACEPARENT.
-import type { StdioOptions } from "node:child_process";
-import { closeSync, constants, openSync } from "node:fs";
 import { InvalidArgumentError } from "../common/errors.ts";
 import type { DaemonLogger } from "../common/log.ts";
 import type { TraceContext } from "../rpc/trace.ts";
@@ -24,9 +23,7 @@ import {
   updateContainer,
 } from "../runc/container/lifecycle.ts";
 import { StateStore } from "../runc/container/state-store.ts";
-import type { ShimRuntime } from "./runtime.ts";
-
-type Stdio = [number | "inherit", number | "inherit", number | "inherit"];
+import type { ShimRuntime, SpawnOptions } from "./runtime.ts";
 
 export class LinkedRuntime implements ShimRuntime {
   readonly #store: StateStore;
@@ -43,36 +40,30 @@ export class LinkedRuntime implements ShimRuntime {
     this.#log = log;
   }
 
-  async create(
-    id: string,
-    bundle: string,
-    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
-    trace?: TraceContext,
-  ) {
+  async create(id: string, bundle: string, o: SpawnOptions, trace?: TraceContext) {
     const log = this.#log.withTrace(trace);
     log.info("create container", { id });
-    await withFds(o.stdio, (stdio) =>
-      createContainer(this.#store, {
-        id,
-        bundle,
-        pidFile: o.pidFile,
-        consoleSocket: o.consoleSocket,
-        noPivot: this.#opts.noPivotRoot,
-        noNewKeyring: this.#opts.noNewKeyring,
-        systemdCgroup: this.#opts.systemdCgroup,
-        mode: "create",
-        stdio,
-        onWarning: (msg) => log.warn(msg),
-        trace,
-      }),
-    );
+    await createContainer(this.#store, {
+      id,
+      bundle,
+      pidFile: o.pidFile,
+      consoleSocket: o.consoleSocket,
+      noPivot: this.#opts.noPivotRoot,
+      noNewKeyring: this.#opts.noNewKeyring,
+      systemdCgroup: this.#opts.systemdCgroup,
+      mode: "create",
+      stdio: o.stdio,
+      launcher: o.launcher,
+      onWarning: (msg) => log.warn(msg),
+      trace,
+    });
   }
 
   async start(id: string, trace?: TraceContext) {
     await startContainer(this.#store, id, trace);
   }
 
-  async exec(id: string, processJson: string, o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions }) {
+  async exec(id: string, processJson: string, o: SpawnOptions) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(processJson);
@@ -80,15 +71,14 @@ export class LinkedRuntime implements ShimRuntime {
       throw new InvalidArgumentError("exec: the process spec is not JSON");
     }
     const process = parseProcess(parsed);
-    await withFds(o.stdio, (stdio) =>
-      execInContainer(this.#store, id, {
-        process,
-        detach: true,
-        consoleSocket: o.consoleSocket,
-        pidFile: o.pidFile,
-        stdio,
-      }),
-    );
+    await execInContainer(this.#store, id, {
+      process,
+      detach: true,
+      consoleSocket: o.consoleSocket,
+      pidFile: o.pidFile,
+      stdio: o.stdio,
+      launcher: o.launcher,
+    });
   }
 
   async kill(id: string, signal: number, all: boolean) {
@@ -120,22 +110,5 @@ export class LinkedRuntime implements ShimRuntime {
       throw new InvalidArgumentError("update: the resources are not JSON");
     }
     updateContainer(this.#store, id, decodeResources(parsed, "resources"));
-  }
-}
-
-/** The stdio as fds: "ignore" becomes /dev/null for the duration of the call. */
-async function withFds<T>(stdio: StdioOptions, fn: (fds: Stdio) => Promise<T>): Promise<T> {
-  const list = Array.isArray(stdio) ? stdio : [stdio, stdio, stdio];
-  let devNull: number | undefined;
-  const fds = [0, 1, 2].map((i) => {
-    const s = list[i];
-    if (typeof s === "number") return s;
-    devNull ??= openSync("/dev/null", constants.O_RDWR);
-    return devNull;
-  }) as Stdio;
-  try {
-    return await fn(fds);
-  } finally {
-    if (devNull !== undefined) closeSync(devNull);
   }
 }

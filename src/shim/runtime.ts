@@ -1,16 +1,19 @@
 // The OCI runtime as the shim drives it: the `ShimRuntime` interface, and `CliRuntime`, which runs
-// any runtime with runc's command line (berth-runc, runc, crun) once per call. The container's
-// stdio is handed to `create`/`exec` as the runtime's own stdio, so the runtime's errors are read
-// from its --log file (json lines), as containerd's runc shim does. linked-runtime.ts is the other
-// implementation: berth-runc's library called in-process. Every call may name the trace of the
-// task call that caused it: a runtime binary gets it as TRACEPARENT, the linked one in-process.
+// any runtime with runc's command line (berth-runc, runc, crun) once per call. `create`/`exec`
+// run through the task's keeper (a Launcher), so the container's processes are the keeper's
+// children; the container's stdio is handed to them as the runtime's own stdio, so the runtime's
+// errors are read from its --log file (json lines), as containerd's runc shim does. The other calls
+// run the binary as the shim's child. linked-runtime.ts is the other implementation: berth-runc's
+// library called in-process. Every call may name the trace of the task call that caused it: a
+// runtime binary gets it as TRACEPARENT, the linked one in-process.
 
-import type { StdioOptions } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { BerthError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
 import { describeExit, execCollect } from "../common/exec.ts";
 import { writeFileNamed } from "../common/storage-errors.ts";
 import { TRACEPARENT_ENV, type TraceContext, traceparentOf } from "../rpc/trace.ts";
+import type { Launcher } from "../runc/container/launcher.ts";
 
 export interface RuntimeOptions {
   /** A name on PATH or a path. */
@@ -24,25 +27,28 @@ export interface RuntimeOptions {
   systemdCgroup?: boolean;
 }
 
+/** A container process's stdin, stdout and stderr. */
+export type ProcessFds = [number, number, number];
+
+/** How create and exec start the container's process. */
+export interface SpawnOptions {
+  /** Written by the runtime before what the launcher started exits. */
+  pidFile: string;
+  consoleSocket?: string | undefined;
+  stdio: ProcessFds;
+  /** Runs the runtime (or nsexec): the task's keeper. */
+  launcher: Launcher;
+}
+
 /**
  * What the shim asks of an OCI runtime; errors are BerthErrors of the kind the failure is. `trace`
  * is the trace of the task call being served (its span is the runtime's parent).
  */
 export interface ShimRuntime {
-  create(
-    id: string,
-    bundle: string,
-    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
-    trace?: TraceContext,
-  ): Promise<void>;
+  create(id: string, bundle: string, o: SpawnOptions, trace?: TraceContext): Promise<void>;
   start(id: string, trace?: TraceContext): Promise<void>;
   /** Runs the process (a runtime-spec Process, JSON) in the container, detached. */
-  exec(
-    id: string,
-    processJson: string,
-    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions; specFile: string },
-    trace?: TraceContext,
-  ): Promise<void>;
+  exec(id: string, processJson: string, o: SpawnOptions & { specFile: string }, trace?: TraceContext): Promise<void>;
   kill(id: string, signal: number, all: boolean, trace?: TraceContext): Promise<void>;
   delete(id: string, force: boolean, trace?: TraceContext): Promise<void>;
   pause(id: string, trace?: TraceContext): Promise<void>;
@@ -78,17 +84,15 @@ export class CliRuntime implements ShimRuntime {
   }
 
   /**
-   * Runs the runtime, with TRACEPARENT naming our span of `trace`; stdout is captured unless stdio
-   * says otherwise. Rejects with its error: the last one it logged in this run (the log is kept
-   * across calls, as containerd's runc shim keeps it, so each line of it stays for the reader).
+   * Runs the runtime, with TRACEPARENT naming our span of `trace`; stdout is captured. Rejects with
+   * its error: the last one it logged in this run (the log is kept across calls, as containerd's
+   * runc shim keeps it, so each line of it stays for the reader).
    */
-  async #run(args: string[], o: { stdio?: StdioOptions; input?: string; trace?: TraceContext }): Promise<RunResult> {
+  async #run(args: string[], o: { input?: string; trace?: TraceContext }): Promise<RunResult> {
     const logged = sizeOf(this.opts.logFile);
-    const env = o.trace ? { ...process.env, [TRACEPARENT_ENV]: traceparentOf(o.trace) } : undefined;
     const r = await execCollect(this.opts.binary, [...this.#global(), ...args], {
-      stdio: o.stdio,
       input: o.input,
-      env,
+      env: o.trace ? this.#env(o.trace) : undefined,
     });
     if (r.code !== 0) {
       const msg = lastLogError(this.opts.logFile, logged) ?? r.stderr.trim();
@@ -97,18 +101,33 @@ export class CliRuntime implements ShimRuntime {
     return { code: 0, stdout: r.stdout.toString() };
   }
 
-  async create(
-    id: string,
-    bundle: string,
-    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions },
-    trace?: TraceContext,
-  ): Promise<void> {
+  /**
+   * Runs the runtime through the task's launcher (the keeper), with the container's stdio as its
+   * own: what it starts is the launcher's child. Its errors come from its --log alone.
+   */
+  async #launch(args: string[], o: SpawnOptions, trace: TraceContext | undefined): Promise<void> {
+    const logged = sizeOf(this.opts.logFile);
+    const env = Object.entries(this.#env(trace)).map(([k, v]) => `${k}=${v ?? ""}`);
+    const run = await o.launcher.launch([onPath(this.opts.binary), ...this.#global(), ...args], env, o.stdio);
+    const code = await run.exit;
+    if (code !== 0) {
+      const msg = lastLogError(this.opts.logFile, logged);
+      throw classify(`${this.opts.binary} ${args[0]} failed: ${msg || `exit status ${code}`}`);
+    }
+  }
+
+  /** This process's environment, with TRACEPARENT naming our span of `trace`. */
+  #env(trace: TraceContext | undefined): NodeJS.ProcessEnv {
+    return trace ? { ...process.env, [TRACEPARENT_ENV]: traceparentOf(trace) } : { ...process.env };
+  }
+
+  async create(id: string, bundle: string, o: SpawnOptions, trace?: TraceContext): Promise<void> {
     const args = ["create", "--bundle", bundle, "--pid-file", o.pidFile];
     if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
     if (this.opts.noPivotRoot) args.push("--no-pivot");
     if (this.opts.noNewKeyring) args.push("--no-new-keyring");
     args.push(id);
-    await this.#run(args, { stdio: o.stdio, trace });
+    await this.#launch(args, o, trace);
   }
 
   async start(id: string, trace?: TraceContext): Promise<void> {
@@ -118,7 +137,7 @@ export class CliRuntime implements ShimRuntime {
   async exec(
     id: string,
     processJson: string,
-    o: { pidFile: string; consoleSocket?: string; stdio: StdioOptions; specFile: string },
+    o: SpawnOptions & { specFile: string },
     trace?: TraceContext,
   ): Promise<void> {
     // The process's environment is in it: root's alone, whatever the umask.
@@ -126,7 +145,7 @@ export class CliRuntime implements ShimRuntime {
     const args = ["exec", "--detach", "--process", o.specFile, "--pid-file", o.pidFile];
     if (o.consoleSocket) args.push("--console-socket", o.consoleSocket);
     args.push(id);
-    await this.#run(args, { stdio: o.stdio, trace });
+    await this.#launch(args, o, trace);
   }
 
   async kill(id: string, signal: number, all: boolean, trace?: TraceContext): Promise<void> {
@@ -157,6 +176,23 @@ export class CliRuntime implements ShimRuntime {
   async update(id: string, resourcesJson: string, trace?: TraceContext): Promise<void> {
     await this.#run(["update", "--resources", "-", id], { input: resourcesJson, trace });
   }
+}
+
+/**
+ * The path execve needs for a runtime named as a command ("runc"): the first executable of that
+ * name on $PATH, as a shell finds it; a name with a slash is used as it is.
+ */
+export function onPath(binary: string, path = process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"): string {
+  if (binary.includes("/")) return binary;
+  for (const dir of path.split(":")) {
+    if (!isAbsolute(dir)) continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {}
+  }
+  throw new NotFoundError(`runtime ${binary}: not found on $PATH`);
 }
 
 function sizeOf(file: string): number {

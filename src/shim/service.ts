@@ -1,7 +1,9 @@
 // containerd.task.v2.Task as berth-shim serves it: one handler per RPC over the ShimTasks this
 // shim holds (normally one; several when containers share a shim as a group). Each handler
-// checks the request against the process's state and drives the OCI runtime; exits come from
-// the Reaper and are published as /tasks/exit.
+// checks the request against the process's state and drives the OCI runtime. Each task has a
+// keeper (keeper.ts), started by Create before the runtime's create: the runtime's processes are
+// its children, it holds their stdio, and exits come from its EXIT events and are published as
+// /tasks/exit. A keeper that dies takes its container with it (killed, reported exited 137).
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -32,11 +34,12 @@ import { type Options, OptionsSchema, ProcessDetailsSchema } from "../proto/gen/
 import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
 import type { Impl } from "../rpc/service.ts";
-import { Bundle, validateExecId } from "./bundle.ts";
+import { Bundle, exitFileName, pidFileName, validateExecId } from "./bundle.ts";
+import { Keeper } from "./keeper.ts";
 import type { EventPublisher } from "./publisher.ts";
-import type { ExitStatus, Reaper } from "./reaper.ts";
+import type { Reaper } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
-import { CliRuntime, type ShimRuntime } from "./runtime.ts";
+import { CliRuntime, type ShimRuntime, type SpawnOptions } from "./runtime.ts";
 import { statsAny } from "./stats.ts";
 import { ProcessIO } from "./stdio.ts";
 import { ShimProcess as Process, type ShimProcess, ShimTask } from "./task.ts";
@@ -45,6 +48,8 @@ export const SHIM_VERSION = "berth-shim 0.4.0";
 const OPTIONS_TYPE = "containerd.runc.v1.Options";
 const PROCESS_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 const RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+/** A process whose keeper died is reported killed: 128 + SIGKILL. */
+const KILLED = 128 + 9;
 
 export interface ShimConfig {
   /** "" for a spare shim: it takes the namespace (and its bundle) from its first Create. */
@@ -92,7 +97,6 @@ const statusOf: Record<ShimProcess["state"], Status> = {
 export class TaskService {
   readonly tasks = new Map<string, ShimTask>();
   readonly #config: ShimConfig;
-  readonly #reaper: Reaper;
   readonly #events: EventPublisher;
   readonly #onShutdown: () => void;
   /** Every Create: the shim makes sure the task's bundle knows its address (a spare's first). */
@@ -107,13 +111,10 @@ export class TaskService {
   ) {
     this.#onTask = onTask;
     this.#config = config;
-    this.#reaper = reaper;
     this.#events = events;
     this.#onShutdown = onShutdown;
-    // Any exit may be an OOM kill inside some container (only init is our direct child).
-    reaper.onExit(() => {
-      for (const t of this.tasks.values()) this.#checkOom(t);
-    });
+    // An orphan of a dead keeper (its container's init, until the kill lands) is the shim's.
+    reaper.onExit(() => this.#checkAllOom());
     // A daemon killed during a task's Create or Delete leaves this shim finishing it alone; once
     // restarted, it asks Connect whether the task exists, which must not be answered half-way.
     const { create, delete: remove } = this.impl;
@@ -178,6 +179,9 @@ export class TaskService {
       const task = new ShimTask(req.id, this.#config.namespace, req.bundle, runtime, init);
       // Reserve the id while the runtime works, so a second Create is refused.
       this.tasks.set(req.id, task);
+      // The keeper starts while the rootfs is mounted: neither waits for the other.
+      const keeper = Keeper.start(req.bundle);
+      keeper.catch(() => {});
       try {
         if (req.rootfs.length > 0) {
           const rootfs = bundle.rootfs;
@@ -190,12 +194,12 @@ export class TaskService {
           task.rootfsMounted = rootfs;
           task.rootfsMounts = req.rootfs.length;
         }
-        init.pid = await this.#spawn(task, init, (io, pidFile) =>
-          runtime.create(req.id, req.bundle, { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio }, ctx.trace),
-        );
+        this.#adoptKeeper(task, await keeper);
+        await this.#spawn(task, init, (o) => runtime.create(req.id, req.bundle, o, ctx.trace));
       } catch (err) {
         this.tasks.delete(req.id);
         if (task.rootfsMounted) await unmountRootfs(task.rootfsMounted, task.rootfsMounts).catch(() => {});
+        await (await keeper.catch(() => undefined))?.quit();
         throw err;
       }
       task.memoryCgroup = memoryCgroupOf(init.pid);
@@ -207,6 +211,7 @@ export class TaskService {
         checkpoint: req.checkpoint,
         pid: init.pid,
       });
+      this.#watchExit(task, init);
       return { pid: init.pid };
     },
 
@@ -223,14 +228,7 @@ export class TaskService {
       if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
       const specFile = new Bundle(task.bundle).execSpec(req.execId);
       try {
-        p.pid = await this.#spawn(task, p, (io, pidFile) =>
-          task.runtime.exec(
-            req.id,
-            p.spec ?? "{}",
-            { pidFile, consoleSocket: io.consoleSocket, stdio: io.stdio, specFile },
-            ctx.trace,
-          ),
-        );
+        await this.#spawn(task, p, (o) => task.runtime.exec(req.id, p.spec ?? "{}", { ...o, specFile }, ctx.trace));
       } finally {
         rmSync(specFile, { force: true });
       }
@@ -240,6 +238,7 @@ export class TaskService {
         execId: req.execId,
         pid: p.pid,
       });
+      this.#watchExit(task, p);
       return { pid: p.pid };
     },
 
@@ -251,6 +250,10 @@ export class TaskService {
           throw new FailedPreconditionError(`exec ${req.execId} is ${p.state}: it must be stopped first`);
         }
         task.execs.delete(req.execId);
+        // The keeper forgets it (a new exec may take its id) and its files go.
+        await task.keeper?.forget(p.name).catch(() => {});
+        const bundle = new Bundle(task.bundle);
+        for (const f of [bundle.pidFile(req.execId), bundle.exitFile(req.execId)]) rmSync(f, { force: true });
         return {
           pid: p.pid,
           exitStatus: p.exitStatus,
@@ -274,6 +277,8 @@ export class TaskService {
         await unmountRootfs(task.rootfsMounted, task.rootfsMounts);
         task.rootfsMounted = undefined;
       }
+      // Its processes are gone: the keeper ends (its socket and the bundle's `keeper` file too).
+      await task.keeper?.quit();
       this.tasks.delete(req.id);
       const exitedAt = timestampFromDate(p.exitedAt ?? new Date());
       this.#events.publish(task.namespace, "/tasks/delete", TaskDeleteSchema, {
@@ -374,15 +379,20 @@ export class TaskService {
     },
 
     resizePty: async (req) => {
+      const task = this.#task(req.id);
       const p = this.#process(req.id, req.execId);
       if (!p.io) throw new FailedPreconditionError(`process ${p.eventId}: not started`);
-      p.io.resize(req.width, req.height);
+      if (!p.stdio.terminal) throw new InvalidArgumentError(`process ${p.eventId} has no terminal`);
+      if (p.state === "stopped") return {};
+      await task.keeper?.resize(p.name, req.height, req.width);
       return {};
     },
 
     closeIO: async (req) => {
+      const task = this.#task(req.id);
       const p = this.#process(req.id, req.execId);
-      if (req.stdin) p.io?.closeStdin();
+      // Ends the keeper's copy into its stdin; one that ended already (EOF, exit) is no error.
+      if (req.stdin && p.io && p.stdio.stdin !== "") await task.keeper?.closeIn(p.name).catch(() => {});
       return {};
     },
 
@@ -443,52 +453,77 @@ export class TaskService {
   };
 
   /**
-   * Opens the process's stdio, runs the runtime's create/exec, and returns the pid the runtime
-   * wrote. The exit watch starts at once: the process may exit before this returns.
+   * The task's keeper is set: its EXIT events reach their processes, and a keeper that is lost
+   * (it died, or broke the protocol) takes its container with it.
    */
-  async #spawn(
-    task: ShimTask,
-    p: ShimProcess,
-    run: (io: ProcessIO, pidFile: string) => Promise<void>,
-  ): Promise<number> {
+  #adoptKeeper(task: ShimTask, keeper: Keeper): void {
+    task.keeper = keeper;
+    keeper.onExit((e) => {
+      task.processNamed(e.name)?.report(e);
+      // Any exit may be an OOM kill's, in any container this shim serves.
+      this.#checkAllOom();
+    });
+    void keeper.closed.then((end) => {
+      if (end === "lost") void this.#keeperLost(task);
+    });
+  }
+
+  /**
+   * A keeper whose connection ended without QUIT: its container is killed (the keeper held its
+   * stdio and would have reported its exits), and every started process not yet exited is
+   * reported exited, killed. The task stays, to be deleted as any stopped task.
+   */
+  async #keeperLost(task: ShimTask): Promise<void> {
+    if (this.tasks.get(task.id) !== task) return;
+    this.#config.log.warn("keeper lost: killing the container", { namespace: task.namespace, id: task.id });
+    await task.runtime.kill(task.id, 9, true).catch(() => {});
+    const now = new Date();
+    for (const p of task.processes()) {
+      if (p.pid > 0) this.#exited(task, p, { status: KILLED, exitedAt: now });
+    }
+  }
+
+  /**
+   * Opens the process's stdio and has the runtime's create/exec started by the task's keeper,
+   * which reads the pid file once the runtime exits and watches that process from then on; the
+   * keeper then takes the stdio. Sets the process's pid. Its exit may be reported before this
+   * returns: watchExit() publishes it once the caller has published the start.
+   */
+  async #spawn(task: ShimTask, p: ShimProcess, run: (o: SpawnOptions) => Promise<void>): Promise<void> {
+    const keeper = task.keeper;
+    if (!keeper) throw new FailedPreconditionError(`container ${task.id}: no keeper`);
     const io = await ProcessIO.open(p.stdio, { containerId: task.id, namespace: task.namespace });
-    const pidFile = new Bundle(task.bundle).pidFile(p.execId);
-    rmSync(pidFile, { force: true });
+    const bundle = new Bundle(task.bundle);
+    const pidFile = bundle.pidFile(p.execId);
+    for (const f of [pidFile, bundle.exitFile(p.execId)]) rmSync(f, { force: true });
     const pty = io.consoleSocket ? io.acceptConsole() : undefined;
-    // From here the reaper keeps exits for us: the process may exit, be reaped and its pid be
-    // taken again before the pid file is read.
-    const claim = this.#reaper.expect();
+    const launcher = keeper.launcher(p.name, { pidFile: pidFileName(p.execId), exitFile: exitFileName(p.execId) });
     try {
-      await run(io, pidFile);
+      await run({ pidFile, consoleSocket: io.consoleSocket, stdio: io.fds, launcher });
       await pty;
-      io.afterSpawn();
+      const ran = await launcher.ran();
+      if (ran.mainPid <= 0) throw new BerthError("internal", `the runtime wrote no pid to ${pidFile}`);
+      p.pid = ran.mainPid;
+      await io.handOver(keeper, p.name);
     } catch (err) {
-      claim.cancel();
       pty?.catch(() => {});
       await io.close();
       throw err;
     }
     p.io = io;
-    let pid: number;
-    try {
-      pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-    } catch (err) {
-      claim.cancel();
-      throw err;
-    }
-    if (!(pid > 0)) {
-      claim.cancel();
-      throw new BerthError("internal", `the runtime wrote no pid to ${pidFile}`);
-    }
     if (p.execId !== "") rmSync(pidFile, { force: true });
-    void claim.wait(pid).then((e) => this.#exited(task, p, e));
-    return pid;
   }
 
-  async #exited(task: ShimTask, p: ShimProcess, e: ExitStatus): Promise<void> {
+  /** Publishes the process's exit once its keeper reports it. */
+  #watchExit(task: ShimTask, p: ShimProcess): void {
+    void p.reported.then((e) => this.#exited(task, p, e));
+  }
+
+  #exited(task: ShimTask, p: ShimProcess, e: { status: number; exitedAt: Date }): void {
+    if (p.state === "stopped") return;
     if (p.execId === "") this.#checkOom(task);
-    await p.io?.close();
     p.setExited(e.status, e.exitedAt);
+    void p.io?.close();
     this.#events.publish(task.namespace, "/tasks/exit", TaskExitSchema, {
       containerId: task.id,
       id: p.eventId,
@@ -496,6 +531,10 @@ export class TaskService {
       exitStatus: e.status,
       exitedAt: timestampFromDate(e.exitedAt),
     });
+  }
+
+  #checkAllOom(): void {
+    for (const t of this.tasks.values()) this.#checkOom(t);
   }
 
   /** Publishes /tasks/oom when the container's memory cgroup counted a new OOM kill. */

@@ -2,19 +2,23 @@
 // and `binary://` URIs (the log URIs containerd's shims accept), or "" for none; or, for a
 // terminal process, a pty whose master the runtime sends to --console-socket.
 //
-// Without a terminal, output is not copied: the fifo or log file is opened here and given to the
-// runtime as the container's own stdout/stderr, so the container writes straight into it. The
-// shim keeps a fifo open read-write until the process exits, so a client that goes away (or a
-// daemon that is killed) never breaks the container's pipe. Stdin goes through a pipe the shim
-// owns, so CloseIO can end it.
-import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+// The shim opens what the strings name and hands it to the task's keeper, which holds it from
+// then on (a shim may die and be replaced while the container runs on). Without a terminal,
+// output is not copied: the fifo or log file is the container's own stdout/stderr, so the
+// container writes straight into it, and the keeper holds it (a fifo read-write) until the
+// process exits, so a client that goes away never breaks the container's pipe. Stdin goes
+// through a pipe whose write end the keeper copies the stdin fifo into, so CloseIO can end it.
+// With a terminal, the keeper copies between the pty master and the fifos and sets its size.
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import * as tty from "node:tty";
-import { InvalidArgumentError } from "../common/errors.ts";
+import { errnoCode, InvalidArgumentError } from "../common/errors.ts";
 import { shimSys } from "../common/sys.ts";
+import type { Keeper } from "./keeper.ts";
+import type { ProcessFds } from "./runtime.ts";
 
 export interface StdioConfig {
   stdin: string;
@@ -64,241 +68,223 @@ export interface IoContext {
   namespace: string;
 }
 
+/**
+ * One process's stdio, from open() until the keeper holds it (handOver) or it is released (close).
+ * Every fd it opened is its own until then, so a failure anywhere leaves nothing open.
+ */
 export class ProcessIO {
   readonly config: StdioConfig;
-  /** The runtime's stdio for create/exec (the container inherits it). */
-  readonly stdio: StdioOptions;
+  /** The container process's stdin, stdout and stderr: the runtime's own stdio for create/exec. */
+  readonly fds: ProcessFds;
   /** Set for a terminal process: where the runtime sends the pty master. */
   readonly consoleSocket: string | undefined;
-  readonly #fds: number[];
-  readonly #stdinRead: number | undefined;
-  #stdinWriter: net.Socket | undefined;
-  #stdinSource: net.Socket | undefined;
+  /** Every fd opened here and not yet released. */
+  readonly #owned: number[];
+  /** What the keeper keeps open for the process (output fifos and files, a logger's ends). */
+  readonly #held: number[];
+  /** The stdin fifo, read by the keeper; with its pipe's write end when there is no terminal. */
+  readonly #stdin: { fifo: number; pipeWrite: number | undefined } | undefined;
+  /** A terminal's output target (a fifo, a file, or /dev/null). */
+  readonly #ptyOut: number | undefined;
   #logger: ChildProcess | undefined;
   #console: { server: net.Server; dir: string } | undefined;
-  #master: PtyRelay | undefined;
+  #master: number | undefined;
 
   private constructor(
     config: StdioConfig,
-    stdio: StdioOptions,
-    fds: number[],
-    stdinRead: number | undefined,
-    consoleSocket: string | undefined,
+    o: {
+      fds: ProcessFds;
+      owned: number[];
+      held?: number[];
+      stdin?: { fifo: number; pipeWrite: number | undefined } | undefined;
+      ptyOut?: number;
+      logger?: ChildProcess | undefined;
+      console?: { server: net.Server; dir: string; path: string };
+    },
   ) {
     this.config = config;
-    this.stdio = stdio;
-    this.#fds = fds;
-    this.#stdinRead = stdinRead;
-    this.consoleSocket = consoleSocket;
+    this.fds = o.fds;
+    this.#owned = o.owned;
+    this.#held = o.held ?? [];
+    this.#stdin = o.stdin;
+    this.#ptyOut = o.ptyOut;
+    this.#logger = o.logger;
+    this.#console = o.console;
+    this.consoleSocket = o.console?.path;
   }
 
-  /** Opens what `config` names; close() releases it all. */
+  /** Opens what `config` names; handOver() or close() releases it all. */
   static async open(config: StdioConfig, ctx: IoContext): Promise<ProcessIO> {
-    const fds: number[] = [];
-    let stdinSource: net.Socket | undefined;
-    let stdinWriter: net.Socket | undefined;
+    const owned: number[] = [];
     let logger: ChildProcess | undefined;
+    let consoleDir: string | undefined;
     try {
-      if (config.terminal) return await ProcessIO.#openTerminal(config, fds);
+      const devNull = open(owned, () => openSync("/dev/null", constants.O_RDWR));
+      if (config.terminal) {
+        const stdin =
+          config.stdin === "" ? undefined : { fifo: openStdinFifo(config.stdin, owned), pipeWrite: undefined };
+        // The pty's output goes to stdout; anything but a fifo or a file (none, a logger) is dropped.
+        const target = parseOutput(config.stdout);
+        const ptyOut = target.kind === "fifo" || target.kind === "file" ? openOutput(target, owned) : devNull;
+        consoleDir = mkdtempSync(join(tmpdir(), "berth-pty-"));
+        const path = join(consoleDir, "console.sock");
+        const server = net.createServer({ pauseOnConnect: true });
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(path, () => resolve());
+        });
+        return new ProcessIO(config, {
+          fds: [devNull, devNull, devNull],
+          owned,
+          stdin,
+          ptyOut,
+          console: { server, dir: consoleDir, path },
+        });
+      }
       const out = parseOutput(config.stdout);
       const err = parseOutput(config.stderr);
       if (err.kind === "binary" && out.kind !== "binary") {
         throw new InvalidArgumentError("a binary:// stderr needs the same stdout");
       }
-      let stdinRead: number | undefined;
+      let stdin: { fifo: number; pipeWrite: number } | undefined;
+      let stdinFd = devNull;
       if (config.stdin !== "") {
+        const fifo = openStdinFifo(config.stdin, owned);
         const [r, w] = shimSys().pipe();
-        fds.push(r);
-        stdinRead = r;
-        stdinWriter = new net.Socket({ fd: w, readable: false, writable: true });
-        stdinSource = openFifoReader(config.stdin);
-        stdinSource.pipe(stdinWriter);
-        stdinWriter.on("error", () => {});
-        stdinSource.on("error", () => stdinWriter?.end());
+        owned.push(r, w);
+        stdin = { fifo, pipeWrite: w };
+        stdinFd = r;
       }
-      let outFd: number | "ignore";
-      let errFd: number | "ignore";
+      let outFd: number;
+      let errFd: number;
       if (out.kind === "binary") {
         logger = await startLogger(out, ctx);
         outFd = socketFd(logger.stdio[3]);
         errFd = socketFd(logger.stdio[4]);
       } else {
-        outFd = openOutput(out, fds);
-        errFd = config.stderr === config.stdout && out.kind === "file" ? outFd : openOutput(err, fds);
+        outFd = out.kind === "none" ? devNull : openOutput(out, owned);
+        errFd =
+          err.kind === "none"
+            ? devNull
+            : config.stderr === config.stdout && out.kind === "file"
+              ? outFd
+              : openOutput(err, owned);
       }
-      const io = new ProcessIO(config, [stdinRead ?? "ignore", outFd, errFd], fds, stdinRead, undefined);
-      io.#stdinWriter = stdinWriter;
-      io.#stdinSource = stdinSource;
-      io.#logger = logger;
-      return io;
+      const held = [...new Set([outFd, errFd])].filter((fd) => fd !== devNull);
+      return new ProcessIO(config, { fds: [stdinFd, outFd, errFd], owned, held, stdin, logger });
     } catch (e) {
-      // Bad input changes nothing: every fd, pipe and logger opened so far goes.
-      for (const fd of fds) closeQuietly(fd);
-      stdinSource?.destroy();
-      stdinWriter?.destroy();
+      // Bad input changes nothing: every fd, socket and logger opened so far goes.
+      for (const fd of owned) closeQuietly(fd);
       logger?.kill("SIGKILL");
+      if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
       throw e;
-    }
-  }
-
-  static async #openTerminal(config: StdioConfig, fds: number[]): Promise<ProcessIO> {
-    const dir = mkdtempSync(join(tmpdir(), "berth-pty-"));
-    const path = join(dir, "console.sock");
-    const server = net.createServer({ pauseOnConnect: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(path, () => resolve());
-    });
-    const io = new ProcessIO(config, ["ignore", "ignore", "ignore"], fds, undefined, path);
-    io.#console = { server, dir };
-    return io;
-  }
-
-  /** Called after a successful create/exec: closes the copies the runtime has inherited. */
-  afterSpawn(): void {
-    if (this.#stdinRead !== undefined) {
-      closeQuietly(this.#stdinRead);
-      this.#fds.splice(this.#fds.indexOf(this.#stdinRead), 1);
     }
   }
 
   /**
    * Takes the pty master the runtime sends to consoleSocket (run it alongside create/exec: the
-   * runtime waits for it), and copies between the master and the fifos.
+   * runtime waits for it).
    */
   async acceptConsole(): Promise<void> {
     const c = this.#console;
     if (!c) return;
     const sock = await new Promise<net.Socket>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the runtime sent no console")), 10_000);
+      const timer = setTimeout(() => reject(new Error("the runtime sent no console")), CONSOLE_TIMEOUT_MS);
       c.server.once("connection", (s) => {
         clearTimeout(timer);
         resolve(s);
       });
     });
-    const fd = shimSys().recvFd((sock as unknown as { _handle: { fd: number } })._handle.fd, 10_000);
-    sock.destroy();
-    c.server.close();
-    rmSync(c.dir, { recursive: true, force: true });
-    this.#console = undefined;
-    this.#master = new PtyRelay(fd, this.config.stdout, this.#fds);
-    if (this.config.stdin !== "") {
-      const src = openFifoReader(this.config.stdin);
-      src.on("data", (d: Buffer) => this.#master?.write(d));
-      src.on("error", () => {});
-      this.#stdinSource = src;
+    try {
+      const fd = await receiveFd(socketFd(sock), CONSOLE_TIMEOUT_MS);
+      this.#master = open(this.#owned, () => fd);
+    } finally {
+      sock.destroy();
+      this.#closeConsole();
     }
   }
 
-  resize(width: number, height: number): void {
-    if (!this.#master) throw new InvalidArgumentError("the process has no terminal");
-    shimSys().setWinsize(this.#master.fd, height, width);
+  /**
+   * Once the runtime has started the process (the keeper's `name`): the keeper takes its stdio
+   * (holds the output, copies stdin and a terminal), and this process closes its own copies.
+   */
+  async handOver(keeper: Keeper, name: string): Promise<void> {
+    const asked: Promise<void>[] = [];
+    if (this.#master !== undefined) {
+      asked.push(keeper.copy(name, "pty-out", this.#master, this.#ptyOut ?? this.fds[1]));
+      if (this.#stdin) asked.push(keeper.copy(name, "pty-in", this.#stdin.fifo, this.#master));
+    } else {
+      if (this.#stdin?.pipeWrite !== undefined) {
+        asked.push(keeper.copy(name, "in", this.#stdin.fifo, this.#stdin.pipeWrite));
+      }
+      if (this.#held.length > 0) asked.push(keeper.hold(name, this.#held));
+    }
+    // Every request is sent before any answer is awaited (one round trip); the fds stay open until
+    // the keeper has answered, as sends it could not take yet go out later.
+    const answers = await Promise.allSettled(asked);
+    this.#release();
+    const refused = answers.find((a) => a.status === "rejected");
+    if (refused) throw refused.reason;
   }
 
-  /** Ends the process's stdin (CloseIO). */
-  closeStdin(): void {
-    this.#stdinSource?.destroy();
-    this.#stdinSource = undefined;
-    this.#stdinWriter?.end();
-    this.#stdinWriter = undefined;
-    this.#master?.write(Buffer.from([4])); // ^D: EOF on a terminal
-  }
-
-  /** After the process exited: lets the terminal drain, then releases every fd and helper. */
+  /** Releases what is still open: after a failure, or once the process has exited. */
   async close(): Promise<void> {
-    await this.#master?.drainAndClose(2000);
-    this.#stdinSource?.destroy();
-    this.#stdinWriter?.destroy();
-    for (const fd of this.#fds.splice(0)) closeQuietly(fd);
-    if (this.#console) {
-      this.#console.server.close();
-      rmSync(this.#console.dir, { recursive: true, force: true });
-    }
+    this.#release();
+    this.#closeConsole();
+  }
+
+  #release(): void {
+    for (const fd of this.#owned.splice(0)) closeQuietly(fd);
     if (this.#logger) {
+      // The logger reads until the container and the keeper close their ends too.
       for (const i of [3, 4]) (this.#logger.stdio[i] as net.Socket | null)?.destroy();
+      this.#logger = undefined;
     }
+  }
+
+  #closeConsole(): void {
+    if (!this.#console) return;
+    this.#console.server.close();
+    rmSync(this.#console.dir, { recursive: true, force: true });
+    this.#console = undefined;
   }
 }
+
+/** How long a runtime may take to connect to the console socket, and then to send the master. */
+const CONSOLE_TIMEOUT_MS = 10_000;
 
 /**
- * Copies a pty master's output to the process's stdout and its input from stdin. The master is
- * read through duplicates: a read fails with EIO whenever no slave is open (a runtime may open
- * the slave only at start), and Node then closes what it read from, so after EIO before the
- * process exited the relay reads again from a fresh duplicate. After the exit, EIO means the
- * output is drained.
+ * The fd sent with SCM_RIGHTS on a connected socket, once it comes. Tried without blocking, then
+ * again 1, 2, 4 ... up to 20 ms later: the event loop must stay free meanwhile (the linked
+ * runtime answers nsexec's sync points on it before nsexec sends the master).
  */
-class PtyRelay {
-  readonly fd: number;
-  readonly #write: (d: Buffer) => void;
-  readonly #out: net.Socket | undefined;
-  #reader: tty.ReadStream | undefined;
-  #exited = false;
-  #drained: () => void = () => {};
-  readonly #done: Promise<void>;
-
-  constructor(fd: number, stdout: string, fds: number[]) {
-    this.fd = fd;
-    fds.push(fd);
-    this.#done = new Promise((resolve) => {
-      this.#drained = resolve;
-    });
-    const target = parseOutput(stdout);
-    if (target.kind === "fifo" || target.kind === "file") {
-      const flags =
-        target.kind === "fifo" ? constants.O_RDWR : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
-      // The log's missing directories: 0755 as containerd's shim makes them, not 0777 minus the umask.
-      if (target.kind === "file") mkdirSync(dirname(target.path), { recursive: true, mode: 0o755 });
-      const out = target.kind === "fifo" ? openFifo(target.path, flags) : openSync(target.path, flags, 0o640);
-      if (target.kind === "fifo") {
-        this.#out = new net.Socket({ fd: out, readable: false, writable: true });
-        this.#out.on("error", () => {});
-        const sock = this.#out;
-        this.#write = (d) => void sock.write(d);
-      } else {
-        fds.push(out);
-        this.#write = (d) => writeAll(out, d);
-      }
-    } else {
-      this.#write = () => {};
+async function receiveFd(sockFd: number, timeoutMs: number): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+    try {
+      return shimSys().recvFd(sockFd, 0);
+    } catch (err) {
+      if (errnoCode(err) !== "ETIMEDOUT" || Date.now() > end) throw err;
     }
-    this.#read();
-  }
-
-  #read(): void {
-    const r = new tty.ReadStream(shimSys().dup(this.fd));
-    this.#reader = r;
-    r.on("data", (d: Buffer) => this.#write(d));
-    const gone = () => {
-      if (this.#reader !== r) return;
-      this.#reader = undefined;
-      r.destroy();
-      if (this.#exited) this.#drained();
-      else setTimeout(() => this.#exited || this.#read(), 50).unref();
-    };
-    r.on("error", gone);
-    r.on("end", gone);
-  }
-
-  write(d: Buffer): void {
-    writeAll(this.fd, d);
-  }
-
-  /** The process exited: read what is left (until EIO), at most `timeoutMs`, then stop. */
-  async drainAndClose(timeoutMs: number): Promise<void> {
-    this.#exited = true;
-    if (this.#reader) await Promise.race([this.#done, new Promise((r) => setTimeout(r, timeoutMs))]);
-    this.#reader?.destroy();
-    this.#out?.end();
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
-function openOutput(t: OutputTarget, fds: number[]): number | "ignore" {
+/** Runs `opener` and records the fd it opened in `owned`. */
+function open(owned: number[], opener: () => number): number {
+  const fd = opener();
+  owned.push(fd);
+  return fd;
+}
+
+/** Opens a fifo (read-write: never blocks, and the pipe keeps a reader) or a log file for output. */
+function openOutput(t: OutputTarget, owned: number[]): number {
   let fd: number;
   switch (t.kind) {
     case "none":
-      return "ignore";
+      throw new InvalidArgumentError("no output to open");
     case "fifo":
-      // Read-write: never blocks, and the pipe keeps a reader while the shim lives.
+      // Read-write: never blocks, and the pipe keeps a reader while the keeper holds it.
       fd = openFifo(t.path, constants.O_RDWR);
       break;
     case "file":
@@ -308,7 +294,7 @@ function openOutput(t: OutputTarget, fds: number[]): number | "ignore" {
     case "binary":
       throw new InvalidArgumentError("binary:// is only for stdout");
   }
-  fds.push(fd);
+  owned.push(fd);
   return fd;
 }
 
@@ -325,9 +311,8 @@ function openFifo(path: string, flags: number): number {
 }
 
 /** A stdin fifo's reader; the client opened its writer before asking for the process. */
-function openFifoReader(path: string): net.Socket {
-  const fd = openFifo(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  return new net.Socket({ fd, readable: true, writable: false });
+function openStdinFifo(path: string, owned: number[]): number {
+  return open(owned, () => openFifo(path, constants.O_RDONLY | constants.O_NONBLOCK));
 }
 
 /**
@@ -358,15 +343,4 @@ function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {}
-}
-
-function writeAll(fd: number, d: Buffer): void {
-  let off = 0;
-  while (off < d.length) {
-    try {
-      off += writeSync(fd, d.subarray(off));
-    } catch {
-      return;
-    }
-  }
 }

@@ -1,6 +1,9 @@
-// What the shim holds for one container: its bundle, the OCI runtime that drives it, its init
-// process and its exec'd processes. A process moves created → running (⇄ paused) → stopped; its
-// exit is recorded once, and every Wait resolves from that record.
+// What the shim holds for one container: its bundle, the OCI runtime that drives it, the keeper
+// that is its processes' parent, its init process and its exec'd processes. A process moves
+// created → running (⇄ paused) → stopped; its exit is recorded once, and every Wait resolves from
+// that record.
+import { processName } from "./bundle.ts";
+import type { ExitEvent, Keeper } from "./keeper.ts";
 import type { ShimRuntime } from "./runtime.ts";
 import type { ProcessIO, StdioConfig } from "./stdio.ts";
 
@@ -18,17 +21,31 @@ export class ShimProcess {
   exitedAt: Date | undefined;
   /** An exec's process spec (runtime-spec Process JSON). */
   readonly spec: string | undefined;
+  /** What the task's keeper calls it (bundle.ts's processName). */
+  readonly name: string;
   readonly #exited: Promise<void>;
   #markExited!: () => void;
+  /** The exit the keeper reported: it may come before the spawn that started it has returned. */
+  readonly reported: Promise<ExitEvent>;
+  #report!: (e: ExitEvent) => void;
 
   constructor(containerId: string, execId: string, stdio: StdioConfig, spec?: string) {
     this.containerId = containerId;
     this.execId = execId;
     this.stdio = stdio;
     this.spec = spec;
+    this.name = processName(execId);
     this.#exited = new Promise((resolve) => {
       this.#markExited = resolve;
     });
+    this.reported = new Promise((resolve) => {
+      this.#report = resolve;
+    });
+  }
+
+  /** The keeper reported this process's exit (the first report counts). */
+  report(e: ExitEvent): void {
+    this.#report(e);
   }
 
   /** The id events carry: the container id for init, the exec id otherwise. */
@@ -63,6 +80,8 @@ export class ShimTask {
   /** The init's memory cgroup directory (v1), read at create: where OOM kills are counted. */
   memoryCgroup: string | undefined;
   oomKills = 0;
+  /** The task's keeper: its processes' parent, holder of their stdio (set once it has started). */
+  keeper: Keeper | undefined;
 
   constructor(id: string, namespace: string, bundle: string, runtime: ShimRuntime, init: ShimProcess) {
     this.id = id;
@@ -74,5 +93,17 @@ export class ShimTask {
 
   process(execId: string): ShimProcess | undefined {
     return execId === "" ? this.init : this.execs.get(execId);
+  }
+
+  /** The process the keeper knows by `name`. */
+  processNamed(name: string): ShimProcess | undefined {
+    if (name === this.init.name) return this.init;
+    for (const e of this.execs.values()) if (e.name === name) return e;
+    return undefined;
+  }
+
+  /** The init and every exec. */
+  processes(): ShimProcess[] {
+    return [this.init, ...this.execs.values()];
   }
 }

@@ -8,14 +8,17 @@
 //   databases are opened read-only (node:sqlite), and the daemon may be running, even collecting:
 //   see checkReferences for why its reads are consistent.
 // - leftovers: no mounts under the daemon's dirs, no shim processes but live tasks' and the
-//   daemon's one spare, no bundles, runtime state, shim sockets or cgroups of tasks that are gone.
+//   daemon's one spare, no bundles, runtime state, shim sockets, keepers (processes, sockets) or
+//   cgroups of tasks that are gone.
 //
 // Each check returns the problems it found as sentences naming the path, so a failing test says
 // what is wrong where; an empty list means the invariant holds.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { TASK_BUNDLES } from "../../src/shim/bundle.ts";
+import { keeperSocketPath } from "../../src/shim/keeper.ts";
 import { socketPathFor } from "../../src/shim/start.ts";
 import { pidsWithArgument } from "./peers.ts";
 
@@ -351,12 +354,30 @@ export function leftovers(s: LeftoverScope): string[] {
   for (const id of s.ids) {
     const sock = socketPathFor(s.address, s.namespace, id);
     if (existsSync(sock)) left.push(`shim socket ${sock} of ${id}`);
+    const keeper = keeperSocketPath(join(s.state, TASK_BUNDLES, s.namespace, id));
+    if (existsSync(keeper)) left.push(`keeper socket ${keeper} of ${id}`);
     for (const cg of taskCgroups(s.namespace, id)) left.push(`cgroup ${cg}`);
   }
+  for (const k of keepersUnder(join(s.state, TASK_BUNDLES, s.namespace))) left.push(`keeper ${k}`);
   for (const sock of s.sockets ?? []) {
     if (!live.has(sock) && existsSync(sock)) left.push(`socket ${sock} of a shim that is gone`);
   }
   return left;
+}
+
+/** The berth-keepers keeping a bundle below `dir` (their fd 3), bundle removed or not: "pid (bundle)". */
+export function keepersUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "berth-keeper") continue;
+      const bundle = readlinkSync(`/proc/${pid}/fd/3`).replace(/ \(deleted\)$/, "");
+      if (bundle.startsWith(`${dir}/`)) found.push(`pid ${pid} (${bundle})`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 /** A spare that took a task: some bundle's `address` file names its socket. */

@@ -1,11 +1,12 @@
 // 200 containers through ctr → berth-containerd → berth-shim → berth-runc: some exit 0, some crash
 // (non-zero exit, leaving an orphan), some are killed from outside, some fail to
 // start (no such executable). Afterwards nothing of theirs remains: no mounts, cgroups, shim
-// processes, shim sockets, bundles or runtime state.
+// processes, shim sockets, keepers (processes or sockets), bundles or runtime state.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { keeperSocketPath } from "../../src/shim/keeper.ts";
 import { socketPathFor } from "../../src/shim/start.ts";
 import {
   type BerthContainerd,
@@ -14,6 +15,7 @@ import {
   shimPids,
   startWithBusybox,
 } from "../helpers/berth-containerd.ts";
+import { keepersUnder } from "../helpers/invariants.ts";
 
 const IMAGE = BUSYBOX_IMAGE;
 const TOTAL = 200;
@@ -62,7 +64,7 @@ describe("200 containers leave nothing behind", { skip }, () => {
           assert.equal(r.status, 1, `${id}: ${r.stderr}`);
           break;
         case "crash":
-          // Leaves an orphan behind (reparented to the shim, the subreaper) and dies with a crash's status.
+          // Leaves an orphan behind (killed with the container's pid namespace) and dies with a crash's status.
           r = await ctr(["run", "--rm", IMAGE, id, "sh", "-c", "sleep 30 & echo oops >&2; exit 139"]);
           assert.equal(r.status, 139, `${id}: ${r.stderr}`);
           break;
@@ -121,8 +123,14 @@ describe("200 containers leave nothing behind", { skip }, () => {
       [],
       "the shims' sockets are gone",
     );
-    // Bundles and the runtime's state.
+    // Keepers: no process and no socket of any task's keeper.
     const tasks = join(d.state, "io.containerd.runtime.v2.task");
+    for (let i = 0; i < TOTAL; i++) {
+      const bundle = join(tasks, NS, `leak-${i}`);
+      assert.ok(!existsSync(keeperSocketPath(bundle)), `keeper socket of leak-${i}`);
+    }
+    assert.deepEqual(keepersUnder(tasks), [], "keepers left");
+    // Bundles and the runtime's state.
     assert.deepEqual(existsSync(tasks) ? readdirSync(tasks) : [], []);
     const runc = join(d.state, "runc", NS);
     assert.deepEqual(existsSync(runc) ? readdirSync(runc) : [], []);

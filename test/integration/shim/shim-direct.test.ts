@@ -1,56 +1,45 @@
 // berth-shim driven directly over ttrpc, as a daemon would: `start` in a bundle, then Task calls.
 // Bad input (a stdout path that is no fifo, an exec id that would escape the bundle, an unknown
 // options type, a second Create of the same id) is refused with invalid-argument or
-// already-exists and leaves nothing behind; a task then runs, execs, exits and is deleted, and
-// Shutdown ends the shim.
+// already-exists and leaves nothing behind; a task then runs, execs, exits and is deleted (its
+// init and exec'd processes are its keeper's children, the keeper the shim's; Delete ends the
+// keeper and removes its socket), and Shutdown ends the shim.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BerthError } from "../../../src/common/errors.ts";
-import { Task } from "../../../src/proto/gen/containerd/task/v2/shim_pb.js";
+import type { Task } from "../../../src/proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../../../src/proto/gen/containerd/types/task/task_pb.js";
-import { createTtrpcClient, type TtrpcClient } from "../../../src/rpc/ttrpc/client.ts";
-import { type Bundle, makeBundle, makeTempDir } from "../../fixtures/busybox.ts";
+import type { TtrpcClient } from "../../../src/rpc/ttrpc/client.ts";
+import { keepersOf } from "../../../src/shim/keeper.ts";
+import { type Bundle, makeBundle } from "../../fixtures/busybox.ts";
+import { type DirectShim, isRunning, ppidOf, SHIM, startDirectShim, until } from "../../helpers/direct-shim.ts";
 
-const repo = join(import.meta.dirname, "..", "..", "..");
-const SHIM = join(repo, "dist", "berth-shim.mjs");
 const skip = process.getuid?.() !== 0 ? "runs containers: root only" : existsSync(SHIM) ? undefined : "build first";
 
 const kind = (k: string) => (e: unknown) => e instanceof BerthError && e.kind === k;
 
 describe("berth-shim over ttrpc, without a daemon", { skip }, () => {
   let bundle: Bundle;
-  let runtimeRoot: string;
+  let shim: DirectShim;
   let task: TtrpcClient<typeof Task>;
+  let runtimeRoot: string;
   let shimPid = 0;
   const ns = `direct-${process.pid}`;
   const id = `shim-direct-${process.pid}`;
 
   before(async () => {
     bundle = await makeBundle({ args: ["sleep", "600"] });
-    runtimeRoot = await makeTempDir("berth-shim-runc-");
-    const address = execFileSync(SHIM, ["-namespace", ns, "-address", "/nonexistent.sock", "-id", id, "start"], {
-      cwd: bundle.dir,
-      encoding: "utf8",
-      // No daemon: events have nowhere to go (they are dropped after retries, never block).
-      env: { ...process.env, TTRPC_ADDRESS: "", BERTH_SHIM_RUNTIME_ROOT: runtimeRoot },
-    }).trim();
-    assert.match(address, /^unix:\/\/\/run\/berth\/s\/[0-9a-f]{64}$/);
-    assert.equal(readFileSync(join(bundle.dir, "address"), "utf8"), address);
-    task = createTtrpcClient(Task, address, { namespace: ns, timeoutMs: 30_000 });
-    shimPid = (await task.connect({ id })).shimPid;
+    shim = await startDirectShim(ns, id, bundle.dir);
+    assert.match(shim.address, /^unix:\/\/\/run\/berth\/s\/[0-9a-f]{64}$/);
+    assert.equal(readFileSync(join(bundle.dir, "address"), "utf8"), shim.address);
+    ({ task, shimPid, runtimeRoot } = shim);
   });
 
   after(async () => {
-    try {
-      await task?.shutdown({ id, now: true });
-    } catch {}
-    task?.close();
-    spawnSync(join(repo, "dist", "berth-runc.mjs"), ["--root", join(runtimeRoot, ns), "delete", "--force", id]);
+    await shim?.stop([id]);
     await bundle?.cleanup();
-    spawnSync("rm", ["-rf", runtimeRoot]);
   });
 
   test("bad input is refused and leaves nothing", async () => {
@@ -81,8 +70,14 @@ describe("berth-shim over ttrpc, without a daemon", { skip }, () => {
     assert.equal((await task.state({ id })).status, Status.CREATED);
     await task.start({ id });
     assert.equal((await task.state({ id })).status, Status.RUNNING);
-    // The container's init is the shim's child (the runtime that forked it has exited).
-    assert.match(readFileSync(`/proc/${pid}/stat`, "utf8"), new RegExp(`^\\d+ \\([^)]*\\) \\S+ ${shimPid} `));
+    // The container's init is its keeper's child (the runtime that forked it has exited); the
+    // keeper, the task's alone, is the shim's.
+    const [keeper, ...others] = keepersOf(bundle.dir);
+    assert.ok(keeper && others.length === 0, "one keeper for the task");
+    assert.equal(ppidOf(pid), keeper, "the init's parent is the keeper");
+    assert.equal(ppidOf(keeper), shimPid, "the keeper's parent is the shim");
+    const keeperSocket = readFileSync(join(bundle.dir, "keeper"), "utf8");
+    assert.ok(existsSync(keeperSocket));
 
     const spec = { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: new Uint8Array() };
     const proc = { ...bundle.spec.process!, args: ["sh", "-c", "exit 9"], terminal: false };
@@ -97,6 +92,16 @@ describe("berth-shim over ttrpc, without a daemon", { skip }, () => {
     await task.start({ id, execId: "e1" });
     assert.equal((await task.wait({ id, execId: "e1" })).exitStatus, 9);
     await task.delete({ id, execId: "e1" });
+    assert.ok(!existsSync(join(bundle.dir, "exec-e1.exit")), "a deleted exec's exit file goes");
+
+    // An exec'd process is the keeper's child too.
+    const long = { ...proc, args: ["sleep", "600"] };
+    await task.exec({ id, execId: "e2", spec: { ...spec, value: new TextEncoder().encode(JSON.stringify(long)) } });
+    const e2 = (await task.start({ id, execId: "e2" })).pid;
+    assert.equal(ppidOf(e2), keeper, "the exec's parent is the keeper");
+    await task.kill({ id, execId: "e2", signal: 9 });
+    assert.equal((await task.wait({ id, execId: "e2" })).exitStatus, 137);
+    await task.delete({ id, execId: "e2" });
 
     await assert.rejects(task.delete({ id }), kind("failed-precondition"), "running tasks are not deleted");
     await task.kill({ id, signal: 9 });
@@ -105,6 +110,10 @@ describe("berth-shim over ttrpc, without a daemon", { skip }, () => {
     const del = await task.delete({ id });
     assert.equal(del.exitStatus, 137);
     assert.deepEqual(readdirSync(join(runtimeRoot, ns)), []);
+    // Delete ended the keeper: its process, socket and the bundle's `keeper` file are gone.
+    await until("the keeper exits", () => !isRunning(keeper));
+    assert.ok(!existsSync(keeperSocket), "keeper socket removed");
+    assert.ok(!existsSync(join(bundle.dir, "keeper")), "keeper file removed");
 
     await task.shutdown({ id });
     for (let i = 0; i < 50 && existsSync(`/proc/${shimPid}`); i++) await new Promise((r) => setTimeout(r, 100));
