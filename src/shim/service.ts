@@ -160,28 +160,23 @@ export class TaskService {
       this.#config.log.withTrace(ctx.trace).info("create task", { namespace: this.#config.namespace, id: req.id });
       if (this.tasks.has(req.id)) throw new AlreadyExistsError(`task ${req.id}: already exists`);
       if (req.checkpoint !== "") throw new NotImplementedError("restoring from a checkpoint is not supported");
-      const rt = runtimeFor(decodeOptions(req.options), this.#config);
       const opts = decodeOptions(req.options);
+      const rt = runtimeFor(opts, this.#config);
       const bundle = new Bundle(req.bundle);
       writeFileNamed(bundle.runtimeOptions, JSON.stringify(rt), { mode: 0o600 });
-      const flags = {
-        noPivotRoot: opts?.noPivotRoot,
-        noNewKeyring: opts?.noNewKeyring,
-        systemdCgroup: opts?.systemdCgroup,
-      };
-      // Loaded on first use: a shim that only runs other runtimes never evaluates berth-runc's code.
-      const runtime: ShimRuntime =
-        this.#config.linkedDefault && !opts?.binaryName
-          ? new (await import("./linked-runtime.ts")).LinkedRuntime(rt.root, flags, this.#config.log)
-          : new CliRuntime({ binary: rt.binary, root: rt.root, logFile: bundle.runtimeLog, ...flags });
+      // The keeper starts first: it comes up while berth-runc's code loads and the rootfs is
+      // mounted, and none of them waits for another.
+      const keeper = Keeper.start(req.bundle);
+      keeper.catch(() => {});
+      const runtime = await this.#runtimeOf(opts, rt, bundle).catch(async (err: unknown) => {
+        await (await keeper.catch(() => undefined))?.quit();
+        throw err;
+      });
       const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
       const init = new Process(req.id, "", stdio);
       const task = new ShimTask(req.id, this.#config.namespace, req.bundle, runtime, init);
       // Reserve the id while the runtime works, so a second Create is refused.
       this.tasks.set(req.id, task);
-      // The keeper starts while the rootfs is mounted: neither waits for the other.
-      const keeper = Keeper.start(req.bundle);
-      keeper.catch(() => {});
       try {
         if (req.rootfs.length > 0) {
           const rootfs = bundle.rootfs;
@@ -451,6 +446,20 @@ export class TaskService {
       return {};
     },
   };
+
+  /** The runtime a task's options ask for: berth-runc linked in, or a binary through its command line. */
+  async #runtimeOf(opts: Options | undefined, rt: BundleRuntime, bundle: Bundle): Promise<ShimRuntime> {
+    const flags = {
+      noPivotRoot: opts?.noPivotRoot,
+      noNewKeyring: opts?.noNewKeyring,
+      systemdCgroup: opts?.systemdCgroup,
+    };
+    // Loaded on first use: a shim that only runs other runtimes never evaluates berth-runc's code.
+    if (this.#config.linkedDefault && !opts?.binaryName) {
+      return new (await import("./linked-runtime.ts")).LinkedRuntime(rt.root, flags, this.#config.log);
+    }
+    return new CliRuntime({ binary: rt.binary, root: rt.root, logFile: bundle.runtimeLog, ...flags });
+  }
 
   /**
    * The task's keeper is set: its EXIT events reach their processes, and a keeper that is lost
