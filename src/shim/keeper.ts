@@ -156,14 +156,15 @@ export class Keeper {
           stdio: ["ignore", "ignore", "ignore", dir, (server as unknown as { _handle: { fd: number } })._handle.fd],
           detached: true,
         });
-        await new Promise<void>((ok, fail) => {
-          child?.once("spawn", ok);
-          child?.once("error", fail);
-        });
-        child.unref();
       } finally {
         closeSync(dir);
       }
+      // spawn() has forked and exec'd when it returns: with a pid the keeper runs (an exec that
+      // failed leaves none, and its 'error' says why). Not waiting for the 'spawn' event: it is a
+      // tick away, behind whatever the caller does next.
+      const spawned = child;
+      if (spawned.pid === undefined) await new Promise((_, fail) => spawned.once("error", fail));
+      child.unref();
     } catch (err) {
       child?.kill("SIGKILL");
       removeKeeperFiles(bundle, path);
@@ -173,7 +174,7 @@ export class Keeper {
       server.close();
     }
     try {
-      return await Keeper.#open(bundle, path);
+      return await Keeper.#open(bundle, path, child.pid);
     } catch (err) {
       child?.kill("SIGKILL");
       removeKeeperFiles(bundle, path);
@@ -187,7 +188,12 @@ export class Keeper {
     return Keeper.#open(bundle, bundle.readKeeper());
   }
 
-  static async #open(bundle: Bundle, path: string): Promise<Keeper> {
+  /**
+   * Connects and says HELLO. With `pid` (a keeper this process just started) the first requests
+   * go out behind HELLO without waiting for its answer (requests are answered in order, so none
+   * is answered before it), and an answer that is not the keeper's ends the connection.
+   */
+  static async #open(bundle: Bundle, path: string, pid?: number): Promise<Keeper> {
     const sock = net.connect(path);
     await new Promise<void>((ok, fail) => {
       sock.once("connect", ok);
@@ -197,8 +203,18 @@ export class Keeper {
       throw new BerthError("unavailable", `keeper ${path}: ${errorMessage(err)}`, { cause: err });
     });
     const k = new Keeper(sock, bundle, path);
+    const hello = withTimeout(k.#request(["HELLO"]), HELLO_TIMEOUT_MS, `keeper ${path}: no HELLO`).then((fields) => {
+      const said = parseHello(fields);
+      if (pid !== undefined && said !== pid) throw new KeeperProtocolError(`HELLO from pid ${said}, not ${pid}`);
+      k.pid = said;
+    });
+    if (pid !== undefined) {
+      k.pid = pid;
+      hello.catch((err: Error) => k.#fail(err));
+      return k;
+    }
     try {
-      k.pid = parseHello(await withTimeout(k.#request(["HELLO"]), HELLO_TIMEOUT_MS, `keeper ${path}: no HELLO`));
+      await hello;
     } catch (err) {
       k.close();
       throw err;
@@ -422,21 +438,24 @@ export class Keeper {
   }
 }
 
-/** Runs a task's runtime or nsexec as the keeper's child, under one process name. */
+/**
+ * Runs a task's runtime or nsexec as the keeper's child, under one process name. The keeper may
+ * still be starting: launch() waits for it, so the runtime's preparation overlaps its start.
+ */
 export class KeeperLauncher implements Launcher {
-  readonly #keeper: Keeper;
+  readonly #keeper: Keeper | Promise<Keeper>;
   readonly name: string;
   readonly #files: { pidFile: string; exitFile: string };
   #ran: Promise<RanEvent> | undefined;
 
-  constructor(keeper: Keeper, name: string, files: { pidFile: string; exitFile: string }) {
+  constructor(keeper: Keeper | Promise<Keeper>, name: string, files: { pidFile: string; exitFile: string }) {
     this.#keeper = keeper;
     this.name = name;
     this.#files = files;
   }
 
   async launch(argv: readonly string[], env: readonly string[], fds: readonly number[]): Promise<Launched> {
-    const s = await this.#keeper.spawn(this.name, this.#files, argv, env, fds);
+    const s = await (await this.#keeper).spawn(this.name, this.#files, argv, env, fds);
     this.#ran = s.ran;
     return { pid: s.pid, exit: s.ran.then((r) => r.status) };
   }
@@ -484,14 +503,15 @@ export function keepersOf(bundleDir: string): number[] {
   return pids;
 }
 
+/**
+ * Binds and listens at `at`. A unix socket is bound and listening when listen() returns (only the
+ * event is emitted later), so this resolves at once: Keeper.start then runs the keeper before the
+ * caller's next synchronous work (the runtime's preparation), which its start-up overlaps.
+ */
 function listen(server: net.Server, at: string): Promise<void> {
-  return new Promise((ok, fail) => {
-    server.once("error", fail);
-    server.listen(at, () => {
-      server.off("error", fail);
-      ok();
-    });
-  });
+  server.listen(at);
+  if ((server as unknown as { _handle: unknown })._handle) return Promise.resolve();
+  return new Promise((_, fail) => server.once("error", fail));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

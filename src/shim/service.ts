@@ -35,7 +35,7 @@ import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { Status } from "../proto/gen/containerd/types/task/task_pb.js";
 import type { Impl } from "../rpc/service.ts";
 import { Bundle, exitFileName, pidFileName, validateExecId } from "./bundle.ts";
-import { Keeper } from "./keeper.ts";
+import { Keeper, KeeperLauncher } from "./keeper.ts";
 import type { EventPublisher } from "./publisher.ts";
 import type { Reaper } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
@@ -189,8 +189,11 @@ export class TaskService {
           task.rootfsMounted = rootfs;
           task.rootfsMounts = req.rootfs.length;
         }
-        this.#adoptKeeper(task, await keeper);
-        await this.#spawn(task, init, (o) => runtime.create(req.id, req.bundle, o, ctx.trace));
+        // Not awaited here: the runtime prepares the container (config, cgroups, plan) while the
+        // keeper comes up, and waits for it only to start nsexec or itself.
+        const adopted = keeper.then((k) => this.#adoptKeeper(task, k));
+        adopted.catch(() => {}); // the spawn reports it
+        await this.#spawn(task, init, adopted, (o) => runtime.create(req.id, req.bundle, o, ctx.trace));
       } catch (err) {
         this.tasks.delete(req.id);
         if (task.rootfsMounted) await unmountRootfs(task.rootfsMounted, task.rootfsMounts).catch(() => {});
@@ -223,7 +226,10 @@ export class TaskService {
       if (task.init.state === "stopped") throw new FailedPreconditionError(`container ${req.id}: not running`);
       const specFile = new Bundle(task.bundle).execSpec(req.execId);
       try {
-        await this.#spawn(task, p, (o) => task.runtime.exec(req.id, p.spec ?? "{}", { ...o, specFile }, ctx.trace));
+        if (!task.keeper) throw new FailedPreconditionError(`container ${req.id}: no keeper`);
+        await this.#spawn(task, p, task.keeper, (o) =>
+          task.runtime.exec(req.id, p.spec ?? "{}", { ...o, specFile }, ctx.trace),
+        );
       } finally {
         rmSync(specFile, { force: true });
       }
@@ -465,7 +471,7 @@ export class TaskService {
    * The task's keeper is set: its EXIT events reach their processes, and a keeper that is lost
    * (it died, or broke the protocol) takes its container with it.
    */
-  #adoptKeeper(task: ShimTask, keeper: Keeper): void {
+  #adoptKeeper(task: ShimTask, keeper: Keeper): Keeper {
     task.keeper = keeper;
     keeper.onExit((e) => {
       task.processNamed(e.name)?.report(e);
@@ -475,6 +481,7 @@ export class TaskService {
     void keeper.closed.then((end) => {
       if (end === "lost") void this.#keeperLost(task);
     });
+    return keeper;
   }
 
   /**
@@ -498,22 +505,28 @@ export class TaskService {
    * keeper then takes the stdio. Sets the process's pid. Its exit may be reported before this
    * returns: watchExit() publishes it once the caller has published the start.
    */
-  async #spawn(task: ShimTask, p: ShimProcess, run: (o: SpawnOptions) => Promise<void>): Promise<void> {
-    const keeper = task.keeper;
-    if (!keeper) throw new FailedPreconditionError(`container ${task.id}: no keeper`);
+  async #spawn(
+    task: ShimTask,
+    p: ShimProcess,
+    keeper: Keeper | Promise<Keeper>,
+    run: (o: SpawnOptions) => Promise<void>,
+  ): Promise<void> {
     const io = await ProcessIO.open(p.stdio, { containerId: task.id, namespace: task.namespace });
     const bundle = new Bundle(task.bundle);
     const pidFile = bundle.pidFile(p.execId);
     for (const f of [pidFile, bundle.exitFile(p.execId)]) rmSync(f, { force: true });
     const pty = io.consoleSocket ? io.acceptConsole() : undefined;
-    const launcher = keeper.launcher(p.name, { pidFile: pidFileName(p.execId), exitFile: exitFileName(p.execId) });
+    const launcher = new KeeperLauncher(keeper, p.name, {
+      pidFile: pidFileName(p.execId),
+      exitFile: exitFileName(p.execId),
+    });
     try {
       await run({ pidFile, consoleSocket: io.consoleSocket, stdio: io.fds, launcher });
       await pty;
       const ran = await launcher.ran();
       if (ran.mainPid <= 0) throw new BerthError("internal", `the runtime wrote no pid to ${pidFile}`);
       p.pid = ran.mainPid;
-      await io.handOver(keeper, p.name);
+      await io.handOver(await keeper, p.name);
     } catch (err) {
       pty?.catch(() => {});
       await io.close();

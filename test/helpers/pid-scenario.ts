@@ -1,35 +1,11 @@
-// Building blocks for the reaper's security tests. They run inside a private pid namespace
+// Building blocks for security tests about pids: they run inside a private pid namespace
 // (`unshare --pid --fork --mount-proc`), where the test process is pid 1 and nothing else makes
 // processes, so writing ns_last_pid decides exactly which pid the next process gets.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import type { ExitStatus, Reaper } from "../../src/shim/reaper.ts";
 
 /** Set in the environment of the test file re-run as the scenario. */
-export const SCENARIO_ENV = "BERTH_REAPER_SCENARIO";
-
-/** Every exit the reaper reports, so a test can wait for one that may already have happened. */
-export class ExitLog {
-  readonly #seen = new Map<number, ExitStatus>();
-  readonly #waiting = new Map<number, () => void>();
-
-  constructor(reaper: Reaper) {
-    reaper.onExit((e) => {
-      this.#seen.set(e.pid, e);
-      this.#waiting.get(e.pid)?.();
-    });
-  }
-
-  /** Resolves once the reaper has reaped `pid`. */
-  seen(pid: number): Promise<void> {
-    if (this.#seen.has(pid)) return Promise.resolve();
-    return new Promise((r) => this.#waiting.set(pid, r));
-  }
-
-  get count(): number {
-    return this.#seen.size;
-  }
-}
+export const SCENARIO_ENV = "BERTH_PID_SCENARIO";
 
 /** The first line a shell printed, once it has exited. */
 function printedPid(child: ChildProcess): Promise<number> {
@@ -38,20 +14,6 @@ function printedPid(child: ChildProcess): Promise<number> {
     out += b.toString();
   });
   return new Promise((resolve) => child.stdout?.once("close", () => resolve(Number(out.trim().split("\n")[0]))));
-}
-
-/**
- * Starts `script` as an orphan: a shell runs it in the background, prints its pid and exits, so
- * it is reparented to this process (pid 1 here, a subreaper in the shim). Resolves its pid.
- */
-export async function orphan(script: string): Promise<number> {
-  const child = spawn("sh", ["-c", 'sh -c "$INNER" </dev/null >/dev/null & echo $!'], {
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, INNER: script },
-  });
-  const pid = await printedPid(child);
-  await new Promise((r) => (child.exitCode === null ? child.once("exit", r) : r(undefined)));
-  return pid;
 }
 
 /** Makes the next process of this pid namespace get `pid`. */
@@ -85,7 +47,7 @@ export async function spawnAtPid(pid: number, script: string, o: { printsPid?: b
   return { child, pidOfChild, printed };
 }
 
-/** The claim's result, or "timeout" (a hang is the failure these tests look for). */
+/** `p`'s result, or "timeout" (a hang is the failure these tests look for). */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
   return Promise.race([p, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref())]);
 }
@@ -105,9 +67,3 @@ export function runScenario<T>(file: string, timeoutMs: number): T {
   if (r.status !== 0) throw new Error(`scenario exited ${r.status ?? r.signal}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as T;
 }
-
-/** What a claim got, as the scenario prints it. */
-export type Claimed = { status: number } | "timeout";
-
-/** The exit status a claim got, or "timeout". */
-export const statusOf = (c: Claimed | undefined): number | string | undefined => (typeof c === "object" ? c.status : c);
