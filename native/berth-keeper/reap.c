@@ -121,8 +121,12 @@ static void ran(struct proc *p, int status, struct timespec when) {
     p->state = RUNNING;
     p->main = pid;
     struct pending *e = pid == p->spawned ? NULL : pending_find(pid);
+    siginfo_t si = {0};
     if (pid == p->spawned) exited(p, status, when); /* the spawned process was the main one */
     else if (e) { e->pid = 0; exited(p, e->status, e->when); }
+    /* Reaped, then pushed out of a full table: its status is lost, but nobody may wait for ever. */
+    else if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 && errno == ECHILD)
+      exited(p, 255, when);
   }
   spawn_settled();
 }
