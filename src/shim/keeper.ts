@@ -48,6 +48,8 @@ export type { ExitEvent, ProcRecord, RanEvent } from "./keeper-wire.ts";
 
 /** How long a keeper may take to answer HELLO (it answers as soon as it runs) and QUIT. */
 const HELLO_TIMEOUT_MS = 10_000;
+/** How long connect() tries again a keeper that refused it as busy (its last client just went). */
+const CONNECT_BUSY_MS = 1_000;
 const QUIT_TIMEOUT_MS = 2_000;
 /** A send the socket could not take yet (the keeper reads slowly) is retried this often. */
 const SEND_RETRY_MS = 5;
@@ -182,10 +184,25 @@ export class Keeper {
     }
   }
 
-  /** Connects to the keeper the bundle's `keeper` file names (a keeper a previous shim started). */
-  static connect(bundleDir: string): Promise<Keeper> {
+  /**
+   * Connects to the keeper the bundle's `keeper` file names (a keeper a previous shim started). A
+   * keeper serves one client: one that still holds a connection that just ended (its last client
+   * died a moment ago) refuses the next (`busy`), so a refused HELLO is tried again for `busyMs`.
+   */
+  static async connect(bundleDir: string, busyMs = CONNECT_BUSY_MS): Promise<Keeper> {
     const bundle = new Bundle(bundleDir);
-    return Keeper.#open(bundle, bundle.readKeeper());
+    const path = bundle.readKeeper();
+    for (const end = Date.now() + busyMs; ; ) {
+      try {
+        return await Keeper.#open(bundle, path);
+      } catch (err) {
+        // No keeper listens (ENOENT, ECONNREFUSED): nothing to wait for.
+        if (err instanceof BerthError && err.kind === "unavailable" && /ENOENT|ECONNREFUSED/.test(err.message))
+          throw err;
+        if (Date.now() >= end) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /**

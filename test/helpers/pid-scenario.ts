@@ -1,8 +1,13 @@
 // Building blocks for security tests about pids: they run inside a private pid namespace
 // (`unshare --pid --fork --mount-proc`), where the test process is pid 1 and nothing else makes
-// processes, so writing ns_last_pid decides exactly which pid the next process gets.
+// processes, so writing ns_last_pid decides exactly which pid the next process gets; and a keeper
+// whose main process exited before the pid file naming it is read.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { shimSys } from "../../src/common/sys.ts";
+import { type ExitEvent, Keeper, type RanEvent } from "../../src/shim/keeper.ts";
 
 /** Set in the environment of the test file re-run as the scenario. */
 export const SCENARIO_ENV = "BERTH_PID_SCENARIO";
@@ -66,4 +71,64 @@ export function runScenario<T>(file: string, timeoutMs: number): T {
   });
   if (r.status !== 0) throw new Error(`scenario exited ${r.status ?? r.signal}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as T;
+}
+
+/** A keeper whose spawned "runtime" started a main process that has exited already. */
+export interface ExitedMain {
+  keeper: Keeper;
+  /** The SPAWN's RAN (once the spawned shell has exited). */
+  ran: Promise<RanEvent>;
+  /** The main process's pid, as the pid file names it. */
+  main: number;
+  /** The first EXIT the keeper reports. */
+  exited: Promise<ExitEvent>;
+  /** Lets the spawned shell go on with what follows `read x` in its script. */
+  release(): void;
+  /** Ends the keeper and removes the bundle. */
+  end(): Promise<void>;
+}
+
+/**
+ * Starts a keeper in a fresh bundle and SPAWNs `init`, a shell that starts the main process as an
+ * orphan (the keeper's from the start) exiting with `status`, names it in init.pid, and waits for
+ * release() before it runs `after` and exits 0. Resolves once the main process has exited and the
+ * keeper has reaped it: its exit is kept, as the spawn still runs.
+ */
+export async function keeperWithExitedMain(status: number, after = ""): Promise<ExitedMain> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-keeper-scenario-"));
+  const keeper = await Keeper.start(dir);
+  const exited = new Promise<ExitEvent>((r) => keeper.onExit(r));
+  const [stdin, release] = shimSys().pipe();
+  const devNull = openSync("/dev/null", constants.O_RDWR);
+  const script = [
+    `(sh -c "exit ${status}" </dev/null >/dev/null 2>&1 & echo $! > init.pid.tmp)`,
+    "mv init.pid.tmp init.pid",
+    "read x",
+    after,
+    "exit 0",
+  ].filter(Boolean);
+  const s = await keeper.spawn(
+    "init",
+    { pidFile: "init.pid", exitFile: "init.exit" },
+    ["/bin/sh", "-c", script.join("; ")],
+    ["PATH=/usr/bin:/bin"],
+    [stdin, devNull, devNull],
+  );
+  closeSync(stdin);
+  closeSync(devNull);
+  const pidFile = join(dir, "init.pid");
+  for (let i = 0; i < 500 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 10));
+  const main = Number(readFileSync(pidFile, "utf8"));
+  for (let i = 0; i < 500 && existsSync(`/proc/${main}`); i++) await new Promise((r) => setTimeout(r, 10));
+  return {
+    keeper,
+    ran: s.ran,
+    main,
+    exited,
+    release: () => closeSync(release),
+    end: async () => {
+      await keeper.quit();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -8,13 +8,10 @@
 // else 255 at once. berth-keeper does not do that yet: with 3000 orphans the exit comes (5), with
 // 4500 it never does; the test is `todo` until it does.
 import assert from "node:assert/strict";
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { shimSys } from "../../src/common/sys.ts";
-import { type ExitEvent, Keeper } from "../../src/shim/keeper.ts";
-import { runScenario, SCENARIO_ENV, withTimeout } from "../helpers/pid-scenario.ts";
+import { keeperWithExitedMain, runScenario, SCENARIO_ENV, withTimeout } from "../helpers/pid-scenario.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const skip =
@@ -24,43 +21,17 @@ const skip =
 const BURST = 4500;
 
 async function scenario(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "berth-keeper-burst-"));
-  const k = await Keeper.start(dir);
+  // Once released, the spawned shell leaves BURST orphans that exit, then exits itself.
+  const t = await keeperWithExitedMain(5, `i=0; while [ $i -lt ${BURST} ]; do (true &); i=$((i+1)); done`);
   const out: Record<string, unknown> = {};
   try {
-    const exited = new Promise<ExitEvent>((r) => k.onExit(r));
-    const [stdin, release] = shimSys().pipe();
-    const devNull = openSync("/dev/null", constants.O_RDWR);
-    // The main process exits at once (an orphan: the keeper's from the start); once released, the
-    // spawned shell leaves BURST orphans that exit, then exits itself.
-    const script = [
-      '(sh -c "exit 5" </dev/null >/dev/null 2>&1 & echo $! > init.pid.tmp)',
-      "mv init.pid.tmp init.pid",
-      "read x",
-      `i=0; while [ $i -lt ${BURST} ]; do (true &); i=$((i+1)); done`,
-      "exit 0",
-    ].join("; ");
-    const s = await k.spawn(
-      "init",
-      { pidFile: "init.pid", exitFile: "init.exit" },
-      ["/bin/sh", "-c", script],
-      ["PATH=/usr/bin:/bin"],
-      [stdin, devNull, devNull],
-    );
-    closeSync(stdin);
-    closeSync(devNull);
-    const pidFile = join(dir, "init.pid");
-    for (let i = 0; i < 500 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 10));
-    const main = Number(readFileSync(pidFile, "utf8"));
-    for (let i = 0; i < 500 && existsSync(`/proc/${main}`); i++) await new Promise((r) => setTimeout(r, 10));
-    closeSync(release);
-    const ran = await withTimeout(s.ran, 100_000);
-    out.ran = ran === "timeout" ? ran : ran.mainPid === main;
-    const e = await withTimeout(exited, 3000);
+    t.release();
+    const ran = await withTimeout(t.ran, 100_000);
+    out.ran = ran === "timeout" ? ran : ran.mainPid === t.main;
+    const e = await withTimeout(t.exited, 3000);
     out.exit = e === "timeout" ? e : e.status;
   } finally {
-    await k.quit();
-    rmSync(dir, { recursive: true, force: true });
+    await t.end();
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);

@@ -22,6 +22,7 @@ import { after, describe, test } from "node:test";
 import { shimSys } from "../../../src/common/sys.ts";
 import { Bundle } from "../../../src/shim/bundle.ts";
 import { Keeper, keeperSocketPath, removeKeeperFiles } from "../../../src/shim/keeper.ts";
+import { isRunning, ppidOf, until } from "../../helpers/direct-shim.ts";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const skip =
@@ -33,23 +34,6 @@ const skip =
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function ppidOf(pid: number): number {
-  return Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); await sleep(20)) if (Date.now() > end) assert.fail(`timed out: ${what}`);
-}
-
 describe("Keeper against dist/berth-keeper", { skip }, () => {
   const dirs: string[] = [];
   const bundleDir = () => {
@@ -57,11 +41,19 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
     dirs.push(d);
     return d;
   };
+
   /** Keepers to end whatever a test did (a failed assertion must not leave one running). */
   const started: Keeper[] = [];
+  /** A keeper started in a fresh bundle, ended by after() whatever the test did. */
+  const startKeeper = async () => {
+    const dir = bundleDir();
+    const k = await Keeper.start(dir);
+    started.push(k);
+    return { dir, k };
+  };
   after(async () => {
     for (const k of started) {
-      if (k.pid > 0 && alive(k.pid)) process.kill(k.pid, "SIGKILL");
+      if (k.pid > 0 && isRunning(k.pid)) process.kill(k.pid, "SIGKILL");
       k.close();
       removeKeeperFiles(k.bundle, k.socketPath);
     }
@@ -69,9 +61,7 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
   });
 
   test("start, spawn, RAN, EXIT with its exit file, LIST, FORGET, reconnect, QUIT", { timeout: 30_000 }, async () => {
-    const dir = bundleDir();
-    const k = await Keeper.start(dir);
-    started.push(k);
+    const { dir, k } = await startKeeper();
     const path = keeperSocketPath(dir);
     assert.match(path, /^\/run\/berth\/s\/k-[0-9a-f]{24}$/);
     assert.equal(k.socketPath, path);
@@ -119,14 +109,14 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
     await assert.rejects(k.forget("init"), /no such name/);
 
     // A second client is refused while one is connected; after it leaves, another may connect.
-    await assert.rejects(Keeper.connect(dir), /busy|Broken pipe|connection/);
+    await assert.rejects(Keeper.connect(dir, 200), /busy|Broken pipe|connection/);
     k.close();
     assert.equal(await k.closed, "dropped");
     const again = await Keeper.connect(dir);
     assert.equal(again.pid, k.pid);
     assert.equal(await again.quit(), true);
     assert.equal(await again.closed, "quit");
-    await until("the keeper exits", () => !alive(k.pid));
+    await until("the keeper exits", () => !isRunning(k.pid));
     assert.ok(!existsSync(path), "socket removed");
     assert.ok(!existsSync(new Bundle(dir).keeper), "keeper file removed");
   });
@@ -134,9 +124,7 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
   test("COPY in feeds a pipe from a fifo; CLOSEIN gives EOF; HOLD takes the output fd", {
     timeout: 30_000,
   }, async () => {
-    const dir = bundleDir();
-    const k = await Keeper.start(dir);
-    started.push(k);
+    const { dir, k } = await startKeeper();
     try {
       const fifo = join(dir, "stdin");
       execFileSync("mkfifo", [fifo]);
@@ -176,9 +164,7 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
   test("SPAWN of a name in use, or with a bad name, is refused; the keeper serves on", {
     timeout: 30_000,
   }, async () => {
-    const dir = bundleDir();
-    const k = await Keeper.start(dir);
-    started.push(k);
+    const { k } = await startKeeper();
     try {
       const devNull = openSync("/dev/null", constants.O_RDWR);
       const argv = ["/bin/sleep", "100"];
@@ -187,7 +173,7 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
       await assert.rejects(k.spawn("../a", { pidFile: "", exitFile: "" }, argv, [], [devNull]), /not a valid name/);
       await assert.rejects(k.spawn("b", { pidFile: "../x", exitFile: "" }, argv, [], [devNull]), /not a valid name/);
       closeSync(devNull);
-      assert.ok(alive(s.pid));
+      assert.ok(isRunning(s.pid));
       process.kill(s.pid, "SIGKILL");
       assert.equal((await s.ran).status, 137);
     } finally {
