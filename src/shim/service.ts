@@ -520,20 +520,40 @@ export class TaskService {
       pidFile: pidFileName(p.execId),
       exitFile: exitFileName(p.execId),
     });
+    let started = false;
     try {
       await run({ pidFile, consoleSocket: io.consoleSocket, stdio: io.fds, launcher });
-      await pty;
+      started = true;
       const ran = await launcher.ran();
       if (ran.mainPid <= 0) throw new BerthError("internal", `the runtime wrote no pid to ${pidFile}`);
       p.pid = ran.mainPid;
+      await pty;
       await io.handOver(await keeper, p.name);
     } catch (err) {
       pty?.catch(() => {});
       await io.close();
+      // A process the runtime started must not outlive the call that failed (nobody would know it).
+      if (started) await this.#unstart(task, p);
+      // The keeper forgets what it spawned (a failed or half-started process): the next Start may
+      // use the name again. None spawned: nothing to forget.
+      await Promise.resolve(keeper)
+        .then((k) => k.forget(p.name))
+        .catch(() => {});
       throw err;
     }
     p.io = io;
     if (p.execId !== "") rmSync(pidFile, { force: true });
+  }
+
+  /** Removes what a started create or exec left when the rest of its call failed. */
+  async #unstart(task: ShimTask, p: ShimProcess): Promise<void> {
+    if (p.execId === "") await task.runtime.delete(task.id, true).catch(() => {});
+    else if (p.pid > 0) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {}
+    }
+    p.pid = 0;
   }
 
   /** Publishes the process's exit once its keeper reports it. */

@@ -99,6 +99,24 @@ describe("berth-shim tasks through their keepers", { skip }, () => {
     await until("B's keeper exits", () => !isRunning(keeperB));
   });
 
+  test("a Create that fails once the runtime has made the container leaves nothing behind", {
+    timeout: 60_000,
+  }, async () => {
+    const { task } = shim;
+    // A terminal asked for a process that has none: the runtime makes the container, but never
+    // sends a pty master, so the Create fails after 10 s waiting for it.
+    const b = await bundle(["sleep", "600"]);
+    const idNoPty = `kt-nopty-${process.pid}`;
+    ids.push(idNoPty);
+    const stdout = join(fifos, "nopty-out");
+    execFileSync("mkfifo", [stdout]);
+    await assert.rejects(task.create({ id: idNoPty, bundle: b.dir, stdout, terminal: true }), /no console/);
+    assert.deepEqual(readdirSync(join(shim.runtimeRoot, ns)), [], "the container was deleted");
+    assert.deepEqual(keepersOf(b.dir), [], "the keeper was ended");
+    assert.ok(!existsSync(join(b.dir, "keeper")));
+    await assert.rejects(task.state({ id: idNoPty }), /not found/);
+  });
+
   test("stdin goes through the keeper; CloseIO ends it", { timeout: 60_000 }, async () => {
     const { task } = shim;
     const b = await bundle(["sh", "-c", "cat; echo eof; exit 4"]);

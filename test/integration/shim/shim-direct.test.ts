@@ -94,6 +94,13 @@ describe("berth-shim over ttrpc, without a daemon", { skip }, () => {
     await task.delete({ id, execId: "e1" });
     assert.ok(!existsSync(join(bundle.dir, "exec-e1.exit")), "a deleted exec's exit file goes");
 
+    // An exec that cannot start fails its Start, and can be started again (the keeper forgot it).
+    const missing = { ...proc, args: ["/no/such/binary"] };
+    await task.exec({ id, execId: "e3", spec: { ...spec, value: new TextEncoder().encode(JSON.stringify(missing)) } });
+    await assert.rejects(task.start({ id, execId: "e3" }), /no such file|not found|exec/i);
+    await assert.rejects(task.start({ id, execId: "e3" }), (e: unknown) => !/name in use/.test(String(e)));
+    await task.delete({ id, execId: "e3" });
+
     // An exec'd process is the keeper's child too.
     const long = { ...proc, args: ["sleep", "600"] };
     await task.exec({ id, execId: "e2", spec: { ...spec, value: new TextEncoder().encode(JSON.stringify(long)) } });
