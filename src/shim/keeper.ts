@@ -4,6 +4,7 @@
 // in order, so each returns a promise of its own reply; events (RAN, EXIT) go to listeners. What
 // the keeper sends is decoded by keeper-wire.ts, and anything the contract does not allow ends
 // the connection: `closed` says how it ended.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import {
   closeSync,
@@ -19,9 +20,10 @@ import {
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { BerthError, errnoCode, errorMessage } from "../common/errors.ts";
 import { listenUnix, ownDir } from "../common/secure-fs.ts";
-import { sha256Hex } from "../common/sha256.ts";
 import { shimSys } from "../common/sys.ts";
 import type { Launched, Launcher } from "../runc/container/launcher.ts";
 import { Bundle } from "./bundle.ts";
@@ -60,7 +62,7 @@ export type CopyKind = "in" | "pty-in" | "out" | "pty-out";
 /** The keeper's socket for a bundle: /run/berth/s/k-<first 24 hex of sha256(bundle dir)>. */
 export function keeperSocketPath(bundleDir: string): string {
   // Not node:crypto: OpenSSL's start-up cost the long-lived shim 1.6 MiB and 10-15 ms at its first Create.
-  return join(SOCKET_DIR, `k-${sha256Hex(resolve(bundleDir)).slice(0, 24)}`);
+  return join(SOCKET_DIR, `k-${bytesToHex(sha256(utf8ToBytes(resolve(bundleDir)))).slice(0, 24)}`);
 }
 
 /** dist/berth-keeper: beside the bundled shim, or in the repo's dist/ when run from source. */
