@@ -5,8 +5,7 @@
 // namespace whose processes leave more than the cap of orphans exiting just after its main
 // process. The scenario runs in a private pid namespace (the test is its pid 1). The contract
 // (native/berth-keeper/README.md, Reaping): the exit is reported, with its status if it was kept,
-// else 255 at once. berth-keeper does not do that yet: with 3000 orphans the exit comes (5), with
-// 4500 it never does; the test is `todo` until it does.
+// else 255 at once (before 9192858 berth-keeper never reported it past 4096 orphans).
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -43,7 +42,6 @@ if (process.env[SCENARIO_ENV]) {
   describe("the keeper never drops an exit it will be asked for", { skip }, () => {
     test(`a main process's exit is reported past ${BURST} orphans exiting after it`, {
       timeout: 150_000,
-      todo: "berth-keeper drops the oldest kept exit past 4096 and then waits for it for ever",
     }, () => {
       const got = runScenario<{ ran: boolean | string; exit: number | string }>(import.meta.filename, 140_000);
       assert.equal(got.ran, true, `the keeper read the pid file: ${JSON.stringify(got)}`);
