@@ -30,6 +30,8 @@ export interface DaemonOptions {
   shims?: ReadonlyMap<string, string>;
   /** Keep a spare berth-shim ready (default true). */
   spareShim?: boolean;
+  /** A berth-shim per task that names no group, instead of one per namespace (default false). */
+  shimPerContainer?: boolean;
 }
 
 /** How long calls in progress may go on once the daemon is told to stop. */
@@ -162,6 +164,7 @@ async function startShims(opts: DaemonOptions, deps: ServiceDeps, ttrpcAddress: 
     ttrpcAddress,
     shims: opts.shims ?? DEFAULT_SHIMS,
     spare: opts.spareShim ?? true,
+    perContainer: opts.shimPerContainer ?? false,
     log: opts.log.with({ module: "runtime" }),
     onDeadShim: (d) => publishDeadTask(deps, d),
   });

@@ -27,6 +27,11 @@ const FLAGS = {
     kind: "bool",
     usage: "keep one berth-shim started ahead of need (default true; --shim-spare=false turns it off)",
   },
+  "shim-per-container": {
+    kind: "bool",
+    usage:
+      "run each task that names no group in a berth-shim of its own (default: one berth-shim serves a namespace's tasks)",
+  },
   config: { kind: "string", aliases: ["c"], usage: "configuration file (not read yet; flags configure everything)" },
   version: { kind: "bool", aliases: ["v"], usage: "print the version and exit" },
   help: { kind: "bool", aliases: ["h"], usage: "show help" },
@@ -59,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
     log,
     shims: shimTable(strs(p, "runtime-shim")),
     spareShim: p.values.get("shim-spare") !== false,
+    shimPerContainer: bool(p, "shim-per-container"),
   });
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

@@ -95,7 +95,7 @@ describe("the shim launch contract", () => {
   test("the environment a daemon gives is the one a shim reads", () => {
     const env = shimEnv(
       { PATH: "/bin" },
-      { ttrpcAddress: "/t", grpcAddress: "/g", namespace: "ns", runtimeRoot: "/r" },
+      { ttrpcAddress: "/t", grpcAddress: "/g", namespace: "ns", runtimeRoot: "/r", perContainer: true },
     );
     assert.deepEqual(env, {
       PATH: "/bin",
@@ -103,12 +103,15 @@ describe("the shim launch contract", () => {
       GRPC_ADDRESS: "/g",
       NAMESPACE: "ns",
       BERTH_SHIM_RUNTIME_ROOT: "/r",
+      BERTH_SHIM_PER_CONTAINER: "1",
     });
     const read = readShimEnv({ ...env, BERTH_SHIM_GROUP: "g1" });
     assert.equal(read.ttrpcAddress, "/t");
     assert.equal(read.runtimeRoot, "/r");
     assert.equal(read.group, "g1");
     assert.equal(read.runtime, undefined);
+    assert.equal(read.perContainer, true);
+    assert.equal(readShimEnv({}).perContainer, false);
     assert.equal(readShimEnv({}).runtimeRoot, undefined);
     // A spare has no namespace yet: none is passed.
     assert.equal("NAMESPACE" in shimEnv({}, { ttrpcAddress: "/t", grpcAddress: "/g" }), false);

@@ -190,6 +190,8 @@ export interface ShimEnvironment {
   namespace?: string | undefined;
   /** berth-shim: where the runtime keeps its state (a --root per namespace below it). */
   runtimeRoot?: string | undefined;
+  /** berth-shim: a task that names no group gets a shim of its own, not its namespace's. */
+  perContainer?: boolean | undefined;
 }
 
 /** `base` with the daemon's part of a shim's environment; unset parts are left out. */
@@ -198,6 +200,7 @@ export function shimEnv(base: NodeJS.ProcessEnv, e: ShimEnvironment): NodeJS.Pro
   if (e.namespace !== undefined) env.NAMESPACE = e.namespace;
   else delete env.NAMESPACE;
   if (e.runtimeRoot !== undefined) env.BERTH_SHIM_RUNTIME_ROOT = e.runtimeRoot;
+  if (e.perContainer !== undefined) env.BERTH_SHIM_PER_CONTAINER = e.perContainer ? "1" : "0";
   return env;
 }
 
@@ -209,6 +212,12 @@ export interface ShimEnvRead {
   runtime: string | undefined;
   /** The group whose shim this is (set by `start` for the shim it starts). */
   group: string | undefined;
+  /**
+   * BERTH_SHIM_PER_CONTAINER=1: a task without a group annotation gets a shim of its own instead of
+   * joining its namespace's (set by berth-containerd --shim-per-container; with Debian's containerd,
+   * put it in containerd's environment, which its shims inherit).
+   */
+  perContainer: boolean;
   /** V8 flags replacing the long-lived shim's own (for measuring others). */
   nodeFlags: string[] | undefined;
 }
@@ -219,6 +228,7 @@ export function readShimEnv(env: NodeJS.ProcessEnv = process.env): ShimEnvRead {
     runtimeRoot: env.BERTH_SHIM_RUNTIME_ROOT || undefined,
     runtime: env.BERTH_SHIM_RUNTIME || undefined,
     group: env.BERTH_SHIM_GROUP,
+    perContainer: env.BERTH_SHIM_PER_CONTAINER === "1",
     nodeFlags: env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean),
   };
 }

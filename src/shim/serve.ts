@@ -2,11 +2,11 @@
 // its socket, events publisher back to the daemon. It writes the bundle's `address` file (how a
 // restarted daemon finds it again) and tells `start` it is ready on fd 3. Its own log goes to the
 // bundle's `log`: a fifo the daemon reads (containerd makes one), or a plain file.
-import { closeSync, constants, existsSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, rmSync, writeSync } from "node:fs";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { errorMessage } from "../common/errors.ts";
+import { BerthError, errorMessage } from "../common/errors.ts";
 import { DaemonLogger } from "../common/log.ts";
 import { makeDir } from "../common/secure-fs.ts";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
@@ -39,10 +39,22 @@ export function runtimeRootBase(): string {
 
 /**
  * The shim's log: the bundle's `log` fifo when the daemon made one and reads it (containerd does),
- * else a `log` file in the bundle. Until it has a bundle (a spare), nowhere.
+ * else a `log` file in the bundle. Until it has a bundle (a spare), nowhere. A shared shim outlives
+ * the bundle it started in: once that bundle's log is gone, it logs in the next task's bundle.
  */
 class ShimLog {
   #fd: number | undefined;
+
+  /** Logs in `bundle` unless the current log is still there. */
+  follow(bundle: string): void {
+    if (this.#fd !== undefined) {
+      try {
+        if (fstatSync(this.#fd).nlink > 0) return;
+        closeSync(this.#fd);
+      } catch {}
+    }
+    this.open(bundle);
+  }
 
   open(bundle: string): void {
     try {
@@ -68,7 +80,11 @@ class ShimLog {
   };
 }
 
-/** How long a group's shim outlives its last task (a new task of the group may be on its way). */
+/**
+ * How long a shared shim (a namespace's or a group's) outlives its last task when the daemon did
+ * not say `now`: Debian's containerd runs `start` for a task of the group in another process,
+ * which may have found the socket and be about to create the task here.
+ */
 const GROUP_GRACE_MS = 500;
 
 /**
@@ -115,19 +131,36 @@ export async function serveShim(
   const server = createTtrpcServer({ onListenerError: (err) => log(`accept failed: ${errorMessage(err)}`) });
   const socket = a.socket || join(SOCKET_DIR, `${a.namespace}-${a.id}`);
 
-  let stopping = false;
-  const grouped = (env.group ?? a.id) !== a.id;
+  // A shim that serves a group (its namespace's, or one the containers name) may get new tasks
+  // while it has none. A spare learns at its first Create: berth-containerd hands it the first
+  // task of a namespace, or with one shim per container a task of its own.
+  const grouped = a.spare ? !env.perContainer : (env.group ?? a.id) !== a.id;
   let exitTimer: NodeJS.Timeout | undefined;
+  /** A shutdown is under way (its events are being flushed). */
+  let stopping = false;
+  /** Past the point of no return: a Create is refused, not started and then cut off. */
+  let closing = false;
+  /** Creates being served: a task that arrived while the events were flushed keeps the shim. */
+  let creating = 0;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     log("shutting down");
     await events.flush(2000);
+    if (service.tasks.size > 0 || creating > 0) {
+      // A task of the group found the socket meanwhile: this shim serves it.
+      stopping = false;
+      log("a task arrived: not shutting down");
+      return;
+    }
+    closing = true;
     events.close();
     await server.close();
     rmSync(socket, { force: true });
     process.exit(0);
   };
+  /** Whether the Shutdown being answered said `now` (berth-containerd: no task is on its way). */
+  let shutdownNow = false;
 
   let adopted = !a.spare;
   let parent: net.Socket | undefined;
@@ -144,9 +177,10 @@ export async function serveShim(
     reaper,
     events,
     () => {
-      // A group's shim waits a moment before it exits: a container of the group may have found
-      // its socket and be about to create a task in it.
-      if (grouped) exitTimer ??= setTimeout(() => void shutdown(), GROUP_GRACE_MS);
+      log(`no task left${shutdownNow ? "; told to exit now" : ""}`);
+      // A shared shim waits a moment before it exits unless told `now`: a task of its group may
+      // have found its socket and be about to be created in it.
+      if (grouped && !shutdownNow) exitTimer ??= setTimeout(() => void shutdown(), GROUP_GRACE_MS);
       else void shutdown();
     },
     (namespace, bundle) => {
@@ -159,12 +193,26 @@ export async function serveShim(
       // The bundle's `address` is how a restarted daemon finds this shim for that task.
       const b = new Bundle(bundle);
       if (!existsSync(b.address)) b.writeAddress(`unix://${socket}`);
+      shimLog.follow(bundle);
       if (adopted) return;
       adopted = true;
-      shimLog.open(bundle);
-      log(`spare shim serving ${namespace} in ${bundle}`);
+      log(`spare shim serving ${namespace} in ${bundle} on ${socket}`);
     },
   );
+  const { create, shutdown: shutdownCall } = service.impl;
+  service.impl.create = async (req, ctx) => {
+    if (closing) throw new BerthError("unavailable", `shim ${socket}: shutting down`);
+    creating++;
+    try {
+      return await create(req, ctx);
+    } finally {
+      creating--;
+    }
+  };
+  service.impl.shutdown = (req, ctx) => {
+    shutdownNow = req.now;
+    return shutdownCall(req, ctx);
+  };
   addTtrpcService(server, Task, service.impl, (method, err, ctx) =>
     logger.withTrace(ctx.trace).info(`${method}: ${errorMessage(err)}`),
   );

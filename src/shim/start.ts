@@ -1,7 +1,9 @@
 // `berth-shim start`: starts the long-lived shim for a task and prints its ttrpc address. The
 // shim is this same program re-run without an action, detached into its own session, so it
-// outlives both this process and the daemon that ran it. Containers that name a group (the
-// annotations containerd's runc shim reads) share the group's shim when it is already running.
+// outlives both this process and the daemon that ran it. One shim serves a daemon's namespace:
+// a task joins it when it is already running. Containers that name a group (the annotations
+// containerd's runc shim reads) share their group's shim instead; with one shim per container
+// (BERTH_SHIM_PER_CONTAINER=1, bundle.ts) a task without a group gets a shim of its own.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -35,7 +37,7 @@ export const GROUP_ANNOTATIONS = ["io.containerd.runc.v2.group", "io.kubernetes.
  */
 export const SHIM_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--single-threaded"];
 
-/** The socket of the shim serving `group` (a container id unless grouped). Pure. */
+/** The socket of the shim serving `group` of a namespace (see groupOf). Pure. */
 export function socketPathFor(address: string, namespace: string, group: string): string {
   // node:crypto is loaded here, not at start-up: it costs the long-lived shim 1.3 MB it never uses.
   const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
@@ -46,8 +48,22 @@ export function socketPathFor(address: string, namespace: string, group: string)
   return join(SOCKET_DIR, h);
 }
 
-/** The group a bundle's config.json puts its container in, or its own id. */
-export function groupOf(bundle: string, id: string): string {
+/**
+ * The group of a task that names none and shares its namespace's shim. No group a container names
+ * is empty (an empty annotation is no group) and no task id is, so it cannot be taken by either.
+ */
+export const NAMESPACE_GROUP = "";
+
+/**
+ * The group whose shim serves task `id`: the one its bundle's config.json names, else its
+ * namespace's (NAMESPACE_GROUP), or with `perContainer` its own id (a shim of its own).
+ */
+export function groupOf(bundle: string, id: string, perContainer = readShimEnv().perContainer): string {
+  return namedGroup(bundle) ?? (perContainer ? id : NAMESPACE_GROUP);
+}
+
+/** The group a bundle's config.json names in its annotations, if any. */
+function namedGroup(bundle: string): string | undefined {
   try {
     const spec = JSON.parse(readFileSync(new Bundle(bundle).config, "utf8")) as {
       annotations?: Record<string, unknown>;
@@ -59,7 +75,7 @@ export function groupOf(bundle: string, id: string): string {
   } catch {
     // No readable config.json: the daemon will say so at Create.
   }
-  return id;
+  return undefined;
 }
 
 /** Whether a unix socket has a live server behind it. */
@@ -97,8 +113,8 @@ export async function startShim(
   a: ShimArgs,
   argv: readonly string[],
   launch: ShimLaunch = { script: process.argv[1], env: process.env },
+  group = groupOf(a.bundle, a.id),
 ): Promise<string> {
-  const group = groupOf(a.bundle, a.id);
   const socket = socketPathFor(a.address, a.namespace, group);
   const address = `unix://${socket}`;
   // Containers of one group may start at once (in this process or in others): a lock file beside

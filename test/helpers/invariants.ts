@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { TASK_BUNDLES } from "../../src/shim/bundle.ts";
 import { keeperSocketPath } from "../../src/shim/keeper.ts";
-import { socketPathFor } from "../../src/shim/start.ts";
+import { NAMESPACE_GROUP, socketPathFor } from "../../src/shim/start.ts";
 import { pidsWithArgument } from "./peers.ts";
 
 const CONTENT = "io.containerd.content.v1.content";
@@ -351,6 +351,9 @@ export function leftovers(s: LeftoverScope): string[] {
     for (const e of existsSync(dir) ? readdirSync(dir) : []) left.push(`state ${join(dir, e)}`);
   }
   const live = new Set(shims.map((p) => p.socket));
+  // The namespace's shim (serve.ts removes its socket when it exits with its last task).
+  const nsSocket = socketPathFor(s.address, s.namespace, NAMESPACE_GROUP);
+  if (!live.has(nsSocket) && existsSync(nsSocket)) left.push(`socket ${nsSocket} of namespace ${s.namespace}'s shim`);
   for (const id of s.ids) {
     const sock = socketPathFor(s.address, s.namespace, id);
     if (existsSync(sock)) left.push(`shim socket ${sock} of ${id}`);

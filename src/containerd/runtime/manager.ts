@@ -1,5 +1,6 @@
-// The runtime manager: one shim per task, started with the shim v2 `start` protocol, reached over
-// ttrpc at the address it prints. A task's bundle lives in
+// The runtime manager: berth-shim serves every task of a namespace that names no group (one shim
+// per namespace; with --shim-per-container one per task), other shims are started with the shim v2
+// `start` protocol; each task's shim is reached over ttrpc at its address. A task's bundle lives in
 // <state>/io.containerd.runtime.v2.task/<namespace>/<id> with config.json, the shim's `address`
 // and `shim-binary` (its layout and how a shim is started: src/shim/bundle.ts); on start-up the manager reconnects to every shim whose bundle it finds, and
 // cleans up after shims that died (their `delete` action, then the bundle) and after shims that
@@ -29,7 +30,7 @@ import {
   TASK_BUNDLES,
   taskBundle,
 } from "../../shim/bundle.ts";
-import { canConnect, groupOf, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
+import { canConnect, groupOf, NAMESPACE_GROUP, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
 
 export type ShimClient = TtrpcClient<typeof Task>;
@@ -57,8 +58,13 @@ export interface ManagerOptions {
   ttrpcAddress: string;
   shims: ReadonlyMap<string, string>;
   log: DaemonLogger;
-  /** Keep one berth-shim started ahead of need, so a task's Create does not wait for Node to start. */
+  /**
+   * Keep one berth-shim started ahead of need, so a task's Create does not wait for Node to start:
+   * for the first task of a namespace (or with perContainer, for every task that names no group).
+   */
   spare: boolean;
+  /** berth-shim: a task that names no group gets a shim of its own instead of its namespace's. */
+  perContainer: boolean;
   /** Called when a dead shim's task is cleaned up: the daemon publishes exit and delete. */
   onDeadShim(h: { namespace: string; id: string; pid: number; exitStatus: number; exitedAt: Date }): void;
 }
@@ -102,6 +108,15 @@ export class ShimManager {
   readonly #creating = new Map<ShimHandle, { settled: Promise<void>; settle: () => void }>();
   readonly root: string;
   #spare: Promise<{ address: string; pid: number; parent: net.Socket | undefined } | undefined> | undefined;
+  /**
+   * Shared berth-shims (a namespace's, a group's; sharedKey) and their addresses, once started or
+   * found. Joining one, starting it and letting it go take turns (#inTurn): a burst of creates
+   * starts one shim, and no task joins a shim that its last task's release is stopping.
+   */
+  readonly #sharedShims = new Map<string, string>();
+  readonly #sharedTurns = new Map<string, Promise<unknown>>();
+  /** Handles whose shared shim was asked to shut down: no longer among its tasks. */
+  readonly #leaving = new WeakSet<ShimHandle>();
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -211,22 +226,15 @@ export class ShimManager {
       writeFileNamed(b.shimBinary, binary, { mode: 0o644 });
       let address: string | undefined;
       if (binary.endsWith("berth-shim.mjs")) {
-        // Our own shim: a spare taken over, or started in-process (no `start` process either way);
-        // it reads the runtime options from Create, not from `start`'s stdin.
-        const spare = groupOf(bundle, id) === id ? await this.#takeSpare() : undefined;
-        address = spare?.address;
-        pending.parent = spare?.parent;
-        address ??= await startShim(
-          { namespace: ns, id, address: this.#o.grpcAddress, bundle, debug: false },
-          shimFlags(this.#identity(ns, id)),
-          {
-            script: binary,
-            env: this.#shimEnv(ns),
-            holdParent: (end) => {
-              pending.parent = end;
-            },
-          },
-        );
+        // Our own shim (no `start` process: it reads the runtime options from Create, not from
+        // `start`'s stdin): its namespace's, or the spare for a task of its own, else started in-process.
+        const group = groupOf(bundle, id, this.#o.perContainer);
+        if (group !== id) address = await this.#sharedShim(pending, group);
+        else {
+          const spare = await this.#takeSpare();
+          pending.parent = spare?.parent;
+          address = spare?.address ?? (await this.#startBerthShim(pending, group));
+        }
       } else {
         await this.#openShimLog(ns, id, bundle);
         address = (await this.#runShim(binary, ns, bundle, startArgs(this.#identity(ns, id)), options)).toString();
@@ -248,6 +256,89 @@ export class ShimManager {
     }
   }
 
+  /** berth-shim started in-process for `h`'s task in `group` (joined when that group's shim runs). */
+  #startBerthShim(h: ShimHandle, group: string): Promise<string> {
+    return startShim(
+      { namespace: h.namespace, id: h.id, address: this.#o.grpcAddress, bundle: h.bundle, debug: false },
+      shimFlags(this.#identity(h.namespace, h.id)),
+      {
+        script: h.binary,
+        env: this.#shimEnv(h.namespace),
+        holdParent: (end) => {
+          h.parent = end;
+        },
+      },
+      group,
+    );
+  }
+
+  /**
+   * The address of the berth-shim serving `h`'s group: the one already serving it, else (for a
+   * namespace) the spare, else one started now. `h.address` is set in the turn, so a release
+   * taking its turn next sees that the shim has one more task.
+   */
+  #sharedShim(h: ShimHandle, group: string): Promise<string> {
+    const key = sharedKey(h.namespace, group);
+    return this.#inTurn(key, async () => {
+      const known = this.#sharedShims.get(key);
+      if (known !== undefined && (await canConnect(socketOf(known) ?? known))) {
+        new Bundle(h.bundle).writeAddress(known);
+        h.address = known;
+        return known;
+      }
+      // The spare is for the first task of a namespace; a group's shim is started for its group.
+      const spare = group === NAMESPACE_GROUP ? await this.#takeSpare() : undefined;
+      h.parent = spare?.parent;
+      // A spare writes the address into the bundle of its first Create, as any shim does.
+      h.address = spare?.address ?? (await this.#startBerthShim(h, group));
+      this.#sharedShims.set(key, h.address);
+      return h.address;
+    });
+  }
+
+  /** Runs `fn` once every earlier turn of shared shim `key` has settled. */
+  #inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const turn = (this.#sharedTurns.get(key) ?? Promise.resolve()).then(fn);
+    const settled = turn.catch(() => {});
+    this.#sharedTurns.set(key, settled);
+    void settled.then(() => {
+      if (this.#sharedTurns.get(key) === settled) this.#sharedTurns.delete(key);
+    });
+    return turn;
+  }
+
+  /**
+   * Asks `h`'s shim to shut down (after its task's delete, or a failed create): a shim of the
+   * task's own exits, and is waited for (until it has closed its socket the same id cannot have
+   * a new shim); a shared berth-shim is told `now` when `h` was its last task here, in its turn,
+   * and is waited for then, so the next task of its group starts a new one; until then it stays.
+   */
+  async #shutdownShim(h: ShimHandle, now: boolean, trace?: TraceContext): Promise<void> {
+    const group = groupOf(h.bundle, h.id, this.#o.perContainer);
+    const ask = async (now: boolean, wait: boolean) => {
+      try {
+        await h.task.shutdown({ id: h.id, now }, { timeoutMs: 5000, trace });
+        if (wait) await settleWithin(h.task.closed, SHIM_EXIT_MS);
+      } catch {
+        // A shim that already exited answers nothing; that is what we asked for.
+      }
+    };
+    if (group === h.id) return ask(now, true);
+    if (!h.binary.endsWith("berth-shim.mjs")) return ask(now, false);
+    await this.#inTurn(sharedKey(h.namespace, group), async () => {
+      // Marked in the turn: the task's handle is forgotten only later, after turns that follow.
+      this.#leaving.add(h);
+      const last = ![...this.#shims.values()].some((o) => !this.#leaving.has(o) && o.address === h.address);
+      if (last) this.#o.log.debug("stopping a shared shim: its last task is gone", { id: h.id, address: h.address });
+      await ask(last, last);
+    });
+  }
+
+  /** Whether `h`'s task has a shim of its own (not its namespace's or a group's). */
+  #ownShim(h: { bundle: string; id: string }): boolean {
+    return groupOf(h.bundle, h.id, this.#o.perContainer) === h.id;
+  }
+
   /**
    * A shim's connection that ends without the manager asking means the shim died: its task is
    * cleaned up as at start-up (the container is killed by the runtime's delete --force, as
@@ -262,41 +353,33 @@ export class ShimManager {
       this.#shims.delete(`${h.namespace}/${h.id}`);
       this.#o.log.warn("shim died; cleaning up its task", { namespace: h.namespace, id: h.id });
       await this.#cleanupDead(h.namespace, h.id, h.bundle, h.binary);
-      if (h.address.startsWith("unix://")) rmSync(h.address.slice("unix://".length), { force: true });
+      // A shared shim's socket may have a new shim behind it by now.
+      await removeDeadSocket(h.address);
     });
   }
 
   /** After the task is deleted: asks the shim to exit, forgets it, removes the bundle. */
   async release(h: ShimHandle, trace?: TraceContext): Promise<void> {
     letGo.add(h);
-    try {
-      await h.task.shutdown({ id: h.id }, { timeoutMs: 5000, trace });
-      // Until it has closed its socket the same id cannot have a new shim ("already running"):
-      // the shim flushes its events first. A group's shim stays for the group's other tasks.
-      if (groupOf(h.bundle, h.id) === h.id) await settleWithin(h.task.closed, SHIM_EXIT_MS);
-    } catch {
-      // A shim that already exited answers nothing; that is what we asked for.
-    }
+    await this.#shutdownShim(h, false, trace);
     h.task.close();
     this.#shims.delete(`${h.namespace}/${h.id}`);
     // A shim killed between answering Delete and Shutdown leaves its socket (one that exits
-    // removes its own); a group's socket stays while its shim still listens.
-    const socket = h.address.startsWith("unix://") ? h.address.slice("unix://".length) : undefined;
-    if (socket && existsSync(socket) && !(await canConnect(socket))) rmSync(socket, { force: true });
+    // removes its own); a shared shim's socket stays while its shim still listens.
+    await removeDeadSocket(h.address);
     await this.#removeBundle(h.bundle);
   }
 
   /** A shim that failed its Create: stop it and clean up after it. */
   async abandon(h: ShimHandle, trace?: TraceContext): Promise<void> {
     letGo.add(h);
-    const own = groupOf(h.bundle, h.id) === h.id;
-    try {
-      await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000, trace });
-      if (own) await settleWithin(h.task.closed, SHIM_EXIT_MS);
-    } catch {}
+    const own = this.#ownShim(h);
+    await this.#shutdownShim(h, true, trace);
     h.task.close();
-    // A shim killed outright leaves its socket (a group's stays: the group's shim may live on).
-    if (own && h.address.startsWith("unix://")) rmSync(h.address.slice("unix://".length), { force: true });
+    // A shim killed outright leaves its socket (a shared one stays while its shim lives on).
+    const socket = socketOf(h.address);
+    if (own && socket) rmSync(socket, { force: true });
+    else await removeDeadSocket(h.address);
     await this.#runShim(h.binary, h.namespace, h.bundle, this.#deleteArgs(h)).catch(() => undefined);
     this.#shims.delete(`${h.namespace}/${h.id}`);
     await this.#removeBundle(h.bundle);
@@ -334,12 +417,14 @@ export class ShimManager {
           const h: ShimHandle = { namespace: ns, id, bundle, binary, address, task };
           this.#shims.set(`${ns}/${id}`, h);
           this.#watch(h);
+          const group = groupOf(bundle, id, this.#o.perContainer);
+          if (binary.endsWith("berth-shim.mjs") && group !== id) this.#sharedShims.set(sharedKey(ns, group), address);
           this.#o.log.info("reconnected to shim", { namespace: ns, id });
         } catch (err) {
           this.#o.log.warn("shim is gone; cleaning up", { namespace: ns, id, error: errorMessage(err) });
           await this.#cleanupDead(ns, id, bundle, binary);
           // The dead shim's socket (a unix socket outlives its server).
-          if (address.startsWith("unix://")) rmSync(address.slice("unix://".length), { force: true });
+          await removeDeadSocket(address);
           continue;
         }
         // Only once the shim answered: nothing but an unreachable shim may lead to a cleanup.
@@ -355,10 +440,7 @@ export class ShimManager {
    */
   async #stopTaskless(h: ShimHandle): Promise<void> {
     letGo.add(h);
-    try {
-      await h.task.shutdown({ id: h.id, now: true }, { timeoutMs: 5000 });
-      if (groupOf(h.bundle, h.id) === h.id) await settleWithin(h.task.closed, SHIM_EXIT_MS);
-    } catch {}
+    await this.#shutdownShim(h, true);
     h.task.close();
     await this.#runShim(h.binary, h.namespace, h.bundle, this.#deleteArgs(h)).catch((err) =>
       this.#o.log.warn("shim delete failed", { namespace: h.namespace, id: h.id, error: errorMessage(err) }),
@@ -451,6 +533,7 @@ export class ShimManager {
       grpcAddress: this.#o.grpcAddress,
       namespace: ns,
       runtimeRoot: join(this.#o.state, "runc"),
+      perContainer: this.#o.perContainer,
     });
   }
 
@@ -477,6 +560,25 @@ export class ShimManager {
     if (r.code !== 0) throw failed(describeExit(r.code, r.signal), (r.stderr || r.stdout.toString()).trim());
     return r.stdout;
   }
+}
+
+/** A shared shim's key: its namespace and group (neither holds a NUL). */
+function sharedKey(namespace: string, group: string): string {
+  return `${namespace}\0${group}`;
+}
+
+/** The socket path of a `unix://` address; undefined for any other. */
+function socketOf(address: string): string | undefined {
+  return address.startsWith("unix://") ? address.slice("unix://".length) : undefined;
+}
+
+/**
+ * Removes the socket of a shim that was killed (one that exits removes its own) when nothing
+ * listens on it: a shared shim's socket may have a live shim behind it, or a new one by now.
+ */
+async function removeDeadSocket(address: string): Promise<void> {
+  const socket = socketOf(address);
+  if (socket && existsSync(socket) && !(await canConnect(socket))) rmSync(socket, { force: true });
 }
 
 /**

@@ -141,12 +141,17 @@ export class TtrpcServer {
     this.#closing.signal.addEventListener("abort", () => sock.destroy(), { once: true, signal: gone.signal });
   }
 
-  /** Stops listening, drops every connection (aborting calls in flight) and removes the socket. */
+  /**
+   * Stops listening, drops every connection (aborting calls in flight) and removes the socket. In
+   * that order: a client that sees its connection dropped must find no listener behind the path
+   * (a daemon then starts a new shim there rather than joining one that is going away).
+   */
   async close(): Promise<void> {
+    const srv = this.#net;
+    const stopped = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : Promise.resolve();
     this.#closing.abort();
     for (const s of this.#conns) s.destroy();
-    const srv = this.#net;
-    if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+    await stopped;
     if (this.#path) rmSync(this.#path, { force: true });
   }
 
