@@ -324,6 +324,11 @@ export class Keeper {
   /** FORGET: drops `name`'s record, copies and held fds. */
   async forget(name: string): Promise<void> {
     await this.#request(["FORGET", keeperName(name)]);
+    // A name forgotten while it was spawning never gets its RAN (one already sent came before
+    // this answer): its waiter ends here, so the name can be spawned again.
+    const waiter = this.#ran.get(name);
+    this.#ran.delete(name);
+    waiter?.reject(new BerthError("failed-precondition", `${name}: forgotten before its spawned process exited`));
   }
 
   /**
