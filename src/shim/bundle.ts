@@ -17,6 +17,7 @@
 //   init.exit, exec-<id>.exit the keeper: pid, status, time shim (after a restart)
 //   exec-<id>.json  shim: an exec's process spec            the runtime
 //   keeper          shim: its keeper's socket path          shim (after a restart), `delete`
+//   task.json       shim: the task's record                 shim (after a restart)
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../common/atomic-write.ts";
@@ -105,6 +106,10 @@ export class Bundle {
   exitFile(execId: string): string {
     return join(this.dir, exitFileName(execId));
   }
+  /** What a shim started after this one died needs to serve the task again (task-record.ts). */
+  get taskRecord(): string {
+    return join(this.dir, "task.json");
+  }
   /** Names the socket of the task's keeper (keeper.ts). */
   get keeper(): string {
     return join(this.dir, "keeper");
@@ -148,6 +153,10 @@ export const SHIM_FLAGS = {
   bundle: { kind: "string", usage: "the bundle directory (default: the working directory)" },
   socket: { kind: "string", usage: "the socket to serve (set by start for the shim it starts)" },
   spare: { kind: "bool", usage: "serve as a spare: namespace and bundle come with the first Create" },
+  adopt: {
+    kind: "bool",
+    usage: "first serve again the tasks of a shim that died on -socket (set by berth-containerd)",
+  },
   "parent-fd": {
     kind: "int",
     usage: "a pipe from the daemon: exit at its EOF if no Create came yet (set by the daemon)",

@@ -49,7 +49,13 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(await cleanupBundle(common));
       return 0;
     case "":
-      await serveShim({ ...common, socket: str(parsed, "socket") ?? "", spare, parentFd: parentFd(parsed) });
+      await serveShim({
+        ...common,
+        socket: str(parsed, "socket") ?? "",
+        spare,
+        adopt: parsed.values.get("adopt") === true,
+        parentFd: parentFd(parsed),
+      });
       return 0;
     default:
       throw new UsageError(`unknown action ${JSON.stringify(action)}`);

@@ -11,6 +11,7 @@ import { DaemonLogger } from "../common/log.ts";
 import { makeDir } from "../common/secure-fs.ts";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { addTtrpcService, createTtrpcServer } from "../rpc/ttrpc/server.ts";
+import { adoptTasks, bundlesNaming } from "./adopt.ts";
 import { Bundle, READY_FD, readShimEnv } from "./bundle.ts";
 import { EventPublisher } from "./publisher.ts";
 import { Reaper } from "./reaper.ts";
@@ -110,7 +111,7 @@ function watchParent(fd: number, gone: () => void): net.Socket {
  * had already handed its child to init, and the noted "parent" was init.)
  */
 export async function serveShim(
-  a: ShimArgs & { socket: string; spare: boolean; parentFd?: number | undefined },
+  a: ShimArgs & { socket: string; spare: boolean; adopt?: boolean; parentFd?: number | undefined },
 ): Promise<void> {
   const shimLog = new ShimLog();
   // Lines in containerd's logfmt; those of a call carry its trace id.
@@ -219,6 +220,18 @@ export async function serveShim(
   // Its directory is made by whoever chose the socket (start.ts: 0711, root's alone); one made
   // here (a socket named by hand) gets 0711 too. The socket itself is 0600 (ttrpc/server.ts).
   makeDir(dirname(socket), 0o711);
+  // The tasks of a shim that died on this socket are adopted before this one answers, so a
+  // daemon's Connect finds them all (adopt.ts); a shim with tasks no longer watches its daemon.
+  // Only when berth-containerd asks: Debian's containerd cleans up a dead shim's tasks itself.
+  if (a.adopt && !a.spare) {
+    const n = await adoptTasks(service, bundlesNaming(dirname(a.bundle), `unix://${socket}`), logger);
+    if (n > 0 && a.parentFd !== undefined) {
+      reached = true;
+      try {
+        closeSync(a.parentFd);
+      } catch {}
+    }
+  }
   await server.listen(socket);
   if (a.parentFd !== undefined && !reached) {
     parent = watchParent(a.parentFd, () => {

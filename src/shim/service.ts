@@ -5,7 +5,7 @@
 // its children, it holds their stdio, and exits come from its EXIT events and are published as
 // /tasks/exit. A keeper that dies takes its container with it (killed, reported exited 137).
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
@@ -43,6 +43,14 @@ import { CliRuntime, type ShimRuntime, type SpawnOptions } from "./runtime.ts";
 import { statsAny } from "./stats.ts";
 import { ProcessIO } from "./stdio.ts";
 import { ShimProcess as Process, type ShimProcess, ShimTask } from "./task.ts";
+import {
+  type ProcessRecord,
+  type RuntimeChoice,
+  readExitFile,
+  readTaskRecord,
+  recordOf,
+  writeTaskRecord,
+} from "./task-record.ts";
 
 export const SHIM_VERSION = "berth-shim 0.4.0";
 const OPTIONS_TYPE = "containerd.runc.v1.Options";
@@ -168,7 +176,8 @@ export class TaskService {
       // mounted, and none of them waits for another.
       const keeper = Keeper.start(req.bundle);
       keeper.catch(() => {});
-      const runtime = await this.#runtimeOf(opts, rt, bundle).catch(async (err: unknown) => {
+      const choice = this.#runtimeChoice(opts, rt);
+      const runtime = await this.#runtimeOf(choice, bundle).catch(async (err: unknown) => {
         await (await keeper.catch(() => undefined))?.quit();
         throw err;
       });
@@ -194,6 +203,14 @@ export class TaskService {
         const adopted = keeper.then((k) => this.#adoptKeeper(task, k));
         adopted.catch(() => {}); // the spawn reports it
         await this.#spawn(task, init, adopted, (o) => runtime.create(req.id, req.bundle, o, ctx.trace));
+        // From here a shim started after this one died can serve the task (task-record.ts).
+        task.runtimeChoice = choice;
+        try {
+          writeTaskRecord(bundle, recordOf(task, choice));
+        } catch (err) {
+          await this.#unstart(task, init);
+          throw err;
+        }
       } catch (err) {
         this.tasks.delete(req.id);
         if (task.rootfsMounted) await unmountRootfs(task.rootfsMounted, task.rootfsMounts).catch(() => {});
@@ -220,6 +237,7 @@ export class TaskService {
       if (req.execId === "") {
         await task.runtime.start(req.id, ctx.trace);
         if (p.state === "created") p.state = "running";
+        this.#save(task);
         this.#events.publish(task.namespace, "/tasks/start", TaskStartSchema, { containerId: req.id, pid: p.pid });
         return { pid: p.pid };
       }
@@ -234,6 +252,7 @@ export class TaskService {
         rmSync(specFile, { force: true });
       }
       if (p.state === "created") p.state = "running";
+      this.#save(task);
       this.#events.publish(task.namespace, "/tasks/exec-started", TaskExecStartedSchema, {
         containerId: req.id,
         execId: req.execId,
@@ -251,6 +270,7 @@ export class TaskService {
           throw new FailedPreconditionError(`exec ${req.execId} is ${p.state}: it must be stopped first`);
         }
         task.execs.delete(req.execId);
+        this.#save(task);
         // The keeper forgets it (a new exec may take its id) and its files go.
         await task.keeper?.forget(p.name).catch(() => {});
         const bundle = new Bundle(task.bundle);
@@ -274,6 +294,8 @@ export class TaskService {
           if (!(err instanceof NotFoundError)) await task.runtime.delete(req.id, true, ctx.trace);
         });
       }
+      // Deleted: a shim started after this one died must not serve it again.
+      rmSync(new Bundle(task.bundle).taskRecord, { force: true });
       if (task.rootfsMounted) {
         await unmountRootfs(task.rootfsMounted, task.rootfsMounts);
         task.rootfsMounted = undefined;
@@ -318,6 +340,7 @@ export class TaskService {
       await task.runtime.pause(req.id, ctx.trace);
       task.init.state = "paused";
       for (const e of task.execs.values()) if (e.state === "running") e.state = "paused";
+      this.#save(task);
       this.#events.publish(task.namespace, "/tasks/paused", TaskPausedSchema, { containerId: req.id });
       return {};
     },
@@ -328,6 +351,7 @@ export class TaskService {
       await task.runtime.resume(req.id, ctx.trace);
       task.init.state = "running";
       for (const e of task.execs.values()) if (e.state === "paused") e.state = "running";
+      this.#save(task);
       this.#events.publish(task.namespace, "/tasks/resumed", TaskResumedSchema, { containerId: req.id });
       return {};
     },
@@ -372,6 +396,7 @@ export class TaskService {
       }
       const stdio = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
       task.execs.set(req.execId, new Process(req.id, req.execId, stdio, json));
+      this.#save(task);
       this.#events.publish(task.namespace, "/tasks/exec-added", TaskExecAddedSchema, {
         containerId: req.id,
         execId: req.execId,
@@ -454,17 +479,32 @@ export class TaskService {
   };
 
   /** The runtime a task's options ask for: berth-runc linked in, or a binary through its command line. */
-  async #runtimeOf(opts: Options | undefined, rt: BundleRuntime, bundle: Bundle): Promise<ShimRuntime> {
-    const flags = {
-      noPivotRoot: opts?.noPivotRoot,
-      noNewKeyring: opts?.noNewKeyring,
-      systemdCgroup: opts?.systemdCgroup,
+  #runtimeChoice(opts: Options | undefined, rt: BundleRuntime): RuntimeChoice {
+    return {
+      linked: this.#config.linkedDefault && !opts?.binaryName,
+      binary: rt.binary,
+      root: rt.root,
+      noPivotRoot: opts?.noPivotRoot ?? false,
+      noNewKeyring: opts?.noNewKeyring ?? false,
+      systemdCgroup: opts?.systemdCgroup ?? false,
     };
+  }
+
+  async #runtimeOf(c: RuntimeChoice, bundle: Bundle): Promise<ShimRuntime> {
+    const flags = { noPivotRoot: c.noPivotRoot, noNewKeyring: c.noNewKeyring, systemdCgroup: c.systemdCgroup };
     // Loaded on first use: a shim that only runs other runtimes never evaluates berth-runc's code.
-    if (this.#config.linkedDefault && !opts?.binaryName) {
-      return new (await import("./linked-runtime.ts")).LinkedRuntime(rt.root, flags, this.#config.log);
+    if (c.linked) return new (await import("./linked-runtime.ts")).LinkedRuntime(c.root, flags, this.#config.log);
+    return new CliRuntime({ binary: c.binary, root: c.root, logFile: bundle.runtimeLog, ...flags });
+  }
+
+  /** Rewrites the task's record after a change of state; one that cannot be written is logged. */
+  #save(task: ShimTask): void {
+    if (!task.runtimeChoice || this.tasks.get(task.id) !== task) return;
+    try {
+      writeTaskRecord(new Bundle(task.bundle), recordOf(task, task.runtimeChoice));
+    } catch (err) {
+      this.#config.log.warn("task record not written", { id: task.id, error: errorMessage(err) });
     }
-    return new CliRuntime({ binary: rt.binary, root: rt.root, logFile: bundle.runtimeLog, ...flags });
   }
 
   /**
@@ -485,6 +525,58 @@ export class TaskService {
   }
 
   /**
+   * Serves again a task that a shim before this one created and then died under (its bundle's
+   * address names this shim's socket; adopt.ts finds it): the task is rebuilt from its record,
+   * its keeper connected and asked what ran meanwhile, and each exit nobody published yet is
+   * published now. A keeper that does not answer has died: its container is killed and reported,
+   * as for a keeper lost. Resolves the task's id.
+   */
+  async adopt(bundleDir: string): Promise<string> {
+    const bundle = new Bundle(bundleDir);
+    const rec = readTaskRecord(bundle);
+    if (rec.id !== basename(bundleDir)) throw new InvalidArgumentError(`${bundle.taskRecord}: names task ${rec.id}`);
+    if (rec.namespace !== this.#config.namespace) {
+      throw new InvalidArgumentError(`${bundle.taskRecord}: namespace ${rec.namespace}, not ${this.#config.namespace}`);
+    }
+    if (this.tasks.has(rec.id)) throw new AlreadyExistsError(`task ${rec.id}: already served`);
+    const runtime = await this.#runtimeOf(rec.runtime, bundle);
+    const task = new ShimTask(rec.id, rec.namespace, bundleDir, runtime, adoptedProcess(rec.id, rec.init));
+    for (const e of rec.execs) task.execs.set(e.execId, adoptedProcess(rec.id, e));
+    task.runtimeChoice = rec.runtime;
+    if (rec.rootfsMounts > 0) {
+      task.rootfsMounted = bundle.rootfs;
+      task.rootfsMounts = rec.rootfsMounts;
+    }
+    task.oomKills = rec.oomKills;
+    this.tasks.set(rec.id, task);
+    const started = task.processes().filter((p) => p.pid > 0 && p.state !== "stopped");
+    let keeper: Keeper;
+    try {
+      keeper = this.#adoptKeeper(task, await Keeper.connect(bundleDir));
+    } catch (err) {
+      this.#config.log.warn("keeper gone", { namespace: task.namespace, id: task.id, error: errorMessage(err) });
+      await this.#keeperLost(task);
+      return rec.id;
+    }
+    // A keeper lost during LIST is handled as any keeper lost.
+    const listed = await keeper.list().catch(() => undefined);
+    if (!listed) return rec.id;
+    const byName = new Map(listed.map((r) => [r.name, r]));
+    for (const p of started) {
+      const r = byName.get(p.name);
+      if (r?.state === "exited" && r.exitedAt) {
+        p.report({ name: p.name, pid: r.pid, status: r.status, exitedAt: r.exitedAt });
+      } else if (!r || r.state === "failed") {
+        // Not known to its keeper (or its spawn failed): nothing of it runs.
+        p.report({ name: p.name, pid: p.pid, status: KILLED, exitedAt: new Date() });
+      }
+      this.#watchExit(task, p);
+    }
+    if (task.init.state !== "stopped") task.memoryCgroup = memoryCgroupOf(task.init.pid);
+    return rec.id;
+  }
+
+  /**
    * A keeper whose connection ended without QUIT: its container is killed (the keeper held its
    * stdio and would have reported its exits), and every started process not yet exited is
    * reported exited, killed. The task stays, to be deleted as any stopped task.
@@ -494,8 +586,10 @@ export class TaskService {
     this.#config.log.warn("keeper lost: killing the container", { namespace: task.namespace, id: task.id });
     await task.runtime.kill(task.id, 9, true).catch(() => {});
     const now = new Date();
+    const bundle = new Bundle(task.bundle);
     for (const p of task.processes()) {
-      if (p.pid > 0) this.#exited(task, p, { status: KILLED, exitedAt: now });
+      // An exit the keeper recorded before it went is the process's own.
+      if (p.pid > 0) this.#exited(task, p, readExitFile(bundle, p.execId) ?? { status: KILLED, exitedAt: now });
     }
   }
 
@@ -573,6 +667,7 @@ export class TaskService {
       exitStatus: e.status,
       exitedAt: timestampFromDate(e.exitedAt),
     });
+    this.#save(task);
   }
 
   #checkAllOom(): void {
@@ -594,6 +689,16 @@ export class TaskService {
       this.#events.publish(task.namespace, "/tasks/oom", TaskOOMSchema, { containerId: task.id });
     }
   }
+}
+
+/** A process as a task's record keeps it; its stdio, when started, is its keeper's. */
+function adoptedProcess(containerId: string, r: ProcessRecord): ShimProcess {
+  const p = new Process(containerId, r.execId, r.stdio, r.spec);
+  p.pid = r.pid;
+  if (r.exit) p.setExited(r.exit.status, new Date(r.exit.at));
+  else p.state = r.state;
+  if (r.pid > 0) p.io = ProcessIO.handedOver(r.stdio);
+  return p;
 }
 
 /** The v1 memory cgroup directory of a process, if it has one. */

@@ -113,6 +113,11 @@ export class ProcessIO {
     this.consoleSocket = o.console?.path;
   }
 
+  /** The stdio of a process a shim before this one handed to its keeper: nothing is held here. */
+  static handedOver(config: StdioConfig): ProcessIO {
+    return new ProcessIO(config, { fds: [-1, -1, -1], owned: [] });
+  }
+
   /** Opens what `config` names; handOver() or close() releases it all. */
   static async open(config: StdioConfig, ctx: IoContext): Promise<ProcessIO> {
     const owned: number[] = [];

@@ -6,6 +6,7 @@ import { processName } from "./bundle.ts";
 import type { ExitEvent, Keeper } from "./keeper.ts";
 import type { ShimRuntime } from "./runtime.ts";
 import type { ProcessIO, StdioConfig } from "./stdio.ts";
+import type { RuntimeChoice } from "./task-record.ts";
 
 export type ProcessState = "created" | "running" | "paused" | "stopped";
 
@@ -82,6 +83,8 @@ export class ShimTask {
   oomKills = 0;
   /** The task's keeper: its processes' parent, holder of their stdio (set once it has started). */
   keeper: Keeper | undefined;
+  /** How its runtime is reached, kept in its record for a shim that adopts it (task-record.ts). */
+  runtimeChoice: RuntimeChoice | undefined;
 
   constructor(id: string, namespace: string, bundle: string, runtime: ShimRuntime, init: ShimProcess) {
     this.id = id;

@@ -15,6 +15,7 @@ import {
   retryUntil,
   startWithBusybox,
 } from "../helpers/berth-containerd.ts";
+import { COUNTER_SCRIPT, readCounter } from "../helpers/counter-log.ts";
 
 const IMAGE = BUSYBOX_IMAGE;
 const COUNT = 20;
@@ -33,15 +34,8 @@ const ok = (r: CtrResult, what: string) => {
   return r.stdout;
 };
 
-/** The numbers a counter log holds, and whether any is missing or repeated. */
-function counter(path: string): { last: number; gaps: string[] } {
-  const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
-  const gaps: string[] = [];
-  lines.forEach((l, i) => {
-    if (l !== String(i)) gaps.push(`line ${i}: ${JSON.stringify(l)}`);
-  });
-  return { last: lines.length - 1, gaps };
-}
+/** The numbers a counter's log holds, and any line that is not the next number. */
+const counter = (path: string) => readCounter(readFileSync(path, "utf8"));
 
 describe("kill -9 of berth-containerd while 20 containers run", { skip }, () => {
   let d: Daemon;
@@ -58,11 +52,9 @@ describe("kill -9 of berth-containerd while 20 containers run", { skip }, () => 
   });
 
   test("containers, their output and their exits survive the daemon", { timeout: 240_000 }, async () => {
-    // Each container counts until a stop file appears in its /tmp, then exits with the file's number.
-    const script = "i=0; while [ ! -e /tmp/stop ]; do echo $i; i=$((i+1)); sleep 0.1; done; exit $(cat /tmp/stop)";
     for (const id of ids) {
       ok(
-        await d.ctrAsync(["run", "-d", "--log-uri", `file://${logOf(id)}`, IMAGE, id, "sh", "-c", script]),
+        await d.ctrAsync(["run", "-d", "--log-uri", `file://${logOf(id)}`, IMAGE, id, "sh", "-c", COUNTER_SCRIPT]),
         `run ${id}`,
       );
     }

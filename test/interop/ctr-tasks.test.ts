@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { keepersOf } from "../../src/shim/keeper.ts";
 import {
   type BerthContainerd,
   BUSYBOX_IMAGE,
@@ -16,6 +17,7 @@ import {
   startWithBusybox,
 } from "../helpers/berth-containerd.ts";
 import { removeProbes, subscribedCtrEvents } from "../helpers/ctr-events.ts";
+import { shimsOf } from "../helpers/invariants.ts";
 
 const IMAGE = BUSYBOX_IMAGE;
 const skip =
@@ -245,28 +247,56 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     ok(await d.ctrAsync(["containers", "rm", "texec"]), "rm");
   });
 
-  test("a shim killed with SIGKILL: its task is cleaned up and reported as exited", { timeout: 60_000 }, async () => {
-    const before = new Set(shimPids(d.address, d.state));
-    ok(await d.ctrAsync(["run", "-d", IMAGE, "orphaned", "sleep", "1000"]), "run -d");
-    const row = /^orphaned\s+(\d+)/m.exec(ok(await d.ctrAsync(["task", "ls"]), "ls"));
+  /** `ctr run -d` of a sleeper: its pid, bundle and the socket of the shim serving it. */
+  const runSleeper = async (id: string) => {
+    ok(await d.ctrAsync(["run", "-d", IMAGE, id, "sleep", "1000"]), "run -d");
+    const row = new RegExp(`^${id}\\s+(\\d+)`, "m").exec(ok(await d.ctrAsync(["task", "ls"]), "ls"));
     assert.ok(row);
-    const pid = Number(row[1]);
-    const shim = shimPids(d.address, d.state).find((p) => !before.has(p));
+    const bundle = join(d.state, "io.containerd.runtime.v2.task", "default", id);
+    const socket = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
+    return { pid: Number(row[1]), bundle, socket };
+  };
+
+  test("a shim killed with SIGKILL: a new one serves its task, which runs on", { timeout: 60_000 }, async () => {
+    const { pid, socket } = await runSleeper("orphaned");
+    const serving = () => shimsOf(d.address).find((p) => p.socket === socket)?.pid;
+    const shim = serving();
     assert.ok(shim, "the task's shim");
-    const events = await subscribedCtrEvents(d);
     process.kill(shim, "SIGKILL");
+    // The daemon starts a new shim on the same socket, which adopts the task from its keeper.
+    for (let i = 0; i < 100 && (serving() ?? shim) === shim; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(serving() !== undefined && serving() !== shim, "a new shim serves the task");
+    const ls = await retryUntil(
+      () => d.ctrAsync(["task", "ls"]),
+      (r) => /^orphaned\s+\d+\s+RUNNING/m.test(r.stdout),
+    );
+    assert.match(ls.stdout, new RegExp(`^orphaned\\s+${pid}\\s+RUNNING`, "m"), "the same container runs on");
+    assert.equal(ok(await d.ctrAsync(["task", "exec", "--exec-id", "e", "orphaned", "echo", "hi"]), "exec"), "hi\n");
+    ok(await d.ctrAsync(["task", "delete", "--force", "orphaned"]), "delete");
+    ok(await d.ctrAsync(["containers", "rm", "orphaned"]), "rm");
+  });
+
+  test("a shim and a keeper killed with SIGKILL: the keeper's task is cleaned up and reported as exited", {
+    timeout: 60_000,
+  }, async () => {
+    const { pid, bundle, socket } = await runSleeper("orphaned2");
+    const shim = shimsOf(d.address).find((p) => p.socket === socket)?.pid;
+    assert.ok(shim, "the task's shim");
+    const keepers = keepersOf(bundle);
+    assert.equal(keepers.length, 1, "the task's keeper");
+    const events = await subscribedCtrEvents(d);
+    for (const victim of [...keepers, shim]) process.kill(victim, "SIGKILL");
     // The clean-up ends with the bundle's removal.
-    const bundle = join(d.state, "io.containerd.runtime.v2.task", "default", "orphaned");
     for (let i = 0; i < 100 && existsSync(bundle); i++) await new Promise((r) => setTimeout(r, 100));
     events.child.kill();
     await removeProbes(d, events);
-    assert.doesNotMatch(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^orphaned\s/m);
-    // Dead: gone, or a zombie of whatever adopted it once its shim was gone.
+    assert.doesNotMatch(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^orphaned2\s/m);
+    // Dead: gone, or a zombie of whatever adopted it once its keeper was gone.
     const state = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] : "gone";
-    assert.ok(state === "gone" || state === "Z", `the container went with its shim (state ${state})`);
-    assert.match(events.output(), /\/tasks\/exit.*orphaned/);
-    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), /\/orphaned\/rootfs/);
+    assert.ok(state === "gone" || state === "Z", `the container went with its keeper (state ${state})`);
+    assert.match(events.output(), /\/tasks\/exit.*orphaned2/);
+    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), /\/orphaned2\/rootfs/);
     assert.ok(!existsSync(bundle), "bundle removed");
-    ok(await d.ctrAsync(["containers", "rm", "orphaned"]), "rm");
+    ok(await d.ctrAsync(["containers", "rm", "orphaned2"]), "rm");
   });
 });

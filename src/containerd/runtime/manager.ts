@@ -23,6 +23,7 @@ import { createTtrpcClient, type TtrpcClient } from "../../rpc/ttrpc/client.ts";
 import {
   Bundle,
   deleteArgs,
+  groupEnv,
   type ShimIdentity,
   shimEnv,
   shimFlags,
@@ -30,7 +31,15 @@ import {
   TASK_BUNDLES,
   taskBundle,
 } from "../../shim/bundle.ts";
-import { canConnect, groupOf, NAMESPACE_GROUP, SOCKET_DIR, startShim, startSpare } from "../../shim/start.ts";
+import {
+  canConnect,
+  groupOf,
+  NAMESPACE_GROUP,
+  SOCKET_DIR,
+  spawnShim,
+  startShim,
+  startSpare,
+} from "../../shim/start.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
 
 export type ShimClient = TtrpcClient<typeof Task>;
@@ -117,6 +126,8 @@ export class ShimManager {
   readonly #sharedTurns = new Map<string, Promise<unknown>>();
   /** Handles whose shared shim was asked to shut down: no longer among its tasks. */
   readonly #leaving = new WeakSet<ShimHandle>();
+  /** Shims being started again after they died, by address (#reviveShimOf). */
+  readonly #revivals = new Map<string, Promise<void>>();
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -340,22 +351,123 @@ export class ShimManager {
   }
 
   /**
-   * A shim's connection that ends without the manager asking means the shim died: its task is
-   * cleaned up as at start-up (the container is killed by the runtime's delete --force, as
-   * containerd does when a shim dies), and exit and delete are published.
+   * A shim's connection that ends without the manager asking means the shim died. A berth-shim
+   * is started again for the tasks whose keeper lives (#revive); any other task is cleaned up as
+   * at start-up (the container is killed by the runtime's delete --force, as containerd does when
+   * a shim dies), and exit and delete are published.
    */
   #watch(h: ShimHandle): void {
-    void h.task.closed.then(async () => {
+    const task = h.task;
+    void task.closed.then(async () => {
       // During its Create the failed call's handler abandons the shim (tasks.ts); once it is
       // answered, a shim that died meanwhile is cleaned up here.
       await this.#creating.get(h)?.settled;
-      if (letGo.has(h) || this.#shims.get(`${h.namespace}/${h.id}`) !== h) return;
-      this.#shims.delete(`${h.namespace}/${h.id}`);
-      this.#o.log.warn("shim died; cleaning up its task", { namespace: h.namespace, id: h.id });
-      await this.#cleanupDead(h.namespace, h.id, h.bundle, h.binary);
+      // Let go of, or connected again to a new shim already (its connections all ended at once).
+      if (letGo.has(h) || this.#shims.get(`${h.namespace}/${h.id}`) !== h || h.task !== task) return;
+      if (isBerthShim(h.binary)) return this.#reviveShimOf(h);
+      await this.#forgetDead(h);
       // A shared shim's socket may have a new shim behind it by now.
       await removeDeadSocket(h.address);
     });
+  }
+
+  /** A task whose shim is gone for good: cleaned up, its exit and delete published. */
+  async #forgetDead(h: ShimHandle): Promise<void> {
+    this.#shims.delete(`${h.namespace}/${h.id}`);
+    this.#o.log.warn("shim died; cleaning up its task", { namespace: h.namespace, id: h.id });
+    await this.#cleanupDead(h.namespace, h.id, h.bundle, h.binary);
+  }
+
+  /** #revive for the shim `h` was served by, once however many of its handles saw it die. */
+  #reviveShimOf(h: ShimHandle): Promise<void> {
+    let revival = this.#revivals.get(h.address);
+    if (!revival) {
+      const address = h.address;
+      revival = (async () => {
+        // Creates in flight there settle first: a failed one is abandoned, an answered one served again.
+        const creating = [...this.#creating].filter(([o]) => o.address === address).map(([, c]) => c.settled);
+        await Promise.all(creating);
+        const group = groupOf(h.bundle, h.id, this.#o.perContainer);
+        const key = group === h.id ? `own\0${address}` : sharedKey(h.namespace, group);
+        await this.#inTurn(key, () =>
+          this.#revive(
+            address,
+            [...this.#shims.values()].filter((o) => o.address === address && !letGo.has(o)),
+          ),
+        );
+      })().finally(() => this.#revivals.delete(address));
+      this.#revivals.set(address, revival);
+    }
+    return revival;
+  }
+
+  /**
+   * The berth-shim at `address` is gone (its connections ended unasked, or a restarted daemon
+   * found nothing behind its socket). Tasks whose keeper still answers keep running: a new shim
+   * is started on the same socket and adopts them (src/shim/adopt.ts), and each handle is
+   * connected to it again. The others, and any the new shim does not serve, are cleaned up and
+   * reported as a dead shim's (#forgetDead). Callers hold the shim's turn: no task joins it meanwhile.
+   */
+  async #revive(address: string, handles: ShimHandle[]): Promise<void> {
+    const alive: ShimHandle[] = [];
+    for (const h of handles) {
+      if (await keeperAnswers(h.bundle)) alive.push(h);
+      else await this.#forgetDead(h);
+    }
+    const socket = socketOf(address);
+    const first = alive[0];
+    if (!first || !socket) return void (await removeDeadSocket(address));
+    try {
+      // A shim still listening there (it dropped its connections but lives) is connected to again.
+      if (!(await canConnect(socket))) await this.#respawn(first, socket);
+    } catch (err) {
+      this.#o.log.warn("shim not restarted", { address, error: errorMessage(err) });
+      for (const h of alive) await this.#forgetDead(h);
+      return void (await removeDeadSocket(address));
+    }
+    this.#o.log.warn("shim restarted for its tasks", { address, tasks: alive.length });
+    const served = await Promise.all(alive.map((h) => this.#reconnect(h)));
+    for (const [i, h] of alive.entries()) if (!served[i]) await this.#forgetDead(h);
+    if (!served.includes(true)) {
+      // It adopted none of them: it has nothing to serve.
+      const task = this.#connect(address, first.namespace);
+      await task.shutdown({ id: first.id, now: true }, { timeoutMs: 5000 }).catch(() => {});
+      await settleWithin(task.closed, SHIM_EXIT_MS);
+      task.close();
+    }
+  }
+
+  /** berth-shim started anew on `socket` in `h`'s bundle, where it adopts the tasks naming it. */
+  async #respawn(h: ShimHandle, socket: string): Promise<void> {
+    const group = groupOf(h.bundle, h.id, this.#o.perContainer);
+    await spawnShim(
+      { script: h.binary, env: this.#shimEnv(h.namespace) },
+      ["-socket", socket, "-adopt", ...shimFlags(this.#identity(h.namespace, h.id))],
+      h.bundle,
+      group === h.id ? {} : groupEnv(group),
+    );
+  }
+
+  /** `h` connected again to its shim: whether that shim serves its task. */
+  async #reconnect(h: ShimHandle): Promise<boolean> {
+    h.task?.close();
+    h.task = this.#connect(h.address, h.namespace);
+    try {
+      const { taskPid } = await h.task.connect({ id: h.id }, { timeoutMs: LOAD_CONNECT_MS });
+      if (taskPid === 0) return false;
+    } catch {
+      return false;
+    }
+    this.#shims.set(`${h.namespace}/${h.id}`, h);
+    this.#remember(h);
+    this.#watch(h);
+    return true;
+  }
+
+  /** A shared berth-shim found serving `h`: the next task of its group joins it. */
+  #remember(h: ShimHandle): void {
+    const group = groupOf(h.bundle, h.id, this.#o.perContainer);
+    if (isBerthShim(h.binary) && group !== h.id) this.#sharedShims.set(sharedKey(h.namespace, group), h.address);
   }
 
   /** After the task is deleted: asks the shim to exit, forgets it, removes the bundle. */
@@ -389,6 +501,8 @@ export class ShimManager {
   async load(): Promise<void> {
     await sweepDeadSpares();
     if (!existsSync(this.root)) return;
+    /** Tasks of berth-shims that did not answer, by address: revived once all are known. */
+    const unanswered = new Map<string, ShimHandle[]>();
     for (const ns of readdirSync(this.root)) {
       for (const id of readdirSync(join(this.root, ns))) {
         const b = new Bundle(join(this.root, ns, id));
@@ -417,10 +531,14 @@ export class ShimManager {
           const h: ShimHandle = { namespace: ns, id, bundle, binary, address, task };
           this.#shims.set(`${ns}/${id}`, h);
           this.#watch(h);
-          const group = groupOf(bundle, id, this.#o.perContainer);
-          if (binary.endsWith("berth-shim.mjs") && group !== id) this.#sharedShims.set(sharedKey(ns, group), address);
+          this.#remember(h);
           this.#o.log.info("reconnected to shim", { namespace: ns, id });
         } catch (err) {
+          if (isBerthShim(binary) && socketOf(address)) {
+            const dead = { namespace: ns, id, bundle, binary, address, task: undefined as unknown as ShimClient };
+            unanswered.set(address, [...(unanswered.get(address) ?? []), dead]);
+            continue;
+          }
           this.#o.log.warn("shim is gone; cleaning up", { namespace: ns, id, error: errorMessage(err) });
           await this.#cleanupDead(ns, id, bundle, binary);
           // The dead shim's socket (a unix socket outlives its server).
@@ -430,6 +548,10 @@ export class ShimManager {
         // Only once the shim answered: nothing but an unreachable shim may lead to a cleanup.
         await this.#openShimLog(ns, id, bundle, false).catch(() => {});
       }
+    }
+    for (const [address, handles] of unanswered) {
+      this.#o.log.warn("shim is gone", { address, tasks: handles.length });
+      await this.#revive(address, handles);
     }
   }
 
@@ -559,6 +681,20 @@ export class ShimManager {
     }
     if (r.code !== 0) throw failed(describeExit(r.code, r.signal), (r.stderr || r.stdout.toString()).trim());
     return r.stdout;
+  }
+}
+
+/** Our own shim, which can be started again for its tasks (its keepers keep them meanwhile). */
+function isBerthShim(binary: string): boolean {
+  return binary.endsWith("berth-shim.mjs");
+}
+
+/** Whether the keeper a bundle names listens (a keeper is its container's parent). */
+async function keeperAnswers(bundle: string): Promise<boolean> {
+  try {
+    return await canConnect(new Bundle(bundle).readKeeper());
+  } catch {
+    return false; // no keeper file: none was started, or it ended
   }
 }
 
