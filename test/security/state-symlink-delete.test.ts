@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "n
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { keepersOf } from "../../src/shim/keeper.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import {
   type BerthContainerd,
@@ -81,7 +82,11 @@ describe("--state through a symlink: a dead shim's clean-up never deletes throug
 
     const shims = shimPids(d.address, link);
     assert.equal(shims.length, 1, `one shim serves the task: ${shims.join(",")}`);
-    process.kill(shims[0]!, "SIGKILL");
+    // The task's keeper goes too: with it alive the daemon would start a new shim that adopts the
+    // task (test/faults/shim-kill9), and the dead-shim clean-up this test is about would not run.
+    const keepers = keepersOf(bundle);
+    assert.equal(keepers.length, 1, "the task's keeper");
+    for (const victim of [...keepers, shims[0]!]) process.kill(victim, "SIGKILL");
     // The daemon sees the shim's connection drop and cleans up (delete action, unmount, bundle).
     const gone = await pollUntil(async () => !existsSync(bundle), 30_000);
     if (!gone) assert.fail(`the bundle is left: ${readdirSync(bundle).join(",")}\n${(await d.log()).slice(-2000)}`);
