@@ -72,7 +72,8 @@ async function isolatedRuntime(h: Half, shared: boolean, procIn?: string, ownMou
   const inside = [
     shared ? "mount --make-rshared / || exit 125" : "",
     procIn ? `mount -t proc proc ${procIn}/proc || exit 125` : "",
-    ownMount ? `mount --bind ${ownMount} ${ownMount} || exit 125` : "",
+    // --rbind: what is mounted below it (a checkout under /tmp) stays visible to the runtime.
+    ownMount ? `mount --rbind ${ownMount} ${ownMount} || exit 125` : "",
     'readlink /proc/self/ns/mnt > "$0/ns"',
     'cat /proc/self/mountinfo > "$0/before"',
     '"$@"; rc=$?',
