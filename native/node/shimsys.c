@@ -34,12 +34,24 @@
  *                                any errno, its message and `sent` saying how many bytes went.
  *   openPty() -> [master, slave] a new pty (posix_openpt, unlockpt, TIOCGPTPEER), both O_NOCTTY
  *                                and close-on-exec: a terminal for tests of what relays one.
+ *   listenUnix(path) -> fd       socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC), bind(path), listen():
+ *                                a keeper's listening socket, made on the caller's thread (a Node
+ *                                server would bind a turn of the event loop later).
+ *   spawnKeeper(path, fd3, fd4) -> pid
+ *                                posix_spawn of path with no arguments and no environment, stdin,
+ *                                stdout and stderr /dev/null, fd3 and fd4 as 3 and 4, in a session of
+ *                                its own, every signal at its default and none blocked. glibc's
+ *                                posix_spawn is a vfork: its cost does not grow with the caller's
+ *                                memory, where Node's spawn copies the page tables of the whole shim.
+ *                                The child is not libuv's: the caller reaps it (waitPid).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +61,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -347,6 +360,93 @@ static napi_value open_pty(napi_env env, napi_callback_info info) {
   return int_pair(env, master, slave);
 }
 
+static napi_value listen_unix(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, "missing argument");
+    return NULL;
+  }
+  /* sun_path whole, with its NUL: a longer path is refused, never cut. */
+  if (arg_string(env, argv[0], addr.sun_path, sizeof addr.sun_path) != 0) return NULL;
+  if (addr.sun_path[0] == 0) {
+    napi_throw_type_error(env, "EINVAL", "an empty socket path");
+    return NULL;
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind/listen", err);
+  }
+  napi_value result;
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
+/* The lowest fd a spawn's sources are moved to first, so that no dup2 onto 3 or 4 overwrites a
+ * source still to be moved. */
+#define SPAWN_SOURCE_FLOOR 16
+
+static napi_value spawn_keeper(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  size_t argc = 3;
+  char path[4096];
+  int32_t fd3, fd4;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "missing argument");
+    return NULL;
+  }
+  if (arg_string(env, argv[0], path, sizeof path) != 0) return NULL;
+  if (napi_get_value_int32(env, argv[1], &fd3) != napi_ok || napi_get_value_int32(env, argv[2], &fd4) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fds must be integers");
+    return NULL;
+  }
+  int src3 = fcntl(fd3, F_DUPFD_CLOEXEC, SPAWN_SOURCE_FLOOR);
+  int src4 = src3 < 0 ? -1 : fcntl(fd4, F_DUPFD_CLOEXEC, SPAWN_SOURCE_FLOOR);
+  if (src3 < 0 || src4 < 0) {
+    int err = errno;
+    if (src3 >= 0) close(src3);
+    return throw_errno(env, "spawnKeeper: fcntl(F_DUPFD_CLOEXEC)", err);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  int err = posix_spawn_file_actions_init(&fa);
+  if (err == 0) {
+    err = posix_spawnattr_init(&at);
+    if (err != 0) posix_spawn_file_actions_destroy(&fa);
+  }
+  if (err != 0) {
+    close(src3);
+    close(src4);
+    return throw_errno(env, "spawnKeeper: init", err);
+  }
+  for (int i = 0; i < 3 && err == 0; i++)
+    err = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+  if (err == 0) err = posix_spawn_file_actions_adddup2(&fa, src3, 3);
+  if (err == 0) err = posix_spawn_file_actions_adddup2(&fa, src4, 4);
+  if (err == 0) err = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (err == 0) err = posix_spawnattr_setsigmask(&at, &none);
+  if (err == 0) err = posix_spawnattr_setsigdefault(&at, &all);
+  pid_t pid = -1;
+  char *args[] = {path, NULL};
+  char *envp[] = {NULL};
+  if (err == 0) err = posix_spawn(&pid, path, &fa, &at, args, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(src3);
+  close(src4);
+  if (err != 0) return throw_errno(env, "spawnKeeper: posix_spawn", err);
+  napi_value result;
+  napi_create_int32(env, pid, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_default, NULL},
@@ -361,6 +461,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"socketpair", NULL, make_socketpair, NULL, NULL, NULL, napi_default, NULL},
       {"sendFds", NULL, send_fds, NULL, NULL, NULL, napi_default, NULL},
       {"openPty", NULL, open_pty, NULL, NULL, NULL, napi_default, NULL},
+      {"listenUnix", NULL, listen_unix, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnKeeper", NULL, spawn_keeper, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

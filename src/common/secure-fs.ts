@@ -53,15 +53,36 @@ export function ownDir(dir: string, mode: number): number | undefined {
  * flight.) If this throws after `bind` succeeded, the caller closes its server.
  */
 export async function listenUnix(path: string, mode: number, bind: (at: string) => Promise<void>): Promise<void> {
-  const tmp = mkdtempSync(join(dirname(path), ".sock-"));
+  const tmp = privateBindDir(path);
   try {
     const at = join(tmp, "s");
     await bind(at);
-    chmodSync(at, mode);
-    renameSync(at, path);
+    publishSocket(at, path, mode);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** listenUnix with a synchronous `bind` (one that returns a listening fd, say): its result. */
+export function listenUnixSync<T>(path: string, mode: number, bind: (at: string) => T): T {
+  const tmp = privateBindDir(path);
+  try {
+    const at = join(tmp, "s");
+    const bound = bind(at);
+    publishSocket(at, path, mode);
+    return bound;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function privateBindDir(path: string): string {
+  return mkdtempSync(join(dirname(path), ".sock-"));
+}
+
+function publishSocket(at: string, path: string, mode: number): void {
+  chmodSync(at, mode);
+  renameSync(at, path);
 }
 
 /**

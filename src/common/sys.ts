@@ -35,6 +35,13 @@ export interface ShimSys {
   sendFds(sockFd: number, data: Uint8Array, fds: number[]): number;
   /** A new pty: [master, slave] (posix_openpt, unlockpt, TIOCGPTPEER), O_NOCTTY and close-on-exec. */
   openPty(): [number, number];
+  /** A unix stream socket bound at `path` and listening, close-on-exec (the path must fit sun_path). */
+  listenUnix(path: string): number;
+  /**
+   * posix_spawn (a vfork) of `path`, no arguments or environment, stdio /dev/null, `fd3` and `fd4`
+   * as 3 and 4, its own session, default signals: the pid. Not libuv's child: the caller reaps it.
+   */
+  spawnKeeper(path: string, fd3: number, fd4: number): number;
 }
 
 let loaded: ShimSys | undefined;

@@ -5,7 +5,6 @@
 // the keeper sends is decoded by keeper-wire.ts, and anything the contract does not allow ends
 // the connection: `closed` says how it ended.
 
-import { type ChildProcess, spawn } from "node:child_process";
 import {
   closeSync,
   constants,
@@ -23,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { BerthError, errnoCode, errorMessage } from "../common/errors.ts";
-import { listenUnix, ownDir } from "../common/secure-fs.ts";
+import { listenUnixSync, ownDir } from "../common/secure-fs.ts";
 import { shimSys } from "../common/sys.ts";
 import type { Launched, Launcher } from "../runc/container/launcher.ts";
 import { Bundle } from "./bundle.ts";
@@ -139,48 +138,46 @@ export class Keeper {
 
   /**
    * Starts the keeper of a task's bundle: binds its socket (0600, in SOCKET_DIR), names it in the
-   * bundle's `keeper` file, runs dist/berth-keeper detached with fd 3 the bundle directory and
-   * fd 4 the listening socket, and connects.
+   * bundle's `keeper` file, spawns dist/berth-keeper with fd 3 the bundle directory and fd 4 the
+   * listening socket, and connects. All but the connect happens before this returns to the event
+   * loop, with posix_spawn (a vfork): a Node spawn() forks the whole shim, which took ~10 ms of
+   * each Create on the event loop. The keeper is this process's child, not libuv's: the shim's
+   * Reaper reaps it, and so does the Keeper once its connection ends (reapStarted), so a caller
+   * without a Reaper leaves no zombie.
    */
   static async start(bundleDir: string): Promise<Keeper> {
     const bundle = new Bundle(bundleDir);
     const path = keeperSocketPath(bundleDir);
     const binary = locateKeeper();
     ownDir(SOCKET_DIR, 0o711);
-    const server = net.createServer();
-    let child: ChildProcess | undefined;
+    let listening = -1;
+    let pid = 0;
     try {
-      await listenUnix(path, 0o600, (at) => listen(server, at));
+      // Assigned inside the bind, so the finally below closes it even when publishing it fails.
+      listenUnixSync(path, 0o600, (at) => {
+        listening = shimSys().listenUnix(at);
+      });
       bundle.writeKeeper(path);
       const dir = openSync(bundleDir, constants.O_RDONLY | constants.O_DIRECTORY);
       try {
-        // Its own session, so no signal to the shim's group reaches it; unreferenced, so the shim
-        // exits when its work is done (libuv still reaps the keeper if it ends first).
-        child = spawn(binary, [], {
-          stdio: ["ignore", "ignore", "ignore", dir, (server as unknown as { _handle: { fd: number } })._handle.fd],
-          detached: true,
-        });
+        pid = shimSys().spawnKeeper(binary, dir, listening);
       } finally {
         closeSync(dir);
       }
-      // spawn() has forked and exec'd when it returns: with a pid the keeper runs (an exec that
-      // failed leaves none, and its 'error' says why). Not waiting for the 'spawn' event: it is a
-      // tick away, behind whatever the caller does next.
-      const spawned = child;
-      if (spawned.pid === undefined) await new Promise((_, fail) => spawned.once("error", fail));
-      child.unref();
     } catch (err) {
-      child?.kill("SIGKILL");
       removeKeeperFiles(bundle, path);
       throw new BerthError("internal", `starting the keeper of ${bundleDir}: ${errorMessage(err)}`, { cause: err });
     } finally {
       // The keeper has its own copy of the listening socket; the path stays bound to it.
-      server.close();
+      if (listening >= 0) closeSync(listening);
     }
     try {
-      return await Keeper.#open(bundle, path, child.pid);
+      const k = await Keeper.#open(bundle, path, pid);
+      k.closed.then(() => reapStarted(pid));
+      return k;
     } catch (err) {
-      child?.kill("SIGKILL");
+      killKeeper(pid);
+      reapStarted(pid);
       removeKeeperFiles(bundle, path);
       throw err;
     }
@@ -527,15 +524,23 @@ export function keepersOf(bundleDir: string): number[] {
   return pids;
 }
 
+/** Delays between tries to reap a keeper this process started, once its connection has ended. */
+const REAP_DELAYS_MS = [0, 5, 20, 100, 500, 1000];
+
 /**
- * Binds and listens at `at`. A unix socket is bound and listening when listen() returns (only the
- * event is emitted later), so this resolves at once: Keeper.start then runs the keeper before the
- * caller's next synchronous work (the runtime's preparation), which its start-up overlaps.
+ * Reaps `pid`, a keeper this process spawned, once it exits: tried at once and then now and
+ * again (unreferenced timers: a shim with nothing else to do still exits), every second for as
+ * long as it runs (a keeper whose client left keeps its container). Ends when it is reaped here
+ * or by the shim's Reaper (ECHILD).
  */
-function listen(server: net.Server, at: string): Promise<void> {
-  server.listen(at);
-  if ((server as unknown as { _handle: unknown })._handle) return Promise.resolve();
-  return new Promise((_, fail) => server.once("error", fail));
+function reapStarted(pid: number, attempt = 0): void {
+  try {
+    if (shimSys().waitPid(pid) !== null) return;
+  } catch {
+    return; // ECHILD: reaped already
+  }
+  const delay = REAP_DELAYS_MS[Math.min(attempt, REAP_DELAYS_MS.length - 1)] ?? 1000;
+  setTimeout(() => reapStarted(pid, attempt + 1), delay).unref();
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,14 +1,16 @@
-// berth-shim's addon (native/node/shimsys.c) passes JavaScript strings to mount(2) and umount2(2).
+// berth-shim's addon (native/node/shimsys.c) passes JavaScript strings to mount(2), umount2(2),
+// bind(2) (listenUnix) and posix_spawn (spawnKeeper).
 // It must pass exactly the string it was given or refuse: a NUL inside used to cut the path there,
 // and a string one character too long was cut at the last whole UTF-8 character that fit, so the
 // call acted on a shorter path (here: a directory the caller never named).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { shimSys } from "../../src/common/sys.ts";
+import { childrenOf } from "../../src/shim/reaper.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 
 const execFileP = promisify(execFile);
@@ -57,4 +59,34 @@ test("umount of a target with a NUL inside is refused and leaves the mount", asy
   assert.equal(isMountPoint(dir), true);
   assert.throws(() => shimSys().umount(`${dir}\0/other`, 0), /NUL/);
   assert.equal(isMountPoint(dir), true, "the mount the caller did not name is still there");
+});
+
+test("listenUnix binds exactly the path it was given: a NUL inside, one too long for sun_path, or none is refused", async (t) => {
+  const dir = await makeTempDir("berth-shimsys-listen-");
+  t.after(() => execFileP("rm", ["-rf", dir]));
+  assert.throws(() => shimSys().listenUnix(`${dir}/s\0/elsewhere`), /NUL/);
+  assert.equal(existsSync(join(dir, "s")), false, "nothing bound on the part before the NUL");
+  // sun_path holds 108 bytes with its NUL: 107 fit, 108 are refused rather than cut.
+  const fits = join(dir, "a".repeat(107 - dir.length - 1));
+  const fd = shimSys().listenUnix(fits);
+  closeSync(fd);
+  assert.equal(statSync(fits).isSocket(), true);
+  const tooLong = `${fits}b`;
+  assert.throws(() => shimSys().listenUnix(tooLong), /too long/);
+  assert.equal(existsSync(tooLong), false);
+  assert.equal(existsSync(fits.slice(0, -1)), false, "not bound on a shorter path either");
+  assert.throws(() => shimSys().listenUnix(""), /empty/);
+  assert.throws(() => shimSys().listenUnix(fits), /EADDRINUSE|in use/, "an existing path is not replaced");
+});
+
+test("spawnKeeper refuses a path with a NUL inside, a bad fd, or a missing program, and starts nothing", async (t) => {
+  const dir = await makeTempDir("berth-shimsys-spawn-");
+  t.after(() => execFileP("rm", ["-rf", dir]));
+  const d = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  t.after(() => closeSync(d));
+  const before = childrenOf(process.pid).length;
+  assert.throws(() => shimSys().spawnKeeper("/bin/true\0/elsewhere", d, d), /NUL/);
+  assert.throws(() => shimSys().spawnKeeper("/bin/true", d, 987_654), /EBADF|Bad file/);
+  assert.throws(() => shimSys().spawnKeeper(join(dir, "missing"), d, d), /ENOENT|No such file/);
+  assert.equal(childrenOf(process.pid).length, before, "no child left behind (none started or one reaped)");
 });

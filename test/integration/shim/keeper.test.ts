@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   writeSync,
@@ -71,6 +72,9 @@ describe("Keeper against dist/berth-keeper", { skip }, () => {
     // Its own session: signals to this process's group do not reach it.
     const stat = readFileSync(`/proc/${k.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     assert.equal(Number(stat[3]), k.pid, "session leader");
+    // Started with posix_spawn: nothing of the shim's environment, stdio /dev/null, fds 3 and 4.
+    assert.equal(readFileSync(`/proc/${k.pid}/environ`).length, 0, "an empty environment");
+    assert.equal(readlinkSync(`/proc/${k.pid}/fd/0`), "/dev/null");
 
     const exits: { name: string; status: number }[] = [];
     k.onExit((e) => exits.push(e));
