@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
+import { DaemonLogger } from "../../common/log.ts";
+import { MULTIPLEXED_STREAM, RAW_STREAM } from "./hijack.ts";
+import { ApiServer } from "./server.ts";
+import { decodeFrames, encodeFrame, STDOUT } from "./stdcopy.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "berth-api-"));
+const socketPath = join(dir, "api.sock");
+const logged: string[] = [];
+const api = new ApiServer(new DaemonLogger("info", {}, (l) => logged.push(l)), {
+  server: "Berth/test (linux)",
+  experimental: false,
+});
+
+api
+  .route("GET", "/_ping", () => ({ headers: { "Cache-Control": "no-cache" }, text: "OK" }))
+  .route("HEAD", "/_ping", () => ({ text: "OK" }))
+  .route("GET", "/echo/{name}", (ctx) => ({
+    json: { name: ctx.params.name, version: ctx.version, all: ctx.query.get("all") },
+  }))
+  .route("GET", "/missing/{name}", (ctx) => {
+    throw new NotFoundError(`No such container: ${ctx.params.name}`);
+  })
+  .route("POST", "/conflict", () => {
+    throw new FailedPreconditionError("container is not running");
+  })
+  .route("GET", "/crash", () => {
+    throw new TypeError("cannot read properties of undefined");
+  })
+  .route("GET", "/crash-async", async () => {
+    await new Promise((r) => setTimeout(r, 1));
+    throw "not even an Error";
+  })
+  .route("POST", "/json", async (ctx) => ({ status: 201, json: { got: await ctx.readJson() } }))
+  .route("POST", "/small", async (ctx) => ({ json: { bytes: (await ctx.readBody()).length } }), { bodyLimit: 16 })
+  .route("POST", "/attach", (ctx) => {
+    const tty = ctx.query.get("tty") === "1";
+    const stream = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    stream.write(tty ? "hello\n" : encodeFrame(STDOUT, "hello\n"));
+    // Echo what the client sends until it closes its side, then end ours.
+    stream.on("data", (c: Buffer) => stream.write(tty ? c : encodeFrame(STDOUT, c)));
+    stream.on("end", () => stream.end());
+    return undefined;
+  });
+
+before(async () => {
+  const server = api.createHttpServer();
+  await new Promise<void>((r) => server.listen(socketPath, r));
+});
+
+after(async () => {
+  await api.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function call(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers }, (res) => {
+      let data = "";
+      res.on("data", (c: Buffer) => {
+        data += c.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Writes raw bytes on a fresh connection and collects everything until the server closes it. */
+function raw(bytes: string | Buffer, opts: { endAfter?: string | Buffer } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = connect(socketPath);
+    const got: Buffer[] = [];
+    c.on("data", (d: Buffer) => got.push(d));
+    c.on("error", reject);
+    c.on("close", () => resolve(Buffer.concat(got)));
+    c.write(bytes);
+    if (opts.endAfter !== undefined) c.end(opts.endAfter);
+  });
+}
+
+test("a route answers with dockerd's headers, with and without a version prefix", async () => {
+  const a = await call("GET", "/v1.41/echo/web?all=1");
+  assert.equal(a.status, 200);
+  assert.deepEqual(JSON.parse(a.body), { name: "web", version: "1.41", all: "1" });
+  assert.equal(a.headers["content-type"], "application/json");
+  assert.equal(a.headers["api-version"], "1.50");
+  assert.equal(a.headers.ostype, "linux");
+  assert.equal(a.headers["docker-experimental"], "false");
+  assert.equal(a.headers.server, "Berth/test (linux)");
+  const b = await call("GET", "/echo/web");
+  assert.equal(JSON.parse(b.body).version, "1.50");
+});
+
+test("HEAD answers the headers only", async () => {
+  const a = await call("HEAD", "/_ping");
+  assert.equal(a.status, 200);
+  assert.equal(a.body, "");
+  assert.equal(a.headers["content-type"], "text/plain; charset=utf-8");
+});
+
+test("unknown paths and methods are 404 page not found, without the API headers (as dockerd)", async () => {
+  for (const [method, path] of [
+    ["GET", "/nope"],
+    ["GET", "/v1.99/nope"],
+    ["POST", "/_ping"],
+    ["PUT", "/echo/x"],
+  ]) {
+    const a = await call(method!, path!);
+    assert.equal(a.status, 404, `${method} ${path}`);
+    assert.equal(a.body, '{"message":"page not found"}\n');
+    assert.equal(a.headers["content-type"], "application/json");
+    assert.equal(a.headers["api-version"], undefined);
+  }
+});
+
+test("versions out of range are 400 with dockerd's message", async () => {
+  const a = await call("GET", "/v1.99/echo/x");
+  assert.equal(a.status, 400);
+  assert.deepEqual(JSON.parse(a.body), {
+    message: "client version 1.99 is too new. Maximum supported API version is 1.50",
+  });
+  assert.equal(a.headers["api-version"], "1.50");
+  const b = await call("GET", "/v1.12/echo/x");
+  assert.equal(b.status, 400);
+  assert.match(JSON.parse(b.body).message, /^client version 1.12 is too old. Minimum supported API version is 1.24/);
+});
+
+test("paths that are not clean are redirected with 301, keeping the query", async () => {
+  const a = await call("GET", "/v1.41//echo/x?all=1");
+  assert.equal(a.status, 301);
+  assert.equal(a.headers.location, "/v1.41/echo/x?all=1");
+  const b = await call("GET", "/echo/../_ping");
+  assert.equal(b.headers.location, "/_ping");
+});
+
+test("typed errors become their status; anything else is a 500 and the server serves on", async () => {
+  const nf = await call("GET", "/missing/db");
+  assert.equal(nf.status, 404);
+  assert.equal(nf.body, '{"message":"No such container: db"}\n');
+  assert.equal((await call("POST", "/conflict")).status, 409);
+  const crash = await call("GET", "/crash");
+  assert.equal(crash.status, 500);
+  assert.deepEqual(JSON.parse(crash.body), { message: "cannot read properties of undefined" });
+  const crash2 = await call("GET", "/crash-async");
+  assert.equal(crash2.status, 500);
+  assert.deepEqual(JSON.parse(crash2.body), { message: "not even an Error" });
+  assert.ok(logged.some((l) => l.includes("api request failed") && l.includes("/crash")));
+  assert.equal((await call("GET", "/_ping")).body, "OK");
+});
+
+test("JSON bodies: decoded once, malformed or mistyped content refused 400", async () => {
+  const ok = await call("POST", "/json", '{"Image":"busybox"}', { "Content-Type": "application/json" });
+  assert.equal(ok.status, 201);
+  assert.deepEqual(JSON.parse(ok.body), { got: { Image: "busybox" } });
+  const none = await call("POST", "/json");
+  assert.deepEqual(JSON.parse(none.body), {});
+  const bad = await call("POST", "/json", "{bad", { "Content-Type": "application/json" });
+  assert.equal(bad.status, 400);
+  assert.match(JSON.parse(bad.body).message, /^invalid JSON: /);
+  const ct = await call("POST", "/json", "{}", { "Content-Type": "text/plain" });
+  assert.equal(ct.status, 400);
+  assert.match(JSON.parse(ct.body).message, /must be 'application\/json'/);
+});
+
+test("bodies past the route's limit are 413 and the connection is closed", async () => {
+  assert.deepEqual(JSON.parse((await call("POST", "/small", "x".repeat(16))).body), { bytes: 16 });
+  const big = await call("POST", "/small", "x".repeat(17));
+  assert.equal(big.status, 413);
+  assert.deepEqual(JSON.parse(big.body), { message: "request body too large: the limit is 16 bytes" });
+  assert.equal(big.headers.connection, "close");
+  // The default limit (1 MiB) on a JSON route, sent chunked with no length.
+  const huge = await raw(
+    `POST /json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n${" ".repeat(0x100000)}\r\n10\r\n${" ".repeat(16)}\r\n`,
+  );
+  assert.match(huge.toString(), /^HTTP\/1.1 413 /);
+  assert.match(huge.toString(), /request body too large/);
+});
+
+test("an upgraded attach: 101 UPGRADED, then frames out and raw bytes in, both ways", async () => {
+  const out = await raw(
+    "POST /v1.50/attach HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\nstdin1",
+    { endAfter: "stdin2" },
+  );
+  const text = out.toString("latin1");
+  const headEnd = text.indexOf("\r\n\r\n") + 4;
+  const head = text.slice(0, headEnd);
+  assert.match(head, /^HTTP\/1.1 101 UPGRADED\r\n/);
+  assert.match(head, /Content-Type: application\/vnd.docker.multiplexed-stream\r\n/);
+  assert.match(head, /Upgrade: tcp\r\n/);
+  const frames = decodeFrames(out.subarray(headEnd));
+  assert.equal(frames.map((f) => f.payload.toString()).join(""), "hello\nstdin1stdin2");
+  assert.ok(frames.every((f) => f.stream === STDOUT));
+});
+
+test("a TTY attach is raw; a client that asked no upgrade gets the stream as a 200 body", async () => {
+  const up = await raw("POST /attach?tty=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", {
+    endAfter: "typed",
+  });
+  assert.match(
+    up.toString(),
+    /^HTTP\/1.1 101 UPGRADED\r\nContent-Type: application\/vnd.docker.raw-stream\r\n[\s\S]*\r\n\r\nhello\ntyped$/,
+  );
+  const plain = await call("POST", "/attach?tty=1");
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers["content-type"], RAW_STREAM);
+  assert.equal(plain.body, "hello\n");
+});
+
+test("an upgrade asked of a route that does not take connections over is answered as usual", async () => {
+  const out = await raw("GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+  assert.match(out.toString(), /^HTTP\/1.1 200 OK\r\n[\s\S]*\r\n\r\nOK$/);
+});
+
+test("garbage that is not HTTP is answered 400 and closed", async () => {
+  const out = await raw("\u0000\u0001 not http at all\r\n\r\n");
+  assert.match(out.toString(), /^HTTP\/1.1 400 Bad Request/);
+  const absolute = await call("GET", "http://evil.example/_ping");
+  assert.equal(absolute.status, 404);
+  assert.equal((await call("GET", "/_ping")).status, 200);
+});
