@@ -29,7 +29,12 @@ export interface CgroupManager {
   oomKillCount(): number;
   /** A file whose changes signal memory events (v2 memory.events); undefined on v1. */
   memoryEventsFile(): string | undefined;
-  /** rmdir every directory (and sub-cgroups); retries briefly while busy; fine if already gone. */
+  /**
+   * rmdir every directory (and sub-cgroups); retries for a few seconds while busy (blocking the
+   * thread between tries); fine if already gone.
+   */
   destroy(): void;
+  /** destroy(), waiting on timers between tries: for a process that serves others meanwhile. */
+  destroyAsync(): Promise<void>;
   exists(): boolean;
 }

@@ -56,7 +56,15 @@ export function procsRecursive(dir: string): number[] {
 // task down (longer when it was throttled or frozen); retry with backoff for a few seconds.
 const RMDIR_BUDGET_MS = 5000;
 
-function rmdirRetry(dir: string): void {
+/**
+ * Removing a cgroup tree as steps: each value yielded is how long to wait (ms) before trying a
+ * busy cgroup again. The caller chooses how to wait: `waitSync` blocks the thread (a runtime
+ * command has nothing else to do), `waitAsync` lets the event loop run (a shim serving other
+ * containers must not stall for seconds behind one that is slow to die).
+ */
+export type RemovalSteps = Generator<number, void, void>;
+
+function* rmdirRetry(dir: string): RemovalSteps {
   const deadline = Date.now() + RMDIR_BUDGET_MS;
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
     try {
@@ -66,13 +74,13 @@ function rmdirRetry(dir: string): void {
       const code = errnoCode(err);
       if (code === "ENOENT") return;
       if (code !== "EBUSY" || Date.now() > deadline) throw new CgroupBusyError(dir, err);
-      sleepSync(delay);
+      yield delay;
     }
   }
 }
 
 /** rmdir `dir` and any sub-cgroups (deepest first). Already gone is fine. */
-export function removeTree(dir: string): void {
+export function* removeTree(dir: string): RemovalSteps {
   let entries: string[];
   try {
     entries = readdirSync(dir, { withFileTypes: true })
@@ -82,8 +90,18 @@ export function removeTree(dir: string): void {
     if (errnoCode(err) === "ENOENT") return;
     throw err;
   }
-  for (const e of entries) removeTree(posix.join(dir, e));
-  rmdirRetry(dir);
+  for (const e of entries) yield* removeTree(posix.join(dir, e));
+  yield* rmdirRetry(dir);
+}
+
+/** Runs removal steps, blocking the thread through each wait. */
+export function waitSync(steps: RemovalSteps): void {
+  for (const ms of steps) sleepSync(ms);
+}
+
+/** Runs removal steps, waiting on timers. */
+export async function waitAsync(steps: RemovalSteps): Promise<void> {
+  for (const ms of steps) await new Promise((r) => setTimeout(r, ms));
 }
 
 /** Best-effort rmdir of now-empty parents a create made; siblings may have appeared since. */

@@ -204,7 +204,7 @@ export async function createContainer(store: StateStore, opts: CreateOptions): P
       await run.exit;
       run.detach();
     }
-    if (cg) cg.destroy();
+    if (cg) await cg.destroyAsync();
     store.remove(opts.id);
     if (opts.pidFile && opts.launcher) rmSync(opts.pidFile, { force: true });
     throw err;

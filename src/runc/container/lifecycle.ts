@@ -122,7 +122,7 @@ export async function deleteContainer(
       }
     }
   }
-  cg.destroy();
+  await cg.destroyAsync();
   store.remove(id);
   // A failing poststop hook is only a warning: the container is gone either way (as runc).
   await runHooks(rec.spec.hooks?.poststop, ociState(rec, "stopped"), trace).catch((err: unknown) =>

@@ -231,3 +231,25 @@ test("destroy waits out a process that is just exiting", async () => {
   assert.equal(cg.exists(), false);
   for (const dir of topDirs()) assert.equal(existsSync(dir), false);
 });
+
+test("destroyAsync retries a busy cgroup on timers: the event loop runs on meanwhile", async () => {
+  const cg = cgroupManagerFor(`/${root}/c4`, "c4");
+  cg.create();
+  const child = startChild();
+  cg.addProcess(child.pid!);
+  // The cgroup stays busy until this timer kills its process: a wait that blocked the thread
+  // (destroy()) would never see it fire and would give up after its budget with CgroupBusyError.
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 10);
+  const killer = setTimeout(() => child.kill("SIGKILL"), 300);
+  try {
+    await cg.destroyAsync();
+  } finally {
+    clearInterval(ticker);
+    clearTimeout(killer);
+    child.kill("SIGKILL");
+  }
+  assert.equal(cg.exists(), false);
+  assert.ok(ticks >= 10, `the event loop ran ${ticks} ticks of 10 ms while the cgroup was busy`);
+  for (const dir of topDirs()) assert.equal(existsSync(dir), false);
+});

@@ -13,7 +13,16 @@ import type { CgroupManager } from "../manager-types.ts";
 import type { CgroupLayout } from "../mountinfo.ts";
 import type { CgroupStats } from "../stats.ts";
 import { emptyStats } from "../stats.ts";
-import { mkdirTracked, procsRecursive, removeCreatedParents, removeTree, unique } from "../tree.ts";
+import {
+  mkdirTracked,
+  procsRecursive,
+  type RemovalSteps,
+  removeCreatedParents,
+  removeTree,
+  unique,
+  waitAsync,
+  waitSync,
+} from "../tree.ts";
 import { blkio } from "./blkio.ts";
 import type { V1Controller } from "./controller.ts";
 import { cpu } from "./cpu.ts";
@@ -148,11 +157,19 @@ export class V1Manager implements CgroupManager {
   }
 
   destroy(): void {
+    waitSync(this.#removal());
+  }
+
+  destroyAsync(): Promise<void> {
+    return waitAsync(this.#removal());
+  }
+
+  *#removal(): RemovalSteps {
     const leaves = unique(this.paths);
     let firstError: unknown;
     for (const dir of leaves) {
       try {
-        removeTree(dir);
+        yield* removeTree(dir);
       } catch (err) {
         firstError ??= err;
       }

@@ -9,7 +9,15 @@ import { freezerStateV2, freezeV2 } from "../freezer.ts";
 import { fileExists, parseFlatKeyed, readOptional, writeCgroupFile } from "../fsutil.ts";
 import type { CgroupManager } from "../manager-types.ts";
 import type { CgroupStats } from "../stats.ts";
-import { mkdirTracked, procsRecursive, removeCreatedParents, removeTree } from "../tree.ts";
+import {
+  mkdirTracked,
+  procsRecursive,
+  type RemovalSteps,
+  removeCreatedParents,
+  removeTree,
+  waitAsync,
+  waitSync,
+} from "../tree.ts";
 import { availableControllers, setV2 } from "./resources.ts";
 import { statsV2 } from "./stats.ts";
 
@@ -115,7 +123,15 @@ export class V2Manager implements CgroupManager {
   }
 
   destroy(): void {
-    removeTree(this.#dir);
+    waitSync(this.#removal());
+  }
+
+  destroyAsync(): Promise<void> {
+    return waitAsync(this.#removal());
+  }
+
+  *#removal(): RemovalSteps {
+    yield* removeTree(this.#dir);
     removeCreatedParents(this.#created, new Set([this.#dir]));
     this.#created = [];
   }
