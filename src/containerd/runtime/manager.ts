@@ -40,6 +40,7 @@ import {
   startShim,
   startSpare,
 } from "../../shim/start.ts";
+import { planRevival, REVIVAL_WINDOW_MS } from "./revival-policy.ts";
 import { BERTH_SHIM, shimBinaryFor } from "./shim-binary.ts";
 
 export type ShimClient = TtrpcClient<typeof Task>;
@@ -128,6 +129,8 @@ export class ShimManager {
   readonly #leaving = new WeakSet<ShimHandle>();
   /** Shims being started again after they died, by address (#reviveShimOf). */
   readonly #revivals = new Map<string, Promise<void>>();
+  /** When each address's shim was started again (revival-policy.ts), by address. */
+  readonly #restarts = new Map<string, number[]>();
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -419,7 +422,19 @@ export class ShimManager {
     if (!first || !socket) return void (await removeDeadSocket(address));
     try {
       // A shim still listening there (it dropped its connections but lives) is connected to again.
-      if (!(await canConnect(socket))) await this.#respawn(first, socket);
+      if (!(await canConnect(socket))) {
+        const previous = this.#restarts.get(address) ?? [];
+        const plan = planRevival(previous, Date.now());
+        if (plan.giveUp) {
+          throw new BerthError(
+            "unavailable",
+            `it died ${plan.restarts + 1} times within ${REVIVAL_WINDOW_MS / 1000} s: not started again`,
+          );
+        }
+        if (plan.delayMs > 0) await new Promise((r) => setTimeout(r, plan.delayMs));
+        this.#recordRestart(address);
+        await this.#respawn(first, socket);
+      }
     } catch (err) {
       this.#o.log.warn("shim not restarted", { address, error: errorMessage(err) });
       for (const h of alive) await this.#forgetDead(h);
@@ -435,6 +450,17 @@ export class ShimManager {
       await settleWithin(task.closed, SHIM_EXIT_MS);
       task.close();
     }
+  }
+
+  /** Remembers a restart at `address`; restarts older than the window are forgotten, everywhere. */
+  #recordRestart(address: string): void {
+    const now = Date.now();
+    for (const [a, times] of this.#restarts) {
+      const recent = times.filter((t) => now - t < REVIVAL_WINDOW_MS);
+      if (recent.length > 0) this.#restarts.set(a, recent);
+      else this.#restarts.delete(a);
+    }
+    this.#restarts.set(address, [...(this.#restarts.get(address) ?? []), now]);
   }
 
   /** berth-shim started anew on `socket` in `h`'s bundle, where it adopts the tasks naming it. */
