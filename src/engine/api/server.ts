@@ -4,7 +4,7 @@
 // Each request: parse the path, match a route (or 404 / 301), negotiate the API version, run
 // the handler, write its reply; whatever a handler throws becomes `{"message": ...}` with the
 // error's status, and nothing a request does takes the daemon down.
-import { createServer, type IncomingMessage, type Server, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerOptions, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { errorMessage } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
@@ -81,9 +81,10 @@ export class ApiServer {
   /**
    * A node:http server that dispatches here (not listening yet: the daemon binds it to its
    * sockets). Streams may last hours (logs -f, events, attach), so there is no request timeout;
-   * a client has 60 s to send its headers.
+   * a client has 60 s to send its headers. `make` builds the server from these options (an
+   * HTTPS server for tcp:// with TLS); plain HTTP by default.
    */
-  createHttpServer(make: typeof createServer = createServer): Server {
+  createHttpServer(make: (opts: ServerOptions) => Server = (opts) => createServer(opts)): Server {
     const server = make({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 });
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
       void this.dispatch(req, res, undefined);

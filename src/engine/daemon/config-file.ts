@@ -6,7 +6,7 @@
 // may be absent; a file named with --config-file must exist.
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import { dirname } from "node:path";
-import { errnoCode, errorMessage, FailedPreconditionError, InvalidArgumentError } from "../../common/errors.ts";
+import { errnoCode, errorMessage, InvalidArgumentError } from "../../common/errors.ts";
 
 /** daemon.json's largest size: a few KiB in practice. */
 export const CONFIG_FILE_MAX_BYTES = 1 << 20;

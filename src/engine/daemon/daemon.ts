@@ -1,0 +1,130 @@
+// berthd's start-up and shutdown as a list of steps, each undone if a later one fails: claim the
+// pid file, make the roots, load the engine id, reach containerd (the one given, or its own
+// berth-containerd), build the API, listen. stop() undoes them in reverse: stop serving, stop
+// the supervised berth-containerd (shims and containers outlive it: live restore), remove the
+// sockets and the pid file.
+import { readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { FailedPreconditionError } from "../../common/errors.ts";
+import type { DaemonLogger } from "../../common/log.ts";
+import { ownDir } from "../../common/secure-fs.ts";
+import { ApiServer } from "../api/server.ts";
+import { addSystemRoutes, type EngineIdentity, type SystemFacts } from "../api/system-routes.ts";
+import { ENGINE_VERSION } from "../version.ts";
+import type { BuiltinRuntimes, DaemonConfig } from "./config.ts";
+import { ContainerdSupervisor, containerdVersion, locateCommand } from "./containerd-supervisor.ts";
+import { loadEngineId } from "./engine-id.ts";
+import { readHostFacts } from "./host.ts";
+import { type Listening, listenAll } from "./listeners.ts";
+import { claimPidfile, releasePidfile } from "./pidfile.ts";
+
+/** The runtimes berthd knows without configuration (berth-runc beside berthd, else on PATH). */
+export function builtinRuntimes(): BuiltinRuntimes {
+  return { "berth-runc": { path: locateCommand("berth-runc") }, runc: { path: "runc" }, crun: { path: "crun" } };
+}
+
+export interface Daemon {
+  /** The containerd socket in use. */
+  containerdAddress: string;
+  listening: Listening[];
+  stop(): Promise<void>;
+}
+
+function engineIdentity(): EngineIdentity {
+  let buildTime = "";
+  try {
+    // The bundle's own time: the build wrote it.
+    buildTime = statSync(fileURLToPath(import.meta.url)).mtime.toISOString();
+  } catch {}
+  return {
+    version: ENGINE_VERSION.version,
+    gitCommit: ENGINE_VERSION.gitCommit,
+    buildTime,
+    runtimeVersion: `n/a (node ${process.version})`,
+  };
+}
+
+export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Promise<Daemon> {
+  const undo: (() => Promise<void> | void)[] = [];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step();
+  };
+  try {
+    claimPidfile(config.pidfile);
+    undo.push(() => releasePidfile(config.pidfile));
+    ownDir(config.dataRoot, 0o711);
+    ownDir(config.execRoot, 0o711);
+    const id = loadEngineId(config.dataRoot);
+
+    let containerdAddress: string;
+    if (config.containerd !== undefined) {
+      containerdAddress = config.containerd;
+      let socket = false;
+      try {
+        socket = statSync(containerdAddress).isSocket();
+      } catch {}
+      if (!socket) throw new FailedPreconditionError(`containerd: ${containerdAddress} is not a socket`);
+      if (!(await containerdVersion(containerdAddress, 5_000))) {
+        throw new FailedPreconditionError(`containerd: nothing answers on ${containerdAddress}`);
+      }
+    } else {
+      const supervisor = new ContainerdSupervisor({
+        dataRoot: config.dataRoot,
+        execRoot: config.execRoot,
+        logLevel: config.logLevel,
+        log,
+      });
+      undo.push(() => supervisor.stop());
+      await supervisor.start();
+      containerdAddress = supervisor.address;
+    }
+
+    const facts: SystemFacts = {
+      engine: engineIdentity(),
+      host: readHostFacts(),
+      id,
+      dataRoot: config.dataRoot,
+      debug: config.logLevel === "debug" || config.logLevel === "trace",
+      liveRestore: config.liveRestore,
+      runtimes: config.runtimes,
+      defaultRuntime: config.defaultRuntime,
+      containerdAddress,
+      containerdNamespace: config.containerdNamespace,
+      containerd: () => containerdVersion(containerdAddress),
+      // Containers and images come with their slices; until then there are none to count.
+      counts: async () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+      openFds: () => {
+        try {
+          return readdirSync("/proc/self/fd").length;
+        } catch {
+          return 0;
+        }
+      },
+    };
+    const api = new ApiServer(log, { server: `Berth/${ENGINE_VERSION.version} (linux)`, experimental: false });
+    addSystemRoutes(api, facts);
+    undo.push(() => api.close());
+    const listening = await listenAll(api, config);
+    undo.push(() => {
+      for (const l of listening) l.cleanup();
+    });
+    for (const l of listening) {
+      log.info("API listen on", {
+        address: l.address.kind === "unix" ? l.address.path : `${l.address.host}:${l.address.port}`,
+      });
+    }
+    log.info("berthd has completed initialization", { version: ENGINE_VERSION.version, containerd: containerdAddress });
+    let stopped: Promise<void> | undefined;
+    return {
+      containerdAddress,
+      listening,
+      stop: () => {
+        stopped ??= unwind();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
