@@ -37,6 +37,29 @@ describe("a shim that keeps dying", { skip }, () => {
     }
   }
 
+  test("calls that come while a shim is being started again are served by the new one", { timeout: 60_000 }, async () => {
+    const run = await ctr(["run", "-d", IMAGE, "during", "sleep", "3600"]);
+    assert.equal(run.status, 0, run.stderr);
+    const bundle = join(d.state, "io.containerd.runtime.v2.task", NS, "during");
+    const socket = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
+    sockets.add(socket);
+    const init = Number(readFileSync(join(bundle, "init.pid"), "utf8"));
+    const shim = await shimOn(socket, 5000);
+    assert.ok(shim);
+    process.kill(shim, "SIGKILL");
+    // At once, without waiting for the new shim: each call waits out the restart.
+    const [ps, ls] = await Promise.all([ctr(["task", "ps", "during"]), ctr(["task", "ls"])]);
+    assert.equal(ps.status, 0, `task ps during the restart: ${ps.stderr}`);
+    assert.match(ps.stdout, new RegExp(`^${init}\\s`, "m"));
+    assert.match(ls.stdout, new RegExp(`^during\\s+${init}\\s+RUNNING`, "m"), `task ls: ${ls.stdout}${ls.stderr}`);
+    const kill = await ctr(["task", "kill", "-s", "SIGKILL", "during"]);
+    assert.equal(kill.status, 0, kill.stderr);
+    for (const end = Date.now() + 10_000; Date.now() < end && existsSync(`/proc/${init}`); ) await sleep(50);
+    const del = await ctr(["task", "delete", "during"]);
+    assert.equal(del.status, 0, del.stderr);
+    assert.equal((await ctr(["containers", "rm", "during"])).status, 0);
+  });
+
   test("is restarted with growing waits, then given up on: its task is cleaned up", { timeout: 120_000 }, async () => {
     const run = await ctr(["run", "-d", IMAGE, "loop", "sleep", "3600"]);
     assert.equal(run.status, 0, run.stderr);

@@ -143,6 +143,28 @@ export class ShimManager {
     return h;
   }
 
+  /**
+   * get(), once a restart of its shim in progress has ended (#revive): a call that comes while a
+   * berth-shim that died is being started again is served by the new shim rather than refused
+   * (unavailable) by the dead one's closed connection. A task whose shim was not started again is
+   * not found, as after any dead shim's clean-up.
+   */
+  async ready(ns: string, id: string): Promise<ShimHandle> {
+    // A revival ends with the task connected again, or cleaned up (get() then throws not found).
+    // Bounded: a shim that dies again at once is revived again (revival-policy.ts) at most so often.
+    for (let i = 0; i < 3; i++) {
+      const revival = this.#revivals.get(this.get(ns, id).address);
+      if (!revival) break;
+      await revival.catch(() => {});
+    }
+    return this.get(ns, id);
+  }
+
+  /** Once every restart of a shim in progress has ended: a task list then shows their tasks. */
+  async revivalsSettled(): Promise<void> {
+    await Promise.all([...this.#revivals.values()].map((r) => r.catch(() => {})));
+  }
+
   has(ns: string, id: string): boolean {
     return this.#shims.has(`${ns}/${id}`);
   }

@@ -77,12 +77,12 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     },
 
     start: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       return { pid: (await h.task.start({ id: req.containerId, execId: req.execId }, toShim(ctx))).pid };
     },
 
     delete: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       const r = await h.task.delete({ id: req.containerId }, toShim(ctx));
       await shims.release(h, ctx.trace);
       return { id: req.containerId, pid: r.pid, exitStatus: r.exitStatus, exitedAt: r.exitedAt };
@@ -90,13 +90,13 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
 
     deleteProcess: async (req, ctx) => {
       if (req.execId === "") throw new InvalidArgumentError("delete the init process with Delete, not DeleteProcess");
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       const r = await h.task.delete({ id: req.containerId, execId: req.execId }, toShim(ctx));
       return { id: req.execId, pid: r.pid, exitStatus: r.exitStatus, exitedAt: r.exitedAt };
     },
 
     get: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       const s = await h.task.state({ id: req.containerId, execId: req.execId }, toShim(ctx, 10_000));
       return { process: processOf(req.containerId, s) };
     },
@@ -104,6 +104,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     list: async (req, ctx) => {
       const ns = namespaceOf(ctx);
       const match = parseFilters(req.filter ? [req.filter] : []);
+      await shims.revivalsSettled();
       const out = [];
       for (const h of shims.list(ns)) {
         try {
@@ -118,14 +119,14 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     },
 
     kill: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       await h.task.kill({ id: req.containerId, execId: req.execId, signal: req.signal, all: req.all }, toShim(ctx));
       return {};
     },
 
     exec: async (req, ctx) => {
       if (req.execId === "") throw new InvalidArgumentError("exec id must not be empty");
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       await h.task.exec(
         {
           id: req.containerId,
@@ -142,7 +143,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     },
 
     resizePty: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       await h.task.resizePty(
         { id: req.containerId, execId: req.execId, width: req.width, height: req.height },
         toShim(ctx),
@@ -151,23 +152,23 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     },
 
     closeIO: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       await h.task.closeIO({ id: req.containerId, execId: req.execId, stdin: req.stdin }, toShim(ctx));
       return {};
     },
 
     pause: async (req, ctx) => {
-      await shims.get(namespaceOf(ctx), req.containerId).task.pause({ id: req.containerId }, toShim(ctx));
+      await (await shims.ready(namespaceOf(ctx), req.containerId)).task.pause({ id: req.containerId }, toShim(ctx));
       return {};
     },
 
     resume: async (req, ctx) => {
-      await shims.get(namespaceOf(ctx), req.containerId).task.resume({ id: req.containerId }, toShim(ctx));
+      await (await shims.ready(namespaceOf(ctx), req.containerId)).task.resume({ id: req.containerId }, toShim(ctx));
       return {};
     },
 
     listPids: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       const r = await h.task.pids({ id: req.containerId }, toShim(ctx));
       return { processes: r.processes.map((p) => ({ pid: p.pid, info: p.info })) };
     },
@@ -177,7 +178,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     },
 
     update: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       await h.task.update(
         {
           id: req.containerId,
@@ -206,7 +207,7 @@ export function tasksService(deps: ServiceDeps, shims: ShimManager): Impl<typeof
     },
 
     wait: async (req, ctx) => {
-      const h = shims.get(namespaceOf(ctx), req.containerId);
+      const h = await shims.ready(namespaceOf(ctx), req.containerId);
       const r = await h.task.wait({ id: req.containerId, execId: req.execId }, toShim(ctx));
       return { exitStatus: r.exitStatus, exitedAt: r.exitedAt };
     },
