@@ -1,0 +1,298 @@
+// buildSpec: what `docker create` asked for, over the image's config, as the runtime-spec
+// config.json berthd hands to containerd, with docker's defaults. Pure: everything it needs from
+// the host (the image's users, the CPUs, the kernel, device nodes, another container's namespace
+// files, the files berthd writes for resolv.conf and hosts) is given to it.
+import { InvalidArgumentError } from "../../../common/errors.ts";
+import type { Device, DeviceCgroupRule, Mount, Rlimit, Spec } from "../../../runc/config/types.ts";
+import { capabilityList } from "./capabilities.ts";
+import { DEFAULT_SECCOMP_PROFILE } from "./default-seccomp.ts";
+import { mergeConfig } from "./merge.ts";
+import { DEFAULT_SHM_SIZE, defaultMounts, INIT_PATH, keptDefaults, sortByDepth, userMounts } from "./mounts.ts";
+import {
+  checkSysctls,
+  type JoinedNamespaces,
+  type Modes,
+  namespacesFor,
+  parseModes,
+  sysctlsFor,
+} from "./namespaces.ts";
+import { processArgs, processEnv, workingDir } from "./process.ts";
+import { checkResources, DEFAULT_DEVICE_RULES, type HostFacts, resourcesFor } from "./resources.ts";
+import { seccompFor } from "./seccomp.ts";
+import { parseSecurityOpt, type SecurityOptions } from "./security-opt.ts";
+import type { ContainerConfig, HostConfig, ImageConfig } from "./types.ts";
+import { resolveUser, type UserDb } from "./user.ts";
+
+/** The runtime-spec version berthd writes (what berth-runc, runc 1.1+ and crun read). */
+export const SPEC_OCI_VERSION = "1.0.2-dev";
+
+/** A device node the caller found on the host (stat of HostConfig.Devices[].PathOnHost). */
+export interface HostDevice extends Device {
+  type: "c" | "b";
+  major: number;
+  minor: number;
+}
+
+/** One HostConfig.Devices entry with its node resolved: the node at `device.path` in the container. */
+export interface MappedDevice {
+  device: HostDevice;
+  /** CgroupPermissions: some of r, w, m. */
+  permissions: string;
+}
+
+export interface SpecInput {
+  /** Config as the request sent it or as create merged it (merging again changes nothing). */
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  image: ImageConfig;
+  /** The container's hostname (Config.Hostname, or what the daemon chose: the id's first 12). */
+  hostname: string;
+  /** root.path: the mounted rootfs (or a bundle-relative path). */
+  rootfs: string;
+  users: UserDb;
+  host: HostFacts;
+  /** linux.cgroupsPath, as the daemon names cgroups. */
+  cgroupsPath?: string;
+  /** The host's tini, bound at /sbin/docker-init with Init. */
+  initBinary?: string;
+  /** HostConfig.Devices, resolved by the caller (directories expanded). */
+  devices?: readonly MappedDevice[];
+  /** Every device node of the host, given to a privileged container. */
+  hostDevices?: readonly HostDevice[];
+  /** Namespace files of the containers joined by container:<id> modes. */
+  joins?: JoinedNamespaces;
+  /** The host directory bound at /dev/shm for IpcMode shareable or container:<id>. */
+  shmPath?: string;
+  /** Mounts the daemon adds of its own files: /etc/resolv.conf, /etc/hostname, /etc/hosts. */
+  extraMounts?: readonly Mount[];
+  /** dockerd's rule: a bind of the daemon's root, or of a directory above it, is rslave by default. */
+  daemonRoot?: string;
+}
+
+export interface BuiltSpec {
+  spec: Spec;
+  /** What was accepted but has no effect (AppArmor, SELinux, volumes), for the create response. */
+  warnings: string[];
+}
+
+/** RLIM_INFINITY as a uint64: a Ulimit of -1. It does not fit a double; specJson writes it exactly. */
+const RLIM_INFINITY = 18_446_744_073_709_551_615n;
+
+const ULIMIT_NAMES = new Set([
+  "core",
+  "cpu",
+  "data",
+  "fsize",
+  "locks",
+  "memlock",
+  "msgqueue",
+  "nice",
+  "nofile",
+  "nproc",
+  "rss",
+  "rtprio",
+  "rttime",
+  "sigpending",
+  "stack",
+]);
+
+function rlimitsFor(h: HostConfig): Rlimit[] {
+  return h.Ulimits.map((u) => {
+    if (!ULIMIT_NAMES.has(u.Name)) throw new InvalidArgumentError(`wrong rlimit value: RLIMIT_${u.Name.toUpperCase()}`);
+    const value = (n: number) => {
+      if (n === -1) return RLIM_INFINITY as unknown as number;
+      if (n < 0) throw new InvalidArgumentError(`invalid ulimit ${u.Name}: ${n} (only -1, unlimited, may be negative)`);
+      return n;
+    };
+    if (u.Soft !== -1 && (u.Hard === -1 ? false : u.Soft > u.Hard)) {
+      throw new InvalidArgumentError(
+        `ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`,
+      );
+    }
+    return { type: `RLIMIT_${u.Name.toUpperCase()}`, hard: value(u.Hard), soft: value(u.Soft) };
+  });
+}
+
+const DEVICE_PERMISSIONS = /^[rwm]{1,3}$/;
+
+/** The checks of a create request that need neither the image nor the rootfs. */
+export function checkCreate(config: ContainerConfig, h: HostConfig, host: HostFacts): SecurityOptions {
+  const policy = h.RestartPolicy;
+  if (policy.MaximumRetryCount < 0) throw new InvalidArgumentError("maximum retry count cannot be negative");
+  if (policy.MaximumRetryCount > 0 && policy.Name !== "on-failure") {
+    throw new InvalidArgumentError(`maximum retry count cannot be used with restart policy '${policy.Name}'`);
+  }
+  if (h.AutoRemove && policy.Name !== "" && policy.Name !== "no") {
+    throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
+  }
+  workingDir(config.WorkingDir, {});
+  checkResources(h, host);
+  const modes = parseModes(h, host.cgroupVersion);
+  checkSysctls(h.Sysctls, modes);
+  capabilityList({ capAdd: h.CapAdd, capDrop: h.CapDrop, privileged: false, lastCap: host.lastCap });
+  userMounts(h);
+  rlimitsFor(h);
+  for (const d of h.Devices) {
+    if (d.CgroupPermissions !== "" && !DEVICE_PERMISSIONS.test(d.CgroupPermissions)) {
+      throw new InvalidArgumentError(`invalid device mode: ${d.CgroupPermissions}`);
+    }
+  }
+  return parseSecurityOpt(h.SecurityOpt);
+}
+
+function devicesFor(input: SpecInput): { nodes: Device[]; rules: DeviceCgroupRule[] } {
+  if (input.hostConfig.Privileged) {
+    return {
+      nodes: (input.hostDevices ?? []).map((d) => ({ ...d })),
+      rules: [{ allow: true, access: "rwm" }],
+    };
+  }
+  const nodes: Device[] = [];
+  const rules: DeviceCgroupRule[] = DEFAULT_DEVICE_RULES.map((r) => ({ ...r }));
+  for (const { device, permissions } of input.devices ?? []) {
+    nodes.push({ ...device });
+    rules.push({
+      allow: true,
+      type: device.type,
+      major: device.major,
+      minor: device.minor,
+      access: permissions || "rwm",
+    });
+  }
+  return { nodes, rules };
+}
+
+/** The mounts in dockerd's order: the defaults it keeps, the init, then the rest by target depth. */
+function mountsFor(input: SpecInput, modes: Modes): { mounts: Mount[]; rootfsPropagation?: string } {
+  const h = input.hostConfig;
+  const user = userMounts(h, input.daemonRoot);
+  const extra = [...(input.extraMounts ?? [])];
+  if (modes.ipc === "shareable" || modes.ipc === "container") {
+    if (input.shmPath === undefined) {
+      throw new InvalidArgumentError(`IpcMode ${h.IpcMode}: the /dev/shm to share is not known`);
+    }
+    extra.push({ destination: "/dev/shm", type: "bind", source: input.shmPath, options: ["rbind", "rprivate"] });
+  } else if (modes.ipc === "host") {
+    extra.push({ destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["rbind", "rprivate"] });
+  }
+  const rest = sortByDepth([...user.mounts, ...extra]);
+  const defaults = defaultMounts({
+    privileged: h.Privileged,
+    shmSize: h.ShmSize > 0 ? h.ShmSize : DEFAULT_SHM_SIZE,
+    privateShm: modes.ipc === "private",
+  });
+  const mounts = keptDefaults(defaults, rest);
+  if (h.Init === true) {
+    if (input.initBinary === undefined) throw new InvalidArgumentError("Init: no docker-init binary is configured");
+    mounts.push({ destination: INIT_PATH, type: "bind", source: input.initBinary, options: ["bind", "ro"] });
+  }
+  mounts.push(...rest);
+  return user.rootfsPropagation === undefined ? { mounts } : { mounts, rootfsPropagation: user.rootfsPropagation };
+}
+
+/** docker's masked and read-only /proc and /sys paths. */
+export const MASKED_PATHS: readonly string[] = Object.freeze([
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+]);
+export const READONLY_PATHS: readonly string[] = Object.freeze([
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+]);
+
+export function buildSpec(input: SpecInput): BuiltSpec {
+  const h = input.hostConfig;
+  const security = checkCreate(input.config, h, input.host);
+  const warnings = [...security.warnings];
+  const config = mergeConfig(input.config, input.image);
+  const modes = parseModes(h, input.host.cgroupVersion);
+
+  const user = resolveUser(config.User, h.GroupAdd, input.users);
+  const caps = capabilityList({
+    capAdd: h.CapAdd,
+    capDrop: h.CapDrop,
+    privileged: h.Privileged,
+    lastCap: input.host.lastCap,
+  });
+  let args = processArgs({ entrypoint: config.Entrypoint ?? [], cmd: config.Cmd ?? [] });
+  if (h.Init === true) args = [INIT_PATH, "--", ...args];
+
+  const spec: Spec = {
+    ociVersion: SPEC_OCI_VERSION,
+    process: {
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      args,
+      env: processEnv(config.Env, input.hostname, config.Tty),
+      cwd: workingDir(config.WorkingDir, {}),
+      // A process that is not root keeps the bounding set only, as dockerd does it.
+      capabilities:
+        user.uid === 0 ? { bounding: [...caps], effective: [...caps], permitted: [...caps] } : { bounding: [...caps] },
+    },
+    root: { path: input.rootfs },
+  };
+  const proc = spec.process!;
+  if (config.Tty) proc.terminal = true;
+  if (h.Ulimits.length > 0) proc.rlimits = rlimitsFor(h);
+  if (security.noNewPrivileges) proc.noNewPrivileges = true;
+  if (h.OomScoreAdj !== 0) proc.oomScoreAdj = h.OomScoreAdj;
+  if (h.ReadonlyRootfs) spec.root!.readonly = true;
+  if (modes.uts === "private" && input.hostname !== "") spec.hostname = input.hostname;
+  if (config.Domainname !== "" && modes.uts === "private") spec.domainname = config.Domainname;
+
+  const { mounts, rootfsPropagation } = mountsFor(input, modes);
+  spec.mounts = mounts;
+
+  const devices = devicesFor(input);
+  const resources = resourcesFor(h, input.host);
+  resources.devices = devices.rules;
+  if (h.OomKillDisable === true && input.host.cgroupVersion === 2) {
+    warnings.push("OomKillDisable has no effect on cgroup v2");
+  }
+  spec.linux = {
+    sysctl: sysctlsFor(h.Sysctls, modes),
+    resources,
+    namespaces: namespacesFor(modes, h, input.joins ?? {}),
+  };
+  const linux = spec.linux;
+  if (input.cgroupsPath !== undefined) linux.cgroupsPath = input.cgroupsPath;
+  if (devices.nodes.length > 0) linux.devices = devices.nodes;
+  if (rootfsPropagation !== undefined) linux.rootfsPropagation = rootfsPropagation;
+  if (!h.Privileged) {
+    if (security.seccomp !== "unconfined") {
+      const profile = security.seccomp === "default" ? DEFAULT_SECCOMP_PROFILE : security.seccomp;
+      linux.seccomp = seccompFor(profile, { capabilities: caps, goArch: input.host.goArch, kernel: input.host.kernel });
+    }
+    linux.maskedPaths = [...MASKED_PATHS];
+    linux.readonlyPaths = [...READONLY_PATHS];
+  }
+  const volumes = Object.keys(config.Volumes);
+  if (volumes.length > 0) {
+    warnings.push(
+      `volumes are not supported yet: ${volumes.join(", ")} stay${volumes.length === 1 ? "s" : ""} in the container's writable layer`,
+    );
+  }
+  return { spec, warnings };
+}
+
+/** JSON.rawJSON (Node 21+; not yet in TypeScript's lib): a value written as this exact JSON text. */
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/** config.json text: like JSON.stringify, but a 64-bit rlimit (RLIM_INFINITY) is written exactly. */
+export function specJson(spec: Spec, indent?: number | string): string {
+  return JSON.stringify(
+    spec,
+    (_key, value: unknown) => (typeof value === "bigint" ? rawJSON(value.toString()) : value),
+    indent,
+  );
+}
