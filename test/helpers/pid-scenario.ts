@@ -132,3 +132,27 @@ export async function keeperWithExitedMain(status: number, after = ""): Promise<
     },
   };
 }
+
+/**
+ * The end of a scenario process: runs `body` with `t`, which fills in the result; the keeper ends
+ * whatever happened; the result is printed (runScenario reads it) and the process exits.
+ */
+export async function reportScenario(
+  t: ExitedMain,
+  body: (out: Record<string, unknown>) => Promise<void>,
+): Promise<never> {
+  const out: Record<string, unknown> = {};
+  try {
+    await body(out);
+  } finally {
+    await t.end();
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
+
+/** The status of the first EXIT `t`'s keeper reports within `ms`, or "timeout". */
+export async function exitStatusOf(t: ExitedMain, ms: number): Promise<number | "timeout"> {
+  const e = await withTimeout(t.exited, ms);
+  return e === "timeout" ? e : e.status;
+}

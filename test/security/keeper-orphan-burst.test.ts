@@ -10,7 +10,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { keeperWithExitedMain, runScenario, SCENARIO_ENV, withTimeout } from "../helpers/pid-scenario.ts";
+import {
+  exitStatusOf,
+  keeperWithExitedMain,
+  reportScenario,
+  runScenario,
+  SCENARIO_ENV,
+  withTimeout,
+} from "../helpers/pid-scenario.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const skip =
@@ -22,18 +29,12 @@ const BURST = 4500;
 async function scenario(): Promise<void> {
   // Once released, the spawned shell leaves BURST orphans that exit, then exits itself.
   const t = await keeperWithExitedMain(5, `i=0; while [ $i -lt ${BURST} ]; do (true &); i=$((i+1)); done`);
-  const out: Record<string, unknown> = {};
-  try {
+  await reportScenario(t, async (out) => {
     t.release();
     const ran = await withTimeout(t.ran, 100_000);
     out.ran = ran === "timeout" ? ran : ran.mainPid === t.main;
-    const e = await withTimeout(t.exited, 3000);
-    out.exit = e === "timeout" ? e : e.status;
-  } finally {
-    await t.end();
-  }
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.exit(0);
+    out.exit = await exitStatusOf(t, 3000);
+  });
 }
 
 if (process.env[SCENARIO_ENV]) {

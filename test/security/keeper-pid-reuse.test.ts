@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { keeperWithExitedMain, runScenario, SCENARIO_ENV, spawnAtPid, withTimeout } from "../helpers/pid-scenario.ts";
+import {
+  exitStatusOf,
+  keeperWithExitedMain,
+  reportScenario,
+  runScenario,
+  SCENARIO_ENV,
+  spawnAtPid,
+} from "../helpers/pid-scenario.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const skip =
@@ -18,21 +25,15 @@ const skip =
 /** Runs in the private pid namespace (as its pid 1); prints what the keeper reported. */
 async function scenario(): Promise<void> {
   const t = await keeperWithExitedMain(7);
-  const out: Record<string, unknown> = {};
-  try {
+  await reportScenario(t, async (out) => {
     // The main process's pid goes to a process that is not the keeper's child.
     const squatter = await spawnAtPid(t.main - 1, "sleep 30; :");
     out.reused = squatter.pidOfChild === t.main;
     t.release();
     out.mainPid = (await t.ran).mainPid === t.main;
-    const e = await withTimeout(t.exited, 3000);
-    out.exit = e === "timeout" ? e : e.status;
+    out.exit = await exitStatusOf(t, 3000);
     squatter.child.kill("SIGKILL");
-  } finally {
-    await t.end();
-  }
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.exit(0);
+  });
 }
 
 if (process.env[SCENARIO_ENV]) {
