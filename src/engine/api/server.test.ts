@@ -234,6 +234,8 @@ test("an upgrade asked of a route that does not take connections over is answere
 test("garbage that is not HTTP is answered 400 and closed", async () => {
   const out = await raw("\u0000\u0001 not http at all\r\n\r\n");
   assert.match(out.toString(), /^HTTP\/1.1 400 Bad Request/);
+  const headers = await raw(`GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+  assert.match(headers.toString(), /^HTTP\/1.1 431 Request Header Fields Too Large\r\n/);
   const absolute = await call("GET", "http://evil.example/_ping");
   assert.equal(absolute.status, 404);
   assert.equal((await call("GET", "/_ping")).status, 200);

@@ -99,8 +99,15 @@ export class ApiServer {
       socket.on("error", () => {});
       void this.dispatch(req, res, { socket, head });
     });
-    server.on("clientError", (_err: Error, socket: Duplex) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    // Bytes node cannot parse as a request: answered as Go's server answers them, then closed.
+    server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
+      const status =
+        err.code === "HPE_HEADER_OVERFLOW"
+          ? "431 Request Header Fields Too Large"
+          : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? "408 Request Timeout"
+            : "400 Bad Request";
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
       else socket.destroy();
     });
     this.#servers.push(server);

@@ -1,0 +1,301 @@
+// berthd as users start it (dist/berthd.mjs) with its own berth-containerd, in private dirs, driven
+// by the real docker CLI 28 and by raw HTTP: negotiation, version and info, hostile requests, and
+// start-up and shutdown leaving nothing behind.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { outputOf } from "../../helpers/berth-containerd.ts";
+import { BERTHD, type Berthd, newBerthd, pidsMentioning } from "../../helpers/berthd.ts";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const isRoot = process.getuid?.() === 0;
+
+/** berthd run to its exit (a start-up that must be refused), with its output. */
+function runBerthd(args: string[]) {
+  return outputOf(spawn(BERTHD, args, { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 }));
+}
+
+/** Raw bytes on a fresh connection to `socket`, and everything the daemon answers until it closes. */
+function rawExchange(socket: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(socket);
+    const got: Buffer[] = [];
+    c.on("data", (d: Buffer) => got.push(d));
+    c.on("error", reject);
+    c.on("close", () => resolve(Buffer.concat(got).toString()));
+    c.end(bytes);
+  });
+}
+
+describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () => {
+  let d: Berthd;
+  before(async () => {
+    d = await newBerthd();
+    await d.start();
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("docker version: the CLI keeps API 1.50 (no downgrade), the server says what it is", async () => {
+    const r = await d.docker(["version", "--format", "{{json .}}"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    const v = JSON.parse(r.stdout);
+    assert.equal(v.Client.ApiVersion, "1.50");
+    assert.equal(v.Client.DefaultAPIVersion, "1.50");
+    assert.equal(v.Server.ApiVersion, "1.50");
+    assert.equal(v.Server.MinAPIVersion, "1.24");
+    assert.equal(v.Server.Os, "linux");
+    assert.equal(v.Server.Version, "0.1.0");
+    assert.match(v.Server.GoVersion, /^n\/a \(node v24\./);
+    const names = v.Server.Components.map((c: { Name: string }) => c.Name);
+    assert.deepEqual(names, ["Engine", "containerd"]);
+    assert.equal(v.Server.Components[1].Version, "1.6.0-berth");
+    // The plain form prints too (what users type).
+    const plain = await d.docker(["version"]);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.match(plain.stdout, /API version:\s+1.50 \(minimum version 1.24\)/);
+    assert.doesNotMatch(plain.stdout, /downgraded/);
+  });
+
+  test("docker info prints without errors and reports the daemon's configuration", async () => {
+    const r = await d.docker(["info", "--format", "{{json .}}"]);
+    assert.equal(r.status, 0, r.stderr);
+    const i = JSON.parse(r.stdout);
+    assert.equal(i.DockerRootDir, d.dataRoot);
+    assert.equal(i.Driver, "overlayfs");
+    assert.equal(i.CgroupDriver, "cgroupfs");
+    assert.match(i.CgroupVersion, /^[12]$/);
+    assert.equal(i.OSType, "linux");
+    assert.equal(i.DefaultRuntime, "berth-runc");
+    assert.ok(i.Runtimes["berth-runc"].path.endsWith("berth-runc.mjs"), i.Runtimes["berth-runc"].path);
+    assert.equal(i.LiveRestoreEnabled, true);
+    assert.equal(i.Containers, 0);
+    assert.equal(i.ServerVersion, "0.1.0");
+    assert.match(i.ID, /^[0-9a-f-]{36}$/);
+    assert.equal(i.Containerd.Namespaces.Containers, "berth");
+    assert.equal(i.ServerErrors, undefined);
+    const plain = await d.docker(["info"]);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.doesNotMatch(plain.stdout + plain.stderr, /ERROR/);
+    assert.match(plain.stdout, /Default Runtime: berth-runc/);
+    assert.match(plain.stdout, /Live Restore Enabled: true/);
+  });
+
+  test("/_ping answers GET and HEAD with dockerd's headers", async () => {
+    for (const method of ["GET", "HEAD"]) {
+      const r = await d.http(method, "/_ping");
+      assert.equal(r.status, 200);
+      assert.equal(r.body, method === "GET" ? "OK" : "");
+      assert.equal(r.headers["api-version"], "1.50");
+      assert.equal(r.headers.ostype, "linux");
+      assert.equal(r.headers["docker-experimental"], "false");
+      assert.equal(r.headers["builder-version"], "1");
+      assert.equal(r.headers["cache-control"], "no-cache, no-store, must-revalidate");
+      assert.equal(r.headers.pragma, "no-cache");
+    }
+  });
+
+  test("hostile requests: dockerd's statuses and clear messages, and the daemon serves on", async () => {
+    const cases: [string, string, number, RegExp][] = [
+      ["GET", "/v1.99/version", 400, /^client version 1.99 is too new. Maximum supported API version is 1.50$/],
+      ["GET", "/v1.12/version", 400, /^client version 1.12 is too old. Minimum supported API version is 1.24/],
+      ["GET", "/v99999999999999999999999.1/_ping", 400, /too new/],
+      ["GET", "/nope", 404, /^page not found$/],
+      ["GET", "/v1.41/nope", 404, /^page not found$/],
+      ["POST", "/_ping", 404, /^page not found$/],
+      ["DELETE", "/version", 404, /^page not found$/],
+      ["GET", "/v1.41x/version", 404, /^page not found$/],
+    ];
+    for (const [method, path, status, message] of cases) {
+      const r = await d.http(method, path);
+      assert.equal(r.status, status, `${method} ${path}`);
+      assert.equal(r.headers["content-type"], "application/json");
+      assert.match(JSON.parse(r.body).message, message, `${method} ${path}`);
+    }
+    // A traversal is redirected to the clean path, never served as a name.
+    const dots = await d.http("GET", "/v1.50/containers/../../version");
+    assert.equal(dots.status, 301);
+    assert.equal(dots.headers.location, "/version");
+    // A body sent where none is taken, large and chunked: answered, not buffered, not fatal.
+    const big = await d.http("POST", "/v1.50/nope", Buffer.alloc(8 << 20, 0x7b), {
+      "Content-Type": "application/json",
+    });
+    assert.equal(big.status, 404);
+    // Headers past node's 16 KiB limit, and bytes that are not HTTP.
+    assert.match(
+      await rawExchange(d.socket, `GET /_ping HTTP/1.1\r\nX: ${"a".repeat(20_000)}\r\n\r\n`),
+      /^HTTP\/1.1 431 /,
+    );
+    assert.match(await rawExchange(d.socket, "\x16\x03\x01 TLS hello to a plain socket\r\n\r\n"), /^HTTP\/1.1 400 /);
+    assert.match(
+      await rawExchange(d.socket, "GET http://example.com/_ping HTTP/1.1\r\nHost: x\r\n\r\n"),
+      /^HTTP\/1.1 404 /,
+    );
+    // Fifty connections that send half a request and go away.
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        rawExchange(d.socket, "POST /v1.50/_ping HTTP/1.1\r\nContent-Length: 100\r\n\r\nab"),
+      ),
+    );
+    const ping = await d.http("GET", "/_ping");
+    assert.equal(ping.status, 200);
+  });
+
+  test("the socket is 0660, root's, with the berth group when it exists", async () => {
+    const st = statSync(d.socket);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o660);
+    assert.equal(st.uid, 0);
+    const berth = /^berth:[^:]*:(\d+):/m.exec(readFileSync("/etc/group", "utf8"));
+    assert.equal(st.gid, berth ? Number(berth[1]) : 0);
+  });
+
+  test("a second berthd on the same pid file is refused, and the first serves on", async () => {
+    const r = await runBerthd([...d.privateArgs()]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^berthd: pid file found, ensure berthd is not running or delete /);
+    assert.equal((await d.http("GET", "/_ping")).status, 200);
+  });
+});
+
+describe("berthd start-up and shutdown", { skip: isRoot ? false : "berthd runs as root" }, () => {
+  test("SIGTERM: berthd exits 0 and leaves no process, socket or pid file", async () => {
+    const d = await newBerthd();
+    try {
+      await d.start();
+      const containerd = d.containerdPid();
+      assert.ok(containerd && existsSync(`/proc/${containerd}`));
+      assert.ok(pidsMentioning(d.dir).length >= 2);
+      assert.equal(await d.stop(), 0);
+      for (let i = 0; i < 50 && pidsMentioning(d.dir).length > 0; i++) await sleep(100);
+      assert.deepEqual(pidsMentioning(d.dir), [], "processes left");
+      for (const p of [
+        d.socket,
+        d.pidfile,
+        `${d.execRoot}/containerd/containerd.sock`,
+        `${d.execRoot}/containerd/containerd.sock.ttrpc`,
+        `${d.execRoot}/containerd/berth-containerd.pid`,
+      ]) {
+        assert.equal(existsSync(p), false, `${p} is left`);
+      }
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("kill -9 of berthd leaves berth-containerd running; the next berthd adopts it, with the same engine id", async () => {
+    const d = await newBerthd();
+    try {
+      await d.start();
+      const id = JSON.parse((await d.http("GET", "/info")).body).ID;
+      const containerd = d.containerdPid();
+      await d.kill9();
+      assert.ok(containerd && existsSync(`/proc/${containerd}`), "berth-containerd died with berthd");
+      await d.start();
+      assert.equal(d.containerdPid(), containerd);
+      assert.match(await d.log(), /adopting the running berth-containerd/);
+      assert.equal(JSON.parse((await d.http("GET", "/info")).body).ID, id);
+      assert.equal(await d.stop(), 0);
+      for (let i = 0; i < 50 && existsSync(`/proc/${containerd}`); i++) await sleep(100);
+      assert.equal(existsSync(`/proc/${containerd}`), false);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("a berth-containerd that dies is started again", async () => {
+    const d = await newBerthd();
+    try {
+      await d.start();
+      const first = d.containerdPid()!;
+      process.kill(first, "SIGKILL");
+      let second: number | undefined;
+      for (let i = 0; i < 100; i++) {
+        await sleep(100);
+        second = d.containerdPid();
+        if (second !== first && second !== undefined) {
+          const v = await d.docker(["version", "--format", "{{json .Server.Components}}"]);
+          if (v.stdout.includes("containerd")) break;
+        }
+      }
+      assert.notEqual(second, first);
+      assert.ok(second && existsSync(`/proc/${second}`));
+      assert.match(await d.log(), /berth-containerd is gone: starting it again/);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("configurations dockerd refuses are refused before anything starts, each with its message", async () => {
+    const d = await newBerthd();
+    try {
+      const file = (doc: unknown) => {
+        writeFileSync(d.configFile, JSON.stringify(doc));
+        chmodSync(d.configFile, 0o644);
+      };
+      file({ "data-root": "/tmp/elsewhere" });
+      let r = await runBerthd(d.privateArgs());
+      assert.equal(r.status, 1);
+      assert.match(
+        r.stderr,
+        /the following directives are specified both as a flag and in the configuration file: data-root: \(from flag: .*, from file: \/tmp\/elsewhere\)/,
+      );
+      file({ bogus: true });
+      r = await runBerthd(d.privateArgs());
+      assert.match(r.stderr, /the following directives don't match any configuration option: bogus/);
+      file({ "live-restore": "yes" });
+      r = await runBerthd(d.privateArgs());
+      assert.match(r.stderr, /live-restore: must be true or false/);
+      file({});
+      chmodSync(d.configFile, 0o666);
+      r = await runBerthd(d.privateArgs());
+      assert.match(r.stderr, /writable by group or others/);
+      chmodSync(d.configFile, 0o644);
+      r = await runBerthd([...d.privateArgs(), "-H", "tcp://127.0.0.1:2375"]);
+      assert.match(r.stderr, /listening on TCP needs mutual TLS/);
+      r = await runBerthd([...d.privateArgs(), "--containerd", `${d.dir}/no.sock`]);
+      assert.match(r.stderr, /containerd: .*no.sock is not a socket/);
+      r = await runBerthd([...d.privateArgs(), "--validate"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "configuration OK\n");
+      assert.deepEqual(pidsMentioning(d.dir), []);
+      assert.equal(existsSync(d.socket), false);
+      assert.equal(existsSync(d.pidfile), false);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("a socket another daemon answers on is refused, and what start-up began is undone", async () => {
+    const first = await newBerthd();
+    const second = await newBerthd();
+    try {
+      await first.start();
+      const r = await runBerthd([
+        "-H",
+        `unix://${first.socket}`,
+        "--data-root",
+        second.dataRoot,
+        "--exec-root",
+        second.execRoot,
+        "--pidfile",
+        second.pidfile,
+        "--config-file",
+        second.configFile,
+      ]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /another daemon is listening on it/);
+      for (let i = 0; i < 50 && pidsMentioning(second.dir).length > 0; i++) await sleep(100);
+      assert.deepEqual(pidsMentioning(second.dir), [], "the second berthd's berth-containerd is left");
+      assert.equal(existsSync(second.pidfile), false);
+      assert.equal((await first.http("GET", "/_ping")).status, 200);
+    } finally {
+      await first.cleanup();
+      await second.cleanup();
+    }
+  });
+});
