@@ -20,6 +20,7 @@ import {
   pauseContainer,
   resumeContainer,
   startContainer,
+  statusOf,
   updateContainer,
 } from "../runc/container/lifecycle.ts";
 import { StateStore } from "../runc/container/state-store.ts";
@@ -110,5 +111,9 @@ export class LinkedRuntime implements ShimRuntime {
       throw new InvalidArgumentError("update: the resources are not JSON");
     }
     updateContainer(this.#store, id, decodeResources(parsed, "resources"));
+  }
+
+  async status(id: string) {
+    return statusOf(this.#store, this.#store.load(id));
   }
 }

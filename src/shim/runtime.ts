@@ -56,6 +56,8 @@ export interface ShimRuntime {
   ps(id: string, trace?: TraceContext): Promise<number[]>;
   /** Applies a LinuxResources (JSON). */
   update(id: string, resourcesJson: string, trace?: TraceContext): Promise<void>;
+  /** The container's status as the runtime's `state` says it (created, running, paused, stopped...). */
+  status(id: string, trace?: TraceContext): Promise<string>;
 }
 
 export class RuntimeError extends BerthError {
@@ -175,6 +177,21 @@ export class CliRuntime implements ShimRuntime {
 
   async update(id: string, resourcesJson: string, trace?: TraceContext): Promise<void> {
     await this.#run(["update", "--resources", "-", id], { input: resourcesJson, trace });
+  }
+
+  async status(id: string, trace?: TraceContext): Promise<string> {
+    const { stdout } = await this.#run(["state", id], { trace });
+    let state: unknown;
+    try {
+      state = JSON.parse(stdout);
+    } catch {
+      throw new RuntimeError(`${this.opts.binary} state ${id}: not JSON`);
+    }
+    const status = (state as { status?: unknown } | null)?.status;
+    if (typeof status !== "string" || status.length > 32) {
+      throw new RuntimeError(`${this.opts.binary} state ${id}: no status`);
+    }
+    return status;
   }
 }
 

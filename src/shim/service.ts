@@ -572,8 +572,26 @@ export class TaskService {
       }
       this.#watchExit(task, p);
     }
-    if (task.init.state !== "stopped") task.memoryCgroup = memoryCgroupOf(task.init.pid);
+    if (task.init.state !== "stopped") {
+      task.memoryCgroup = memoryCgroupOf(task.init.pid);
+      await this.#reconcileInitState(task);
+    }
     return rec.id;
+  }
+
+  /**
+   * The record is written after each change of state, so a shim that died between the runtime's
+   * start (or pause, or resume) and its record write left the state before it: the runtime says
+   * which it is now.
+   */
+  async #reconcileInitState(task: ShimTask): Promise<void> {
+    const now = await task.runtime.status(task.id).catch(() => undefined);
+    const p = task.init;
+    if ((now === "created" || now === "running" || now === "paused") && p.state !== "stopped" && p.state !== now) {
+      this.#config.log.info("adopted task's state corrected", { id: task.id, recorded: p.state, runtime: now });
+      p.state = now;
+      this.#save(task);
+    }
   }
 
   /**

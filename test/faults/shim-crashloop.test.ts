@@ -3,7 +3,7 @@
 // after five restarts within that minute gives up and cleans the task up as a dead shim's (the
 // container killed, its exit and delete published), leaving nothing behind.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REVIVAL_FIRST_DELAY_MS, REVIVAL_LIMIT } from "../../src/containerd/runtime/revival-policy.ts";
@@ -37,7 +37,9 @@ describe("a shim that keeps dying", { skip }, () => {
     }
   }
 
-  test("calls that come while a shim is being started again are served by the new one", { timeout: 60_000 }, async () => {
+  test("calls that come while a shim is being started again are served by the new one", {
+    timeout: 60_000,
+  }, async () => {
     const run = await ctr(["run", "-d", IMAGE, "during", "sleep", "3600"]);
     assert.equal(run.status, 0, run.stderr);
     const bundle = join(d.state, "io.containerd.runtime.v2.task", NS, "during");
@@ -58,6 +60,34 @@ describe("a shim that keeps dying", { skip }, () => {
     const del = await ctr(["task", "delete", "during"]);
     assert.equal(del.status, 0, del.stderr);
     assert.equal((await ctr(["containers", "rm", "during"])).status, 0);
+  });
+
+  test("a task whose record still says created (its shim died right after the start) is adopted as running", {
+    timeout: 60_000,
+  }, async () => {
+    const run = await ctr(["run", "-d", IMAGE, "late", "sleep", "3600"]);
+    assert.equal(run.status, 0, run.stderr);
+    const bundle = join(d.state, "io.containerd.runtime.v2.task", NS, "late");
+    const socket = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
+    sockets.add(socket);
+    const shim = await shimOn(socket, 5000);
+    assert.ok(shim);
+    // The shim is stopped, its record set back to what it held before Start's write, then killed.
+    process.kill(shim, "SIGSTOP");
+    const recordPath = join(bundle, "task.json");
+    const record = JSON.parse(readFileSync(recordPath, "utf8")) as { init: { state: string } };
+    assert.equal(record.init.state, "running");
+    record.init.state = "created";
+    writeFileSync(recordPath, JSON.stringify(record), { mode: 0o600 });
+    process.kill(shim, "SIGKILL");
+    const ls = await ctr(["task", "ls"]);
+    assert.match(ls.stdout, /^late\s+\d+\s+RUNNING/m, `task ls: ${ls.stdout}${ls.stderr}`);
+    assert.equal((JSON.parse(readFileSync(recordPath, "utf8")) as { init: { state: string } }).init.state, "running");
+    assert.equal((await ctr(["task", "kill", "-s", "SIGKILL", "late"])).status, 0);
+    for (let i = 0; i < 100 && !/^late\s+\d+\s+STOPPED/m.test((await ctr(["task", "ls"])).stdout); i++) await sleep(50);
+    const del = await ctr(["task", "delete", "late"]);
+    assert.equal(del.status, 0, del.stderr);
+    assert.equal((await ctr(["containers", "rm", "late"])).status, 0);
   });
 
   test("is restarted with growing waits, then given up on: its task is cleaned up", { timeout: 120_000 }, async () => {
