@@ -2,7 +2,7 @@
 // with its storage, config and logs in a private temp dir. Optional htpasswd (basic) auth and TLS
 // with a CA made for this run. stop() kills it and removes the dir; it never throws.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
@@ -42,8 +42,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A CA and a server certificate for 127.0.0.1 / localhost, signed by it. */
-function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
+/** A CA and a server certificate for 127.0.0.1 / localhost, signed by it (the CA's key stays in `dir`). */
+export function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
   // skopeo's --cert-dir reads CAs from *.crt files; ctr's --tlscacert takes the file itself.
   mkdirSync(join(dir, "certs"));
   const ca = join(dir, "certs", "ca.crt");
@@ -88,6 +88,29 @@ function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
     ext,
   ]);
   return { ca, cert, key };
+}
+
+/** A client certificate signed by makeTlsFiles(dir)'s CA (mutual TLS), named `name`. */
+export function makeClientCert(dir: string, name: string): { cert: string; key: string } {
+  const key = join(dir, `${name}-key.pem`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.pem`);
+  const ext = join(dir, `${name}.ext`);
+  const ossl = (args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  ossl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
+  writeFileSync(ext, "extendedKeyUsage=clientAuth\n");
+  const ca = join(dir, "certs", "ca.crt");
+  ossl(
+    ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", join(dir, "ca-key.pem"), "-CAcreateserial"].concat([
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-extfile",
+      ext,
+    ]),
+  );
+  return { cert, key };
 }
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<LocalRegistry> {

@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { outputOf } from "../../helpers/berth-containerd.ts";
-import { BERTHD, type Berthd, newBerthd, pidsMentioning } from "../../helpers/berthd.ts";
+import { BERTHD, type Berthd, DOCKER_CLI_28, newBerthd, pidsMentioning } from "../../helpers/berthd.ts";
+import { freePort, makeClientCert, makeTlsFiles } from "../../helpers/local-registry.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const isRoot = process.getuid?.() === 0;
@@ -296,6 +298,68 @@ describe("berthd start-up and shutdown", { skip: isRoot ? false : "berthd runs a
     } finally {
       await first.cleanup();
       await second.cleanup();
+    }
+  });
+});
+
+describe("berthd on tcp:// with mutual TLS", { skip: isRoot ? false : "berthd runs as root" }, () => {
+  test("docker with a client certificate signed by the CA is served; without one it is refused", async () => {
+    const d = await newBerthd();
+    try {
+      const tls = makeTlsFiles(d.dir);
+      const client = makeClientCert(d.dir, "client");
+      const port = await freePort();
+      await d.start([
+        "-H",
+        `tcp://127.0.0.1:${port}`,
+        "--tlsverify",
+        "--tlscacert",
+        tls.ca,
+        "--tlscert",
+        tls.cert,
+        "--tlskey",
+        tls.key,
+      ]);
+      const docker = (args: string[]) =>
+        outputOf(
+          spawn(DOCKER_CLI_28, ["-H", `tcp://127.0.0.1:${port}`, ...args], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
+            timeout: 60_000,
+          }),
+        );
+      const ok = await docker([
+        "--tlsverify",
+        "--tlscacert",
+        tls.ca,
+        "--tlscert",
+        client.cert,
+        "--tlskey",
+        client.key,
+        "version",
+        "--format",
+        "{{.Server.APIVersion}}",
+      ]);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout.trim(), "1.50");
+      // TLS without a client certificate, and plain HTTP: no answer from the API.
+      const noCert = await docker([
+        "--tlsverify",
+        "--tlscacert",
+        tls.ca,
+        "version",
+        "--format",
+        "{{.Server.APIVersion}}",
+      ]);
+      assert.notEqual(noCert.status, 0);
+      assert.doesNotMatch(noCert.stdout, /1\.50/);
+      const plain = await docker(["version", "--format", "{{.Server.APIVersion}}"]);
+      assert.notEqual(plain.status, 0);
+      assert.doesNotMatch(plain.stdout, /1\.50/);
+      // The unix socket serves beside it.
+      assert.equal((await d.http("GET", "/_ping")).status, 200);
+    } finally {
+      await d.cleanup();
     }
   });
 });
