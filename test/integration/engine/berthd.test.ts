@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { outputOf } from "../../helpers/berth-containerd.ts";
+import { outputOf, startBerthContainerd } from "../../helpers/berth-containerd.ts";
 import { BERTHD, type Berthd, DOCKER_CLI_28, newBerthd, pidsMentioning } from "../../helpers/berthd.ts";
 import { freePort, makeClientCert, makeTlsFiles } from "../../helpers/local-registry.ts";
 
@@ -61,6 +61,13 @@ describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () 
     assert.equal(plain.status, 0, plain.stderr);
     assert.match(plain.stdout, /API version:\s+1.50 \(minimum version 1.24\)/);
     assert.doesNotMatch(plain.stdout, /downgraded/);
+    // Debian's docker 20.10 client speaks 1.41 and is served at its own version.
+    const old = await d.docker(
+      ["version", "--format", "{{.Client.APIVersion}} {{.Server.APIVersion}}"],
+      "/usr/bin/docker",
+    );
+    assert.equal(old.status, 0, old.stderr);
+    assert.equal(old.stdout.trim(), "1.41 1.50");
   });
 
   test("docker info prints without errors and reports the daemon's configuration", async () => {
@@ -298,6 +305,30 @@ describe("berthd start-up and shutdown", { skip: isRoot ? false : "berthd runs a
     } finally {
       await first.cleanup();
       await second.cleanup();
+    }
+  });
+});
+
+describe("berthd on an existing containerd (--containerd)", { skip: isRoot ? false : "berthd runs as root" }, () => {
+  test("it starts none of its own, reports the one given, and leaves it running when it stops", async () => {
+    const containerd = await startBerthContainerd();
+    const d = await newBerthd();
+    try {
+      await d.start(["--containerd", `unix://${containerd.address}`, "--containerd-namespace", "e14"]);
+      assert.equal(d.containerdPid(), undefined);
+      assert.equal(existsSync(`${d.execRoot}/containerd`), false);
+      const info = JSON.parse((await d.http("GET", "/info")).body);
+      assert.deepEqual(info.Containerd, {
+        Address: containerd.address,
+        Namespaces: { Containers: "e14", Plugins: "plugins.e14" },
+      });
+      const v = JSON.parse((await d.http("GET", "/version")).body);
+      assert.equal(v.Components[1].Name, "containerd");
+      assert.equal(await d.stop(), 0);
+      assert.equal(containerd.ctr(["version"]).status, 0, "berthd stopped the containerd it was given");
+    } finally {
+      await d.cleanup();
+      await containerd.cleanup();
     }
   });
 });
