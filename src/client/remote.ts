@@ -173,7 +173,8 @@ export class RemoteContainerd {
   }
 }
 
-const toMount = (m: { type: string; source: string; target: string; options: string[] }): Mount => ({
+/** A mount as the snapshots service sends it, as src/common's Mount. */
+export const toMount = (m: { type: string; source: string; target: string; options: string[] }): Mount => ({
   type: m.type,
   source: m.source,
   target: m.target || undefined,
