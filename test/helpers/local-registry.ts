@@ -42,66 +42,41 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const ossl = (args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+
 /** A CA and a server certificate for 127.0.0.1 / localhost, signed by it (the CA's key stays in `dir`). */
 export function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
   // skopeo's --cert-dir reads CAs from *.crt files; ctr's --tlscacert takes the file itself.
   mkdirSync(join(dir, "certs"));
   const ca = join(dir, "certs", "ca.crt");
-  const caKey = join(dir, "ca-key.pem");
-  const key = join(dir, "server-key.pem");
-  const csr = join(dir, "server.csr");
-  const cert = join(dir, "server.pem");
-  const ext = join(dir, "san.ext");
-  const ossl = (args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  ossl([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    caKey,
-    "-out",
-    ca,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=berth test CA",
-  ]);
-  ossl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"]);
-  execFileSync("sh", ["-c", `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > '${ext}'`]);
-  ossl([
-    "x509",
-    "-req",
-    "-in",
-    csr,
-    "-CA",
-    ca,
-    "-CAkey",
-    caKey,
-    "-CAcreateserial",
-    "-out",
-    cert,
-    "-days",
-    "2",
-    "-extfile",
-    ext,
-  ]);
-  return { ca, cert, key };
+  ossl(
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "ca-key.pem"), "-out", ca].concat([
+      "-days",
+      "2",
+      "-subj",
+      "/CN=berth test CA",
+    ]),
+  );
+  const server = signedCert(dir, "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  return { ca, ...server };
 }
 
 /** A client certificate signed by makeTlsFiles(dir)'s CA (mutual TLS), named `name`. */
 export function makeClientCert(dir: string, name: string): { cert: string; key: string } {
+  return signedCert(dir, name, `/CN=${name}`, "extendedKeyUsage=clientAuth");
+}
+
+/** A key and a certificate for `subject` with one extension, signed by the CA in `dir`. */
+function signedCert(dir: string, name: string, subject: string, extension: string): { cert: string; key: string } {
   const key = join(dir, `${name}-key.pem`);
   const csr = join(dir, `${name}.csr`);
   const cert = join(dir, `${name}.pem`);
   const ext = join(dir, `${name}.ext`);
-  const ossl = (args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-  ossl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
-  writeFileSync(ext, "extendedKeyUsage=clientAuth\n");
-  const ca = join(dir, "certs", "ca.crt");
+  ossl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", subject]);
+  writeFileSync(ext, `${extension}\n`);
   ossl(
-    ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", join(dir, "ca-key.pem"), "-CAcreateserial"].concat([
+    ["x509", "-req", "-in", csr, "-CA", join(dir, "certs", "ca.crt"), "-CAkey", join(dir, "ca-key.pem")].concat([
+      "-CAcreateserial",
       "-out",
       cert,
       "-days",
