@@ -297,7 +297,7 @@ test("ShmSize, Init, ReadonlyRootfs, no-new-privileges, OomScoreAdj, Ulimits", (
   );
 });
 
-test("Binds, Mounts and Tmpfs: dockerd's options, sorted by depth after the init", () => {
+test("Binds, Mounts and Tmpfs: dockerd's options; binds, then tmpfs, sorted by depth", () => {
   const s = spec({
     Cmd: ["x"],
     HostConfig: {
@@ -313,15 +313,15 @@ test("Binds, Mounts and Tmpfs: dockerd's options, sorted by depth after the init
   const user = s.mounts!.slice(7);
   assert.deepEqual(user, [
     { destination: "/data", type: "bind", source: "/host/data", options: ["rbind", "ro", "rprivate"] },
+    { destination: "/w", type: "bind", source: "/tmp", options: ["rbind", "ro", "rprivate"] },
+    { destination: "/u", type: "tmpfs", source: "tmpfs", options: ["noexec", "nosuid", "nodev", "rprivate"] },
+    { destination: "/v", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "rprivate", "exec", "size=2g"] },
     {
       destination: "/t",
       type: "tmpfs",
       source: "tmpfs",
       options: ["noexec", "nosuid", "nodev", "rprivate", "mode=1770", "size=1m"],
     },
-    { destination: "/w", type: "bind", source: "/tmp", options: ["rbind", "ro", "rprivate"] },
-    { destination: "/u", type: "tmpfs", source: "tmpfs", options: ["noexec", "nosuid", "nodev", "rprivate"] },
-    { destination: "/v", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "rprivate", "exec", "size=2g"] },
     { destination: "/x/y", type: "bind", source: "/tmp", options: ["bind", "rprivate"] },
     { destination: "/x/y/z", type: "bind", source: "/host/a", options: ["rbind", "rshared"] },
   ]);
@@ -502,6 +502,18 @@ test("the default profile compiles with berth-runc's seccomp compiler for the de
     const compiled = compileSeccomp(seccomp, { nativeArch: "SCMP_ARCH_X86_64" });
     assert.ok(compiled.program.length > 0);
   }
+});
+
+test("Domainname is the kernel.domainname sysctl, as dockerd sets it", () => {
+  const s = spec({ Cmd: ["x"], Domainname: "example.org" });
+  assert.equal(s.linux!.sysctl!["kernel.domainname"], "example.org");
+  assert.equal(s.domainname, undefined);
+  assert.equal(
+    spec({ Cmd: ["x"], Domainname: "example.org", HostConfig: { UTSMode: "host" } }).linux!.sysctl![
+      "kernel.domainname"
+    ],
+    undefined,
+  );
 });
 
 test("image volumes are a warning, not a refusal", () => {

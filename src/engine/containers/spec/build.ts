@@ -248,7 +248,6 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   if (h.OomScoreAdj !== 0) proc.oomScoreAdj = h.OomScoreAdj;
   if (h.ReadonlyRootfs) spec.root!.readonly = true;
   if (modes.uts === "private" && input.hostname !== "") spec.hostname = input.hostname;
-  if (config.Domainname !== "" && modes.uts === "private") spec.domainname = config.Domainname;
 
   const { mounts, rootfsPropagation } = mountsFor(input, modes);
   spec.mounts = mounts;
@@ -259,8 +258,11 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   if (h.OomKillDisable === true && input.host.cgroupVersion === 2) {
     warnings.push("OomKillDisable has no effect on cgroup v2");
   }
+  // dockerd sets the domain name as a sysctl, not as the spec's domainname.
+  const sysctl = sysctlsFor(h.Sysctls, modes);
+  if (config.Domainname !== "" && modes.uts === "private") sysctl["kernel.domainname"] = config.Domainname;
   spec.linux = {
-    sysctl: sysctlsFor(h.Sysctls, modes),
+    sysctl,
     resources,
     namespaces: namespacesFor(modes, h, input.joins ?? {}),
   };

@@ -290,11 +290,11 @@ export function userMounts(host: Pick<HostConfig, "Binds" | "Mounts" | "Tmpfs">,
     claim(m.Target);
     bind(m);
   }
+  // dockerd's groups: binds (Binds, then Mounts), then tmpfs (Tmpfs, then Mounts); sorted by depth later.
   for (const m of host.Mounts) {
     checkMountSpec(m);
     claim(m.Target);
     if (m.Type === "bind") bind(m);
-    else out.push(tmpfsMount(m.Target, tmpfsData(m)));
   }
   for (const [target, data] of Object.entries(host.Tmpfs)) {
     if (!target.startsWith("/")) {
@@ -302,6 +302,9 @@ export function userMounts(host: Pick<HostConfig, "Binds" | "Mounts" | "Tmpfs">,
     }
     claim(target);
     out.push(tmpfsMount(target, data));
+  }
+  for (const m of host.Mounts) {
+    if (m.Type === "tmpfs") out.push(tmpfsMount(m.Target, tmpfsData(m)));
   }
   return rootfsPropagation === undefined ? { mounts: out } : { mounts: out, rootfsPropagation };
 }
