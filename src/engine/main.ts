@@ -28,11 +28,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = new DaemonLogger(config.logLevel);
-  const daemon = await startDaemon(config, log);
-  await new Promise<void>((resolve) => {
+  // Listened for before start-up: a SIGTERM that comes while berthd starts stops it once it has
+  // started, so what start-up made (its berth-containerd, the pid file) is undone, not left.
+  const stopAsked = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
+  const daemon = await startDaemon(config, log);
+  await stopAsked;
   // With live restore off dockerd stops the containers first; the containers slice adds that.
   log.info("stopping", { live_restore: config.liveRestore });
   await daemon.stop();

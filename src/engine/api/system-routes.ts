@@ -64,6 +64,8 @@ const PING_HEADERS = {
   Pragma: "no-cache",
   // 1: the classic builder. BuildKit's session protocol is not served (build comes later).
   "Builder-Version": "1",
+  // dockerd 23+ says whether it is a swarm node; berthd never is.
+  Swarm: "inactive",
   "Content-Type": "text/plain; charset=utf-8",
 } as const;
 

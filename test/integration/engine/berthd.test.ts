@@ -105,6 +105,7 @@ describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () 
       assert.equal(r.headers["builder-version"], "1");
       assert.equal(r.headers["cache-control"], "no-cache, no-store, must-revalidate");
       assert.equal(r.headers.pragma, "no-cache");
+      assert.equal(r.headers.swarm, "inactive");
     }
   });
 
@@ -191,6 +192,26 @@ describe("berthd start-up and shutdown", { skip: isRoot ? false : "berthd runs a
       ]) {
         assert.equal(existsSync(p), false, `${p} is left`);
       }
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("SIGTERM while berthd starts: it finishes starting, then stops, and leaves nothing", async () => {
+    const d = await newBerthd();
+    try {
+      const child = spawn(BERTHD, d.privateArgs(), { stdio: "ignore" });
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      // berth-containerd is started and not answering yet: the middle of start-up.
+      const pidfile = `${d.execRoot}/containerd/berth-containerd.pid`;
+      for (let i = 0; i < 300 && !existsSync(pidfile); i++) await sleep(10);
+      assert.ok(existsSync(pidfile), "berth-containerd was not started");
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+      for (let i = 0; i < 50 && pidsMentioning(d.dir).length > 0; i++) await sleep(100);
+      assert.deepEqual(pidsMentioning(d.dir), [], "processes left");
+      assert.equal(existsSync(d.pidfile), false);
+      assert.equal(existsSync(d.socket), false);
     } finally {
       await d.cleanup();
     }
