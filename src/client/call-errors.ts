@@ -16,7 +16,8 @@ import {
 export function namedError(what: string, err: unknown): Error {
   if (!(err instanceof Error)) return new BerthError("internal", `${what}: ${String(err)}`);
   if (err.name === "AbortError" || err.name === "TimeoutError") return err;
-  const message = err.message.startsWith(`${what}: `) ? err.message : `${what}: ${err.message}`;
+  // The daemon's message may name the subject already ("snapshot k does not exist").
+  const message = err.message.includes(what) ? err.message : `${what}: ${err.message}`;
   const kind = err instanceof BerthError ? err.kind : "internal";
   let out: BerthError;
   switch (kind) {

@@ -42,6 +42,8 @@ export interface SpecOptions extends ProcessOptions {
    * not handle (SIGTERM) kills it, as it would a process under an init.
    */
   hostPid?: boolean;
+  /** linux.resources.memory.limit in bytes (ctr's --memory-limit). */
+  memoryLimit?: number;
 }
 
 export function taskSpec(o: SpecOptions): Record<string, unknown> {
@@ -76,7 +78,10 @@ export function taskSpec(o: SpecOptions): Record<string, unknown> {
     linux: {
       namespaces,
       cgroupsPath: o.cgroupsPath,
-      resources: { devices: [{ allow: false, access: "rwm" }] },
+      resources: {
+        devices: [{ allow: false, access: "rwm" }],
+        ...(o.memoryLimit ? { memory: { limit: o.memoryLimit } } : {}),
+      },
       maskedPaths: ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
     },

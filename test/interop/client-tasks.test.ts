@@ -13,7 +13,9 @@ import { after, before, describe, test } from "node:test";
 import type * as grpc from "@grpc/grpc-js";
 import { type ContainerRuntime, ContainersClient } from "../../src/client/containers.ts";
 import { type EventEnvelope, EventsClient, type TaskEvent, taskEventFilter } from "../../src/client/events.ts";
-import { FifoSet, readOutput } from "../../src/client/fifos.ts";
+import { FifoSet, readOutput, type TaskIO } from "../../src/client/fifos.ts";
+import { withTemporaryLease } from "../../src/client/lease.ts";
+import { fileLogUri } from "../../src/client/log-uri.ts";
 import { RemoteContainerd } from "../../src/client/remote.ts";
 import { RootfsSnapshots, resolveImage } from "../../src/client/rootfs.ts";
 import { TasksClient } from "../../src/client/tasks.ts";
@@ -146,18 +148,26 @@ for (const [name, start] of daemons) {
     const fifoSets: FifoSet[] = [];
 
     /** A container `id` on a fresh snapshot of the image, running `args`. */
-    const makeContainer = async (id: string, args: string[], o: { terminal?: boolean; hostPid?: boolean } = {}) => {
+    const makeContainer = async (
+      id: string,
+      args: string[],
+      o: { terminal?: boolean; hostPid?: boolean; memoryLimit?: number } = {},
+    ) => {
       const key = `${id}-snapshot`;
       keys.push(key);
-      await snapshots.prepare(key, chainId);
-      return containers.create({
-        id,
-        image: BUSYBOX_IMAGE,
-        labels: { "berth.test": id },
-        runtime: d.runtime,
-        spec: taskSpec({ args, hostname: id, cgroupsPath: `${cgroup()}/${id}`, ...o }),
-        snapshotter: snapshots.snapshotter,
-        snapshotKey: key,
+      // Under a lease until the record references the snapshot: a collection (after any delete)
+      // would take it in between.
+      return withTemporaryLease(remote.ports().leases, async (lease) => {
+        await snapshots.prepare(key, chainId, { lease });
+        return containers.create({
+          id,
+          image: BUSYBOX_IMAGE,
+          labels: { "berth.test": id },
+          runtime: d.runtime,
+          spec: taskSpec({ args, hostname: id, cgroupsPath: `${cgroup()}/${id}`, ...o }),
+          snapshotter: snapshots.snapshotter,
+          snapshotKey: key,
+        });
       });
     };
     const fifos = async (name: string, o: Parameters<typeof FifoSet.create>[2] = {}) => {
@@ -165,9 +175,9 @@ for (const [name, start] of daemons) {
       fifoSets.push(f);
       return f;
     };
-    const startTask = async (id: string, f: FifoSet) => {
+    const startTask = async (id: string, f: FifoSet | Partial<TaskIO>) => {
       const rootfs = await snapshots.mounts(`${id}-snapshot`);
-      const { pid } = await tasks.create({ containerId: id, rootfs, io: f.io });
+      const { pid } = await tasks.create({ containerId: id, rootfs, io: f instanceof FifoSet ? f.io : f });
       assert.ok(pid > 0, "the created task has a pid");
       assert.equal(await tasks.start(id), pid);
       return pid;
@@ -370,6 +380,30 @@ for (const [name, start] of daemons) {
       assert.match((await out).text, /size 33 101\r?\n/);
       await tasks.delete("c-tty");
       await removeContainer("c-tty");
+    });
+
+    test("stdout and stderr to a file:// log instead of fifos", { timeout: 30_000 }, async () => {
+      await makeContainer("c-log", ["sh", "-c", "echo to-out; echo to-err >&2"]);
+      const path = join(fifoParent, "c-log.log");
+      await startTask("c-log", { stdout: fileLogUri(path), stderr: fileLogUri(path) });
+      assert.equal((await tasks.wait("c-log")).exitStatus, 0);
+      await tasks.delete("c-log");
+      assert.deepEqual(readFileSync(path, "utf8").split("\n").filter(Boolean).sort(), ["to-err", "to-out"]);
+      await rm(path);
+      await removeContainer("c-log");
+    });
+
+    test("an OOM kill: the oom event and the exit with 137", { timeout: 60_000 }, async () => {
+      await makeContainer("c-oom", ["sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"], {
+        memoryLimit: 32 << 20,
+      });
+      await startTask("c-oom", await fifos("c-oom"));
+      assert.equal((await tasks.wait("c-oom")).exitStatus, 137);
+      // containerd-shim-runc-v2 publishes the oom from its own watcher: it may come after the exit.
+      await log.waitFor("oom", (e) => e.type === "oom" && e.containerId === "c-oom");
+      await log.waitFor("exit 137", (e) => e.type === "exit" && e.containerId === "c-oom" && e.exitStatus === 137);
+      await tasks.delete("c-oom");
+      await removeContainer("c-oom");
     });
 
     test("unknown ids, duplicate ids and an oversized spec are refused with typed errors", {
