@@ -2,6 +2,7 @@
 // the sysctls those namespaces allow. A mode that joins another container ("container:<id>")
 // needs that container's namespace file: the caller finds the container and passes the path.
 import { InvalidArgumentError } from "../../../common/errors.ts";
+import { normalizeSysctlKey, sysctlNamespace, sysctlPath } from "../../../runc/config/rules.ts";
 import type { Namespace } from "../../../runc/config/types.ts";
 import type { HostConfig } from "./types.ts";
 
@@ -86,46 +87,34 @@ export function namespacesFor(m: Modes, h: HostConfig, join: JoinedNamespaces): 
   return ns;
 }
 
-/** The IPC sysctls a private IPC namespace isolates (besides fs.mqueue.*). */
-const IPC_SYSCTLS = new Set([
-  "kernel.msgmax",
-  "kernel.msgmnb",
-  "kernel.msgmni",
-  "kernel.sem",
-  "kernel.shmall",
-  "kernel.shmmax",
-  "kernel.shmmni",
-  "kernel.shm_rmid_forced",
-]);
-
 /**
  * Refuses a sysctl the container's namespaces do not isolate, in the words runc uses when it
- * refuses it at create: net.* needs a network namespace not the host's, the IPC ones a private
- * IPC namespace, kernel.domainname a private UTS namespace; kernel.hostname is the spec's hostname.
+ * refuses it at create (which namespace isolates which sysctl is berth-runc's table): net.* needs
+ * a network namespace not the host's, the IPC ones a private IPC namespace, kernel.domainname a
+ * private UTS namespace; kernel.hostname is the spec's hostname; a name that is no sysctl name
+ * (empty, "." or ".." components) is refused before anything reads it.
  */
 export function checkSysctls(sysctls: Record<string, string>, m: Modes): void {
   for (const key of Object.keys(sysctls)) {
-    if (IPC_SYSCTLS.has(key) || key.startsWith("fs.mqueue.")) {
+    const quoted = JSON.stringify(key);
+    if (sysctlPath(key) === undefined) throw new InvalidArgumentError(`sysctl ${quoted} is not a sysctl name`);
+    const name = normalizeSysctlKey(key);
+    const ns = sysctlNamespace(name);
+    if (ns === "ipc") {
       if (m.ipc === "host")
-        throw new InvalidArgumentError(`sysctl ${JSON.stringify(key)} is not allowed in the hosts ipc namespace`);
-      continue;
-    }
-    if (key.startsWith("net.")) {
+        throw new InvalidArgumentError(`sysctl ${quoted} is not allowed in the hosts ipc namespace`);
+    } else if (ns === "network") {
       if (m.network === "host")
-        throw new InvalidArgumentError(`sysctl ${JSON.stringify(key)} not allowed in host network namespace`);
-      continue;
-    }
-    if (key === "kernel.hostname") {
-      throw new InvalidArgumentError(
-        `sysctl ${JSON.stringify(key)} is not allowed as it conflicts with the OCI "hostname" field`,
-      );
-    }
-    if (key === "kernel.domainname") {
+        throw new InvalidArgumentError(`sysctl ${quoted} not allowed in host network namespace`);
+    } else if (name === "kernel.hostname") {
+      throw new InvalidArgumentError(`sysctl ${quoted} is not allowed as it conflicts with the OCI "hostname" field`);
+    } else if (ns === "uts") {
       if (m.uts === "host")
-        throw new InvalidArgumentError(`sysctl ${JSON.stringify(key)} is not allowed in the host's UTS namespace`);
-      continue;
+        throw new InvalidArgumentError(`sysctl ${quoted} is not allowed in the host's UTS namespace`);
+    } else {
+      // A container berthd makes has no user namespace: user.* is the host's too.
+      throw new InvalidArgumentError(`sysctl ${quoted} is not in a separate kernel namespace`);
     }
-    throw new InvalidArgumentError(`sysctl ${JSON.stringify(key)} is not in a separate kernel namespace`);
   }
 }
 

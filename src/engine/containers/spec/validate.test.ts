@@ -80,6 +80,18 @@ test("IPC sysctls need a private IPC namespace", () => {
   check({ HostConfig: { NetworkMode: "container:abc", Sysctls: { "net.ipv4.ip_forward": "1" } } });
 });
 
+test("sysctl names that are no names are refused; the slash spelling is a sysctl too", () => {
+  assert.throws(
+    () => check({ HostConfig: { Sysctls: { "net.//.//.x": "1" } } }),
+    /sysctl "net.\/\/.\/\/.x" is not a sysctl name/,
+  );
+  assert.throws(
+    () => check({ HostConfig: { Sysctls: { "user.max_user_namespaces": "1" } } }),
+    /is not in a separate kernel namespace/,
+  );
+  check({ HostConfig: { Sysctls: { "net/ipv4/ip_forward": "1" } } });
+});
+
 test("ulimits: soft above hard and negative values are refused; -1 is unlimited", () => {
   assert.throws(
     () => check({ HostConfig: { Ulimits: [{ Name: "nofile", Soft: 10, Hard: 2 }] } }),
