@@ -71,6 +71,16 @@ export type SignalLike = number | string;
  */
 export const MAX_TASK_PIDS = 65_536;
 
+/** Most tasks (or their metrics) a list may hold, as containers.ts's MAX_LIST_CONTAINERS. */
+export const MAX_LIST_TASKS = 100_000;
+
+/** `items` when the daemon sent at most `limit` of them. */
+export function bounded<T>(what: string, items: T[], limit: number): T[] {
+  if (items.length > limit)
+    throw new FailedPreconditionError(`${what}: the daemon lists ${items.length}, more than ${limit}`);
+  return items;
+}
+
 /** A signal's number; unknown names and numbers outside 1..64 are refused. */
 export function signalNumber(s: SignalLike): number {
   if (typeof s === "number") {
@@ -159,9 +169,9 @@ export class TasksClient {
   }
 
   /** The namespace's tasks (a containerd filter, e.g. `status==running`, or all). */
-  async list(filter = ""): Promise<ProcessState[]> {
+  async list(filter = "", limit = MAX_LIST_TASKS): Promise<ProcessState[]> {
     const r = await naming("tasks", this.#client.list({ filter }));
-    return r.tasks.map(stateOf);
+    return bounded("tasks", r.tasks, limit).map(stateOf);
   }
 
   /** Adds an exec'd process to a running task (start it with start(containerId, execId)). */
@@ -204,9 +214,7 @@ export class TasksClient {
   async pids(containerId: string, limit = MAX_TASK_PIDS): Promise<{ pid: number; info: AnyValue | undefined }[]> {
     const what = `task ${containerId}`;
     const r = await naming(what, this.#client.listPids({ containerId }));
-    if (r.processes.length > limit)
-      throw new FailedPreconditionError(`${what}: the daemon lists ${r.processes.length} pids, more than ${limit}`);
-    return r.processes.map((p) => ({
+    return bounded(`${what}: pids`, r.processes, limit).map((p) => ({
       pid: p.pid,
       info: p.info ? { typeUrl: p.info.typeUrl, value: p.info.value } : undefined,
     }));
@@ -219,9 +227,10 @@ export class TasksClient {
   async metrics(
     containerIds: string[] = [],
   ): Promise<{ id: string; timestamp: Date | undefined; data: AnyValue | undefined }[]> {
+    const what = `metrics of ${containerIds.join(", ") || "every task"}`;
     const filters = containerIds.map((id) => `id==${JSON.stringify(id)}`);
-    const r = await naming(`metrics of ${containerIds.join(", ") || "every task"}`, this.#client.metrics({ filters }));
-    return r.metrics.map((m) => ({
+    const r = await naming(what, this.#client.metrics({ filters }));
+    return bounded(what, r.metrics, MAX_LIST_TASKS).map((m) => ({
       id: m.id,
       timestamp: dateOf(m.timestamp),
       data: m.data ? { typeUrl: m.data.typeUrl, value: m.data.value } : undefined,
