@@ -39,8 +39,21 @@ test("path parameters: one segment, or the rest of the path; percent-escapes dec
   const esc = r.match("GET", "/containers/a%20b/json");
   assert.ok(esc.kind === "match");
   assert.deepEqual(esc.params, { name: "a b" });
-  // A name that holds a slash does not match a one-segment parameter.
+  // A name that holds a slash does not match a one-segment parameter, written or escaped.
   assert.deepEqual(r.match("GET", "/containers/a/b/json"), { kind: "not-found" });
+  assert.deepEqual(r.match("GET", "/containers/a%2Fb/json"), { kind: "not-found" });
+  // Escaped dot segments never reach a handler as a name (dockerd decodes, then cleans).
+  for (const path of [
+    "/containers/%2e%2e/json",
+    "/containers/%2E/json",
+    "/images/a/%2e%2e/b/json",
+    "/images/%2e%2e/json",
+  ]) {
+    assert.deepEqual(r.match("GET", path), { kind: "not-found" }, path);
+  }
+  const slashed = r.match("GET", "/images/localhost%3A5000%2Fa%2Fb/json");
+  assert.ok(slashed.kind === "match");
+  assert.deepEqual(slashed.params, { name: "localhost:5000/a/b" });
   assert.throws(() => r.match("GET", "/containers/%zz/json"), { kind: "invalid-argument", message: /invalid escape/ });
 });
 

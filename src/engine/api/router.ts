@@ -2,7 +2,8 @@
 // served with and without a version prefix (`/v1.41/containers/json` and `/containers/json`);
 // `{name}` takes one path segment, `{name:*}` the rest of the path (image names hold slashes).
 // A path that is not clean (`//`, `/./`, `/../`) is redirected to its clean form with 301, as
-// dockerd's router does, so `..` never reaches a handler as a name. An unknown path and a known
+// dockerd's router does, and a parameter that decodes to `..` (or, for `{name}`, to a value
+// with a slash) matches nothing, so `..` never reaches a handler as a name. An unknown path and a known
 // path asked with another method are both "page not found": dockerd answers no 405.
 import { InvalidArgumentError } from "../../common/errors.ts";
 
@@ -16,6 +17,8 @@ interface Route<H> {
   pattern: string;
   regex: RegExp;
   names: string[];
+  /** Per name: true for `{name}` (one segment), false for `{name:*}`. */
+  oneSegment: boolean[];
   handler: H;
 }
 
@@ -27,11 +30,11 @@ export class Router<H> {
 
   /** Adds a route; a pattern registered twice for one method is a programming error. */
   add(method: string, pattern: string, handler: H): this {
-    const { regex, names } = compilePattern(pattern);
+    const { regex, names, oneSegment } = compilePattern(pattern);
     if (this.#routes.some((r) => r.method === method && r.pattern === pattern)) {
       throw new Error(`route ${method} ${pattern} registered twice`);
     }
-    this.#routes.push({ method, pattern, regex, names, handler });
+    this.#routes.push({ method, pattern, regex, names, oneSegment, handler });
     return this;
   }
 
@@ -48,10 +51,8 @@ export class Router<H> {
         if (route.method !== method) continue;
         const m = route.regex.exec(path);
         if (!m) continue;
-        const params: Record<string, string> = {};
-        route.names.forEach((name, i) => {
-          params[name] = decodeParam(m[i + 1]!);
-        });
+        const params = decodeParams(route, m);
+        if (!params) continue;
         return { kind: "match", handler: route.handler, params, version, pattern: route.pattern };
       }
     }
@@ -59,9 +60,10 @@ export class Router<H> {
   }
 }
 
-function compilePattern(pattern: string): { regex: RegExp; names: string[] } {
+function compilePattern(pattern: string): { regex: RegExp; names: string[]; oneSegment: boolean[] } {
   if (!pattern.startsWith("/")) throw new Error(`route pattern ${pattern} must start with /`);
   const names: string[] = [];
+  const oneSegment: boolean[] = [];
   let source = "";
   let rest = pattern;
   for (;;) {
@@ -73,15 +75,32 @@ function compilePattern(pattern: string): { regex: RegExp; names: string[] } {
     const [name, kind] = rest.slice(open + 1, close).split(":");
     if (!name || !/^\w+$/.test(name) || names.includes(name)) throw new Error(`route pattern ${pattern}: bad name`);
     names.push(name);
+    oneSegment.push(kind !== "*");
     source += kind === "*" ? "(.+)" : "([^/]+)";
     rest = rest.slice(close + 1);
   }
   source += escapeRegex(rest);
-  return { regex: new RegExp(`^${source}$`), names };
+  return { regex: new RegExp(`^${source}$`), names, oneSegment };
 }
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The route's parameters, percent-decoded; undefined when a decoded value is not what the
+ * pattern stands for: a one-segment parameter holding a slash (`%2F`), or any `.` or `..`
+ * segment (`%2e%2e`), which dockerd's router, decoding before it cleans, never lets through.
+ */
+function decodeParams<H>(route: Route<H>, m: RegExpExecArray): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (const [i, name] of route.names.entries()) {
+    const value = decodeParam(m[i + 1]!);
+    if (route.oneSegment[i] && value.includes("/")) return undefined;
+    if (value.split("/").some((seg) => seg === "." || seg === "..")) return undefined;
+    params[name] = value;
+  }
+  return params;
 }
 
 /** A path parameter as the client meant it (percent-decoded); a malformed escape is a 400. */

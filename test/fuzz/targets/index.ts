@@ -21,6 +21,7 @@ export const TARGETS: Record<string, TargetEntry> = {
   "runc-config": { memoryMb: 512, load: lazy(() => import("./runc-config.ts")) },
   "image-documents": { memoryMb: 256, load: lazy(() => import("./image-documents.ts")) },
   "ttrpc-grpc": { memoryMb: 256, load: lazy(() => import("./ttrpc-grpc.ts")) },
+  "engine-api": { memoryMb: 256, load: lazy(() => import("./engine-api.ts")) },
 };
 
 export const TARGET_NAMES = Object.keys(TARGETS);
