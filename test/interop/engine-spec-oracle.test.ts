@@ -95,7 +95,42 @@ const CASES: Record<string, string[]> = {
     ...["--ulimit", "nproc=10:20", "--ulimit", "core=-1", "--memory", "10m", "--memory-swap", "20m"],
   ],
   swapdefault: ["--memory", "20m", "--device", "/dev/null:/dev/mynull:rw"],
+  groups: ["--user", "user:users", "--group-add", "wheel", "--group-add", "4242"],
+  cgroupns: ["--cgroupns", "private"],
+  shmtmpfs: ["--mount", "type=tmpfs,dst=/dev/shm,tmpfs-size=4096", "--read-only", "--tmpfs", "/tmp"],
+  seccompfile: ["--security-opt", "seccomp=PROFILE", "--cap-add", "SYS_PTRACE"],
+  // target stays up for joined, which takes its network, IPC and PID namespaces.
+  target: ["--ipc", "shareable"],
+  joined: [
+    "--network",
+    "container:oracle-target",
+    "--ipc",
+    "container:oracle-target",
+    "--pid",
+    "container:oracle-target",
+  ],
 };
+
+/** A docker-format profile a user might send: archMap, conditions by capability, kernel and arch. */
+const USER_PROFILE = {
+  defaultAction: "SCMP_ACT_ERRNO",
+  defaultErrnoRet: 1,
+  archMap: [{ architecture: "SCMP_ARCH_X86_64", subArchitectures: ["SCMP_ARCH_X86"] }],
+  syscalls: [
+    { names: ["read", "write", "exit_group", "nanosleep", "clock_nanosleep"], action: "SCMP_ACT_ALLOW" },
+    { names: ["ptrace"], action: "SCMP_ACT_ALLOW", includes: { caps: ["CAP_SYS_PTRACE"] } },
+    { names: ["mount"], action: "SCMP_ACT_ALLOW", includes: { caps: ["CAP_SYS_ADMIN"] } },
+    { names: ["kill"], action: "SCMP_ACT_ERRNO", errnoRet: 13, excludes: { caps: ["CAP_KILL"] } },
+    { names: ["arch_prctl"], action: "SCMP_ACT_ALLOW", includes: { arches: ["amd64"] } },
+    { names: ["set_tls"], action: "SCMP_ACT_ALLOW", includes: { arches: ["arm64"] } },
+    { names: ["statx"], action: "SCMP_ACT_ALLOW", includes: { minKernel: "4.11" } },
+    { names: ["futex_waitv"], action: "SCMP_ACT_ALLOW", includes: { minKernel: "99.0" } },
+    { name: "getpid", action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, valueTwo: 0, op: "SCMP_CMP_EQ" }] },
+  ],
+};
+
+/** Containers the cases below leave running for a later case. */
+const KEEP = new Set(["target"]);
 
 type Json = Record<string, unknown>;
 
@@ -195,6 +230,7 @@ describe("buildSpec against Debian's dockerd 20.10", { skip: skipReason() }, () 
   let work = "";
   let captured = "";
   let bindSrc = "";
+  let profile = "";
   const host = skipReason() === undefined ? hostFacts() : undefined;
 
   before(async () => {
@@ -202,6 +238,8 @@ describe("buildSpec against Debian's dockerd 20.10", { skip: skipReason() }, () 
     captured = join(work, "captured");
     bindSrc = join(work, "bind-src");
     execFileSync("mkdir", ["-p", captured, bindSrc]);
+    profile = join(work, "seccomp.json");
+    await writeFile(profile, JSON.stringify(USER_PROFILE));
     // The runtime dockerd runs: copy the bundle's config.json, then be runc.
     const wrapper = join(work, "capture-runtime");
     await writeFile(
@@ -237,7 +275,9 @@ describe("buildSpec against Debian's dockerd 20.10", { skip: skipReason() }, () 
 
   for (const [name, rawFlags] of Object.entries(CASES)) {
     test(`${name}: the same spec as dockerd's`, { timeout: 120_000 }, async () => {
-      const flags = rawFlags.map((f) => f.replaceAll("BINDSRC", bindSrc));
+      const flags = rawFlags.map((f) =>
+        f.replaceAll("BINDSRC", bindSrc).replace(/^seccomp=PROFILE$/, `seccomp=${profile}`),
+      );
       const cname = `oracle-${name}`;
       // Some cases cannot start here (all capabilities need CAP_SYS_RESOURCE this sandbox lacks):
       // the spec is captured before runc fails.
@@ -281,10 +321,23 @@ describe("buildSpec against Debian's dockerd 20.10", { skip: skipReason() }, () 
         extraMounts: theirMounts.filter((m: Mount) => DAEMON_FILES.has(m.destination)),
         daemonRoot: join(dk!.dir, "data"),
       };
-      if (hostConfig.IpcMode === "shareable") input.shmPath = byTarget("/dev/shm")!.source!;
+      if (hostConfig.IpcMode === "shareable" || hostConfig.IpcMode.startsWith("container:")) {
+        input.shmPath = byTarget("/dev/shm")!.source!;
+      }
+      // The namespace files of a joined container are the caller's to find: take dockerd's.
+      const nsPath = (type: string) => theirs.linux!.namespaces!.find((x) => x.type === type)?.path;
+      input.joins = {};
+      for (const [type, mode] of [
+        ["network", hostConfig.NetworkMode],
+        ["ipc", hostConfig.IpcMode],
+        ["pid", hostConfig.PidMode],
+      ] as const) {
+        const path = nsPath(type);
+        if (mode.startsWith("container:") && path !== undefined) input.joins[type] = path;
+      }
       const ours = buildSpec(input).spec as Spec & Json;
       compareFields(name, theirs, ours);
-      await dk!.docker(["rm", "-f", cname], { timeoutMs: 30_000 });
+      if (!KEEP.has(name)) await dk!.docker(["rm", "-f", cname], { timeoutMs: 30_000 });
     });
   }
 

@@ -84,13 +84,26 @@ test("a profile sent by a client: docker's format, checked, bounded", () => {
     JSON.stringify({
       defaultAction: "SCMP_ACT_ERRNO",
       architectures: ["SCMP_ARCH_X86_64"],
-      syscalls: [{ name: "read", action: "SCMP_ACT_ALLOW", comment: "one name" }],
+      syscalls: [
+        { name: "read", action: "SCMP_ACT_ALLOW", comment: "one name" },
+        { names: ["a"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 1, valueTwo: 0, op: "SCMP_CMP_EQ" }] },
+        {
+          names: ["b"],
+          action: "SCMP_ACT_ALLOW",
+          args: [{ index: 0, value: 3, valueTwo: 1, op: "SCMP_CMP_MASKED_EQ" }],
+        },
+      ],
     }),
   );
   assert.deepEqual(seccompFor(p, AMD64), {
     defaultAction: "SCMP_ACT_ERRNO",
     architectures: ["SCMP_ARCH_X86_64"],
-    syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }],
+    syscalls: [
+      { names: ["read"], action: "SCMP_ACT_ALLOW" },
+      // valueTwo 0 is left out, as dockerd leaves it out.
+      { names: ["a"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }] },
+      { names: ["b"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 3, valueTwo: 1, op: "SCMP_CMP_MASKED_EQ" }] },
+    ],
   });
   const refused = (text: string, why: RegExp) =>
     assert.throws(

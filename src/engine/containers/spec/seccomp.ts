@@ -136,7 +136,12 @@ export function seccompFor(profile: DockerSeccompProfile, t: SeccompTarget): Sec
     const names = rule.names !== undefined && rule.names.length > 0 ? [...rule.names] : rule.name ? [rule.name] : [];
     const sc: SeccompSyscall = { names, action: rule.action };
     if (rule.errnoRet !== undefined) sc.errnoRet = rule.errnoRet;
-    if (rule.args !== undefined && rule.args.length > 0) sc.args = rule.args.map((a) => ({ ...a }));
+    // A valueTwo of 0 is left out, as dockerd's Go encoder leaves a zero out (omitempty).
+    if (rule.args !== undefined && rule.args.length > 0) {
+      sc.args = rule.args.map(({ valueTwo, ...a }) =>
+        valueTwo === undefined || valueTwo === 0 ? a : { ...a, valueTwo },
+      );
+    }
     syscalls.push(sc);
   });
   out.syscalls = syscalls;
