@@ -115,8 +115,16 @@ function rlimitsFor(h: HostConfig): Rlimit[] {
 
 const DEVICE_PERMISSIONS = /^[rwm]{1,3}$/;
 
-/** The checks of a create request that need neither the image nor the rootfs. */
-export function checkCreate(config: ContainerConfig, h: HostConfig, host: HostFacts): SecurityOptions {
+/**
+ * The checks of a create request that need neither the image nor the rootfs. `daemonRoot`: the
+ * daemon's data root, whose binds need rslave or rshared (mounts.ts daemonRootBind).
+ */
+export function checkCreate(
+  config: ContainerConfig,
+  h: HostConfig,
+  host: HostFacts,
+  daemonRoot?: string,
+): SecurityOptions {
   const policy = h.RestartPolicy;
   if (policy.MaximumRetryCount < 0) throw new InvalidArgumentError("maximum retry count cannot be negative");
   if (policy.MaximumRetryCount > 0 && policy.Name !== "on-failure") {
@@ -130,7 +138,7 @@ export function checkCreate(config: ContainerConfig, h: HostConfig, host: HostFa
   const modes = parseModes(h, host.cgroupVersion);
   checkSysctls(h.Sysctls, modes);
   capabilityList({ capAdd: h.CapAdd, capDrop: h.CapDrop, privileged: false, lastCap: host.lastCap });
-  userMounts(h);
+  userMounts(h, daemonRoot);
   rlimitsFor(h);
   for (const d of h.Devices) {
     if (d.CgroupPermissions !== "" && !DEVICE_PERMISSIONS.test(d.CgroupPermissions)) {
@@ -213,7 +221,7 @@ export const READONLY_PATHS: readonly string[] = Object.freeze([
 
 export function buildSpec(input: SpecInput): BuiltSpec {
   const h = input.hostConfig;
-  const security = checkCreate(input.config, h, input.host);
+  const security = checkCreate(input.config, h, input.host, input.daemonRoot);
   const warnings = [...security.warnings];
   const config = mergeConfig(input.config, input.image);
   const modes = parseModes(h, input.host.cgroupVersion);

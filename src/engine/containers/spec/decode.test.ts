@@ -124,3 +124,15 @@ test("HostConfig decodes every field berthd acts on", () => {
   assert.deepEqual(h.Devices[0], { PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm" });
   assert.equal(h.NetworkMode, "none");
 });
+
+test("keys that name Object's own properties are plain keys: nothing is polluted", () => {
+  const body = JSON.parse(
+    '{"__proto__":{"polluted":1},"Labels":{"__proto__":"x","constructor":"y"},"HostConfig":{"__proto__":{"Privileged":true},"Tmpfs":{"__proto__":"size=1m"}}}',
+  ) as unknown;
+  const { config, hostConfig } = decodeCreateRequest(body);
+  assert.equal(hostConfig.Privileged, false);
+  assert.equal(Object.getOwnPropertyDescriptor(config.Labels, "__proto__")?.value, "x");
+  assert.equal(config.Labels.constructor as unknown, "y");
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.deepEqual(Object.keys(hostConfig.Tmpfs), ["__proto__"]);
+});

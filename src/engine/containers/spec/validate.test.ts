@@ -113,6 +113,12 @@ test("device permissions are some of r, w and m", () => {
   check({ HostConfig: { Devices: [{ PathOnHost: "/dev/null", PathInContainer: "/dev/x", CgroupPermissions: "rw" }] } });
 });
 
+test("a bind of the daemon's root with a private propagation is refused at create", () => {
+  const { config, hostConfig } = decodeCreateRequest({ Cmd: ["x"], HostConfig: { Binds: ["/var:/v:rprivate"] } });
+  assert.throws(() => checkCreate(config, hostConfig, TEST_HOST, "/var/lib/berth"), /must use either propagation mode/);
+  checkCreate(config, hostConfig, TEST_HOST, "/srv/berth");
+});
+
 test("PID, UTS and cgroup namespace modes outside docker's are refused", () => {
   assert.throws(() => check({ HostConfig: { PidMode: "weird" } }), /Invalid PID mode: weird/);
   assert.throws(() => check({ HostConfig: { UTSMode: "weird" } }), /Invalid UTS mode: weird/);
