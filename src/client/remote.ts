@@ -3,6 +3,7 @@
 // (`traceparent`) carried in gRPC metadata.
 import type { Readable } from "node:stream";
 import { Readable as ReadableStream } from "node:stream";
+import type * as grpc from "@grpc/grpc-js";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../common/errors.ts";
 import type { Mount } from "../common/mount/mount.ts";
 import type {
@@ -32,6 +33,8 @@ export interface RemoteOptions {
    * handler's, continued as its child). The daemon starts a trace per call when there is none.
    */
   trace?: TraceContext | string | undefined;
+  /** A connection shared with other clients (openChannel); closed when the last of them closes. */
+  channel?: grpc.Channel;
 }
 
 /** Typed clients of the services the image workflows use, sharing one channel. */
@@ -47,7 +50,7 @@ export class RemoteContainerd {
   constructor(address: string, opts: RemoteOptions) {
     this.address = address;
     this.namespace = opts.namespace;
-    const channel = openChannel(address);
+    const channel = opts.channel ?? openChannel(address);
     const o = { namespace: opts.namespace, trace: opts.trace, channel };
     this.content = createClient(Content, address, o);
     this.images = createClient(Images, address, o);

@@ -10,19 +10,16 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type * as grpc from "@grpc/grpc-js";
-import { type ContainerRuntime, ContainersClient } from "../../src/client/containers.ts";
-import { type EventEnvelope, EventsClient, type TaskEvent, taskEventFilter } from "../../src/client/events.ts";
+import { ContainerdConnection } from "../../src/client/connection.ts";
+import type { ContainerRuntime, ContainersClient } from "../../src/client/containers.ts";
+import { type EventEnvelope, type EventsClient, type TaskEvent, taskEventFilter } from "../../src/client/events.ts";
 import { FifoSet, readOutput, type TaskIO } from "../../src/client/fifos.ts";
-import { withTemporaryLease } from "../../src/client/lease.ts";
 import { fileLogUri } from "../../src/client/log-uri.ts";
-import { RemoteContainerd } from "../../src/client/remote.ts";
-import { RootfsSnapshots, resolveImage } from "../../src/client/rootfs.ts";
-import { TasksClient } from "../../src/client/tasks.ts";
+import { type RootfsSnapshots, resolveImage } from "../../src/client/rootfs.ts";
+import type { TasksClient } from "../../src/client/tasks.ts";
 import { MAX_SPEC_BYTES, messageAny, runcOptionsAny } from "../../src/client/type-urls.ts";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, UnavailableError } from "../../src/common/errors.ts";
 import { TaskOOMSchema } from "../../src/proto/gen/containerd/events/task_pb.js";
-import { openChannel } from "../../src/rpc/grpc.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
 import { BUSYBOX_IMAGE, startWithBusybox } from "../helpers/berth-containerd.ts";
@@ -133,12 +130,11 @@ const daemons: [string, () => Promise<Daemon>][] = [
 for (const [name, start] of daemons) {
   describe(`the containerd client runs containers on ${name}`, { skip }, () => {
     let d: Daemon;
-    let channel: grpc.Channel;
+    let conn: ContainerdConnection;
     let containers: ContainersClient;
     let tasks: TasksClient;
     let snapshots: RootfsSnapshots;
     let events: EventsClient;
-    let remote: RemoteContainerd;
     let log: EventLog;
     let fifoParent: string;
     let chainId: string;
@@ -155,19 +151,13 @@ for (const [name, start] of daemons) {
     ) => {
       const key = `${id}-snapshot`;
       keys.push(key);
-      // Under a lease until the record references the snapshot: a collection (after any delete)
-      // would take it in between.
-      return withTemporaryLease(remote.ports().leases, async (lease) => {
-        await snapshots.prepare(key, chainId, { lease });
-        return containers.create({
-          id,
-          image: BUSYBOX_IMAGE,
-          labels: { "berth.test": id },
-          runtime: d.runtime,
-          spec: taskSpec({ args, hostname: id, cgroupsPath: `${cgroup()}/${id}`, ...o }),
-          snapshotter: snapshots.snapshotter,
-          snapshotKey: key,
-        });
+      return conn.newContainer({
+        id,
+        image: BUSYBOX_IMAGE,
+        labels: { "berth.test": id },
+        runtime: d.runtime,
+        spec: taskSpec({ args, hostname: id, cgroupsPath: `${cgroup()}/${id}`, ...o }),
+        snapshotKey: key,
       });
     };
     const fifos = async (name: string, o: Parameters<typeof FifoSet.create>[2] = {}) => {
@@ -182,20 +172,13 @@ for (const [name, start] of daemons) {
       assert.equal(await tasks.start(id), pid);
       return pid;
     };
-    const removeContainer = async (id: string) => {
-      await containers.delete(id);
-      await snapshots.remove(`${id}-snapshot`);
-    };
+    const removeContainer = (id: string) => conn.removeContainer(id);
 
     before(async () => {
       d = await start();
-      channel = openChannel(d.address);
-      const o = { namespace: d.namespace, channel };
-      containers = new ContainersClient(d.address, o);
-      tasks = new TasksClient(d.address, o);
-      snapshots = new RootfsSnapshots(d.address, { ...o, snapshotter: "overlayfs" });
-      events = new EventsClient(d.address, o);
-      remote = new RemoteContainerd(d.address, { namespace: d.namespace });
+      conn = new ContainerdConnection(d.address, { namespace: d.namespace });
+      ({ containers, tasks, events } = conn);
+      snapshots = conn.snapshots();
       fifoParent = await makeTempDir("berth-client-fifos-");
       // Subscribed once a probe published after the call comes back through it.
       log = new EventLog(
@@ -211,14 +194,14 @@ for (const [name, start] of daemons) {
         if (i % 10 === 0) await events.publish("/berth/probe", messageAny(TaskOOMSchema, { containerId: "probe" }));
         await sleep(50);
       }
-      const ports = remote.ports();
+      const ports = conn.remote.ports();
       chainId = (await resolveImage(ports.images, ports.content, BUSYBOX_IMAGE)).chainId;
     });
 
     after(async () => {
       abort.abort();
       for (const f of fifoSets) await f.close();
-      for (const c of [containers, tasks, snapshots, events, remote]) c?.close();
+      conn?.close();
       if (fifoParent) await rm(fifoParent, { recursive: true, force: true });
       await d?.cleanup();
       if (d) {
@@ -431,6 +414,15 @@ for (const [name, start] of daemons) {
       await assert.rejects(
         containers.create({ id: "c-dup", runtime: d.runtime, spec: {} }),
         (e: Error) => e instanceof AlreadyExistsError && /container c-dup/.test(e.message),
+      );
+      await assert.rejects(
+        conn.newContainer({ id: "c-dup", image: BUSYBOX_IMAGE, runtime: d.runtime, spec: {}, snapshotKey: "c-dup-2" }),
+        AlreadyExistsError,
+      );
+      assert.equal(await snapshots.exists("c-dup-2"), false, "the refused container's snapshot is removed");
+      await assert.rejects(
+        conn.newContainer({ id: "c-noimage", image: "no/such:image", runtime: d.runtime, spec: {} }),
+        (e: Error) => e instanceof NotFoundError && /image no\/such:image/.test(e.message),
       );
       await removeContainer("c-dup");
 
