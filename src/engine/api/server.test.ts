@@ -40,6 +40,13 @@ api
   })
   .route("POST", "/json", async (ctx) => ({ status: 201, json: { got: await ctx.readJson() } }))
   .route("POST", "/small", async (ctx) => ({ json: { bytes: (await ctx.readBody()).length } }), { bodyLimit: 16 })
+  .route("POST", "/firehose", (ctx) => {
+    // Writes until the client is gone; its errors (EPIPE, reset) must not take the server down.
+    const stream = ctx.hijack(RAW_STREAM);
+    const timer = setInterval(() => stream.write(Buffer.alloc(64 << 10, 120)), 1);
+    stream.once("close", () => clearInterval(timer));
+    return undefined;
+  })
   .route("POST", "/attach", (ctx) => {
     const tty = ctx.query.get("tty") === "1";
     const stream = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
@@ -239,4 +246,26 @@ test("garbage that is not HTTP is answered 400 and closed", async () => {
   const absolute = await call("GET", "http://evil.example/_ping");
   assert.equal(absolute.status, 404);
   assert.equal((await call("GET", "/_ping")).status, 200);
+});
+
+test("a client that vanishes from a hijacked stream costs the server nothing", async () => {
+  for (const upgrade of [true, false]) {
+    await new Promise<void>((resolve, reject) => {
+      const c = connect(socketPath);
+      c.on("error", () => {});
+      c.write(`POST /firehose HTTP/1.1\r\nHost: x\r\n${upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : ""}\r\n`);
+      let got = 0;
+      c.on("data", (d: Buffer) => {
+        got += d.length;
+        // Gone abruptly in the middle of the stream.
+        if (got > 256 << 10) {
+          c.destroy();
+          resolve();
+        }
+      });
+      c.on("close", () => (got > 256 << 10 ? resolve() : reject(new Error("closed early"))));
+    });
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await call("GET", "/_ping")).body, "OK");
 });

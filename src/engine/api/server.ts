@@ -153,6 +153,9 @@ export class ApiServer {
         readBody: () => readBody(req, bodyLimit),
         hijack: (contentType) => {
           const stream = hijack(req, res, upgraded, contentType);
+          // A client that goes away mid-stream is an error on the stream (EPIPE, premature
+          // close): the stream ends, the daemon does not. Handlers may listen as well.
+          stream.on("error", (err) => this.#log.debug("stream ended by an error", { path, error: errorMessage(err) }));
           this.#hijacked.add(stream);
           stream.once("close", () => this.#hijacked.delete(stream));
           return stream;
