@@ -272,7 +272,7 @@ for (const [name, start] of daemons) {
       assert.equal(existsSync(f.dir), false, "the fifos are gone");
     });
 
-    test("exec with output and stdin, usage, pids, pause/resume, metrics, an update, kill --all", {
+    test("exec with output, stdin and a terminal, usage, pids, pause/resume, metrics, an update, kill --all", {
       timeout: 60_000,
     }, async () => {
       await makeContainer("c-run", ["sleep", "1000"]);
@@ -305,6 +305,23 @@ for (const [name, start] of daemons) {
       assert.equal((await sout).text, "piped through stdin\n");
       assert.equal((await tasks.wait("c-run", { execId: "e2" })).exitStatus, 0);
       await tasks.deleteProcess("c-run", "e2");
+
+      // An exec with a terminal of its own, resized by its exec id.
+      const tf = await fifos("c-run-e3", { terminal: true });
+      const tout = readOutput(tf.stdout!);
+      const waitSize =
+        'i=0; while [ "$(stty size)" != "20 50" ] && [ $i -lt 100 ]; do i=$((i+1)); sleep 0.1; done; echo "exec size $(stty size)"';
+      await tasks.exec({
+        containerId: "c-run",
+        execId: "e3",
+        process: processSpec({ args: ["sh", "-c", waitSize], terminal: true }),
+        io: tf.io,
+      });
+      await tasks.start("c-run", "e3");
+      await tasks.resizePty("c-run", { width: 50, height: 20 }, "e3");
+      assert.equal((await tasks.wait("c-run", { execId: "e3" })).exitStatus, 0);
+      assert.match((await tout).text, /exec size 20 50\r?\n/);
+      await tasks.deleteProcess("c-run", "e3");
 
       const pids = await tasks.pids("c-run");
       assert.ok(
