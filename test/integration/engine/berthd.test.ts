@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { outputOf, startBerthContainerd } from "../../helpers/berth-containerd.ts";
 import { BERTHD, type Berthd, DOCKER_CLI_28, newBerthd, pidsMentioning } from "../../helpers/berthd.ts";
 import { freePort, makeClientCert, makeTlsFiles } from "../../helpers/local-registry.ts";
+import { startContainerd } from "../../helpers/peers.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const isRoot = process.getuid?.() === 0;
@@ -89,7 +90,8 @@ describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () 
     assert.equal(i.ServerErrors, undefined);
     const plain = await d.docker(["info"]);
     assert.equal(plain.status, 0, plain.stderr);
-    assert.doesNotMatch(plain.stdout + plain.stderr, /ERROR/);
+    assert.equal(plain.stderr, "");
+    assert.doesNotMatch(plain.stdout, /ERROR|WARNING/);
     assert.match(plain.stdout, /Default Runtime: berth-runc/);
     assert.match(plain.stdout, /Live Restore Enabled: true/);
   });
@@ -350,6 +352,28 @@ describe("berthd on an existing containerd (--containerd)", { skip: isRoot ? fal
     } finally {
       await d.cleanup();
       await containerd.cleanup();
+    }
+  });
+});
+
+describe("berthd on Debian's containerd (--containerd)", {
+  skip: !isRoot ? "berthd runs as root" : existsSync("/usr/bin/containerd") ? false : "/usr/bin/containerd not found",
+}, () => {
+  test("it reports containerd 1.6 as its containerd and leaves it running", async () => {
+    const containerd = await startContainerd(join(import.meta.dirname, "..", "..", "..", "dist", "berth-runc.mjs"));
+    const d = await newBerthd();
+    try {
+      await d.start(["--containerd", containerd.address]);
+      const v = await d.docker(["version", "--format", "{{json .Server.Components}}"]);
+      assert.equal(v.status, 0, v.stderr);
+      const components = JSON.parse(v.stdout) as { Name: string; Version: string }[];
+      assert.equal(components[1]?.Name, "containerd");
+      assert.match(components[1]!.Version, /^1\.6\./);
+      assert.equal(await d.stop(), 0);
+      assert.equal((await containerd.ctr(["version"])).code, 0, "berthd stopped the containerd it was given");
+    } finally {
+      await d.cleanup();
+      await containerd.stop();
     }
   });
 });
