@@ -1,11 +1,14 @@
 // berthd's own berth-containerd, when no --containerd is given: as dockerd runs its containerd.
-// Started in a process group of its own with --root <data-root>/containerd, --state
-// <exec-root>/containerd and its socket there; its pid kept in <exec-root>/containerd/
-// berth-containerd.pid. A berth-containerd that a previous berthd started and that still runs
-// (berthd was killed) is adopted, not started twice: containers and their shims never notice a
-// berthd restart. One that dies is started again after a back-off (0.5 s doubling to 15 s, back
-// to 0.5 s once one has run for 30 s). Stopping berthd stops it (SIGTERM, then SIGKILL after
-// 10 s); shims and containers outlive it by design.
+// Laid out as dockerd lays out its own: --root <data-root>/containerd/daemon, --state
+// <exec-root>/containerd/daemon, the socket <exec-root>/containerd/containerd.sock and its pid in
+// <exec-root>/containerd/berth-containerd.pid. So it never shares a root with a berth-containerd
+// run with its own defaults (/var/lib/berth/containerd): its root lock would refuse one of the
+// two, or, run one after the other, one database's tasks would be split across two state dirs.
+// Started in a process group of its own. A berth-containerd that a previous berthd started and
+// that still runs (berthd was killed) is adopted, not started twice: containers and their shims
+// never notice a berthd restart. One that dies is started again after a back-off (0.5 s doubling
+// to 15 s, back to 0.5 s once one has run for 30 s). Stopping berthd stops it (SIGTERM, then
+// SIGKILL after 10 s); shims and containers outlive it by design.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -63,6 +66,8 @@ export async function containerdVersion(
 }
 
 export class ContainerdSupervisor {
+  /** <exec-root>/containerd: the socket and the pid file. */
+  readonly dir: string;
   readonly root: string;
   readonly state: string;
   readonly address: string;
@@ -80,10 +85,11 @@ export class ContainerdSupervisor {
   constructor(o: SupervisorOptions) {
     this.#o = o;
     this.#binary = o.binary ?? locateCommand("berth-containerd");
-    this.root = join(o.dataRoot, "containerd");
-    this.state = join(o.execRoot, "containerd");
-    this.address = join(this.state, "containerd.sock");
-    this.pidfile = join(this.state, "berth-containerd.pid");
+    this.dir = join(o.execRoot, "containerd");
+    this.root = join(o.dataRoot, "containerd", "daemon");
+    this.state = join(this.dir, "daemon");
+    this.address = join(this.dir, "containerd.sock");
+    this.pidfile = join(this.dir, "berth-containerd.pid");
     this.logPath = join(o.dataRoot, "berth-containerd.log");
   }
 
@@ -94,7 +100,7 @@ export class ContainerdSupervisor {
 
   /** Adopts a live berth-containerd or starts one, and waits until it answers. */
   async start(): Promise<void> {
-    ownDir(this.state, 0o711);
+    ownDir(this.dir, 0o711);
     const held = readPid(this.pidfile);
     if (held !== undefined && isLiveProgram(held, "berth-containerd")) {
       if (await containerdVersion(this.address)) {

@@ -181,6 +181,12 @@ describe("berthd start-up and shutdown", { skip: isRoot ? false : "berthd runs a
       await d.start();
       const containerd = d.containerdPid();
       assert.ok(containerd && existsSync(`/proc/${containerd}`));
+      // Laid out as dockerd lays out its containerd, apart from a default berth-containerd's root.
+      const argv = readFileSync(`/proc/${containerd}/cmdline`, "utf8").split("\0");
+      const flag = (name: string) => argv[argv.indexOf(name) + 1];
+      assert.equal(flag("--root"), `${d.dataRoot}/containerd/daemon`);
+      assert.equal(flag("--state"), `${d.execRoot}/containerd/daemon`);
+      assert.equal(flag("--address"), `${d.execRoot}/containerd/containerd.sock`);
       assert.ok(pidsMentioning(d.dir).length >= 2);
       assert.equal(await d.stop(), 0);
       for (let i = 0; i < 50 && pidsMentioning(d.dir).length > 0; i++) await sleep(100);
