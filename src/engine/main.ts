@@ -34,6 +34,9 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
+  // dockerd reloads parts of its configuration on SIGHUP; berthd cannot yet, and must not die of
+  // it (node's default) when the terminal that started it goes away.
+  process.on("SIGHUP", () => log.warn("SIGHUP: reloading the configuration is not supported yet; nothing changed"));
   const daemon = await startDaemon(config, log);
   await stopAsked;
   // With live restore off dockerd stops the containers first; the containers slice adds that.

@@ -166,6 +166,13 @@ describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () 
     assert.equal(st.gid, berth ? Number(berth[1]) : 0);
   });
 
+  test("SIGHUP does not stop berthd (reload is not supported yet: it says so)", async () => {
+    process.kill(d.pid!, "SIGHUP");
+    await sleep(200);
+    assert.equal((await d.http("GET", "/_ping")).status, 200);
+    assert.match(await d.log(), /SIGHUP: reloading the configuration is not supported yet/);
+  });
+
   test("a second berthd on the same pid file is refused, and the first serves on", async () => {
     const r = await runBerthd([...d.privateArgs()]);
     assert.equal(r.status, 1);
