@@ -22,6 +22,7 @@ export const TARGETS: Record<string, TargetEntry> = {
   "image-documents": { memoryMb: 256, load: lazy(() => import("./image-documents.ts")) },
   "ttrpc-grpc": { memoryMb: 256, load: lazy(() => import("./ttrpc-grpc.ts")) },
   "engine-api": { memoryMb: 256, load: lazy(() => import("./engine-api.ts")) },
+  "engine-spec": { memoryMb: 256, load: lazy(() => import("./engine-spec.ts")) },
 };
 
 export const TARGET_NAMES = Object.keys(TARGETS);

@@ -496,6 +496,30 @@ test("SecurityOpt: seccomp=unconfined, a profile of the request's own, apparmor 
   );
 });
 
+test("a request's profile that berth-runc cannot compile is refused at create (found by the engine-spec fuzz target)", () => {
+  const profile = (p: object) => ({ Cmd: ["x"], HostConfig: { SecurityOpt: [`seccomp=${JSON.stringify(p)}`] } });
+  assert.throws(
+    () => spec(profile({ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 4294967295 })),
+    /^InvalidArgumentError: Decoding seccomp profile failed: linux.seccomp.defaultErrnoRet: must be an integer from 0 to 65535/,
+  );
+  assert.throws(
+    () =>
+      spec(
+        profile({
+          defaultAction: "SCMP_ACT_ALLOW",
+          syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 65536 }],
+        }),
+      ),
+    /errnoRet: must be an integer from 0 to 65535/,
+  );
+  spec(
+    profile({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 65535 }],
+    }),
+  );
+});
+
 test("the default profile compiles with berth-runc's seccomp compiler for the default and every capability set", () => {
   for (const h of [{}, { CapAdd: ["ALL"] }, { CapAdd: ["SYS_ADMIN"] }, { CapDrop: ["ALL"] }]) {
     const seccomp = spec({ Cmd: ["x"], HostConfig: h }).linux!.seccomp!;

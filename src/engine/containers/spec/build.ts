@@ -2,8 +2,9 @@
 // config.json berthd hands to containerd, with docker's defaults. Pure: everything it needs from
 // the host (the image's users, the CPUs, the kernel, device nodes, another container's namespace
 // files, the files berthd writes for resolv.conf and hosts) is given to it.
-import { InvalidArgumentError } from "../../../common/errors.ts";
-import type { Device, DeviceCgroupRule, Mount, Rlimit, Spec } from "../../../runc/config/types.ts";
+import { errorMessage, InvalidArgumentError } from "../../../common/errors.ts";
+import type { Device, DeviceCgroupRule, Mount, Rlimit, Seccomp, Spec } from "../../../runc/config/types.ts";
+import { compileSeccomp } from "../../../runc/seccomp/index.ts";
 import { capabilityList } from "./capabilities.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "./default-seccomp.ts";
 import { mergeConfig } from "./merge.ts";
@@ -18,7 +19,7 @@ import {
 } from "./namespaces.ts";
 import { processArgs, processEnv, workingDir } from "./process.ts";
 import { checkResources, DEFAULT_DEVICE_RULES, type HostFacts, resourcesFor } from "./resources.ts";
-import { seccompFor } from "./seccomp.ts";
+import { SECCOMP_ARCH_OF_GO, seccompFor } from "./seccomp.ts";
 import { parseSecurityOpt, type SecurityOptions } from "./security-opt.ts";
 import type { ContainerConfig, HostConfig, ImageConfig } from "./types.ts";
 import { resolveUser, type UserDb } from "./user.ts";
@@ -97,8 +98,11 @@ const ULIMIT_NAMES = new Set([
 ]);
 
 function rlimitsFor(h: HostConfig): Rlimit[] {
+  const seen = new Set<string>();
   return h.Ulimits.map((u) => {
     if (!ULIMIT_NAMES.has(u.Name)) throw new InvalidArgumentError(`wrong rlimit value: RLIMIT_${u.Name.toUpperCase()}`);
+    if (seen.has(u.Name)) throw new InvalidArgumentError(`duplicate ulimit: ${u.Name}`);
+    seen.add(u.Name);
     const value = (n: number) => {
       if (n === -1) return RLIM_INFINITY as unknown as number;
       if (n < 0) throw new InvalidArgumentError(`invalid ulimit ${u.Name}: ${n} (only -1, unlimited, may be negative)`);
@@ -198,6 +202,21 @@ function mountsFor(input: SpecInput, modes: Modes): { mounts: Mount[]; rootfsPro
   return user.rootfsPropagation === undefined ? { mounts } : { mounts, rootfsPropagation: user.rootfsPropagation };
 }
 
+/**
+ * A request's own profile must compile as berth-runc compiles it (errno values past 65535, more
+ * BPF instructions than the kernel takes, ...), so a bad one is refused at create, not in the runtime.
+ */
+function checkCompiles(seccomp: Seccomp, goArch: string): void {
+  const native = SECCOMP_ARCH_OF_GO[goArch];
+  try {
+    compileSeccomp(seccomp, native === undefined ? {} : { nativeArch: native });
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `Decoding seccomp profile failed: ${errorMessage(err).replace(/^config\.json: /, "")}`,
+    );
+  }
+}
+
 /** docker's masked and read-only /proc and /sys paths. */
 export const MASKED_PATHS: readonly string[] = Object.freeze([
   "/proc/asound",
@@ -282,6 +301,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
     if (security.seccomp !== "unconfined") {
       const profile = security.seccomp === "default" ? DEFAULT_SECCOMP_PROFILE : security.seccomp;
       linux.seccomp = seccompFor(profile, { capabilities: caps, goArch: input.host.goArch, kernel: input.host.kernel });
+      if (security.seccomp !== "default") checkCompiles(linux.seccomp, input.host.goArch);
     }
     linux.maskedPaths = [...MASKED_PATHS];
     linux.readonlyPaths = [...READONLY_PATHS];

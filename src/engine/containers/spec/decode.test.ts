@@ -136,3 +136,11 @@ test("keys that name Object's own properties are plain keys: nothing is polluted
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.deepEqual(Object.keys(hostConfig.Tmpfs), ["__proto__"]);
 });
+
+test("a NUL byte in any string is refused (found by the engine-spec fuzz target)", () => {
+  refuses({ Cmd: ["a\u0000b"] }, "ContainerConfigWrapper.Cmd: must not contain a NUL byte");
+  refuses({ Env: ["A=\u0000"] }, "ContainerConfigWrapper.Env: must not contain a NUL byte");
+  refuses({ HostConfig: { Sysctls: { "net.x\u0000": "1" } } }, /Sysctls: must not contain a NUL byte/);
+  refuses({ Labels: { a: "\u0000" } }, /Labels: must not contain a NUL byte/);
+  refuses({ HostConfig: { Binds: ["/a\u0000:/b"] } }, /Binds: must not contain a NUL byte/);
+});

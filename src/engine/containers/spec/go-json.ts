@@ -47,6 +47,9 @@ export function str(value: unknown, field: string, b: Bounds): string {
   if (value === null || value === undefined) return "";
   if (typeof value !== "string") typeError(value, field, "string");
   if (value.length > b.maxBytes || Buffer.byteLength(value) > b.maxBytes) tooLong(field, b.maxBytes);
+  // No kernel interface takes a NUL inside a string (argv, env, paths, sysctls): the runtime would
+  // refuse the container at create; berthd refuses the request instead.
+  if (value.includes("\0")) throw new InvalidArgumentError(`${field}: must not contain a NUL byte`);
   return value;
 }
 
@@ -118,7 +121,7 @@ export function stringMap(value: unknown, field: string, maxItems: number, b: Bo
   if (entries.length > maxItems) tooMany(field, maxItems);
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of entries) {
-    if (Buffer.byteLength(k) > b.maxBytes) tooLong(field, b.maxBytes);
+    str(k, field, b);
     out[k] = str(v, field, b);
   }
   return out;
@@ -137,7 +140,7 @@ export function keySet(
   if (keys.length > maxItems) tooMany(field, maxItems);
   const out: Record<string, Record<string, never>> = Object.create(null);
   for (const k of keys) {
-    if (Buffer.byteLength(k) > b.maxBytes) tooLong(field, b.maxBytes);
+    str(k, field, b);
     out[k] = {};
   }
   return out;

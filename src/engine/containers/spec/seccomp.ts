@@ -7,6 +7,7 @@
 import { errorMessage, InvalidArgumentError } from "../../../common/errors.ts";
 import { decodeSeccomp } from "../../../runc/config/seccomp.ts";
 import type { Seccomp, SeccompAction, SeccompArg, SeccompSyscall } from "../../../runc/config/types.ts";
+import type { ArchName } from "../../../runc/seccomp/index.ts";
 
 export interface ProfileFilter {
   caps?: string[];
@@ -63,7 +64,7 @@ export function goArch(nodeArch: string = process.arch): string {
 }
 
 /** libseccomp's name of a Go arch (what archMap entries are keyed by). */
-const SECCOMP_ARCH: Readonly<Record<string, string>> = {
+export const SECCOMP_ARCH_OF_GO: Readonly<Record<string, ArchName>> = {
   amd64: "SCMP_ARCH_X86_64",
   "386": "SCMP_ARCH_X86",
   arm64: "SCMP_ARCH_AARCH64",
@@ -115,7 +116,7 @@ export function seccompFor(profile: DockerSeccompProfile, t: SeccompTarget): Sec
     }
     out.architectures = [...profile.architectures];
   } else {
-    const native = SECCOMP_ARCH[t.goArch];
+    const native = SECCOMP_ARCH_OF_GO[t.goArch];
     const entry = profile.archMap?.find((a) => a.architecture === native);
     if (entry !== undefined) out.architectures = [entry.architecture, ...entry.subArchitectures];
   }

@@ -102,6 +102,21 @@ test("ulimits: soft above hard and negative values are refused; -1 is unlimited"
   check({ HostConfig: { Ulimits: [{ Name: "core", Soft: 5, Hard: -1 }] } });
 });
 
+test("a ulimit named twice is refused (found by the engine-spec fuzz target: runc refuses it at create)", () => {
+  assert.throws(
+    () =>
+      check({
+        HostConfig: {
+          Ulimits: [
+            { Name: "nofile", Soft: 1, Hard: 2 },
+            { Name: "nofile", Soft: 1, Hard: 2 },
+          ],
+        },
+      }),
+    /duplicate ulimit: nofile/,
+  );
+});
+
 test("device permissions are some of r, w and m", () => {
   assert.throws(
     () =>
