@@ -116,11 +116,11 @@ export class Berthd {
     return readFile(this.logPath, "utf8").catch(() => "");
   }
 
-  /** The real docker CLI against this daemon, with a private client config. */
-  docker(args: string[], cli = DOCKER_CLI_28): Promise<CommandResult> {
+  /** The real docker CLI against this daemon, with a private client config (and `env` added). */
+  docker(args: string[], cli = DOCKER_CLI_28, env: Record<string, string> = {}): Promise<CommandResult> {
     const child = spawn(cli, ["-H", `unix://${this.socket}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, DOCKER_CONFIG: join(this.dir, "client-config"), DOCKER_API_VERSION: "" },
+      env: { ...process.env, DOCKER_CONFIG: join(this.dir, "client-config"), DOCKER_API_VERSION: "", ...env },
       timeout: 60_000,
     });
     return outputOf(child);

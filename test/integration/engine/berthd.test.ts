@@ -71,6 +71,25 @@ describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () 
     assert.equal(old.stdout.trim(), "1.41 1.50");
   });
 
+  test("a CLI pinned to a version (DOCKER_API_VERSION) is served at it, or told the daemon's range", async () => {
+    const format = ["version", "--format", "{{.Client.APIVersion}} {{.Server.APIVersion}}"];
+    const min = await d.docker(format, undefined, { DOCKER_API_VERSION: "1.24" });
+    assert.equal(min.status, 0, min.stderr);
+    assert.equal(min.stdout.trim(), "1.24 1.50");
+    const old = await d.docker(format, undefined, { DOCKER_API_VERSION: "1.23" });
+    assert.equal(old.status, 1);
+    assert.match(
+      old.stderr,
+      /Error response from daemon: client version 1.23 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version/,
+    );
+    const next = await d.docker(format, undefined, { DOCKER_API_VERSION: "1.51" });
+    assert.equal(next.status, 1);
+    assert.match(
+      next.stderr,
+      /Error response from daemon: client version 1.51 is too new. Maximum supported API version is 1.50/,
+    );
+  });
+
   test("docker info prints without errors and reports the daemon's configuration", async () => {
     const r = await d.docker(["info", "--format", "{{json .}}"]);
     assert.equal(r.status, 0, r.stderr);
