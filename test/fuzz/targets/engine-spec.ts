@@ -10,7 +10,7 @@ import { BerthError } from "../../../src/common/errors.ts";
 import { buildSpec, specJson } from "../../../src/engine/containers/spec/build.ts";
 import { decodeCreateRequest } from "../../../src/engine/containers/spec/decode.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "../../../src/engine/containers/spec/default-seccomp.ts";
-import type { HostFacts } from "../../../src/engine/containers/spec/resources.ts";
+import { TEST_HOST } from "../../../src/engine/containers/spec/spec-cases.testing.ts";
 import { parseGroup, parsePasswd, staticUserDb } from "../../../src/engine/containers/spec/user.ts";
 import { parseSpecJson } from "../../../src/runc/config/validate.ts";
 import { compileSeccomp } from "../../../src/runc/seccomp/index.ts";
@@ -22,16 +22,6 @@ export interface SpecInput {
   /** A docker-format profile's text, sent as SecurityOpt "seccomp=<text>" when present. */
   profile?: string;
 }
-
-const HOST: HostFacts = {
-  cpuCount: 2,
-  cpusetCpus: "0-1",
-  cpusetMems: "0",
-  cgroupVersion: 1,
-  lastCap: 40,
-  kernel: [6, 1],
-  goArch: "amd64",
-};
 
 const USERS = staticUserDb(
   parsePasswd("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n"),
@@ -125,7 +115,7 @@ function run(input: SpecInput): void {
     hostname: "0123456789ab",
     rootfs: "/rootfs",
     users: USERS,
-    host: HOST,
+    host: TEST_HOST,
     initBinary: "/usr/bin/docker-init",
     joins: { network: "/proc/1/ns/net", ipc: "/proc/1/ns/ipc", pid: "/proc/1/ns/pid" },
     shmPath: "/var/lib/berth/shm",

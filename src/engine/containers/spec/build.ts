@@ -108,7 +108,9 @@ function rlimitsFor(h: HostConfig): Rlimit[] {
       if (n < 0) throw new InvalidArgumentError(`invalid ulimit ${u.Name}: ${n} (only -1, unlimited, may be negative)`);
       return n;
     };
-    if (u.Soft !== -1 && (u.Hard === -1 ? false : u.Soft > u.Hard)) {
+    // -1 is unlimited: above every other value.
+    const rank = (n: number) => (n === -1 ? Number.POSITIVE_INFINITY : n);
+    if (rank(u.Soft) > rank(u.Hard)) {
       throw new InvalidArgumentError(
         `ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`,
       );

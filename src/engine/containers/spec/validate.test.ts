@@ -98,6 +98,11 @@ test("ulimits: soft above hard and negative values are refused; -1 is unlimited"
     /ulimit soft limit must be less than or equal to hard limit: 10 > 2/,
   );
   assert.throws(() => check({ HostConfig: { Ulimits: [{ Name: "nofile", Soft: -2, Hard: 2 }] } }), /only -1/);
+  // -1 is unlimited, above any hard limit (found by the engine-spec fuzz target).
+  assert.throws(
+    () => check({ HostConfig: { Ulimits: [{ Name: "nofile", Soft: -1, Hard: 200 }] } }),
+    /ulimit soft limit must be less than or equal to hard limit: -1 > 200/,
+  );
   check({ HostConfig: { Ulimits: [{ Name: "core", Soft: -1, Hard: -1 }] } });
   check({ HostConfig: { Ulimits: [{ Name: "core", Soft: 5, Hard: -1 }] } });
 });
