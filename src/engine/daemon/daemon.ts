@@ -3,16 +3,24 @@
 // berth-containerd), build the API, listen. stop() undoes them in reverse: stop serving, stop
 // the supervised berth-containerd (shims and containers outlive it: live restore), remove the
 // sockets and the pid file.
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ContainerdConnection } from "../../client/connection.ts";
 import { FailedPreconditionError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { ownDir } from "../../common/secure-fs.ts";
 import { ApiServer } from "../api/server.ts";
 import { addSystemRoutes, type EngineIdentity, type SystemFacts } from "../api/system-routes.ts";
+import { ContainerManager } from "../containers/manager.ts";
+import { addContainerRoutes } from "../containers/routes.ts";
 import { ENGINE_VERSION } from "../version.ts";
 import type { BuiltinRuntimes, DaemonConfig } from "./config.ts";
-import { ContainerdSupervisor, containerdVersion, locateCommand } from "./containerd-supervisor.ts";
+import {
+  ContainerdSupervisor,
+  ContainerdVersionProbe,
+  containerdVersion,
+  locateCommand,
+} from "./containerd-supervisor.ts";
 import { loadEngineId } from "./engine-id.ts";
 import { readHostFacts } from "./host.ts";
 import { type Listening, listenAll } from "./listeners.ts";
@@ -22,6 +30,9 @@ import { claimPidfile, releasePidfile } from "./pidfile.ts";
 export function builtinRuntimes(): BuiltinRuntimes {
   return { "berth-runc": { path: locateCommand("berth-runc") }, runc: { path: "runc" }, crun: { path: "crun" } };
 }
+
+/** The host's tini, bound into containers run with --init (Debian's docker-init). */
+const DOCKER_INIT = "/usr/bin/docker-init";
 
 export interface Daemon {
   /** The containerd socket in use. */
@@ -79,6 +90,22 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
       containerdAddress = supervisor.address;
     }
 
+    const probe = new ContainerdVersionProbe(containerdAddress);
+    undo.push(() => probe.close());
+    const conn = new ContainerdConnection(containerdAddress, { namespace: config.containerdNamespace });
+    undo.push(() => conn.close());
+    const containers = new ContainerManager({
+      conn,
+      dataRoot: config.dataRoot,
+      execRoot: config.execRoot,
+      runtimes: config.runtimes,
+      defaultRuntime: config.defaultRuntime,
+      log,
+      ...(existsSync(DOCKER_INIT) ? { initBinary: DOCKER_INIT } : {}),
+    });
+    await containers.open();
+    undo.push(() => containers.close());
+
     const facts: SystemFacts = {
       engine: engineIdentity(),
       host: readHostFacts(),
@@ -90,9 +117,9 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
       defaultRuntime: config.defaultRuntime,
       containerdAddress,
       containerdNamespace: config.containerdNamespace,
-      containerd: () => containerdVersion(containerdAddress),
-      // Containers and images come with their slices; until then there are none to count.
-      counts: async () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+      containerd: () => probe.version(),
+      // Images come with their slice; until then there are none to count.
+      counts: async () => ({ ...containers.counts(), images: 0 }),
       openFds: () => {
         try {
           return readdirSync("/proc/self/fd").length;
@@ -103,6 +130,7 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
     };
     const api = new ApiServer(log, { server: `Berth/${ENGINE_VERSION.version} (linux)`, experimental: false });
     addSystemRoutes(api, facts);
+    addContainerRoutes(api, containers);
     undo.push(() => api.close());
     const listening = await listenAll(api, config);
     undo.push(() => {

@@ -1,0 +1,245 @@
+// The container routes of the Engine API over the ContainerManager: create, list, inspect,
+// start, stop, restart, kill, wait, remove, rename, resize, attach and logs, with dockerd's
+// shapes and statuses. docker CLI 28's `docker run` calls create → attach → wait
+// (condition next-exit, or removed with --rm) → start → resize; wait answers its headers at
+// once and its body at the exit, since the CLI starts the container only once wait has answered.
+import type { Duplex } from "node:stream";
+import { RE2JS } from "re2js";
+import { InvalidArgumentError } from "../../common/errors.ts";
+import { ApiError } from "../api/api-errors.ts";
+import { MULTIPLEXED_STREAM, RAW_STREAM } from "../api/hijack.ts";
+import { parseFilters, queryBool, queryInt } from "../api/query.ts";
+import type { ApiServer, Reply } from "../api/server.ts";
+import { encodeFrame, STDERR, STDOUT } from "../api/stdcopy.ts";
+import { type JsonLogReader, type LogEntry, type LogStream, readTail } from "./json-log.ts";
+import type { ContainerManager, WaitCondition } from "./manager.ts";
+import { checkListFilters, inspectBody, LIST_FILTERS, listEntry, matchesFilters } from "./views.ts";
+
+/** A client that reads slower than this much queued output is cut off, never the container. */
+const MAX_CLIENT_BACKLOG = 8 << 20;
+/** How often `logs -f` looks for new lines. */
+const FOLLOW_POLL_MS = 100;
+/** Create bodies carry inline seccomp profiles (the decoder bounds those at 1 MiB). */
+const CREATE_BODY_LIMIT = 2 << 20;
+const CONDITIONS: readonly WaitCondition[] = ["not-running", "next-exit", "removed"];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A client's name pattern (Go's regexp syntax, as dockerd matches names), compiled once. */
+function nameMatcher(): (pattern: string, name: string) => boolean {
+  const cache = new Map<string, RE2JS | null>();
+  return (pattern, name) => {
+    let re = cache.get(pattern);
+    if (re === undefined) {
+      try {
+        re = RE2JS.compile(pattern);
+      } catch {
+        re = null;
+      }
+      cache.set(pattern, re);
+    }
+    return re === null ? name.includes(pattern) : re.matcher(name).find();
+  };
+}
+
+/** 304 answers have no body. */
+async function orNotModified(p: Promise<void>, ok: number): Promise<Reply> {
+  try {
+    await p;
+    return { status: ok };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 304) return { status: 304 };
+    throw err;
+  }
+}
+
+function optionalInt(q: URLSearchParams, name: string): number | undefined {
+  return queryInt(q, name, { min: -1, max: 2_147_483_647 });
+}
+
+/** A frame (or raw bytes with a TTY) written to a client; false when the client is cut off. */
+function sender(out: Duplex | (NodeJS.WritableStream & { destroy(): void; writableLength: number }), tty: boolean) {
+  return (stream: LogStream, data: Buffer): boolean => {
+    const o = out as Duplex;
+    if (o.destroyed || o.writableEnded) return false;
+    o.write(tty ? data : encodeFrame(stream === "stdout" ? STDOUT : STDERR, data));
+    if (o.writableLength > MAX_CLIENT_BACKLOG) {
+      o.destroy();
+      return false;
+    }
+    return true;
+  };
+}
+
+function entryBytes(e: LogEntry, timestamps: boolean): Buffer {
+  return timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.log]) : e.log;
+}
+
+function parseSince(raw: string | null, name: string): number | undefined {
+  if (raw === null || raw === "" || raw === "0") return undefined;
+  if (!/^\d{1,12}(\.\d{1,9})?$/.test(raw)) throw new InvalidArgumentError(`invalid value for ${name}: ${raw}`);
+  return Number(raw) * 1000;
+}
+
+export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
+  const names = nameMatcher();
+
+  api.route(
+    "POST",
+    "/containers/create",
+    async (ctx) => ({ status: 201, json: await m.create(await ctx.readJson(), ctx.query.get("name")) }),
+    { bodyLimit: CREATE_BODY_LIMIT },
+  );
+
+  api.route("GET", "/containers/json", (ctx) => {
+    const q = ctx.query;
+    const filters = parseFilters(q.get("filters"), LIST_FILTERS);
+    checkListFilters(filters);
+    const limit = queryInt(q, "limit", { min: -1, max: 1_000_000 }, -1);
+    const all = queryBool(q, "all") || limit > 0 || filters.has("status") || filters.has("exited");
+    const now = Date.now();
+    let list = m
+      .all()
+      .filter((r) => all || r.State.Running)
+      .filter((r) => matchesFilters(r, filters, names))
+      .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    if (limit > 0) list = list.slice(0, limit);
+    return { json: list.map((r) => listEntry(r, now)) };
+  });
+
+  api.route("GET", "/containers/{name}/json", (ctx) => ({ json: inspectBody(m.get(ctx.params.name!)) }));
+
+  api.route("POST", "/containers/{name}/start", (ctx) => orNotModified(m.start(ctx.params.name!), 204));
+
+  api.route("POST", "/containers/{name}/stop", (ctx) => {
+    const timeout = optionalInt(ctx.query, "t");
+    const signal = ctx.query.get("signal") ?? undefined;
+    return orNotModified(
+      m.stop(ctx.params.name!, { ...(timeout === undefined ? {} : { timeout }), ...(signal ? { signal } : {}) }),
+      204,
+    );
+  });
+
+  api.route("POST", "/containers/{name}/restart", async (ctx) => {
+    const timeout = optionalInt(ctx.query, "t");
+    const signal = ctx.query.get("signal") ?? undefined;
+    await m.restart(ctx.params.name!, { ...(timeout === undefined ? {} : { timeout }), ...(signal ? { signal } : {}) });
+    return { status: 204 };
+  });
+
+  api.route("POST", "/containers/{name}/kill", async (ctx) => {
+    await m.kill(ctx.params.name!, ctx.query.get("signal"));
+    return { status: 204 };
+  });
+
+  api.route("POST", "/containers/{name}/wait", async (ctx) => {
+    const condition = (ctx.query.get("condition") || "not-running") as WaitCondition;
+    if (!CONDITIONS.includes(condition)) throw new InvalidArgumentError(`invalid condition: "${condition}"`);
+    const w = m.wait(ctx.params.name!, condition);
+    const res = ctx.res;
+    // The client goes on (starts the container) once the headers are here.
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.flushHeaders();
+    res.once("close", () => w.cancel());
+    const code = await w.result;
+    if (!res.destroyed) res.end(`${JSON.stringify({ StatusCode: code, Error: null })}\n`);
+    return undefined;
+  });
+
+  api.route("DELETE", "/containers/{name}", async (ctx) => {
+    if (queryBool(ctx.query, "link")) throw new InvalidArgumentError("links are not supported");
+    await m.remove(ctx.params.name!, { force: queryBool(ctx.query, "force") });
+    return { status: 204 };
+  });
+
+  api.route("POST", "/containers/{name}/rename", (ctx) => {
+    m.rename(ctx.params.name!, ctx.query.get("name") ?? "");
+    return { status: 204 };
+  });
+
+  api.route("POST", "/containers/{name}/resize", async (ctx) => {
+    const h = queryInt(ctx.query, "h", { min: 0, max: 65_535 }, 0);
+    const w = queryInt(ctx.query, "w", { min: 0, max: 65_535 }, 0);
+    await m.resize(ctx.params.name!, h, w);
+    return { status: 200, text: "" };
+  });
+
+  api.route("POST", "/containers/{name}/attach", (ctx) => {
+    const r = m.get(ctx.params.name!);
+    const q = ctx.query;
+    const want = { stdin: queryBool(q, "stdin"), stdout: queryBool(q, "stdout"), stderr: queryBool(q, "stderr") };
+    const tty = r.Config.Tty;
+    const sock = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    const send = sender(sock, tty);
+    if (queryBool(q, "logs")) {
+      for (const e of readTail(r.LogPath, undefined).entries) if (want[e.stream]) send(e.stream, e.log);
+    }
+    if (!queryBool(q, "stream")) {
+      sock.end();
+      return undefined;
+    }
+    const detach = m.attach(r.ID, {
+      stdout: want.stdout,
+      stderr: want.stderr,
+      write: (stream, data) => void send(stream, data),
+      end: () => sock.end(),
+    });
+    sock.once("close", detach);
+    if (want.stdin) {
+      sock.on("data", (d: Buffer) => m.writeStdin(r.ID, d));
+      sock.once("end", () => void m.closeStdin(r.ID));
+    } else {
+      sock.resume();
+    }
+    return undefined;
+  });
+
+  api.route("GET", "/containers/{name}/logs", async (ctx) => {
+    const r = m.get(ctx.params.name!);
+    const q = ctx.query;
+    const want = { stdout: queryBool(q, "stdout"), stderr: queryBool(q, "stderr") };
+    if (!want.stdout && !want.stderr) {
+      throw new InvalidArgumentError("Bad parameters: you must choose at least one stream");
+    }
+    const rawTail = q.get("tail") ?? "all";
+    const tail = rawTail === "all" || rawTail === "" ? undefined : queryInt(q, "tail", { min: 0, max: 1_000_000_000 });
+    const since = parseSince(q.get("since"), "since");
+    const until = parseSince(q.get("until"), "until");
+    const timestamps = queryBool(q, "timestamps");
+    const follow = queryBool(q, "follow");
+    const res = ctx.res;
+    res.writeHead(200, { "Content-Type": r.Config.Tty ? RAW_STREAM : MULTIPLEXED_STREAM });
+    res.flushHeaders();
+    const send = sender(res as unknown as Duplex, r.Config.Tty);
+    const keep = (e: LogEntry) => {
+      if (!want[e.stream]) return false;
+      const t = Date.parse(e.time);
+      return (since === undefined || t >= since) && (until === undefined || t <= until);
+    };
+    const { entries, reader } = readTail(r.LogPath, tail);
+    for (const e of entries) if (keep(e)) send(e.stream, entryBytes(e, timestamps));
+    if (follow && (until === undefined || until > Date.now()))
+      await followLog(reader, r.ID, m, res, (e) => {
+        if (keep(e)) send(e.stream, entryBytes(e, timestamps));
+      });
+    if (!res.destroyed) res.end();
+    return undefined;
+  });
+}
+
+/** New lines of the log as they come, until the container stops or the client goes. */
+async function followLog(
+  reader: JsonLogReader,
+  id: string,
+  m: ContainerManager,
+  res: { destroyed: boolean },
+  emit: (e: LogEntry) => void,
+): Promise<void> {
+  for (;;) {
+    if (res.destroyed) return;
+    const running = m.isRunning(id);
+    for (const e of reader.readNew()) emit(e);
+    if (!running) return;
+    await sleep(FOLLOW_POLL_MS);
+  }
+}

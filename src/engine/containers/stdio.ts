@@ -1,0 +1,85 @@
+// A running task's stdio on berthd's side: the fifos containerd's shim writes to (FifoSet), read
+// here into the json-file log and out to every attached client; stdin from an attached client
+// into the stdin fifo. Interim: the keeper-side logger will write the log below berthd; then
+// this keeps only the attach streams.
+import type { FifoSet } from "../../client/fifos.ts";
+import type { JsonLogWriter, LogStream } from "./json-log.ts";
+
+/** An attached client: what it wants and where its bytes go. */
+export interface Attachment {
+  stdout: boolean;
+  stderr: boolean;
+  /** Output for the client (raw with a TTY, the caller frames it otherwise). */
+  write(stream: LogStream, data: Buffer): void;
+  /** The output is over (the process and its copies are done). */
+  end(): void;
+}
+
+/** Attachments waiting for, or following, a container's output, kept across its runs. */
+export class Attachments {
+  readonly #set = new Set<Attachment>();
+
+  add(a: Attachment): () => void {
+    this.#set.add(a);
+    return () => this.#set.delete(a);
+  }
+
+  send(stream: LogStream, data: Buffer): void {
+    for (const a of this.#set) if (a[stream]) a.write(stream, data);
+  }
+
+  /** Ends every attachment (the run is over, or the container is gone). */
+  endAll(): void {
+    const all = [...this.#set];
+    this.#set.clear();
+    for (const a of all) a.end();
+  }
+}
+
+/** Bytes of stdin kept for a task that has not opened its stdin yet. */
+export const MAX_PENDING_STDIN = 1 << 20;
+
+export class TaskStdio {
+  readonly fifos: FifoSet;
+  /** Resolves once every output stream has ended (or `drain` gave up). */
+  readonly drained: Promise<void>;
+  readonly #log: JsonLogWriter;
+
+  constructor(fifos: FifoSet, log: JsonLogWriter, attachments: Attachments) {
+    this.fifos = fifos;
+    this.#log = log;
+    const ends: Promise<void>[] = [];
+    for (const [stream, readable] of [
+      ["stdout", fifos.stdout],
+      ["stderr", fifos.stderr],
+    ] as const) {
+      if (!readable) continue;
+      readable.on("data", (chunk: Buffer) => {
+        log.write(stream, chunk);
+        attachments.send(stream, chunk);
+      });
+      ends.push(
+        new Promise<void>((resolve) => {
+          readable.once("end", resolve);
+          readable.once("close", resolve);
+        }),
+      );
+    }
+    this.drained = Promise.all(ends).then(() => {});
+  }
+
+  /** Feeds the process's stdin (dropped when it has none or it is closed). */
+  writeStdin(data: Buffer): void {
+    const s = this.fifos.stdin;
+    if (s && !s.writableEnded && !s.destroyed) s.write(data);
+  }
+
+  /** Waits up to `ms` for the output to end, then closes the fifos and the log. */
+  async close(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.drained, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+    await this.fifos.close();
+    this.#log.close();
+  }
+}
