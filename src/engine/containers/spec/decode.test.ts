@@ -51,7 +51,27 @@ test("wrongly typed fields are refused in the words of dockerd's decoder", () =>
     /cannot unmarshal number 1.5 into Go struct field HostConfig.HostConfig.Memory of type int64/,
   );
   refuses({ HostConfig: { Memory: 2 ** 60 } }, /cannot unmarshal number/);
-  refuses({ HostConfig: { Ulimits: [{ Name: 1 }] } }, /HostConfig.HostConfig.Ulimits.Name of type string/);
+  // A nested struct's field is named by the struct's type, then its path from the top.
+  refuses(
+    { HostConfig: { Ulimits: [{ Name: 1 }] } },
+    "json: cannot unmarshal number into Go struct field Ulimit.HostConfig.Ulimits.Name of type string",
+  );
+  refuses(
+    { HostConfig: { RestartPolicy: { Name: 1 } } },
+    "json: cannot unmarshal number into Go struct field RestartPolicy.HostConfig.RestartPolicy.Name of type string",
+  );
+  refuses(
+    { HostConfig: { Mounts: [{ Type: 1 }] } },
+    "json: cannot unmarshal number into Go struct field Mount.HostConfig.Mounts.Type of type mount.Type",
+  );
+  refuses(
+    { HostConfig: { Mounts: [{ Type: "tmpfs", Target: "/t", TmpfsOptions: { SizeBytes: "1" } }] } },
+    "json: cannot unmarshal string into Go struct field TmpfsOptions.HostConfig.Mounts.TmpfsOptions.SizeBytes of type int64",
+  );
+  refuses(
+    { HostConfig: { Binds: "/a:/b" } },
+    "json: cannot unmarshal string into Go struct field HostConfig.HostConfig.Binds of type []string",
+  );
   refuses({ HostConfig: { Sysctls: { a: 1 } } }, /HostConfig.HostConfig.Sysctls of type string/);
   refuses({ HostConfig: { RestartPolicy: { Name: "sometimes" } } }, "invalid restart policy 'sometimes'");
   refuses(

@@ -6,7 +6,6 @@ import {
   type Bounds,
   bool,
   fields,
-  INT32,
   INT64,
   int,
   type JsonObject,
@@ -63,37 +62,51 @@ const PROPAGATIONS: readonly Propagation[] = ["private", "rprivate", "shared", "
 const RESTART_NAMES: readonly RestartPolicy["Name"][] = ["", "no", "always", "on-failure", "unless-stopped"];
 
 function strings(value: unknown, field: string, max: number, b: Bounds = SHORT): string[] {
-  return list(value, field, "string", max, (v, f) => str(v, f, b));
+  return list(value, field, "[]string", max, (v, f) => str(v, f, b));
+}
+
+/**
+ * How Go's decoder names a field of a nested struct: the struct's type name, then the path from
+ * the top ("Ulimit.HostConfig.Ulimits.Name"); `field` is how the parent named the struct itself.
+ */
+function child(field: string, struct: string, name: string): string {
+  return `${struct}.${field.slice(field.indexOf(".") + 1)}.${name}`;
 }
 
 function decodeMount(raw: unknown, field: string): MountSpec {
   const f = fields(raw, field, "mount.Mount");
-  const type = str(f.get("type"), `${field}.Type`, SHORT);
+  const at = (name: string) => child(field, "Mount", name);
+  const typeRaw = f.get("type");
+  if (typeRaw !== null && typeRaw !== undefined && typeof typeRaw !== "string")
+    typeError(typeRaw, at("Type"), "mount.Type");
+  const type = str(typeRaw, at("Type"), SHORT);
   if (type !== "bind" && type !== "tmpfs" && type !== "volume") {
     throw new InvalidArgumentError(`invalid mount config for type ${JSON.stringify(type)}: mount type unknown`);
   }
   const m: MountSpec = {
     Type: type,
-    Source: str(f.get("source"), `${field}.Source`, SHORT),
-    Target: str(f.get("target"), `${field}.Target`, SHORT),
-    ReadOnly: bool(f.get("readonly"), `${field}.ReadOnly`),
+    Source: str(f.get("source"), at("Source"), SHORT),
+    Target: str(f.get("target"), at("Target"), SHORT),
+    ReadOnly: bool(f.get("readonly"), at("ReadOnly")),
   };
   const bindRaw = f.get("bindoptions");
   if (bindRaw !== null && bindRaw !== undefined) {
-    const b = fields(bindRaw, `${field}.BindOptions`, "mount.BindOptions");
-    const prop = str(b.get("propagation"), `${field}.BindOptions.Propagation`, SHORT);
+    const b = fields(bindRaw, at("BindOptions"), "mount.BindOptions");
+    const bat = (name: string) => child(at("BindOptions"), "BindOptions", name);
+    const prop = str(b.get("propagation"), bat("Propagation"), SHORT);
     if (prop !== "" && !PROPAGATIONS.includes(prop as Propagation)) {
       throw new InvalidArgumentError(`invalid mount config for type "${type}": invalid propagation mode: ${prop}`);
     }
-    m.BindOptions = { NonRecursive: bool(b.get("nonrecursive"), `${field}.BindOptions.NonRecursive`) };
+    m.BindOptions = { NonRecursive: bool(b.get("nonrecursive"), bat("NonRecursive")) };
     if (prop !== "") m.BindOptions.Propagation = prop as Propagation;
   }
   const tmpfsRaw = f.get("tmpfsoptions");
   if (tmpfsRaw !== null && tmpfsRaw !== undefined) {
-    const t = fields(tmpfsRaw, `${field}.TmpfsOptions`, "mount.TmpfsOptions");
+    const t = fields(tmpfsRaw, at("TmpfsOptions"), "mount.TmpfsOptions");
+    const tat = (name: string) => child(at("TmpfsOptions"), "TmpfsOptions", name);
     m.TmpfsOptions = {
-      SizeBytes: int(t.get("sizebytes"), `${field}.TmpfsOptions.SizeBytes`, "int64", INT64),
-      Mode: int(t.get("mode"), `${field}.TmpfsOptions.Mode`, "fs.FileMode", [0, 0o7777]),
+      SizeBytes: int(t.get("sizebytes"), tat("SizeBytes"), "int64", INT64),
+      Mode: int(t.get("mode"), tat("Mode"), "fs.FileMode", [0, 0o7777]),
     };
   }
   return m;
@@ -101,39 +114,43 @@ function decodeMount(raw: unknown, field: string): MountSpec {
 
 function decodeUlimit(raw: unknown, field: string): Ulimit {
   const f = fields(raw, field, "units.Ulimit");
+  const at = (name: string) => child(field, "Ulimit", name);
   return {
-    Name: str(f.get("name"), `${field}.Name`, SHORT),
-    Soft: int(f.get("soft"), `${field}.Soft`, "int64", INT64),
-    Hard: int(f.get("hard"), `${field}.Hard`, "int64", INT64),
+    Name: str(f.get("name"), at("Name"), SHORT),
+    Soft: int(f.get("soft"), at("Soft"), "int64", INT64),
+    Hard: int(f.get("hard"), at("Hard"), "int64", INT64),
   };
 }
 
 function decodeDevice(raw: unknown, field: string): DeviceMapping {
   const f = fields(raw, field, "container.DeviceMapping");
+  const at = (name: string) => child(field, "DeviceMapping", name);
   return {
-    PathOnHost: str(f.get("pathonhost"), `${field}.PathOnHost`, SHORT),
-    PathInContainer: str(f.get("pathincontainer"), `${field}.PathInContainer`, SHORT),
-    CgroupPermissions: str(f.get("cgrouppermissions"), `${field}.CgroupPermissions`, SHORT),
+    PathOnHost: str(f.get("pathonhost"), at("PathOnHost"), SHORT),
+    PathInContainer: str(f.get("pathincontainer"), at("PathInContainer"), SHORT),
+    CgroupPermissions: str(f.get("cgrouppermissions"), at("CgroupPermissions"), SHORT),
   };
 }
 
 function decodeRestartPolicy(raw: unknown, field: string): RestartPolicy {
   const f = fields(raw, field, "container.RestartPolicy");
-  const name = str(f.get("name"), `${field}.Name`, SHORT);
+  const at = (name: string) => child(field, "RestartPolicy", name);
+  const name = str(f.get("name"), at("Name"), SHORT);
   if (!RESTART_NAMES.includes(name as RestartPolicy["Name"])) {
     throw new InvalidArgumentError(`invalid restart policy '${name}'`);
   }
   return {
     Name: name as RestartPolicy["Name"],
-    MaximumRetryCount: int(f.get("maximumretrycount"), `${field}.MaximumRetryCount`, "int", INT64),
+    MaximumRetryCount: int(f.get("maximumretrycount"), at("MaximumRetryCount"), "int", INT64),
   };
 }
 
 function decodeLogConfig(raw: unknown, field: string): LogConfig {
   const f = fields(raw, field, "container.LogConfig");
+  const at = (name: string) => child(field, "LogConfig", name);
   return {
-    Type: str(f.get("type"), `${field}.Type`, SHORT),
-    Config: stringMap(f.get("config"), `${field}.Config`, LIMITS.mapEntries, SHORT),
+    Type: str(f.get("type"), at("Type"), SHORT),
+    Config: stringMap(f.get("config"), at("Config"), LIMITS.mapEntries, SHORT),
   };
 }
 
@@ -143,13 +160,13 @@ export function decodeHostConfig(raw: unknown, prefix = HOST): HostConfig {
   const p = (name: string) => `${prefix}.${name}`;
   const i64 = (name: string) => int(f.get(name.toLowerCase()), p(name), "int64", INT64);
   // A seccomp profile rides inline in SecurityOpt, so those entries may be long.
-  const securityOpt = list(f.get("securityopt"), p("SecurityOpt"), "string", LIMITS.smallList, (v, fl) =>
+  const securityOpt = list(f.get("securityopt"), p("SecurityOpt"), "[]string", LIMITS.smallList, (v, fl) =>
     str(v, fl, PROFILE),
   );
   const pids = f.get("pidslimit");
   return {
     Binds: strings(f.get("binds"), p("Binds"), LIMITS.mounts),
-    Mounts: list(f.get("mounts"), p("Mounts"), "mount.Mount", LIMITS.mounts, decodeMount),
+    Mounts: list(f.get("mounts"), p("Mounts"), "[]mount.Mount", LIMITS.mounts, decodeMount),
     Tmpfs: stringMap(f.get("tmpfs"), p("Tmpfs"), LIMITS.mounts, SHORT),
     RestartPolicy: decodeRestartPolicy(f.get("restartpolicy"), p("RestartPolicy")),
     AutoRemove: bool(f.get("autoremove"), p("AutoRemove")),
@@ -171,9 +188,9 @@ export function decodeHostConfig(raw: unknown, prefix = HOST): HostConfig {
     CpusetCpus: str(f.get("cpusetcpus"), p("CpusetCpus"), SHORT),
     CpusetMems: str(f.get("cpusetmems"), p("CpusetMems"), SHORT),
     PidsLimit: optionalInt(pids, p("PidsLimit"), "int64", INT64),
-    Ulimits: list(f.get("ulimits"), p("Ulimits"), "units.Ulimit", LIMITS.smallList, decodeUlimit),
+    Ulimits: list(f.get("ulimits"), p("Ulimits"), "[]*units.Ulimit", LIMITS.smallList, decodeUlimit),
     OomKillDisable: optionalBool(f.get("oomkilldisable"), p("OomKillDisable")),
-    OomScoreAdj: int(f.get("oomscoreadj"), p("OomScoreAdj"), "int", INT32),
+    OomScoreAdj: int(f.get("oomscoreadj"), p("OomScoreAdj"), "int", INT64),
     CapAdd: strings(f.get("capadd"), p("CapAdd"), LIMITS.smallList),
     CapDrop: strings(f.get("capdrop"), p("CapDrop"), LIMITS.smallList),
     Privileged: bool(f.get("privileged"), p("Privileged")),
@@ -182,7 +199,7 @@ export function decodeHostConfig(raw: unknown, prefix = HOST): HostConfig {
     Init: optionalBool(f.get("init"), p("Init")),
     ShmSize: i64("ShmSize"),
     Sysctls: stringMap(f.get("sysctls"), p("Sysctls"), LIMITS.mapEntries, SHORT),
-    Devices: list(f.get("devices"), p("Devices"), "container.DeviceMapping", LIMITS.devices, decodeDevice),
+    Devices: list(f.get("devices"), p("Devices"), "[]container.DeviceMapping", LIMITS.devices, decodeDevice),
     GroupAdd: strings(f.get("groupadd"), p("GroupAdd"), LIMITS.groups),
     Dns: strings(f.get("dns"), p("Dns"), LIMITS.smallList),
     DnsOptions: strings(f.get("dnsoptions"), p("DnsOptions"), LIMITS.smallList),
@@ -220,7 +237,7 @@ export function decodeContainerConfig(raw: unknown, prefix = CONFIG): ContainerC
   const entrypoint = strSlice(f.get("entrypoint"), p("Entrypoint"), LIMITS.args, ARG);
   if (entrypoint !== undefined) config.Entrypoint = entrypoint;
   if (stopTimeout !== null && stopTimeout !== undefined) {
-    config.StopTimeout = int(stopTimeout, p("StopTimeout"), "int", INT32);
+    config.StopTimeout = int(stopTimeout, p("StopTimeout"), "int", INT64);
   }
   return config;
 }

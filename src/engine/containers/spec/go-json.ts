@@ -81,8 +81,6 @@ export function optionalInt(
 }
 
 export const INT64: readonly [number, number] = [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
-export const INT32: readonly [number, number] = [-(2 ** 31), 2 ** 31 - 1];
-export const UINT32: readonly [number, number] = [0, 2 ** 32 - 1];
 
 export function list<T>(
   value: unknown,
