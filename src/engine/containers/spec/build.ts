@@ -3,10 +3,11 @@
 // the host (the image's users, the CPUs, the kernel, device nodes, another container's namespace
 // files, the files berthd writes for resolv.conf and hosts) is given to it.
 import { errorMessage, InvalidArgumentError } from "../../../common/errors.ts";
-import type { Device, DeviceCgroupRule, Mount, Rlimit, Seccomp, Spec } from "../../../runc/config/types.ts";
+import type { Mount, Seccomp, Spec } from "../../../runc/config/types.ts";
 import { compileSeccomp } from "../../../runc/seccomp/index.ts";
 import { capabilityList } from "./capabilities.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "./default-seccomp.ts";
+import { checkDevicePermissions, devicesFor, type HostDevice, type MappedDevice } from "./devices.ts";
 import { mergeConfig } from "./merge.ts";
 import { DEFAULT_SHM_SIZE, defaultMounts, INIT_PATH, keptDefaults, sortByDepth, userMounts } from "./mounts.ts";
 import {
@@ -18,7 +19,8 @@ import {
   sysctlsFor,
 } from "./namespaces.ts";
 import { processArgs, processEnv, workingDir } from "./process.ts";
-import { checkResources, DEFAULT_DEVICE_RULES, type HostFacts, resourcesFor } from "./resources.ts";
+import { checkResources, type HostFacts, resourcesFor } from "./resources.ts";
+import { rlimitsFor } from "./rlimits.ts";
 import { SECCOMP_ARCH_OF_GO, seccompFor } from "./seccomp.ts";
 import { parseSecurityOpt, type SecurityOptions } from "./security-opt.ts";
 import type { ContainerConfig, HostConfig, ImageConfig } from "./types.ts";
@@ -27,19 +29,7 @@ import { resolveUser, type UserDb } from "./user.ts";
 /** The runtime-spec version berthd writes (what berth-runc, runc 1.1+ and crun read). */
 export const SPEC_OCI_VERSION = "1.0.2-dev";
 
-/** A device node the caller found on the host (stat of HostConfig.Devices[].PathOnHost). */
-export interface HostDevice extends Device {
-  type: "c" | "b";
-  major: number;
-  minor: number;
-}
-
-/** One HostConfig.Devices entry with its node resolved: the node at `device.path` in the container. */
-export interface MappedDevice {
-  device: HostDevice;
-  /** CgroupPermissions: some of r, w, m. */
-  permissions: string;
-}
+export type { HostDevice, MappedDevice };
 
 export interface SpecInput {
   /** Config as the request sent it or as create merged it (merging again changes nothing). */
@@ -76,51 +66,6 @@ export interface BuiltSpec {
   warnings: string[];
 }
 
-/** RLIM_INFINITY as a uint64: a Ulimit of -1. It does not fit a double; specJson writes it exactly. */
-const RLIM_INFINITY = 18_446_744_073_709_551_615n;
-
-const ULIMIT_NAMES = new Set([
-  "core",
-  "cpu",
-  "data",
-  "fsize",
-  "locks",
-  "memlock",
-  "msgqueue",
-  "nice",
-  "nofile",
-  "nproc",
-  "rss",
-  "rtprio",
-  "rttime",
-  "sigpending",
-  "stack",
-]);
-
-function rlimitsFor(h: HostConfig): Rlimit[] {
-  const seen = new Set<string>();
-  return h.Ulimits.map((u) => {
-    if (!ULIMIT_NAMES.has(u.Name)) throw new InvalidArgumentError(`wrong rlimit value: RLIMIT_${u.Name.toUpperCase()}`);
-    if (seen.has(u.Name)) throw new InvalidArgumentError(`duplicate ulimit: ${u.Name}`);
-    seen.add(u.Name);
-    const value = (n: number) => {
-      if (n === -1) return RLIM_INFINITY as unknown as number;
-      if (n < 0) throw new InvalidArgumentError(`invalid ulimit ${u.Name}: ${n} (only -1, unlimited, may be negative)`);
-      return n;
-    };
-    // -1 is unlimited: above every other value.
-    const rank = (n: number) => (n === -1 ? Number.POSITIVE_INFINITY : n);
-    if (rank(u.Soft) > rank(u.Hard)) {
-      throw new InvalidArgumentError(
-        `ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`,
-      );
-    }
-    return { type: `RLIMIT_${u.Name.toUpperCase()}`, hard: value(u.Hard), soft: value(u.Soft) };
-  });
-}
-
-const DEVICE_PERMISSIONS = /^[rwm]{1,3}$/;
-
 /**
  * The checks of a create request that need neither the image nor the rootfs. `daemonRoot`: the
  * daemon's data root, whose binds need rslave or rshared (mounts.ts daemonRootBind).
@@ -146,34 +91,8 @@ export function checkCreate(
   capabilityList({ capAdd: h.CapAdd, capDrop: h.CapDrop, privileged: false, lastCap: host.lastCap });
   userMounts(h, daemonRoot);
   rlimitsFor(h);
-  for (const d of h.Devices) {
-    if (d.CgroupPermissions !== "" && !DEVICE_PERMISSIONS.test(d.CgroupPermissions)) {
-      throw new InvalidArgumentError(`invalid device mode: ${d.CgroupPermissions}`);
-    }
-  }
+  checkDevicePermissions(h.Devices);
   return parseSecurityOpt(h.SecurityOpt);
-}
-
-function devicesFor(input: SpecInput): { nodes: Device[]; rules: DeviceCgroupRule[] } {
-  if (input.hostConfig.Privileged) {
-    return {
-      nodes: (input.hostDevices ?? []).map((d) => ({ ...d })),
-      rules: [{ allow: true, access: "rwm" }],
-    };
-  }
-  const nodes: Device[] = [];
-  const rules: DeviceCgroupRule[] = DEFAULT_DEVICE_RULES.map((r) => ({ ...r }));
-  for (const { device, permissions } of input.devices ?? []) {
-    nodes.push({ ...device });
-    rules.push({
-      allow: true,
-      type: device.type,
-      major: device.major,
-      minor: device.minor,
-      access: permissions || "rwm",
-    });
-  }
-  return { nodes, rules };
 }
 
 /** The mounts in dockerd's order: the defaults it keeps, the init, then the rest by target depth. */
@@ -281,7 +200,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   const { mounts, rootfsPropagation } = mountsFor(input, modes);
   spec.mounts = mounts;
 
-  const devices = devicesFor(input);
+  const devices = devicesFor(h.Privileged, input.devices ?? [], input.hostDevices ?? []);
   const resources = resourcesFor(h, input.host);
   resources.devices = devices.rules;
   if (h.OomKillDisable === true && input.host.cgroupVersion === 2) {

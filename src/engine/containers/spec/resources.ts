@@ -1,8 +1,8 @@
 // HostConfig's resource limits: checked with dockerd's words (verifyPlatformContainerResources)
-// and mapped to linux.resources as dockerd maps them. Pure: what the host has (CPUs, memory
+// and mapped to linux.resources as dockerd maps them (devices.ts adds the device rules). Pure: what the host has (CPUs, memory
 // nodes, cgroup version) comes in as HostFacts.
 import { InvalidArgumentError } from "../../../common/errors.ts";
-import type { DeviceCgroupRule, Resources } from "../../../runc/config/types.ts";
+import type { Resources } from "../../../runc/config/types.ts";
 import type { HostConfig } from "./types.ts";
 
 /** What the host offers, read by the caller (runtime.NumCPU, the root cpuset, the cgroup version). */
@@ -95,18 +95,6 @@ export function checkResources(h: HostConfig, host: HostFacts): void {
     fail(`Invalid value ${h.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
   }
 }
-
-/** The device cgroup rules of a container that is not privileged (dockerd's; the runtime adds its own defaults). */
-export const DEFAULT_DEVICE_RULES: readonly DeviceCgroupRule[] = Object.freeze([
-  { allow: false, access: "rwm" },
-  { allow: true, type: "c", major: 1, minor: 5, access: "rwm" }, // /dev/zero
-  { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }, // /dev/null
-  { allow: true, type: "c", major: 1, minor: 9, access: "rwm" }, // /dev/urandom
-  { allow: true, type: "c", major: 1, minor: 8, access: "rwm" }, // /dev/random
-  { allow: true, type: "c", major: 5, minor: 0, access: "rwm" }, // /dev/tty
-  { allow: true, type: "c", major: 5, minor: 1, access: "rwm" }, // /dev/console
-  { allow: false, type: "c", major: 10, minor: 229, access: "rwm" }, // /dev/fuse
-] as DeviceCgroupRule[]);
 
 /** linux.resources from the checked HostConfig (without devices: build.ts adds them). */
 export function resourcesFor(h: HostConfig, host: HostFacts): Resources {
