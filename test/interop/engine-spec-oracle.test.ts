@@ -163,6 +163,8 @@ function dropZeros(spec: Json): Json {
  * - seccomp defaultErrnoRet: dockerd 20.10 leaves it out, berthd says 1 (EPERM): the same errno.
  * - network "host": dockerd joins its own handle on the host's namespace
  *   (<exec-root>/netns/default); berthd stays in the host's, which is that namespace.
+ * - process.apparmorProfile: dockerd names its "docker-default" profile (or "unconfined") where
+ *   AppArmor is enabled; berth applies no AppArmor profile (security-opt.ts says so in a warning).
  * - hooks: dockerd's networking (libnetwork-setkey) is not part of the spec berthd builds; the
  *   network issue adds berthd's own.
  * - the order of mounts at the same depth: dockerd keeps them in Go maps, so its order among
@@ -187,6 +189,7 @@ function normalise(theirs: Json, ours: Json): [Json, Json] {
   if (o.linux?.seccomp?.defaultErrnoRet === 1 && t.linux?.seccomp?.defaultErrnoRet === undefined) {
     delete o.linux.seccomp.defaultErrnoRet;
   }
+  if (t.process !== undefined) delete t.process.apparmorProfile;
   const prestart = t.hooks?.prestart?.filter((h) => h.args?.[0] !== "libnetwork-setkey");
   if (t.hooks !== undefined) {
     if (prestart === undefined || prestart.length === 0) delete t.hooks;
