@@ -246,6 +246,12 @@ test("resources map to linux.resources as dockerd maps them", () => {
     },
   );
   assert.deepEqual(r({ Memory: 10_000_000, MemorySwap: 20_000_000 }).memory, { limit: 10_000_000, swap: 20_000_000 });
+  // A kernel without swap accounting: no swap limit, and a warning (dockerd's words).
+  const noSwap = build({ Cmd: ["x"], HostConfig: { Memory: 10_000_000 } }, undefined, {
+    host: { ...TEST_HOST, swapLimit: false },
+  });
+  assert.deepEqual(noSwap.spec.linux!.resources!.memory, { limit: 10_000_000 });
+  assert.match(noSwap.warnings.join("\n"), /does not support swap limit capabilities/);
 });
 
 test("ShmSize, Init, ReadonlyRootfs, no-new-privileges, OomScoreAdj, Ulimits", () => {

@@ -203,6 +203,11 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   const devices = devicesFor(h.Privileged, input.devices ?? [], input.hostDevices ?? []);
   const resources = resourcesFor(h, input.host);
   resources.devices = devices.rules;
+  if (input.host.swapLimit === false && (h.MemorySwap > 0 || (h.MemorySwap === 0 && h.Memory > 0))) {
+    warnings.push(
+      "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.",
+    );
+  }
   if (h.OomKillDisable === true && input.host.cgroupVersion === 2) {
     warnings.push("OomKillDisable has no effect on cgroup v2");
   }

@@ -19,6 +19,11 @@ export interface HostFacts {
   kernel: readonly [number, number];
   /** Go's name of the host architecture (amd64, arm64, ...). */
   goArch: string;
+  /**
+   * Whether the kernel accounts swap per cgroup (memory.memsw.* on v1, memory.swap.max on v2);
+   * default true. Without it dockerd drops the swap limit with a warning, and so does berthd.
+   */
+  swapLimit?: boolean;
 }
 
 /** The smallest memory limit dockerd accepts (6 MiB). */
@@ -103,8 +108,10 @@ export function resourcesFor(h: HostConfig, host: HostFacts): Resources {
   if (h.Memory > 0) memory.limit = h.Memory;
   if (h.MemoryReservation > 0) memory.reservation = h.MemoryReservation;
   // dockerd gives twice the memory limit as memory+swap when none is asked; -1 is unlimited.
-  if (h.MemorySwap > 0) memory.swap = h.MemorySwap;
-  else if (h.MemorySwap === 0 && h.Memory > 0) memory.swap = h.Memory * 2;
+  if (host.swapLimit !== false) {
+    if (h.MemorySwap > 0) memory.swap = h.MemorySwap;
+    else if (h.MemorySwap === 0 && h.Memory > 0) memory.swap = h.Memory * 2;
+  }
   if (h.MemorySwappiness !== undefined && h.MemorySwappiness >= 0 && host.cgroupVersion === 1) {
     memory.swappiness = h.MemorySwappiness;
   }
