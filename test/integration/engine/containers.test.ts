@@ -40,6 +40,19 @@ function cgroupsOf(ids: string[]): string[] {
   return found;
 }
 
+/** Processes whose cgroup names one of `ids`. */
+function processesIn(ids: string[]): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cg = readFileSync(`/proc/${e}/cgroup`, "utf8");
+      if (ids.some((id) => cg.includes(id))) out.push(Number(e));
+    } catch {}
+  }
+  return out;
+}
+
 /** Nothing of any container is left: containerd's records, tasks, writable snapshots, mounts, cgroups. */
 function assertNothingLeft(d: Berthd, ids: string[]): void {
   assert.deepEqual(listed(d, ["tasks"]), [], "no tasks");
@@ -53,6 +66,7 @@ function assertNothingLeft(d: Berthd, ids: string[]): void {
   assert.ok(!mounts.includes(d.dir), "nothing mounted below the daemon's dirs");
   assert.deepEqual(cgroupsOf(ids), [], "no cgroups of ours");
   assert.deepEqual(readdirSync(join(d.dataRoot, "containers")), [], "no container directories");
+  assert.deepEqual(processesIn(ids), [], "no processes in the containers' cgroups");
 }
 
 describe("docker run and friends against berthd", { skip: isRoot ? false : "berthd runs as root" }, () => {
@@ -104,6 +118,241 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.equal(r.status, 3, r.stderr);
     assert.equal(r.stdout, "out\n");
     assert.equal(r.stderr, "err\n");
+    assertNothingLeft(d, ids);
+  });
+
+  test("run -d, ps, inspect, stop (StopSignal, then SIGKILL after the timeout), start, kill, wait, rm", async () => {
+    const id = (await ok(["run", "-d", "--name", "web", "busybox", "sleep", "600"])).trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    ids.push(id);
+    const ps = await ok(["ps", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.Status}}"]);
+    assert.match(ps, new RegExp(`^${id.slice(0, 12)} web busybox "sleep 600" Up `));
+    const inspect = JSON.parse(await ok(["inspect", "web"]))[0];
+    assert.equal(inspect.Id, id);
+    assert.equal(inspect.Name, "/web");
+    assert.equal(inspect.State.Status, "running");
+    assert.equal(inspect.State.Running, true);
+    assert.ok(inspect.State.Pid > 0);
+    assert.equal(inspect.Path, "sleep");
+    assert.deepEqual(inspect.Args, ["600"]);
+    assert.equal(inspect.Config.Image, "busybox");
+    assert.equal(inspect.Config.Hostname, id.slice(0, 12));
+    assert.ok(existsSync(`/proc/${inspect.State.Pid}`), "the container's process runs");
+    assert.ok(cgroupsOf([id]).length > 0, "its cgroup exists while it runs");
+    assert.ok(processesIn([id]).includes(inspect.State.Pid), "its process is in its cgroup");
+    // sleep as pid 1 ignores SIGTERM: stop waits its timeout and kills.
+    const t0 = Date.now();
+    assert.equal(await ok(["stop", "-t", "1", "web"]), "web\n");
+    assert.ok(Date.now() - t0 >= 900, "stop waited for the timeout");
+    let state = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "web"]));
+    assert.equal(state.Status, "exited");
+    assert.equal(state.ExitCode, 137);
+    assert.notEqual(state.FinishedAt, "0001-01-01T00:00:00Z");
+    // The image's or the request's StopSignal is what stop sends first: one the process acts on
+    // ends it before the timeout.
+    const trapper = (
+      await ok([
+        "run",
+        "-d",
+        "--stop-signal",
+        "SIGUSR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 9' USR1; while :; do sleep 0.2; done",
+      ])
+    ).trim();
+    ids.push(trapper);
+    const t1 = Date.now();
+    await ok(["stop", "-t", "30", trapper]);
+    assert.ok(Date.now() - t1 < 10_000, "SIGUSR1 ended it before the timeout");
+    state = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", trapper]));
+    assert.equal(state.ExitCode, 9);
+    assert.equal(JSON.parse(await ok(["inspect", "--format", "{{json .Config.StopSignal}}", trapper])), "SIGUSR1");
+    await ok(["rm", trapper]);
+    assert.equal(await ok(["start", "web"]), "web\n");
+    assert.equal(await ok(["kill", "web"]), "web\n");
+    assert.equal(await ok(["wait", "web"]), "137\n");
+    const again = await docker(["kill", "web"]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, new RegExp(`Cannot kill container: web: Container ${id} is not running`));
+    assert.equal(await ok(["rm", "web"]), "web\n");
+    const gone = await docker(["inspect", "web"]);
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, /No such (container|object): web/);
+    assertNothingLeft(d, ids);
+  });
+
+  test("logs keeps stdout and stderr apart; create + start -a; rm -f of a running one", async () => {
+    const id = (await ok(["run", "-d", "busybox", "sh", "-c", "echo out; echo err >&2"])).trim();
+    ids.push(id);
+    assert.equal(await ok(["wait", id]), "0\n");
+    const logs = await docker(["logs", id]);
+    assert.equal(logs.status, 0, logs.stderr);
+    assert.equal(logs.stdout, "out\n");
+    assert.equal(logs.stderr, "err\n");
+    const tail = await docker(["logs", "--tail", "1", "--timestamps", id]);
+    assert.match(tail.stdout + tail.stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z (out|err)\n$/);
+    const created = (await ok(["create", "--name", "later", "busybox", "sh", "-c", "echo started; exit 4"])).trim();
+    ids.push(created);
+    assert.match(await ok(["ps", "-a", "--filter", "name=later", "--format", "{{.Status}}"]), /^Created\n$/);
+    const started = await docker(["start", "-a", "later"]);
+    assert.equal(started.status, 4, started.stderr);
+    assert.equal(started.stdout, "started\n");
+    const running = (await ok(["run", "-d", "busybox", "sleep", "600"])).trim();
+    ids.push(running);
+    const refused = await docker(["rm", running]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /container is running: stop the container before removing or force remove/);
+    assert.equal(await ok(["rm", "-f", running.slice(0, 12)]), `${running.slice(0, 12)}\n`);
+    await ok(["rm", id, "later"]);
+    assert.equal(await ok(["ps", "-aq"]), "");
+    assertNothingLeft(d, ids);
+  });
+
+  test("names: conflicts in dockerd's words, invalid names, rename; ps filters status, name, label, id", async () => {
+    const a = (await ok(["create", "--name", "alpha", "--label", "tier=web", "busybox", "true"])).trim();
+    ids.push(a);
+    const conflict = await docker(["create", "--name", "alpha", "busybox", "true"]);
+    assert.equal(conflict.status, 1, conflict.stderr);
+    assert.match(
+      conflict.stderr,
+      new RegExp(
+        `Conflict. The container name "/alpha" is already in use by container "${a}". You have to remove \\(or rename\\) that container to be able to reuse that name.`,
+      ),
+    );
+    const bad = await docker(["create", "--name", "-bad", "busybox", "true"]);
+    assert.equal(bad.status, 1, bad.stderr);
+    assert.match(bad.stderr, /Invalid container name \(-bad\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed/);
+    const b = (await ok(["run", "-d", "--name", "beta", "--label", "tier=db", "busybox", "sleep", "600"])).trim();
+    ids.push(b);
+    const gamma = await docker(["run", "--name", "gamma", "busybox", "sh", "-c", "exit 2"]);
+    assert.equal(gamma.status, 2, gamma.stderr);
+    const names = async (...filters: string[]) =>
+      (await ok(["ps", "-a", ...filters.flatMap((f) => ["--filter", f]), "--format", "{{.Names}}"]))
+        .split("\n")
+        .filter(Boolean)
+        .sort();
+    assert.deepEqual(await names("status=exited"), ["gamma"]);
+    assert.deepEqual(await names("status=created"), ["alpha"]);
+    assert.deepEqual(await names("status=running"), ["beta"]);
+    assert.deepEqual(await names("name=a"), ["alpha", "beta", "gamma"]);
+    assert.deepEqual(await names("name=^gam"), ["gamma"]);
+    assert.deepEqual(await names("label=tier"), ["alpha", "beta"]);
+    assert.deepEqual(await names("label=tier=db"), ["beta"]);
+    assert.deepEqual(await names(`id=${a.slice(0, 8)}`), ["alpha"]);
+    assert.deepEqual(await names("exited=2"), ["gamma"]);
+    const badFilter = await docker(["ps", "--filter", "status=sleepy"]);
+    assert.notEqual(badFilter.status, 0);
+    assert.match(badFilter.stderr, /invalid filter 'status=sleepy'/);
+    // Only running ones without -a.
+    assert.equal((await ok(["ps", "--format", "{{.Names}}"])).trim(), "beta");
+    await ok(["rename", "alpha", "delta"]);
+    assert.deepEqual(await names("name=delta"), ["delta"]);
+    const taken = await docker(["rename", "delta", "beta"]);
+    assert.notEqual(taken.status, 0);
+    assert.match(taken.stderr, /Conflict. The container name "\/beta" is already in use/);
+    // The old name is free again.
+    ids.push((await ok(["create", "--name", "alpha", "busybox", "true"])).trim());
+    await ok(["rm", "-f", "alpha", "beta", "gamma", "delta"]);
+    assertNothingLeft(d, ids);
+  });
+
+  test("docker run -it busybox sh through a pseudo-terminal: raw attach, resize seen inside, exit code", async () => {
+    const cidfile = join(d.dir, "cid-tty");
+    const cmd = `stty cols 77 rows 23; ${DOCKER_CLI_28} -H unix://${d.socket} run -it --rm --cidfile ${cidfile} busybox sh`;
+    const child = spawn("script", ["-qefc", cmd, "/dev/null"], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
+    });
+    const result = outputOf(child);
+    let seen = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      seen += b.toString();
+    });
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(seen); i++) await sleep(50);
+      assert.match(seen, re);
+    };
+    await waitFor(/# /);
+    child.stdin!.write("stty size; tty; echo $((6*7))\r");
+    await waitFor(/42\r\n/);
+    child.stdin!.write("exit 5\r");
+    const r = await result;
+    assert.equal(r.status, 5, r.stdout + r.stderr);
+    assert.match(r.stdout, /23 77\r\n\/dev\/pts\/0\r\n42\r\n/);
+    ids.push(readFileSync(cidfile, "utf8").trim());
+    assertNothingLeft(d, ids);
+  });
+
+  test("hostile requests: unknown ids 404, path tricks, ambiguous prefixes, bad bodies 400, bad names", async () => {
+    const missing = await d.http("GET", "/containers/nope/json");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(JSON.parse(missing.body), { message: "No such container: nope" });
+    for (const path of ["/containers/%2e%2e/json", "/containers/..%2F..%2Fetc/json", "/containers/a%2Fb/json"]) {
+      assert.equal((await d.http("GET", path)).status, 404, path);
+    }
+    assert.equal((await d.http("POST", "/containers/nope/start")).status, 404);
+    assert.equal((await d.http("POST", "/containers/nope/wait")).status, 404);
+    assert.equal((await d.http("DELETE", "/containers/nope")).status, 404);
+    const json = { "Content-Type": "application/json" };
+    const post = (body: string, query = "") => d.http("POST", `/containers/create${query}`, body, json);
+    const noImage = await post(JSON.stringify({ Image: "nosuch", Cmd: ["true"] }));
+    assert.equal(noImage.status, 404);
+    assert.deepEqual(JSON.parse(noImage.body), { message: "No such image: nosuch:latest" });
+    assert.equal((await post("{")).status, 400);
+    const typed = await post(JSON.stringify({ Image: "busybox", Cmd: "true", Env: 7 }));
+    assert.equal(typed.status, 400);
+    assert.match(JSON.parse(typed.body).message, /json: cannot unmarshal number into Go struct field/);
+    const badName = await post(JSON.stringify({ Image: "busybox", Cmd: ["true"] }), "?name=..%2F..%2Fetc");
+    assert.equal(badName.status, 400);
+    assert.match(JSON.parse(badName.body).message, /^Invalid container name/);
+    const noCmd = await post(JSON.stringify({ Image: "busybox", Entrypoint: [""], Cmd: [] }));
+    assert.equal(noCmd.status, 400);
+    // Refused by its declared length, before a byte of it is read.
+    const huge = await d.http("POST", "/containers/create", undefined, { ...json, "Content-Length": String(3 << 20) });
+    assert.equal(huge.status, 413);
+    const badRef = await post(JSON.stringify({ Image: "UPPER/Case", Cmd: ["true"] }));
+    assert.equal(badRef.status, 400);
+    // Two containers whose ids share a first digit: that digit alone is ambiguous (16 tries at most).
+    const made: string[] = [];
+    let shared: string | undefined;
+    for (let i = 0; i < 17 && shared === undefined; i++) {
+      const r = await post(JSON.stringify({ Image: "busybox", Cmd: ["true"] }));
+      assert.equal(r.status, 201, r.body);
+      const id = JSON.parse(r.body).Id as string;
+      made.push(id);
+      ids.push(id);
+      shared = made.slice(0, -1).find((o) => o[0] === id[0])?.[0];
+    }
+    assert.ok(shared);
+    const ambiguous = await d.http("GET", `/containers/${shared}/json`);
+    assert.equal(ambiguous.status, 400);
+    assert.match(JSON.parse(ambiguous.body).message, /multiple IDs found with provided prefix/);
+    const notModified = await d.http("POST", `/containers/${made[0]}/stop`);
+    assert.equal(notModified.status, 304);
+    for (const id of made) assert.equal((await d.http("DELETE", `/containers/${id}`)).status, 204);
+    assertNothingLeft(d, ids);
+  });
+
+  test("state survives a berthd restart: a running container runs on, one that exited meanwhile shows its code", async () => {
+    const runner = (await ok(["run", "-d", "--name", "runner", "busybox", "sleep", "600"])).trim();
+    const quitter = (await ok(["run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 2; exit 7"])).trim();
+    ids.push(runner, quitter);
+    const pid = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "runner"])).Pid;
+    assert.equal(await d.stop(), 0);
+    await sleep(3_000);
+    await d.start();
+    const r = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "runner"]));
+    assert.equal(r.Status, "running");
+    assert.equal(r.Pid, pid);
+    const q = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "quitter"]));
+    assert.equal(q.Status, "exited");
+    assert.equal(q.ExitCode, 7);
+    // The exit of the running one is still seen.
+    await ok(["kill", "runner"]);
+    assert.equal(await ok(["wait", "runner"]), "137\n");
+    await ok(["rm", "runner", "quitter"]);
     assertNothingLeft(d, ids);
   });
 });
