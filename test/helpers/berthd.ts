@@ -1,6 +1,6 @@
 // berthd (dist/berthd.mjs, as users run it) with a private socket, data root, exec root and pid
 // file in a temp dir, and its own berth-containerd under them; the real docker CLI 28 and raw
-// node:http requests pointed at it. Several can run side by side; cleanup() stops the daemon,
+// node:http requests pointed at it (docker CLI 28 where the machine has it, else Debian's 20.10). Several can run side by side; cleanup() stops the daemon,
 // kills whatever of it is left (a test that failed midway) and removes the dir.
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,8 +12,14 @@ import { outputOf } from "./berth-containerd.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 export const BERTHD = process.env.BERTHD ?? join(repo, "dist", "berthd.mjs");
-/** docker CLI 28.2 (the newest client, API 1.50); Debian's 20.10 client is /usr/bin/docker. */
+/** docker CLI 28.2 (the newest client, API 1.50), where the machine has it (a fresh one does not). */
 export const DOCKER_CLI_28 = "/usr/local/bin/docker";
+/** Debian's docker.io client, 20.10 (API 1.41): scripts/setup.sh installs it. */
+export const DOCKER_CLI_20 = "/usr/bin/docker";
+/** The newest docker CLI this machine has: 28 where present, else Debian's 20.10. */
+export const DOCKER_CLI = existsSync(DOCKER_CLI_28) ? DOCKER_CLI_28 : DOCKER_CLI_20;
+/** Skip reason for a test that needs docker CLI 28 itself (API 1.44+ paths), or undefined. */
+export const NEEDS_CLI_28 = existsSync(DOCKER_CLI_28) ? undefined : `${DOCKER_CLI_28} (docker CLI 28) not on this machine`;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -117,7 +123,7 @@ export class Berthd {
   }
 
   /** The real docker CLI against this daemon, with a private client config (and `env` added). */
-  docker(args: string[], cli = DOCKER_CLI_28, env: Record<string, string> = {}): Promise<CommandResult> {
+  docker(args: string[], cli = DOCKER_CLI, env: Record<string, string> = {}): Promise<CommandResult> {
     const child = spawn(cli, ["-H", `unix://${this.socket}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, DOCKER_CONFIG: join(this.dir, "client-config"), DOCKER_API_VERSION: "", ...env },
