@@ -71,6 +71,8 @@ const LINKED_RUNTIME = "berth-runc";
 const SHIM = "io.containerd.berth.v1";
 /** How long an exited task's output may take to drain into the log before the fifos close. */
 const DRAIN_MS = 2_000;
+/** How long start-up waits for the event subscription to be live. */
+const MONITOR_START_MS = 10_000;
 /** How long a SIGKILLed container may take to be reported exited. */
 const KILL_WAIT_MS = 30_000;
 
@@ -173,7 +175,11 @@ export class ContainerManager {
       this.#names.reserve(record.Name, record.ID);
       this.#live.set(record.ID, newLive(record));
     }
-    await this.#monitor.start();
+    // Containers run without it too (their exits are then seen once it is live): a containerd
+    // slow to answer must not hold berthd's start-up.
+    if (!(await within(this.#monitor.start(), MONITOR_START_MS))) {
+      this.#log.warn("containerd's event stream is not live yet; exits are reconciled once it is");
+    }
   }
 
   async close(): Promise<void> {
