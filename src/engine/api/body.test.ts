@@ -32,8 +32,19 @@ test("a body past its limit is refused 413, by its declared length before a byte
   (declared as { headers: Record<string, string> }).headers = { "content-length": "5000000" };
   await assert.rejects(readBody(declared, 1 << 20), { status: 413, message: /too large: the limit is 1048576 bytes/ });
   assert.equal(read, false);
-  // Chunked (no length): refused as soon as it passes the limit.
+  // Chunked (no length): refused as soon as it passes the limit, an endless one too.
   await assert.rejects(readBody(request(["abc", "de"]), 4), { status: 413 });
+  let produced = 0;
+  const endless = new Readable({
+    read() {
+      produced += 1 << 16;
+      this.push(Buffer.alloc(1 << 16));
+    },
+  }) as unknown as IncomingMessage;
+  (endless as { headers: Record<string, string> }).headers = {};
+  await assert.rejects(readBody(endless, 1 << 20), { status: 413 });
+  assert.ok(produced <= (1 << 20) + (1 << 20), `read ${produced} bytes before refusing`);
+  endless.destroy();
 });
 
 test("no body, or only white space, is no document", async () => {

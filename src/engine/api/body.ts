@@ -11,18 +11,43 @@ import { PayloadTooLargeError } from "./api-errors.ts";
 /** What a JSON body may weigh unless its route says otherwise. */
 export const DEFAULT_JSON_LIMIT = 1 << 20;
 
-/** Reads the whole body, refusing it past `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * A refused body is read on into nothing after the 413 is written, so a client still sending
+ * reads the answer instead of a reset (a connection closed on unread bytes is reset): for at most
+ * this many bytes or this long, then the connection is closed (ApiServer does it; Go's server
+ * reads on 256 KiB for the same reason).
+ */
+export const DISCARD_LIMIT = { bytes: 16 << 20, ms: 2_000 } as const;
+
+/** Reads the whole body, refusing it (413) as soon as it is known to pass `limit` bytes. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > limit) throw new PayloadTooLargeError(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new PayloadTooLargeError(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new PayloadTooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (err: Error | undefined, body?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      req.off("data", onData);
+      if (err) reject(err);
+      else resolve(body!);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Read no further here: what happens to the rest is the server's call (discardRest).
+        req.pause();
+        chunks.length = 0;
+        settle(new PayloadTooLargeError(limit));
+      } else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => settle(undefined, Buffer.concat(chunks, size)));
+    req.once("error", (err) => settle(err));
+    req.once("close", () => settle(new InvalidArgumentError("the client closed the connection before the body ended")));
+  });
 }
 
 /**

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { FailedPreconditionError, NotFoundError } from "../../common/errors.ts";
 import { DaemonLogger } from "../../common/log.ts";
+import { DISCARD_LIMIT } from "./body.ts";
 import { MULTIPLEXED_STREAM, RAW_STREAM } from "./hijack.ts";
 import { ApiServer } from "./server.ts";
 import { decodeFrames, encodeFrame, STDOUT } from "./stdcopy.ts";
@@ -189,18 +190,26 @@ test("JSON bodies: decoded once, malformed or mistyped content refused 400", asy
   assert.match(JSON.parse(ct.body).message, /must be 'application\/json'/);
 });
 
-test("bodies past the route's limit are 413 and the connection is closed", async () => {
+test("bodies past the route's limit are 413; a client still sending reads it; a staller is cut off", async () => {
   assert.deepEqual(JSON.parse((await call("POST", "/small", "x".repeat(16))).body), { bytes: 16 });
   const big = await call("POST", "/small", "x".repeat(17));
   assert.equal(big.status, 413);
   assert.deepEqual(JSON.parse(big.body), { message: "request body too large: the limit is 16 bytes" });
-  assert.equal(big.headers.connection, "close");
-  // The default limit (1 MiB) on a JSON route, sent chunked with no length.
+  // Far past the limit, with a length: the client, still sending, reads the 413 (not a reset).
+  const far = await call("POST", "/small", Buffer.alloc(4 << 20, 120));
+  assert.equal(far.status, 413);
+  // The default limit (1 MiB) on a JSON route, sent chunked with no length and never finished:
+  // answered at once, and the connection closed once the discard time is up.
+  const started = Date.now();
   const huge = await raw(
     `POST /json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n${" ".repeat(0x100000)}\r\n10\r\n${" ".repeat(16)}\r\n`,
   );
   assert.match(huge.toString(), /^HTTP\/1.1 413 /);
   assert.match(huge.toString(), /request body too large/);
+  const took = Date.now() - started;
+  assert.ok(took >= DISCARD_LIMIT.ms - 100 && took < DISCARD_LIMIT.ms + 2_000, `closed after ${took} ms`);
+  // The server serves on.
+  assert.equal((await call("GET", "/_ping")).body, "OK");
 });
 
 test("an upgraded attach: 101 UPGRADED, then frames out and raw bytes in, both ways", async () => {

@@ -10,7 +10,7 @@ import { errorMessage } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { errorBody, PageNotFoundError, PayloadTooLargeError, statusOf } from "./api-errors.ts";
 import { API_VERSION, negotiateVersion } from "./api-version.ts";
-import { DEFAULT_JSON_LIMIT, readBody, readJson } from "./body.ts";
+import { DEFAULT_JSON_LIMIT, DISCARD_LIMIT, readBody, readJson } from "./body.ts";
 import { hijack, type StreamContentType, type UpgradedConnection } from "./hijack.ts";
 import { Router } from "./router.ts";
 
@@ -186,10 +186,28 @@ export class ApiServer {
       res.destroy();
       return;
     }
-    // A body left unread (too large) must not be read as the next request: close after.
-    if (err instanceof PayloadTooLargeError) res.shouldKeepAlive = false;
     writeReply(req, res, { status, json: { message: errorMessage(err) } }, errorBody(err));
+    if (err instanceof PayloadTooLargeError) discardRest(req);
   }
+}
+
+/**
+ * After a 413 node reads the rest of the refused body into nothing (so the client, still sending,
+ * reads the answer); this bounds that: past DISCARD_LIMIT's bytes or time the connection is closed.
+ */
+function discardRest(req: IncomingMessage): void {
+  const socket = req.socket;
+  const start = socket.bytesRead;
+  const deadline = Date.now() + DISCARD_LIMIT.ms;
+  const timer = setInterval(() => {
+    if (req.complete || socket.destroyed) clearInterval(timer);
+    else if (socket.bytesRead - start > DISCARD_LIMIT.bytes || Date.now() > deadline) {
+      clearInterval(timer);
+      socket.destroy();
+    }
+  }, 50);
+  timer.unref();
+  req.resume();
 }
 
 function writeReply(req: IncomingMessage, res: ServerResponse, reply: Reply, preEncoded?: string): void {

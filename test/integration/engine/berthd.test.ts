@@ -176,6 +176,38 @@ describe("berthd serving", { skip: isRoot ? false : "berthd runs as root" }, () 
     assert.equal(ping.status, 200);
   });
 
+  test("hostile create bodies: 413 past the limit, 400 for malformed or mistyped JSON, nothing created", async () => {
+    const create = "/v1.50/containers/create";
+    const json = { "Content-Type": "application/json" };
+    const big = await d.http("POST", create, Buffer.alloc(3 << 20, 0x20), json);
+    assert.equal(big.status, 413);
+    assert.match(JSON.parse(big.body).message, /^request body too large: the limit is \d+ bytes$/);
+    // The same without a length (chunked) and never finished: refused as it passes the limit.
+    const chunk = " ".repeat(1 << 20);
+    const chunked = await rawExchange(
+      d.socket,
+      `POST ${create} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${`100000\r\n${chunk}\r\n`.repeat(3)}`,
+    );
+    assert.match(chunked, /^HTTP\/1.1 413 /);
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["{bad", json, /^invalid JSON: /],
+      ['{"Image":"busybox"} {', json, /^invalid JSON: /],
+      ["[".repeat(200_000), json, /^invalid JSON: /],
+      ['{"Image":"busybox"}', { "Content-Type": "text/plain" }, /must be 'application\/json'/],
+      ['{"Image":5}', json, /cannot unmarshal number .*Image/],
+      ['{"Image":"busybox","HostConfig":{"Memory":"x"}}', json, /cannot unmarshal string .*Memory/],
+    ];
+    for (const [body, headers, message] of cases) {
+      const r = await d.http("POST", create, body, headers);
+      assert.equal(r.status, 400, `${body.slice(0, 40)}: ${r.body}`);
+      assert.equal(r.headers["content-type"], "application/json");
+      assert.match(JSON.parse(r.body).message, message, body.slice(0, 40));
+    }
+    const list = await d.http("GET", "/v1.50/containers/json?all=1");
+    assert.equal(list.status, 200);
+    assert.deepEqual(JSON.parse(list.body), []);
+  });
+
   test("the socket is 0660, root's, with the berth group when it exists", async () => {
     const st = statSync(d.socket);
     assert.ok(st.isSocket());
