@@ -20,6 +20,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from "../../common/errors.ts";
+import { execCollect } from "../../common/exec.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { withTempMount } from "../../common/mount/mounter.ts";
 import { makeDir } from "../../common/secure-fs.ts";
@@ -49,6 +50,7 @@ import { goArch } from "./spec/seccomp.ts";
 import { rootfsUserDb } from "./spec/user-db.ts";
 import { type Attachment, Attachments, MAX_PENDING_STDIN, TaskStdio } from "./stdio.ts";
 import { ContainerStore, readBounded } from "./store.ts";
+import { parsePs, psArgs, type TopBody } from "./top.ts";
 import { familiarImage } from "./views.ts";
 
 export interface RuntimeEntry {
@@ -93,6 +95,8 @@ interface Live {
   removing: boolean;
   pendingStdin: Buffer[];
   pendingStdinBytes: number;
+  /** The attached client ended stdin before the task had one: closed once it starts. */
+  stdinEnded: boolean;
   /** Operations on one container run one at a time. */
   queue: Promise<unknown>;
 }
@@ -342,6 +346,10 @@ export class ContainerManager {
       live.record = { ...live.record, State: started(live.record.State, pid, new Date()) };
       this.#save(live);
       markStarted(true);
+      if (live.stdinEnded) {
+        live.stdinEnded = false;
+        await this.#endStdin(live.record.ID, stdio);
+      }
     } catch (err) {
       if (live.task === task) live.task = undefined;
       markStarted(false);
@@ -561,6 +569,19 @@ export class ContainerManager {
     this.#names.release(old, live.record.ID);
   }
 
+  /** GET /containers/{id}/top: the host's ps reduced to the container's processes. */
+  async top(ref: string, rawArgs: string | null): Promise<TopBody> {
+    const args = psArgs(rawArgs);
+    const live = this.#find(ref);
+    if (!live.record.State.Running) {
+      throw new FailedPreconditionError(`Container ${live.record.ID} is not running`);
+    }
+    const pids = new Set((await this.#conn.tasks.pids(live.record.ID)).map((p) => p.pid));
+    const ps = await execCollect("ps", args, { maxStdout: 16 << 20 });
+    if (ps.code !== 0) throw new BerthError("internal", `ps failed: ${ps.stderr.trim()}`);
+    return parsePs(ps.stdout.toString("utf8"), pids);
+  }
+
   /** POST /containers/{id}/resize. */
   async resize(ref: string, height: number, width: number): Promise<void> {
     const live = this.#find(ref);
@@ -572,7 +593,10 @@ export class ContainerManager {
 
   /** Attaches a client to the container's output (and stdin); the detach function. */
   attach(ref: string, a: Attachment): () => void {
-    return this.#find(ref).attachments.add(a);
+    const live = this.#find(ref);
+    // A new client's stdin: an end seen from an earlier one no longer counts.
+    if (a.stdin) live.stdinEnded = false;
+    return live.attachments.add(a);
   }
 
   /** Bytes from an attached client for the container's stdin (kept, bounded, until it starts). */
@@ -593,8 +617,15 @@ export class ContainerManager {
   async closeStdin(id: string): Promise<void> {
     const live = this.#live.get(id);
     if (!live?.record.Config.StdinOnce) return;
-    const stdio = live.task?.stdio;
-    if (!stdio) return;
+    const task = live.task;
+    if (!task?.stdio || !(await task.started)) {
+      live.stdinEnded = true;
+      return;
+    }
+    await this.#endStdin(id, task.stdio);
+  }
+
+  async #endStdin(id: string, stdio: TaskStdio): Promise<void> {
     await stdio.fifos.closeStdin();
     await this.#conn.tasks.closeStdin(id).catch(() => {});
   }
@@ -626,6 +657,7 @@ function newLive(record: ContainerRecord): Live {
     removing: false,
     pendingStdin: [],
     pendingStdinBytes: 0,
+    stdinEnded: false,
     queue: Promise.resolve(),
   };
 }

@@ -9,6 +9,8 @@ import type { JsonLogWriter, LogStream } from "./json-log.ts";
 export interface Attachment {
   stdout: boolean;
   stderr: boolean;
+  /** Whether the client sends stdin too. */
+  stdin?: boolean;
   /** Output for the client (raw with a TTY, the caller frames it otherwise). */
   write(stream: LogStream, data: Buffer): void;
   /** The output is over (the process and its copies are done). */

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writeImageArchive } from "../../fixtures/oci-image.ts";
@@ -21,6 +22,18 @@ const IMAGE = "docker.io/library/busybox:latest";
 function ctr(d: Berthd, args: string[]): { status: number | null; stdout: string; stderr: string } {
   const sock = join(d.execRoot, "containerd", "containerd.sock");
   return spawnSync("ctr", ["--address", sock, "-n", "berth", ...args], { encoding: "utf8", timeout: 60_000 });
+}
+
+/** Raw bytes on a fresh connection, and what the daemon answers until it closes. */
+function rawExchange(socket: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(socket);
+    const got: Buffer[] = [];
+    c.on("data", (b: Buffer) => got.push(b));
+    c.on("error", (err) => (got.length > 0 ? resolve(Buffer.concat(got).toString()) : reject(err)));
+    c.on("close", () => resolve(Buffer.concat(got).toString()));
+    c.write(bytes);
+  });
 }
 
 /** Lines of a ctr listing (`-q`). */
@@ -258,6 +271,31 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assertNothingLeft(d, ids);
   });
 
+  test("docker run -i: stdin sent before the start and its end reach the process; large output arrives whole", async () => {
+    const child = spawn(
+      DOCKER_CLI_28,
+      ["-H", `unix://${d.socket}`, "run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done >&2"],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
+      },
+    );
+    const result = outputOf(child);
+    child.stdin!.end("line one\nline two\n");
+    const r = await result;
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "line one\nline two\n");
+    assert.equal(r.stderr, "done\n");
+    // Far more than a pipe holds: every byte, in order.
+    const big = await run(["--rm", "busybox", "seq", "1", "100000"]);
+    assert.equal(big.status, 0, big.stderr);
+    const lines = big.stdout.split("\n");
+    assert.equal(lines.length, 100_001);
+    assert.equal(lines[0], "1");
+    assert.equal(lines[99_999], "100000");
+    assertNothingLeft(d, ids);
+  });
+
   test("docker run -it busybox sh through a pseudo-terminal: raw attach, resize seen inside, exit code", async () => {
     const cidfile = join(d.dir, "cid-tty");
     const cmd = `stty cols 77 rows 23; ${DOCKER_CLI_28} -H unix://${d.socket} run -it --rm --cidfile ${cidfile} busybox sh`;
@@ -309,9 +347,12 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.match(JSON.parse(badName.body).message, /^Invalid container name/);
     const noCmd = await post(JSON.stringify({ Image: "busybox", Entrypoint: [""], Cmd: [] }));
     assert.equal(noCmd.status, 400);
-    // Refused by its declared length, before a byte of it is read.
-    const huge = await d.http("POST", "/containers/create", undefined, { ...json, "Content-Length": String(3 << 20) });
-    assert.equal(huge.status, 413);
+    // Refused by its declared length alone (far past any limit), before a byte of it is read.
+    const huge = await rawExchange(
+      d.socket,
+      `POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${64 << 20}\r\n\r\n{`,
+    );
+    assert.match(huge, /^HTTP\/1.1 413 /);
     const badRef = await post(JSON.stringify({ Image: "UPPER/Case", Cmd: ["true"] }));
     assert.equal(badRef.status, 400);
     // Two containers whose ids share a first digit: that digit alone is ambiguous (16 tries at most).
