@@ -197,11 +197,19 @@ function toImage(i: StoredImage) {
   };
 }
 
+type Timestamp = { seconds: bigint; nanos: number };
+const dateOf = (t: Timestamp | undefined) =>
+  t ? new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6)) : undefined;
+
 function fromImage(i: {
   name: string;
   labels: Record<string, string>;
   target?: { mediaType: string; digest: string; size: bigint; annotations: Record<string, string> };
+  createdAt?: Timestamp;
+  updatedAt?: Timestamp;
 }): StoredImage {
+  const createdAt = dateOf(i.createdAt);
+  const updatedAt = dateOf(i.updatedAt);
   return {
     name: i.name,
     labels: i.labels,
@@ -211,6 +219,8 @@ function fromImage(i: {
       size: Number(i.target?.size ?? 0),
       annotations: i.target?.annotations,
     },
+    ...(createdAt ? { createdAt } : {}),
+    ...(updatedAt ? { updatedAt } : {}),
   };
 }
 

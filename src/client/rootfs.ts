@@ -9,7 +9,7 @@ import { decodeImageConfig, decodeIndex, decodeManifest, type ImageConfig } from
 import { isIndexMediaType } from "../oci/image/media-types.ts";
 import { type PlatformSpec, platformMatcher } from "../oci/image/platforms.ts";
 import { readStoredDocument } from "../oci/size-limits.ts";
-import type { ContentPort, ImagePort } from "../oci/transfer/ports.ts";
+import type { BlobDescriptor, ContentPort, ImagePort } from "../oci/transfer/ports.ts";
 import { Snapshots } from "../proto/gen/containerd/services/snapshots/v1/snapshots_pb.js";
 import { createClient } from "../rpc/grpc.ts";
 import { naming } from "./call-errors.ts";
@@ -20,7 +20,13 @@ import { toMount } from "./remote.ts";
 export interface ResolvedImage {
   name: string;
   manifestDigest: string;
+  /** The config's digest (dockerd's image id). */
+  configDigest: string;
+  /** The manifest's layers, bottom first. */
+  layers: BlobDescriptor[];
   config: ImageConfig;
+  /** The config document as stored (bounded), for what the typed config leaves out (history, created). */
+  configBytes: Uint8Array;
   /** The top layer's chain ID ("" for an image without layers). */
   chainId: string;
 }
@@ -34,7 +40,17 @@ export async function resolveImage(
 ): Promise<ResolvedImage> {
   const image = await images.get(name);
   if (!image) throw new NotFoundError(`image ${name}: not found`);
-  let target = image.target;
+  return resolveTarget(content, image.target, name, platform);
+}
+
+/** Resolves an image record's target (index or manifest) to its config and top chain ID. */
+export async function resolveTarget(
+  content: ContentPort,
+  root: BlobDescriptor,
+  name: string,
+  platform?: PlatformSpec,
+): Promise<ResolvedImage> {
+  let target = root;
   if (isIndexMediaType(target.mediaType)) {
     const index = decodeIndex(await readStoredDocument(content, target, `image ${name}: index`), target.mediaType);
     const matcher = platformMatcher(platform ? [platform] : undefined);
@@ -46,12 +62,21 @@ export async function resolveImage(
     await readStoredDocument(content, target, `image ${name}: manifest`),
     target.mediaType,
   );
-  const config = decodeImageConfig(await readStoredDocument(content, manifest.config, `image ${name}: config`));
+  const configBytes = await readStoredDocument(content, manifest.config, `image ${name}: config`);
+  const config = decodeImageConfig(configBytes);
   if (config.rootfs.diff_ids.length !== manifest.layers.length)
     throw new FailedPreconditionError(
       `image ${name}: its config names ${config.rootfs.diff_ids.length} layers, its manifest ${manifest.layers.length}`,
     );
-  return { name, manifestDigest: target.digest, config, chainId: chainIds(config.rootfs.diff_ids).at(-1) ?? "" };
+  return {
+    name,
+    manifestDigest: target.digest,
+    configDigest: manifest.config.digest,
+    layers: manifest.layers,
+    config,
+    configBytes,
+    chainId: chainIds(config.rootfs.diff_ids).at(-1) ?? "",
+  };
 }
 
 export interface SnapshotUsage {

@@ -13,6 +13,9 @@ import { ApiServer } from "../api/server.ts";
 import { addSystemRoutes, type EngineIdentity, type SystemFacts } from "../api/system-routes.ts";
 import { ContainerManager } from "../containers/manager.ts";
 import { addContainerRoutes } from "../containers/routes.ts";
+import { addImageRoutes } from "../images/routes.ts";
+import { ImageService } from "../images/service.ts";
+import { containerImageUsers } from "../images/users.ts";
 import { ENGINE_VERSION } from "../version.ts";
 import type { BuiltinRuntimes, DaemonConfig } from "./config.ts";
 import {
@@ -105,6 +108,14 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
     });
     await containers.open();
     undo.push(() => containers.close());
+    const images = new ImageService({
+      conn,
+      log,
+      users: containerImageUsers(
+        () => containers.all(),
+        (id) => containers.isRunning(id),
+      ),
+    });
 
     const facts: SystemFacts = {
       engine: engineIdentity(),
@@ -118,8 +129,7 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
       containerdAddress,
       containerdNamespace: config.containerdNamespace,
       containerd: () => probe.version(),
-      // Images come with their slice; until then there are none to count.
-      counts: async () => ({ ...containers.counts(), images: 0 }),
+      counts: async () => ({ ...containers.counts(), images: await images.count() }),
       openFds: () => {
         try {
           return readdirSync("/proc/self/fd").length;
@@ -131,6 +141,7 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
     const api = new ApiServer(log, { server: `Berth/${ENGINE_VERSION.version} (linux)`, experimental: false });
     addSystemRoutes(api, facts);
     addContainerRoutes(api, containers);
+    addImageRoutes(api, images);
     undo.push(() => api.close());
     const listening = await listenAll(api, config);
     undo.push(() => {

@@ -1,0 +1,96 @@
+// A pull's progress events (src/oci/transfer/progress.ts) as dockerd's JSON message stream, the
+// lines `docker pull` draws: "Pulling from library/busybox" (id: the tag), per layer (id: 12
+// hex of its digest) "Pulling fs layer", "Already exists", "Downloading" with progressDetail and
+// a bar, "Download complete", "Extracting", "Pull complete"; then "Digest: ..." and "Status: ...".
+import { isLayerMediaType } from "../../oci/image/media-types.ts";
+import type { ProgressEvent } from "../../oci/transfer/progress.ts";
+import { familiarName, type ImageRef, pullPath, shortId } from "./reference.ts";
+
+export interface JsonMessage {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  progress?: string;
+  stream?: string;
+  aux?: Record<string, unknown>;
+  errorDetail?: { message: string };
+  error?: string;
+}
+
+/** go-units' HumanSize: decimal units, 3 significant digits ("2.15MB"). */
+export function humanSize(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${units[i]}`;
+}
+
+/** The bar docker's JSON messages carry: `[=====>      ]  1.2MB/2.3MB`, 50 cells wide. */
+export function progressBar(current: number, total: number): string {
+  if (total <= 0) return humanSize(current);
+  const filled = Math.max(0, Math.min(50, Math.floor((current / total) * 50)));
+  const bar = filled === 0 ? " ".repeat(50) : `${"=".repeat(filled - 1)}>${" ".repeat(50 - filled)}`;
+  return `[${bar}] ${humanSize(current)}/${humanSize(total)}`;
+}
+
+export class PullMessages {
+  readonly #ref: ImageRef;
+  /** Layers that were in the store already: no "Pull complete" for them. */
+  readonly #existing = new Set<string>();
+
+  constructor(ref: ImageRef) {
+    this.#ref = ref;
+  }
+
+  start(): JsonMessage {
+    return { status: `Pulling from ${pullPath(this.#ref)}`, id: this.#ref.tag ?? this.#ref.digest ?? "latest" };
+  }
+
+  /** The messages for one event (none for manifests and configs, which docker does not show). */
+  on(e: ProgressEvent): JsonMessage[] {
+    if (!e.mediaType || !isLayerMediaType(e.mediaType)) return [];
+    const id = shortId(e.digest);
+    switch (e.phase) {
+      case "waiting":
+        return [{ status: "Pulling fs layer", progressDetail: {}, id }];
+      case "exists":
+        this.#existing.add(e.digest);
+        return [{ status: "Already exists", progressDetail: {}, id }];
+      case "downloading": {
+        const current = e.current ?? 0;
+        const total = e.total ?? 0;
+        return [
+          { status: "Downloading", progressDetail: { current, total }, progress: progressBar(current, total), id },
+        ];
+      }
+      case "downloaded":
+        return [
+          { status: "Verifying Checksum", progressDetail: {}, id },
+          { status: "Download complete", progressDetail: {}, id },
+        ];
+      case "extracting":
+        return [{ status: "Extracting", progressDetail: {}, id }];
+      case "extracted":
+        return this.#existing.has(e.digest) ? [] : [{ status: "Pull complete", progressDetail: {}, id }];
+      default:
+        return [];
+    }
+  }
+
+  finish(digest: string, upToDate: boolean): JsonMessage[] {
+    const shown = familiarName(this.#ref.name);
+    return [
+      { status: `Digest: ${digest}` },
+      { status: upToDate ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` },
+    ];
+  }
+}
+
+/** A failure once the stream has begun: dockerd's error message line. */
+export function errorMessageLine(message: string): JsonMessage {
+  return { errorDetail: { message }, error: message };
+}

@@ -1,0 +1,385 @@
+// berthd's images, kept in containerd's image store (the daemon's namespace) over src/client:
+// list and find (by name, id or id prefix), tag, remove with dockerd's rules, load and save
+// archives (src/oci's import/export; loaded images are unpacked into the snapshotter), pull
+// (berth-containerd's transfer service, or the client-side pull on another containerd), prune.
+// Names are docker's full names (docker.io/library/busybox:latest); an image that loses its last
+// name while something still holds it keeps a dangling name (moby-dangling@<digest>, dockerd's).
+import type { Readable, Writable } from "node:stream";
+import type { ContainerdConnection } from "../../client/connection.ts";
+import { resolveTarget } from "../../client/rootfs.ts";
+import { transferPull } from "../../client/transfer.ts";
+import { BerthError, errorMessage, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
+import type { DaemonLogger } from "../../common/log.ts";
+import { chainIds } from "../../oci/image/identity.ts";
+import { RegistryClient } from "../../oci/registry/registry-client.ts";
+import { exportImages, importImages } from "../../oci/transfer/archive.ts";
+import type { BlobDescriptor, ContainerdPorts } from "../../oci/transfer/ports.ts";
+import type { ProgressListener } from "../../oci/transfer/progress.ts";
+import { pull } from "../../oci/transfer/pull.ts";
+import { unpackLayers } from "../../oci/transfer/unpack.ts";
+import type { Filters } from "../api/query.ts";
+import { imageFilter } from "./filters.ts";
+import { configFacts, groupImages, type Image, type ImageRecord, imageSize, type ResolvedTarget } from "./image.ts";
+import {
+  DANGLING_PREFIX,
+  familiarName,
+  type ImageRef,
+  isDanglingName,
+  parseImageRef,
+  parseTagTarget,
+} from "./reference.ts";
+import type { RegistryAuth } from "./registry-auth.ts";
+import { planRemove, type RemoveRef, removeAnswer } from "./remove.ts";
+import { type ImageUsers, NO_USERS } from "./users.ts";
+
+export interface ImageServiceOptions {
+  conn: ContainerdConnection;
+  log: DaemonLogger;
+  users?: ImageUsers;
+  snapshotter?: string;
+}
+
+/** Resolved targets and layer usages kept: content and committed snapshots never change. */
+const CACHE_ENTRIES = 4096;
+const FULL_ID = /^(sha256:)?([a-f0-9]{64})$/;
+const ID_PREFIX = /^(sha256:)?([a-f0-9]{1,63})$/;
+
+/** The image found for a reference, and how it was named. */
+export interface Found {
+  image: Image;
+  ref: RemoveRef;
+}
+
+export class ImageService {
+  readonly #conn: ContainerdConnection;
+  readonly #log: DaemonLogger;
+  readonly #snapshotter: string;
+  #users: ImageUsers;
+  readonly #resolved = new Map<string, ResolvedTarget>();
+  readonly #usage = new Map<string, number>();
+
+  constructor(opts: ImageServiceOptions) {
+    this.#conn = opts.conn;
+    this.#log = opts.log;
+    this.#users = opts.users ?? NO_USERS;
+    this.#snapshotter = opts.snapshotter ?? "overlayfs";
+  }
+
+  /** The containers side answers "who uses this image?" once it is up. */
+  setUsers(users: ImageUsers): void {
+    this.#users = users;
+  }
+
+  #ports(): ContainerdPorts {
+    return this.#conn.remote.ports();
+  }
+
+  /** Every record of the namespace, with containerd's times. */
+  async records(): Promise<ImageRecord[]> {
+    return this.#ports().images.list();
+  }
+
+  async #resolve(rec: ImageRecord): Promise<ResolvedTarget | undefined> {
+    const hit = this.#resolved.get(rec.target.digest);
+    if (hit) return hit;
+    try {
+      const r = await resolveTarget(this.#ports().content, rec.target, rec.name);
+      const resolved: ResolvedTarget = {
+        configDigest: r.configDigest,
+        manifestDigest: r.manifestDigest,
+        layers: r.layers,
+        config: r.config,
+        facts: configFacts(r.configBytes),
+        chainId: r.chainId,
+      };
+      if (this.#resolved.size >= CACHE_ENTRIES) this.#resolved.clear();
+      this.#resolved.set(rec.target.digest, resolved);
+      return resolved;
+    } catch (err) {
+      // A record whose content is not (or no longer) all there is no image to show: a pull or an
+      // import still under way, or another client's half-written record.
+      this.#log.debug("image record skipped", { name: rec.name, error: errorMessage(err) });
+      return undefined;
+    }
+  }
+
+  /** Each layer's unpacked size (its snapshot's usage), or its blob's size when not unpacked. */
+  async #layerSizes(r: ResolvedTarget): Promise<number[]> {
+    const chain = chainIds(r.config.rootfs.diff_ids);
+    const out: number[] = [];
+    for (const [i, layer] of r.layers.entries()) {
+      const id = chain[i];
+      let size = id === undefined ? undefined : this.#usage.get(id);
+      if (size === undefined && id !== undefined) {
+        try {
+          size = (await this.#conn.snapshots(this.#snapshotter).usage(id)).size;
+          if (this.#usage.size >= CACHE_ENTRIES) this.#usage.clear();
+          this.#usage.set(id, size);
+        } catch {}
+      }
+      out.push(size ?? layer.size);
+    }
+    return out;
+  }
+
+  async list(): Promise<Image[]> {
+    const records = await this.records();
+    const resolved = new Map<string, ResolvedTarget>();
+    const sizes = new Map<string, number[]>();
+    for (const rec of records) {
+      if (resolved.has(rec.target.digest)) continue;
+      const r = await this.#resolve(rec);
+      if (!r) continue;
+      resolved.set(rec.target.digest, r);
+      if (!sizes.has(r.configDigest)) sizes.set(r.configDigest, await this.#layerSizes(r));
+    }
+    return groupImages(records, resolved, (r) => sizes.get(r.configDigest) ?? []);
+  }
+
+  /** For /info: a containerd that does not answer counts no images rather than failing /info. */
+  async count(): Promise<number> {
+    try {
+      return (await this.list()).length;
+    } catch (err) {
+      this.#log.debug("images not counted", { error: errorMessage(err) });
+      return 0;
+    }
+  }
+
+  /** The image `s` names (a name, an id, or a unique id prefix), as dockerd's GetImage finds it. */
+  async find(s: string, images?: Image[]): Promise<Found> {
+    return findIn(images ?? (await this.list()), s);
+  }
+
+  async filtered(filters: Filters): Promise<Image[]> {
+    const images = await this.list();
+    const match = imageFilter(filters, (r) => findIn(images, r).image);
+    return images.filter(match);
+  }
+
+  /** Points `name` at `target`; the image that loses it, if that was its last name, stays dangling. */
+  async #setName(images: Image[], name: string, target: BlobDescriptor, configDigest: string): Promise<void> {
+    const ports = this.#ports();
+    const holder = images.find((i) => i.names.includes(name));
+    if (holder && holder.id !== configDigest && holder.names.length === 1) {
+      const rec = holder.records.find((r) => r.name === name)!;
+      await ports.images.put({ name: `${DANGLING_PREFIX}${rec.target.digest}`, target: rec.target, labels: {} });
+    }
+    await ports.images.put({ name, target, labels: {} });
+    // A dangling image that gets a name is no longer dangling.
+    const named = images.find((i) => i.id === configDigest);
+    for (const r of named?.records ?? []) if (isDanglingName(r.name)) await ports.images.delete(r.name);
+  }
+
+  /** POST /images/{name}/tag. */
+  async tag(source: string, repo: string, tag: string): Promise<void> {
+    const target = parseTagTarget(repo, tag);
+    const images = await this.list();
+    const { image, ref } = findIn(images, source);
+    const rec = image.records.find((r) => ref.kind === "name" && r.name === ref.name) ?? image.records[0]!;
+    await this.#setName(images, target.name, rec.target, image.id);
+  }
+
+  /** DELETE /images/{name}: dockerd's answer entries. */
+  async remove(s: string, opts: { force: boolean }): Promise<Record<string, string>[]> {
+    const { image, ref } = await this.find(s);
+    const users = this.#users.usersOf({
+      id: image.id,
+      targets: [...new Set([image.manifestDigest, ...image.records.map((r) => r.target.digest)])],
+      names: image.names,
+    });
+    const plan = planRemove(image, ref, users, opts.force);
+    const ports = this.#ports();
+    if (plan.keepDangling) {
+      const t = image.records[0]!.target;
+      await ports.images.put({ name: `${DANGLING_PREFIX}${t.digest}`, target: t, labels: {} });
+    }
+    const gone = plan.delete ? image.records.map((r) => r.name) : plan.untag;
+    for (const name of gone) await ports.images.delete(name);
+    return removeAnswer(image, plan);
+  }
+
+  /** POST /images/prune: unused images (only dangling ones unless dangling=false). */
+  async prune(filters: Filters): Promise<{ deleted: Record<string, string>[]; reclaimed: number }> {
+    const all = new Map(filters);
+    if (!all.has("dangling")) all.set("dangling", ["true"]);
+    const images = await this.filtered(all);
+    const deleted: Record<string, string>[] = [];
+    let reclaimed = 0;
+    const ports = this.#ports();
+    for (const image of images) {
+      const users = this.#users.usersOf({
+        id: image.id,
+        targets: [image.manifestDigest, ...image.records.map((r) => r.target.digest)],
+        names: image.names,
+      });
+      if (users.length > 0) continue;
+      for (const r of image.records) await ports.images.delete(r.name);
+      deleted.push(...image.names.map((n) => ({ Untagged: familiarName(n) })), { Deleted: image.id });
+      reclaimed += imageSize(image);
+    }
+    return { deleted, reclaimed };
+  }
+
+  /**
+   * POST /images/load: the archive (docker save or OCI layout, one image or several) imported,
+   * its names normalised as docker names them, each image unpacked. Returns what was loaded.
+   */
+  async load(input: Readable): Promise<{ names: string[]; ids: string[] }> {
+    const before = await this.list();
+    const ports = this.#ports();
+    let records: { name: string; target: BlobDescriptor }[];
+    try {
+      records = await importImages(ports, input);
+    } catch (err) {
+      throw archiveError(err);
+    }
+    if (records.length === 0) throw new InvalidArgumentError("load: the archive names no image");
+    const names: string[] = [];
+    const ids: string[] = [];
+    for (const rec of records) {
+      let ref: ImageRef | undefined;
+      try {
+        ref = parseImageRef(rec.name);
+      } catch {}
+      const resolved = await resolveTarget(ports.content, rec.target, rec.name);
+      await this.#unpack(ports, resolved.layers, resolved.config.rootfs.diff_ids, resolved.configDigest);
+      const name = ref?.name ?? `${DANGLING_PREFIX}${rec.target.digest}`;
+      if (name !== rec.name) {
+        await this.#setName(before, name, rec.target, resolved.configDigest);
+        await ports.images.delete(rec.name);
+      } else {
+        await this.#keepLosers(before, name, resolved.configDigest);
+      }
+      if (ref) names.push(ref.name);
+      else ids.push(resolved.configDigest);
+    }
+    return { names, ids };
+  }
+
+  /** `name` now points at another image (an import replaced it): the image it left keeps a dangling name. */
+  async #keepLosers(before: Image[], name: string, configDigest: string): Promise<void> {
+    const holder = before.find((i) => i.names.includes(name));
+    if (!holder || holder.id === configDigest || holder.names.length !== 1) return;
+    const rec = holder.records.find((r) => r.name === name)!;
+    await this.#ports().images.put({ name: `${DANGLING_PREFIX}${rec.target.digest}`, target: rec.target, labels: {} });
+  }
+
+  /** Unpacks layers into the snapshotter and roots the top snapshot at the config (as a pull does). */
+  async #unpack(ports: ContainerdPorts, layers: BlobDescriptor[], diffIds: string[], configDigest: string) {
+    const lease = await ports.leases.create({
+      "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString(),
+    });
+    try {
+      const p = ports.withLease(lease);
+      const chain = await unpackLayers(p, this.#snapshotter, layers, diffIds);
+      const top = chain.at(-1);
+      if (top) await p.content.label(configDigest, { [`containerd.io/gc.ref.snapshot.${this.#snapshotter}`]: top });
+    } finally {
+      await ports.leases.release(lease);
+    }
+  }
+
+  /** The store names to export for `refs` (404 for the first unknown one). */
+  async exportNames(refs: string[]): Promise<string[]> {
+    const images = await this.list();
+    const out: string[] = [];
+    for (const s of refs) {
+      const { image, ref } = findIn(images, s);
+      const names = ref.kind === "name" ? [ref.name] : image.names.length > 0 ? image.names : [image.records[0]!.name];
+      for (const n of names) if (!out.includes(n)) out.push(n);
+    }
+    return out;
+  }
+
+  /** GET /images/get: a tar that is a docker save archive and an OCI layout at once. */
+  async save(names: string[], out: Writable): Promise<void> {
+    await exportImages(this.#ports(), names, out);
+  }
+
+  /**
+   * POST /images/create?fromImage=: pulls through berth-containerd's transfer service (layers
+   * unpack as they land, in the daemon), or, when the daemon has none (Debian's containerd), with
+   * the client-side pull over the same API. Returns the root digest and whether it was there.
+   */
+  async pull(
+    ref: ImageRef,
+    opts: { platform?: string; auth?: RegistryAuth; progress: ProgressListener; signal: AbortSignal },
+  ): Promise<{ digest: string; upToDate: boolean }> {
+    const ports = this.#ports();
+    const before = await this.list();
+    const had = (await ports.images.get(ref.name))?.target.digest;
+    const platforms = opts.platform ? [opts.platform] : [];
+    let digest: string;
+    try {
+      // The transfer service takes a user and password; an identity token needs the client's pull.
+      if (opts.auth?.identityToken) throw new BerthError("not-implemented", "identity token");
+      digest = (
+        await transferPull(this.#conn.address, ref.name, {
+          namespace: this.#conn.namespace,
+          snapshotter: this.#snapshotter,
+          platforms,
+          ...(opts.auth ? { username: opts.auth.username, password: opts.auth.password } : {}),
+          progress: opts.progress,
+          signal: opts.signal,
+        })
+      ).digest;
+    } catch (err) {
+      if (!(err instanceof BerthError && err.kind === "not-implemented")) throw err;
+      const auth = opts.auth;
+      const registry = new RegistryClient({
+        credentials: () =>
+          auth
+            ? {
+                username: auth.username,
+                password: auth.password,
+                ...(auth.identityToken ? { identityToken: auth.identityToken } : {}),
+              }
+            : undefined,
+      });
+      try {
+        const pulled = await pull(ports, registry, ref.name, {
+          snapshotter: this.#snapshotter,
+          platforms,
+          progress: opts.progress,
+          signal: opts.signal,
+        });
+        digest = pulled.target.digest;
+      } finally {
+        await registry.close();
+      }
+    }
+    if (had !== undefined && had !== digest) {
+      const after = (await this.list()).find((i) => i.names.includes(ref.name));
+      if (after) await this.#keepLosers(before, ref.name, after.id);
+    }
+    return { digest, upToDate: had === digest };
+  }
+}
+
+/** dockerd's GetImage over a listing: a full id, a name, then an id prefix. */
+export function findIn(images: readonly Image[], s: string): Found {
+  const full = FULL_ID.exec(s);
+  if (full) {
+    const image = images.find((i) => i.id === `sha256:${full[2]}`);
+    if (image) return { image, ref: { kind: "id" } };
+    throw new NotFoundError(`No such image: ${s}`);
+  }
+  const ref = parseImageRef(s);
+  const named = images.find((i) => i.names.includes(ref.name));
+  if (named) return { image: named, ref: { kind: "name", name: ref.name, given: s } };
+  const prefix = ID_PREFIX.exec(s);
+  if (prefix) {
+    const hits = images.filter((i) => i.id.startsWith(`sha256:${prefix[2]}`));
+    if (hits.length === 1) return { image: hits[0]!, ref: { kind: "id" } };
+    if (hits.length > 1) throw new InvalidArgumentError(`short image id ${JSON.stringify(s)} is ambiguous`);
+  }
+  throw new NotFoundError(`No such image: ${familiarName(ref.name)}`);
+}
+
+/** An archive the importer refused is the request's fault (400), whatever the importer called it. */
+function archiveError(err: unknown): Error {
+  if (err instanceof BerthError && (err.kind === "unavailable" || err.kind === "internal")) return err;
+  const message = errorMessage(err).replace(/^import: /, "");
+  return new InvalidArgumentError(`invalid archive: ${message}`);
+}

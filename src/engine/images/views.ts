@@ -1,0 +1,172 @@
+// The image shapes dockerd answers with: a list entry (GET /images/json), inspect
+// (GET /images/{name}/json) and history (GET /images/{name}/history), per API version where
+// fields came or went (VirtualSize until 1.44, Container/ContainerConfig until 1.45, Descriptor
+// from 1.48, Config without the container-only fields from 1.50).
+import { versionAtLeast } from "../api/api-version.ts";
+import { type Image, imageSize, unixSeconds } from "./image.ts";
+import { familiarName } from "./reference.ts";
+
+/** Tags (name:tag), familiar. */
+export function repoTags(image: Image): string[] {
+  return image.names.filter((n) => !n.includes("@")).map(familiarName);
+}
+
+/** repo@digest for every repository the image is named in: the digest its name points at. */
+export function repoDigests(image: Image): string[] {
+  const out = new Set<string>();
+  for (const rec of image.records) {
+    if (!image.names.includes(rec.name)) continue;
+    const at = rec.name.indexOf("@");
+    if (at >= 0) {
+      out.add(familiarName(rec.name));
+      continue;
+    }
+    const repo = rec.name.slice(0, rec.name.lastIndexOf(":"));
+    out.add(`${familiarName(repo)}@${rec.target.digest}`);
+  }
+  return [...out].sort();
+}
+
+function labelsOf(image: Image): Record<string, string> | null {
+  const l = image.config.config.Labels;
+  if (!l || typeof l !== "object" || Array.isArray(l)) return null;
+  const out = Object.fromEntries(Object.entries(l).filter(([, v]) => typeof v === "string")) as Record<string, string>;
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** One entry of GET /images/json. `containers` is -1 unless the caller counted them. */
+export function listEntry(image: Image, version: string, containers = -1): Record<string, unknown> {
+  const size = imageSize(image);
+  return {
+    Containers: containers,
+    Created: unixSeconds(image.facts.created),
+    Id: image.id,
+    Labels: labelsOf(image),
+    ParentId: "",
+    RepoDigests: repoDigests(image),
+    RepoTags: repoTags(image),
+    SharedSize: -1,
+    Size: size,
+    ...(versionAtLeast(version, "1.44") ? {} : { VirtualSize: size }),
+  };
+}
+
+/** Fields of docker's container.Config an image config never sets: dropped from API 1.50 on. */
+const CONTAINER_ONLY = {
+  Hostname: "",
+  Domainname: "",
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Image: "",
+} as const;
+
+const strings = (v: unknown) => (Array.isArray(v) && v.every((s) => typeof s === "string") ? v : undefined);
+const object = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? v : undefined);
+
+/** The image config's `config` in docker's field names, each read with its type checked. */
+export function dockerConfig(c: Record<string, unknown>, version: string): Record<string, unknown> {
+  const str = (k: string) => (typeof c[k] === "string" ? (c[k] as string) : "");
+  const labels = object(c.Labels) ?? null;
+  const optional: Record<string, unknown> = {};
+  if (object(c.ExposedPorts)) optional.ExposedPorts = c.ExposedPorts;
+  if (object(c.Healthcheck)) optional.Healthcheck = c.Healthcheck;
+  if (typeof c.ArgsEscaped === "boolean" && c.ArgsEscaped) optional.ArgsEscaped = true;
+  if (str("StopSignal")) optional.StopSignal = str("StopSignal");
+  if (strings(c.Shell)) optional.Shell = c.Shell;
+  if (versionAtLeast(version, "1.50")) {
+    // API 1.50: the OCI image config's fields, the empty ones left out.
+    const out: Record<string, unknown> = { ...optional };
+    if (str("User")) out.User = str("User");
+    if (strings(c.Env)) out.Env = c.Env;
+    if (strings(c.Entrypoint)) out.Entrypoint = c.Entrypoint;
+    if (strings(c.Cmd)) out.Cmd = c.Cmd;
+    if (object(c.Volumes)) out.Volumes = c.Volumes;
+    if (str("WorkingDir")) out.WorkingDir = str("WorkingDir");
+    if (strings(c.OnBuild)) out.OnBuild = c.OnBuild;
+    if (labels) out.Labels = labels;
+    return out;
+  }
+  return {
+    ...CONTAINER_ONLY,
+    User: str("User"),
+    ...(optional.ExposedPorts ? { ExposedPorts: optional.ExposedPorts } : {}),
+    Env: strings(c.Env) ?? null,
+    Cmd: strings(c.Cmd) ?? null,
+    ...(optional.Healthcheck ? { Healthcheck: optional.Healthcheck } : {}),
+    ...(optional.ArgsEscaped ? { ArgsEscaped: true } : {}),
+    Image: "",
+    Volumes: object(c.Volumes) ?? null,
+    WorkingDir: str("WorkingDir"),
+    Entrypoint: strings(c.Entrypoint) ?? null,
+    OnBuild: strings(c.OnBuild) ?? null,
+    Labels: labels,
+    ...(optional.StopSignal ? { StopSignal: optional.StopSignal } : {}),
+    ...(optional.Shell ? { Shell: optional.Shell } : {}),
+  };
+}
+
+/** Go's zero time, what dockerd shows for a time never set. */
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** GET /images/{name}/json. */
+export function inspectBody(image: Image, version: string): Record<string, unknown> {
+  const size = imageSize(image);
+  const created = Number.isFinite(Date.parse(image.facts.created)) ? image.facts.created : ZERO_TIME;
+  const record = image.records[0];
+  return {
+    Id: image.id,
+    RepoTags: repoTags(image),
+    RepoDigests: repoDigests(image),
+    Parent: "",
+    Comment: image.facts.comment,
+    Created: created,
+    ...(versionAtLeast(version, "1.45")
+      ? {}
+      : { Container: "", ContainerConfig: dockerConfig({}, version), DockerVersion: "" }),
+    Author: image.facts.author,
+    Config: dockerConfig(image.config.config, version),
+    Architecture: image.config.architecture,
+    ...(image.config.variant ? { Variant: image.config.variant } : {}),
+    Os: image.config.os,
+    Size: size,
+    ...(versionAtLeast(version, "1.44") ? {} : { VirtualSize: size }),
+    // The snapshotter's name, as dockerd with the containerd image store says it.
+    GraphDriver: { Data: null, Name: "overlayfs" },
+    RootFS: { Type: "layers", Layers: image.config.rootfs.diff_ids },
+    Metadata: { LastTagTime: image.lastTagTime?.toISOString() ?? ZERO_TIME },
+    ...(versionAtLeast(version, "1.48") && record
+      ? { Descriptor: { mediaType: record.target.mediaType, digest: record.target.digest, size: record.target.size } }
+      : {}),
+  };
+}
+
+/**
+ * GET /images/{name}/history: the config's history, newest first; each entry that made a layer
+ * carries that layer's size. An image without history gets one entry per layer.
+ */
+export function historyBody(image: Image): Record<string, unknown>[] {
+  const sizes = image.layerSizes;
+  const entries =
+    image.facts.history.length > 0
+      ? image.facts.history
+      : sizes.map(() => ({ created: image.facts.created, createdBy: "", comment: "", author: "", emptyLayer: false }));
+  let layer = 0;
+  const out = entries.map((h) => ({
+    Comment: h.comment,
+    Created: unixSeconds(h.created),
+    CreatedBy: h.createdBy,
+    Id: "<missing>",
+    Size: h.emptyLayer ? 0 : (sizes[layer++] ?? 0),
+    Tags: null as string[] | null,
+  }));
+  out.reverse();
+  if (out[0]) {
+    out[0].Id = image.id;
+    out[0].Tags = repoTags(image);
+  }
+  return out;
+}

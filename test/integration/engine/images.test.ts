@@ -1,0 +1,322 @@
+// berthd's images driven by the real docker CLI (dist/berthd.mjs with its own berth-containerd in
+// private dirs): docker load of the busybox fixture archive, images, inspect, tag, rmi (untag,
+// the multiple-repositories conflict, -f, in use by a container), history, save | load with the
+// same id, pull from a local registry on loopback (progress reaching the CLI, credentials from the
+// CLI's config as X-Registry-Auth, a missing image in dockerd's words), search offline; hostile
+// archives (path traversal, symlinked files, a missing file, an oversized manifest.json) and
+// hostile requests refused with nothing imported.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { rawTar } from "../../fixtures/layer-tar.ts";
+import { writeImageArchive } from "../../fixtures/oci-image.ts";
+import { type Berthd, newBerthd } from "../../helpers/berthd.ts";
+import { type LocalRegistry, REGISTRY_BINARY, seedImage, startRegistry } from "../../helpers/local-registry.ts";
+
+const isRoot = process.getuid?.() === 0;
+const IMAGE = "docker.io/library/busybox:latest";
+const missingPeers = [REGISTRY_BINARY, "/usr/bin/skopeo", "/usr/bin/htpasswd"].find((b) => !existsSync(b));
+
+describe("docker images against berthd", { skip: isRoot ? false : "berthd runs as root" }, () => {
+  let d: Berthd;
+  let archive: string;
+  let configDigest: string;
+
+  const docker = (args: string[]) => d.docker(args);
+  const ok = async (args: string[]) => {
+    const r = await docker(args);
+    assert.equal(r.status, 0, `docker ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const listed = async () =>
+    (await ok(["images", "--format", "{{json .}}"]))
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, string>);
+  const tags = async () => (await listed()).map((i) => `${i.Repository}:${i.Tag}`).sort();
+
+  before(async () => {
+    d = await newBerthd();
+    await d.start();
+    archive = join(d.dir, "busybox.tar");
+    configDigest = (await writeImageArchive(archive, { name: IMAGE })).configDigest;
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test("docker load of the fixture archive, then images, info and inspect", async () => {
+    const out = await ok(["load", "-i", archive]);
+    assert.match(out, /Loaded image: busybox:latest/);
+    const images = await listed();
+    assert.equal(images.length, 1);
+    assert.equal(images[0]!.Repository, "busybox");
+    assert.equal(images[0]!.Tag, "latest");
+    assert.equal(images[0]!.ID, configDigest.slice(7, 19));
+    assert.match(images[0]!.Size!, /^\d+(\.\d+)?[kM]?B$/);
+    assert.equal((await ok(["info", "--format", "{{.Images}}"])).trim(), "1");
+    const inspect = JSON.parse(await ok(["image", "inspect", "busybox"]))[0];
+    assert.equal(inspect.Id, configDigest);
+    assert.deepEqual(inspect.RepoTags, ["busybox:latest"]);
+    assert.equal(inspect.RepoDigests.length, 1);
+    assert.match(inspect.RepoDigests[0], /^busybox@sha256:[a-f0-9]{64}$/);
+    assert.equal(inspect.Created, "1970-01-01T00:00:00Z");
+    assert.equal(inspect.Os, "linux");
+    assert.deepEqual(inspect.Config.Cmd, ["sh"]);
+    assert.equal(inspect.RootFS.Type, "layers");
+    assert.equal(inspect.RootFS.Layers.length, 1);
+    assert.equal(inspect.GraphDriver.Name, "overlayfs");
+    assert.ok(inspect.Size > 500_000, `unpacked size ${inspect.Size}`);
+    assert.notEqual(inspect.Metadata.LastTagTime, "0001-01-01T00:00:00Z");
+    // docker inspect without --type finds the image after the container lookup's 404.
+    assert.equal(JSON.parse(await ok(["inspect", "busybox"]))[0].Id, configDigest);
+    // A loaded image runs: it was unpacked into the snapshotter.
+    assert.equal(await ok(["run", "--rm", "busybox", "echo", "from a loaded image"]), "from a loaded image\n");
+  });
+
+  test("docker history: the config's history, newest first, with the image id on top", async () => {
+    const lines = (await ok(["history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Size}}", "busybox"]))
+      .split("\n")
+      .filter(Boolean);
+    assert.equal(lines.length, 1);
+    const [id, by, size] = lines[0]!.split("|");
+    assert.equal(id, configDigest);
+    assert.equal(by, "berth test fixture: busybox-static rootfs");
+    assert.notEqual(size, "0B");
+  });
+
+  test("docker tag and rmi: untag one of two, the multiple-repositories conflict, -f", async () => {
+    await ok(["tag", "busybox", "mine:1"]);
+    await ok(["tag", "busybox:latest", "localhost:5000/tools/bb"]);
+    assert.deepEqual(await tags(), ["busybox:latest", "localhost:5000/tools/bb:latest", "mine:1"]);
+    assert.equal(new Set((await listed()).map((i) => i.ID)).size, 1, "one image, three names");
+    assert.equal(await ok(["rmi", "mine:1"]), "Untagged: mine:1\n");
+    assert.deepEqual(await tags(), ["busybox:latest", "localhost:5000/tools/bb:latest"]);
+    const short = configDigest.slice(7, 19);
+    const refused = await docker(["rmi", short]);
+    assert.equal(refused.status, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `conflict: unable to delete ${short} \\(must be forced\\) - image is referenced in multiple repositories`,
+      ),
+    );
+    const forced = await ok(["rmi", "-f", short]);
+    assert.match(forced, /Untagged: busybox:latest/);
+    assert.match(forced, /Untagged: localhost:5000\/tools\/bb:latest/);
+    assert.match(forced, new RegExp(`Deleted: ${configDigest}`));
+    assert.deepEqual(await listed(), []);
+    const gone = await docker(["rmi", "busybox"]);
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, /No such image: busybox:latest/);
+    // Bad names in dockerd's words.
+    const bad = await docker(["tag", "busybox", "Upper:1"]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /invalid reference format/);
+    await ok(["load", "-q", "-i", archive]);
+  });
+
+  test("rmi of an image a container uses: refused without -f, in dockerd's words", async () => {
+    const id = (await ok(["create", "busybox", "true"])).trim();
+    try {
+      const r = await docker(["rmi", "busybox"]);
+      assert.equal(r.status, 1);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `conflict: unable to remove repository reference "busybox" \\(must force\\) - container ${id.slice(0, 12)} is using its referenced image ${configDigest.slice(7, 19)}`,
+        ),
+      );
+    } finally {
+      await ok(["rm", id]);
+    }
+    assert.deepEqual(await tags(), ["busybox:latest"]);
+  });
+
+  test("docker save | docker load: a docker archive (manifest.json) that loads back with the same id", async () => {
+    const saved = join(d.dir, "saved.tar");
+    await ok(["save", "-o", saved, "busybox"]);
+    const names = rawNames(readFileSync(saved));
+    assert.ok(names.includes("manifest.json") && names.includes("index.json"), names.join(" "));
+    await ok(["rmi", "busybox"]);
+    assert.deepEqual(await listed(), []);
+    assert.match(await ok(["load", "-i", saved]), /Loaded image: busybox:latest/);
+    assert.equal(JSON.parse(await ok(["image", "inspect", "busybox"]))[0].Id, configDigest);
+  });
+
+  test("a name moved to another image leaves it dangling: filters, then docker image prune", async () => {
+    const other = join(d.dir, "other.tar");
+    const newer = await writeImageArchive(other, { name: IMAGE, cmd: ["echo", "newer"] });
+    assert.match(await ok(["load", "-i", other]), /Loaded image: busybox:latest/);
+    const all = await listed();
+    assert.deepEqual(all.map((i) => `${i.Repository}:${i.Tag}`).sort(), ["<none>:<none>", "busybox:latest"]);
+    assert.equal(all.find((i) => i.Tag === "latest")!.ID, newer.configDigest.slice(7, 19));
+    const dangling = (await ok(["images", "-q", "--filter", "dangling=true"])).trim();
+    assert.equal(dangling, configDigest.slice(7, 19));
+    assert.equal((await ok(["images", "-q", "--filter", "reference=busy*"])).trim(), newer.configDigest.slice(7, 19));
+    const pruned = await ok(["image", "prune", "-f"]);
+    assert.match(pruned, new RegExp(`deleted: ${configDigest}`));
+    assert.deepEqual(await tags(), ["busybox:latest"]);
+    // Back to the fixture for the tests after.
+    await ok(["load", "-i", archive]);
+    await ok(["image", "prune", "-f"]);
+    assert.equal(JSON.parse(await ok(["image", "inspect", "busybox"]))[0].Id, configDigest);
+    assert.equal((await listed()).length, 1);
+  });
+
+  test("hostile archives: refused with a clear message, nothing imported", async () => {
+    const before = await tags();
+    const config = Buffer.from("{}");
+    const cases: [string, Buffer, RegExp][] = [
+      [
+        "path traversal",
+        rawTar([{ entry: { name: "../evil", type: "file" }, data: Buffer.from("x") }]),
+        /escapes the archive/,
+      ],
+      [
+        "a symlinked layer out of the root",
+        rawTar([
+          {
+            entry: { name: "manifest.json", type: "file" },
+            data: Buffer.from(JSON.stringify([{ Config: "c.json", RepoTags: ["evil:1"], Layers: ["layer.tar"] }])),
+          },
+          { entry: { name: "c.json", type: "file" }, data: config },
+          { entry: { name: "layer.tar", type: "symlink", linkname: "/etc/shadow" } },
+        ]),
+        /layer\.tar, which the archive lacks/,
+      ],
+      [
+        "a manifest naming a missing file",
+        rawTar([
+          {
+            entry: { name: "manifest.json", type: "file" },
+            data: Buffer.from(JSON.stringify([{ Config: "nothere.json", RepoTags: ["evil:2"], Layers: [] }])),
+          },
+        ]),
+        /nothere\.json, which the archive lacks/,
+      ],
+      [
+        "an oversized manifest.json",
+        rawTar([{ entry: { name: "manifest.json", type: "file" }, data: Buffer.alloc(5 << 20, 0x20) }]),
+        /larger than 4194304 bytes/,
+      ],
+      [
+        "not an image archive",
+        rawTar([{ entry: { name: "hello", type: "file" }, data: Buffer.from("x") }]),
+        /not an image archive/,
+      ],
+      ["not a tar", Buffer.from("this is not a tar at all, just text"), /invalid archive/],
+      [
+        "manifest.json of the wrong shape",
+        rawTar([
+          { entry: { name: "manifest.json", type: "file" }, data: Buffer.from('[{"Config": 5, "Layers": "x"}]') },
+        ]),
+        /invalid archive/,
+      ],
+    ];
+    for (const [what, body, message] of cases) {
+      const r = await d.http("POST", "/images/load?quiet=1", body, { "Content-Type": "application/x-tar" });
+      assert.equal(r.status, 400, `${what}: ${r.status} ${r.body}`);
+      assert.match(JSON.parse(r.body).message, message, what);
+    }
+    assert.deepEqual(await tags(), before);
+    // What the CLI shows for one of them.
+    const file = join(d.dir, "evil.tar");
+    writeFileSync(file, cases[0]![1]);
+    const r = await docker(["load", "-i", file]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /escapes the archive/);
+  });
+
+  test("hostile requests: bad references, bad auth headers, unknown images, search offline", async () => {
+    const q = (s: string) => encodeURIComponent(s);
+    for (const [method, path, status, message] of [
+      [
+        "POST",
+        `/images/create?fromImage=${q("Bad/Name")}`,
+        400,
+        /invalid reference format: repository name must be lowercase/,
+      ],
+      ["POST", `/images/create?fromImage=${q("x".repeat(600))}`, 400, /invalid reference format/],
+      ["POST", "/images/create?fromImage=busybox&platform=not/a/valid/one", 400, /invalid platform/],
+      ["GET", `/images/${q("nothere")}/json`, 404, /No such image: nothere:latest/],
+      ["GET", `/images/sha256:${"0".repeat(64)}/json`, 404, /No such image/],
+      ["DELETE", "/images/nothere", 404, /No such image: nothere:latest/],
+      ["POST", `/images/busybox/tag?repo=${q("sha256")}&tag=x`, 400, /ambiguous tag/],
+      ["GET", `/images/json?filters=${q('{"dangling":["maybe"]}')}`, 400, /Invalid filter 'dangling=maybe'/],
+      ["GET", `/images/json?filters=${q('{"colour":["red"]}')}`, 400, /invalid filter 'colour'/],
+      ["GET", "/images/get?names=nothere", 404, /No such image: nothere:latest/],
+      ["GET", "/images/search?term=busybox", 503, /offline/],
+    ] as const) {
+      const r = await d.http(method, path);
+      assert.equal(r.status, status, `${method} ${path}: ${r.body}`);
+      assert.match(JSON.parse(r.body).message, message, path);
+    }
+    for (const header of [
+      "!!!",
+      Buffer.from("{not json").toString("base64url"),
+      Buffer.from('{"username":5}').toString("base64url"),
+    ]) {
+      const r = await d.http("POST", "/images/create?fromImage=busybox", undefined, { "X-Registry-Auth": header });
+      assert.equal(r.status, 400, r.body);
+      assert.match(JSON.parse(r.body).message, /^invalid X-Registry-Auth header/);
+    }
+    const search = await docker(["search", "busybox"]);
+    assert.equal(search.status, 1);
+    assert.match(search.stderr, /offline/);
+  });
+
+  describe("pull from a registry on loopback", { skip: missingPeers ? `${missingPeers} is missing` : false }, () => {
+    let reg: LocalRegistry;
+    before(async () => {
+      reg = await startRegistry({ auth: "htpasswd" });
+      await seedImage(reg, archive, "tools/bb:1");
+    });
+    after(async () => {
+      await reg?.stop();
+    });
+
+    test("without credentials: refused; with the CLI's credentials: progress, digest, status; runs; up to date", async () => {
+      const ref = `${reg.host}/tools/bb:1`;
+      const denied = await docker(["pull", ref]);
+      assert.equal(denied.status, 1, denied.stdout);
+      assert.match(denied.stderr, /401|unauthorized|denied/i);
+      // The CLI reads credentials from its config and sends them as X-Registry-Auth.
+      mkdirSync(join(d.dir, "client-config"), { recursive: true });
+      const auth = Buffer.from(`${reg.username}:${reg.password}`).toString("base64");
+      writeFileSync(join(d.dir, "client-config", "config.json"), JSON.stringify({ auths: { [reg.host]: { auth } } }));
+      await ok(["rmi", "busybox"]);
+      const pulled = await docker(["pull", ref]);
+      assert.equal(pulled.status, 0, pulled.stderr);
+      assert.match(pulled.stdout, /1: Pulling from tools\/bb/);
+      assert.match(pulled.stdout, /Pull complete/);
+      assert.match(pulled.stdout, /Digest: sha256:[a-f0-9]{64}/);
+      assert.match(pulled.stdout, new RegExp(`Status: Downloaded newer image for ${ref.replace(/\./g, "\\.")}`));
+      assert.equal(JSON.parse(await ok(["image", "inspect", ref]))[0].Id, configDigest);
+      assert.equal(await ok(["run", "--rm", ref, "echo", "pulled"]), "pulled\n");
+      const again = await ok(["pull", ref]);
+      assert.match(again, /Status: Image is up to date for/);
+    });
+
+    test("a missing image: dockerd's words", async () => {
+      const r = await docker(["pull", `${reg.host}/tools/nothere:1`]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`manifest for ${reg.host.replace(/\./g, "\\.")}/tools/nothere:1 not found`));
+    });
+  });
+});
+
+/** The entry names of a tar (ustar headers, no PAX long names needed here). */
+function rawNames(tar: Buffer): string[] {
+  const out: string[] = [];
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const header = tar.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break;
+    const name = header.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");
+    const size = Number.parseInt(header.subarray(124, 136).toString("utf8").replace(/\0.*$/s, "").trim() || "0", 8);
+    out.push(name);
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
