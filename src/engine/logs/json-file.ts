@@ -1,0 +1,254 @@
+// Reads a container's json-file log back (native/berth-logger writes it, as dockerd would):
+// the rotated files oldest first (name.N ... name.1, name), tail N across them, since/until, and
+// follow, which polls the current file every FOLLOW_POLL_MS for appends and notices rotation
+// (another inode at the name: the old file is read to its end, then the files rotated since,
+// then the new one) and truncation (max-file 1). Lines are bounded; a line that is not an entry
+// is skipped and counted, never fatal. No file is opened through a symlink.
+import { constants } from "node:fs";
+import { type FileHandle, lstat, open } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type LogEntry, parseEntry } from "./entry.ts";
+
+/** An entry line longer than this is skipped (berth-logger's longest is ~96 KiB: 16 KiB × 6). */
+export const MAX_ENTRY_BYTES = 1 << 20;
+/** How often follow looks for appends and rotations. */
+export const FOLLOW_POLL_MS = 100;
+/** Rotated files looked for: name.1 ... name.999 (berth-logger's max-file is at most 1000). */
+export const MAX_ROTATED = 999;
+const CHUNK = 64 * 1024;
+
+export interface ReadOptions {
+  /** The last N entry lines only (over all files); undefined or negative: all. */
+  tail?: number;
+  /** Entries at or after this time (ns since the epoch). */
+  since?: bigint;
+  /** Entries at or before this time; a follow ends once the clock passes it. */
+  until?: bigint;
+  /** Wait for more after the end, until `signal` aborts (what is written by then is read). */
+  follow?: boolean;
+  signal?: AbortSignal;
+  pollMs?: number;
+  maxEntryBytes?: number;
+}
+
+export interface ReadStats {
+  /** Lines skipped: not JSON, not an entry, or over the bound. */
+  malformed: number;
+}
+
+interface OpenFile {
+  fh: FileHandle;
+  ino: number;
+  pos: number;
+}
+
+async function openNoFollow(path: string): Promise<OpenFile | undefined> {
+  try {
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      return undefined;
+    }
+    return { fh, ino: st.ino, pos: 0 };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ELOOP")
+      return undefined;
+    throw err;
+  }
+}
+
+/** The inode at a path, or undefined when nothing (or a symlink) is there. */
+async function inodeAt(path: string): Promise<number | undefined> {
+  try {
+    const st = await lstat(path);
+    return st.isFile() ? st.ino : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The rotated names that exist, name.1 upwards until the first missing one. */
+async function rotatedCount(path: string): Promise<number> {
+  let n = 0;
+  while (n < MAX_ROTATED && (await inodeAt(`${path}.${n + 1}`)) !== undefined) n++;
+  return n;
+}
+
+/** Splits a file's bytes into lines, bounded: an over-long line is dropped and counted. */
+class LineSplitter {
+  #parts: Buffer[] = [];
+  #size = 0;
+  #skipping = false;
+  readonly max: number;
+  readonly stats: ReadStats;
+  constructor(max: number, stats: ReadStats) {
+    this.max = max;
+    this.stats = stats;
+  }
+
+  push(chunk: Buffer, out: (line: Buffer) => void): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl < 0 ? chunk.length : nl;
+      if (!this.#skipping) {
+        if (this.#size + end - start > this.max) {
+          this.#skipping = true;
+          this.stats.malformed++;
+          this.#parts = [];
+          this.#size = 0;
+        } else if (end > start) {
+          this.#parts.push(chunk.subarray(start, end));
+          this.#size += end - start;
+        }
+      }
+      if (nl < 0) return;
+      if (!this.#skipping) out(this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#size));
+      this.#parts = [];
+      this.#size = 0;
+      this.#skipping = false;
+      start = nl + 1;
+    }
+  }
+
+  /** Bytes of a line begun and not ended (a write in progress, or a file cut short). */
+  get pending(): boolean {
+    return this.#size > 0 || this.#skipping;
+  }
+
+  /** Drops the line begun (its file ended without a newline). */
+  reset(): void {
+    if (this.pending) this.stats.malformed++;
+    this.#parts = [];
+    this.#size = 0;
+    this.#skipping = false;
+  }
+}
+
+/**
+ * Where the last `n` complete lines of the files begin: just after the (n+1)th newline from the
+ * end (the newest file's unfinished line is no line yet), as the index of a file and an offset.
+ */
+async function tailStart(files: OpenFile[], n: number): Promise<{ index: number; offset: number }> {
+  let seen = 0;
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (let i = files.length - 1; i >= 0; i--) {
+    let end = (await files[i]!.fh.stat()).size;
+    while (end > 0) {
+      const start = Math.max(0, end - CHUNK);
+      const { bytesRead } = await files[i]!.fh.read(buf, 0, end - start, start);
+      for (let k = bytesRead - 1; k >= 0; k--) {
+        if (buf[k] === 0x0a && ++seen === n + 1) return { index: i, offset: start + k + 1 };
+      }
+      end = start;
+    }
+  }
+  return { index: 0, offset: 0 };
+}
+
+/**
+ * The entries of the json-file log at `path` (and its rotated files), in order. `stats` counts
+ * what was skipped. Memory is bounded by one chunk's entries and one line.
+ */
+export async function* readJsonFileLog(
+  path: string,
+  opts: ReadOptions = {},
+  stats: ReadStats = { malformed: 0 },
+): AsyncGenerator<LogEntry> {
+  const max = opts.maxEntryBytes ?? MAX_ENTRY_BYTES;
+  const pollMs = opts.pollMs ?? FOLLOW_POLL_MS;
+  const queue: LogEntry[] = [];
+  const take = (line: Buffer) => {
+    const e = parseEntry(line.toString("utf8"));
+    if (!e) {
+      stats.malformed++;
+      return;
+    }
+    if (opts.since !== undefined && e.timeNs < opts.since) return;
+    if (opts.until !== undefined && e.timeNs > opts.until) return;
+    queue.push(e);
+  };
+  const split = new LineSplitter(max, stats);
+  const buf = Buffer.allocUnsafe(CHUNK);
+  /** `f` from its position to its current end, a chunk at a time. */
+  async function* readOn(f: OpenFile): AsyncGenerator<LogEntry> {
+    for (;;) {
+      const { bytesRead } = await f.fh.read(buf, 0, CHUNK, f.pos);
+      if (bytesRead === 0) return;
+      f.pos += bytesRead;
+      // The splitter keeps views of what it is given: a copy, since buf is read into again.
+      split.push(Buffer.from(buf.subarray(0, bytesRead)), take);
+      yield* queue.splice(0);
+    }
+  }
+  /** A rotated file, read to its end and closed: a line it did not end is not an entry. */
+  async function* finish(f: OpenFile): AsyncGenerator<LogEntry> {
+    try {
+      yield* readOn(f);
+      split.reset();
+    } finally {
+      await f.fh.close().catch(() => {});
+    }
+  }
+
+  // Every file is opened before any is read: a rotation meanwhile renames them, and an open
+  // file stays itself.
+  const files: OpenFile[] = [];
+  let current: OpenFile | undefined;
+  try {
+    for (let i = await rotatedCount(path); i >= 1; i--) {
+      const f = await openNoFollow(`${path}.${i}`);
+      if (f) files.push(f);
+    }
+    current = await openNoFollow(path);
+    let from = { index: 0, offset: 0 };
+    const all = current ? [...files, current] : files;
+    if (opts.tail !== undefined && opts.tail >= 0 && all.length > 0) from = await tailStart(all, opts.tail);
+    for (const [i, f] of all.entries()) {
+      if (i < from.index) continue;
+      f.pos = i === from.index ? from.offset : 0;
+      if (f !== current) yield* finish(f);
+    }
+    for (const f of files.splice(0)) await f.fh.close().catch(() => {});
+    if (current) yield* readOn(current);
+    if (!opts.follow) return;
+
+    for (;;) {
+      const stop = opts.signal?.aborted || (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until);
+      if (!stop) await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => {});
+      if (current) yield* readOn(current);
+      if (stop) return;
+      const ino = await inodeAt(path);
+      if (current && ino === current.ino) {
+        // Emptied in place (max-file 1): from its beginning again.
+        if ((await current.fh.stat()).size < current.pos) {
+          split.reset();
+          current.pos = 0;
+        }
+        continue;
+      }
+      if (ino === undefined) continue; // between the rename and the new file
+      // Rotated. Where did ours go? The files renamed after it are newer: those first, oldest
+      // first, then the new one. If ours is gone, every rotated file is newer.
+      const rotated = await rotatedCount(path);
+      let ours = rotated + 1;
+      for (let i = 1; i <= rotated && current; i++) if ((await inodeAt(`${path}.${i}`)) === current.ino) ours = i;
+      const newer: OpenFile[] = [];
+      for (let i = ours - 1; i >= 1; i--) {
+        const f = await openNoFollow(`${path}.${i}`);
+        if (f) newer.push(f);
+      }
+      files.push(...newer); // closed by the finally if the reader stops half-way
+      const next = await openNoFollow(path);
+      // Ours may have had a last entry written between our read and its rename.
+      if (current) yield* finish(current);
+      current = undefined;
+      for (const f of newer) yield* finish(f);
+      current = next;
+    }
+  } finally {
+    for (const f of files) await f.fh.close().catch(() => {});
+    await current?.fh.close().catch(() => {});
+  }
+}
