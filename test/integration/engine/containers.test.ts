@@ -153,6 +153,12 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.ok(existsSync(`/proc/${inspect.State.Pid}`), "the container's process runs");
     assert.ok(cgroupsOf([id]).length > 0, "its cgroup exists while it runs");
     assert.ok(processesIn([id]).includes(inspect.State.Pid), "its process is in its cgroup");
+    const top = await ok(["top", "web"]);
+    assert.match(top, /^UID\s+PID\s+PPID/);
+    assert.match(top, new RegExp(`\\n\\S+\\s+${inspect.State.Pid}\\s.*sleep 600\\n`));
+    assert.equal(top.trim().split("\n").length, 2, "only the container's process");
+    const badTop = await d.http("GET", "/containers/web/top?ps_args=-ef%3Bid");
+    assert.equal(badTop.status, 400);
     // sleep as pid 1 ignores SIGTERM: stop waits its timeout and kills.
     const t0 = Date.now();
     assert.equal(await ok(["stop", "-t", "1", "web"]), "web\n");
@@ -373,6 +379,22 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     const notModified = await d.http("POST", `/containers/${made[0]}/stop`);
     assert.equal(notModified.status, 304);
     for (const id of made) assert.equal((await d.http("DELETE", `/containers/${id}`)).status, 204);
+    assertNothingLeft(d, ids);
+  });
+
+  test("the event stream breaks when berth-containerd is killed: once it is back, exits are still seen", async () => {
+    const quick = (await ok(["run", "-d", "busybox", "sh", "-c", "sleep 2; exit 6"])).trim();
+    const slow = (await ok(["run", "-d", "busybox", "sh", "-c", "sleep 8; exit 8"])).trim();
+    ids.push(quick, slow);
+    const old = d.containerdPid();
+    assert.ok(old);
+    process.kill(old, "SIGKILL");
+    // quick exits while no berth-containerd runs (found at the reconnect), slow after it is back.
+    assert.equal(await ok(["wait", quick]), "6\n");
+    assert.equal(await ok(["wait", slow]), "8\n");
+    assert.notEqual(d.containerdPid(), old, "berthd started berth-containerd again");
+    assert.match(await ok(["ps", "-a", "--format", "{{.Status}}"]), /^Exited \(8\) .*\nExited \(6\) /);
+    await ok(["rm", quick, slow]);
     assertNothingLeft(d, ids);
   });
 
