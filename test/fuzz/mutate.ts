@@ -5,6 +5,28 @@
 // inputs get past the checksum test into the code behind it.
 import fc from "fast-check";
 
+/**
+ * Text inputs from real seeds: a seed as it is, a seed with a few characters deleted and others
+ * inserted at one place, or noise of up to `noiseLength` characters.
+ */
+export function editedStrings(seeds: readonly string[], noiseLength = 200): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.constantFrom(...seeds),
+    fc
+      .record({
+        s: fc.constantFrom(...seeds),
+        at: fc.nat(),
+        ins: fc.string({ maxLength: 12 }),
+        del: fc.nat({ max: 8 }),
+      })
+      .map(({ s, at, ins, del }) => {
+        const i = at % (s.length + 1);
+        return s.slice(0, i) + ins + s.slice(i + del);
+      }),
+    fc.string({ maxLength: noiseLength, unit: "binary" }),
+  );
+}
+
 /** `arb`'s value one time in `oneIn`, undefined otherwise. */
 export function rarely<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | undefined> {
   return fc.oneof({ arbitrary: fc.constant(undefined), weight: oneIn - 1 }, { arbitrary: arb, weight: 1 });

@@ -18,6 +18,7 @@ import { encodeFrame, FrameDecoder, type StreamType } from "../../../src/engine/
 import { FLAGS, resolveConfig } from "../../../src/engine/daemon/config.ts";
 import { check, type FuzzTarget } from "../harness.ts";
 import { type Json, mutatedJsonText } from "../json-mutate.ts";
+import { editedStrings } from "../mutate.ts";
 
 export type EngineInput =
   | { kind: "path"; method: string; url: string }
@@ -161,22 +162,7 @@ function split(bytes: Buffer, cuts: number[]): Buffer[] {
   return out;
 }
 
-const edited = (seeds: string[]) =>
-  fc.oneof(
-    fc.constantFrom(...seeds),
-    fc
-      .record({
-        s: fc.constantFrom(...seeds),
-        at: fc.nat(),
-        ins: fc.string({ maxLength: 12 }),
-        del: fc.nat({ max: 8 }),
-      })
-      .map(({ s, at, ins, del }) => {
-        const i = at % (s.length + 1);
-        return s.slice(0, i) + ins + s.slice(i + del);
-      }),
-    fc.string({ maxLength: 300, unit: "binary" }),
-  );
+const edited = (seeds: string[]) => editedStrings(seeds, 300);
 
 const frameStream = fc
   .array(fc.record({ stream: fc.constantFrom<StreamType>(0, 1, 2, 3), payload: fc.uint8Array({ maxLength: 64 }) }), {

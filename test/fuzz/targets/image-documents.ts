@@ -21,6 +21,7 @@ import { formatReference, parseReference } from "../../../src/oci/registry/refer
 import type { BlobDescriptor } from "../../../src/oci/transfer/ports.ts";
 import { check, type FuzzTarget } from "../harness.ts";
 import { type Json, mutatedJsonText } from "../json-mutate.ts";
+import { editedStrings } from "../mutate.ts";
 
 type Kind = "index" | "manifest" | "config" | "challenge" | "token" | "reference";
 
@@ -204,21 +205,7 @@ export function createTarget(): FuzzTarget<DocumentInput> {
     fc.record({
       kind: fc.constant(kind),
       mediaType: fc.constant(""),
-      text: fc.oneof(
-        fc.constantFrom(...seeds),
-        fc
-          .record({
-            s: fc.constantFrom(...seeds),
-            at: fc.nat(),
-            ins: fc.string({ maxLength: 12 }),
-            del: fc.nat({ max: 8 }),
-          })
-          .map(({ s, at, ins, del }) => {
-            const i = at % (s.length + 1);
-            return s.slice(0, i) + ins + s.slice(i + del);
-          }),
-        fc.string({ maxLength: 200, unit: "binary" }),
-      ),
+      text: editedStrings(seeds),
     });
   return {
     name: "image-documents",
