@@ -1,0 +1,111 @@
+// berthd's images beside Debian's dockerd 20.10 (API 1.41), the same archive loaded into both:
+// the list entry's and inspect's fields (berthd may say more: it speaks API 1.50), the same id,
+// tags, config, rootfs and history; and archives cross over: what `docker save` writes on one
+// daemon, `docker load` reads on the other, with the same image id.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { type Berthd, DOCKER_CLI_20, httpOn, newBerthd } from "../helpers/berthd.ts";
+import { type Dockerd, startDockerd } from "../helpers/peers.ts";
+
+const RUNTIME = join(import.meta.dirname, "..", "..", "dist", "berth-runc.mjs");
+const skip =
+  process.getuid?.() !== 0
+    ? "dockerd runs as root"
+    : ["/usr/sbin/dockerd", "/usr/bin/containerd", DOCKER_CLI_20, RUNTIME]
+        .find((b) => !existsSync(b))
+        ?.concat(" not found");
+
+const IMAGE = "docker.io/library/busybox:latest";
+const keys = (v: unknown) => Object.keys(v as object).sort();
+const missing = (reference: string[], ours: string[]) => reference.filter((k) => !ours.includes(k));
+
+describe("berthd's images beside dockerd's", { skip }, () => {
+  let dockerd: Dockerd;
+  let berthd: Berthd;
+  let archive: string;
+  let configDigest: string;
+  const theirs = (path: string) => httpOn(join(dockerd.dir, "docker.sock"), "GET", path);
+  const ours = (path: string) => berthd.http("GET", path);
+  const json = async (p: Promise<{ status: number; body: string }>) => {
+    const r = await p;
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body);
+  };
+
+  before(async () => {
+    dockerd = await startDockerd(RUNTIME);
+    berthd = await newBerthd();
+    await berthd.start();
+    archive = join(berthd.dir, "busybox.tar");
+    configDigest = (await writeImageArchive(archive, { name: IMAGE })).configDigest;
+    const a = await dockerd.docker(["load", "-i", archive]);
+    assert.equal(a.code, 0, a.stderr);
+    const b = await berthd.docker(["load", "-i", archive], DOCKER_CLI_20);
+    assert.equal(b.status, 0, b.stderr);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await dockerd?.stop();
+  });
+
+  test("GET /v1.41/images/json: dockerd's fields, the same id, tags and created time", async () => {
+    const [ref] = await json(theirs("/v1.41/images/json"));
+    const [mine] = await json(ours("/v1.41/images/json"));
+    assert.deepEqual(missing(keys(ref), keys(mine)), []);
+    for (const k of ["Id", "RepoTags", "Created", "ParentId", "Containers", "SharedSize"])
+      assert.deepEqual(mine[k], ref[k], k);
+    // Sizes: dockerd counts the unpacked layer, berthd the snapshot's usage: close, not equal.
+    assert.ok(Math.abs(mine.Size - ref.Size) / ref.Size < 0.25, `berthd ${mine.Size} vs dockerd ${ref.Size}`);
+  });
+
+  test("GET /v1.41/images/busybox/json: dockerd's fields and values", async () => {
+    const ref = await json(theirs("/v1.41/images/busybox/json"));
+    const mine = await json(ours("/v1.41/images/busybox/json"));
+    assert.deepEqual(missing(keys(ref), keys(mine)), []);
+    assert.equal(mine.Id, configDigest);
+    for (const k of ["Id", "RepoTags", "Parent", "Comment", "Created", "Author", "Architecture", "Os", "RootFS"])
+      assert.deepEqual(mine[k], ref[k], k);
+    assert.deepEqual(missing(keys(ref.Config), keys(mine.Config)), []);
+    assert.deepEqual(mine.Config, ref.Config);
+    assert.deepEqual(keys(mine.Metadata), keys(ref.Metadata));
+    assert.deepEqual(keys(mine.GraphDriver), keys(ref.GraphDriver));
+  });
+
+  test("GET /v1.41/images/busybox/history: the same entries", async () => {
+    const ref = await json(theirs("/v1.41/images/busybox/history"));
+    const mine = await json(ours("/v1.41/images/busybox/history"));
+    assert.equal(mine.length, ref.length);
+    for (const [i, e] of ref.entries()) {
+      assert.deepEqual(missing(keys(e), keys(mine[i])), []);
+      for (const k of ["Id", "Created", "CreatedBy", "Tags", "Comment"])
+        assert.deepEqual(mine[i][k], e[k], `${i} ${k}`);
+    }
+  });
+
+  test("archives cross over: berthd's save loads into dockerd, dockerd's into berthd, ids kept", async () => {
+    const fromBerthd = join(berthd.dir, "from-berthd.tar");
+    const fromDockerd = join(berthd.dir, "from-dockerd.tar");
+    let r = await berthd.docker(["save", "-o", fromBerthd, "busybox"], DOCKER_CLI_20);
+    assert.equal(r.status, 0, r.stderr);
+    const s = await dockerd.docker(["save", "-o", fromDockerd, "busybox"]);
+    assert.equal(s.code, 0, s.stderr);
+    const rmi = await dockerd.docker(["rmi", "busybox"]);
+    assert.equal(rmi.code, 0, rmi.stderr);
+    const l = await dockerd.docker(["load", "-i", fromBerthd]);
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stdout, /Loaded image: busybox:latest/);
+    assert.equal((await json(theirs("/v1.41/images/busybox/json"))).Id, configDigest);
+    r = await berthd.docker(["rmi", "busybox"], DOCKER_CLI_20);
+    assert.equal(r.status, 0, r.stderr);
+    r = await berthd.docker(["load", "-i", fromDockerd], DOCKER_CLI_20);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Loaded image: busybox:latest/);
+    assert.equal((await json(ours("/v1.41/images/busybox/json"))).Id, configDigest);
+    // And it runs.
+    r = await berthd.docker(["run", "--rm", "busybox", "echo", "crossed over"], DOCKER_CLI_20);
+    assert.equal(r.stdout, "crossed over\n", r.stderr);
+  });
+});
