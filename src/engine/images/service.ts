@@ -368,6 +368,15 @@ export function findIn(images: readonly Image[], s: string): Found {
   const ref = parseImageRef(s);
   const named = images.find((i) => i.names.includes(ref.name));
   if (named) return { image: named, ref: { kind: "name", name: ref.name, given: s } };
+  if (ref.digest) {
+    // repo@digest: the image a name of that repository points at with that digest. Removing it
+    // this way goes by id (berthd keeps no separate digest names to untag).
+    const digest = ref.digest;
+    const byDigest = images.find((i) =>
+      i.records.some((r) => r.target.digest === digest && !isDanglingName(r.name) && r.name.startsWith(`${ref.repo}:`)),
+    );
+    if (byDigest) return { image: byDigest, ref: { kind: "id" } };
+  }
   const prefix = ID_PREFIX.exec(s);
   if (prefix) {
     const hits = images.filter((i) => i.id.startsWith(`sha256:${prefix[2]}`));

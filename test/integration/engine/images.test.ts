@@ -6,7 +6,7 @@
 // archives (path traversal, symlinked files, a missing file, an oversized manifest.json) and
 // hostile requests refused with nothing imported.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { rawTar } from "../../fixtures/layer-tar.ts";
@@ -298,6 +298,78 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
       assert.equal(await ok(["run", "--rm", ref, "echo", "pulled"]), "pulled\n");
       const again = await ok(["pull", ref]);
       assert.match(again, /Status: Image is up to date for/);
+    });
+
+    /** An image of one small file (its own layer, so a pull downloads it), seeded as `repoTag`. */
+    const seedSmall = async (repoTag: string, content: string) => {
+      const rootfs = join(d.dir, `rootfs-${repoTag.replace(/\W/g, "-")}`);
+      mkdirSync(rootfs);
+      writeFileSync(join(rootfs, "file"), content);
+      const small = join(d.dir, `${repoTag.replace(/\W/g, "-")}.tar`);
+      const info = await writeImageArchive(small, { name: `docker.io/library/${repoTag}`, rootfs });
+      await seedImage(reg, small, repoTag);
+      return info;
+    };
+    const authHeader = () =>
+      Buffer.from(JSON.stringify({ username: reg.username, password: reg.password, serveraddress: reg.host })).toString(
+        "base64url",
+      );
+
+    test("the JSON message stream: Pulling from, per-layer Downloading with progressDetail, Pull complete, Digest, Status", async () => {
+      const info = await seedSmall("tools/small:1", "x".repeat(300_000) + Math.random());
+      const r = await d.http("POST", `/images/create?fromImage=${reg.host}/tools/small&tag=1`, undefined, {
+        "X-Registry-Auth": authHeader(),
+      });
+      assert.equal(r.status, 200, r.body);
+      assert.equal(r.headers["content-type"], "application/json");
+      const messages = r.body
+        .split("\r\n")
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as { status?: string; id?: string; progressDetail?: { current?: number; total?: number } },
+        );
+      const layer = info.layerDigest.slice(7, 19);
+      assert.deepEqual(messages[0], { status: "Pulling from tools/small", id: "1" });
+      const statuses = messages.filter((m) => m.id === layer).map((m) => m.status);
+      assert.deepEqual(
+        [...new Set(statuses)],
+        ["Pulling fs layer", "Downloading", "Verifying Checksum", "Download complete", "Extracting", "Pull complete"],
+      );
+      const downloading = messages.find((m) => m.status === "Downloading")!;
+      assert.ok((downloading.progressDetail?.total ?? 0) > 0, JSON.stringify(downloading));
+      assert.match(messages.at(-2)!.status!, /^Digest: sha256:[a-f0-9]{64}$/);
+      assert.equal(messages.at(-1)!.status, `Status: Downloaded newer image for ${reg.host}/tools/small:1`);
+      assert.equal(JSON.parse(await ok(["image", "inspect", `${reg.host}/tools/small:1`]))[0].Id, info.configDigest);
+    });
+
+    test("a layer the registry lost: the stream ends with dockerd's error message, nothing is recorded", async () => {
+      const info = await seedSmall("tools/broken:1", "y".repeat(200_000) + Math.random());
+      const hex = info.layerDigest.slice(7);
+      rmSync(join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex), {
+        recursive: true,
+      });
+      const r = await d.http("POST", `/images/create?fromImage=${reg.host}/tools/broken&tag=1`, undefined, {
+        "X-Registry-Auth": authHeader(),
+      });
+      assert.equal(r.status, 200, "the stream had begun");
+      const last = JSON.parse(r.body.trim().split("\r\n").at(-1)!);
+      assert.equal(typeof last.error, "string");
+      assert.deepEqual(last.errorDetail, { message: last.error });
+      assert.match(last.error, new RegExp(hex.slice(0, 12)));
+      const cli = await docker(["pull", `${reg.host}/tools/broken:1`]);
+      assert.equal(cli.status, 1);
+      assert.match(cli.stderr, new RegExp(hex.slice(0, 12)));
+      assert.ok(!(await tags()).some((t) => t.includes("broken")));
+    });
+
+    test("docker run of an image berthd lacks pulls it first (create 404, pull, create)", async () => {
+      const ref = `${reg.host}/tools/bb:1`;
+      await docker(["rmi", ref]);
+      const r = await docker(["run", "--rm", ref, "echo", "pulled by run"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.split("\n").filter((l) => l === "pulled by run").length, 1, r.stdout);
+      assert.match(r.stderr, /Unable to find image/);
     });
 
     test("a missing image: dockerd's words", async () => {
