@@ -1,7 +1,7 @@
 // The image shapes dockerd answers with: a list entry (GET /images/json), inspect
 // (GET /images/{name}/json) and history (GET /images/{name}/history), per API version where
 // fields came or went (VirtualSize until 1.44, Container/ContainerConfig until 1.45, Descriptor
-// from 1.48, Config without the container-only fields from 1.50).
+// from 1.48).
 import { versionAtLeast } from "../api/api-version.ts";
 import { type Image, imageSize, unixSeconds } from "./image.ts";
 import { familiarName } from "./reference.ts";
@@ -51,7 +51,10 @@ export function listEntry(image: Image, version: string, containers = -1): Recor
   };
 }
 
-/** Fields of docker's container.Config an image config never sets: dropped from API 1.50 on. */
+/**
+ * Fields of docker's container.Config an image config never sets. dockerd 28 (API 1.50) still
+ * answers them, empty (docker deprecated them in 28.3, to go in 29).
+ */
 const CONTAINER_ONLY = {
   Hostname: "",
   Domainname: "",
@@ -67,45 +70,29 @@ const CONTAINER_ONLY = {
 const strings = (v: unknown) => (Array.isArray(v) && v.every((s) => typeof s === "string") ? v : undefined);
 const object = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? v : undefined);
 
-/** The image config's `config` in docker's field names, each read with its type checked. */
-export function dockerConfig(c: Record<string, unknown>, version: string): Record<string, unknown> {
+/**
+ * The image config's `config` in docker's field names and order, each read with its type checked
+ * (a wrong type reads as unset); the optional ones only when set, as Go's omitempty leaves them.
+ */
+export function dockerConfig(c: Record<string, unknown>): Record<string, unknown> {
   const str = (k: string) => (typeof c[k] === "string" ? (c[k] as string) : "");
-  const labels = object(c.Labels) ?? null;
-  const optional: Record<string, unknown> = {};
-  if (object(c.ExposedPorts)) optional.ExposedPorts = c.ExposedPorts;
-  if (object(c.Healthcheck)) optional.Healthcheck = c.Healthcheck;
-  if (typeof c.ArgsEscaped === "boolean" && c.ArgsEscaped) optional.ArgsEscaped = true;
-  if (str("StopSignal")) optional.StopSignal = str("StopSignal");
-  if (strings(c.Shell)) optional.Shell = c.Shell;
-  if (versionAtLeast(version, "1.50")) {
-    // API 1.50: the OCI image config's fields, the empty ones left out.
-    const out: Record<string, unknown> = { ...optional };
-    if (str("User")) out.User = str("User");
-    if (strings(c.Env)) out.Env = c.Env;
-    if (strings(c.Entrypoint)) out.Entrypoint = c.Entrypoint;
-    if (strings(c.Cmd)) out.Cmd = c.Cmd;
-    if (object(c.Volumes)) out.Volumes = c.Volumes;
-    if (str("WorkingDir")) out.WorkingDir = str("WorkingDir");
-    if (strings(c.OnBuild)) out.OnBuild = c.OnBuild;
-    if (labels) out.Labels = labels;
-    return out;
-  }
+  const when = (k: string, v: unknown) => (v === undefined || v === "" || v === false ? {} : { [k]: v });
   return {
     ...CONTAINER_ONLY,
     User: str("User"),
-    ...(optional.ExposedPorts ? { ExposedPorts: optional.ExposedPorts } : {}),
+    ...when("ExposedPorts", object(c.ExposedPorts)),
     Env: strings(c.Env) ?? null,
     Cmd: strings(c.Cmd) ?? null,
-    ...(optional.Healthcheck ? { Healthcheck: optional.Healthcheck } : {}),
-    ...(optional.ArgsEscaped ? { ArgsEscaped: true } : {}),
+    ...when("Healthcheck", object(c.Healthcheck)),
+    ...when("ArgsEscaped", c.ArgsEscaped === true),
     Image: "",
     Volumes: object(c.Volumes) ?? null,
     WorkingDir: str("WorkingDir"),
     Entrypoint: strings(c.Entrypoint) ?? null,
     OnBuild: strings(c.OnBuild) ?? null,
-    Labels: labels,
-    ...(optional.StopSignal ? { StopSignal: optional.StopSignal } : {}),
-    ...(optional.Shell ? { Shell: optional.Shell } : {}),
+    Labels: object(c.Labels) ?? null,
+    ...when("StopSignal", str("StopSignal")),
+    ...when("Shell", strings(c.Shell)),
   };
 }
 
@@ -124,11 +111,9 @@ export function inspectBody(image: Image, version: string): Record<string, unkno
     Parent: "",
     Comment: image.facts.comment,
     Created: created,
-    ...(versionAtLeast(version, "1.45")
-      ? {}
-      : { Container: "", ContainerConfig: dockerConfig({}, version), DockerVersion: "" }),
+    ...(versionAtLeast(version, "1.45") ? {} : { Container: "", ContainerConfig: dockerConfig({}), DockerVersion: "" }),
     Author: image.facts.author,
-    Config: dockerConfig(image.config.config, version),
+    Config: dockerConfig(image.config.config),
     Architecture: image.config.architecture,
     ...(image.config.variant ? { Variant: image.config.variant } : {}),
     Os: image.config.os,
