@@ -235,26 +235,55 @@ export class ImageService {
       throw archiveError(err);
     }
     if (records.length === 0) throw new InvalidArgumentError("load: the archive names no image");
+    // Every image unpacks (each layer's content checked against its config's diff_id) before any
+    // is named: an archive that fails here leaves the store as it was.
+    const resolved: ResolvedTarget[] = [];
+    try {
+      for (const rec of records) {
+        const r = await resolveTarget(ports.content, rec.target, rec.name);
+        await this.#unpack(ports, r.layers, r.config.rootfs.diff_ids, r.configDigest);
+        resolved.push({ ...r, facts: configFacts(r.configBytes) });
+      }
+    } catch (err) {
+      await this.#restore(
+        before,
+        records.map((r) => r.name),
+      );
+      throw archiveError(err);
+    }
     const names: string[] = [];
     const ids: string[] = [];
-    for (const rec of records) {
+    for (const [i, rec] of records.entries()) {
+      const configDigest = resolved[i]!.configDigest;
       let ref: ImageRef | undefined;
       try {
         ref = parseImageRef(rec.name);
       } catch {}
-      const resolved = await resolveTarget(ports.content, rec.target, rec.name);
-      await this.#unpack(ports, resolved.layers, resolved.config.rootfs.diff_ids, resolved.configDigest);
       const name = ref?.name ?? `${DANGLING_PREFIX}${rec.target.digest}`;
       if (name !== rec.name) {
-        await this.#setName(before, name, rec.target, resolved.configDigest);
+        await this.#setName(before, name, rec.target, configDigest);
         await ports.images.delete(rec.name);
       } else {
-        await this.#keepLosers(before, name, resolved.configDigest);
+        await this.#keepLosers(before, name, configDigest);
       }
       if (ref) names.push(ref.name);
-      else ids.push(resolved.configDigest);
+      else ids.push(configDigest);
     }
     return { names, ids };
+  }
+
+  /** Puts `names` back as they were in `before`: the old target where there was one, else gone. */
+  async #restore(before: Image[], names: string[]): Promise<void> {
+    const ports = this.#ports();
+    for (const name of new Set(names)) {
+      const old = before.flatMap((i) => i.records).find((r) => r.name === name);
+      try {
+        if (old) await ports.images.put({ name, target: old.target, labels: old.labels });
+        else await ports.images.delete(name);
+      } catch (err) {
+        this.#log.warn("image name not restored after a failed load", { name, error: errorMessage(err) });
+      }
+    }
   }
 
   /** `name` now points at another image (an import replaced it): the image it left keeps a dangling name. */

@@ -203,6 +203,31 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
         /larger than 4194304 bytes/,
       ],
       [
+        "a layer whose content is not what its config says",
+        rawTar([
+          {
+            entry: { name: "manifest.json", type: "file" },
+            data: Buffer.from(JSON.stringify([{ Config: "c.json", RepoTags: ["evil:3"], Layers: ["l.tar"] }])),
+          },
+          {
+            entry: { name: "c.json", type: "file" },
+            data: Buffer.from(
+              JSON.stringify({
+                architecture: "amd64",
+                os: "linux",
+                config: {},
+                rootfs: { type: "layers", diff_ids: [`sha256:${"0".repeat(64)}`] },
+              }),
+            ),
+          },
+          {
+            entry: { name: "l.tar", type: "file" },
+            data: rawTar([{ entry: { name: "f", type: "file" }, data: Buffer.from("f") }]),
+          },
+        ]),
+        /unpacked content has digest sha256:[a-f0-9]{64}, the image config says sha256:0{64}/,
+      ],
+      [
         "not an image archive",
         rawTar([{ entry: { name: "hello", type: "file" }, data: Buffer.from("x") }]),
         /not an image archive/,
