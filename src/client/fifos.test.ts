@@ -102,3 +102,25 @@ test("names that are not one safe path component are refused, nothing made", asy
   }
   assert.deepEqual(await readdir(parent), []);
 });
+
+test("reopen: a restarted client reads on from the fifos an earlier set made; only a private dir of fifos", async () => {
+  const first = await FifoSet.create(parent, "again", { stdin: true });
+  const w = openSync(first.io.stdout, constants.O_WRONLY | constants.O_NONBLOCK);
+  writeSync(w, "before\n");
+  // The first client goes away without removing anything (a daemon killed).
+  for (const s of [first.stdin, first.stdout, first.stderr]) s?.destroy();
+  await sleep(50);
+  const again = FifoSet.reopen(first.dir, false);
+  assert.deepEqual(again.io, first.io);
+  const out = readOutput(again.stdout!);
+  writeSync(w, "after\n");
+  closeSync(w);
+  assert.equal((await out).text, "before\nafter\n");
+  await again.close();
+  assert.equal(existsSync(first.dir), false);
+  const loose = await mkdtemp(join(parent, "loose-"));
+  const { chmodSync } = await import("node:fs");
+  chmodSync(loose, 0o755);
+  assert.throws(() => FifoSet.reopen(loose, false), InvalidArgumentError);
+  assert.throws(() => FifoSet.reopen(join(parent, "missing"), false));
+});

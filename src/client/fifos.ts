@@ -12,7 +12,7 @@
 //   CloseIO the shim then sees EOF.
 // The shim side of the same fifos is src/shim/stdio.ts; none of its code is shared (it opens the
 // other ends, with the shim's ownership rules).
-import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join } from "node:path";
@@ -89,6 +89,37 @@ export class FifoSet {
     } catch (err) {
       for (const s of Object.values(ends)) s.destroy();
       await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return new FifoSet(dir, io, ends);
+  }
+
+  /**
+   * Opens the client's ends again of the fifos an earlier FifoSet made in `dir` (a daemon that
+   * restarted while its task ran: what the pipes hold is read from where the last reader left
+   * off). The directory must be a private one of this user's (0700, no symlink); only fifos are
+   * opened, each end as create opens it.
+   */
+  static reopen(dir: string, terminal: boolean): FifoSet {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || (st.mode & 0o077) !== 0 || st.uid !== process.getuid?.()) {
+      throw new InvalidArgumentError(`fifos: ${dir} is not a private directory of this user's`);
+    }
+    const present = (name: string) => {
+      try {
+        return lstatSync(join(dir, name)).isFIFO() ? join(dir, name) : "";
+      } catch {
+        return "";
+      }
+    };
+    const io: TaskIO = { stdin: present("stdin"), stdout: present("stdout"), stderr: present("stderr"), terminal };
+    const ends: { stdin?: Socket; stdout?: Socket; stderr?: Socket } = {};
+    try {
+      if (io.stdin) ends.stdin = pipeEnd(io.stdin, constants.O_RDWR, "stdin");
+      if (io.stdout) ends.stdout = pipeEnd(io.stdout, constants.O_RDONLY | constants.O_NONBLOCK, "stdout");
+      if (io.stderr) ends.stderr = pipeEnd(io.stderr, constants.O_RDONLY | constants.O_NONBLOCK, "stderr");
+    } catch (err) {
+      for (const s of Object.values(ends)) s.destroy();
       throw err;
     }
     return new FifoSet(dir, io, ends);

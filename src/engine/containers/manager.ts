@@ -4,7 +4,7 @@
 // stop, kill, restart, wait, rename, remove; exits from the event stream (exits.ts). State lives
 // on disk, so a restarted berthd finds its containers again and reconciles them with containerd's
 // tasks: one still running is running, one gone is exited.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
 import type { ContainerdConnection } from "../../client/connection.ts";
@@ -73,6 +73,8 @@ const LINKED_RUNTIME = "berth-runc";
 const SHIM = "io.containerd.berth.v1";
 /** How long an exited task's output may take to drain into the log before the fifos close. */
 const DRAIN_MS = 2_000;
+/** The same for an exit found while reconciling (its output is in the pipes already). */
+const FOUND_DRAIN_MS = 300;
 /** How long start-up waits for the event subscription to be live. */
 const MONITOR_START_MS = 10_000;
 /** How long a SIGKILLed container may take to be reported exited. */
@@ -178,6 +180,12 @@ export class ContainerManager {
     for (const record of this.#store.loadAll((id, why) => this.#log.warn("container record skipped", { id, why }))) {
       this.#names.reserve(record.Name, record.ID);
       this.#live.set(record.ID, newLive(record));
+    }
+    // Fifos of containers that are not running any more (berthd went away before their exit).
+    for (const e of readdirSync(this.#fifoParent)) {
+      if (!this.#live.get(e.slice(0, 64))?.record.State.Running) {
+        rmSync(join(this.#fifoParent, e), { recursive: true, force: true });
+      }
     }
     // Containers run without it too (their exits are then seen once it is live): a containerd
     // slow to answer must not hold berthd's start-up.
@@ -365,7 +373,7 @@ export class ContainerManager {
   }
 
   /** The init process exited: record it, wake waiters, end attachments, auto-remove. */
-  async #onExit(id: string, status: number, at: Date | undefined): Promise<void> {
+  async #onExit(id: string, status: number, at: Date | undefined, drainMs = DRAIN_MS): Promise<void> {
     const live = this.#live.get(id);
     const task = live?.task;
     if (!live || !task) return;
@@ -388,7 +396,7 @@ export class ContainerManager {
         await sleep(100);
       }
     }
-    await task.stdio?.close(DRAIN_MS);
+    await task.stdio?.close(drainMs);
     live.record = { ...live.record, State: exited(live.record.State, code, when, task.oom) };
     this.#save(live);
     live.attachments.endAll();
@@ -404,18 +412,40 @@ export class ContainerManager {
 
   /** Containers running by their records whose tasks may have ended while nobody listened. */
   async #reconcile(): Promise<void> {
+    // Exits found here are recorded before this returns (so before berthd serves, at start-up);
+    // what their pipes still hold is there already, so their output is not waited for long.
+    const found: Promise<void>[] = [];
     for (const live of this.#live.values()) {
       if (!live.record.State.Running) continue;
       const id = live.record.ID;
-      live.task ??= { stdio: undefined, started: Promise.resolve(true), oom: false };
+      live.task ??= { stdio: this.#reopenStdio(live), started: Promise.resolve(true), oom: false };
       try {
         const st = await this.#conn.tasks.get(id);
-        if (st.status === "stopped") void this.#onExit(id, st.exitStatus, st.exitedAt);
+        if (st.status === "stopped") found.push(this.#onExit(id, st.exitStatus, st.exitedAt, FOUND_DRAIN_MS));
       } catch (err) {
         // No task at all: it ended and was cleaned up without berthd; its status is lost.
-        if (err instanceof NotFoundError) void this.#onExit(id, 255, undefined);
+        if (err instanceof NotFoundError) found.push(this.#onExit(id, 255, undefined, FOUND_DRAIN_MS));
         else throw err;
       }
+    }
+    await Promise.all(found);
+  }
+
+  /**
+   * The stdio of a task that ran on while berthd was away: its fifos (still held by the shim)
+   * opened again, so its output goes on into the log and to attached clients, and what the pipes
+   * held meanwhile is read.
+   */
+  #reopenStdio(live: Live): TaskStdio | undefined {
+    const id = live.record.ID;
+    const dir = readdirSync(this.#fifoParent).find((e) => e.startsWith(`${id}-`));
+    if (dir === undefined) return undefined;
+    try {
+      const fifos = FifoSet.reopen(join(this.#fifoParent, dir), live.record.Config.Tty);
+      return new TaskStdio(fifos, new JsonLogWriter(live.record.LogPath), live.attachments);
+    } catch (err) {
+      this.#log.warn("the fifos of a running container could not be opened again", { id, error: errorMessage(err) });
+      return undefined;
     }
   }
 

@@ -123,7 +123,6 @@ export function inspectBody(r: ContainerRecord): Record<string, unknown> {
       VolumesFrom: null,
       ConsoleSize: [0, 0],
       Isolation: "",
-      MaskedPaths: r.HostConfig.Privileged ? null : undefined,
     },
     GraphDriver: { Data: null, Name: "overlayfs" },
     Mounts: [],

@@ -399,7 +399,8 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
   });
 
   test("state survives a berthd restart: a running container runs on, one that exited meanwhile shows its code", async () => {
-    const runner = (await ok(["run", "-d", "--name", "runner", "busybox", "sleep", "600"])).trim();
+    const counter = "i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done";
+    const runner = (await ok(["run", "-d", "--name", "runner", "busybox", "sh", "-c", counter])).trim();
     const quitter = (await ok(["run", "-d", "--name", "quitter", "busybox", "sh", "-c", "sleep 2; exit 7"])).trim();
     ids.push(runner, quitter);
     const pid = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "runner"])).Pid;
@@ -412,6 +413,15 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     const q = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "quitter"]));
     assert.equal(q.Status, "exited");
     assert.equal(q.ExitCode, 7);
+    // Its output goes on into the log after the restart, with no line lost while berthd was away.
+    await sleep(1_000);
+    const lines = (await ok(["logs", "runner"])).trim().split("\n").map(Number);
+    assert.ok(lines.length > 60, `the counter ran on: ${lines.length} lines`);
+    assert.deepEqual(
+      lines,
+      lines.map((_, i) => i),
+      "no gap, nothing twice",
+    );
     // The exit of the running one is still seen.
     await ok(["kill", "runner"]);
     assert.equal(await ok(["wait", "runner"]), "137\n");
