@@ -16,10 +16,14 @@ export const BERTHD = process.env.BERTHD ?? join(repo, "dist", "berthd.mjs");
 export const DOCKER_CLI_28 = "/usr/local/bin/docker";
 /** Debian's docker.io client, 20.10 (API 1.41): scripts/setup.sh installs it. */
 export const DOCKER_CLI_20 = "/usr/bin/docker";
-/** The newest docker CLI this machine has: 28 where present, else Debian's 20.10. */
-export const DOCKER_CLI = existsSync(DOCKER_CLI_28) ? DOCKER_CLI_28 : DOCKER_CLI_20;
+/**
+ * The newest docker CLI this machine has: 28 where present, else Debian's 20.10. BERTH_DOCKER_CLI
+ * names another (=/usr/bin/docker runs the tests as a fresh machine would).
+ */
+export const DOCKER_CLI = process.env.BERTH_DOCKER_CLI ?? (existsSync(DOCKER_CLI_28) ? DOCKER_CLI_28 : DOCKER_CLI_20);
 /** Skip reason for a test that needs docker CLI 28 itself (API 1.44+ paths), or undefined. */
-export const NEEDS_CLI_28 = existsSync(DOCKER_CLI_28) ? undefined : `${DOCKER_CLI_28} (docker CLI 28) not on this machine`;
+export const NEEDS_CLI_28 =
+  DOCKER_CLI === DOCKER_CLI_28 && existsSync(DOCKER_CLI_28) ? undefined : "needs docker CLI 28 (not the client in use)";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

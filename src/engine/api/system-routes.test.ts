@@ -14,6 +14,7 @@ const host: HostFacts = {
   cgroupVersion: "1",
   cgroupControllers: new Set(["memory", "cpu", "pids"]),
   seccomp: true,
+  netSysctls: () => ({ ipv4Forwarding: true, bridgeNfIptables: true, bridgeNfIp6tables: false }),
 };
 
 const facts = (containerd: boolean): SystemFacts => ({
@@ -70,6 +71,8 @@ test("/version has dockerd's top-level fields and an Engine component", async ()
 test("/info says what is known: host, cgroups, runtimes, live restore, counts", async () => {
   const i = await infoBody(facts(true));
   assert.equal(i.Driver, "overlayfs");
+  // The host's sysctls as they are (docker 20.10 prints a WARNING for each one off).
+  assert.deepEqual([i.IPv4Forwarding, i.BridgeNfIptables, i.BridgeNfIp6tables], [true, true, false]);
   assert.equal(i.CgroupDriver, "cgroupfs");
   assert.equal(i.CgroupVersion, "1");
   assert.equal(i.OSType, "linux");

@@ -30,6 +30,8 @@ export interface HostFacts {
   /** The controllers this host gives containers (memory, pids, cpu, cpuset, ...). */
   cgroupControllers: ReadonlySet<string>;
   seccomp: boolean;
+  /** The host's forwarding and bridge-netfilter sysctls, read at each /info (docker 20.10 warns when off). */
+  netSysctls(): { ipv4Forwarding: boolean; bridgeNfIptables: boolean; bridgeNfIp6tables: boolean };
 }
 
 export interface RuntimeEntry {
@@ -120,6 +122,7 @@ export async function infoBody(facts: SystemFacts): Promise<Record<string, unkno
   const counts = await facts.counts();
   const containerd = await facts.containerd();
   const cg = host.cgroupControllers;
+  const net = host.netSysctls();
   const securityOptions: string[] = [];
   if (host.seccomp) securityOptions.push("name=seccomp,profile=builtin");
   if (host.cgroupVersion === "2") securityOptions.push("name=cgroupns");
@@ -142,7 +145,9 @@ export async function infoBody(facts: SystemFacts): Promise<Record<string, unkno
     CPUShares: cg.has("cpu"),
     CPUSet: cg.has("cpuset"),
     PidsLimit: cg.has("pids"),
-    IPv4Forwarding: false,
+    IPv4Forwarding: net.ipv4Forwarding,
+    BridgeNfIptables: net.bridgeNfIptables,
+    BridgeNfIp6tables: net.bridgeNfIp6tables,
     Debug: facts.debug,
     NFd: facts.openFds(),
     OomKillDisable: host.cgroupVersion === "1" && cg.has("memory"),

@@ -59,5 +59,15 @@ export function readHostFacts(): HostFacts {
     cgroupVersion: v2 ? "2" : "1",
     cgroupControllers: new Set(controllers),
     seccomp: /^Seccomp:\s/m.test(readSmall("/proc/self/status")),
+    netSysctls: () => ({
+      ipv4Forwarding: sysctlOn("/proc/sys/net/ipv4/ip_forward"),
+      bridgeNfIptables: sysctlOn("/proc/sys/net/bridge/bridge-nf-call-iptables"),
+      bridgeNfIp6tables: sysctlOn("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
+    }),
   };
+}
+
+/** A boolean sysctl: "1" is on; absent (the module not loaded) is off. */
+function sysctlOn(path: string): boolean {
+  return readSmall(path, 16).trim() === "1";
 }
