@@ -190,6 +190,11 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.equal(JSON.parse(await ok(["inspect", "--format", "{{json .Config.StopSignal}}", trapper])), "SIGUSR1");
     await ok(["rm", trapper]);
     assert.equal(await ok(["start", "web"]), "web\n");
+    const pidBefore = JSON.parse(await ok(["inspect", "--format", "{{json .State.Pid}}", "web"]));
+    assert.equal(await ok(["restart", "-t", "0", "web"]), "web\n");
+    const restarted = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "web"]));
+    assert.equal(restarted.Status, "running");
+    assert.notEqual(restarted.Pid, pidBefore, "a new process");
     assert.equal(await ok(["kill", "web"]), "web\n");
     assert.equal(await ok(["wait", "web"]), "137\n");
     const again = await docker(["kill", "web"]);
@@ -212,6 +217,15 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.equal(logs.stderr, "err\n");
     const tail = await docker(["logs", "--tail", "1", "--timestamps", id]);
     assert.match(tail.stdout + tail.stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z (out|err)\n$/);
+    // logs -f follows a running container's output to its end.
+    const ticker = (
+      await ok(["run", "-d", "busybox", "sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done"])
+    ).trim();
+    ids.push(ticker);
+    const followed = await docker(["logs", "-f", ticker]);
+    assert.equal(followed.status, 0, followed.stderr);
+    assert.equal(followed.stdout, "tick 1\ntick 2\ntick 3\n");
+    await ok(["rm", ticker]);
     const created = (await ok(["create", "--name", "later", "busybox", "sh", "-c", "echo started; exit 4"])).trim();
     ids.push(created);
     assert.match(await ok(["ps", "-a", "--filter", "name=later", "--format", "{{.Status}}"]), /^Created\n$/);
