@@ -1,5 +1,5 @@
 // Entry point of berth: the berth CLI (Docker-compatible client). Not built yet; it says so rather than pretending.
 process.stderr.write(
-  "berth: not implemented yet (berth ships berth-runc, berth-shim and berth-containerd today; see README)\n",
+  "berth: not implemented yet (berth ships berth-runc, berth-shim, berth-containerd and a first berthd today; see README)\n",
 );
 process.exitCode = 1;
