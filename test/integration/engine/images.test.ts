@@ -13,6 +13,7 @@ import { rawTar } from "../../fixtures/layer-tar.ts";
 import { writeImageArchive } from "../../fixtures/oci-image.ts";
 import { type Berthd, newBerthd } from "../../helpers/berthd.ts";
 import { type LocalRegistry, REGISTRY_BINARY, seedImage, startRegistry } from "../../helpers/local-registry.ts";
+import { startContainerd } from "../../helpers/peers.ts";
 
 const isRoot = process.getuid?.() === 0;
 const IMAGE = "docker.io/library/busybox:latest";
@@ -418,3 +419,46 @@ function rawNames(tar: Buffer): string[] {
   }
   return out;
 }
+
+describe("images on Debian's containerd (--containerd)", {
+  skip: !isRoot
+    ? "berthd runs as root"
+    : missingPeers
+      ? `${missingPeers} is missing`
+      : !existsSync("/usr/bin/containerd")
+        ? "no /usr/bin/containerd"
+        : false,
+}, () => {
+  test("load, images, and a pull that falls back to the client-side pull (no transfer service there)", async () => {
+    const containerd = await startContainerd(join(import.meta.dirname, "..", "..", "..", "dist", "berth-runc.mjs"));
+    const reg = await startRegistry();
+    const d = await newBerthd();
+    try {
+      await d.start(["--containerd", containerd.address]);
+      const archive = join(d.dir, "busybox.tar");
+      const info = await writeImageArchive(archive, { name: IMAGE });
+      await seedImage(reg, archive, "tools/bb:1");
+      const load = await d.docker(["load", "-i", archive]);
+      assert.equal(load.status, 0, load.stderr);
+      const ref = `${reg.host}/tools/bb:1`;
+      const pulled = await d.docker(["pull", ref]);
+      assert.equal(pulled.status, 0, `${pulled.stderr}\n${await d.log()}`);
+      assert.match(pulled.stdout, /Pulling from tools\/bb/);
+      assert.match(pulled.stdout, new RegExp(`Status: Downloaded newer image for ${ref.replace(/\./g, "\\.")}`));
+      const images = await d.docker(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+      assert.deepEqual(images.stdout.split("\n").filter(Boolean).sort(), [
+        `${reg.host}/tools/bb:1 ${info.configDigest.slice(7, 19)}`,
+        `busybox:latest ${info.configDigest.slice(7, 19)}`,
+      ]);
+      // The pull unpacked into containerd's own snapshotter.
+      const snaps = await containerd.ctr(["--namespace", "berth", "snapshots", "ls"]);
+      assert.match(snaps.stdout, /Committed/);
+      const rmi = await d.docker(["rmi", "-f", info.configDigest.slice(7, 19)]);
+      assert.equal(rmi.status, 0, rmi.stderr);
+    } finally {
+      await d.cleanup();
+      await reg.stop();
+      await containerd.stop();
+    }
+  });
+});
