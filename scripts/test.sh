@@ -28,5 +28,6 @@ for s in "${suites[@]}"; do
     *) echo "unknown suite: $s" >&2; exit 2 ;;
   esac
 done
-# Integration tests use private state roots, so files may run side by side.
-exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+# Integration tests use private state roots, so files may run side by side. A test that sets no
+# timeout of its own gets 15 minutes: a hang fails it instead of holding the whole run (and CI).
+exec node --test --test-concurrency=2 --test-timeout=900000 --test-reporter=spec "${files[@]}"
