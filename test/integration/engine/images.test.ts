@@ -6,16 +6,21 @@
 // archives (path traversal, symlinked files, a missing file, an oversized manifest.json) and
 // hostile requests refused with nothing imported.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { rawTar } from "../../fixtures/layer-tar.ts";
+import { gzipLayer, rawTar } from "../../fixtures/layer-tar.ts";
 import { writeImageArchive } from "../../fixtures/oci-image.ts";
 import { type Berthd, newBerthd } from "../../helpers/berthd.ts";
+import { publishImage, startFakeRegistry } from "../../helpers/fake-registry.ts";
 import { type LocalRegistry, REGISTRY_BINARY, seedImage, startRegistry } from "../../helpers/local-registry.ts";
 import { startContainerd } from "../../helpers/peers.ts";
 
 const isRoot = process.getuid?.() === 0;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const IMAGE = "docker.io/library/busybox:latest";
 const missingPeers = [REGISTRY_BINARY, "/usr/bin/skopeo", "/usr/bin/htpasswd"].find((b) => !existsSync(b));
 
@@ -292,6 +297,56 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
     const search = await docker(["search", "busybox"]);
     assert.equal(search.status, 1);
     assert.match(search.stderr, /offline/);
+  });
+
+  test("a client that goes away mid-pull cancels it: the download stops, no image is recorded", async () => {
+    const reg = await startFakeRegistry();
+    try {
+      const { blob, diffId } = await gzipLayer([{ name: "big", body: randomBytes(3 << 20) }]);
+      const layer = publishImage(reg, "slow/app", "1", [{ blob, diffId }]).layers[0]!;
+      reg.throttle = 256 << 10;
+      const messages: string[] = [];
+      let req: ReturnType<typeof request> | undefined;
+      await new Promise<void>((resolve, reject) => {
+        req = request(
+          { socketPath: d.socket, method: "POST", path: `/images/create?fromImage=${reg.host}/slow/app&tag=1` },
+          (res) => {
+            res.on("data", (c: Buffer) => {
+              messages.push(c.toString());
+              if (messages.join("").includes('"Downloading"')) resolve();
+            });
+            res.on("error", () => {});
+          },
+        );
+        req.on("error", () => {});
+        req.end();
+        setTimeout(() => reject(new Error(`no Downloading message: ${messages.join("")}`)), 20_000).unref();
+      });
+      /** The layer's ingest in berth-containerd: its ref and size (not its age). */
+      const ingested = () => {
+        const sock = join(d.execRoot, "containerd", "containerd.sock");
+        const r = spawnSync("ctr", ["--address", sock, "-n", "berth", "content", "active"], { encoding: "utf8" });
+        return r.stdout
+          .split("\n")
+          .filter((l) => l.includes(layer.digest.slice(7)))
+          .map((l) => l.split("\t").slice(0, 2).join(" "));
+      };
+      // While the client listens, the download goes on.
+      const growing = ingested();
+      await sleep(1_500);
+      assert.notDeepEqual(ingested(), growing, "the ingest grows while the client listens");
+      req!.destroy();
+      await sleep(1_000);
+      const first = ingested();
+      await sleep(1_500);
+      assert.deepEqual(ingested(), first, "the ingest no longer grows");
+      const blobRequests = reg.requests.filter((r) => r.includes(layer.digest)).length;
+      await sleep(500);
+      assert.equal(reg.requests.filter((r) => r.includes(layer.digest)).length, blobRequests, "no retry");
+      assert.ok(!(await tags()).some((t) => t.includes("slow/app")));
+    } finally {
+      await reg.stop();
+    }
   });
 
   describe("pull from a registry on loopback", { skip: missingPeers ? `${missingPeers} is missing` : false }, () => {
