@@ -13,7 +13,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipLayer, rawTar } from "../../fixtures/layer-tar.ts";
-import { writeImageArchive } from "../../fixtures/oci-image.ts";
+import { tarDirectory, writeImageArchive, writeOciLayout } from "../../fixtures/oci-image.ts";
 import { type Berthd, newBerthd } from "../../helpers/berthd.ts";
 import { publishImage, startFakeRegistry } from "../../helpers/fake-registry.ts";
 import { type LocalRegistry, REGISTRY_BINARY, seedImage, startRegistry } from "../../helpers/local-registry.ts";
@@ -150,6 +150,39 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
     assert.deepEqual(await listed(), []);
     assert.match(await ok(["load", "-i", saved]), /Loaded image: busybox:latest/);
     assert.equal(JSON.parse(await ok(["image", "inspect", "busybox"]))[0].Id, configDigest);
+  });
+
+  test("several images in one archive: docker save of three names (two images), rmi all, load them back", async () => {
+    const other = join(d.dir, "second.tar");
+    const second = await writeImageArchive(other, { name: "docker.io/library/second:2", cmd: ["echo", "second"] });
+    await ok(["load", "-i", other]);
+    await ok(["tag", "busybox", "mine:1"]);
+    const saved = join(d.dir, "three.tar");
+    await ok(["save", "-o", saved, "busybox", "mine:1", "second:2"]);
+    await ok(["rmi", "-f", configDigest.slice(7, 19), second.configDigest.slice(7, 19)]);
+    assert.deepEqual(await listed(), []);
+    const out = await ok(["load", "-i", saved]);
+    for (const n of ["busybox:latest", "mine:1", "second:2"]) assert.match(out, new RegExp(`Loaded image: ${n}`));
+    const images = await listed();
+    assert.deepEqual(images.map((i) => `${i.Repository}:${i.Tag} ${i.ID}`).sort(), [
+      `busybox:latest ${configDigest.slice(7, 19)}`,
+      `mine:1 ${configDigest.slice(7, 19)}`,
+      `second:2 ${second.configDigest.slice(7, 19)}`,
+    ]);
+    await ok(["rmi", "mine:1", "second:2"]);
+  });
+
+  test("an OCI layout tar without docker's manifest.json loads under its annotated name", async () => {
+    const layout = join(d.dir, "layout");
+    mkdirSync(layout);
+    const info = await writeOciLayout(layout, { name: "docker.io/library/oci-only:3" });
+    rmSync(join(layout, "manifest.json"));
+    const tar = join(d.dir, "oci-only.tar");
+    await tarDirectory(layout, tar);
+    assert.ok(!rawNames(readFileSync(tar)).some((n) => n.endsWith("manifest.json")));
+    assert.match(await ok(["load", "-i", tar]), /Loaded image: oci-only:3/);
+    assert.equal(JSON.parse(await ok(["image", "inspect", "oci-only:3"]))[0].Id, info.configDigest);
+    await ok(["rmi", "oci-only:3"]);
   });
 
   test("a name moved to another image leaves it dangling: filters, then docker image prune", async () => {
