@@ -124,7 +124,7 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
     await ok(["load", "-q", "-i", archive]);
   });
 
-  test("rmi of an image a container uses: refused without -f, in dockerd's words", async () => {
+  test("rmi and prune of an image a container uses: refused without -f, in dockerd's words; prune -a keeps it", async () => {
     const id = (await ok(["create", "busybox", "true"])).trim();
     try {
       const r = await docker(["rmi", "busybox"]);
@@ -135,6 +135,12 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
           `conflict: unable to remove repository reference "busybox" \\(must force\\) - container ${id.slice(0, 12)} is using its referenced image ${configDigest.slice(7, 19)}`,
         ),
       );
+      // By id, a stopped container's image is deleted only when forced.
+      const byId = await docker(["rmi", configDigest.slice(7, 19)]);
+      assert.match(byId.stderr, new RegExp(`image is being used by stopped container ${id.slice(0, 12)}`));
+      // docker image prune -a removes unused images only: this one is used.
+      await ok(["image", "prune", "-a", "-f"]);
+      assert.deepEqual(await tags(), ["busybox:latest"]);
     } finally {
       await ok(["rm", id]);
     }
