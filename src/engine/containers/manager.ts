@@ -366,6 +366,12 @@ export class ContainerManager {
       live.record = { ...live.record, State: startFailed(live.record.State, errorMessage(err), new Date()) };
       this.#save(live);
       live.attachments.endAll();
+      // As dockerd: an auto-removed container that cannot start goes (`docker run --rm` waits for it).
+      if (live.record.HostConfig.AutoRemove) {
+        void this.#serial(live, () => this.#remove(live)).catch((e: unknown) =>
+          this.#log.warn("removing a container that failed to start failed", { id: r.ID, error: errorMessage(e) }),
+        );
+      }
       throw err instanceof BerthError && err.kind !== "not-found"
         ? err
         : new BerthError("internal", `failed to start container ${r.ID}: ${errorMessage(err)}`);

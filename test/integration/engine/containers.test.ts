@@ -134,6 +134,20 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assertNothingLeft(d, ids);
   });
 
+  test("a command that is not in the image: exit 127 with the runtime's words; --rm still removes it", async () => {
+    const r = await run(["--rm", "busybox", "nonexistent-command"]);
+    assert.equal(r.status, 127, r.stderr);
+    assert.match(r.stderr, /executable file not found in \$PATH/);
+    const kept = await run(["--name", "nocmd", "busybox", "nonexistent-command"]);
+    assert.equal(kept.status, 127, kept.stderr);
+    const state = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "nocmd"]));
+    assert.equal(state.Status, "created");
+    assert.equal(state.ExitCode, 127);
+    assert.match(state.Error, /executable file not found/);
+    await ok(["rm", "nocmd"]);
+    assertNothingLeft(d, ids);
+  });
+
   test("run -d, ps, inspect, stop (StopSignal, then SIGKILL after the timeout), start, kill, wait, rm", async () => {
     const id = (await ok(["run", "-d", "--name", "web", "busybox", "sleep", "600"])).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
