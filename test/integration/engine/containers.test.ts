@@ -292,6 +292,15 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     const badFilter = await docker(["ps", "--filter", "status=sleepy"]);
     assert.notEqual(badFilter.status, 0);
     assert.match(badFilter.stderr, /invalid filter 'status=sleepy'/);
+    // docker info counts them (alpha created, beta running, gamma exited).
+    assert.equal(
+      await ok([
+        "info",
+        "--format",
+        "{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}}",
+      ]),
+      "3 1 0 2\n",
+    );
     // Only running ones without -a.
     assert.equal((await ok(["ps", "--format", "{{.Names}}"])).trim(), "beta");
     await ok(["rename", "alpha", "delta"]);
