@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { decodeFrames } from "../../../src/engine/api/stdcopy.ts";
 import { writeImageArchive } from "../../fixtures/oci-image.ts";
 import { outputOf } from "../../helpers/berth-containerd.ts";
 import { type Berthd, DOCKER_CLI_28, newBerthd } from "../../helpers/berthd.ts";
@@ -131,6 +132,36 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.equal(r.status, 3, r.stderr);
     assert.equal(r.stdout, "out\n");
     assert.equal(r.stderr, "err\n");
+    assertNothingLeft(d, ids);
+  });
+
+  test("run -d --rm: stop removes it, rm -f too; docker attach follows a running one's output", async () => {
+    const a = (await ok(["run", "-d", "--rm", "busybox", "sleep", "600"])).trim();
+    const b = (await ok(["run", "-d", "--rm", "busybox", "sleep", "600"])).trim();
+    ids.push(a, b);
+    await ok(["stop", "-t", "0", a]);
+    await ok(["rm", "-f", b]);
+    for (let i = 0; i < 50 && (await ok(["ps", "-aq"])) !== ""; i++) await sleep(100);
+    assert.equal(await ok(["ps", "-aq"]), "");
+    const c = (await ok(["run", "-d", "busybox", "sh", "-c", "sleep 1; echo late; echo later >&2; exit 5"])).trim();
+    ids.push(c);
+    const attached = await docker(["attach", c]);
+    assert.equal(attached.status, 5, attached.stderr);
+    assert.equal(attached.stdout, "late\n");
+    assert.equal(attached.stderr, "later\n");
+    // attach with logs=1 replays what was written before, apart by stream.
+    const raw = await d.http("POST", `/containers/${c}/attach?logs=1&stdout=1&stderr=1`);
+    assert.equal(raw.status, 200);
+    assert.equal(raw.headers["content-type"], "application/vnd.docker.multiplexed-stream");
+    const frames = decodeFrames(Buffer.from(raw.body, "latin1"));
+    assert.deepEqual(
+      frames.map((f) => [f.stream, f.payload.toString()]),
+      [
+        [1, "late\n"],
+        [2, "later\n"],
+      ],
+    );
+    await ok(["rm", c]);
     assertNothingLeft(d, ids);
   });
 
