@@ -36,6 +36,7 @@ import {
   createdState,
   exited,
   newContainerId,
+  paused,
   removing,
   started,
   startFailed,
@@ -472,6 +473,8 @@ export class ContainerManager {
     const signal = signalNumber(opts.signal || r.Config.StopSignal || "SIGTERM");
     const timeout = opts.timeout ?? r.Config.StopTimeout ?? 10;
     const exit = this.#nextExit(live);
+    // A frozen process acts on no signal: thawed first, as a paused container is stopped.
+    await this.#thaw(live);
     await this.#signal(r.ID, signal);
     if (await within(exit, timeout < 0 ? undefined : timeout * 1000)) return;
     await this.#signal(r.ID, 9);
@@ -504,6 +507,8 @@ export class ContainerManager {
       }
       const exit = n === 9 ? this.#nextExit(live) : undefined;
       await this.#signal(r.ID, n);
+      // SIGKILL reaches a frozen process once it is thawed.
+      if (n === 9) await this.#thaw(live);
       if (exit) await within(exit, KILL_WAIT_MS);
     });
   }
@@ -548,6 +553,7 @@ export class ContainerManager {
       }
       const exit = this.#nextExit(live);
       await this.#signal(live.record.ID, 9);
+      await this.#thaw(live).catch(() => {});
       await within(exit, KILL_WAIT_MS);
     }
     // An auto-removed container may be gone by now.
@@ -603,6 +609,36 @@ export class ContainerManager {
       throw err;
     }
     this.#names.release(old, live.record.ID);
+  }
+
+  /** POST /containers/{id}/pause: the task frozen (cgroup freezer). */
+  pause(ref: string): Promise<void> {
+    const live = this.#find(ref);
+    return this.#serial(live, async () => {
+      const r = live.record;
+      if (!r.State.Running) throw new FailedPreconditionError(`Container ${r.ID} is not running`);
+      if (r.State.Paused) throw new FailedPreconditionError(`Container ${r.ID} is already paused`);
+      await this.#conn.tasks.pause(r.ID);
+      live.record = { ...live.record, State: paused(live.record.State, true) };
+      this.#save(live);
+    });
+  }
+
+  /** POST /containers/{id}/unpause. */
+  unpause(ref: string): Promise<void> {
+    const live = this.#find(ref);
+    return this.#serial(live, async () => {
+      const r = live.record;
+      if (!r.State.Paused) throw new FailedPreconditionError(`Container ${r.ID} is not paused`);
+      await this.#thaw(live);
+    });
+  }
+
+  async #thaw(live: Live): Promise<void> {
+    if (!live.record.State.Paused) return;
+    await this.#conn.tasks.resume(live.record.ID);
+    live.record = { ...live.record, State: paused(live.record.State, false) };
+    this.#save(live);
   }
 
   /** GET /containers/{id}/top: the host's ps reduced to the container's processes. */

@@ -125,6 +125,16 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     return { status: 204 };
   });
 
+  api.route("POST", "/containers/{name}/pause", async (ctx) => {
+    await m.pause(ctx.params.name!);
+    return { status: 204 };
+  });
+
+  api.route("POST", "/containers/{name}/unpause", async (ctx) => {
+    await m.unpause(ctx.params.name!);
+    return { status: 204 };
+  });
+
   api.route("POST", "/containers/{name}/kill", async (ctx) => {
     await m.kill(ctx.params.name!, ctx.query.get("signal"));
     return { status: 204 };

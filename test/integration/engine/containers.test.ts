@@ -165,6 +165,40 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assertNothingLeft(d, ids);
   });
 
+  test("pause and unpause: the process frozen and thawed; a paused container can be stopped and force-removed", async () => {
+    const id = (
+      await ok(["run", "-d", "busybox", "sh", "-c", "while :; do date +%s%N > /tmp/t; sleep 0.05; done"])
+    ).trim();
+    ids.push(id);
+    await ok(["pause", id]);
+    const state = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", id]));
+    assert.deepEqual([state.Status, state.Running, state.Paused], ["paused", true, true]);
+    assert.match(await ok(["ps", "--filter", "status=paused", "--format", "{{.Status}}"]), /^Up .* \(Paused\)\n$/);
+    // The loop writes the time every 50 ms: frozen, the file stays as it is; thawed, it moves on.
+    const stamp = () => readFileSync(`/proc/${state.Pid}/root/tmp/t`, "utf8");
+    const before = stamp();
+    await sleep(400);
+    assert.equal(stamp(), before, "nothing runs while paused");
+    const again = await docker(["pause", id]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, new RegExp(`Container ${id} is already paused`));
+    await ok(["unpause", id]);
+    assert.equal(JSON.parse(await ok(["inspect", "--format", "{{json .State.Status}}", id])), "running");
+    await sleep(400);
+    assert.notEqual(stamp(), before, "it runs again");
+    const notPaused = await docker(["unpause", id]);
+    assert.equal(notPaused.status, 1);
+    assert.match(notPaused.stderr, new RegExp(`Container ${id} is not paused`));
+    await ok(["pause", id]);
+    await ok(["stop", "-t", "1", id]);
+    const stopped = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", id]));
+    assert.deepEqual([stopped.Status, stopped.Paused], ["exited", false]);
+    await ok(["start", id]);
+    await ok(["pause", id]);
+    await ok(["rm", "-f", id]);
+    assertNothingLeft(d, ids);
+  });
+
   test("a command that is not in the image: exit 127 with the runtime's words; --rm still removes it", async () => {
     const r = await run(["--rm", "busybox", "nonexistent-command"]);
     assert.equal(r.status, 127, r.stderr);
