@@ -25,14 +25,14 @@ export const BUSYBOX_CONFIG = {
   ],
 };
 
-/** One image from a config document, named by `names`, with per-layer `sizes`. */
+/** One image from a config document (an object, or its text), named by `names`, with per-layer `sizes`. */
 export function imageOf(
   names: string[],
-  doc: Record<string, unknown> = BUSYBOX_CONFIG,
+  doc: Record<string, unknown> | string = BUSYBOX_CONFIG,
   sizes: number[] = [100, 20],
   updatedAt = new Date("2026-12-05T12:00:00Z"),
 ): Image {
-  const bytes = Buffer.from(JSON.stringify(doc));
+  const bytes = Buffer.from(typeof doc === "string" ? doc : JSON.stringify(doc));
   const configDigest = digest(bytes.toString());
   const manifestDigest = digest(`manifest of ${configDigest}`);
   const config = decodeImageConfig(bytes);

@@ -58,3 +58,17 @@ test("tag targets: repo and tag as docker tag sends them", () => {
   assert.throws(() => parseTagTarget("x", "bad tag"), /invalid reference format/);
   assert.throws(() => parseTagTarget("x", "t".repeat(129)), /invalid reference format/);
 });
+
+test("a familiar name parses back to the same image, even a Hub name whose first part looks like a host", () => {
+  for (const given of [
+    "busybox",
+    "user/app:1",
+    "docker.io/a.b/c",
+    "docker.io/library/x.y/z:2",
+    "docker.io/localhost/x",
+  ]) {
+    const ref = parseImageRef(given);
+    assert.equal(parseImageRef(familiarName(ref.name)).name, ref.name, given);
+  }
+  assert.equal(familiarName("docker.io/a.b/c:latest"), "docker.io/a.b/c:latest");
+});

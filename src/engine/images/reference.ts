@@ -70,11 +70,30 @@ export function parseTagTarget(repo: string, tag: string): ImageRef {
   return ref;
 }
 
-/** docker.io/library/busybox:latest → busybox:latest; docker.io/user/x → user/x; others as they are. */
+/**
+ * docker.io/library/busybox:latest → busybox:latest; docker.io/user/x → user/x; others as they
+ * are. A Docker Hub name whose first component would read as a host (docker.io/a.b/c) keeps its
+ * domain, so the familiar name parses back to the same image.
+ */
 export function familiarName(name: string): string {
-  if (name.startsWith("docker.io/library/")) return name.slice("docker.io/library/".length);
-  if (name.startsWith("docker.io/")) return name.slice("docker.io/".length);
+  if (name.startsWith("docker.io/library/")) {
+    const rest = name.slice("docker.io/library/".length);
+    // Only an official image's one-component name drops "library/" (docker's rule).
+    if (!rest.slice(0, rest.search(/[:@]|$/)).includes("/")) return rest;
+  }
+  if (name.startsWith("docker.io/")) {
+    const rest = name.slice("docker.io/".length);
+    if (!looksLikeHost(rest)) return rest;
+  }
   return name;
+}
+
+/** Would a name's first component be read as a registry host (docker's rule)? */
+function looksLikeHost(name: string): boolean {
+  const slash = name.indexOf("/");
+  if (slash < 0) return false;
+  const first = name.slice(0, slash);
+  return first.includes(".") || first.includes(":") || first === "localhost";
 }
 
 /** Where `docker pull` says it pulls from: "library/busybox" for Docker Hub, the path for others. */

@@ -120,3 +120,19 @@ test("repo digests: one per repository, name@digest names shown as they are", ()
   ]);
   assert.deepEqual(repoDigests(image), [`busybox@${d}`, `busybox@${image.manifestDigest}`].sort());
 });
+
+test("a hostile config's deeply nested values never reach the answer: docker's types only", () => {
+  const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+  const text = JSON.stringify({ ...BUSYBOX_CONFIG, config: {} }).replace(
+    '"config":{}',
+    `"config":{"ExposedPorts":{"80/tcp":${deep}},"Volumes":{"/data":${deep}},"Labels":{"a":"b","c":${deep}},"Healthcheck":{"Test":["CMD","true"],"Interval":${deep},"Retries":3}}`,
+  );
+  const image = imageOf(["docker.io/library/deep:1"], text);
+  const body = inspectBody(image, "1.41");
+  const c = JSON.parse(JSON.stringify(body)).Config;
+  assert.deepEqual(c.ExposedPorts, { "80/tcp": {} });
+  assert.deepEqual(c.Volumes, { "/data": {} });
+  assert.deepEqual(c.Labels, { a: "b" });
+  assert.deepEqual(c.Healthcheck, { Test: ["CMD", "true"], Retries: 3 });
+  assert.deepEqual(listEntry(image, "1.50").Labels, { a: "b" });
+});

@@ -27,11 +27,9 @@ export function repoDigests(image: Image): string[] {
   return [...out].sort();
 }
 
-function labelsOf(image: Image): Record<string, string> | null {
-  const l = image.config.config.Labels;
-  if (!l || typeof l !== "object" || Array.isArray(l)) return null;
-  const out = Object.fromEntries(Object.entries(l).filter(([, v]) => typeof v === "string")) as Record<string, string>;
-  return Object.keys(out).length > 0 ? out : null;
+function labelsOf(image: Image): Record<string, unknown> | null {
+  const labels = stringMap(image.config.config.Labels);
+  return labels && Object.keys(labels).length > 0 ? labels : null;
 }
 
 /** One entry of GET /images/json. `containers` is -1 unless the caller counted them. */
@@ -68,7 +66,32 @@ const CONTAINER_ONLY = {
 } as const;
 
 const strings = (v: unknown) => (Array.isArray(v) && v.every((s) => typeof s === "string") ? v : undefined);
-const object = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? v : undefined);
+const object = (v: unknown) =>
+  v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+// A config value is shown only as docker's type holds it, never passed through as it came: a
+// hostile config's deeply nested value would otherwise reach the answer (and its encoder's stack).
+
+/** map[string]struct{} (ExposedPorts, Volumes): the keys, each to {}. */
+const keySet = (v: unknown) => {
+  const o = object(v);
+  return o ? Object.fromEntries(Object.keys(o).map((k) => [k, {}])) : undefined;
+};
+/** map[string]string (Labels): the string values. */
+const stringMap = (v: unknown) => {
+  const o = object(v);
+  return o ? Object.fromEntries(Object.entries(o).filter(([, x]) => typeof x === "string")) : undefined;
+};
+/** HealthConfig: Test (strings) and its durations and retries (integers, nanoseconds). */
+const healthcheck = (v: unknown) => {
+  const o = object(v);
+  if (!o) return undefined;
+  const out: Record<string, unknown> = {};
+  if (strings(o.Test)) out.Test = o.Test;
+  for (const k of ["Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"])
+    if (Number.isSafeInteger(o[k])) out[k] = o[k];
+  return out;
+};
 
 /**
  * The image config's `config` in docker's field names and order, each read with its type checked
@@ -80,17 +103,17 @@ export function dockerConfig(c: Record<string, unknown>): Record<string, unknown
   return {
     ...CONTAINER_ONLY,
     User: str("User"),
-    ...when("ExposedPorts", object(c.ExposedPorts)),
+    ...when("ExposedPorts", keySet(c.ExposedPorts)),
     Env: strings(c.Env) ?? null,
     Cmd: strings(c.Cmd) ?? null,
-    ...when("Healthcheck", object(c.Healthcheck)),
+    ...when("Healthcheck", healthcheck(c.Healthcheck)),
     ...when("ArgsEscaped", c.ArgsEscaped === true),
     Image: "",
-    Volumes: object(c.Volumes) ?? null,
+    Volumes: keySet(c.Volumes) ?? null,
     WorkingDir: str("WorkingDir"),
     Entrypoint: strings(c.Entrypoint) ?? null,
     OnBuild: strings(c.OnBuild) ?? null,
-    Labels: object(c.Labels) ?? null,
+    Labels: stringMap(c.Labels) ?? null,
     ...when("StopSignal", str("StopSignal")),
     ...when("Shell", strings(c.Shell)),
   };

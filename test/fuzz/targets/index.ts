@@ -23,6 +23,7 @@ export const TARGETS: Record<string, TargetEntry> = {
   "ttrpc-grpc": { memoryMb: 256, load: lazy(() => import("./ttrpc-grpc.ts")) },
   "engine-api": { memoryMb: 256, load: lazy(() => import("./engine-api.ts")) },
   "engine-spec": { memoryMb: 256, load: lazy(() => import("./engine-spec.ts")) },
+  "engine-images": { memoryMb: 256, load: lazy(() => import("./engine-images.ts")) },
 };
 
 export const TARGET_NAMES = Object.keys(TARGETS);
