@@ -61,6 +61,17 @@ describe("berthd's images beside dockerd's", { skip }, () => {
     assert.ok(Math.abs(mine.Size - ref.Size) / ref.Size < 0.25, `berthd ${mine.Size} vs dockerd ${ref.Size}`);
   });
 
+  test("docker images --format '{{json .}}' (CLI 20.10): the same fields and values but size", async () => {
+    const a = await dockerd.docker(["images", "--format", "{{json .}}"]);
+    const b = await berthd.docker(["images", "--format", "{{json .}}"], DOCKER_CLI_20);
+    assert.equal(b.status, 0, b.stderr);
+    const ref = JSON.parse(a.stdout.trim());
+    const mine = JSON.parse(b.stdout.trim());
+    assert.deepEqual(keys(mine), keys(ref));
+    for (const k of keys(ref).filter((k) => !["Size", "VirtualSize", "UniqueSize", "SharedSize"].includes(k)))
+      assert.equal(mine[k], ref[k], k);
+  });
+
   test("GET /v1.41/images/busybox/json: dockerd's fields and values", async () => {
     const ref = await json(theirs("/v1.41/images/busybox/json"));
     const mine = await json(ours("/v1.41/images/busybox/json"));
