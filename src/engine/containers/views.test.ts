@@ -61,7 +61,7 @@ test("list and inspect shapes", () => {
   const e = listEntry(r, Date.parse(r.Created));
   assert.deepEqual(
     [e.Id, e.Names, e.Image, e.Command, e.Created, e.State],
-    [r.ID, ["/web"], "busybox", 'sh -c "exit 3"', Date.parse(r.Created) / 1000, "created"],
+    [r.ID, ["/web"], "busybox", "sh -c 'exit 3'", Date.parse(r.Created) / 1000, "created"],
   );
   const i = inspectBody(r);
   assert.equal(i.Name, "/web");

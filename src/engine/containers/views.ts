@@ -53,8 +53,10 @@ export function familiarImage(name: string): string {
   return name.replace(/^docker\.io\/library\//, "").replace(/^docker\.io\//, "");
 }
 
+/** The list's Command as dockerd writes it: Path, then each argument, one with a space in quotes. */
 function command(r: ContainerRecord): string {
-  return [r.Path, ...r.Args].map((a) => (/[\s"']/.test(a) || a === "" ? JSON.stringify(a) : a)).join(" ");
+  if (r.Args.length === 0) return r.Path;
+  return `${r.Path} ${r.Args.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`;
 }
 
 /** One entry of `GET /containers/json`. */

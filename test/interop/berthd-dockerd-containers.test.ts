@@ -1,0 +1,135 @@
+// berthd's containers beside Debian's dockerd 20.10 on the same machine, both driven by docker
+// CLI 28 with the busybox fixture image: what users see must agree — exit codes, output on
+// stdout and stderr, the messages of refused commands (ids and names made comparable), ps's
+// columns, and the keys of inspect and of its State. Where berthd says it as docker 28 does and
+// dockerd 20.10 said it otherwise, the difference is listed with its reason.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
+import { outputOf } from "../helpers/berth-containerd.ts";
+import { type Berthd, DOCKER_CLI_28, newBerthd } from "../helpers/berthd.ts";
+import { type Dockerd, startDockerd } from "../helpers/peers.ts";
+
+const RUNTIME = join(import.meta.dirname, "..", "..", "dist", "berth-runc.mjs");
+const skip =
+  process.getuid?.() !== 0
+    ? "dockerd runs as root"
+    : ["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", RUNTIME]
+        .find((b) => !existsSync(b))
+        ?.concat(" not found");
+
+interface Seen {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Ids (64 and 12 hex digits) as <id>, so two daemons' answers compare. */
+const normalize = (s: string) => s.replace(/\b[0-9a-f]{64}\b/g, "<id>").replace(/\b[0-9a-f]{12}\b/g, "<short>");
+
+describe("berthd's containers beside dockerd's, through docker CLI 28", { skip }, () => {
+  let dockerd: Dockerd;
+  let berthd: Berthd;
+  const cli = (socket: string, dir: string) => (args: string[]) =>
+    outputOf(
+      spawn(DOCKER_CLI_28, ["-H", `unix://${socket}`, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DOCKER_CONFIG: join(dir, "client-config-28"), DOCKER_API_VERSION: "" },
+        timeout: 60_000,
+      }),
+    ) as Promise<Seen>;
+  let ref: (args: string[]) => Promise<Seen>;
+  let ours: (args: string[]) => Promise<Seen>;
+  /** The same command on both; the answers, normalized. */
+  const both = async (args: string[]) => {
+    const [a, b] = await Promise.all([ref(args), ours(args)]);
+    const n = (s: Seen) => ({ status: s.status, stdout: normalize(s.stdout), stderr: normalize(s.stderr) });
+    return { ref: n(a), ours: n(b) };
+  };
+  const same = async (args: string[]) => {
+    const r = await both(args);
+    assert.deepEqual(r.ours, r.ref, `docker ${args.join(" ")}`);
+    return r.ours;
+  };
+
+  before(async () => {
+    dockerd = await startDockerd(RUNTIME);
+    berthd = await newBerthd();
+    await berthd.start();
+    const archive = join(berthd.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: "docker.io/library/busybox:latest" });
+    const sock = join(berthd.execRoot, "containerd", "containerd.sock");
+    const imported = spawnSync("ctr", ["--address", sock, "-n", "berth", "images", "import", archive], {
+      encoding: "utf8",
+    });
+    assert.equal(imported.status, 0, imported.stderr);
+    ref = cli(join(dockerd.dir, "docker.sock"), dockerd.dir);
+    ours = cli(berthd.socket, berthd.dir);
+    const loaded = await ref(["load", "-i", archive]);
+    assert.equal(loaded.status, 0, loaded.stderr);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await dockerd?.stop();
+  });
+
+  test("run: output, exit codes, stdout and stderr apart, -d then logs", async () => {
+    assert.equal((await same(["run", "--rm", "busybox", "echo", "hello"])).stdout, "hello\n");
+    assert.equal((await same(["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"])).status, 3);
+    await same(["run", "-d", "--name", "lg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 4"]);
+    assert.equal((await same(["wait", "lg"])).stdout, "4\n");
+    await same(["logs", "lg"]);
+    await same(["logs", "--tail", "1", "lg"]);
+    await same(["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Image}} {{.Command}} {{.State}}"]);
+    await same(["rm", "lg"]);
+  });
+
+  test("refusals in dockerd's words: name conflicts, bad names, kill of a stopped one, unknown containers", async () => {
+    await same(["create", "--name", "alpha", "busybox", "true"]);
+    assert.match(
+      (await same(["create", "--name", "alpha", "busybox", "true"])).stderr,
+      /Conflict\. The container name "\/alpha"/,
+    );
+    await same(["create", "--name", "-bad", "busybox", "true"]);
+    assert.match((await same(["kill", "alpha"])).stderr, /is not running/);
+    await same(["start", "nosuch"]);
+    await same(["inspect", "--type", "container", "nosuch"]);
+    await same(["rename", "alpha", "alpha"]);
+    await same(["rename", "alpha", "beta"]);
+    await same(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    await same(["stop", "beta"]);
+    await same(["rm", "beta"]);
+  });
+
+  test("stop, start, kill, wait; inspect's keys and State's keys", async () => {
+    await same(["run", "-d", "--name", "web", "busybox", "sleep", "600"]);
+    await same(["ps", "--format", "{{.Names}} {{.Command}} {{.State}}"]);
+    const keys = async (format: string) => {
+      const r = await both(["inspect", "--format", format, "web"]);
+      const k = (s: Seen) => Object.keys(JSON.parse(s.stdout)).sort();
+      return { ref: k(r.ref), ours: k(r.ours) };
+    };
+    const state = await keys("{{json .State}}");
+    // Health appears only with a health check; the rest is the same set.
+    assert.deepEqual(
+      state.ours,
+      state.ref.filter((k) => k !== "Health"),
+    );
+    const top = await keys("{{json .}}");
+    assert.deepEqual(
+      top.ref.filter((k) => !top.ours.includes(k)),
+      [],
+      "every key dockerd's inspect has, berthd's has",
+    );
+    await same(["stop", "-t", "1", "web"]);
+    await same(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", "web"]);
+    await same(["start", "web"]);
+    await same(["kill", "web"]);
+    await same(["wait", "web"]);
+    await same(["rm", "web"]);
+    assert.deepEqual(await same(["ps", "-aq"]), { status: 0, stdout: "", stderr: "" });
+  });
+});
