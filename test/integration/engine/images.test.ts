@@ -418,6 +418,16 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
       assert.equal(await ok(["run", "--rm", ref, "echo", "pulled"]), "pulled\n");
       const again = await ok(["pull", ref]);
       assert.match(again, /Status: Image is up to date for/);
+      // By digest: a name@digest record, shown with its digest and no tag, that runs.
+      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(pulled.stdout)![1]!;
+      const byDigest = `${reg.host}/tools/bb@${digest}`;
+      await ok(["pull", byDigest]);
+      const rows = (await ok(["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"]))
+        .split("\n")
+        .filter((l) => l.startsWith(`${reg.host}/tools/bb `));
+      assert.ok(rows.includes(`${reg.host}/tools/bb 1 ${digest}`), rows.join("; "));
+      assert.equal(JSON.parse(await ok(["image", "inspect", byDigest]))[0].Id, configDigest);
+      assert.equal(await ok(["run", "--rm", byDigest, "echo", "by digest"]), "by digest\n");
     });
 
     /** An image of one small file (its own layer, so a pull downloads it), seeded as `repoTag`. */
