@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { readJsonFileLog } from "../../src/engine/logs/json-file.ts";
+import { formatEntry, type LogEntry, parseLogTime } from "../../src/engine/logs/entry.ts";
+import { type ReadOptions, readJsonFileLog } from "../../src/engine/logs/json-file.ts";
 import { jsonFileLogUri } from "../../src/engine/logs/log-uri.ts";
 import { makeTempDir } from "../fixtures/busybox.ts";
 import { writeImageArchive } from "../fixtures/oci-image.ts";
@@ -243,5 +244,41 @@ describe("dockerd's own json-file for the same output", {
     } finally {
       await c.stop();
     }
+  });
+  test("berthd's reader gives what docker logs gives from dockerd's own file (timestamps, details, tail, since/until)", {
+    timeout: 90_000,
+  }, async () => {
+    const script =
+      "for i in 1 2 3 4 5; do echo out-$i; echo err-$i >&2; sleep 0.05; done; head -c 17000 /dev/zero | tr '\\000' z; echo";
+    const run = await dk.docker(["run", "-d", "--runtime", "runc", IMAGE, "sh", "-c", script], { timeoutMs: 60_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    assert.equal((await dk.docker(["wait", id], { timeoutMs: 30_000 })).stdout.trim(), "0");
+    const file = join(dk.dir, "data", "containers", id, `${id}-json.log`);
+    const entries: LogEntry[] = [];
+    for await (const e of readJsonFileLog(file)) entries.push(e);
+    /** What berthd would send, as the CLI prints it: each stream's payloads. */
+    const ours = async (opts: ReadOptions, fmt = { timestamps: false, details: false }) => {
+      const out = { stdout: "", stderr: "" };
+      for await (const e of readJsonFileLog(file, opts))
+        out[e.stream] += formatEntry(e, { ...fmt, tty: true }).toString("utf8");
+      return out;
+    };
+    const theirs = async (args: string[]) => {
+      const r = await dk.docker(["logs", ...args, id], { timeoutMs: 30_000 });
+      assert.equal(r.code, 0, r.stderr);
+      return { stdout: r.stdout, stderr: r.stderr };
+    };
+    assert.deepEqual(await ours({}, { timestamps: true, details: true }), await theirs(["--timestamps", "--details"]));
+    assert.deepEqual(await ours({ tail: 3 }), await theirs(["--tail", "3"]));
+    assert.deepEqual(await ours({ tail: 0 }), await theirs(["--tail", "0"]));
+    // since and until with the times of entries (both ends included), given as RFC 3339.
+    const at = (i: number) => new Date(Number(entries[i]!.timeNs / 1_000_000n)).toISOString();
+    const since = at(3);
+    const until = at(6);
+    assert.deepEqual(
+      await ours({ since: parseLogTime(since, "since"), until: parseLogTime(until, "until") }),
+      await theirs(["--since", since, "--until", until]),
+    );
   });
 });
