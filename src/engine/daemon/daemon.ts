@@ -4,6 +4,7 @@
 // the supervised berth-containerd (shims and containers outlive it: live restore), remove the
 // sockets and the pid file.
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ContainerdConnection } from "../../client/connection.ts";
 import { FailedPreconditionError } from "../../common/errors.ts";
@@ -108,9 +109,13 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
     });
     await containers.open();
     undo.push(() => containers.close());
+    // Loaded archives spool on the data root's disk, as dockerd's <data-root>/tmp.
+    const spoolDir = join(config.dataRoot, "tmp");
+    ownDir(spoolDir, 0o700);
     const images = new ImageService({
       conn,
       log,
+      spoolDir,
       users: containerImageUsers(
         () => containers.all(),
         (id) => containers.isRunning(id),

@@ -37,6 +37,8 @@ export interface ImageServiceOptions {
   log: DaemonLogger;
   users?: ImageUsers;
   snapshotter?: string;
+  /** Where loaded archives are spooled (berthd: <data-root>/tmp, as dockerd's; not a RAM /tmp). */
+  spoolDir?: string;
 }
 
 /** Resolved targets and layer usages kept: content and committed snapshots never change. */
@@ -54,6 +56,7 @@ export class ImageService {
   readonly #conn: ContainerdConnection;
   readonly #log: DaemonLogger;
   readonly #snapshotter: string;
+  readonly #spoolDir: string | undefined;
   #users: ImageUsers;
   readonly #resolved = new Map<string, ResolvedTarget>();
   readonly #usage = new Map<string, number>();
@@ -63,6 +66,7 @@ export class ImageService {
     this.#log = opts.log;
     this.#users = opts.users ?? NO_USERS;
     this.#snapshotter = opts.snapshotter ?? "overlayfs";
+    this.#spoolDir = opts.spoolDir;
   }
 
   /** The containers side answers "who uses this image?" once it is up. */
@@ -230,7 +234,7 @@ export class ImageService {
     const ports = this.#ports();
     let records: { name: string; target: BlobDescriptor }[];
     try {
-      records = await importImages(ports, input);
+      records = await importImages(ports, input, this.#spoolDir ? { spoolDir: this.#spoolDir } : {});
     } catch (err) {
       throw archiveError(err);
     }

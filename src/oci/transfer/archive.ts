@@ -122,6 +122,8 @@ async function writeEntries(
 export interface ImportOptions {
   /** Name for images the archive does not name. */
   defaultName?: string;
+  /** Where the archive's files are spooled (default the system's temp dir; it may be a RAM tmpfs). */
+  spoolDir?: string;
 }
 
 /** A file of the archive, spooled to disk with its digest. */
@@ -137,7 +139,7 @@ export async function importImages(
   input: Readable,
   opts: ImportOptions = {},
 ): Promise<StoredImage[]> {
-  const dir = await mkdtemp(join(tmpdir(), "berth-import-"));
+  const dir = await mkdtemp(join(opts.spoolDir ?? tmpdir(), "berth-import-"));
   try {
     const files = new Map<string, Spooled>();
     const ex = extract();

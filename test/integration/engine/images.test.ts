@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -298,6 +298,35 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
     const r = await docker(["load", "-i", file]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /escapes the archive/);
+  });
+
+  test("a load spools under <data-root>/tmp, and a client gone mid-upload leaves nothing there", async () => {
+    const spool = join(d.dataRoot, "tmp");
+    assert.equal(statSync(spool).mode & 0o777, 0o700);
+    const bytes = readFileSync(archive);
+    const req = request({
+      socketPath: d.socket,
+      method: "POST",
+      path: "/images/load?quiet=1",
+      headers: { "Content-Type": "application/x-tar", "Content-Length": bytes.length },
+    });
+    req.on("error", () => {});
+    req.write(bytes.subarray(0, 256 << 10));
+    let spooling: string[] = [];
+    for (let i = 0; i < 50 && spooling.length === 0; i++) {
+      await sleep(100);
+      spooling = readdirSync(spool).filter((n) => n.startsWith("berth-import-"));
+    }
+    assert.equal(spooling.length, 1, "the upload spools in the data root");
+    req.destroy();
+    let left = spooling;
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await sleep(100);
+      left = readdirSync(spool);
+    }
+    assert.deepEqual(left, [], "nothing left after the client went away");
+    // berthd serves on.
+    assert.equal((await d.http("GET", "/_ping")).status, 200);
   });
 
   test("hostile requests: bad references, bad auth headers, unknown images, search offline", async () => {
