@@ -124,6 +124,21 @@ describe("berthd's containers beside dockerd's, through docker CLI 28", { skip }
       [],
       "every key dockerd's inspect has, berthd's has",
     );
+    // Config and HostConfig value for value, with dockerd's defaults filled in, except what differs
+    // by nature: the hostname (the id), the runtime's name, and NetworkDisabled (dockerd runs
+    // here with --bridge none and marks its containers so).
+    for (const [path, differ] of [
+      [".Config", ["Hostname", "NetworkDisabled"]],
+      [".HostConfig", ["Runtime"]],
+    ] as const) {
+      const r = await both(["inspect", "--format", `{{json ${path}}}`, "web"]);
+      const drop = (s: Seen) => {
+        const v = JSON.parse(s.stdout) as Record<string, unknown>;
+        for (const k of differ) delete v[k];
+        return v;
+      };
+      assert.deepEqual(drop(r.ours), drop(r.ref), path);
+    }
     await same(["stop", "-t", "1", "web"]);
     await same(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", "web"]);
     await same(["start", "web"]);

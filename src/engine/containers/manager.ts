@@ -45,6 +45,7 @@ import { resolveContainer } from "./resolve.ts";
 import { buildSpec, checkCreate, SPEC_OCI_VERSION, specJson } from "./spec/build.ts";
 import { decodeCreateRequest } from "./spec/decode.ts";
 import { mergeConfig } from "./spec/merge.ts";
+import { DEFAULT_SHM_SIZE } from "./spec/mounts.ts";
 import { mergeCommand, processArgs } from "./spec/process.ts";
 import type { HostFacts } from "./spec/resources.ts";
 import { goArch } from "./spec/seccomp.ts";
@@ -241,6 +242,11 @@ export class ContainerManager {
   async create(body: unknown, nameParam: string | null): Promise<{ Id: string; Warnings: string[] }> {
     const { config, hostConfig } = decodeCreateRequest(body);
     checkCreate(config, hostConfig, this.#host, this.#opts.dataRoot);
+    // dockerd's defaults, kept in the record as it keeps them (inspect shows them).
+    hostConfig.IpcMode ||= "private";
+    hostConfig.CgroupnsMode ||= this.#host.cgroupVersion === 2 ? "private" : "host";
+    if (hostConfig.ShmSize <= 0) hostConfig.ShmSize = DEFAULT_SHM_SIZE;
+    hostConfig.LogConfig.Type ||= "json-file";
     if (config.Image === "") throw new InvalidArgumentError("No image specified");
     const ref = parseReference(config.Image);
     const imageName = formatReference(ref);

@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from "../../common/errors.ts";
 import type { Filters } from "../api/query.ts";
 import type { ContainerRecord, ContainerStatus } from "./record.ts";
+import { MASKED_PATHS, READONLY_PATHS } from "./spec/build.ts";
 
 /** The filters `GET /containers/json` takes (the rest of dockerd's come with their slices). */
 export const LIST_FILTERS = ["status", "name", "label", "id", "exited", "ancestor", "before", "since"] as const;
@@ -59,6 +60,9 @@ function command(r: ContainerRecord): string {
   return `${r.Path} ${r.Args.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ")}`;
 }
 
+/** Go's nil slice: an empty list is written as null, as dockerd writes what was never set. */
+const nullIfEmpty = <T>(list: readonly T[]): readonly T[] | null => (list.length > 0 ? list : null);
+
 /** One entry of `GET /containers/json`. */
 export function listEntry(r: ContainerRecord, now: number): Record<string, unknown> {
   return {
@@ -114,11 +118,28 @@ export function inspectBody(r: ContainerRecord): Record<string, unknown> {
     ExecIDs: null,
     HostConfig: {
       ...r.HostConfig,
+      Binds: nullIfEmpty(r.HostConfig.Binds),
+      CapAdd: nullIfEmpty(r.HostConfig.CapAdd),
+      CapDrop: nullIfEmpty(r.HostConfig.CapDrop),
+      ExtraHosts: nullIfEmpty(r.HostConfig.ExtraHosts),
+      GroupAdd: nullIfEmpty(r.HostConfig.GroupAdd),
+      SecurityOpt: nullIfEmpty(r.HostConfig.SecurityOpt),
       Runtime: r.Runtime,
-      PidsLimit: r.HostConfig.PidsLimit ?? null,
+      // dockerd answers "no limit" (0 or -1) and "the kernel's default" (-1) as null.
+      PidsLimit: r.HostConfig.PidsLimit !== undefined && r.HostConfig.PidsLimit > 0 ? r.HostConfig.PidsLimit : null,
       OomKillDisable: r.HostConfig.OomKillDisable ?? null,
       Init: r.HostConfig.Init ?? null,
-      MemorySwappiness: r.HostConfig.MemorySwappiness ?? null,
+      MemorySwappiness:
+        r.HostConfig.MemorySwappiness !== undefined && r.HostConfig.MemorySwappiness >= 0
+          ? r.HostConfig.MemorySwappiness
+          : null,
+      BlkioWeightDevice: [],
+      BlkioDeviceReadBps: [],
+      BlkioDeviceWriteBps: [],
+      BlkioDeviceReadIOps: [],
+      BlkioDeviceWriteIOps: [],
+      MaskedPaths: r.HostConfig.Privileged ? null : [...MASKED_PATHS],
+      ReadonlyPaths: r.HostConfig.Privileged ? null : [...READONLY_PATHS],
       ContainerIDFile: "",
       PortBindings: {},
       VolumeDriver: "",
@@ -132,6 +153,7 @@ export function inspectBody(r: ContainerRecord): Record<string, unknown> {
       ...r.Config,
       Cmd: r.Config.Cmd ?? null,
       Entrypoint: r.Config.Entrypoint ?? null,
+      Volumes: Object.keys(r.Config.Volumes).length > 0 ? r.Config.Volumes : null,
       StopTimeout: r.Config.StopTimeout,
       OnBuild: null,
     },
