@@ -199,6 +199,18 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assertNothingLeft(d, ids);
   });
 
+  test("12 docker run --rm at once: each its own output and exit code, nothing left", async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => run(["--rm", "busybox", "sh", "-c", `echo run ${i}; exit ${i}`])),
+    );
+    runs.forEach((r, i) => {
+      assert.equal(r.status, i, r.stderr);
+      assert.equal(r.stdout, `run ${i}\n`);
+    });
+    assert.equal(await ok(["ps", "-aq"]), "");
+    assertNothingLeft(d, ids);
+  });
+
   test("a command that is not in the image: exit 127 with the runtime's words; --rm still removes it", async () => {
     const r = await run(["--rm", "busybox", "nonexistent-command"]);
     assert.equal(r.status, 127, r.stderr);
