@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { humanSize, PullMessages, progressBar } from "./pull-progress.ts";
+import { humanSize, PullMessages, PushMessages, progressBar } from "./pull-progress.ts";
 import { parseImageRef } from "./reference.ts";
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -60,4 +60,31 @@ test("sizes and bars as go-units and docker draw them", () => {
   assert.match(progressBar(10, 10), /^\[=+>\] /);
   assert.match(progressBar(20, 10), /^\[=+>\] /);
   assert.equal(progressBar(5, 0), "5B");
+});
+
+test("a push's events become dockerd's JSON messages", () => {
+  const m = new PushMessages(parseImageRef("127.0.0.1:5000/tools/bb:2"));
+  assert.deepEqual(m.start(), { status: "The push refers to repository [127.0.0.1:5000/tools/bb]" });
+  assert.deepEqual(
+    new PushMessages(parseImageRef("user/app")).start().status,
+    "The push refers to repository [user/app]",
+  );
+  const out = [
+    ...m.on({ phase: "uploading", digest: CFG, mediaType: "application/vnd.oci.image.config.v1+json", total: 5 }),
+    ...m.on({ phase: "uploading", digest: L1, mediaType: LAYER, total: 2_000_000 }),
+    ...m.on({ phase: "uploaded", digest: L1, mediaType: LAYER, current: 2_000_000, total: 2_000_000 }),
+    ...m.on({ phase: "uploaded", digest: CFG, mediaType: "application/vnd.oci.image.manifest.v1+json" }),
+  ];
+  assert.deepEqual(
+    out.map((x) => [x.status, x.id]),
+    [
+      ["Preparing", "111111111111"],
+      ["Pushing", "111111111111"],
+      ["Pushed", "111111111111"],
+    ],
+  );
+  assert.deepEqual(m.finish("2", L2, 527), [
+    { status: `2: digest: ${L2} size: 527` },
+    { progressDetail: {}, aux: { Tag: "2", Digest: L2, Size: 527 } },
+  ]);
 });

@@ -1,7 +1,9 @@
-// A pull's progress events (src/oci/transfer/progress.ts) as dockerd's JSON message stream, the
-// lines `docker pull` draws: "Pulling from library/busybox" (id: the tag), per layer (id: 12
-// hex of its digest) "Pulling fs layer", "Already exists", "Downloading" with progressDetail and
-// a bar, "Download complete", "Extracting", "Pull complete"; then "Digest: ..." and "Status: ...".
+// A pull's (and a push's) progress events (src/oci/transfer/progress.ts) as dockerd's JSON
+// message stream, the lines `docker pull` draws: "Pulling from library/busybox" (id: the tag),
+// per layer (id: 12 hex of its digest) "Pulling fs layer", "Already exists", "Downloading" with
+// progressDetail and a bar, "Download complete", "Extracting", "Pull complete"; then
+// "Digest: ..." and "Status: ...". A push: "The push refers to repository [...]", per layer
+// "Preparing", "Pushing", "Pushed", then "<tag>: digest: ... size: N" and the aux record.
 import { isLayerMediaType } from "../../oci/image/media-types.ts";
 import type { ProgressEvent } from "../../oci/transfer/progress.ts";
 import { familiarName, type ImageRef, pullPath, shortId } from "./reference.ts";
@@ -93,4 +95,41 @@ export class PullMessages {
 /** A failure once the stream has begun: dockerd's error message line. */
 export function errorMessageLine(message: string): JsonMessage {
   return { errorDetail: { message }, error: message };
+}
+
+export class PushMessages {
+  readonly #ref: ImageRef;
+  readonly #seen = new Set<string>();
+
+  constructor(ref: ImageRef) {
+    this.#ref = ref;
+  }
+
+  start(): JsonMessage {
+    return { status: `The push refers to repository [${familiarName(this.#ref.repo)}]` };
+  }
+
+  /** Layers only, as docker shows them. */
+  on(e: ProgressEvent): JsonMessage[] {
+    if (!e.mediaType || !isLayerMediaType(e.mediaType)) return [];
+    const id = shortId(e.digest);
+    if (e.phase === "uploading") {
+      const first = !this.#seen.has(e.digest);
+      this.#seen.add(e.digest);
+      const total = e.total ?? 0;
+      return [
+        ...(first ? [{ status: "Preparing", progressDetail: {}, id }] : []),
+        { status: "Pushing", progressDetail: { current: 0, total }, progress: progressBar(0, total), id },
+      ];
+    }
+    if (e.phase === "uploaded") return [{ status: "Pushed", progressDetail: {}, id }];
+    return [];
+  }
+
+  finish(tag: string, digest: string, size: number): JsonMessage[] {
+    return [
+      { status: `${tag}: digest: ${digest} size: ${size}` },
+      { progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: size } },
+    ];
+  }
 }

@@ -10,7 +10,7 @@ import { ApiError } from "../api/api-errors.ts";
 import { parseFilters, queryBool } from "../api/query.ts";
 import type { ApiServer, RequestContext } from "../api/server.ts";
 import { LIST_FILTERS, PRUNE_FILTERS } from "./filters.ts";
-import { errorMessageLine, type JsonMessage, PullMessages } from "./pull-progress.ts";
+import { errorMessageLine, type JsonMessage, PullMessages, PushMessages } from "./pull-progress.ts";
 import { familiarName, parseImageRef } from "./reference.ts";
 import { decodeRegistryAuth } from "./registry-auth.ts";
 import type { ImageService } from "./service.ts";
@@ -103,8 +103,30 @@ export function addImageRoutes(api: ApiServer, images: ImageService): void {
     );
   });
 
-  api.route("POST", "/images/{name:*}/push", () => {
-    throw new NotImplementedError("docker push is not implemented by berthd yet");
+  api.route("POST", "/images/{name:*}/push", async (ctx) => {
+    const tag = ctx.query.get("tag") ?? "";
+    if (tag.length > MAX_NAME) throw new ApiError(400, "invalid reference format");
+    const given = name(ctx);
+    const ref = parseImageRef(tag === "" ? given : `${given}:${tag}`);
+    const auth = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
+    const stream = new JsonStream(ctx.res);
+    const messages = new PushMessages(ref);
+    try {
+      const pushed = await images.push(ref, {
+        ...(auth ? { auth } : {}),
+        progress: (e) => {
+          if (!stream.started) stream.write(messages.start());
+          for (const m of messages.on(e)) stream.write(m);
+        },
+      });
+      if (!stream.started) stream.write(messages.start());
+      for (const m of messages.finish(ref.tag ?? "latest", pushed.digest, pushed.size)) stream.write(m);
+    } catch (err) {
+      if (!stream.started) throw err;
+      stream.write(errorMessageLine(errorMessage(err)));
+    }
+    stream.end();
+    return undefined;
   });
 
   api.route("POST", "/images/create", async (ctx) => {

@@ -16,6 +16,7 @@ import { exportImages, importImages } from "../../oci/transfer/archive.ts";
 import type { BlobDescriptor, ContainerdPorts } from "../../oci/transfer/ports.ts";
 import type { ProgressListener } from "../../oci/transfer/progress.ts";
 import { pull } from "../../oci/transfer/pull.ts";
+import { push } from "../../oci/transfer/push.ts";
 import { unpackLayers } from "../../oci/transfer/unpack.ts";
 import type { Filters } from "../api/query.ts";
 import { imageFilter } from "./filters.ts";
@@ -359,17 +360,7 @@ export class ImageService {
       ).digest;
     } catch (err) {
       if (!(err instanceof BerthError && err.kind === "not-implemented")) throw err;
-      const auth = opts.auth;
-      const registry = new RegistryClient({
-        credentials: () =>
-          auth
-            ? {
-                username: auth.username,
-                password: auth.password,
-                ...(auth.identityToken ? { identityToken: auth.identityToken } : {}),
-              }
-            : undefined,
-      });
+      const registry = registryFor(opts.auth);
       try {
         const pulled = await pull(ports, registry, ref.name, {
           snapshotter: this.#snapshotter,
@@ -388,6 +379,33 @@ export class ImageService {
     }
     return { digest, upToDate: had === digest };
   }
+
+  /**
+   * POST /images/{name}/push: the image named `ref` to its registry with the client-side push
+   * over containerd's API (berth-containerd's transfer service pulls only). Returns the root
+   * descriptor the registry now holds under the tag.
+   */
+  async push(ref: ImageRef, opts: { auth?: RegistryAuth; progress: ProgressListener }): Promise<BlobDescriptor> {
+    const ports = this.#ports();
+    if (!(await ports.images.get(ref.name)))
+      throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(ref.name)}`);
+    const registry = registryFor(opts.auth);
+    try {
+      return await push(ports, registry, ref.name, ref.name, { progress: opts.progress });
+    } finally {
+      await registry.close();
+    }
+  }
+}
+
+/** A registry client with the request's credentials (X-Registry-Auth) for every host, or none. */
+function registryFor(auth: RegistryAuth | undefined): RegistryClient {
+  const creds = auth && {
+    username: auth.username,
+    password: auth.password,
+    ...(auth.identityToken ? { identityToken: auth.identityToken } : {}),
+  };
+  return new RegistryClient({ credentials: () => creds });
 }
 
 /** dockerd's GetImage over a listing: a full id, a name, then an id prefix. */

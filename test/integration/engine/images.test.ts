@@ -531,6 +531,27 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
       assert.match(r.stderr, /Unable to find image/);
     });
 
+    test("docker push: progress in dockerd's words, the digest, and the image pulls back the same", async () => {
+      const target = `${reg.host}/tools/pushed:2`;
+      await ok(["tag", `${reg.host}/tools/bb:1`, target]);
+      const r = await docker(["push", target]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(`The push refers to repository \\[${reg.host.replace(/\./g, "\\.")}/tools/pushed\\]`),
+      );
+      assert.match(r.stdout, /Pushed|Layer already exists/);
+      const m = /2: digest: (sha256:[a-f0-9]{64}) size: (\d+)/.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      await ok(["rmi", target]);
+      const back = await ok(["pull", target]);
+      assert.match(back, new RegExp(`Digest: ${m[1]}`));
+      assert.equal(JSON.parse(await ok(["image", "inspect", target]))[0].Id, configDigest);
+      const missing = await docker(["push", `${reg.host}/tools/nothere:1`]);
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr, /does not exist locally/);
+    });
+
     test("a missing image: dockerd's words", async () => {
       const r = await docker(["pull", `${reg.host}/tools/nothere:1`]);
       assert.equal(r.status, 1);
