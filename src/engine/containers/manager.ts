@@ -691,10 +691,14 @@ export class ContainerManager {
     live.pendingStdinBytes += data.length;
   }
 
-  /** The attached client ended its stdin: with StdinOnce the process sees EOF. */
+  /**
+   * The attached client ended its stdin: with StdinOnce the process sees EOF, but not with a TTY
+   * (as dockerd): there the client going away is a detach (docker's ctrl-p ctrl-q), and the
+   * container runs on.
+   */
   async closeStdin(id: string): Promise<void> {
     const live = this.#live.get(id);
-    if (!live?.record.Config.StdinOnce) return;
+    if (!live?.record.Config.StdinOnce || live.record.Config.Tty) return;
     const task = live.task;
     if (!task?.stdio || !(await task.started)) {
       live.stdinEnded = true;

@@ -443,6 +443,31 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assertNothingLeft(d, ids);
   });
 
+  test("docker run -it, then ctrl-p ctrl-q: the CLI detaches and the container runs on", async () => {
+    const cidfile = join(d.dir, "cid-detach");
+    const cmd = `${DOCKER_CLI_28} -H unix://${d.socket} run -it --cidfile ${cidfile} busybox sh`;
+    const child = spawn("script", ["-qefc", cmd, "/dev/null"], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
+    });
+    const result = outputOf(child);
+    let seen = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      seen += b.toString();
+    });
+    for (let i = 0; i < 200 && !/# /.test(seen); i++) await sleep(50);
+    child.stdin!.write("\x10\x11");
+    const r = await result;
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const id = readFileSync(cidfile, "utf8").trim();
+    ids.push(id);
+    await sleep(500);
+    const state = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", id]));
+    assert.equal(state.Status, "running", "detached, not ended");
+    await ok(["rm", "-f", id]);
+    assertNothingLeft(d, ids);
+  });
+
   test("hostile requests: unknown ids 404, path tricks, ambiguous prefixes, bad bodies 400, bad names", async () => {
     const missing = await d.http("GET", "/containers/nope/json");
     assert.equal(missing.status, 404);
