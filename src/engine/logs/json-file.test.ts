@@ -40,8 +40,11 @@ test("the rotated files are read oldest first, then the current one", async () =
   assert.deepEqual(await collect(rotated()), nums(0, 25));
   const gap = fresh();
   writeFileSync(`${gap}.1`, lines(0, 3));
-  writeFileSync(`${gap}.3`, lines(90, 93)); // after a gap: not this log's rotation
-  assert.deepEqual(await collect(gap), nums(0, 3));
+  // A gap (a rotation cut short by a crash): the file past it is an older one, read first.
+  writeFileSync(`${gap}.3`, lines(90, 93));
+  assert.deepEqual(await collect(gap), [...nums(90, 93), ...nums(0, 3)]);
+  writeFileSync(`${gap}.6`, lines(60, 61)); // past two missing names: not this log's
+  assert.deepEqual(await collect(gap), [...nums(90, 93), ...nums(0, 3)]);
   assert.deepEqual(await collect(fresh()), [], "no file yet: nothing");
 });
 

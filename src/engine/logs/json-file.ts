@@ -68,11 +68,60 @@ async function inodeAt(path: string): Promise<number | undefined> {
   }
 }
 
-/** The rotated names that exist, name.1 upwards until the first missing one. */
-async function rotatedCount(path: string): Promise<number> {
-  let n = 0;
-  while (n < MAX_ROTATED && (await inodeAt(`${path}.${n + 1}`)) !== undefined) n++;
-  return n;
+/** A snapshot is taken again when a rotation moved a file while it was being taken, this often. */
+const SNAPSHOT_TRIES = 20;
+
+interface Snapshot {
+  /** The rotated files newer than the one asked about (all when none was), oldest first. */
+  rotated: OpenFile[];
+  current: OpenFile | undefined;
+}
+
+/**
+ * Opens name.1, name.2, ... (up to the file whose inode is `ours`, or two missing names)
+ * and name, then checks that every name still holds the file opened through it: a rotation
+ * that ran meanwhile shifts the names (name.i → name.i+1, name → name.1), and the snapshot is
+ * taken again after a pause, so no file is skipped or read twice. Gives up checking after
+ * SNAPSHOT_TRIES (a log rotating without pause for that long: what max-file removes meanwhile
+ * is lost to the reader, as with dockerd).
+ */
+async function snapshot(path: string, ours: number | undefined, pollMs: number): Promise<Snapshot> {
+  let before = "";
+  for (let attempt = 1; ; attempt++) {
+    const seen: Array<{ name: string; ino: number | undefined }> = [];
+    const newestFirst: OpenFile[] = [];
+    let steady = true;
+    for (let i = 1; i <= MAX_ROTATED; i++) {
+      const f = await openNoFollow(`${path}.${i}`);
+      if (!f) {
+        // A rotation renames from the oldest down, so one name is missing while it runs: a gap
+        // (a name missing, the next one there) means it is under way.
+        if ((await inodeAt(`${path}.${i + 1}`)) === undefined) break;
+        seen.push({ name: `${path}.${i}`, ino: undefined });
+        steady = false;
+        continue;
+      }
+      seen.push({ name: `${path}.${i}`, ino: f.ino });
+      if (f.ino === ours) {
+        await f.fh.close();
+        break;
+      }
+      newestFirst.push(f);
+    }
+    const current = await openNoFollow(path);
+    if (current) seen.push({ name: path, ino: current.ino });
+    for (const { name, ino } of seen) if ((await inodeAt(name)) !== ino) steady = false;
+    if (current === undefined && (await inodeAt(path)) !== undefined) steady = false;
+    // A gap that stays as it was for a pause is no rotation under way (one cut short by a crash):
+    // the files past it are older ones.
+    const now = JSON.stringify(seen);
+    if (now === before) steady = true;
+    before = now;
+    if (steady || attempt >= SNAPSHOT_TRIES) return { rotated: newestFirst.reverse(), current };
+    for (const f of [...newestFirst, ...(current ? [current] : [])]) await f.fh.close().catch(() => {});
+    // Rotations come in bursts (a container writing fast): the next try after a pause.
+    await sleep(pollMs);
+  }
 }
 
 /** Splits a file's bytes into lines, bounded: an over-long line is dropped and counted. */
@@ -197,11 +246,11 @@ export async function* readJsonFileLog(
   const files: OpenFile[] = [];
   let current: OpenFile | undefined;
   try {
-    for (let i = await rotatedCount(path); i >= 1; i--) {
-      const f = await openNoFollow(`${path}.${i}`);
-      if (f) files.push(f);
-    }
-    current = await openNoFollow(path);
+    const first = await snapshot(path, undefined, pollMs);
+    files.push(...first.rotated);
+    current = first.current;
+    /** The newest file read so far: a rotation is read from the file after it. */
+    let newest = (current ?? first.rotated.at(-1))?.ino;
     let from = { index: 0, offset: 0 };
     const all = current ? [...files, current] : files;
     if (opts.tail !== undefined && opts.tail >= 0 && all.length > 0) from = await tailStart(all, opts.tail);
@@ -215,37 +264,32 @@ export async function* readJsonFileLog(
     if (!opts.follow) return;
 
     for (;;) {
+      // Once told to stop, one last round: what is written by then is read, across a rotation too.
       const stop = opts.signal?.aborted || (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until);
       if (!stop) await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => {});
       if (current) yield* readOn(current);
-      if (stop) return;
       const ino = await inodeAt(path);
       if (current && ino === current.ino) {
         // Emptied in place (max-file 1): from its beginning again.
         if ((await current.fh.stat()).size < current.pos) {
           split.reset();
           current.pos = 0;
+          if (stop) yield* readOn(current);
         }
-        continue;
-      }
-      if (ino === undefined) continue; // between the rename and the new file
-      // Rotated. Where did ours go? The files renamed after it are newer: those first, oldest
-      // first, then the new one. If ours is gone, every rotated file is newer.
-      const rotated = await rotatedCount(path);
-      let ours = rotated + 1;
-      for (let i = 1; i <= rotated && current; i++) if ((await inodeAt(`${path}.${i}`)) === current.ino) ours = i;
-      const newer: OpenFile[] = [];
-      for (let i = ours - 1; i >= 1; i--) {
-        const f = await openNoFollow(`${path}.${i}`);
-        if (f) newer.push(f);
-      }
-      files.push(...newer); // closed by the finally if the reader stops half-way
-      const next = await openNoFollow(path);
-      // Ours may have had a last entry written between our read and its rename.
-      if (current) yield* finish(current);
-      current = undefined;
-      for (const f of newer) yield* finish(f);
-      current = next;
+      } else if (ino !== undefined) {
+        // Rotated. The files renamed after ours are newer: those first, oldest first, then the
+        // new one. If ours is gone (rotated out), every rotated file is newer.
+        const next = await snapshot(path, newest, pollMs);
+        files.push(...next.rotated); // closed by the finally if the reader stops half-way
+        // Ours may have had a last entry written between our read and its rename.
+        if (current) yield* finish(current);
+        current = undefined;
+        for (const f of next.rotated) yield* finish(f);
+        current = next.current;
+        newest = (current ?? next.rotated.at(-1))?.ino ?? newest;
+        if (stop && current) yield* readOn(current);
+      } // else: between the rename and the new file; the next round finds it
+      if (stop) return;
     }
   } finally {
     for (const f of files) await f.fh.close().catch(() => {});
