@@ -12,10 +12,11 @@ describe("parseOutput: what a stdio string names", () => {
   });
 
   test("binary:// passes the query as arguments, as containerd's shims do", () => {
-    assert.deepEqual(parseOutput("binary:///usr/bin/logger?id=c1&debug"), {
+    // Each key once with its first value; a key without one gets "" (containerd 1.6: Query()).
+    assert.deepEqual(parseOutput("binary:///usr/bin/logger?id=c1&debug&id=c2&path=%2Fv%20x"), {
       kind: "binary",
       path: "/usr/bin/logger",
-      args: ["id", "c1", "debug"],
+      args: ["id", "c1", "debug", "", "path", "/v x"],
     });
   });
 

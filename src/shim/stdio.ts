@@ -53,9 +53,10 @@ export function parseOutput(uri: string): OutputTarget {
     case "file:":
       return { kind: "file", path };
     case "binary:": {
-      // containerd passes the query's keys and values as arguments: ?a=b → a b.
+      // containerd passes each key of the query and its first value as arguments, an empty value
+      // too: ?a=b&c&a=d → a b c "" (in Go's map order, which is random: loggers parse pairs).
       const args: string[] = [];
-      for (const [k, v] of u.searchParams) args.push(k, ...(v === "" ? [] : [v]));
+      for (const k of new Set(u.searchParams.keys())) args.push(k, u.searchParams.get(k) ?? "");
       return { kind: "binary", path, args };
     }
     default:
@@ -327,7 +328,8 @@ function openStdinFifo(path: string, owned: number[]): number {
 async function startLogger(t: { path: string; args: string[] }, ctx: IoContext): Promise<ChildProcess> {
   const child = spawn(t.path, t.args, {
     stdio: ["ignore", "ignore", "ignore", "pipe", "pipe", "pipe"],
-    env: { ...process.env, CONTAINER_ID: ctx.containerId, CONTAINER_NAMESPACE: ctx.namespace },
+    // Only these two, as containerd's shims give it: nothing of the shim's own environment.
+    env: { CONTAINER_ID: ctx.containerId, CONTAINER_NAMESPACE: ctx.namespace },
     detached: false,
   });
   const ready = (child.stdio as unknown as net.Socket[])[5]!;

@@ -163,7 +163,7 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     // Ready once fd 5 is closed; then copy stdout and stderr to one file, with the container's id.
     writeFileSync(
       logger,
-      `#!/bin/sh\nexec 5>&-\n{ echo "id=$CONTAINER_ID ns=$CONTAINER_NAMESPACE"; cat <&3; cat <&4; } > ${out}\n`,
+      `#!/bin/sh\nexec 5>&-\n/usr/bin/env > ${out}.env\n{ echo "id=$CONTAINER_ID ns=$CONTAINER_NAMESPACE"; cat <&3; cat <&4; } > ${out}\n`,
       { mode: 0o755 },
     );
     ok(
@@ -184,6 +184,12 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(readFileSync(out, "utf8"), "id=logged ns=default\nto-stdout\nto-stderr\n");
+    // Its environment is the two variables containerd's shims give (sh adds PWD), none of the shim's.
+    const env = readFileSync(`${out}.env`, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("=")[0]);
+    assert.deepEqual(env.filter((k) => k !== "PWD").sort(), ["CONTAINER_ID", "CONTAINER_NAMESPACE"]);
 
     const file = join(d.dir, "logs", "appended.log");
     for (const word of ["one", "two"]) {
