@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { JsonLogReader, JsonLogWriter, MAX_LINE_BYTES, nanoTime, parseEntry, readTail } from "./json-log.ts";
+import { JsonLogReader, JsonLogWriter, MAX_LINE_BYTES, nanoTime, openTail, parseEntry } from "./json-log.ts";
 
 const dirs: string[] = [];
 after(() => {
@@ -46,13 +46,23 @@ test("reading: tail, growth, torn and foreign lines skipped", () => {
   const w = new JsonLogWriter(path);
   for (let i = 0; i < 10; i++) w.write(i % 2 ? "stderr" : "stdout", Buffer.from(`line ${i}\n`));
   appendFileSync(path, 'not json\n{"log":1}\n');
-  const { entries, reader } = readTail(path, 3);
+  const all = (r: ReturnType<typeof openTail>) => {
+    const out = [];
+    for (let b = r.readNew(); b.length > 0; b = r.readNew()) out.push(...b);
+    return out;
+  };
+  const reader = openTail(path, 3);
   assert.deepEqual(
-    entries.map((e) => e.log.toString()),
+    all(reader).map((e) => e.log.toString()),
     ["line 7\n", "line 8\n", "line 9\n"],
   );
-  assert.deepEqual(readTail(path, undefined).entries.length, 10);
-  assert.deepEqual(readTail(path, 0).entries, []);
+  assert.equal(all(openTail(path, undefined)).length, 10);
+  assert.deepEqual(all(openTail(path, 0)), []);
+  assert.equal(all(openTail(path, 1000)).length, 10);
+  // Read in small steps, a skip that ends inside a step keeps the rest of it.
+  const small = new JsonLogReader(path);
+  small.skip(4);
+  assert.deepEqual(small.readNew(200)[0]?.log.toString(), "line 4\n");
   // A line being written is read once it is whole.
   appendFileSync(path, '{"log":"late\\n","stream":"stdout",');
   assert.deepEqual(reader.readNew(), []);

@@ -97,13 +97,34 @@ export class JsonLogReader {
   readonly path: string;
   #offset = 0;
   #carry = Buffer.alloc(0);
+  /** Entries read by skip() past what it skipped, given out by the next readNew(). */
+  #pending: LogEntry[] = [];
 
   constructor(path: string) {
     this.path = path;
   }
 
-  /** The entries written since the last call (none when the file is missing). */
+  /** Passes over the next `n` entries (read in bounded steps, none kept). */
+  skip(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const batch = this.readNew();
+      if (batch.length === 0) return;
+      if (batch.length > left) this.#pending = batch.slice(left);
+      left -= Math.min(left, batch.length);
+    }
+  }
+
+  /**
+   * The entries written since the last call, at most about `maxBytes` of the file's at a time
+   * (call again until it answers none); none when the file is missing.
+   */
   readNew(maxBytes = 4 << 20): LogEntry[] {
+    if (this.#pending.length > 0) {
+      const p = this.#pending;
+      this.#pending = [];
+      return p;
+    }
     let fd: number;
     try {
       fd = openSync(this.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -138,15 +159,16 @@ export class JsonLogReader {
   }
 }
 
-/** Every entry of the log, or its last `tail` (memory: what is kept, read in bounded steps). */
-export function readTail(path: string, tail: number | undefined): { entries: LogEntry[]; reader: JsonLogReader } {
+/**
+ * A reader of the log from its last `tail` entries (all with none): the entries are counted first,
+ * in bounded steps, so no more than a step's worth is ever held, however long the log.
+ */
+export function openTail(path: string, tail: number | undefined): JsonLogReader {
   const reader = new JsonLogReader(path);
-  let kept: LogEntry[] = [];
-  for (;;) {
-    const batch = reader.readNew();
-    if (batch.length === 0) break;
-    kept.push(...batch);
-    if (tail !== undefined && kept.length > tail) kept = kept.slice(kept.length - tail);
-  }
-  return { entries: kept, reader };
+  if (tail === undefined) return reader;
+  const counter = new JsonLogReader(path);
+  let total = 0;
+  for (let batch = counter.readNew(); batch.length > 0; batch = counter.readNew()) total += batch.length;
+  reader.skip(Math.max(0, total - tail));
+  return reader;
 }

@@ -3,6 +3,7 @@
 // shapes and statuses. docker CLI 28's `docker run` calls create → attach → wait
 // (condition next-exit, or removed with --rm) → start → resize; wait answers its headers at
 // once and its body at the exit, since the CLI starts the container only once wait has answered.
+import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { RE2JS } from "re2js";
 import { InvalidArgumentError } from "../../common/errors.ts";
@@ -11,7 +12,7 @@ import { MULTIPLEXED_STREAM, RAW_STREAM } from "../api/hijack.ts";
 import { parseFilters, queryBool, queryInt } from "../api/query.ts";
 import type { ApiServer, Reply } from "../api/server.ts";
 import { encodeFrame, STDERR, STDOUT } from "../api/stdcopy.ts";
-import { type JsonLogReader, type LogEntry, type LogStream, readTail } from "./json-log.ts";
+import { type JsonLogReader, type LogEntry, type LogStream, openTail } from "./json-log.ts";
 import type { ContainerManager, WaitCondition } from "./manager.ts";
 import { checkListFilters, inspectBody, LIST_FILTERS, listEntry, matchesFilters } from "./views.ts";
 
@@ -176,7 +177,7 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     return { status: 200, text: "" };
   });
 
-  api.route("POST", "/containers/{name}/attach", (ctx) => {
+  api.route("POST", "/containers/{name}/attach", async (ctx) => {
     const r = m.get(ctx.params.name!);
     const q = ctx.query;
     const want = { stdin: queryBool(q, "stdin"), stdout: queryBool(q, "stdout"), stderr: queryBool(q, "stderr") };
@@ -184,7 +185,8 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     const sock = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     const send = sender(sock, tty);
     if (queryBool(q, "logs")) {
-      for (const e of readTail(r.LogPath, undefined).entries) if (want[e.stream]) send(e.stream, e.log);
+      const reader = openTail(r.LogPath, undefined);
+      await replay(reader, sock, tty, (e) => (want[e.stream] ? e.log : undefined));
     }
     if (!queryBool(q, "stream")) {
       sock.end();
@@ -223,36 +225,57 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     const res = ctx.res;
     res.writeHead(200, { "Content-Type": r.Config.Tty ? RAW_STREAM : MULTIPLEXED_STREAM });
     res.flushHeaders();
-    const send = sender(res as unknown as Duplex, r.Config.Tty);
-    const keep = (e: LogEntry) => {
-      if (!want[e.stream]) return false;
+    const pick = (e: LogEntry) => {
+      if (!want[e.stream]) return undefined;
       const t = Date.parse(e.time);
-      return (since === undefined || t >= since) && (until === undefined || t <= until);
+      if ((since !== undefined && t < since) || (until !== undefined && t > until)) return undefined;
+      return entryBytes(e, timestamps);
     };
-    const { entries, reader } = readTail(r.LogPath, tail);
-    for (const e of entries) if (keep(e)) send(e.stream, entryBytes(e, timestamps));
-    if (follow && (until === undefined || until > Date.now()))
-      await followLog(reader, r.ID, m, res, (e) => {
-        if (keep(e)) send(e.stream, entryBytes(e, timestamps));
-      });
+    const reader = openTail(r.LogPath, tail);
+    await replay(reader, res, r.Config.Tty, pick);
+    if (follow && (until === undefined || until > Date.now())) {
+      for (;;) {
+        if (res.destroyed) break;
+        const running = m.isRunning(r.ID);
+        await replay(reader, res, r.Config.Tty, pick);
+        if (!running) break;
+        await sleep(FOLLOW_POLL_MS);
+      }
+    }
     if (!res.destroyed) res.end();
     return undefined;
   });
 }
 
-/** New lines of the log as they come, until the container stops or the client goes. */
-async function followLog(
+/**
+ * Everything `reader` has now, written to a client at the client's pace (a log is berthd's own
+ * file: nothing blocks a container while this waits), a step at a time so memory stays bounded.
+ */
+async function replay(
   reader: JsonLogReader,
-  id: string,
-  m: ContainerManager,
-  res: { destroyed: boolean },
-  emit: (e: LogEntry) => void,
+  out: Duplex | ServerResponse,
+  tty: boolean,
+  pick: (e: LogEntry) => Buffer | undefined,
 ): Promise<void> {
-  for (;;) {
-    if (res.destroyed) return;
-    const running = m.isRunning(id);
-    for (const e of reader.readNew()) emit(e);
-    if (!running) return;
-    await sleep(FOLLOW_POLL_MS);
+  for (let batch = reader.readNew(); batch.length > 0; batch = reader.readNew()) {
+    for (const e of batch) {
+      const data = pick(e);
+      if (data === undefined) continue;
+      if (out.destroyed) return;
+      const ok = out.write(tty ? data : encodeFrame(e.stream === "stdout" ? STDOUT : STDERR, data));
+      if (!ok) await drained(out);
+    }
   }
+}
+
+function drained(out: Duplex | ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      resolve();
+    };
+    out.once("drain", done);
+    out.once("close", done);
+  });
 }
