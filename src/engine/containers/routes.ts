@@ -95,12 +95,21 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     const filters = parseFilters(q.get("filters"), LIST_FILTERS);
     checkListFilters(filters);
     const limit = queryInt(q, "limit", { min: -1, max: 1_000_000 }, -1);
-    const all = queryBool(q, "all") || limit > 0 || filters.has("status") || filters.has("exited");
+    // before/since name a container: those made before (after) it, stopped ones included (dockerd).
+    const createdOf = (key: string) => {
+      const ref = filters.get(key)?.[0];
+      return ref === undefined ? undefined : Date.parse(m.get(ref).Created);
+    };
+    const before = createdOf("before");
+    const since = createdOf("since");
+    const all = queryBool(q, "all") || limit > 0 || ["status", "exited", "before", "since"].some((k) => filters.has(k));
     const now = Date.now();
     let list = m
       .all()
       .filter((r) => all || r.State.Running)
       .filter((r) => matchesFilters(r, filters, names))
+      .filter((r) => before === undefined || Date.parse(r.Created) < before)
+      .filter((r) => since === undefined || Date.parse(r.Created) > since)
       .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     if (limit > 0) list = list.slice(0, limit);
     return { json: list.map((r) => listEntry(r, now)) };

@@ -375,6 +375,10 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.deepEqual(await names("label=tier=db"), ["beta"]);
     assert.deepEqual(await names(`id=${a.slice(0, 8)}`), ["alpha"]);
     assert.deepEqual(await names("exited=2"), ["gamma"]);
+    // alpha, beta, gamma were made in that order.
+    assert.deepEqual(await names("before=gamma"), ["alpha", "beta"]);
+    assert.deepEqual(await names("since=alpha"), ["beta", "gamma"]);
+    assert.deepEqual(await names("since=alpha", "before=gamma"), ["beta"]);
     const badFilter = await docker(["ps", "--filter", "status=sleepy"]);
     assert.notEqual(badFilter.status, 0);
     assert.match(badFilter.stderr, /invalid filter 'status=sleepy'/);
