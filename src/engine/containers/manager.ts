@@ -179,8 +179,18 @@ export class ContainerManager {
 
   /** Loads the records on disk and subscribes to exits; then what ran is reconciled. */
   async open(): Promise<void> {
-    for (const record of this.#store.loadAll((id, why) => this.#log.warn("container record skipped", { id, why }))) {
-      this.#names.reserve(record.Name, record.ID);
+    const records = this.#store
+      .loadAll((id, why) => this.#log.warn("container record skipped", { id, why }))
+      // The oldest record holds a name two claim; the same everywhere, whatever the dir order.
+      .sort((a, b) => a.Created.localeCompare(b.Created) || a.ID.localeCompare(b.ID));
+    for (const record of records) {
+      try {
+        this.#names.reserve(record.Name, record.ID);
+      } catch (err) {
+        // Two records with one name (a damaged data root): the second is left out, not fatal.
+        this.#log.warn("container record skipped", { id: record.ID, why: errorMessage(err) });
+        continue;
+      }
       this.#live.set(record.ID, newLive(record));
     }
     // Fifos of containers that are not running any more (berthd went away before their exit).

@@ -7,7 +7,7 @@
 // mounts, no cgroups, no processes.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -563,8 +563,23 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     ids.push(runner, quitter);
     const pid = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "runner"])).Pid;
     assert.equal(await d.stop(), 0);
+    // A damaged data root meanwhile: a record claiming runner's name under another id, and one
+    // that is no record. Both are skipped at start-up; berthd starts.
+    const containersDir = join(d.dataRoot, "containers");
+    const twin = "f".repeat(64);
+    const junk = "e".repeat(64);
+    const record = JSON.parse(readFileSync(join(containersDir, runner, "config.v2.json"), "utf8"));
+    mkdirSync(join(containersDir, twin));
+    writeFileSync(join(containersDir, twin, "config.v2.json"), JSON.stringify({ ...record, ID: twin }));
+    mkdirSync(join(containersDir, junk));
+    writeFileSync(join(containersDir, junk, "config.v2.json"), "{");
     await sleep(3_000);
     await d.start();
+    assert.match(await d.log(), /container record skipped.*eeeeeeee/);
+    rmSync(join(containersDir, twin), { recursive: true });
+    rmSync(join(containersDir, junk), { recursive: true });
+    const listed = (await ok(["ps", "-a", "--format", "{{.ID}}"])).split("\n").filter(Boolean).sort();
+    assert.deepEqual(listed, [runner.slice(0, 12), quitter.slice(0, 12)].sort(), "the twin is not served");
     const r = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", "runner"]));
     assert.equal(r.Status, "running");
     assert.equal(r.Pid, pid);
