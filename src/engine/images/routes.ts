@@ -9,6 +9,7 @@ import { capBytes } from "../../oci/size-limits.ts";
 import { ApiError } from "../api/api-errors.ts";
 import { parseFilters, queryBool } from "../api/query.ts";
 import type { ApiServer, RequestContext } from "../api/server.ts";
+import { MAX_CHANGE_CHARS } from "./changes.ts";
 import { LIST_FILTERS, PRUNE_FILTERS } from "./filters.ts";
 import { errorMessageLine, type JsonMessage, PullMessages, PushMessages } from "./pull-progress.ts";
 import { familiarName, parseImageRef } from "./reference.ts";
@@ -130,8 +131,7 @@ export function addImageRoutes(api: ApiServer, images: ImageService): void {
   });
 
   api.route("POST", "/images/create", async (ctx) => {
-    if (ctx.query.get("fromSrc") !== null)
-      throw new NotImplementedError("docker import is not implemented by berthd yet");
+    if (ctx.query.get("fromSrc") !== null) return importTar(ctx, images);
     const from = ctx.query.get("fromImage") ?? "";
     const tag = ctx.query.get("tag") ?? "";
     if (from.length > MAX_NAME || tag.length > MAX_NAME) throw new ApiError(400, "invalid reference format");
@@ -202,6 +202,35 @@ export function addImageRoutes(api: ApiServer, images: ImageService): void {
   };
   api.route("GET", "/images/get", (ctx) => save(ctx, ctx.query.getAll("names")));
   api.route("GET", "/images/{name:*}/get", (ctx) => save(ctx, [name(ctx)]));
+}
+
+/** POST /images/create?fromSrc=-: `docker import`; the answer is the new image's id as a status. */
+async function importTar(ctx: RequestContext, images: ImageService) {
+  if (ctx.query.get("fromSrc") !== "-") {
+    // Fetching a URL would send traffic wherever the caller names.
+    throw new NotImplementedError("docker import from a URL is not supported by berthd: import a file or stdin");
+  }
+  const repo = ctx.query.get("repo") ?? "";
+  const tag = ctx.query.get("tag") ?? "";
+  const message = ctx.query.get("message") ?? "";
+  if (repo.length > MAX_NAME || tag.length > MAX_NAME || message.length > MAX_CHANGE_CHARS)
+    throw new ApiError(400, "invalid reference format");
+  const ref = repo === "" ? undefined : parseImageRef(tag === "" ? repo : `${repo}:${tag}`);
+  const platformRaw = ctx.query.get("platform") ?? "";
+  const body = ctx.req.pipe(
+    capBytes(MAX_LOAD_BYTES, () => new ApiError(413, `request body too large: the limit is ${MAX_LOAD_BYTES} bytes`)),
+  );
+  ctx.req.once("error", (err) => body.destroy(err));
+  const id = await images.importTar(body, {
+    ...(ref ? { ref } : {}),
+    changes: ctx.query.getAll("changes"),
+    message,
+    ...(platformRaw ? { platform: platformRaw.slice(0, 128) } : {}),
+  });
+  const stream = new JsonStream(ctx.res);
+  stream.write({ status: id });
+  stream.end();
+  return undefined;
 }
 
 /** A failed pull in dockerd's words where it has them. */

@@ -11,6 +11,7 @@ import { transferPull } from "../../client/transfer.ts";
 import { BerthError, errorMessage, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { chainIds } from "../../oci/image/identity.ts";
+import { hostPlatform, parsePlatform } from "../../oci/image/platforms.ts";
 import { RegistryClient } from "../../oci/registry/registry-client.ts";
 import { exportImages, importImages } from "../../oci/transfer/archive.ts";
 import type { BlobDescriptor, ContainerdPorts } from "../../oci/transfer/ports.ts";
@@ -19,6 +20,7 @@ import { pull } from "../../oci/transfer/pull.ts";
 import { push } from "../../oci/transfer/push.ts";
 import { unpackLayers } from "../../oci/transfer/unpack.ts";
 import type { Filters } from "../api/query.ts";
+import { applyChanges } from "./changes.ts";
 import { imageFilter } from "./filters.ts";
 import { configFacts, groupImages, type Image, type ImageRecord, imageSize, type ResolvedTarget } from "./image.ts";
 import {
@@ -31,6 +33,7 @@ import {
 } from "./reference.ts";
 import type { RegistryAuth } from "./registry-auth.ts";
 import { planRemove, type RemoveRef, removeAnswer } from "./remove.ts";
+import { importRootfs } from "./rootfs-import.ts";
 import { type ImageUsers, NO_USERS } from "./users.ts";
 
 export interface ImageServiceOptions {
@@ -378,6 +381,43 @@ export class ImageService {
       if (after) await this.#keepLosers(before, ref.name, after.id);
     }
     return { digest, upToDate: had === digest };
+  }
+
+  /**
+   * POST /images/create?fromSrc=-: a filesystem tar as a one-layer image, with --change and -m,
+   * unpacked and named `ref` (none: it stays dangling). Returns the image id.
+   */
+  async importTar(
+    input: Readable,
+    opts: { ref?: ImageRef; changes: string[]; message: string; platform?: string },
+  ): Promise<string> {
+    const config = applyChanges({}, opts.changes);
+    const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+    const before = await this.list();
+    const ports = this.#ports();
+    let imported: Awaited<ReturnType<typeof importRootfs>>;
+    try {
+      imported = await importRootfs(ports, input, {
+        config,
+        message: opts.message,
+        platform,
+        ...(this.#spoolDir ? { spoolDir: this.#spoolDir } : {}),
+      });
+    } catch (err) {
+      throw archiveError(err);
+    }
+    try {
+      try {
+        await this.#unpack(ports, [imported.layer], [imported.diffId], imported.configDigest);
+      } catch (err) {
+        throw archiveError(err);
+      }
+      const name = opts.ref?.name ?? `${DANGLING_PREFIX}${imported.manifest.digest}`;
+      await this.#setName(before, name, imported.manifest, imported.configDigest);
+    } finally {
+      await ports.leases.release(imported.lease);
+    }
+    return imported.configDigest;
   }
 
   /**

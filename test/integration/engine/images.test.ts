@@ -12,8 +12,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { gzipLayer, rawTar } from "../../fixtures/layer-tar.ts";
-import { tarDirectory, writeImageArchive, writeOciLayout } from "../../fixtures/oci-image.ts";
+import { tarDirectory, writeImageArchive, writeOciLayout, writeRootfsTar } from "../../fixtures/oci-image.ts";
 import { type Berthd, newBerthd } from "../../helpers/berthd.ts";
 import { publishImage, startFakeRegistry } from "../../helpers/fake-registry.ts";
 import { type LocalRegistry, REGISTRY_BINARY, seedImage, startRegistry } from "../../helpers/local-registry.ts";
@@ -209,6 +210,57 @@ describe("docker images against berthd", { skip: isRoot ? false : "berthd runs a
     await ok(["image", "prune", "-f"]);
     assert.equal(JSON.parse(await ok(["image", "inspect", "busybox"]))[0].Id, configDigest);
     assert.equal((await listed()).length, 1);
+  });
+
+  test("docker import: a rootfs tar (plain or gzip) with --change and -m becomes a runnable image", async () => {
+    const plain = join(d.dir, "rootfs.tar");
+    await writeRootfsTar(plain);
+    const gz = join(d.dir, "rootfs.tar.gz");
+    writeFileSync(gz, gzipSync(readFileSync(plain)));
+    const out = await ok([
+      "import",
+      "--change",
+      'CMD ["echo", "imported"]',
+      "--change",
+      "ENV MODE=imp",
+      "-m",
+      "from a tar",
+      plain,
+      "imp:1",
+    ]);
+    const id = out.trim();
+    assert.match(id, /^sha256:[a-f0-9]{64}$/);
+    const inspect = JSON.parse(await ok(["image", "inspect", "imp:1"]))[0];
+    assert.equal(inspect.Id, id);
+    assert.equal(inspect.Comment, "from a tar");
+    assert.deepEqual(inspect.Config.Cmd, ["echo", "imported"]);
+    assert.deepEqual(inspect.Config.Env, ["MODE=imp"]);
+    assert.equal(inspect.RootFS.Layers.length, 1);
+    assert.equal(await ok(["run", "--rm", "imp:1"]), "imported\n");
+    assert.equal(await ok(["run", "--rm", "imp:1", "sh", "-c", "echo $MODE"]), "imp\n");
+    // gzip: the same layer, the same diff_id.
+    await ok(["import", gz, "imp:2"]);
+    const again = JSON.parse(await ok(["image", "inspect", "imp:2"]))[0];
+    assert.deepEqual(again.RootFS.Layers, inspect.RootFS.Layers);
+    // Refusals, nothing recorded.
+    const before = await tags();
+    const notTar = await d.http("POST", "/images/create?fromSrc=-&repo=bad:1", Buffer.from("plain text, not a tar"));
+    assert.equal(notTar.status, 400, notTar.body);
+    assert.match(JSON.parse(notTar.body).message, /not a tar archive/);
+    const badChange = await d.http(
+      "POST",
+      `/images/create?fromSrc=-&repo=bad:2&changes=${encodeURIComponent("RUN rm -rf /")}`,
+      readFileSync(plain),
+    );
+    assert.equal(badChange.status, 400, badChange.body);
+    assert.match(JSON.parse(badChange.body).message, /RUN is not a valid change command/);
+    const url = await d.http(
+      "POST",
+      `/images/create?fromSrc=${encodeURIComponent("http://203.0.113.1/x.tar")}&repo=bad:3`,
+    );
+    assert.equal(url.status, 501, url.body);
+    assert.deepEqual(await tags(), before);
+    await ok(["rmi", "imp:1", "imp:2"]);
   });
 
   test("hostile archives: refused with a clear message, nothing imported", async () => {
