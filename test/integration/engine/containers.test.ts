@@ -108,6 +108,25 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     await d?.cleanup();
   });
 
+  /** A shell command (the docker CLI) in a pseudo-terminal of script(1)'s, its output as it comes. */
+  const inTerminal = (cmd: string) => {
+    const child = spawn("script", ["-qefc", cmd, "/dev/null"], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
+    });
+    const result = outputOf(child);
+    let text = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      text += b.toString();
+    });
+    const seen = () => text;
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(text); i++) await sleep(50);
+      assert.match(text, re);
+    };
+    return { child, result, seen, waitFor };
+  };
+
   /** `docker run` with a --cidfile, so the test knows the id of a container that removed itself. */
   let runs = 0;
   const run = async (args: string[]) => {
@@ -432,26 +451,14 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
   test("docker run -it busybox sh through a pseudo-terminal: raw attach, resize seen inside, exit code", async () => {
     const cidfile = join(d.dir, "cid-tty");
     const cmd = `stty cols 77 rows 23; ${DOCKER_CLI_28} -H unix://${d.socket} run -it --rm --cidfile ${cidfile} busybox sh`;
-    const child = spawn("script", ["-qefc", cmd, "/dev/null"], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
-    });
-    const result = outputOf(child);
-    let seen = "";
-    child.stdout!.on("data", (b: Buffer) => {
-      seen += b.toString();
-    });
-    const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 200 && !re.test(seen); i++) await sleep(50);
-      assert.match(seen, re);
-    };
+    const { child, result, seen, waitFor } = inTerminal(cmd);
     await waitFor(/# /);
     // The CLI resizes right after the start, racing the shell's prompt: asked until it shows.
-    for (let i = 0; i < 20 && !/\r\n23 77\r\n/.test(seen); i++) {
+    for (let i = 0; i < 20 && !/\r\n23 77\r\n/.test(seen()); i++) {
       child.stdin!.write("stty size\r");
       await sleep(250);
     }
-    assert.match(seen, /\r\n23 77\r\n/, "the terminal's size reached the container");
+    assert.match(seen(), /\r\n23 77\r\n/, "the terminal's size reached the container");
     child.stdin!.write("tty; echo $((6*7))\r");
     await waitFor(/42\r\n/);
     child.stdin!.write("exit 5\r");
@@ -465,16 +472,8 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
   test("docker run -it, then ctrl-p ctrl-q: the CLI detaches and the container runs on", async () => {
     const cidfile = join(d.dir, "cid-detach");
     const cmd = `${DOCKER_CLI_28} -H unix://${d.socket} run -it --cidfile ${cidfile} busybox sh`;
-    const child = spawn("script", ["-qefc", cmd, "/dev/null"], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, DOCKER_CONFIG: join(d.dir, "client-config") },
-    });
-    const result = outputOf(child);
-    let seen = "";
-    child.stdout!.on("data", (b: Buffer) => {
-      seen += b.toString();
-    });
-    for (let i = 0; i < 200 && !/# /.test(seen); i++) await sleep(50);
+    const { child, result, waitFor } = inTerminal(cmd);
+    await waitFor(/# /);
     child.stdin!.write("\x10\x11");
     const r = await result;
     assert.equal(r.status, 0, r.stdout + r.stderr);
