@@ -188,15 +188,19 @@ export class ImageService {
     await this.#setName(images, target.name, rec.target, image.id);
   }
 
-  /** DELETE /images/{name}: dockerd's answer entries. */
-  async remove(s: string, opts: { force: boolean }): Promise<Record<string, string>[]> {
-    const { image, ref } = await this.find(s);
-    const users = this.#users.usersOf({
+  /** The containers made from `image` (by its id, its manifest or any record's target). */
+  #usersOf(image: Image) {
+    return this.#users.usersOf({
       id: image.id,
       targets: [...new Set([image.manifestDigest, ...image.records.map((r) => r.target.digest)])],
       names: image.names,
     });
-    const plan = planRemove(image, ref, users, opts.force);
+  }
+
+  /** DELETE /images/{name}: dockerd's answer entries. */
+  async remove(s: string, opts: { force: boolean }): Promise<Record<string, string>[]> {
+    const { image, ref } = await this.find(s);
+    const plan = planRemove(image, ref, this.#usersOf(image), opts.force);
     const ports = this.#ports();
     if (plan.keepDangling) {
       const t = image.records[0]!.target;
@@ -216,12 +220,7 @@ export class ImageService {
     let reclaimed = 0;
     const ports = this.#ports();
     for (const image of images) {
-      const users = this.#users.usersOf({
-        id: image.id,
-        targets: [image.manifestDigest, ...image.records.map((r) => r.target.digest)],
-        names: image.names,
-      });
-      if (users.length > 0) continue;
+      if (this.#usersOf(image).length > 0) continue;
       for (const r of image.records) await ports.images.delete(r.name);
       deleted.push(...image.names.map((n) => ({ Untagged: familiarName(n) })), { Deleted: image.id });
       reclaimed += imageSize(image);
