@@ -535,6 +535,30 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.match(JSON.parse(ambiguous.body).message, /multiple IDs found with provided prefix/);
     const notModified = await d.http("POST", `/containers/${made[0]}/stop`);
     assert.equal(notModified.status, 304);
+    assert.equal(notModified.body, "", "a 304 has no body");
+    // Parameters out of their bounds or kinds: 400 naming what is wrong; nothing happens.
+    const c = made[0]!;
+    const refusals: [string, string, RegExp][] = [
+      ["POST", `/containers/${c}/wait?condition=whenever`, /invalid condition/],
+      ["POST", `/containers/${c}/kill?signal=SIGNOPE`, /Invalid signal: SIGNOPE/],
+      ["POST", `/containers/${c}/stop?t=abc`, /t/],
+      ["POST", `/containers/${c}/resize?h=70000&w=10`, /h/],
+      ["GET", `/containers/${c}/logs`, /you must choose at least one stream/],
+      ["GET", `/containers/${c}/logs?stdout=1&tail=-5`, /tail/],
+      ["GET", `/containers/${c}/logs?stdout=1&since=yesterday`, /since/],
+      ["GET", `/containers/json?filters=${encodeURIComponent('{"volume":["x"]}')}`, /invalid filter 'volume'/],
+      ["GET", `/containers/json?filters=${encodeURIComponent('{"status":')}`, /invalid filters/],
+      ["POST", `/containers/${c}/rename?name=a/b`, /Invalid container name/],
+      ["POST", `/containers/${c}/rename`, /Neither old nor new names may be empty/],
+      ["GET", `/containers/${c}/top?ps_args=${encodeURIComponent("-ef; id")}`, /.+/],
+    ];
+    for (const [method, path, message] of refusals) {
+      const r = await d.http(method, path);
+      assert.ok(r.status === 400 || r.status === 409, `${method} ${path}: ${r.status} ${r.body}`);
+      assert.match(JSON.parse(r.body).message, message, path);
+    }
+    assert.equal((await d.http("POST", "/containers/nope/attach?stream=1&stdout=1")).status, 404);
+    assert.equal((await d.http("POST", `/containers/${c}/resize?h=10&w=10`)).status, 409, "not running");
     for (const id of made) assert.equal((await d.http("DELETE", `/containers/${id}`)).status, 204);
     assertNothingLeft(d, ids);
   });
