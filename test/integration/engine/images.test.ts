@@ -1,10 +1,13 @@
 // berthd's images driven by the real docker CLI (dist/berthd.mjs with its own berth-containerd in
-// private dirs): docker load of the busybox fixture archive, images, inspect, tag, rmi (untag,
-// the multiple-repositories conflict, -f, in use by a container), history, save | load with the
-// same id, pull from a local registry on loopback (progress reaching the CLI, credentials from the
-// CLI's config as X-Registry-Auth, a missing image in dockerd's words), search offline; hostile
-// archives (path traversal, symlinked files, a missing file, an oversized manifest.json) and
-// hostile requests refused with nothing imported.
+// private dirs; CLI 28, or BERTH_DOCKER_CLI=/usr/bin/docker for Debian's 20.10): docker load of
+// the busybox fixture archive, images, inspect, tag, rmi (untag, the multiple-repositories
+// conflict, -f, in use by a container), history, save | load with the same id, several images in
+// one archive, an OCI layout alone, dangling images and prune, import with --change, pull from a
+// local registry on loopback (progress on the wire and in the CLI, credentials from the CLI's
+// config as X-Registry-Auth, by digest, a lost layer, a missing image in dockerd's words, docker
+// run pulling), push, a client gone mid-pull or mid-load, search offline; hostile archives (path
+// traversal, symlinked files, a missing file, an oversized manifest.json, a layer unlike its
+// diff_id) and hostile requests refused with nothing imported; and berthd on Debian's containerd.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
