@@ -12,6 +12,7 @@ import { MULTIPLEXED_STREAM, RAW_STREAM } from "../api/hijack.ts";
 import { parseFilters, queryBool, queryInt } from "../api/query.ts";
 import type { ApiServer, Reply } from "../api/server.ts";
 import { encodeFrame, STDERR, STDOUT } from "../api/stdcopy.ts";
+import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "./detach-keys.ts";
 import { type JsonLogReader, type LogEntry, type LogStream, openTail } from "./json-log.ts";
 import type { ContainerManager, WaitCondition } from "./manager.ts";
 import { checkListFilters, inspectBody, LIST_FILTERS, listEntry, matchesFilters } from "./views.ts";
@@ -191,6 +192,7 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     const q = ctx.query;
     const want = { stdin: queryBool(q, "stdin"), stdout: queryBool(q, "stdout"), stderr: queryBool(q, "stderr") };
     const tty = r.Config.Tty;
+    const detachKeys = parseDetachKeys(q.get("detachKeys") || DEFAULT_DETACH_KEYS);
     const sock = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     const send = sender(sock, tty);
     if (queryBool(q, "logs")) {
@@ -210,8 +212,22 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     });
     sock.once("close", detach);
     if (want.stdin) {
-      sock.on("data", (d: Buffer) => m.writeStdin(r.ID, d));
-      sock.once("end", () => void m.closeStdin(r.ID));
+      const scanner = new DetachScanner(detachKeys);
+      let detached = false;
+      sock.on("data", (d: Buffer) => {
+        if (detached) return;
+        const { data, detached: now } = scanner.push(d);
+        if (data.length > 0) m.writeStdin(r.ID, data);
+        if (now) {
+          // The client leaves; the container runs on with its stdin open.
+          detached = true;
+          detach();
+          sock.end();
+        }
+      });
+      sock.once("end", () => {
+        if (!detached) void m.closeStdin(r.ID);
+      });
     } else {
       sock.resume();
     }

@@ -486,6 +486,49 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assertNothingLeft(d, ids);
   });
 
+  test("detach keys for clients that do not watch for them: the attach ends, the container runs on", async () => {
+    const json = { "Content-Type": "application/json" };
+    const made = await d.http(
+      "POST",
+      "/containers/create",
+      JSON.stringify({ Image: "busybox", Cmd: ["sh"], Tty: true, OpenStdin: true }),
+      json,
+    );
+    assert.equal(made.status, 201, made.body);
+    const id = JSON.parse(made.body).Id as string;
+    ids.push(id);
+    assert.equal((await d.http("POST", `/containers/${id}/start`)).status, 204);
+    const bad = await d.http("POST", `/containers/${id}/attach?stream=1&stdin=1&detachKeys=ctrl-pp`);
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).message, /^Invalid detach keys \(ctrl-pp\) provided$/);
+    const sock = connect(d.socket);
+    let got = "";
+    let closed = false;
+    sock.on("data", (b: Buffer) => {
+      got += b.toString();
+    });
+    sock.on("close", () => {
+      closed = true;
+    });
+    sock.write(
+      `POST /containers/${id}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+    );
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 100 && !ok(); i++) await sleep(50);
+      assert.ok(ok(), `${what}: ${JSON.stringify(got)}`);
+    };
+    await until(() => got.startsWith("HTTP/1.1 101 UPGRADED"), "upgraded");
+    // ctrl-a alone is given on (the sequence broke), then the command runs.
+    sock.write("\x01echo marker$((1+1))\r");
+    await until(() => got.includes("marker2"), "the shell answered");
+    sock.write("\x01x");
+    await until(() => closed, "the attach ended");
+    const state = JSON.parse(await ok(["inspect", "--format", "{{json .State}}", id]));
+    assert.equal(state.Status, "running");
+    await ok(["rm", "-f", id]);
+    assertNothingLeft(d, ids);
+  });
+
   test("hostile requests: unknown ids 404, path tricks, ambiguous prefixes, bad bodies 400, bad names", async () => {
     const missing = await d.http("GET", "/containers/nope/json");
     assert.equal(missing.status, 404);
