@@ -1,8 +1,8 @@
 // Detach keys: a sequence a client attached with stdin types to leave the container running and
 // end its attach (docker's default ctrl-p,ctrl-q; ?detachKeys= on attach). docker CLI watches for
-// them itself and never sends them; other clients (docker-py, dockerode) rely on the daemon, so
-// the stream from the client is scanned here: bytes that begin the sequence are held back, given
-// on if the sequence breaks, and dropped if it completes.
+// them itself and never sends them; other clients may rely on the daemon, so the stream from the
+// client is scanned here: bytes that begin the sequence are held back, given on if the sequence
+// breaks, and dropped if it completes.
 import { InvalidArgumentError } from "../../common/errors.ts";
 
 export const DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q";
