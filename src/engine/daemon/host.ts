@@ -50,7 +50,7 @@ export function readHostFacts(): HostFacts {
   return {
     hostname: hostname(),
     kernelVersion: release(),
-    operatingSystem: os.PRETTY_NAME ?? "Linux",
+    operatingSystem: `${os.PRETTY_NAME ?? "Linux"}${isContainerized(readSmall("/proc/1/cgroup")) ? " (containerized)" : ""}`,
     osVersion: os.VERSION_ID ?? "",
     architecture: machine(),
     arch: GOARCH[arch()] ?? arch(),
@@ -65,6 +65,14 @@ export function readHostFacts(): HostFacts {
       bridgeNfIp6tables: sysctlOn("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
     }),
   };
+}
+
+/**
+ * Whether this machine's init runs in a container, by dockerd's rule: a line of /proc/1/cgroup
+ * whose path is neither "/" nor "/init.scope" (dockerd then says so after the OS's name).
+ */
+export function isContainerized(proc1Cgroup: string): boolean {
+  return proc1Cgroup.split("\n").some((l) => l !== "" && !l.endsWith(":/") && !l.endsWith(":/init.scope"));
 }
 
 /** A boolean sysctl: "1" is on; absent (the module not loaded) is off. */
