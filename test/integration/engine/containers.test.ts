@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { decodeFrames } from "../../../src/engine/api/stdcopy.ts";
 import { writeImageArchive } from "../../fixtures/oci-image.ts";
 import { outputOf } from "../../helpers/berth-containerd.ts";
-import { type Berthd, DOCKER_CLI_28, newBerthd } from "../../helpers/berthd.ts";
+import { type Berthd, DOCKER_CLI, newBerthd } from "../../helpers/berthd.ts";
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -425,7 +425,7 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
 
   test("docker run -i: stdin sent before the start and its end reach the process; large output arrives whole", async () => {
     const child = spawn(
-      DOCKER_CLI_28,
+      DOCKER_CLI,
       ["-H", `unix://${d.socket}`, "run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done >&2"],
       {
         stdio: ["pipe", "pipe", "pipe"],
@@ -450,7 +450,7 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
 
   test("docker run -it busybox sh through a pseudo-terminal: raw attach, resize seen inside, exit code", async () => {
     const cidfile = join(d.dir, "cid-tty");
-    const cmd = `stty cols 77 rows 23; ${DOCKER_CLI_28} -H unix://${d.socket} run -it --rm --cidfile ${cidfile} busybox sh`;
+    const cmd = `stty cols 77 rows 23; ${DOCKER_CLI} -H unix://${d.socket} run -it --rm --cidfile ${cidfile} busybox sh`;
     const { child, result, seen, waitFor } = inTerminal(cmd);
     await waitFor(/# /);
     // The CLI resizes right after the start, racing the shell's prompt: asked until it shows.
@@ -471,7 +471,7 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
 
   test("docker run -it, then ctrl-p ctrl-q: the CLI detaches and the container runs on", async () => {
     const cidfile = join(d.dir, "cid-detach");
-    const cmd = `${DOCKER_CLI_28} -H unix://${d.socket} run -it --cidfile ${cidfile} busybox sh`;
+    const cmd = `${DOCKER_CLI} -H unix://${d.socket} run -it --cidfile ${cidfile} busybox sh`;
     const { child, result, waitFor } = inTerminal(cmd);
     await waitFor(/# /);
     child.stdin!.write("\x10\x11");
