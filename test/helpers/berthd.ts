@@ -3,7 +3,7 @@
 // node:http requests pointed at it (docker CLI 28 where the machine has it, else Debian's 20.10). Several can run side by side; cleanup() stops the daemon,
 // kills whatever of it is left (a test that failed midway) and removes the dir.
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -167,14 +167,54 @@ export class Berthd {
 
   /** Stops berthd, kills whatever mentions the dir (its berth-containerd, shims), removes it. */
   async cleanup(): Promise<void> {
+    // berthd leaves containers running when it stops (live restore): a test that failed midway
+    // may have left some, which are removed first, while berthd still serves.
+    if (this.#child && this.#child.exitCode === null && this.#child.signalCode === null) {
+      const list = await this.http("GET", "/containers/json?all=1").catch(() => undefined);
+      const ids = list?.status === 200 ? (JSON.parse(list.body) as { Id: string }[]).map((c) => c.Id) : [];
+      for (const id of ids) await this.http("DELETE", `/containers/${id}?force=1`).catch(() => {});
+    }
     await this.stop();
     for (let i = 0; i < 50 && pidsMentioning(this.dir).length > 0; i++) {
       if (i === 10) for (const pid of pidsMentioning(this.dir)) tryKill(pid, "SIGTERM");
       if (i === 30) for (const pid of pidsMentioning(this.dir)) tryKill(pid, "SIGKILL");
       await sleep(100);
     }
+    // Whatever is still left there (berthd could not remove it): its processes (a keeper works in
+    // its bundle, a container's root is under the dir) are killed and its mounts undone, so the
+    // dir can go and nothing outlives the test.
+    for (const pid of pidsRootedIn(this.dir)) tryKill(pid, "SIGKILL");
+    await sleep(100);
+    for (const m of mountsUnder(this.dir).reverse()) {
+      await outputOf(spawn("umount", ["-l", m], { stdio: ["ignore", "pipe", "pipe"] })).catch(() => {});
+    }
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Processes whose working directory or root is below `dir`. */
+function pidsRootedIn(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    for (const link of ["cwd", "root"]) {
+      try {
+        if (readlinkSync(`/proc/${e}/${link}`).startsWith(`${dir}/`)) {
+          out.push(Number(e));
+          break;
+        }
+      } catch {}
+    }
+  }
+  return out;
+}
+
+/** Mount points below `dir`, in mount order. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .filter((m) => m.startsWith(`${dir}/`));
 }
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
