@@ -390,10 +390,20 @@ for (const [name, start] of daemons) {
         assert.equal((await tasks.wait("c-log")).exitStatus, 0);
         await tasks.delete("c-log");
         // The shim copies each stream into the file on its own: the last line may land a moment
-        // after the exit (seen with containerd-shim-runc-v2 on a loaded machine).
+        // after the exit.
         const lines = () => readFileSync(path, "utf8").split("\n").filter(Boolean).sort();
         for (let i = 0; i < 50 && lines().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-        assert.deepEqual(lines(), ["to-err", "to-out"]);
+        if (name === "berth-containerd") assert.deepEqual(lines(), ["to-err", "to-out"]);
+        else {
+          // containerd-shim-runc-v2 (1.6) sometimes loses the stderr line of a file:// log
+          // (stdout's line always lands; seen in about 1 run of 3 on a loaded machine): the
+          // reference's behaviour, recorded here rather than required of it.
+          assert.ok(lines().includes("to-out"), `${lines()}`);
+          assert.ok(
+            lines().every((l) => l === "to-out" || l === "to-err"),
+            `${lines()}`,
+          );
+        }
       } finally {
         await tasks.delete("c-log").catch(() => {});
         await rm(path, { force: true });
