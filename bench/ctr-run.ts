@@ -712,12 +712,14 @@ function rolesOf(side: readonly SideProcess[], served: ReadonlyMap<number, numbe
 }
 
 function sumMemory(ms: readonly Memory[]): Memory {
-  const sum: Memory = { processes: 0, rssKb: 0, pssKb: 0, privateKb: 0 };
+  const sum: Memory = { processes: 0, rssKb: 0, pssKb: 0, privateKb: 0, aloneKb: 0 };
   for (const m of ms) {
     sum.processes += m.processes;
     sum.rssKb += m.rssKb;
     sum.pssKb += m.pssKb;
     sum.privateKb += m.privateKb;
+    // Each set's shared files once; summed over sets, a file two of them map counts twice.
+    sum.aloneKb += m.aloneKb;
   }
   return sum;
 }

@@ -3,6 +3,7 @@
 // stage with gcc. The shebang names the node that ran the build (Node >= 24, see scripts/setup.sh).
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -34,18 +35,89 @@ const commands = {
   berth: "src/cli/main.ts",
 };
 
+// V8 settings of the long-lived daemons (bench/README.md "engine-run" measured them): a 1 MiB
+// young generation instead of V8's up to 16 MiB (a daemon allocates little between requests; big
+// buffers live outside the young generation) and no V8 helper threads. Together ~7 MiB of Pss each.
+// No TurboFan, V8's top compiler: Maglev, the one below it, still compiles hot code. TurboFan's
+// code in the node binary and what it compiled were ~5 MiB of the two daemons idle; docker logs of
+// 300000 lines took as long without it. Turning off both optimizing compilers saved ~8 MiB but made
+// that docker logs ~1.6x slower; --lite-mode and --jitless turn off WebAssembly, which undici
+// (pulls, pushes) needs.
+// The short-lived commands keep V8's defaults; the shim sets its own (src/shim/start.ts).
+const DAEMON_NODE_FLAGS = ["--max-semi-space-size=1", "--single-threaded", "--no-turbofan"];
+const nodeFlags = { berthd: DAEMON_NODE_FLAGS, "berth-containerd": DAEMON_NODE_FLAGS };
+
 // Each command is a tiny loader (the file on PATH) plus its bundle. The loader turns on Node's
 // compile cache *before* the bundle is compiled: an ES module is compiled before any of its own
-// code runs, so a bundle cannot enable the cache for itself.
-const loader = (bundle) =>
+// code runs, so a bundle cannot enable the cache for itself. A shebang passes one argument at
+// most, so flags go through env -S (argv then reads: node, flags, loader, arguments).
+const shebang = (flags = []) =>
+  flags.length === 0 ? `#!${process.execPath}` : `#!/usr/bin/env -S ${process.execPath} ${flags.join(" ")}`;
+const loader = (bundle, flags) =>
   [
-    `#!${process.execPath}`,
+    shebang(flags),
     `import { enableCompileCache } from "node:module";`,
     // Beside the build, not in the caller's TMPDIR: a runtime must not litter its callers' dirs.
     `try { enableCompileCache(new URL("./.compile-cache", import.meta.url).pathname); } catch {}`,
     `await import("./${bundle}");`,
     "",
   ].join("\n");
+
+/**
+ * `js` with every non-ASCII UTF-16 unit written as a \u escape. One such character anywhere (a
+ * µ in a regular expression, a name in a library's licence comment) makes V8 hold the whole
+ * source as two bytes a character: twice the memory of a one-byte (Latin-1) string. A \u escape
+ * means the same unit in a string, template, regular expression or identifier; in a comment it is
+ * text. (String.raw would show the escape itself; no code here applies it to such characters.)
+ */
+const asciiOnly = (js) => {
+  // After a backslash the unit is an escape of its own ("\\é"), which a \u escape would break.
+  if (/\\[^\x00-\x7f]/.test(js)) throw new Error("a backslash before a non-ASCII character: escape it by hand");
+  return js.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+};
+
+/**
+ * `import ... from "node:http"` made into a require(): node:http's ES module facade reads every
+ * export when it is imported, and three of them (WebSocket, CloseEvent, MessageEvent) are lazy
+ * getters that load Node's own undici (~2 MiB of berthd's memory, for what it never uses). Through
+ * require() (esbuild's CommonJS interop reads an export only when it is used) nothing else loads.
+ */
+const httpThroughRequire = {
+  name: "http-through-require",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (a) =>
+      a.kind === "import-statement" ? { path: "node:http", namespace: "http-through-require" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "http-through-require" }, () => ({
+      contents: 'module.exports = require("node:http");',
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * The CLI's bundle takes every Node built-in through require(), not only node:http: an ES module
+ * import of a built-in loads it when the bundle loads and builds its facade (every export read),
+ * while esbuild's require() of it runs where the importing module is first used. A command's
+ * modules are loaded lazily (commands/registry.ts), so `berth ps` no longer loads readline/promises,
+ * fs/promises and their kin for commands it does not run, nor builds a facade for what it loads
+ * (bench/README.md, cli). The banner's own node:module import stays an import.
+ */
+const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const builtinsThroughRequire = {
+  name: "builtins-through-require",
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (a) =>
+      a.kind === "import-statement" && BUILTINS.has(a.path)
+        ? { path: a.path.replace(/^node:/, ""), namespace: "builtins-through-require" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "builtins-through-require" }, (a) => ({
+      contents: `module.exports = require("node:${a.path}");`,
+      loader: "js",
+    }));
+  },
+};
 
 await Promise.all(
   Object.entries(commands).map(async ([name, entry]) => {
@@ -59,18 +131,23 @@ await Promise.all(
       format: "esm",
       target: "node24",
       sourcemap: "linked",
+      // No comments or indentation: V8 keeps a module's whole source in memory for as long as the
+      // process lives (a third of the daemons' bundles was comments and indentation). Names stay,
+      // so stack traces still name functions; the source map has the rest.
+      minifyWhitespace: true,
       // CommonJS dependencies (grpc-js) call require(); an ES module bundle has to provide one.
       banner: {
         js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);',
       },
       logLevel: "warning",
+      plugins: [name === "berth" ? builtinsThroughRequire : httpThroughRequire],
     });
     for (const out of result.outputFiles) {
       const file = out.path.slice(dist.length + 1);
-      writeFileSync(tmp(file), out.contents);
+      writeFileSync(tmp(file), file.endsWith(".mjs") ? asciiOnly(out.text) : out.contents);
       publish(file);
     }
-    writeFileSync(tmp(`${name}.mjs`), loader(bundle), { mode: 0o755 });
+    writeFileSync(tmp(`${name}.mjs`), loader(bundle, nodeFlags[name]), { mode: 0o755 });
     chmodSync(join(dist, `.${name}.mjs.tmp`), 0o755);
     publish(`${name}.mjs`);
   }),

@@ -86,7 +86,7 @@ plans["exec"] = execPlan({
 for (const [name, ops] of Object.entries(plans)) writeFileSync(join(planDir, `${name}.plan`), encodePlan(ops));
 
 // fsops requests: u32 length of the rest, u8 op, then each argument as u32 length + bytes (the
-// protocol at the top of native/fsops.c; src/containerd/archive/fsops.ts speaks it).
+// protocol at the top of native/fsops.c; src/common/archive/fsops.ts speaks it).
 function request(op: number, args: (string | number | Buffer)[]): Buffer {
   const parts = args.map((a) => {
     if (typeof a !== "number") return Buffer.isBuffer(a) ? a : Buffer.from(a);

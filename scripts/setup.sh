@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Set up a machine (Debian 12, root) for berth: system packages, Node >= 24 in the project's own
-# prefix, npm dependencies, the build, and the five commands on PATH. Idempotent: a second run only
-# checks. Usage: scripts/setup.sh [--no-peers | --unit]
+# prefix, npm dependencies, the build, the five commands on PATH (and containerd-shim-berth-v1, so
+# Debian's containerd can run berth-shim), then berthd started and left running (a systemd unit
+# where systemd is PID 1, else scripts/berthd-service.sh's supervised daemon) with the built-in
+# busybox image as busybox:latest. Idempotent: a second run only checks (berthd is restarted only
+# when its build changed). Usage: scripts/setup.sh [--no-peers | --unit | --no-daemon]
 #   --no-peers  skips the reference stack used by tests
+#   --no-daemon builds and links, but does not start berthd
 #   --unit      only what the unit tests need, as any user: Node 24, the npm dependencies and the
 #               generated protobuf code (no system packages, no build, no links)
 set -euo pipefail
@@ -12,11 +16,14 @@ mode=${1:-}
 
 system_packages() {
   # Packages berth itself needs, then the reference peers the interop/conformance tests run against.
-  base_pkgs=(busybox-static gcc libc6-dev iptables iproute2 kmod)
+  # docker.io: the docker client that drives berthd (the README's main job; berthd has no CLI of its
+  # own yet) and tini, which berthd binds in as docker-init; its dockerd is a test oracle only.
+  base_pkgs=(busybox-static gcc libc6-dev iptables iproute2 kmod docker.io)
   # apache2-utils: htpasswd writes the bcrypt file the test registry reads; openssl makes its test CA.
   # clang-14 and libclang-rt-14-dev: libFuzzer and the sanitizers for scripts/fuzz-native.sh.
-  peer_pkgs=(runc crun containerd podman docker.io docker-registry skopeo uidmap apache2-utils openssl clang-14
-    libclang-rt-14-dev)
+  # python3-docker: docker-py, a real client test/interop/clients-docker-py.test.ts drives berthd with.
+  peer_pkgs=(runc crun containerd podman docker-registry skopeo uidmap apache2-utils openssl clang-14
+    libclang-rt-14-dev python3-docker)
   pkgs=("${base_pkgs[@]}")
   [ "$mode" = "--no-peers" ] || pkgs+=("${peer_pkgs[@]}")
 
@@ -64,4 +71,39 @@ npm run --silent build
 for cmd in berth berthd berth-containerd berth-shim berth-runc; do
   ln -sfn "$repo/dist/$cmd.mjs" "/usr/local/bin/$cmd"
 done
-echo "setup: ready (node $(node --version), berth-runc -> $repo/dist/berth-runc.mjs)"
+# Debian's containerd finds a runtime's shim on its PATH by name: io.containerd.berth.v1 runs
+# containerd-shim-berth-v1 (`ctr run --runtime io.containerd.berth.v1`, or berthd --containerd).
+ln -sfn "$repo/dist/berth-shim.mjs" /usr/local/bin/containerd-shim-berth-v1
+echo "setup: built (node $(node --version), berth-runc -> $repo/dist/berth-runc.mjs)"
+[ "$mode" = "--no-daemon" ] && exit 0
+
+# berthd, left running. What it runs is fingerprinted (berthd's and berth-containerd's bundles): a
+# build that changed them restarts it (stop + start, which restarts its berth-containerd too;
+# containers run on), an unchanged one leaves it alone.
+socket=/run/berth/berth.sock
+build_id=$(cat dist/berthd.bundle.mjs dist/berth-containerd.bundle.mjs | sha256sum | cut -c1-64)
+running_id=$(cat /run/berth/berthd.build 2>/dev/null || true)
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+  unit=/etc/systemd/system/berthd.service
+  if ! cmp -s scripts/berthd.service "$unit"; then
+    install -m 0644 scripts/berthd.service "$unit"
+    systemctl daemon-reload
+  fi
+  systemctl enable --quiet berthd.service
+  if systemctl is-active --quiet berthd.service && [ "$running_id" != "$build_id" ]; then
+    echo "setup: berthd's build changed: restarting it"
+    systemctl restart berthd.service
+  else
+    systemctl start berthd.service
+  fi
+else
+  if bash scripts/berthd-service.sh status >/dev/null && [ "$running_id" != "$build_id" ]; then
+    echo "setup: berthd's build changed: restarting it"
+    bash scripts/berthd-service.sh restart
+  else
+    bash scripts/berthd-service.sh start
+  fi
+fi
+mkdir -p /run/berth && echo "$build_id" >/run/berth/berthd.build
+node scripts/berthd-busybox.ts "$socket"
+echo "setup: ready (berthd on $socket; try: bash scripts/demo.sh)"

@@ -23,7 +23,7 @@ npm run --silent typecheck
 files=()
 for s in "${suites[@]}"; do
   case "$s" in
-    unit) while IFS= read -r f; do files+=("$f"); done < <(find src scripts -name '*.test.ts' -not -path 'src/proto/gen/*' | sort) ;;
+    unit) while IFS= read -r f; do files+=("$f"); done < <(find src scripts bench -name '*.test.ts' -not -path 'src/proto/gen/*' | sort) ;;
     integration|security|faults|interop) while IFS= read -r f; do files+=("$f"); done < <(find "test/$s" -name '*.test.ts' | sort) ;;
     *) echo "unknown suite: $s" >&2; exit 2 ;;
   esac

@@ -1,7 +1,7 @@
 // What the benches read from the host and share: a tool's first output line (versions, the git
-// commit), the machine for the results file, processes (argv, executable, parent, smaps_rollup and
-// memory summed over a set), mount points under a dir, a private copy of a build, a bounded pool of
-// async jobs, and Ctrl-C handling.
+// commit), the machine for the results file, processes (argv, executable, parent, smaps_rollup,
+// memory summed over a set and what the set holds alone), mount points under a dir, a private copy
+// of a build, a bounded pool of async jobs, and Ctrl-C handling.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, readlin
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { makeTempDir } from "../../test/fixtures/busybox.ts";
+import { footprint, type Mapping, parseSmaps } from "./smaps.ts";
 
 /** The first line `argv` prints, or undefined when it cannot run or fails. */
 export function firstLine(argv: string[]): string | undefined {
@@ -48,27 +49,33 @@ export function smapsRollup(pid: number): Record<string, number> | undefined {
   return fields;
 }
 
-/** Rss, Pss and private memory summed over a set of processes (kB). */
+/** Rss, Pss, private memory summed over a set of processes, and what the set holds alone (kB). */
 export interface Memory {
   processes: number;
   rssKb: number;
   pssKb: number;
   /** Private_Clean + Private_Dirty. */
   privateKb: number;
+  /**
+   * What the set would hold if nothing else ran (`smaps.ts`): every process's anonymous pages, plus
+   * each mapped file or shared memory once; unlike Pss, other processes mapping the same files do
+   * not change it.
+   */
+  aloneKb: number;
 }
 
-/** The memory of `pids` from their smaps_rollup; processes gone meanwhile are not counted. */
+/** The memory of `pids` from their smaps; processes gone meanwhile are not counted. */
 export function memoryOf(pids: readonly number[]): Memory {
-  const m: Memory = { processes: 0, rssKb: 0, pssKb: 0, privateKb: 0 };
+  const all: Mapping[][] = [];
   for (const pid of pids) {
-    const f = smapsRollup(pid);
-    if (f === undefined) continue;
-    m.processes += 1;
-    m.rssKb += f.Rss ?? 0;
-    m.pssKb += f.Pss ?? 0;
-    m.privateKb += (f.Private_Clean ?? 0) + (f.Private_Dirty ?? 0);
+    try {
+      all.push(parseSmaps(readFileSync(`/proc/${pid}/smaps`, "utf8")));
+    } catch {
+      // gone meanwhile
+    }
   }
-  return m;
+  const f = footprint(all);
+  return { processes: all.length, rssKb: f.rssKb, pssKb: f.pssKb, privateKb: f.privateKb, aloneKb: f.aloneKb };
 }
 
 /** A process's argv ([] once it is gone). */

@@ -20,3 +20,12 @@ export function intFlag(usage: (msg: string) => never, flag: string, v: string |
   if (v === undefined || !Number.isInteger(n) || n < min) usage(`${flag} needs an integer >= ${min}`);
   return n;
 }
+
+/** A bench's usage(): prints `msg` (if any) and the synopsis, then exits 2. */
+export function usageOf(bench: string, synopsis: string): (msg?: string) => never {
+  return (msg) => {
+    if (msg) console.error(`${bench}: ${msg}`);
+    console.error(`usage: node bench/${bench}.ts ${synopsis}`);
+    process.exit(2);
+  };
+}

@@ -36,6 +36,17 @@ void send_line(const char *fmt, ...) {
   if (sync_fd >= 0) { ssize_t w = send(sync_fd, buf, n, MSG_NOSIGNAL); if (w < 0 && errno == ENOTSOCK) w = write(sync_fd, buf, n); (void)w; }
 }
 
+/* An errno in Go's words (syscall.Errno.Error()), which runc prints and its callers match: docker's
+ * CLI picks exit 126 for "permission denied", 127 for "no such file or directory". Go's table is
+ * the C library's text with the first letter lower-cased unless the word is an acronym ("Bad
+ * address" -> "bad address", "RFS specific error" unchanged). */
+static const char *go_errno_words(int err) {
+  static char words[256];
+  snprintf(words, sizeof(words), "%s", strerror(err));
+  if (words[0] >= 'A' && words[0] <= 'Z' && words[1] >= 'a' && words[1] <= 'z') words[0] = (char)(words[0] - 'A' + 'a');
+  return words;
+}
+
 void __attribute__((noreturn)) fail(const char *fmt, ...) {
   char msg[3000];
   int saved = errno;
@@ -43,12 +54,13 @@ void __attribute__((noreturn)) fail(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  if (saved) send_line("ERR %s: %s: %s", current_step, msg, strerror(saved));
+  const char *why = saved ? go_errno_words(saved) : "";
+  if (saved) send_line("ERR %s: %s: %s", current_step, msg, why);
   else send_line("ERR %s: %s", current_step, msg);
   /* As runc's init does: the caller of `start` sees the error where the process's output goes. */
   if (errors_to_stderr) {
     signal(SIGPIPE, SIG_IGN); /* a stderr nobody reads must not turn exit 1 into a signal */
-    dprintf(2, "%s%s%s\n", msg, saved ? ": " : "", saved ? strerror(saved) : "");
+    dprintf(2, "%s%s%s\n", msg, saved ? ": " : "", why);
   }
   if (err_write_fd >= 0) { ssize_t w = write(err_write_fd, "e", 1); (void)w; }
   _exit(1);

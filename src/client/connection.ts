@@ -4,6 +4,7 @@
 // not collected before the record references it), and its removal with that snapshot.
 import type * as grpc from "@grpc/grpc-js";
 import { NotFoundError } from "../common/errors.ts";
+import type { Mount } from "../common/mount/mount.ts";
 import type { PlatformSpec } from "../oci/image/platforms.ts";
 import { openChannel } from "../rpc/grpc.ts";
 import type { TraceContext } from "../rpc/trace.ts";
@@ -11,7 +12,7 @@ import { type ContainerCreate, type ContainerRecord, ContainersClient } from "./
 import { EventsClient } from "./events.ts";
 import { withTemporaryLease } from "./lease.ts";
 import { RemoteContainerd } from "./remote.ts";
-import { RootfsSnapshots, resolveImage } from "./rootfs.ts";
+import { type ResolvedImage, RootfsSnapshots, resolveImage } from "./rootfs.ts";
 import { TasksClient } from "./tasks.ts";
 
 export interface NewContainer extends Omit<ContainerCreate, "snapshotKey"> {
@@ -20,6 +21,13 @@ export interface NewContainer extends Omit<ContainerCreate, "snapshotKey"> {
   /** The snapshot's key; default the container id (as ctr names it). */
   snapshotKey?: string;
   platform?: PlatformSpec;
+  /** `image` resolved already: the snapshot is prepared on its top chain ID (else `image` is resolved). */
+  resolved?: ResolvedImage;
+  /**
+   * Makes the record's spec (in place of `spec`) from the prepared snapshot's mounts, before the
+   * record is written: one write, and a failure leaves no record and no snapshot.
+   */
+  specFrom?: (rootfs: Mount[]) => Promise<unknown>;
 }
 
 export class ContainerdConnection {
@@ -70,11 +78,12 @@ export class ContainerdConnection {
     const snapshots = this.snapshots(c.snapshotter);
     const key = c.snapshotKey ?? c.id;
     const ports = this.remote.ports();
-    const image = await resolveImage(ports.images, ports.content, c.image, c.platform);
+    const image = c.resolved ?? (await resolveImage(ports.images, ports.content, c.image, c.platform));
     return withTemporaryLease(ports.leases, async (lease) => {
-      await snapshots.prepare(key, image.chainId, { lease });
+      const rootfs = await snapshots.prepare(key, image.chainId, { lease });
       try {
-        return await this.containers.create({ ...c, snapshotter: snapshots.snapshotter, snapshotKey: key });
+        const spec = c.specFrom ? await c.specFrom(rootfs) : c.spec;
+        return await this.containers.create({ ...c, spec, snapshotter: snapshots.snapshotter, snapshotKey: key });
       } catch (err) {
         await snapshots.remove(key).catch(() => {});
         throw err;

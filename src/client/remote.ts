@@ -138,8 +138,8 @@ export class RemoteContainerd {
           );
         }
       },
-      delete: async (name) => {
-        await this.images.delete({ name, sync: false }, call);
+      delete: async (name, opts) => {
+        await this.images.delete({ name, sync: opts?.sync ?? false }, call);
       },
       list: async () => (await this.images.list({ filters: [] }, call)).images.map(fromImage),
     };

@@ -23,6 +23,7 @@ import {
   constants,
   fstatSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readlinkSync,
   readSync,
@@ -196,10 +197,10 @@ export function components(rel: string): string[] {
 
 /**
  * An fd (O_RDONLY|O_DIRECTORY) on the directory `rel` names under `root`, reached without
- * following any symlink below `root`; null when a component is missing, not a directory, or a
- * symlink. The caller closes the fd.
+ * following any symlink below `root`; null when a component is missing (unless `makeMode` is
+ * given: then it is made with that mode), not a directory, or a symlink. The caller closes the fd.
  */
-export function openDirBeneath(root: string, rel: readonly string[]): number | null {
+export function openDirBeneath(root: string, rel: readonly string[], makeMode?: number): number | null {
   let fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     for (const c of rel) {
@@ -210,12 +211,15 @@ export function openDirBeneath(root: string, rel: readonly string[]): number | n
       try {
         next = openSync(fdPath(fd, c), DIR_FLAGS);
       } catch (err) {
-        if (NOT_A_DIRECTORY.has((err as NodeJS.ErrnoException).code ?? "")) {
+        const code = (err as NodeJS.ErrnoException).code ?? "";
+        if (code === "ENOENT" && makeMode !== undefined) {
+          mkdirSync(fdPath(fd, c), makeMode);
+          next = openSync(fdPath(fd, c), DIR_FLAGS);
+        } else if (NOT_A_DIRECTORY.has(code)) {
           closeSync(fd);
           fd = -1;
           return null;
-        }
-        throw err;
+        } else throw err;
       }
       closeSync(fd);
       fd = next;

@@ -32,6 +32,8 @@ export interface DaemonOptions {
   spareShim?: boolean;
   /** A berth-shim per task that names no group, instead of one per namespace (default false). */
   shimPerContainer?: boolean;
+  /** How long a namespace's berth-shim stays warm after its last task (ms; 0: it stops with it). */
+  shimIdleMs?: number;
 }
 
 /** How long calls in progress may go on once the daemon is told to stop. */
@@ -165,6 +167,7 @@ async function startShims(opts: DaemonOptions, deps: ServiceDeps, ttrpcAddress: 
     shims: opts.shims ?? DEFAULT_SHIMS,
     spare: opts.spareShim ?? true,
     perContainer: opts.shimPerContainer ?? false,
+    shimIdleMs: opts.shimIdleMs ?? 0,
     log: opts.log.with({ module: "runtime" }),
     onDeadShim: (d) => publishDeadTask(deps, d),
   });

@@ -4,6 +4,7 @@ import { BerthError, errorMessage } from "../common/errors.ts";
 import { bool, parseFlags, str, strs, usageText } from "../common/flags.ts";
 import { DaemonLogger, isLogLevel } from "../common/log.ts";
 import { restrictUmask } from "../common/secure-fs.ts";
+import { idleExitMsOf } from "../shim/bundle.ts";
 import { startDaemon } from "./daemon.ts";
 import { repairCommand } from "./repair.ts";
 import { shimTable } from "./runtime/shim-binary.ts";
@@ -32,10 +33,24 @@ const FLAGS = {
     usage:
       "run each task that names no group in a berth-shim of its own (default: one berth-shim serves a namespace's tasks)",
   },
+  "shim-idle-ms": {
+    kind: "string",
+    usage:
+      "keep a namespace's berth-shim this many ms after its last task is deleted, for the next one (default 0: it stops with its last task; at most 3600000)",
+  },
   config: { kind: "string", aliases: ["c"], usage: "configuration file (not read yet; flags configure everything)" },
   version: { kind: "bool", aliases: ["v"], usage: "print the version and exit" },
   help: { kind: "bool", aliases: ["h"], usage: "show help" },
 } as const;
+
+/** --shim-idle-ms: a whole number of ms up to an hour. */
+function shimIdleMs(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const ms = idleExitMsOf(value);
+  if (ms === undefined)
+    throw new BerthError("invalid-argument", `--shim-idle-ms: ${JSON.stringify(value)} is not 0-3600000`);
+  return ms;
+}
 
 async function main(argv: string[]): Promise<number> {
   restrictUmask();
@@ -65,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     shims: shimTable(strs(p, "runtime-shim")),
     spareShim: p.values.get("shim-spare") !== false,
     shimPerContainer: bool(p, "shim-per-container"),
+    shimIdleMs: shimIdleMs(str(p, "shim-idle-ms")),
   });
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

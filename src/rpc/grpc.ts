@@ -33,7 +33,7 @@ import {
   type Out,
   type ServiceImpl,
 } from "./service.ts";
-import { errorOfStatus, statusCode, statusOf } from "./status.ts";
+import { errorOfStatus, statusCode, statusOf, statusOfCall } from "./status.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Status codes (the mapping itself is status.ts's, shared with ttrpc)
@@ -196,7 +196,8 @@ export function addService<S extends GenServiceMethods>(
     const run = async (arg: unknown, ctx: RequestContext): Promise<unknown> => handler(arg, ctx);
     const status = (call: AnyServerCall, err: unknown, ctx: RequestContext) => {
       if (!call.cancelled) onError(name, err, ctx);
-      return toStatus(err);
+      const { code, details } = statusOfCall(err, ctx.signal);
+      return { code, details, metadata: new grpc.Metadata() };
     };
     const stream = (
       call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,

@@ -63,6 +63,16 @@ export function statusOf(err: unknown): { code: number; details: string } {
 }
 
 /**
+ * The status a failed call is answered with. Once the call's signal has aborted (its deadline
+ * passed, or the client left) the handler's own error is a consequence of that, so the signal's
+ * reason decides: a client whose deadline passes always sees DEADLINE_EXCEEDED, whichever side's
+ * timer fires first.
+ */
+export function statusOfCall(err: unknown, signal: AbortSignal): { code: number; details: string } {
+  return statusOf(signal.aborted ? signal.reason : err);
+}
+
+/**
  * A status as a transport received it (code and message): the cause of the BerthError a client
  * raises for it when the transport has no error object of its own (ttrpc), so statusCode() reads
  * the code back.

@@ -9,6 +9,7 @@ import {
   Bundle,
   deleteArgs,
   exitFileName,
+  idleExitMsOf,
   pidFileName,
   processName,
   readShimEnv,
@@ -115,5 +116,25 @@ describe("the shim launch contract", () => {
     assert.equal(readShimEnv({}).runtimeRoot, undefined);
     // A spare has no namespace yet: none is passed.
     assert.equal("NAMESPACE" in shimEnv({}, { ttrpcAddress: "/t", grpcAddress: "/g" }), false);
+  });
+
+  test("an idle shared shim's own exit: set by the daemon, read bounded, hostile values are no setting", () => {
+    const env = shimEnv(
+      { BERTH_SHIM_IDLE_EXIT_MS: "5" },
+      { ttrpcAddress: "/t", grpcAddress: "/g", idleExitMs: 30_000 },
+    );
+    assert.equal(env.BERTH_SHIM_IDLE_EXIT_MS, "30000");
+    assert.equal(readShimEnv(env).idleExitMs, 30_000);
+    // A daemon that sets none passes none on, whatever its own environment holds.
+    assert.equal(
+      "BERTH_SHIM_IDLE_EXIT_MS" in shimEnv({ BERTH_SHIM_IDLE_EXIT_MS: "5" }, { ttrpcAddress: "/t", grpcAddress: "/g" }),
+      false,
+    );
+    assert.equal(readShimEnv({}).idleExitMs, undefined);
+    for (const bad of ["", "-1", "1e3", "0x10", " 10", "3600001", "99999999999999999999", "10ms"]) {
+      assert.equal(idleExitMsOf(bad), undefined, bad);
+    }
+    assert.equal(idleExitMsOf("0"), 0);
+    assert.equal(idleExitMsOf("3600000"), 3_600_000);
   });
 });

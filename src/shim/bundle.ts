@@ -201,6 +201,12 @@ export interface ShimEnvironment {
   runtimeRoot?: string | undefined;
   /** berth-shim: a task that names no group gets a shim of its own, not its namespace's. */
   perContainer?: boolean | undefined;
+  /**
+   * berth-shim: how long a shared shim left without tasks (Shutdown without `now`) waits before
+   * it exits by itself; unset: a moment (serve.ts). berth-containerd keeping a namespace's shim
+   * warm stops it sooner itself; this only bounds an idle shim whose daemon died.
+   */
+  idleExitMs?: number | undefined;
 }
 
 /** `base` with the daemon's part of a shim's environment; unset parts are left out. */
@@ -210,6 +216,8 @@ export function shimEnv(base: NodeJS.ProcessEnv, e: ShimEnvironment): NodeJS.Pro
   else delete env.NAMESPACE;
   if (e.runtimeRoot !== undefined) env.BERTH_SHIM_RUNTIME_ROOT = e.runtimeRoot;
   if (e.perContainer !== undefined) env.BERTH_SHIM_PER_CONTAINER = e.perContainer ? "1" : "0";
+  if (e.idleExitMs !== undefined) env.BERTH_SHIM_IDLE_EXIT_MS = String(e.idleExitMs);
+  else delete env.BERTH_SHIM_IDLE_EXIT_MS;
   return env;
 }
 
@@ -229,6 +237,8 @@ export interface ShimEnvRead {
   perContainer: boolean;
   /** V8 flags replacing the long-lived shim's own (for measuring others). */
   nodeFlags: string[] | undefined;
+  /** BERTH_SHIM_IDLE_EXIT_MS: a shared shim's wait, without tasks, before it exits (ShimEnvironment). */
+  idleExitMs: number | undefined;
 }
 
 export function readShimEnv(env: NodeJS.ProcessEnv = process.env): ShimEnvRead {
@@ -239,7 +249,15 @@ export function readShimEnv(env: NodeJS.ProcessEnv = process.env): ShimEnvRead {
     group: env.BERTH_SHIM_GROUP,
     perContainer: env.BERTH_SHIM_PER_CONTAINER === "1",
     nodeFlags: env.BERTH_SHIM_NODE_FLAGS?.split(/\s+/).filter(Boolean),
+    idleExitMs: idleExitMsOf(env.BERTH_SHIM_IDLE_EXIT_MS),
   };
+}
+
+/** At most an hour; anything but a whole number of ms in that range is no setting. */
+export function idleExitMsOf(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,7}$/.test(value)) return undefined;
+  const ms = Number(value);
+  return ms <= 3_600_000 ? ms : undefined;
 }
 
 /** Set by `start` in the environment of the shim it starts: the group the shim serves. */

@@ -87,6 +87,8 @@ class ShimLog {
  * which may have found the socket and be about to create the task here.
  */
 const GROUP_GRACE_MS = 500;
+/** How long a shared shim without tasks waits once a connection came in that grace. */
+const ARRIVAL_GRACE_MS = 10_000;
 
 /**
  * Calls `gone` once the pipe at `fd` reads EOF (or fails): its other end is held by the daemon
@@ -129,7 +131,21 @@ export async function serveShim(
   const env = readShimEnv();
   const ttrpcAddress = env.ttrpcAddress ?? (a.address ? `${a.address}.ttrpc` : "");
   const events = new EventPublisher(ttrpcAddress);
-  const server = createTtrpcServer({ onListenerError: (err) => log(`accept failed: ${errorMessage(err)}`) });
+  const server = createTtrpcServer({
+    onListenerError: (err) => log(`accept failed: ${errorMessage(err)}`),
+    // A connection while a shared shim waits to exit is a task on its way: `start` found the
+    // socket (its probe is this connection) and its daemon dials next, which on a loaded machine
+    // can take longer than the grace; the shim waits for it rather than vanish under the dial.
+    onConnection: () => {
+      if (closing) return;
+      // A probe of a shared shim while its events are flushed on the way out: the shutdown is
+      // called off after the flush (a `start` that found the socket has returned its address).
+      if (stopping && grouped && !shutdownNow) arrivedWhileStopping = true;
+      if (exitTimer === undefined || stopping) return;
+      clearTimeout(exitTimer);
+      exitTimer = setTimeout(() => void shutdown(), Math.max(env.idleExitMs ?? 0, ARRIVAL_GRACE_MS));
+    },
+  });
   const socket = a.socket || join(SOCKET_DIR, `${a.namespace}-${a.id}`);
 
   // A shim that serves a group (its namespace's, or one the containers name) may get new tasks
@@ -143,14 +159,20 @@ export async function serveShim(
   let closing = false;
   /** Creates being served: a task that arrived while the events were flushed keeps the shim. */
   let creating = 0;
+  /** A connection came while the events were flushed: a task may be on its way (see onConnection). */
+  let arrivedWhileStopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     log("shutting down");
     await events.flush(2000);
-    if (service.tasks.size > 0 || creating > 0) {
-      // A task of the group found the socket meanwhile: this shim serves it.
+    if (service.tasks.size > 0 || creating > 0 || arrivedWhileStopping) {
+      // A task of the group found the socket meanwhile: this shim serves it. One that only
+      // probed it gets the arrival grace, as a probe before the shutdown would have.
       stopping = false;
+      if (service.tasks.size === 0 && creating === 0)
+        exitTimer = setTimeout(() => void shutdown(), Math.max(env.idleExitMs ?? 0, ARRIVAL_GRACE_MS));
+      arrivedWhileStopping = false;
       log("a task arrived: not shutting down");
       return;
     }
@@ -180,8 +202,9 @@ export async function serveShim(
     () => {
       log(`no task left${shutdownNow ? "; told to exit now" : ""}`);
       // A shared shim waits a moment before it exits unless told `now`: a task of its group may
-      // have found its socket and be about to be created in it.
-      if (grouped && !shutdownNow) exitTimer ??= setTimeout(() => void shutdown(), GROUP_GRACE_MS);
+      // have found its socket and be about to be created in it. berth-containerd keeping a
+      // namespace's shim warm sets a longer wait: its own stop comes first while it lives.
+      if (grouped && !shutdownNow) exitTimer ??= setTimeout(() => void shutdown(), env.idleExitMs ?? GROUP_GRACE_MS);
       else void shutdown();
     },
     (namespace, bundle) => {

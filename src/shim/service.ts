@@ -302,6 +302,8 @@ export class TaskService {
       }
       // Its processes are gone: the keeper ends (its socket and the bundle's `keeper` file too).
       await task.keeper?.quit();
+      // Its binary:// logger has written every line before the delete answers (as containerd's).
+      await p.io?.loggerDone();
       this.tasks.delete(req.id);
       const exitedAt = timestampFromDate(p.exitedAt ?? new Date());
       this.#events.publish(task.namespace, "/tasks/delete", TaskDeleteSchema, {

@@ -87,7 +87,9 @@ export class ProcessIO {
   readonly #stdin: { fifo: number; pipeWrite: number | undefined } | undefined;
   /** A terminal's output target (a fifo, a file, or /dev/null). */
   readonly #ptyOut: number | undefined;
-  #logger: ChildProcess | undefined;
+  /** The binary:// logger until it has exited (what delete waits for). */
+  #loggerExited: Promise<void> | undefined;
+  #loggerChild: ChildProcess | undefined;
   #console: { server: net.Server; dir: string } | undefined;
   #master: number | undefined;
 
@@ -109,7 +111,14 @@ export class ProcessIO {
     this.#held = o.held ?? [];
     this.#stdin = o.stdin;
     this.#ptyOut = o.ptyOut;
-    this.#logger = o.logger;
+    if (o.logger) {
+      const child = o.logger;
+      this.#loggerChild = child;
+      this.#loggerExited =
+        child.exitCode !== null || child.signalCode !== null
+          ? Promise.resolve()
+          : new Promise((resolve) => child.once("exit", () => resolve()));
+    }
     this.#console = o.console;
     this.consoleSocket = o.console?.path;
   }
@@ -164,9 +173,10 @@ export class ProcessIO {
       let outFd: number;
       let errFd: number;
       if (out.kind === "binary") {
-        logger = await startLogger(out, ctx);
-        outFd = socketFd(logger.stdio[3]);
-        errFd = socketFd(logger.stdio[4]);
+        const started = await startLogger(out, ctx, owned);
+        logger = started.child;
+        outFd = started.out;
+        errFd = started.err;
       } else {
         outFd = out.kind === "none" ? devNull : openOutput(out, owned);
         errFd =
@@ -233,6 +243,27 @@ export class ProcessIO {
     if (refused) throw refused.reason;
   }
 
+  /**
+   * Resolves once the binary:// logger has written everything and exited, as containerd's shims
+   * wait for theirs at Delete (so a client that reads the log after the delete has every line).
+   * It exits by itself once the process and the keeper have closed its pipes; if it has not
+   * after LOGGER_EOF_MS (something else still holds them) it gets SIGTERM, on which it writes
+   * what the pipes hold and exits, and SIGKILL after LOGGER_KILL_MS. At once without a logger (or
+   * for a process a shim before this one started: its logger is not this shim's child).
+   */
+  async loggerDone(): Promise<void> {
+    const exited = this.#loggerExited;
+    const child = this.#loggerChild;
+    if (!exited || !child) return;
+    const by = (ms: number) =>
+      Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (await by(LOGGER_EOF_MS)) return;
+    child.kill("SIGTERM");
+    if (await by(LOGGER_KILL_MS)) return;
+    child.kill("SIGKILL");
+    await exited;
+  }
+
   /** Releases what is still open: after a failure, or once the process has exited. */
   async close(): Promise<void> {
     this.#release();
@@ -241,11 +272,7 @@ export class ProcessIO {
 
   #release(): void {
     for (const fd of this.#owned.splice(0)) closeQuietly(fd);
-    if (this.#logger) {
-      // The logger reads until the container and the keeper close their ends too.
-      for (const i of [3, 4]) (this.#logger.stdio[i] as net.Socket | null)?.destroy();
-      this.#logger = undefined;
-    }
+    // A logger reads on until the container and the keeper close their ends of its pipes too.
   }
 
   #closeConsole(): void {
@@ -255,6 +282,10 @@ export class ProcessIO {
     this.#console = undefined;
   }
 }
+
+/** How long a logger may take to end by itself once its process exited, then after SIGTERM. */
+const LOGGER_EOF_MS = 2_000;
+const LOGGER_KILL_MS = 10_000;
 
 /** How long a runtime may take to connect to the console socket, and then to send the master. */
 const CONSOLE_TIMEOUT_MS = 10_000;
@@ -323,11 +354,20 @@ function openStdinFifo(path: string, owned: number[]): number {
 
 /**
  * Starts a binary:// logger as containerd's shims do: the container's stdout and stderr arrive on
- * its fds 3 and 4, and it closes fd 5 once it is ready to read them.
+ * its fds 3 and 4, and it closes fd 5 once it is ready to read them. Both are pipes (as
+ * containerd's os.Pipe) whose write ends, in `owned`, become the container's stdout and stderr:
+ * blocking ones, so a container that writes faster than the logger reads waits for it (the ends
+ * of node's own "pipe" stdio are non-blocking sockets: a fast writer got EAGAIN and failed).
  */
-async function startLogger(t: { path: string; args: string[] }, ctx: IoContext): Promise<ChildProcess> {
+async function startLogger(
+  t: { path: string; args: string[] },
+  ctx: IoContext,
+  owned: number[],
+): Promise<{ child: ChildProcess; out: number; err: number }> {
+  const [outRead, outWrite] = open2(owned, shimSys().pipe());
+  const [errRead, errWrite] = open2(owned, shimSys().pipe());
   const child = spawn(t.path, t.args, {
-    stdio: ["ignore", "ignore", "ignore", "pipe", "pipe", "pipe"],
+    stdio: ["ignore", "ignore", "ignore", outRead, errRead, "pipe"],
     // Only these two, as containerd's shims give it: nothing of the shim's own environment.
     env: { CONTAINER_ID: ctx.containerId, CONTAINER_NAMESPACE: ctx.namespace },
     detached: false,
@@ -339,7 +379,18 @@ async function startLogger(t: { path: string; args: string[] }, ctx: IoContext):
     ready.once("close", () => resolve());
     ready.resume();
   });
-  return child;
+  // The read ends are the logger's alone now.
+  for (const fd of [outRead, errRead]) {
+    owned.splice(owned.indexOf(fd), 1);
+    closeQuietly(fd);
+  }
+  return { child, out: outWrite, err: errWrite };
+}
+
+/** Records both fds of a pipe in `owned`. */
+function open2(owned: number[], fds: [number, number]): [number, number] {
+  owned.push(...fds);
+  return fds;
 }
 
 function socketFd(s: unknown): number {

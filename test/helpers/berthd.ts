@@ -2,13 +2,15 @@
 // file in a temp dir, and its own berth-containerd under them; the real docker CLI 28 and raw
 // node:http requests pointed at it (docker CLI 28 where the machine has it, else Debian's 20.10). Several can run side by side; cleanup() stops the daemon,
 // kills whatever of it is left (a test that failed midway) and removes the dir.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { makeTempDir } from "../fixtures/busybox.ts";
+import { writeImageArchive } from "../fixtures/oci-image.ts";
 import { outputOf } from "./berth-containerd.ts";
+import { killCgroupTree, removeCgroupTree } from "./peers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 export const BERTHD = process.env.BERTHD ?? join(repo, "dist", "berthd.mjs");
@@ -59,11 +61,14 @@ export class Berthd {
   readonly pidfile: string;
   readonly logPath: string;
   readonly configFile: string;
+  /** The berthd.mjs it runs (BERTHD unless another build is named). */
+  readonly binary: string;
   #child: ChildProcess | undefined;
   #exit: Promise<number | null> | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, binary = BERTHD) {
     this.dir = dir;
+    this.binary = binary;
     this.socket = join(dir, "berthd.sock");
     this.dataRoot = join(dir, "data");
     this.execRoot = join(dir, "exec");
@@ -105,7 +110,7 @@ export class Berthd {
   /** Starts berthd and waits until /_ping answers (or it exits: that throws with its log). */
   async start(extra: string[] = []): Promise<void> {
     const log = openSync(this.logPath, "a");
-    const child = spawn(BERTHD, [...this.privateArgs(), "--log-level", "debug", ...extra], {
+    const child = spawn(this.binary, [...this.privateArgs(), "--log-level", "debug", ...extra], {
       stdio: ["ignore", log, log],
     });
     this.#child = child;
@@ -175,6 +180,16 @@ export class Berthd {
       for (const id of ids) await this.http("DELETE", `/containers/${id}?force=1`).catch(() => {});
     }
     await this.stop();
+    // Containers berthd could not remove: killed by their cgroups (berth/<id>, the ids its data
+    // root holds). A container's root is in its own mount namespace, so nothing below would find
+    // it, and killing its keeper alone leaves it running, orphaned.
+    const ids = existsSync(join(this.dataRoot, "containers"))
+      ? readdirSync(join(this.dataRoot, "containers")).filter((n) => /^[0-9a-f]{64}$/.test(n))
+      : [];
+    for (const id of ids) {
+      await killCgroupTree(`berth/${id}`);
+      await removeCgroupTree(`berth/${id}`);
+    }
     for (let i = 0; i < 50 && pidsMentioning(this.dir).length > 0; i++) {
       if (i === 10) for (const pid of pidsMentioning(this.dir)) tryKill(pid, "SIGTERM");
       if (i === 30) for (const pid of pidsMentioning(this.dir)) tryKill(pid, "SIGKILL");
@@ -230,13 +245,25 @@ export function httpOn(
   body?: string | Buffer,
   headers: Record<string, string> = {},
 ): Promise<HttpAnswer> {
+  return httpBytesOn(socketPath, method, path, body, headers).then(({ bytes: _, ...answer }) => answer);
+}
+
+/** One raw HTTP request on a socket; the answer's body also as bytes (a tar). */
+export function httpBytesOn(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer & { bytes: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, method, path, headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
-      );
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString(), bytes });
+      });
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -246,10 +273,30 @@ export function httpOn(
 }
 
 /** A berthd in a fresh private dir (an empty daemon.json 0644 in it), not started yet. */
-export async function newBerthd(): Promise<Berthd> {
+export async function newBerthd(binary?: string): Promise<Berthd> {
   const dir = await makeTempDir("berthd-");
-  const d = new Berthd(dir);
+  const d = new Berthd(dir, binary);
   writeFileSync(d.configFile, "{}\n");
   chmodSync(d.configFile, 0o644);
   return d;
+}
+
+/**
+ * A started berthd with the busybox fixture imported into its berth-containerd's "berth"
+ * namespace as busybox:latest (what `docker run busybox` finds).
+ */
+export async function berthdWithBusybox(): Promise<Berthd> {
+  const d = await newBerthd();
+  try {
+    await d.start();
+    const archive = join(d.dir, "busybox.tar");
+    await writeImageArchive(archive, { name: "docker.io/library/busybox:latest" });
+    const sock = join(d.execRoot, "containerd", "containerd.sock");
+    const r = spawnSync("ctr", ["--address", sock, "-n", "berth", "images", "import", archive], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`ctr images import: ${r.stderr}`);
+    return d;
+  } catch (err) {
+    await d.cleanup();
+    throw err;
+  }
 }

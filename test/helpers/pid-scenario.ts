@@ -101,7 +101,10 @@ export async function keeperWithExitedMain(status: number, after = ""): Promise<
   const [stdin, release] = shimSys().pipe();
   const devNull = openSync("/dev/null", constants.O_RDWR);
   const script = [
-    `(sh -c "exit ${status}" </dev/null >/dev/null 2>&1 & echo $! > init.pid.tmp)`,
+    // The main process exits only once it is the keeper's (its parent field in /proc names the
+    // keeper, the init shell's parent): before that, the subshell (dash) could reap it, and no
+    // keeper could know its status.
+    `export K=$PPID; (sh -c 'until read -r _ _ _ p _ < /proc/$$/stat; [ "$p" = "$K" ]; do :; done; exit ${status}' </dev/null >/dev/null 2>&1 & echo $! > init.pid.tmp)`,
     "mv init.pid.tmp init.pid",
     "read x",
     after,

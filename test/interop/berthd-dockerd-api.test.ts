@@ -2,19 +2,9 @@
 // of /_ping, the fields of /version and /info, and the error answers (unknown path, unknown
 // version) must be dockerd's, field for field (berthd may say more: it speaks API 1.50).
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Berthd, type HttpAnswer, httpOn, newBerthd } from "../helpers/berthd.ts";
-import { type Dockerd, startDockerd } from "../helpers/peers.ts";
-
-// dockerd needs a runtime registered; none runs here, so the build's berth-runc is named directly
-// (the installed link may point at another checkout).
-const RUNTIME = join(import.meta.dirname, "..", "..", "dist", "berth-runc.mjs");
-const skip =
-  process.getuid?.() !== 0
-    ? "dockerd runs as root"
-    : ["/usr/sbin/dockerd", "/usr/bin/containerd", RUNTIME].find((b) => !existsSync(b))?.concat(" not found");
+import type { HttpAnswer } from "../helpers/berthd.ts";
+import { type EnginePair, pairSkip, startEnginePair } from "../helpers/engine-pair.ts";
 
 /**
  * Header names that differ by nature (time, size, who answers), and node's spelled-out
@@ -35,24 +25,18 @@ const missing = (reference: string[], ours: string[]) => reference.filter((k) =>
  */
 const INFO_LEFT_OUT = new Set(["KernelMemory", "KernelMemoryTCP", "BridgeNfIptables", "BridgeNfIp6tables"]);
 
-describe("berthd's API beside dockerd's", { skip }, () => {
-  let dockerd: Dockerd;
-  let berthd: Berthd;
-  let dockerdSocket: string;
+describe("berthd's API beside dockerd's", { skip: pairSkip() }, () => {
+  let pair: EnginePair;
   before(async () => {
-    dockerd = await startDockerd(RUNTIME);
-    dockerdSocket = join(dockerd.dir, "docker.sock");
-    berthd = await newBerthd();
-    await berthd.start();
+    pair = await startEnginePair();
   });
   after(async () => {
-    await berthd?.cleanup();
-    await dockerd?.stop();
+    await pair?.cleanup();
   });
 
   const both = async (method: string, path: string) => ({
-    ref: await httpOn(dockerdSocket, method, path),
-    ours: await berthd.http(method, path),
+    ref: await pair.ref.http(method, path),
+    ours: await pair.ours.http(method, path),
   });
 
   test("/_ping (GET and HEAD): dockerd's headers, and the same body", async () => {

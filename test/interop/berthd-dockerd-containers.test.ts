@@ -4,79 +4,25 @@
 // columns, and the keys of inspect and of its State. Where berthd says it as docker 28 does and
 // dockerd 20.10 said it otherwise, the difference is listed with its reason.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { outputOf } from "../helpers/berth-containerd.ts";
-import { type Berthd, DOCKER_CLI, NEEDS_CLI_28, newBerthd } from "../helpers/berthd.ts";
-import { type Dockerd, startDockerd } from "../helpers/peers.ts";
+import { NEEDS_CLI_28, type CommandResult as Seen } from "../helpers/berthd.ts";
+import { type EnginePair, pairSkip, startEnginePair } from "../helpers/engine-pair.ts";
 
-const RUNTIME = join(import.meta.dirname, "..", "..", "dist", "berth-runc.mjs");
 // Through docker CLI 28 only for now: Debian's 20.10 client sends null for empty lists
 // (BlkioDevice*, Ulimits), which dockerd shows as null and berthd as [] (to be fixed in the
 // decoder: a Go nil slice stays null).
-const skip =
-  process.getuid?.() !== 0
-    ? "dockerd runs as root"
-    : (["/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/sbin/runc", RUNTIME]
-        .find((b) => !existsSync(b))
-        ?.concat(" not found") ?? NEEDS_CLI_28);
-
-interface Seen {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Ids (64 and 12 hex digits) as <id>, so two daemons' answers compare. */
-const normalize = (s: string) => s.replace(/\b[0-9a-f]{64}\b/g, "<id>").replace(/\b[0-9a-f]{12}\b/g, "<short>");
+const skip = pairSkip() ?? NEEDS_CLI_28;
 
 describe("berthd's containers beside dockerd's, through docker CLI 28", { skip }, () => {
-  let dockerd: Dockerd;
-  let berthd: Berthd;
-  const cli = (socket: string, dir: string) => (args: string[]) =>
-    outputOf(
-      spawn(DOCKER_CLI, ["-H", `unix://${socket}`, ...args], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, DOCKER_CONFIG: join(dir, "client-config-28"), DOCKER_API_VERSION: "" },
-        timeout: 60_000,
-      }),
-    ) as Promise<Seen>;
-  let ref: (args: string[]) => Promise<Seen>;
-  let ours: (args: string[]) => Promise<Seen>;
-  /** The same command on both; the answers, normalized. */
-  const both = async (args: string[]) => {
-    const [a, b] = await Promise.all([ref(args), ours(args)]);
-    const n = (s: Seen) => ({ status: s.status, stdout: normalize(s.stdout), stderr: normalize(s.stderr) });
-    return { ref: n(a), ours: n(b) };
-  };
-  const same = async (args: string[]) => {
-    const r = await both(args);
-    assert.deepEqual(r.ours, r.ref, `docker ${args.join(" ")}`);
-    return r.ours;
-  };
+  let pair: EnginePair;
+  const both = (args: string[]) => pair.both(args);
+  const same = (args: string[]) => pair.same(args);
 
   before(async () => {
-    dockerd = await startDockerd(RUNTIME);
-    berthd = await newBerthd();
-    await berthd.start();
-    const archive = join(berthd.dir, "busybox.tar");
-    await writeImageArchive(archive, { name: "docker.io/library/busybox:latest" });
-    const sock = join(berthd.execRoot, "containerd", "containerd.sock");
-    const imported = spawnSync("ctr", ["--address", sock, "-n", "berth", "images", "import", archive], {
-      encoding: "utf8",
-    });
-    assert.equal(imported.status, 0, imported.stderr);
-    ref = cli(join(dockerd.dir, "docker.sock"), dockerd.dir);
-    ours = cli(berthd.socket, berthd.dir);
-    const loaded = await ref(["load", "-i", archive]);
-    assert.equal(loaded.status, 0, loaded.stderr);
+    pair = await startEnginePair();
   });
   after(async () => {
-    await berthd?.cleanup();
-    await dockerd?.stop();
+    await pair?.cleanup();
   });
 
   test("run: output, exit codes, stdout and stderr apart, -d then logs", async () => {

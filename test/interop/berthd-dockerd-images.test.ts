@@ -3,32 +3,18 @@
 // tags, config, rootfs and history; and archives cross over: what `docker save` writes on one
 // daemon, `docker load` reads on the other, with the same image id.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { writeImageArchive } from "../fixtures/oci-image.ts";
-import { type Berthd, DOCKER_CLI_20, httpOn, newBerthd } from "../helpers/berthd.ts";
-import { type Dockerd, startDockerd } from "../helpers/peers.ts";
+import { DOCKER_CLI_20 } from "../helpers/berthd.ts";
+import { type EnginePair, pairSkip, startEnginePair } from "../helpers/engine-pair.ts";
 
-const RUNTIME = join(import.meta.dirname, "..", "..", "dist", "berth-runc.mjs");
-const skip =
-  process.getuid?.() !== 0
-    ? "dockerd runs as root"
-    : ["/usr/sbin/dockerd", "/usr/bin/containerd", DOCKER_CLI_20, RUNTIME]
-        .find((b) => !existsSync(b))
-        ?.concat(" not found");
-
-const IMAGE = "docker.io/library/busybox:latest";
 const keys = (v: unknown) => Object.keys(v as object).sort();
 const missing = (reference: string[], ours: string[]) => reference.filter((k) => !ours.includes(k));
 
-describe("berthd's images beside dockerd's", { skip }, () => {
-  let dockerd: Dockerd;
-  let berthd: Berthd;
-  let archive: string;
-  let configDigest: string;
-  const theirs = (path: string) => httpOn(join(dockerd.dir, "docker.sock"), "GET", path);
-  const ours = (path: string) => berthd.http("GET", path);
+describe("berthd's images beside dockerd's", { skip: pairSkip([DOCKER_CLI_20]) }, () => {
+  let pair: EnginePair;
+  const theirs = (path: string) => pair.ref.http("GET", path);
+  const ours = (path: string) => pair.ours.http("GET", path);
   const json = async (p: Promise<{ status: number; body: string }>) => {
     const r = await p;
     assert.equal(r.status, 200, r.body);
@@ -36,19 +22,11 @@ describe("berthd's images beside dockerd's", { skip }, () => {
   };
 
   before(async () => {
-    dockerd = await startDockerd(RUNTIME);
-    berthd = await newBerthd();
-    await berthd.start();
-    archive = join(berthd.dir, "busybox.tar");
-    configDigest = (await writeImageArchive(archive, { name: IMAGE })).configDigest;
-    const a = await dockerd.docker(["load", "-i", archive]);
-    assert.equal(a.code, 0, a.stderr);
-    const b = await berthd.docker(["load", "-i", archive], DOCKER_CLI_20);
-    assert.equal(b.status, 0, b.stderr);
+    // Debian's client on both: the API 1.41 dockerd speaks.
+    pair = await startEnginePair(DOCKER_CLI_20);
   });
   after(async () => {
-    await berthd?.cleanup();
-    await dockerd?.stop();
+    await pair?.cleanup();
   });
 
   test("GET /v1.41/images/json: dockerd's fields, the same id, tags and created time", async () => {
@@ -62,8 +40,8 @@ describe("berthd's images beside dockerd's", { skip }, () => {
   });
 
   test("docker images --format '{{json .}}' (CLI 20.10): the same fields and values but size", async () => {
-    const a = await dockerd.docker(["images", "--format", "{{json .}}"]);
-    const b = await berthd.docker(["images", "--format", "{{json .}}"], DOCKER_CLI_20);
+    const a = await pair.ref.docker(["images", "--format", "{{json .}}"]);
+    const b = await pair.ours.docker(["images", "--format", "{{json .}}"]);
     assert.equal(b.status, 0, b.stderr);
     const ref = JSON.parse(a.stdout.trim());
     const mine = JSON.parse(b.stdout.trim());
@@ -76,7 +54,7 @@ describe("berthd's images beside dockerd's", { skip }, () => {
     const ref = await json(theirs("/v1.41/images/busybox/json"));
     const mine = await json(ours("/v1.41/images/busybox/json"));
     assert.deepEqual(missing(keys(ref), keys(mine)), []);
-    assert.equal(mine.Id, configDigest);
+    assert.equal(mine.Id, pair.configDigest);
     for (const k of ["Id", "RepoTags", "Parent", "Comment", "Created", "Author", "Architecture", "Os", "RootFS"])
       assert.deepEqual(mine[k], ref[k], k);
     assert.deepEqual(missing(keys(ref.Config), keys(mine.Config)), []);
@@ -97,26 +75,26 @@ describe("berthd's images beside dockerd's", { skip }, () => {
   });
 
   test("archives cross over: berthd's save loads into dockerd, dockerd's into berthd, ids kept", async () => {
-    const fromBerthd = join(berthd.dir, "from-berthd.tar");
-    const fromDockerd = join(berthd.dir, "from-dockerd.tar");
-    let r = await berthd.docker(["save", "-o", fromBerthd, "busybox"], DOCKER_CLI_20);
+    const fromBerthd = join(pair.berthd.dir, "from-berthd.tar");
+    const fromDockerd = join(pair.berthd.dir, "from-dockerd.tar");
+    let r = await pair.ours.docker(["save", "-o", fromBerthd, "busybox"]);
     assert.equal(r.status, 0, r.stderr);
-    const s = await dockerd.docker(["save", "-o", fromDockerd, "busybox"]);
-    assert.equal(s.code, 0, s.stderr);
-    const rmi = await dockerd.docker(["rmi", "busybox"]);
-    assert.equal(rmi.code, 0, rmi.stderr);
-    const l = await dockerd.docker(["load", "-i", fromBerthd]);
-    assert.equal(l.code, 0, l.stderr);
+    const s = await pair.ref.docker(["save", "-o", fromDockerd, "busybox"]);
+    assert.equal(s.status, 0, s.stderr);
+    const rmi = await pair.ref.docker(["rmi", "busybox"]);
+    assert.equal(rmi.status, 0, rmi.stderr);
+    const l = await pair.ref.docker(["load", "-i", fromBerthd]);
+    assert.equal(l.status, 0, l.stderr);
     assert.match(l.stdout, /Loaded image: busybox:latest/);
-    assert.equal((await json(theirs("/v1.41/images/busybox/json"))).Id, configDigest);
-    r = await berthd.docker(["rmi", "busybox"], DOCKER_CLI_20);
+    assert.equal((await json(theirs("/v1.41/images/busybox/json"))).Id, pair.configDigest);
+    r = await pair.ours.docker(["rmi", "busybox"]);
     assert.equal(r.status, 0, r.stderr);
-    r = await berthd.docker(["load", "-i", fromDockerd], DOCKER_CLI_20);
+    r = await pair.ours.docker(["load", "-i", fromDockerd]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Loaded image: busybox:latest/);
-    assert.equal((await json(ours("/v1.41/images/busybox/json"))).Id, configDigest);
+    assert.equal((await json(ours("/v1.41/images/busybox/json"))).Id, pair.configDigest);
     // And it runs.
-    r = await berthd.docker(["run", "--rm", "busybox", "echo", "crossed over"], DOCKER_CLI_20);
+    r = await pair.ours.docker(["run", "--rm", "busybox", "echo", "crossed over"]);
     assert.equal(r.stdout, "crossed over\n", r.stderr);
   });
 });

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { binaryLogUri } from "../../src/client/log-uri.ts";
 import { formatEntry, type LogEntry, parseLogTime } from "../../src/engine/logs/entry.ts";
 import { type ReadOptions, readJsonFileLog } from "../../src/engine/logs/json-file.ts";
 import { jsonFileLogUri } from "../../src/engine/logs/log-uri.ts";
@@ -54,6 +55,20 @@ async function readLog(path: string): Promise<{ stdout: string[]; stderr: string
   return out;
 }
 
+/**
+ * A slow binary:// logger: ready at once, copies stdout to `<p>.out` until EOF, then takes a
+ * second (SIGTERM ignored) before it writes `<p>.done`. berthd ends an attach once the task's
+ * delete has answered, so the delete must wait for the logger, as containerd's shims do.
+ */
+function slowLogger(dir: string): { uri: string; done: string; out: string } {
+  const script = join(dir, "slow-logger.sh");
+  writeFileSync(script, `#!/bin/sh\ntrap '' TERM\nexec 5>&-\ncat <&3 >"$2.out"\nsleep 1\necho done >"$2.done"\n`, {
+    mode: 0o755,
+  });
+  const p = join(dir, "slow");
+  return { uri: binaryLogUri(script, { p }), done: `${p}.done`, out: `${p}.out` };
+}
+
 function checkScriptLog(log: { stdout: string[]; stderr: string[]; malformed: number }): void {
   assert.equal(log.malformed, 0);
   assert.deepEqual(log.stderr, ["err-1\n", "err-2\n"]);
@@ -92,6 +107,28 @@ describe("berth-logger under berth-containerd (berth-shim)", { skip }, () => {
     const r = await d.ctrAsync(["run", "--rm", "--log-uri", uriFor("l1"), BUSYBOX_IMAGE, "l1", "sh", "-c", SCRIPT]);
     assert.equal(r.status, 0, r.stderr);
     checkScriptLog(await readLog(join(logs, "l1", "l1-json.log")));
+  });
+
+  test("a container writing faster than the logger reads waits for it: every line, exit 0", {
+    timeout: 60_000,
+  }, async () => {
+    // The shim once gave the container a non-blocking end: under berthd seq 1 300000 got EAGAIN
+    // and exited 255 every time (here, under ctr, it did not show).
+    const r = await d.ctrAsync(["run", "--rm", "--log-uri", uriFor("seq"), BUSYBOX_IMAGE, "seq", "seq", "1", "200000"]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = (await readLog(join(logs, "seq", "seq-json.log"))).stdout;
+    assert.equal(lines.length, 200000);
+    assert.equal(lines.at(-1), "200000\n");
+  });
+
+  test("the task's delete answers once the logger has exited (what it wrote is all there)", {
+    timeout: 60_000,
+  }, async () => {
+    const slow = slowLogger(d.dir);
+    const r = await d.ctrAsync(["run", "--rm", "--log-uri", slow.uri, BUSYBOX_IMAGE, "slow", "echo", "last words"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(slow.done), "ctr run --rm returned before the logger exited");
+    assert.equal(readFileSync(slow.out, "utf8"), "last words\n");
   });
 
   test("kill -9 of berth-containerd while a container counts: the log has no gap", { timeout: 120_000 }, async () => {
@@ -154,6 +191,14 @@ describe("berth-logger under Debian's containerd 1.6 (containerd-shim-runc-v2, r
     });
     assert.equal(r.code, 0, r.stderr);
     checkScriptLog(await readLog(join(dir, "l1-json.log")));
+
+    // The delete waits for the logger to exit (berth-shim does the same).
+    const slow = slowLogger(c.dir);
+    const rs = await c.ctr(["run", "--rm", ...c.runFlags, "--log-uri", slow.uri, BUSYBOX_IMAGE, "slow", "echo", "x"], {
+      timeoutMs: 60_000,
+    });
+    assert.equal(rs.code, 0, rs.stderr);
+    assert.ok(existsSync(slow.done), "ctr run --rm returned before the logger exited");
 
     // The query's pairs come in a Go map's order: rotation works whatever the order was.
     const rdir = join(logs, "l2");

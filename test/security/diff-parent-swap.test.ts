@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { test } from "node:test";
+import { sharedFsops } from "../../src/common/archive/fsops.ts";
 import { diffTar } from "../../src/containerd/archive/diff.ts";
-import { sharedFsops } from "../../src/containerd/archive/fsops.ts";
 
 test("a parent swapped for a symlink between the walk and the read never leaks the host file", async (t) => {
   const base = await mkdtemp(`${tmpdir()}/berth-sec-diffswap-`);

@@ -12,8 +12,8 @@ import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import { test } from "node:test";
+import { Fsops, fsopsBinary } from "../../src/common/archive/fsops.ts";
 import { applyLayer } from "../../src/containerd/archive/apply.ts";
-import { Fsops, fsopsBinary } from "../../src/containerd/archive/fsops.ts";
 import { gzipLayer } from "../fixtures/layer-tar.ts";
 import { BLOCK, pad, paxRecord, rawHeader } from "../fixtures/raw-tar.ts";
 

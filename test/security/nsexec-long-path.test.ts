@@ -107,7 +107,7 @@ test("a destination longer than PATH_MAX fails with a message and creates nothin
   const r = await rt.run(id, b.dir);
   assertNoCrash(r);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /\/mnt\/a\/a\/a.*File name too long/);
+  assert.match(r.stderr, /\/mnt\/a\/a\/a.*file name too long/);
   // Not one directory of the path was made before the length was found to be too long.
   assert.deepEqual(readdirSync(join(b.rootfs, "mnt")), []);
   assert.deepEqual(await rt.rootEntries(), []);
@@ -118,7 +118,7 @@ test("a last component longer than 255 bytes fails with a message and is not tru
   const r = await rt.run(uniqueId("longname"), b.dir);
   assertNoCrash(r);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /\/mnt\/nnnn.*File name too long/);
+  assert.match(r.stderr, /\/mnt\/nnnn.*file name too long/);
   // No file under the first 255 bytes of the name was created instead.
   assert.deepEqual(readdirSync(join(b.rootfs, "mnt")), []);
   assert.deepEqual(await rt.rootEntries(), []);

@@ -173,7 +173,7 @@ test("run: with no agent on the host, a socket at the path in the rootfs is not 
   assert.equal(inside.got.length, 0, `the socket inside the rootfs received: ${JSON.stringify(inside.got)}`);
   assert.equal(r.code, 1, r.stderr);
   assert.ok(r.stderr.includes(listenerPath), r.stderr);
-  assert.match(r.stderr, /seccomp agent.*linux\.seccomp\.listenerPath.*No such file or directory/);
+  assert.match(r.stderr, /seccomp agent.*linux\.seccomp\.listenerPath.*no such file or directory/);
   assert.deepEqual(await rt.rootEntries(), []);
   assert.equal(existsSync(`/sys/fs/cgroup/pids/${id}`), false);
 });

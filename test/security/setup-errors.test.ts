@@ -8,14 +8,17 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { makeBundle, makeTempDir } from "../fixtures/busybox.ts";
 import { Runtime, uniqueId } from "../helpers/runtime.ts";
-import { SUBJECT_BIN } from "../integration/conformance/harness.ts";
+import { REFERENCE_BIN, SUBJECT_BIN } from "../integration/conformance/harness.ts";
 
 let rt: Runtime;
+let ref: Runtime;
 before(async () => {
   rt = await Runtime.create(SUBJECT_BIN, "setup-errors");
+  ref = await Runtime.create(REFERENCE_BIN, "setup-errors-ref");
 });
 after(async () => {
   await rt.destroy();
+  await ref.destroy();
 });
 
 /** One env entry past execve's per-string limit (128 KiB): execve fails with E2BIG. */
@@ -81,3 +84,21 @@ test("an init killed during setup fails create with a message and leaves nothing
   });
   assert.deepEqual(left, []);
 });
+
+// Callers read the errno's words: docker's CLI exits 126 only for "permission denied" and 127 for
+// "no such file or directory", both in Go's lower-case spelling, which runc prints.
+for (const [args, words] of [
+  [["/etc"], 'exec: "/etc": permission denied'],
+  [["/no/such"], 'exec: "/no/such": stat /no/such: no such file or directory'],
+] as const) {
+  test(`run ${JSON.stringify(args)}: the errno in Go's words, as runc prints it`, async (t) => {
+    const b = await makeBundle({ args: [...args] });
+    t.after(() => b.cleanup());
+    const ours = await rt.run(uniqueId("errno"), b.dir);
+    const theirs = await ref.run(uniqueId("errno-ref"), b.dir);
+    // runc's logrus line escapes the quotes.
+    assert.ok(theirs.stderr.replaceAll('\\"', '"').includes(words), theirs.stderr);
+    assert.equal(ours.code, theirs.code, ours.stderr);
+    assert.ok(ours.stderr.includes(words.replace(/stat \/no\/such: /, "")), ours.stderr);
+  });
+}

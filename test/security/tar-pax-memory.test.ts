@@ -30,7 +30,7 @@ function vmHwmBytes(): number {
 if (process.env.BERTH_PAX_CHILD) {
   const [layer, target] = JSON.parse(process.env.BERTH_PAX_CHILD) as [string, string];
   const { applyLayer } = await import("../../src/containerd/archive/apply.ts");
-  const { sharedFsops } = await import("../../src/containerd/archive/fsops.ts");
+  const { sharedFsops } = await import("../../src/common/archive/fsops.ts");
   const before = vmHwmBytes();
   const started = performance.now();
   let error: { kind?: string; message: string } | null = null;

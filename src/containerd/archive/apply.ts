@@ -19,15 +19,15 @@ import {
 } from "node:fs";
 import { type FileHandle, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { type Fsops, sharedFsops } from "../../common/archive/fsops.ts";
+import type { TarEntry } from "../../common/archive/tar-format.ts";
+import { TarReader } from "../../common/archive/tar-reader.ts";
 import { BerthError, errorMessage, InvalidArgumentError } from "../../common/errors.ts";
 import { chmodNoFollow, components, openDirBeneath, openDirNoFollow, statDirBeneath } from "../../common/in-root.ts";
 import { storageError } from "../../common/storage-errors.ts";
 import { decompress } from "./compression.ts";
-import { type Fsops, sharedFsops } from "./fsops.ts";
 import { planEntry } from "./layer-entry.ts";
 import { RootPath } from "./root-path.ts";
-import type { TarEntry } from "./tar-format.ts";
-import { TarReader } from "./tar-reader.ts";
 
 export type WhiteoutMode = "overlay" | "plain";
 

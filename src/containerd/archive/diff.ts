@@ -12,10 +12,17 @@ import { type FileHandle, lstat, open, readdir, readlink } from "node:fs/promise
 import { Readable, Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { type Fsops, sharedFsops } from "../../common/archive/fsops.ts";
+import { bareEntry, entryFromStat } from "../../common/archive/tar-entry.ts";
+import {
+  END_OF_ARCHIVE,
+  encodeHeader,
+  entryTypeOf,
+  paddingFor,
+  type TarEntry,
+} from "../../common/archive/tar-format.ts";
 import { BerthError } from "../../common/errors.ts";
-import { type Fsops, sharedFsops } from "./fsops.ts";
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./layer-entry.ts";
-import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry, type TarEntryType } from "./tar-format.ts";
 
 export type DiffSource =
   /** An overlayfs upper directory. */
@@ -47,30 +54,12 @@ interface Node {
   xattrs: Map<string, Buffer>;
 }
 
-function typeOf(st: BigIntStats): TarEntryType | null {
-  if (st.isFile()) return "file";
-  if (st.isDirectory()) return "dir";
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isCharacterDevice()) return "char";
-  if (st.isBlockDevice()) return "block";
-  if (st.isFIFO()) return "fifo";
-  return null; // sockets are not archived
-}
-
 function isOverlayWhiteout(st: BigIntStats): boolean {
   return st.isCharacterDevice() && st.rdev === 0n;
 }
 
 function join(rel: string, name: string): string {
   return rel === "" ? name : `${rel}/${name}`;
-}
-
-/** Linux dev_t → major/minor (glibc's encoding). */
-function major(rdev: bigint): number {
-  return Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-}
-function minor(rdev: bigint): number {
-  return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
 }
 
 function sameXattrs(a: Map<string, Buffer>, b: Map<string, Buffer>): boolean {
@@ -83,19 +72,7 @@ function sameXattrs(a: Map<string, Buffer>, b: Map<string, Buffer>): boolean {
 }
 
 function whiteoutEntry(rel: string, name: string): TarEntry {
-  return {
-    name: join(rel, name),
-    type: "file",
-    mode: 0,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: 0,
-    linkname: "",
-    devmajor: 0,
-    devminor: 0,
-    xattrs: new Map(),
-  };
+  return bareEntry({ name: join(rel, name), type: "file" });
 }
 
 class DiffWalker {
@@ -135,23 +112,10 @@ class DiffWalker {
   }
 
   async #entry(abs: string, rel: string, node: Node): Promise<TarEntry | null> {
-    const type = typeOf(node.st);
+    const type = entryTypeOf(node.st);
     if (type === null) return null;
-    const st = node.st;
-    const entry: TarEntry = {
-      name: rel,
-      type,
-      mode: Number(st.mode) & 0o7777,
-      uid: Number(st.uid),
-      gid: Number(st.gid),
-      size: type === "file" ? Number(st.size) : 0,
-      mtime: Number(st.mtimeMs / 1000n),
-      linkname: type === "symlink" ? await readlink(abs) : "",
-      devmajor: type === "char" || type === "block" ? major(st.rdev) : 0,
-      devminor: type === "char" || type === "block" ? minor(st.rdev) : 0,
-      xattrs: node.xattrs,
-    };
-    return entry;
+    const linkname = type === "symlink" ? await readlink(abs) : "";
+    return entryFromStat(rel, node.st, type, linkname, node.xattrs);
   }
 
   async *#flushPending(): AsyncGenerator<Buffer> {
@@ -244,7 +208,7 @@ class DiffWalker {
 async function sameNode(labs: string, uabs: string, l: Node, u: Node): Promise<boolean> {
   const a = l.st;
   const b = u.st;
-  if (typeOf(a) !== typeOf(b) || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
+  if (entryTypeOf(a) !== entryTypeOf(b) || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (!sameXattrs(l.xattrs, u.xattrs)) return false;
   if (a.isSymbolicLink()) return (await readlink(labs)) === (await readlink(uabs));
   if (a.isCharacterDevice() || a.isBlockDevice()) return a.rdev === b.rdev;

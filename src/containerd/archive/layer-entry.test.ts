@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { TarEntry } from "../../common/archive/tar-format.ts";
 import { cleanPath, planEntry } from "./layer-entry.ts";
-import type { TarEntry } from "./tar-format.ts";
 
 const entry = (name: string, type: TarEntry["type"] = "file", linkname = ""): TarEntry => ({
   name,

@@ -1,9 +1,11 @@
 // Pure policy: what a layer's tar entry asks for. Names are cleaned to components relative to the
 // layer root; anything that would leave the root is refused here, before any file is touched.
 // (Symlinks met while resolving the parent directory are handled by root-path.ts.)
-import { posix } from "node:path";
+
+import { cleanPath, type TarEntry } from "../../common/archive/tar-format.ts";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { TarEntry } from "./tar-format.ts";
+
+export { cleanPath };
 
 export const WHITEOUT_PREFIX = ".wh.";
 export const WHITEOUT_META_PREFIX = ".wh..wh.";
@@ -21,18 +23,6 @@ export type LayerAction =
 
 function refuse(entry: TarEntry, why: string): never {
   throw new InvalidArgumentError(`tar entry ${JSON.stringify(entry.name)}: ${why}`);
-}
-
-/**
- * A path in the archive as components under the root: absolute paths become relative, "." and
- * ".." are folded lexically. null when it escapes the root.
- */
-export function cleanPath(name: string): string[] | null {
-  if (name.includes("\0")) return null;
-  const normal = posix.normalize(`./${name}`);
-  if (normal === ".." || normal.startsWith("../")) return null;
-  // normalize keeps a leading "/" for "//x"-style names; strip it: archive paths are root-relative.
-  return normal.split("/").filter((c) => c !== "" && c !== ".");
 }
 
 export function planEntry(entry: TarEntry): LayerAction {

@@ -1,11 +1,11 @@
 // The diff service on this machine (containerd's "walking" differ plus the overlay fast paths):
 // apply a layer onto a snapshot's mounts, and write the diff between two mount sets as a layer.
 import type { Readable, Writable } from "node:stream";
+import type { Fsops } from "../../common/archive/fsops.ts";
 import type { Mount } from "../../common/mount/mount.ts";
 import { withTempMount } from "../../common/mount/mounter.ts";
 import { type ApplyResult, applyLayer } from "../archive/apply.ts";
 import { type DiffResult, type WriteDiffOptions, writeDiff } from "../archive/diff.ts";
-import type { Fsops } from "../archive/fsops.ts";
 import { applyTarget, diffSource } from "./fast-path.ts";
 
 export interface DiffApplyOptions {

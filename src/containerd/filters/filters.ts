@@ -22,6 +22,7 @@
 // whose message points at the offending character the way containerd's do.
 import { RE2JS } from "re2js";
 import { InvalidArgumentError } from "../../common/errors.ts";
+import { goUnquote } from "../../common/go-unquote.ts";
 
 /**
  * Looks a field path up on a candidate. undefined means absent. Following containerd's adaptors,
@@ -154,57 +155,6 @@ class Scanner {
   }
 }
 
-/** Decodes a quoted token (quotes included), Go strconv style with "/" and "|" as extra quotes. */
-function unquote(s: string): string {
-  const quote = s[0]!;
-  if (s.length < 2 || s[s.length - 1] !== quote) throw new Error("quote syntax error");
-  const body = s.slice(1, -1);
-  let out = "";
-  for (let i = 0; i < body.length; ) {
-    const c = body[i]!;
-    if (c === quote) throw new Error("quote syntax error");
-    if (c !== "\\") {
-      out += c;
-      i++;
-      continue;
-    }
-    const e = body[i + 1];
-    i += 2;
-    const simple: Record<string, string> = {
-      a: "\x07",
-      b: "\b",
-      f: "\f",
-      n: "\n",
-      r: "\r",
-      t: "\t",
-      v: "\v",
-      "\\": "\\",
-    };
-    if (e === undefined) throw new Error("quote syntax error");
-    if (simple[e] !== undefined) {
-      out += simple[e];
-    } else if (e === quote) {
-      out += quote;
-    } else if (e === "x" || e === "u" || e === "U") {
-      const n = e === "x" ? 2 : e === "u" ? 4 : 8;
-      const hex = body.slice(i, i + n);
-      if (!new RegExp(`^[0-9A-Fa-f]{${n}}$`).test(hex)) throw new Error("quote syntax error");
-      const v = Number.parseInt(hex, 16);
-      if (v > 0x10ffff) throw new Error("quote syntax error");
-      out += String.fromCodePoint(v);
-      i += n;
-    } else if (e >= "0" && e <= "7") {
-      const oct = e + body.slice(i, i + 2);
-      if (!/^[0-7]{3}$/.test(oct) || Number.parseInt(oct, 8) > 255) throw new Error("quote syntax error");
-      out += String.fromCharCode(Number.parseInt(oct, 8));
-      i += 2;
-    } else {
-      throw new Error("quote syntax error");
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Parser
 
@@ -225,11 +175,8 @@ class Parser {
 
   private quoted(tok: Token, altQuotesAllowed: boolean): string {
     if (!altQuotesAllowed && tok.text[0] !== '"') this.fail(tok.pos, "invalid quote encountered");
-    try {
-      return unquote(tok.text);
-    } catch (err) {
-      return this.fail(tok.pos, `unquoting failed: ${(err as Error).message}`);
-    }
+    // Go's strconv.Unquote with "/" and "|" as further quotes (common/go-unquote.ts).
+    return goUnquote(tok.text) ?? this.fail(tok.pos, "unquoting failed: quote syntax error");
   }
 
   parse(): Selector[] {

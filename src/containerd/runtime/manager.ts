@@ -75,6 +75,12 @@ export interface ManagerOptions {
   spare: boolean;
   /** berth-shim: a task that names no group gets a shim of its own instead of its namespace's. */
   perContainer: boolean;
+  /**
+   * How long a namespace's berth-shim stays after its last task is deleted, ready for the next
+   * one (0 or unset: it stops with its last task). Tasks created back to back then find a shim
+   * whose code is loaded and warm, instead of a new Node process each (berthd sets it).
+   */
+  shimIdleMs?: number;
   /** Called when a dead shim's task is cleaned up: the daemon publishes exit and delete. */
   onDeadShim(h: { namespace: string; id: string; pid: number; exitStatus: number; exitedAt: Date }): void;
 }
@@ -82,6 +88,12 @@ export interface ManagerOptions {
 const START_TIMEOUT_MS = 30_000;
 /** How long a shim asked to shut down may take to go (it flushes its events for up to 2 s). */
 const SHIM_EXIT_MS = 5000;
+/**
+ * A shim kept warm is also told to exit by itself this long after its idle time: the daemon's own
+ * stop comes first while it lives; the shim's is for a daemon that died meanwhile (nothing else
+ * would ever stop a shim without tasks, which no bundle names).
+ */
+const IDLE_EXIT_MARGIN_MS = 20_000;
 /**
  * Connect at start-up: a shim answers once a Create or Delete it is in the middle of has settled
  * (the daemon died during it), which may take a runtime's create on a loaded machine.
@@ -131,6 +143,8 @@ export class ShimManager {
   readonly #revivals = new Map<string, Promise<void>>();
   /** When each address's shim was started again (revival-policy.ts), by address. */
   readonly #restarts = new Map<string, number[]>();
+  /** Namespaces' shims kept warm without tasks: the timer that stops each, by sharedKey. */
+  readonly #idleStops = new Map<string, NodeJS.Timeout>();
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -217,8 +231,10 @@ export class ShimManager {
     this.#creating.delete(h);
   }
 
-  /** Stops the spare (tasks' shims keep running). */
+  /** Stops the spare (tasks' shims keep running; one kept warm exits by itself later). */
   async close(): Promise<void> {
+    for (const t of this.#idleStops.values()) clearTimeout(t);
+    this.#idleStops.clear();
     const spare = await this.#spare;
     this.#spare = undefined;
     if (spare) {
@@ -365,9 +381,46 @@ export class ShimManager {
       // Marked in the turn: the task's handle is forgotten only later, after turns that follow.
       this.#leaving.add(h);
       const last = ![...this.#shims.values()].some((o) => !this.#leaving.has(o) && o.address === h.address);
+      if (last && group === NAMESPACE_GROUP && (this.#o.shimIdleMs ?? 0) > 0) {
+        // Kept warm for the namespace's next task (#sharedShim joins it); without `now` the shim
+        // arms its own, later exit (IDLE_EXIT_MARGIN_MS), for a daemon that dies meanwhile.
+        await ask(false, false);
+        this.#stopWhenIdle(h.namespace, h.address);
+        return;
+      }
       if (last) this.#o.log.debug("stopping a shared shim: its last task is gone", { id: h.id, address: h.address });
       await ask(last, last);
     });
+  }
+
+  /**
+   * Stops namespace `ns`'s shim at `address` after shimIdleMs unless a task joined it by then. In
+   * the namespace's turn, as a join is: a task either joined before (the shim stays) or comes
+   * after, finds the shim gone and gets the spare or a new one.
+   */
+  #stopWhenIdle(ns: string, address: string): void {
+    const key = sharedKey(ns, NAMESPACE_GROUP);
+    clearTimeout(this.#idleStops.get(key));
+    const timer = setTimeout(() => {
+      this.#idleStops.delete(key);
+      void this.#inTurn(key, async () => {
+        if (this.#sharedShims.get(key) !== address) return;
+        if ([...this.#shims.values()].some((o) => !this.#leaving.has(o) && o.address === address)) return;
+        this.#sharedShims.delete(key);
+        this.#o.log.debug("stopping a shared shim: idle", { namespace: ns, address });
+        const task = this.#connect(address, ns);
+        try {
+          await task.shutdown({ id: "", now: true }, { timeoutMs: 5000 });
+          await settleWithin(task.closed, SHIM_EXIT_MS);
+        } catch {
+          // Gone already (it exited by itself): what was asked.
+        } finally {
+          task.close();
+        }
+      }).catch(() => {});
+    }, this.#o.shimIdleMs);
+    timer.unref();
+    this.#idleStops.set(key, timer);
   }
 
   /** Whether `h`'s task has a shim of its own (not its namespace's or a group's). */
@@ -704,6 +757,7 @@ export class ShimManager {
       namespace: ns,
       runtimeRoot: join(this.#o.state, "runc"),
       perContainer: this.#o.perContainer,
+      idleExitMs: this.#o.shimIdleMs ? this.#o.shimIdleMs + IDLE_EXIT_MARGIN_MS : undefined,
     });
   }
 

@@ -128,9 +128,10 @@ function portsWith(
       }
       return image;
     },
-    delete: async (name) => {
+    delete: async (name, opts) => {
       deps.db.images.delete(ns, name);
-      deps.gc.schedule();
+      if (opts?.sync) await deps.gc.collect();
+      else deps.gc.schedule();
     },
     list: async () => deps.db.images.list(ns).map((i) => ({ name: i.name, labels: i.labels, target: i.target })),
   };

@@ -5,15 +5,27 @@
 // gets a plain 200 response whose body is the output stream.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Duplex } from "node:stream";
+import { InvalidArgumentError } from "../../common/errors.ts";
+import { PayloadTooLargeError } from "./api-errors.ts";
+import { versionAtLeast } from "./api-version.ts";
 
 export const RAW_STREAM = "application/vnd.docker.raw-stream";
 export const MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream";
 export type StreamContentType = typeof RAW_STREAM | typeof MULTIPLEXED_STREAM;
 
+/**
+ * The content type of a container's output stream (attach, exec start, logs), as dockerd names
+ * it: multiplexed frames are announced as such only from API 1.42 on; before, every stream was
+ * called raw, and clients of those versions (docker CLI 20.10, old docker-py) expect that.
+ */
+export function streamContentType(tty: boolean, version: string): StreamContentType {
+  return !tty && versionAtLeast(version, "1.42") ? MULTIPLEXED_STREAM : RAW_STREAM;
+}
+
 /** The connection of a request node handed over as an upgrade (its 'upgrade' event). */
 export interface UpgradedConnection {
   socket: Duplex;
-  /** Bytes the client sent after the request head (the first of its stdin). */
+  /** Bytes the client sent after the request head (its body, then the first of its stdin). */
   head: Buffer;
 }
 
@@ -52,4 +64,54 @@ export function hijack(
   res.writeHead(200, { "Content-Type": contentType, Connection: "close" });
   res.flushHeaders();
   return Duplex.from({ readable: req, writable: res });
+}
+
+/**
+ * The body of an upgraded request (exec start's options). node hands the connection over right
+ * after the head without reading a body, so its Content-Length bytes are the first of the
+ * connection's: they are taken off here (from `head`, then the socket), bounded by `limit`, and
+ * what follows is left in `head` for the stream. Docker's clients send such a body with a length;
+ * a chunked one is refused.
+ */
+export function readUpgradedBody(req: IncomingMessage, upgraded: UpgradedConnection, limit: number): Promise<Buffer> {
+  if (req.headers["transfer-encoding"] !== undefined) {
+    return Promise.reject(new InvalidArgumentError("a chunked body on an upgraded connection is not supported"));
+  }
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (!Number.isSafeInteger(declared) || declared < 0) {
+    return Promise.reject(new InvalidArgumentError("invalid Content-Length"));
+  }
+  if (declared > limit) return Promise.reject(new PayloadTooLargeError(limit));
+  const take = () => {
+    const body = upgraded.head.subarray(0, declared);
+    upgraded.head = upgraded.head.subarray(declared);
+    return body;
+  };
+  if (upgraded.head.length >= declared) return Promise.resolve(take());
+  const { socket } = upgraded;
+  return new Promise((resolve, reject) => {
+    // 'readable' and read(), not 'data': once its listener is gone the socket is back in the
+    // state a stream starts in, so the handler's own 'data' listener makes it flow (after a
+    // pause() it would not).
+    const done = (err?: Error) => {
+      socket.off("readable", onReadable);
+      socket.off("end", onEnd);
+      socket.off("close", onEnd);
+      if (err) reject(err);
+      else resolve(take());
+    };
+    const onReadable = () => {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+        upgraded.head = Buffer.concat([upgraded.head, chunk]);
+        if (upgraded.head.length >= declared) {
+          done();
+          return;
+        }
+      }
+    };
+    const onEnd = () => done(new InvalidArgumentError("the client closed the connection before the body ended"));
+    socket.on("readable", onReadable);
+    socket.once("end", onEnd);
+    socket.once("close", onEnd);
+  });
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FILTER_LIMITS, parseFilters, queryBool, queryInt } from "./query.ts";
+import { FILTER_LIMITS, parseFilters, queryBool, queryInt, queryTail } from "./query.ts";
 
 const q = (s: string) => new URLSearchParams(s);
 
@@ -26,6 +26,25 @@ test("integers within bounds; anything else is a 400 naming the parameter", () =
   }
   assert.throws(() => queryInt(q("limit=1001"), "limit", b), /must be between -1 and 1000/);
   assert.throws(() => queryInt(q("limit=-2"), "limit", b), /must be between/);
+});
+
+test("tail as dockerd reads it: a count, else every line (negative, not a number, absent)", () => {
+  assert.equal(queryTail(q("tail=0")), 0);
+  assert.equal(queryTail(q("tail=25")), 25);
+  assert.equal(queryTail(q("tail=%2B3")), 3);
+  // testcontainers asks for tail=-1; dockerd reads anything but a non-negative integer as "all".
+  for (const all of [
+    "",
+    "tail=all",
+    "tail=",
+    "tail=-1",
+    "tail=-5",
+    "tail=abc",
+    "tail=1.5",
+    "tail=99999999999999999999",
+  ]) {
+    assert.equal(queryTail(q(all)), undefined, all);
+  }
 });
 
 test("filters in both of docker's forms", () => {

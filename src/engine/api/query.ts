@@ -41,6 +41,28 @@ export function queryInt(
   return n;
 }
 
+/**
+ * A logs `tail`: how many last lines, or undefined for all of them. dockerd refuses nothing here:
+ * "all", a negative number or anything that is not an integer means every line (testcontainers
+ * sends tail=-1), so this never throws.
+ */
+export function queryTail(query: URLSearchParams): number | undefined {
+  const raw = query.get("tail") ?? "";
+  if (!/^\+?\d{1,16}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * One `label` filter value against some labels, as dockerd's MatchKVList reads it: `key` holds
+ * when the label is there, `key=value` when it has that value.
+ */
+export function labelHolds(labels: Readonly<Record<string, unknown>>, kv: string): boolean {
+  const eq = kv.indexOf("=");
+  if (eq < 0) return Object.hasOwn(labels, kv);
+  return Object.hasOwn(labels, kv.slice(0, eq)) && labels[kv.slice(0, eq)] === kv.slice(eq + 1);
+}
+
 /** Parsed filters: each key's values, in the order given, without repeats. */
 export type Filters = ReadonlyMap<string, readonly string[]>;
 

@@ -48,6 +48,20 @@ api
     stream.once("close", () => clearInterval(timer));
     return undefined;
   })
+  .route(
+    "POST",
+    "/exec-start",
+    async (ctx) => {
+      // exec start: its options are a body on an upgraded connection, then the stream.
+      const opts = await ctx.readJson();
+      const stream = ctx.hijack(RAW_STREAM);
+      stream.write(`${JSON.stringify(opts)}\n`);
+      stream.on("data", (c: Buffer) => stream.write(c));
+      stream.on("end", () => stream.end());
+      return undefined;
+    },
+    { bodyLimit: 64 },
+  )
   .route("POST", "/attach", (ctx) => {
     const tty = ctx.query.get("tty") === "1";
     const stream = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
@@ -226,6 +240,44 @@ test("an upgraded attach: 101 UPGRADED, then frames out and raw bytes in, both w
   const frames = decodeFrames(out.subarray(headEnd));
   assert.equal(frames.map((f) => f.payload.toString()).join(""), "hello\nstdin1stdin2");
   assert.ok(frames.every((f) => f.stream === STDOUT));
+});
+
+test("an upgraded request's body is taken off the stream: in the head's bytes, or arriving later", async () => {
+  const up = "POST /exec-start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n";
+  const body = '{"Detach":false,"Tty":true}';
+  const stream = (out: Buffer) => out.toString().slice(out.toString().indexOf("\r\n\r\n") + 4);
+  const whole = await raw(`${up}Content-Length: ${body.length}\r\n\r\n${body}stdin1`, { endAfter: "stdin2" });
+  assert.match(whole.toString(), /^HTTP\/1.1 101 UPGRADED\r\n/);
+  assert.equal(stream(whole), `${body}\nstdin1stdin2`, "the body is not stdin");
+  // The body split across writes: the stream waits for all of it.
+  const split = await new Promise<Buffer>((resolve, reject) => {
+    const c = connect(socketPath);
+    const got: Buffer[] = [];
+    c.on("data", (d: Buffer) => got.push(d));
+    c.on("error", reject);
+    c.on("close", () => resolve(Buffer.concat(got)));
+    c.write(`${up}Content-Length: ${body.length}\r\n\r\n${body.slice(0, 7)}`);
+    setTimeout(() => c.write(body.slice(7, 15)), 50);
+    setTimeout(() => c.end(`${body.slice(15)}in`), 100);
+  });
+  assert.equal(stream(split), `${body}\nin`);
+  // No body at all: no options (readJson gives undefined), the stream is all stdin.
+  assert.equal(stream(await raw(`${up}\r\n`, { endAfter: "x" })), "undefined\nx");
+});
+
+test("an upgraded request's body is bounded and must have a length", async () => {
+  const up = "POST /exec-start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n";
+  const big = (await raw(`${up}Content-Length: 65\r\n\r\n${"x".repeat(65)}`)).toString();
+  assert.match(big, /^HTTP\/1.1 413 /);
+  const chunked = (await raw(`${up}Transfer-Encoding: chunked\r\n\r\n5\r\n{}{}{\r\n0\r\n\r\n`)).toString();
+  assert.match(chunked, /^HTTP\/1.1 400 /);
+  assert.match(chunked, /chunked body on an upgraded connection/);
+  const bad = (await raw(`${up}Content-Length: 9\r\n\r\n{not json`)).toString();
+  assert.match(bad, /^HTTP\/1.1 400 /);
+  assert.match(bad, /invalid JSON/);
+  // A client that goes before its body is whole: nothing hangs, the server serves on.
+  await raw(`${up}Content-Length: 40\r\n\r\n{"Detach"`, { endAfter: "" });
+  assert.equal((await call("GET", "/_ping")).body, "OK");
 });
 
 test("a TTY attach is raw; a client that asked no upgrade gets the stream as a 200 body", async () => {

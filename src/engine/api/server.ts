@@ -10,8 +10,8 @@ import { errorMessage } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { errorBody, PageNotFoundError, PayloadTooLargeError, statusOf } from "./api-errors.ts";
 import { API_VERSION, negotiateVersion } from "./api-version.ts";
-import { DEFAULT_JSON_LIMIT, DISCARD_LIMIT, readBody, readJson } from "./body.ts";
-import { hijack, type StreamContentType, type UpgradedConnection } from "./hijack.ts";
+import { checkJsonContentType, DEFAULT_JSON_LIMIT, DISCARD_LIMIT, parseJsonBody, readBody, readJson } from "./body.ts";
+import { hijack, readUpgradedBody, type StreamContentType, type UpgradedConnection } from "./hijack.ts";
 import { Router } from "./router.ts";
 
 /** What a handler is given. */
@@ -149,8 +149,13 @@ export class ApiServer {
         query,
         version,
         log: this.#log,
-        readJson: () => readJson(req, bodyLimit),
-        readBody: () => readBody(req, bodyLimit),
+        // An upgraded connection's body is the first bytes of its stream (hijack.ts).
+        readJson: async () => {
+          if (!upgraded) return readJson(req, bodyLimit);
+          checkJsonContentType(req.headers["content-type"]);
+          return parseJsonBody(await readUpgradedBody(req, upgraded, bodyLimit));
+        },
+        readBody: () => (upgraded ? readUpgradedBody(req, upgraded, bodyLimit) : readBody(req, bodyLimit)),
         hijack: (contentType) => {
           const stream = hijack(req, res, upgraded, contentType);
           // A client that goes away mid-stream is an error on the stream (EPIPE, premature

@@ -58,6 +58,8 @@ export interface SystemFacts {
   counts(): Promise<{ containers: number; running: number; paused: number; stopped: number; images: number }>;
   /** Open file descriptors of berthd (dockerd's NFd). */
   openFds(): number;
+  /** Clients following GET /events (dockerd's NEventsListener). */
+  eventListeners?(): number;
 }
 
 /** /_ping's headers besides the identity every route gets. */
@@ -157,7 +159,7 @@ export async function infoBody(facts: SystemFacts): Promise<Record<string, unkno
     LoggingDriver: "json-file",
     CgroupDriver: "cgroupfs",
     CgroupVersion: host.cgroupVersion,
-    NEventsListener: 0,
+    NEventsListener: facts.eventListeners?.() ?? 0,
     KernelVersion: host.kernelVersion,
     OperatingSystem: host.operatingSystem,
     OSVersion: host.osVersion,

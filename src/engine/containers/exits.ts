@@ -16,6 +16,8 @@ export interface ExitHandlers {
   /** The init process of `containerId` exited. */
   exit(containerId: string, exitStatus: number, exitedAt: Date | undefined): void;
   oom(containerId: string): void;
+  /** A process exec'd in `containerId` exited (berthd's exec: exec/). */
+  execExit?(containerId: string, execId: string, exitStatus: number, exitedAt: Date | undefined): void;
   /** A subscription is live (again): exits before it may have been missed. */
   live(): Promise<void>;
 }
@@ -78,6 +80,8 @@ export class ExitMonitor {
           }
           if (ev?.type === "exit" && ev.id === ev.containerId) {
             this.#handlers.exit(ev.containerId, ev.exitStatus, ev.exitedAt);
+          } else if (ev?.type === "exit") {
+            this.#handlers.execExit?.(ev.containerId, ev.id, ev.exitStatus, ev.exitedAt);
           } else if (ev?.type === "oom" && e.topic === "/tasks/oom") {
             this.#handlers.oom(ev.containerId);
           }

@@ -1,6 +1,7 @@
 // The part of an image's config (the OCI config's `config` object) a container is made from,
 // read with every field's type checked: a field of the wrong type is left out, as if the image
 // had none, rather than trusted.
+import { decodeHealthConfig } from "./spec/healthcheck.ts";
 import type { ImageConfig } from "./spec/types.ts";
 
 const strings = (v: unknown): string[] | undefined =>
@@ -26,5 +27,12 @@ export function imageConfigOf(config: Record<string, unknown> | undefined): Imag
   const labels = obj(c.Labels);
   if (labels && Object.values(labels).every((v) => typeof v === "string"))
     out.Labels = labels as Record<string, string>;
+  if (obj(c.Healthcheck)) {
+    try {
+      out.Healthcheck = decodeHealthConfig(c.Healthcheck, "ContainerConfig.Healthcheck");
+    } catch {
+      // A HEALTHCHECK of the wrong shape: as if the image had none.
+    }
+  }
   return out;
 }

@@ -8,22 +8,21 @@ import type { Duplex } from "node:stream";
 import { RE2JS } from "re2js";
 import { InvalidArgumentError } from "../../common/errors.ts";
 import { ApiError } from "../api/api-errors.ts";
-import { MULTIPLEXED_STREAM, RAW_STREAM } from "../api/hijack.ts";
-import { parseFilters, queryBool, queryInt } from "../api/query.ts";
+import { streamContentType } from "../api/hijack.ts";
+import { parseFilters, queryBool, queryInt, queryTail } from "../api/query.ts";
 import type { ApiServer, Reply } from "../api/server.ts";
 import { encodeFrame, STDERR, STDOUT } from "../api/stdcopy.ts";
+import { formatEntry, type LogEntry, type LogStream, parseLogTime } from "../logs/entry.ts";
+import { openLogEnd, type ReadOptions, readJsonFileLog } from "../logs/json-file.ts";
 import { DEFAULT_DETACH_KEYS, DetachScanner, parseDetachKeys } from "./detach-keys.ts";
-import { type JsonLogReader, type LogEntry, type LogStream, openTail } from "./json-log.ts";
 import type { ContainerManager, WaitCondition } from "./manager.ts";
+import type { ContainerRecord } from "./record.ts";
+import { hasReadableLog } from "./task-output.ts";
 import { checkListFilters, inspectBody, LIST_FILTERS, listEntry, matchesFilters } from "./views.ts";
 
 /** A client that reads slower than this much queued output is cut off, never the container. */
 const MAX_CLIENT_BACKLOG = 8 << 20;
-/** How often `logs -f` looks for new lines. */
-const FOLLOW_POLL_MS = 100;
 const CONDITIONS: readonly WaitCondition[] = ["not-running", "next-exit", "removed"];
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A client's name pattern (Go's regexp syntax, as dockerd matches names), compiled once. */
 function nameMatcher(): (pattern: string, name: string) => boolean {
@@ -71,17 +70,16 @@ function sender(out: Duplex | (NodeJS.WritableStream & { destroy(): void; writab
   };
 }
 
-function entryBytes(e: LogEntry, timestamps: boolean): Buffer {
-  return timestamps ? Buffer.concat([Buffer.from(`${e.time} `), e.log]) : e.log;
-}
-
-function parseSince(raw: string | null, name: string): number | undefined {
+/** A logs since/until parameter in ns; none for absent, "" or "0" (dockerd's "no bound"). */
+function logTime(raw: string | null, name: string): bigint | undefined {
   if (raw === null || raw === "" || raw === "0") return undefined;
-  if (!/^\d{1,12}(\.\d{1,9})?$/.test(raw)) throw new InvalidArgumentError(`invalid value for ${name}: ${raw}`);
-  return Number(raw) * 1000;
+  return parseLogTime(raw, name);
 }
 
-export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
+/** Containers' disk sizes for `size=1` (SizeRw, SizeRootFs), by id; the daemon's (system/sizes.ts). */
+export type ListSizes = (records: readonly ContainerRecord[]) => Promise<ReadonlyMap<string, object>>;
+
+export function addContainerRoutes(api: ApiServer, m: ContainerManager, sizes?: ListSizes): void {
   const names = nameMatcher();
 
   // The API core's default body limit (1 MiB): real create bodies are a few KiB, an inline
@@ -113,7 +111,8 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
       .filter((r) => since === undefined || Date.parse(r.Created) > since)
       .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     if (limit > 0) list = list.slice(0, limit);
-    return { json: list.map((r) => listEntry(r, now)) };
+    if (!sizes || !queryBool(q, "size")) return { json: list.map((r) => listEntry(r, now)) };
+    return sizes(list).then((by) => ({ json: list.map((r) => ({ ...listEntry(r, now), ...by.get(r.ID) })) }));
   });
 
   api.route("GET", "/containers/{name}/json", (ctx) => ({ json: inspectBody(m.get(ctx.params.name!)) }));
@@ -135,6 +134,10 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     await m.restart(ctx.params.name!, { ...(timeout === undefined ? {} : { timeout }), ...(signal ? { signal } : {}) });
     return { status: 204 };
   });
+
+  api.route("POST", "/containers/{name}/update", async (ctx) => ({
+    json: await m.update(ctx.params.name!, await ctx.readJson()),
+  }));
 
   api.route("POST", "/containers/{name}/pause", async (ctx) => {
     await m.pause(ctx.params.name!);
@@ -193,21 +196,42 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     const want = { stdin: queryBool(q, "stdin"), stdout: queryBool(q, "stdout"), stderr: queryBool(q, "stderr") };
     const tty = r.Config.Tty;
     const detachKeys = parseDetachKeys(q.get("detachKeys") || DEFAULT_DETACH_KEYS);
-    const sock = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
-    const send = sender(sock, tty);
-    if (queryBool(q, "logs")) {
-      const reader = openTail(r.LogPath, undefined);
-      await replay(reader, sock, tty, (e) => (want[e.stream] ? e.log : undefined));
+    const logs = queryBool(q, "logs") && hasReadableLog(r);
+    const stream = queryBool(q, "stream");
+    const fromLog = stream && !m.outputThroughFifos(r.ID);
+    // The log's end is taken before the client is answered: it starts the container only then.
+    const cursor = fromLog && !logs ? await openLogEnd(r.LogPath) : undefined;
+    const sock = ctx.hijack(streamContentType(tty, ctx.version));
+    const pick = (e: LogEntry) =>
+      want[e.stream] ? formatEntry(e, { timestamps: false, details: false, tty }) : undefined;
+    if (fromLog) {
+      // The output goes to the logger, below berthd: the client follows the log, from its end
+      // now (with logs=1 from its start), until the run is over (the exit's task delete has
+      // waited for the logger: every line is in the file by then).
+      const ac = new AbortController();
+      const detach = m.attach(r.ID, { stdout: false, stderr: false, write: () => {}, end: () => ac.abort() });
+      sock.once("close", () => {
+        detach();
+        ac.abort();
+      });
+      sock.resume();
+      const follow: ReadOptions = { follow: true, signal: ac.signal, ...(cursor ? { from: cursor } : {}) };
+      await send(readJsonFileLog(r.LogPath, follow), sock, pick);
+      detach();
+      if (!sock.destroyed) sock.end();
+      return undefined;
     }
-    if (!queryBool(q, "stream")) {
+    if (logs) await send(readJsonFileLog(r.LogPath), sock, pick);
+    if (!stream) {
       sock.end();
       return undefined;
     }
+    const toClient = sender(sock, tty);
     const detach = m.attach(r.ID, {
       stdout: want.stdout,
       stderr: want.stderr,
       stdin: want.stdin,
-      write: (stream, data) => void send(stream, data),
+      write: (s, data) => void toClient(s, data),
       end: () => sock.end(),
     });
     sock.once("close", detach);
@@ -222,6 +246,7 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
           // The client leaves; the container runs on with its stdin open.
           detached = true;
           detach();
+          m.report(r.ID, "detach");
           sock.end();
         }
       });
@@ -241,31 +266,33 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
     if (!want.stdout && !want.stderr) {
       throw new InvalidArgumentError("Bad parameters: you must choose at least one stream");
     }
-    const rawTail = q.get("tail") ?? "all";
-    const tail = rawTail === "all" || rawTail === "" ? undefined : queryInt(q, "tail", { min: 0, max: 1_000_000_000 });
-    const since = parseSince(q.get("since"), "since");
-    const until = parseSince(q.get("until"), "until");
-    const timestamps = queryBool(q, "timestamps");
-    const follow = queryBool(q, "follow");
+    const tail = queryTail(q);
+    const since = logTime(q.get("since"), "since");
+    const until = logTime(q.get("until"), "until");
+    const format = { timestamps: queryBool(q, "timestamps"), details: queryBool(q, "details"), tty: r.Config.Tty };
+    if (!hasReadableLog(r)) throw new ApiError(501, "configured logging driver does not support reading");
     const res = ctx.res;
-    res.writeHead(200, { "Content-Type": r.Config.Tty ? RAW_STREAM : MULTIPLEXED_STREAM });
+    res.writeHead(200, { "Content-Type": streamContentType(r.Config.Tty, ctx.version) });
     res.flushHeaders();
-    const pick = (e: LogEntry) => {
-      if (!want[e.stream]) return undefined;
-      const t = Date.parse(e.time);
-      if ((since !== undefined && t < since) || (until !== undefined && t > until)) return undefined;
-      return entryBytes(e, timestamps);
+    // A follow ends when the run does (or the client goes): the last lines are read first.
+    const ac = new AbortController();
+    res.once("close", () => ac.abort());
+    let detach: () => void = () => {};
+    if (queryBool(q, "follow")) {
+      detach = m.attach(r.ID, { stdout: false, stderr: false, follower: true, write: () => {}, end: () => ac.abort() });
+      if (!m.isRunning(r.ID)) ac.abort();
+    }
+    const opts: ReadOptions = {
+      follow: queryBool(q, "follow"),
+      signal: ac.signal,
+      ...(tail === undefined ? {} : { tail }),
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
     };
-    const reader = openTail(r.LogPath, tail);
-    await replay(reader, res, r.Config.Tty, pick);
-    if (follow && (until === undefined || until > Date.now())) {
-      for (;;) {
-        if (res.destroyed) break;
-        const running = m.isRunning(r.ID);
-        await replay(reader, res, r.Config.Tty, pick);
-        if (!running) break;
-        await sleep(FOLLOW_POLL_MS);
-      }
+    try {
+      await send(readJsonFileLog(r.LogPath, opts), res, (e) => (want[e.stream] ? formatEntry(e, format) : undefined));
+    } finally {
+      detach();
     }
     if (!res.destroyed) res.end();
     return undefined;
@@ -273,23 +300,23 @@ export function addContainerRoutes(api: ApiServer, m: ContainerManager): void {
 }
 
 /**
- * Everything `reader` has now, written to a client at the client's pace (a log is berthd's own
- * file: nothing blocks a container while this waits), a step at a time so memory stays bounded.
+ * The entries a read gives, written to a client at the client's pace (the log is a file: nothing
+ * blocks a container while this waits); memory stays one chunk's entries.
  */
-async function replay(
-  reader: JsonLogReader,
+async function send(
+  entries: AsyncGenerator<LogEntry>,
   out: Duplex | ServerResponse,
-  tty: boolean,
   pick: (e: LogEntry) => Buffer | undefined,
 ): Promise<void> {
-  for (let batch = reader.readNew(); batch.length > 0; batch = reader.readNew()) {
-    for (const e of batch) {
+  try {
+    for await (const e of entries) {
       const data = pick(e);
       if (data === undefined) continue;
       if (out.destroyed) return;
-      const ok = out.write(tty ? data : encodeFrame(e.stream === "stdout" ? STDOUT : STDERR, data));
-      if (!ok) await drained(out);
+      if (!out.write(data)) await drained(out);
     }
+  } finally {
+    await entries.return(undefined);
   }
 }
 

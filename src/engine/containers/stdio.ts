@@ -1,9 +1,12 @@
-// A running task's stdio on berthd's side: the fifos containerd's shim writes to (FifoSet), read
-// here into the json-file log and out to every attached client; stdin from an attached client
-// into the stdin fifo. Interim: the keeper-side logger will write the log below berthd; then
-// this keeps only the attach streams.
+// A running task's stdio on berthd's side, for the containers whose output goes through fifos
+// (task-output.ts: a TTY, an open stdin, or no log): the fifos containerd's shim writes to
+// (FifoSet), read here into their berth-logger (fifo-logger.ts; none for the "none" driver) and
+// out to every
+// attached client; stdin from an attached client into the stdin fifo. Other containers' output
+// goes to their logger below berthd; their attached clients follow the log (routes.ts).
 import type { FifoSet } from "../../client/fifos.ts";
-import type { JsonLogWriter, LogStream } from "./json-log.ts";
+import type { LogStream } from "../logs/entry.ts";
+import type { FifoLogger } from "./fifo-logger.ts";
 
 /** An attached client: what it wants and where its bytes go. */
 export interface Attachment {
@@ -11,6 +14,11 @@ export interface Attachment {
   stderr: boolean;
   /** Whether the client sends stdin too. */
   stdin?: boolean;
+  /**
+   * A reader of the log waiting only for the run's end (docker logs -f), not an attached client:
+   * no "attach" event (dockerd has none for a follow).
+   */
+  follower?: boolean;
   /** Output for the client (raw with a TTY, the caller frames it otherwise). */
   write(stream: LogStream, data: Buffer): void;
   /** The output is over (the process and its copies are done). */
@@ -45,9 +53,9 @@ export class TaskStdio {
   readonly fifos: FifoSet;
   /** Resolves once every output stream has ended (or `drain` gave up). */
   readonly drained: Promise<void>;
-  readonly #log: JsonLogWriter;
+  readonly #log: FifoLogger | undefined;
 
-  constructor(fifos: FifoSet, log: JsonLogWriter, attachments: Attachments) {
+  constructor(fifos: FifoSet, log: FifoLogger | undefined, attachments: Attachments) {
     this.fifos = fifos;
     this.#log = log;
     const ends: Promise<void>[] = [];
@@ -57,7 +65,7 @@ export class TaskStdio {
     ] as const) {
       if (!readable) continue;
       readable.on("data", (chunk: Buffer) => {
-        log.write(stream, chunk);
+        log?.write(stream, chunk);
         attachments.send(stream, chunk);
       });
       ends.push(
@@ -82,6 +90,6 @@ export class TaskStdio {
     await Promise.race([this.drained, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
     clearTimeout(timer);
     await this.fifos.close();
-    this.#log.close();
+    await this.#log?.close();
   }
 }

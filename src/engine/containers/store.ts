@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../../common/atomic-write.ts";
 import { errorMessage, InvalidArgumentError } from "../../common/errors.ts";
 import { makeDir } from "../../common/secure-fs.ts";
+import { parseHealthState } from "./health.ts";
 import { normalizeName } from "./names.ts";
 import { CONTAINER_ID, type ContainerRecord, type ContainerStatus } from "./record.ts";
 import { decodeContainerConfig, decodeHostConfig } from "./spec/decode.ts";
@@ -121,6 +122,9 @@ export function parseRecord(text: string, id: string): ContainerRecord {
   for (const k of ["Pid", "ExitCode"]) if (!isInt(s[k])) throw new InvalidArgumentError(`State.${k} is not an integer`);
   for (const k of ["Error", "StartedAt", "FinishedAt"])
     if (!isString(s[k])) throw new InvalidArgumentError(`State.${k} is not a string`);
+  // A malformed health state is dropped (the next probe makes a new one), not the record.
+  const { Health: rawHealth, ...state } = s;
+  const health = parseHealthState(rawHealth);
   return {
     ID: id,
     Name: normalizeName(String(doc.Name)),
@@ -131,9 +135,10 @@ export function parseRecord(text: string, id: string): ContainerRecord {
     HostConfig: decodeHostConfig(doc.HostConfig),
     Image: doc.Image as string,
     ImageName: doc.ImageName as string,
-    State: s as unknown as ContainerRecord["State"],
+    State: { ...(state as unknown as ContainerRecord["State"]), ...(health ? { Health: health } : {}) },
     Runtime: doc.Runtime as string,
     RestartCount: doc.RestartCount as number,
+    ...(doc.HasBeenManuallyStopped === true ? { HasBeenManuallyStopped: true } : {}),
     LogPath: doc.LogPath as string,
     ResolvConfPath: doc.ResolvConfPath as string,
     HostnamePath: doc.HostnamePath as string,

@@ -87,6 +87,14 @@ test("filters: values of a key are alternatives, labels must all hold, bad value
   assert.deepEqual(names(f({ id: [web.ID.slice(0, 3)] })), ["/web"]);
   assert.deepEqual(names(f({ exited: ["3"] })), ["/db"]);
   assert.deepEqual(names(f({ ancestor: ["busybox"] })), ["/web", "/db"]);
+  web.State.Health = { Status: "healthy", FailingStreak: 0, Log: [] };
+  assert.deepEqual(names(f({ health: ["healthy"] })), ["/web"]);
+  assert.deepEqual(names(f({ health: ["none"] })), ["/db"]);
+  assert.deepEqual(names(f({ health: ["starting", "unhealthy"] })), []);
+  assert.throws(
+    () => checkListFilters(f({ health: ["fine"] })),
+    (e: Error) => e.message === "Unrecognised filter value for health: fine",
+  );
   assert.throws(
     () => checkListFilters(f({ status: ["sleepy"] })),
     (e: Error) => e.message === "invalid filter 'status=sleepy'",

@@ -1,12 +1,26 @@
 // What inspect and list answer, in the Engine API's shapes, from a record; and the list's
 // filters. Pure: the caller passes the time.
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { Filters } from "../api/query.ts";
+import { type Filters, labelHolds } from "../api/query.ts";
+import { healthText } from "./health.ts";
 import type { ContainerRecord, ContainerStatus } from "./record.ts";
 import { MASKED_PATHS, READONLY_PATHS } from "./spec/build.ts";
 
 /** The filters `GET /containers/json` takes (the rest of dockerd's come with their slices). */
-export const LIST_FILTERS = ["status", "name", "label", "id", "exited", "ancestor", "before", "since"] as const;
+export const LIST_FILTERS = [
+  "status",
+  "name",
+  "label",
+  "id",
+  "exited",
+  "ancestor",
+  "before",
+  "since",
+  "health",
+] as const;
+
+/** The health filter's values: a health status, or none for a container without a check. */
+const HEALTH_VALUES = ["starting", "healthy", "unhealthy", "none"];
 
 const STATUS_VALUES: readonly ContainerStatus[] = [
   "created",
@@ -40,8 +54,10 @@ export function humanDuration(ms: number): string {
 export function statusText(r: ContainerRecord, now: number): string {
   const s = r.State;
   if (s.Running) {
+    if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
     const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
-    return s.Paused ? `${up} (Paused)` : up;
+    if (s.Paused) return `${up} (Paused)`;
+    return s.Health ? `${up} (${healthText(s.Health)})` : up;
   }
   if (s.Status === "removing") return "Removal In Progress";
   if (s.Status === "dead") return "Dead";
@@ -102,6 +118,7 @@ export function inspectBody(r: ContainerRecord): Record<string, unknown> {
       Error: s.Error,
       StartedAt: s.StartedAt,
       FinishedAt: s.FinishedAt,
+      ...(s.Health ? { Health: s.Health } : {}),
     },
     Image: r.Image,
     ResolvConfPath: r.ResolvConfPath,
@@ -188,6 +205,9 @@ export function checkListFilters(f: Filters): void {
   for (const v of f.get("exited") ?? []) {
     if (!/^-?\d{1,10}$/.test(v)) throw new InvalidArgumentError(`invalid filter 'exited=${v}'`);
   }
+  for (const v of f.get("health") ?? []) {
+    if (!HEALTH_VALUES.includes(v)) throw new InvalidArgumentError(`Unrecognised filter value for health: ${v}`);
+  }
 }
 
 /** Whether `r` passes every filter: values of one key are alternatives, keys must all match. */
@@ -206,15 +226,12 @@ export function matchesFilters(
     any("id", (v) => r.ID.startsWith(v)) &&
     any("name", (v) => nameMatches(v, r.Name.slice(1)) || nameMatches(v, r.Name)) &&
     any("exited", (v) => !r.State.Running && r.State.Status === "exited" && r.State.ExitCode === Number(v)) &&
+    any("health", (v) => (r.State.Health?.Status ?? "none") === v) &&
     any(
       "ancestor",
       (v) => familiarImage(r.ImageName) === v || r.ImageName === v || r.Config.Image === v || r.Image === v,
     ) &&
     // label: every value must hold (dockerd's MatchKVList), not any.
-    (f.get("label") ?? []).every((kv) => {
-      const eq = kv.indexOf("=");
-      if (eq < 0) return Object.hasOwn(labels, kv);
-      return Object.hasOwn(labels, kv.slice(0, eq)) && labels[kv.slice(0, eq)] === kv.slice(eq + 1);
-    })
+    (f.get("label") ?? []).every((kv) => labelHolds(labels, kv))
   );
 }

@@ -12,11 +12,25 @@ import type { DaemonLogger } from "../../common/log.ts";
 import { ownDir } from "../../common/secure-fs.ts";
 import { ApiServer } from "../api/server.ts";
 import { addSystemRoutes, type EngineIdentity, type SystemFacts } from "../api/system-routes.ts";
+import { ArchiveService } from "../containers/archive/service.ts";
+import { sweepSpooledBodies, sweepTempMounts } from "../containers/archive/sweep.ts";
+import { addArchiveRoutes } from "../containers/archive-routes.ts";
 import { ContainerManager } from "../containers/manager.ts";
+import { addContainerPruneRoute } from "../containers/prune.ts";
 import { addContainerRoutes } from "../containers/routes.ts";
+import { EventBus } from "../events/bus.ts";
+import { busEvents } from "../events/emit.ts";
+import { addEventRoutes } from "../events/routes.ts";
+import { addExecRoutes } from "../exec/routes.ts";
+import { ExecService } from "../exec/service.ts";
+import { addCommitRoute } from "../images/commit-route.ts";
 import { addImageRoutes } from "../images/routes.ts";
 import { ImageService } from "../images/service.ts";
 import { containerImageUsers } from "../images/users.ts";
+import { addStatsRoutes } from "../stats/routes.ts";
+import { StatsService } from "../stats/service.ts";
+import { addSystemExtraRoutes } from "../system/routes.ts";
+import { containerSizer } from "../system/sizes.ts";
 import { ENGINE_VERSION } from "../version.ts";
 import type { BuiltinRuntimes, DaemonConfig } from "./config.ts";
 import {
@@ -98,7 +112,11 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
     undo.push(() => probe.close());
     const conn = new ContainerdConnection(containerdAddress, { namespace: config.containerdNamespace });
     undo.push(() => conn.close());
+    // The engine's events (GET /events): containers and images report to it.
+    const bus = new EventBus();
+    const events = busEvents(bus);
     const containers = new ContainerManager({
+      events,
       conn,
       dataRoot: config.dataRoot,
       execRoot: config.execRoot,
@@ -107,12 +125,18 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
       log,
       ...(existsSync(DOCKER_INIT) ? { initBinary: DOCKER_INIT } : {}),
     });
+    const execs = new ExecService({ conn, containers, execRoot: config.execRoot, log, events });
+    containers.setExecHooks(execs.hooks());
+    // Before any operation: temp mounts of containers' snapshots a killed berthd left.
+    await sweepTempMounts(config.dataRoot, log);
     await containers.open();
     undo.push(() => containers.close());
     // Loaded archives spool on the data root's disk, as dockerd's <data-root>/tmp.
     const spoolDir = join(config.dataRoot, "tmp");
     ownDir(spoolDir, 0o700);
+    sweepSpooledBodies(spoolDir); // docker cp bodies a killed berthd left
     const images = new ImageService({
+      events,
       conn,
       log,
       spoolDir,
@@ -121,6 +145,7 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
         (id) => containers.isRunning(id),
       ),
     });
+    containers.setImageNames((s) => images.storeName(s));
 
     const facts: SystemFacts = {
       engine: engineIdentity(),
@@ -135,6 +160,7 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
       containerdNamespace: config.containerdNamespace,
       containerd: () => probe.version(),
       counts: async () => ({ ...containers.counts(), images: await images.count() }),
+      eventListeners: () => bus.listeners,
       openFds: () => {
         try {
           return readdirSync("/proc/self/fd").length;
@@ -145,8 +171,19 @@ export async function startDaemon(config: DaemonConfig, log: DaemonLogger): Prom
     };
     const api = new ApiServer(log, { server: `Berth/${ENGINE_VERSION.version} (linux)`, experimental: false });
     addSystemRoutes(api, facts);
-    addContainerRoutes(api, containers);
+    const sizer = containerSizer(
+      () => images.list(),
+      (id) => conn.snapshots().usage(id),
+    );
+    addContainerRoutes(api, containers, sizer);
+    addContainerPruneRoute(api, containers, sizer);
+    addArchiveRoutes(api, new ArchiveService(containers, { spoolDir }));
     addImageRoutes(api, images);
+    addCommitRoute(api, images, containers);
+    addExecRoutes(api, execs);
+    addStatsRoutes(api, new StatsService(conn, containers, log));
+    addEventRoutes(api, bus);
+    addSystemExtraRoutes(api, { images: () => images.list(), containers: () => containers.all(), sizer });
     undo.push(() => api.close());
     const listening = await listenAll(api, config);
     undo.push(() => {

@@ -32,6 +32,22 @@ test("a pid file naming a live berthd stops the start", () => {
   assert.equal(readPid(path), pid);
 });
 
+test("a berthd or berth-containerd run by node with V8 flags before its script is still itself", () => {
+  // The commands' shebangs put node's flags first (scripts/build.mjs): argv is node, flags, script.
+  const script = join(dir, "berth-containerd.mjs");
+  writeFileSync(script, "setInterval(() => {}, 1000);\n");
+  const c = spawn(process.execPath, ["--max-semi-space-size=1", "--single-threaded", script, "--root", "/x"], {
+    stdio: "ignore",
+  });
+  children.push(c);
+  const deadline = Date.now() + 10_000;
+  while (!readFileSync(`/proc/${c.pid}/cmdline`, "utf8").includes(script) && Date.now() < deadline) {}
+  assert.ok(isLiveProgram(c.pid!, "berth-containerd"));
+  assert.equal(isLiveProgram(c.pid!, "berthd"), false);
+  // An argument past the script that names the program is not its script.
+  assert.equal(isLiveProgram(c.pid!, "x"), false);
+});
+
 test("a stale pid file (dead pid, or a pid another program took) is replaced, and removed at exit", () => {
   const path = join(dir, "stale.pid");
   writeFileSync(path, `${liveProcess("not-berthd")}\n`);

@@ -35,11 +35,18 @@ export function cmdlineOf(pid: number): string[] | undefined {
   }
 }
 
-/** Whether `pid` is a live process whose command line shows `program` (its argv[0] or script). */
+/**
+ * Whether `pid` is a live process whose command line shows `program`: its argv[0], or its script,
+ * the first argument that is not an interpreter's flag (the commands' shebangs give node V8 flags
+ * before the script: scripts/build.mjs).
+ */
 export function isLiveProgram(pid: number, program: string): boolean {
   const argv = cmdlineOf(pid);
   if (!argv) return false;
-  return argv.slice(0, 2).some((a) => a === program || a.endsWith(`/${program}`) || a.endsWith(`/${program}.mjs`));
+  const script = argv.slice(1).find((a) => !a.startsWith("-"));
+  return [argv[0], script].some(
+    (a) => a !== undefined && (a === program || a.endsWith(`/${program}`) || a.endsWith(`/${program}.mjs`)),
+  );
 }
 
 /** Writes this process's pid to `path`, refusing when a live berthd holds it. */

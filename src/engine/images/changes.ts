@@ -36,11 +36,28 @@ function pairs(instruction: string, rest: string): [string, string][] {
   return out;
 }
 
+/**
+ * The instructions of some `changes` values: dockerd parses them joined by newlines as a
+ * Dockerfile, so one value may hold several, a line each (testcontainers' commit sends them so);
+ * empty lines and # comments are skipped.
+ */
+function instructions(changes: readonly string[]): string[] {
+  if (changes.length > MAX_CHANGES) throw new InvalidArgumentError(`more than ${MAX_CHANGES} changes`);
+  for (const change of changes) {
+    if (change.length > MAX_CHANGE_CHARS)
+      throw new InvalidArgumentError(`a change longer than ${MAX_CHANGE_CHARS} characters`);
+  }
+  const lines = changes.flatMap((c) => c.split("\n")).filter((l) => l.trim() !== "" && !l.trim().startsWith("#"));
+  if (lines.length > MAX_CHANGES) throw new InvalidArgumentError(`more than ${MAX_CHANGES} changes`);
+  // Changes given, none an instruction: dockerd's parser refuses the empty Dockerfile.
+  if (changes.length > 0 && lines.length === 0) throw new InvalidArgumentError("file with no instructions");
+  return lines;
+}
+
 /** The image config's `config` with `changes` applied, in order (the input is not modified). */
 export function applyChanges(config: Record<string, unknown>, changes: readonly string[]): Record<string, unknown> {
-  if (changes.length > MAX_CHANGES) throw new InvalidArgumentError(`more than ${MAX_CHANGES} changes`);
   const c: Record<string, unknown> = { ...config };
-  for (const change of changes) {
+  for (const change of instructions(changes)) {
     if (change.length > MAX_CHANGE_CHARS)
       throw new InvalidArgumentError(`a change longer than ${MAX_CHANGE_CHARS} characters`);
     const text = change.trim();

@@ -5,7 +5,7 @@
 // hostile glob costs linear time.
 import { RE2JS } from "re2js";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import type { Filters } from "../api/query.ts";
+import { type Filters, labelHolds } from "../api/query.ts";
 import { type Image, isDangling, unixSeconds } from "./image.ts";
 import { familiarName } from "./reference.ts";
 
@@ -63,11 +63,7 @@ function referenceMatches(pattern: RE2JS, name: string): boolean {
 function labelsMatch(image: Image, kvs: readonly string[], every: boolean): boolean {
   const raw = image.config.config.Labels;
   const labels = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  const holds = (kv: string) => {
-    const eq = kv.indexOf("=");
-    if (eq < 0) return Object.hasOwn(labels, kv);
-    return labels[kv.slice(0, eq)] === kv.slice(eq + 1);
-  };
+  const holds = (kv: string) => labelHolds(labels, kv);
   return every ? kvs.every(holds) : !kvs.some(holds);
 }
 
@@ -80,6 +76,17 @@ export function parseUntil(v: string): number {
 }
 
 /**
+ * The reference filter over one of an image's names, or undefined without one. A listing shows
+ * only the names it matches (dockerd's RepoTags and RepoDigests under `reference=`), and an image
+ * none of whose names match is left out.
+ */
+export function referenceNameFilter(filters: Filters): ((name: string) => boolean) | undefined {
+  const refs = (filters.get("reference") ?? []).map(globToRe2);
+  if (refs.length === 0) return undefined;
+  return (name) => refs.some((p) => referenceMatches(p, name));
+}
+
+/**
  * A predicate over images for `filters`; `find` resolves before/since's images (its 404 is the
  * request's).
  */
@@ -87,7 +94,7 @@ export function imageFilter(filters: Filters, find: (ref: string) => Image): (im
   const dangling = danglingFilter(filters);
   const labels = filters.get("label") ?? [];
   const notLabels = filters.get("label!") ?? [];
-  const refs = (filters.get("reference") ?? []).map(globToRe2);
+  const named = referenceNameFilter(filters);
   const before = (filters.get("before") ?? []).map((r) => unixSeconds(find(r).facts.created));
   const since = (filters.get("since") ?? []).map((r) => unixSeconds(find(r).facts.created));
   const until = (filters.get("until") ?? []).map(parseUntil);
@@ -96,7 +103,7 @@ export function imageFilter(filters: Filters, find: (ref: string) => Image): (im
     if (dangling !== undefined && isDangling(image) !== dangling) return false;
     if (labels.length > 0 && !labelsMatch(image, labels, true)) return false;
     if (notLabels.length > 0 && !labelsMatch(image, notLabels, false)) return false;
-    if (refs.length > 0 && !refs.some((p) => image.names.some((n) => referenceMatches(p, n)))) return false;
+    if (named && !image.names.some(named)) return false;
     if (before.some((t) => created >= t)) return false;
     if (since.some((t) => created <= t)) return false;
     if (until.some((t) => created >= t)) return false;

@@ -51,6 +51,26 @@ test("a pull's events become dockerd's JSON messages", () => {
   );
 });
 
+test("a layer already unpacked is 'Already exists' once, whichever of its events comes first", () => {
+  // The unpacker finds the layer's snapshot before the download task finds its blob: "extracted"
+  // comes first, "exists" after (dockerode's followProgress saw Pull complete, then Already exists).
+  const m = new PullMessages(parseImageRef("127.0.0.1:5000/clients/bb:1"));
+  const seen = [
+    ...m.on({ phase: "waiting", digest: L1, mediaType: LAYER, total: 10 }),
+    ...m.on({ phase: "extracted", digest: L1, mediaType: LAYER }),
+    ...m.on({ phase: "exists", digest: L1, mediaType: LAYER, total: 10 }),
+    ...m.on({ phase: "waiting", digest: L2, mediaType: LAYER, total: 10 }),
+    ...m.on({ phase: "exists", digest: L2, mediaType: LAYER, total: 10 }),
+    ...m.on({ phase: "extracted", digest: L2, mediaType: LAYER }),
+  ].map((x) => [x.status, x.id]);
+  assert.deepEqual(seen, [
+    ["Pulling fs layer", "111111111111"],
+    ["Already exists", "111111111111"],
+    ["Pulling fs layer", "222222222222"],
+    ["Already exists", "222222222222"],
+  ]);
+});
+
 test("sizes and bars as go-units and docker draw them", () => {
   assert.equal(humanSize(0), "0B");
   assert.equal(humanSize(999), "999B");

@@ -43,6 +43,8 @@ export class PullMessages {
   readonly #ref: ImageRef;
   /** Layers that were in the store already: no "Pull complete" for them. */
   readonly #existing = new Set<string>();
+  /** Layers this pull downloaded or extracted: their "extracted" is a "Pull complete". */
+  readonly #worked = new Set<string>();
 
   constructor(ref: ImageRef) {
     this.#ref = ref;
@@ -60,9 +62,12 @@ export class PullMessages {
       case "waiting":
         return [{ status: "Pulling fs layer", progressDetail: {}, id }];
       case "exists":
+        // Said once: the unpacker may have found the layer's snapshot before this blob check.
+        if (this.#existing.has(e.digest)) return [];
         this.#existing.add(e.digest);
         return [{ status: "Already exists", progressDetail: {}, id }];
       case "downloading": {
+        this.#worked.add(e.digest);
         const current = e.current ?? 0;
         const total = e.total ?? 0;
         return [
@@ -70,14 +75,22 @@ export class PullMessages {
         ];
       }
       case "downloaded":
+        this.#worked.add(e.digest);
         return [
           { status: "Verifying Checksum", progressDetail: {}, id },
           { status: "Download complete", progressDetail: {}, id },
         ];
       case "extracting":
+        this.#worked.add(e.digest);
         return [{ status: "Extracting", progressDetail: {}, id }];
       case "extracted":
-        return this.#existing.has(e.digest) ? [] : [{ status: "Pull complete", progressDetail: {}, id }];
+        if (this.#existing.has(e.digest)) return [];
+        if (!this.#worked.has(e.digest)) {
+          // Neither downloaded nor extracted by this pull: its snapshot was there already.
+          this.#existing.add(e.digest);
+          return [{ status: "Already exists", progressDetail: {}, id }];
+        }
+        return [{ status: "Pull complete", progressDetail: {}, id }];
       default:
         return [];
     }

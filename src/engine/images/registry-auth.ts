@@ -31,6 +31,14 @@ export function decodeRegistryAuth(header: string | string[] | undefined): Regis
   } catch (err) {
     throw bad(`not JSON: ${(err as Error).message.slice(0, 120)}`);
   }
+  return authFromDocument(doc, bad);
+}
+
+/**
+ * Docker's AuthConfig from its JSON document (the header's, or POST /auth's body), every field's
+ * type checked (`bad` words the refusal); undefined when it names no credentials.
+ */
+export function authFromDocument(doc: unknown, bad: (why: string) => Error): RegistryAuth | undefined {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw bad("not a JSON object");
   const fields: Partial<Record<(typeof FIELDS)[number], string>> = {};
   for (const f of FIELDS) {

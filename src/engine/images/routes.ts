@@ -10,7 +10,7 @@ import { ApiError } from "../api/api-errors.ts";
 import { parseFilters, queryBool } from "../api/query.ts";
 import type { ApiServer, RequestContext } from "../api/server.ts";
 import { MAX_CHANGE_CHARS } from "./changes.ts";
-import { LIST_FILTERS, PRUNE_FILTERS } from "./filters.ts";
+import { LIST_FILTERS, PRUNE_FILTERS, referenceNameFilter } from "./filters.ts";
 import { errorMessageLine, type JsonMessage, PullMessages, PushMessages } from "./pull-progress.ts";
 import { familiarName, parseImageRef } from "./reference.ts";
 import { decodeRegistryAuth } from "./registry-auth.ts";
@@ -68,7 +68,8 @@ export function addImageRoutes(api: ApiServer, images: ImageService): void {
     queryBool(ctx.query, "digests");
     const list = await images.filtered(filters);
     list.sort((a, b) => (b.facts.created < a.facts.created ? -1 : b.facts.created > a.facts.created ? 1 : 0));
-    return { json: list.map((i) => listEntry(i, ctx.version)) };
+    const keep = referenceNameFilter(filters);
+    return { json: list.map((i) => listEntry(i, ctx.version, -1, keep)) };
   });
 
   api.route("GET", "/images/{name:*}/json", async (ctx) => ({

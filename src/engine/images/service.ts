@@ -4,15 +4,18 @@
 // (berth-containerd's transfer service, or the client-side pull on another containerd), prune.
 // Names are docker's full names (docker.io/library/busybox:latest); an image that loses its last
 // name while something still holds it keeps a dangling name (moby-dangling@<digest>, dockerd's).
-import type { Readable, Writable } from "node:stream";
+import { createHash } from "node:crypto";
+import { Readable, type Writable } from "node:stream";
 import type { ContainerdConnection } from "../../client/connection.ts";
 import { resolveTarget } from "../../client/rootfs.ts";
 import { transferPull } from "../../client/transfer.ts";
 import { BerthError, errorMessage, InvalidArgumentError, NotFoundError } from "../../common/errors.ts";
 import type { DaemonLogger } from "../../common/log.ts";
 import { chainIds } from "../../oci/image/identity.ts";
+import { MediaType } from "../../oci/image/media-types.ts";
 import { hostPlatform, parsePlatform } from "../../oci/image/platforms.ts";
 import { RegistryClient } from "../../oci/registry/registry-client.ts";
+import { readStoredDocument } from "../../oci/size-limits.ts";
 import { exportImages, importImages } from "../../oci/transfer/archive.ts";
 import type { BlobDescriptor, ContainerdPorts } from "../../oci/transfer/ports.ts";
 import type { ProgressListener } from "../../oci/transfer/progress.ts";
@@ -20,7 +23,9 @@ import { pull } from "../../oci/transfer/pull.ts";
 import { push } from "../../oci/transfer/push.ts";
 import { unpackLayers } from "../../oci/transfer/unpack.ts";
 import type { Filters } from "../api/query.ts";
+import { type ContainerSubject, type EngineEvents, NO_EVENTS } from "../events/emit.ts";
 import { applyChanges } from "./changes.ts";
+import { commitConfig, diffContainerLayer } from "./commit.ts";
 import { imageFilter } from "./filters.ts";
 import { configFacts, groupImages, type Image, type ImageRecord, imageSize, type ResolvedTarget } from "./image.ts";
 import {
@@ -43,6 +48,8 @@ export interface ImageServiceOptions {
   snapshotter?: string;
   /** Where loaded archives are spooled (berthd: <data-root>/tmp, as dockerd's; not a RAM /tmp). */
   spoolDir?: string;
+  /** Where image events go (GET /events); none: nowhere. */
+  events?: EngineEvents;
 }
 
 /** Resolved targets and layer usages kept: content and committed snapshots never change. */
@@ -61,6 +68,7 @@ export class ImageService {
   readonly #log: DaemonLogger;
   readonly #snapshotter: string;
   readonly #spoolDir: string | undefined;
+  readonly #events: EngineEvents;
   #users: ImageUsers;
   readonly #resolved = new Map<string, ResolvedTarget>();
   readonly #usage = new Map<string, number>();
@@ -71,6 +79,12 @@ export class ImageService {
     this.#users = opts.users ?? NO_USERS;
     this.#snapshotter = opts.snapshotter ?? "overlayfs";
     this.#spoolDir = opts.spoolDir;
+    this.#events = opts.events ?? NO_EVENTS;
+  }
+
+  /** An image event named by the image's id, as dockerd names untag, delete, load, save, import. */
+  #idEvent(id: string, action: string): void {
+    this.#events.image(id, action, { name: id });
   }
 
   /** The containers side answers "who uses this image?" once it is up. */
@@ -186,6 +200,7 @@ export class ImageService {
     const { image, ref } = findIn(images, source);
     const rec = image.records.find((r) => ref.kind === "name" && r.name === ref.name) ?? image.records[0]!;
     await this.#setName(images, target.name, rec.target, image.id);
+    this.#events.image(image.id, "tag", { name: familiarName(target.name) });
   }
 
   /** The containers made from `image` (by its id, its manifest or any record's target). */
@@ -207,8 +222,13 @@ export class ImageService {
       await ports.images.put({ name: `${DANGLING_PREFIX}${t.digest}`, target: t, labels: {} });
     }
     const gone = plan.delete ? image.records.map((r) => r.name) : plan.untag;
-    for (const name of gone) await ports.images.delete(name);
-    return removeAnswer(image, plan);
+    // A deleted image's layers are gone when rmi answers, as with dockerd: a pull right after
+    // downloads them again instead of finding them "Already exists".
+    for (const [i, name] of gone.entries())
+      await ports.images.delete(name, { sync: plan.delete && i === gone.length - 1 });
+    const answer = removeAnswer(image, plan);
+    for (const entry of answer) this.#idEvent(image.id, entry.Deleted === undefined ? "untag" : "delete");
+    return answer;
   }
 
   /** POST /images/prune: unused images (only dangling ones unless dangling=false). */
@@ -219,12 +239,19 @@ export class ImageService {
     const deleted: Record<string, string>[] = [];
     let reclaimed = 0;
     const ports = this.#ports();
-    for (const image of images) {
-      if (this.#usersOf(image).length > 0) continue;
-      for (const r of image.records) await ports.images.delete(r.name);
+    const unused = images.filter((image) => this.#usersOf(image).length === 0);
+    for (const [k, image] of unused.entries()) {
+      // One collection, with the last record: a full one per pruned image would walk the whole
+      // store again for each; the layers are gone when prune answers all the same.
+      const last = k === unused.length - 1;
+      for (const [i, r] of image.records.entries())
+        await ports.images.delete(r.name, { sync: last && i === image.records.length - 1 });
       deleted.push(...image.names.map((n) => ({ Untagged: familiarName(n) })), { Deleted: image.id });
+      for (const _ of image.names) this.#idEvent(image.id, "untag");
+      this.#idEvent(image.id, "delete");
       reclaimed += imageSize(image);
     }
+    this.#events.pruned("image", reclaimed);
     return { deleted, reclaimed };
   }
 
@@ -276,6 +303,7 @@ export class ImageService {
       if (ref) names.push(ref.name);
       else ids.push(configDigest);
     }
+    for (const id of new Set(resolved.map((r) => r.configDigest))) this.#idEvent(id, "load");
     return { names, ids };
   }
 
@@ -330,7 +358,10 @@ export class ImageService {
 
   /** GET /images/get: a tar that is a docker save archive and an OCI layout at once. */
   async save(names: string[], out: Writable): Promise<void> {
+    const images = await this.list();
     await exportImages(this.#ports(), names, out);
+    const ids = new Set(names.map((n) => images.find((i) => i.records.some((r) => r.name === n))?.id));
+    for (const id of ids) if (id !== undefined) this.#idEvent(id, "save");
   }
 
   /**
@@ -379,6 +410,8 @@ export class ImageService {
       const after = (await this.list()).find((i) => i.names.includes(ref.name));
       if (after) await this.#keepLosers(before, ref.name, after.id);
     }
+    // dockerd names a pull by the reference it pulled, familiar; its name attribute is the repository.
+    this.#events.image(familiarName(ref.name), "pull", { name: familiarName(ref.repo) });
     return { digest, upToDate: had === digest };
   }
 
@@ -416,7 +449,99 @@ export class ImageService {
     } finally {
       await ports.leases.release(imported.lease);
     }
+    if (opts.ref) this.#events.image(imported.configDigest, "tag", { name: familiarName(opts.ref.name) });
+    this.#idEvent(imported.configDigest, "import");
     return imported.configDigest;
+  }
+
+  /**
+   * The store name a container create may use for `s`, found as dockerd finds an image (a full
+   * id, a name, an id prefix): `docker run <id>` and docker-py's containers.run(image.id) name
+   * images by id. Undefined when no image answers to it.
+   */
+  async storeName(s: string): Promise<string | undefined> {
+    let found: Found;
+    try {
+      found = findIn(await this.list(), s);
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof InvalidArgumentError) return undefined;
+      throw err;
+    }
+    const { image, ref } = found;
+    return ref.kind === "name" ? ref.name : image.records[0]?.name;
+  }
+
+  /**
+   * POST /commit: the container's writable layer (its snapshot, key `containerId`) over its image
+   * `imageId`, with `config` as the new image's config; unpacked and named `ref` (none: it stays
+   * dangling). Returns the new image's id.
+   */
+  async commit(opts: {
+    container: ContainerSubject;
+    imageId: string;
+    ref?: ImageRef;
+    config: Record<string, unknown>;
+    author: string;
+    comment: string;
+    createdBy: string;
+  }): Promise<string> {
+    const before = await this.list();
+    const parent = findIn(before, opts.imageId).image;
+    const ports = this.#ports();
+    const lease = await ports.leases.create({
+      "containerd.io/gc.expire": new Date(Date.now() + 3600_000).toISOString(),
+    });
+    try {
+      const p = ports.withLease(lease);
+      const containerId = opts.container.ID;
+      const { layer, diffId } = await diffContainerLayer(this.#conn.remote, this.#snapshotter, containerId, lease);
+      const parentBytes = await readStoredDocument(
+        p.content,
+        { mediaType: MediaType.ociConfig, digest: parent.configDigest, size: 0 },
+        "image config",
+      );
+      const doc = commitConfig(JSON.parse(Buffer.from(parentBytes).toString("utf8")) as Record<string, unknown>, {
+        diffId,
+        created: new Date().toISOString(),
+        author: opts.author,
+        comment: opts.comment,
+        containerId,
+        config: opts.config,
+        createdBy: opts.createdBy,
+      });
+      const layers = [...parent.layers, layer];
+      const config = blobOf(MediaType.ociConfig, Buffer.from(JSON.stringify(doc)));
+      const manifest = blobOf(
+        MediaType.ociManifest,
+        Buffer.from(
+          JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: config.desc, layers }),
+        ),
+      );
+      await p.content.write(`commit-${config.desc.digest}`, config.desc, async () => Readable.from([config.bytes]));
+      const refs = Object.fromEntries(layers.map((l, i) => [`containerd.io/gc.ref.content.l.${i}`, l.digest]));
+      await p.content.write(
+        `commit-${manifest.desc.digest}`,
+        manifest.desc,
+        async () => Readable.from([manifest.bytes]),
+        {
+          "containerd.io/gc.ref.content.config": config.desc.digest,
+          ...refs,
+        },
+      );
+      const diffIds = (doc.rootfs as { diff_ids: string[] }).diff_ids;
+      await this.#unpack(ports, layers, diffIds, config.desc.digest);
+      const name = opts.ref?.name ?? `${DANGLING_PREFIX}${manifest.desc.digest}`;
+      await this.#setName(before, name, manifest.desc, config.desc.digest);
+      // dockerd's container event for it: the comment, the new id and the name given.
+      this.#events.container(opts.container, "commit", {
+        comment: opts.comment,
+        imageID: config.desc.digest,
+        imageRef: opts.ref ? familiarName(opts.ref.name) : "",
+      });
+      return config.desc.digest;
+    } finally {
+      await ports.leases.release(lease);
+    }
   }
 
   /**
@@ -430,7 +555,9 @@ export class ImageService {
       throw new NotFoundError(`An image does not exist locally with the tag: ${familiarName(ref.name)}`);
     const registry = registryFor(opts.auth);
     try {
-      return await push(ports, registry, ref.name, ref.name, { progress: opts.progress });
+      const pushed = await push(ports, registry, ref.name, ref.name, { progress: opts.progress });
+      this.#events.image(familiarName(ref.name), "push", { name: familiarName(ref.repo) });
+      return pushed;
     } finally {
       await registry.close();
     }
@@ -481,4 +608,12 @@ function archiveError(err: unknown): Error {
   if (err instanceof BerthError && (err.kind === "unavailable" || err.kind === "internal")) return err;
   const message = errorMessage(err).replace(/^import: /, "");
   return new InvalidArgumentError(`invalid archive: ${message}`);
+}
+
+/** A document's bytes and its descriptor. */
+function blobOf(mediaType: string, bytes: Buffer): { bytes: Buffer; desc: BlobDescriptor } {
+  return {
+    bytes,
+    desc: { mediaType, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, size: bytes.length },
+  };
 }

@@ -27,6 +27,13 @@ test("list entry: id, familiar tags, repo digests, created seconds, size, labels
   assert.deepEqual([dangling.RepoTags, dangling.RepoDigests], [[], []]);
 });
 
+test("list entry under a reference filter: only the names it matches, as tags and as digests", () => {
+  const image = imageOf(NAMES);
+  const e = listEntry(image, "1.50", -1, (name) => name.startsWith("localhost:5000/"));
+  assert.deepEqual(e.RepoTags, ["localhost:5000/tools/bb:1"]);
+  assert.deepEqual(e.RepoDigests, [`localhost:5000/tools/bb@${image.manifestDigest}`]);
+});
+
 test("inspect: dockerd's fields from the config, per API version", () => {
   const image = imageOf(NAMES);
   const v150 = inspectBody(image, "1.50");

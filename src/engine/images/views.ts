@@ -6,16 +6,20 @@ import { versionAtLeast } from "../api/api-version.ts";
 import { type Image, imageSize, unixSeconds } from "./image.ts";
 import { familiarName } from "./reference.ts";
 
+/** Which of an image's names a listing shows (all, unless a reference filter says otherwise). */
+export type NameFilter = (name: string) => boolean;
+const everyName: NameFilter = () => true;
+
 /** Tags (name:tag), familiar. */
-export function repoTags(image: Image): string[] {
-  return image.names.filter((n) => !n.includes("@")).map(familiarName);
+export function repoTags(image: Image, keep: NameFilter = everyName): string[] {
+  return image.names.filter((n) => !n.includes("@") && keep(n)).map(familiarName);
 }
 
 /** repo@digest for every repository the image is named in: the digest its name points at. */
-export function repoDigests(image: Image): string[] {
+export function repoDigests(image: Image, keep: NameFilter = everyName): string[] {
   const out = new Set<string>();
   for (const rec of image.records) {
-    if (!image.names.includes(rec.name)) continue;
+    if (!image.names.includes(rec.name) || !keep(rec.name)) continue;
     const at = rec.name.indexOf("@");
     if (at >= 0) {
       out.add(familiarName(rec.name));
@@ -32,8 +36,16 @@ function labelsOf(image: Image): Record<string, unknown> | null {
   return labels && Object.keys(labels).length > 0 ? labels : null;
 }
 
-/** One entry of GET /images/json. `containers` is -1 unless the caller counted them. */
-export function listEntry(image: Image, version: string, containers = -1): Record<string, unknown> {
+/**
+ * One entry of GET /images/json. `containers` is -1 unless the caller counted them; `keep` is the
+ * reference filter's say over which names show.
+ */
+export function listEntry(
+  image: Image,
+  version: string,
+  containers = -1,
+  keep: NameFilter = everyName,
+): Record<string, unknown> {
   const size = imageSize(image);
   return {
     Containers: containers,
@@ -41,8 +53,8 @@ export function listEntry(image: Image, version: string, containers = -1): Recor
     Id: image.id,
     Labels: labelsOf(image),
     ParentId: "",
-    RepoDigests: repoDigests(image),
-    RepoTags: repoTags(image),
+    RepoDigests: repoDigests(image, keep),
+    RepoTags: repoTags(image, keep),
     SharedSize: -1,
     Size: size,
     ...(versionAtLeast(version, "1.44") ? {} : { VirtualSize: size }),

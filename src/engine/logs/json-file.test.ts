@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { LogEntry } from "./entry.ts";
-import { type ReadOptions, type ReadStats, readJsonFileLog } from "./json-file.ts";
+import { openLogEnd, type ReadOptions, type ReadStats, readJsonFileLog, WATCHED_POLL_MS } from "./json-file.ts";
 
 const root = mkdtempSync(join(tmpdir(), "berth-json-file-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -210,4 +210,52 @@ test("follow with until ends once the clock passes it", async () => {
   const out = await collect(p, { follow: true, pollMs: 10, until: BigInt(Date.now() + 100) * 1_000_000n });
   assert.deepEqual(out, nums(0, 2));
   assert.ok(Date.now() - started < 2000);
+});
+
+test("follow: a rotation at any point of the first look loses nothing (the race that lost a first file)", async () => {
+  // The rotation runs after k turns of the event loop, so it lands between each pair of the
+  // reader's steps in turn (the reader once looked for name.1 before the rename and opened name
+  // after it: the first file was then never read).
+  for (let k = 0; k < 40; k++) {
+    const p = fresh();
+    writeFileSync(p, lines(0, 3));
+    const f = follow(p, { pollMs: 1 });
+    for (let i = 0; i < k; i++) await new Promise((r) => setImmediate(r));
+    renameSync(p, `${p}.1`);
+    writeFileSync(p, lines(3, 5));
+    for (let i = 0; i < 100 && f.seen.length < 5; i++) await sleep(5);
+    assert.deepEqual(await f.stop(), nums(0, 5), `rotation after ${k} turns`);
+  }
+});
+
+test("follow from openLogEnd reads only what comes after, across a rotation, and the cursor's file is read to its end", async () => {
+  const p = fresh();
+  writeFileSync(p, lines(0, 3));
+  const f = follow(p, { from: await openLogEnd(p) });
+  appendFileSync(p, lines(3, 4));
+  assert.deepEqual(await f.waitFor(1), nums(3, 4));
+  // A rotation: the cursor's file gets one more line after the reader's last look, then is renamed.
+  appendFileSync(p, lines(4, 5));
+  renameSync(p, `${p}.1`);
+  writeFileSync(p, lines(5, 6));
+  assert.deepEqual(await f.stop(), nums(3, 6));
+  // No file yet: everything that appears is read.
+  const q = fresh();
+  const g = follow(q, { from: await openLogEnd(q) });
+  writeFileSync(q, lines(0, 2));
+  assert.deepEqual(await g.waitFor(2), nums(0, 2));
+  assert.deepEqual(await g.stop(), nums(0, 2));
+});
+
+test("follow wakes on a write at once (inotify), not at the next poll", async () => {
+  const p = fresh();
+  writeFileSync(p, "");
+  const f = follow(p, { pollMs: undefined });
+  await sleep(50);
+  const t0 = Date.now();
+  appendFileSync(p, lines(0, 1));
+  assert.deepEqual(await f.waitFor(1), nums(0, 1));
+  const took = Date.now() - t0;
+  assert.ok(took < 500, `a line took ${took} ms (the poll without a watch is ${WATCHED_POLL_MS} ms)`);
+  await f.stop();
 });

@@ -1,18 +1,23 @@
 // Reads a container's json-file log back (native/berth-logger writes it, as dockerd would):
 // the rotated files oldest first (name.N ... name.1, name), tail N across them, since/until, and
-// follow, which polls the current file every FOLLOW_POLL_MS for appends and notices rotation
-// (another inode at the name: the old file is read to its end, then the files rotated since,
-// then the new one) and truncation (max-file 1). Lines are bounded; a line that is not an entry
-// is skipped and counted, never fatal. No file is opened through a symlink.
-import { constants } from "node:fs";
+// follow, which reads the current file again whenever its directory changes (inotify; a poll
+// when that is unavailable) for appends and notices rotation (another inode at the name: the old
+// file is read to its end, then the files rotated since, then the new one) and truncation
+// (max-file 1). A follow may start at the end of the log as it is now (openLogEnd: what attach
+// reads). Lines are bounded; a line that is not an entry is skipped and counted, never fatal. No
+// file is opened through a symlink.
+import { constants, type FSWatcher, watch } from "node:fs";
 import { type FileHandle, lstat, open } from "node:fs/promises";
+import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LogEntry, parseEntry } from "./entry.ts";
 
 /** An entry line longer than this is skipped (berth-logger's longest is ~96 KiB: 16 KiB × 6). */
 export const MAX_ENTRY_BYTES = 1 << 20;
-/** How often follow looks for appends and rotations. */
+/** How often follow looks for appends and rotations when the directory cannot be watched. */
 export const FOLLOW_POLL_MS = 100;
+/** The same while it is watched: only a safety net, since every write wakes the follow. */
+export const WATCHED_POLL_MS = 1000;
 /** Rotated files looked for: name.1 ... name.999 (berth-logger's max-file is at most 1000). */
 export const MAX_ROTATED = 999;
 const CHUNK = 64 * 1024;
@@ -26,7 +31,10 @@ export interface ReadOptions {
   until?: bigint;
   /** Wait for more after the end, until `signal` aborts (what is written by then is read). */
   follow?: boolean;
+  /** Start where openLogEnd found the end (tail is then ignored); the reader takes the cursor. */
+  from?: LogCursor;
   signal?: AbortSignal;
+  /** How often a follow looks without being woken (default: FOLLOW_POLL_MS or WATCHED_POLL_MS). */
   pollMs?: number;
   maxEntryBytes?: number;
 }
@@ -55,6 +63,93 @@ async function openNoFollow(path: string): Promise<OpenFile | undefined> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ELOOP")
       return undefined;
     throw err;
+  }
+}
+
+/**
+ * The end of a log as it is now: its current file, open (so a rotation does not move it away
+ * from the reader), positioned at its size; no file when there is none yet (then a follow from
+ * it reads every file that appears). Close it unless a read took it.
+ */
+export class LogCursor {
+  #file: OpenFile | undefined;
+  private constructor(file: OpenFile | undefined) {
+    this.#file = file;
+  }
+
+  static async open(path: string): Promise<LogCursor> {
+    const f = await openNoFollow(path);
+    if (f) f.pos = (await f.fh.stat()).size;
+    return new LogCursor(f);
+  }
+
+  /** The open file, given once (to a read, which closes it). */
+  take(): OpenFile | undefined {
+    const f = this.#file;
+    this.#file = undefined;
+    return f;
+  }
+
+  async close(): Promise<void> {
+    await this.take()
+      ?.fh.close()
+      .catch(() => {});
+  }
+}
+
+/** LogCursor.open: where a follow of what comes after now starts. */
+export const openLogEnd = (path: string): Promise<LogCursor> => LogCursor.open(path);
+
+/**
+ * Wakes a follow when the log's directory changes (inotify: appends, renames, new files), so it
+ * reads new lines at once instead of polling fast. Inactive when the directory cannot be watched.
+ */
+class DirWatch {
+  #w: FSWatcher | undefined;
+  #fired = false;
+  #wake: (() => void) | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.#w = watch(dir, { persistent: false }, () => {
+        this.#fired = true;
+        this.#wake?.();
+      });
+      this.#w.on("error", () => this.close());
+    } catch {
+      this.#w = undefined; // no inotify watch left (ENOSPC), or no directory yet: polling
+    }
+  }
+
+  get active(): boolean {
+    return this.#w !== undefined;
+  }
+
+  /** Changes from now on wake the next wait (call before reading). */
+  arm(): void {
+    this.#fired = false;
+  }
+
+  /** Resolves at a change since arm(), after `ms`, or when `signal` aborts. */
+  async wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#fired || signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  close(): void {
+    this.#w?.close();
+    this.#w = undefined;
+    this.#wake?.();
   }
 }
 
@@ -96,7 +191,13 @@ async function snapshot(path: string, ours: number | undefined, pollMs: number):
       if (!f) {
         // A rotation renames from the oldest down, so one name is missing while it runs: a gap
         // (a name missing, the next one there) means it is under way.
-        if ((await inodeAt(`${path}.${i + 1}`)) === undefined) break;
+        if ((await inodeAt(`${path}.${i + 1}`)) === undefined) {
+          // The end of the rotated files is checked too: a rotation between this look and the
+          // open of `path` below moves the file read so far to this name (missed before: a
+          // follow starting during the first rotation lost that file).
+          seen.push({ name: `${path}.${i}`, ino: undefined });
+          break;
+        }
         seen.push({ name: `${path}.${i}`, ino: undefined });
         steady = false;
         continue;
@@ -244,29 +345,43 @@ export async function* readJsonFileLog(
   // Every file is opened before any is read: a rotation meanwhile renames them, and an open
   // file stays itself.
   const files: OpenFile[] = [];
-  let current: OpenFile | undefined;
+  let current: OpenFile | undefined = opts.from?.take();
+  // Watched before anything is read: a write after a read wakes the wait that follows it.
+  const dirWatch = opts.follow ? new DirWatch(dirname(path)) : undefined;
+  const waitMs = opts.pollMs ?? (dirWatch?.active ? WATCHED_POLL_MS : FOLLOW_POLL_MS);
   try {
-    const first = await snapshot(path, undefined, pollMs);
-    files.push(...first.rotated);
-    current = first.current;
+    dirWatch?.arm();
     /** The newest file read so far: a rotation is read from the file after it. */
-    let newest = (current ?? first.rotated.at(-1))?.ino;
-    let from = { index: 0, offset: 0 };
-    const all = current ? [...files, current] : files;
-    if (opts.tail !== undefined && opts.tail >= 0 && all.length > 0) from = await tailStart(all, opts.tail);
-    for (const [i, f] of all.entries()) {
-      if (i < from.index) continue;
-      f.pos = i === from.index ? from.offset : 0;
-      if (f !== current) yield* finish(f);
+    let newest: number | undefined;
+    if (opts.from) {
+      newest = current?.ino;
+    } else {
+      const first = await snapshot(path, undefined, pollMs);
+      files.push(...first.rotated);
+      current = first.current;
+      newest = (current ?? first.rotated.at(-1))?.ino;
+      let from = { index: 0, offset: 0 };
+      const all = current ? [...files, current] : files;
+      if (opts.tail !== undefined && opts.tail >= 0 && all.length > 0) from = await tailStart(all, opts.tail);
+      for (const [i, f] of all.entries()) {
+        if (i < from.index) continue;
+        f.pos = i === from.index ? from.offset : 0;
+        if (f !== current) yield* finish(f);
+      }
+      for (const f of files.splice(0)) await f.fh.close().catch(() => {});
     }
-    for (const f of files.splice(0)) await f.fh.close().catch(() => {});
     if (current) yield* readOn(current);
     if (!opts.follow) return;
 
     for (;;) {
       // Once told to stop, one last round: what is written by then is read, across a rotation too.
       const stop = opts.signal?.aborted || (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until);
-      if (!stop) await sleep(pollMs, undefined, { signal: opts.signal }).catch(() => {});
+      if (!stop && dirWatch) {
+        // Woken by a change, or at the latest when `until` passes.
+        const untilMs = opts.until === undefined ? waitMs : Number(opts.until / 1_000_000n) - Date.now() + 1;
+        await dirWatch.wait(Math.max(0, Math.min(waitMs, untilMs)), opts.signal);
+      }
+      dirWatch?.arm();
       if (current) yield* readOn(current);
       const ino = await inodeAt(path);
       if (current && ino === current.ino) {
@@ -292,6 +407,7 @@ export async function* readJsonFileLog(
       if (stop) return;
     }
   } finally {
+    dirWatch?.close();
     for (const f of files) await f.fh.close().catch(() => {});
     await current?.fh.close().catch(() => {});
   }

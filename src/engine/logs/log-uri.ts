@@ -35,6 +35,11 @@ export function locateLogger(): string {
 
 /** The binary:// URI that logs a container's output as json-file with `cfg`'s rotation. */
 export function jsonFileLogUri(cfg: JsonFileLogConfig, logger: string = locateLogger()): string {
+  return binaryLogUri(logger, loggerArgs(cfg));
+}
+
+/** berth-logger's arguments for `cfg` as key/value pairs, checked against the logger's bounds. */
+export function loggerArgs(cfg: JsonFileLogConfig): Record<string, string> {
   if (!isAbsolute(cfg.dir) || normalize(cfg.dir) !== cfg.dir || cfg.dir.includes("\0"))
     throw new InvalidArgumentError(`log directory ${JSON.stringify(cfg.dir)} is not a clean absolute path`);
   const nameBytes = Buffer.byteLength(cfg.name);
@@ -51,5 +56,5 @@ export function jsonFileLogUri(cfg: JsonFileLogConfig, logger: string = locateLo
       throw new InvalidArgumentError(`max-file ${cfg.maxFile}: must be 1-${MAX_FILE_LIMIT}`);
     args["max-file"] = String(cfg.maxFile);
   }
-  return binaryLogUri(logger, args);
+  return args;
 }

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { pipeline, type Readable, Transform, type TransformCallback } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import {
   BerthError,
   FailedPreconditionError,
@@ -75,10 +75,22 @@ function describeErrors(text: string): string {
   return text.trim().slice(0, 200);
 }
 
+type Undici = typeof import("undici");
+let undiciModule: Promise<Undici> | undefined;
+/**
+ * undici, loaded on first use: evaluating it costs a daemon ~6 MiB of heap (bench/README.md
+ * "engine-run"), which berthd and berth-containerd should not hold until they talk to a registry.
+ */
+function loadUndici(): Promise<Undici> {
+  undiciModule ??= import("undici");
+  return undiciModule;
+}
+
 export class RegistryClient {
   readonly #opts: RegistryClientOptions;
   readonly #creds: CredentialStore;
-  readonly #agent: Agent;
+  /** The connection pool, made with the first request. */
+  #agent: Agent | undefined;
   readonly #tokens = new Map<string, { token: string; expires: number }>();
   readonly #basic = new Set<string>();
   readonly #plain = new Set<string>();
@@ -86,11 +98,21 @@ export class RegistryClient {
   constructor(opts: RegistryClientOptions = {}) {
     this.#opts = opts;
     this.#creds = opts.credentials ?? defaultCredentials();
-    this.#agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, connections: 16, pipelining: 0 });
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await this.#agent?.close();
+  }
+
+  /** undici's request through this client's pool. */
+  async #request(
+    url: string | URL,
+    options: Omit<NonNullable<Parameters<Undici["request"]>[1]>, "dispatcher">,
+  ): Promise<Dispatcher.ResponseData<unknown>> {
+    const undici = await loadUndici();
+    const ca = this.#opts.ca;
+    this.#agent ??= new undici.Agent({ connect: ca ? { ca } : {}, connections: 16, pipelining: 0 });
+    return undici.request(url, { ...options, dispatcher: this.#agent });
   }
 
   /**
@@ -145,7 +167,7 @@ export class RegistryClient {
           const auth = sameHost ? this.#authHeader(ref.domain, scope) : undefined;
           if (auth) headers.authorization = auth;
           const body = typeof opts.body === "function" ? opts.body() : opts.body;
-          const r = await request(target, { method, headers, body, dispatcher: this.#agent, signal });
+          const r = await this.#request(target, { method, headers, body, signal });
           res = {
             status: r.statusCode,
             headers: r.headers as Response["headers"],
@@ -237,7 +259,7 @@ export class RegistryClient {
     u.searchParams.set("scope", scope);
     const headers: Record<string, string> = {};
     if (creds) headers.authorization = basicHeader(creds);
-    const r = await request(u, { headers, dispatcher: this.#agent, signal });
+    const r = await this.#request(u, { headers, signal });
     const body = r.body as unknown as Readable;
     if (r.statusCode !== 200) {
       const text = (await readPrefix(body, MAX_ERROR_BODY_BYTES)).toString("utf8");
@@ -260,6 +282,88 @@ export class RegistryClient {
       token: t.token,
       expires: Date.now() + (t.expiresInSeconds - 5) * 1000,
     });
+  }
+
+  /**
+   * Checks credentials the way `docker login` does: GET /v2/ at `domain`, and the flow its 401
+   * challenge asks for (Basic: the same request with the credentials; Bearer: a token from the
+   * realm for the service, no scope, then the request with it). Resolves when the registry lets
+   * the caller in; a refusal is permission-denied, a registry that cannot be reached unavailable,
+   * each naming the URL as dockerd does.
+   */
+  async checkLogin(domain: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const signal = opts.signal;
+    let url = `${this.#base(domain)}/v2/`;
+    const get = async (authorization?: string): Promise<Response> => {
+      for (;;) {
+        try {
+          const headers: Record<string, string> = { "user-agent": this.#opts.userAgent ?? "berth/0.1" };
+          if (authorization) headers.authorization = authorization;
+          const r = await this.#request(url, { method: "GET", headers, signal });
+          return {
+            status: r.statusCode,
+            headers: r.headers as Response["headers"],
+            body: r.body as unknown as Readable,
+          };
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          const http = this.#downgrade(url, err);
+          if (http) {
+            url = http;
+            continue;
+          }
+          throw new UnavailableError(`Get "${url}": ${(err as Error).message}`, { cause: err });
+        }
+      }
+    };
+    const refused = (status: number, detail = "") =>
+      new BerthError(
+        status === 401 || status === 403 ? "permission-denied" : status >= 500 ? "unavailable" : "failed-precondition",
+        detail
+          ? `Get "${url}": ${detail}`
+          : `login attempt to ${url} failed with status: ${status} ${STATUS_TEXT[status] ?? ""}`.trimEnd(),
+      );
+    const first = await get();
+    const challenge = header(first, "www-authenticate");
+    await discard(first);
+    if (first.status === 200) return;
+    if (first.status !== 401 || !challenge) throw refused(first.status);
+    const ch = parseChallenge(challenge);
+    const creds = this.#creds(domain);
+    let authorization: string;
+    if (ch.scheme === "basic") {
+      if (!creds) throw refused(401, "no basic auth credentials");
+      authorization = basicHeader(creds);
+    } else {
+      const realm = ch.params.realm;
+      if (!realm) throw new InvalidArgumentError(`${domain}: Bearer challenge without a realm`);
+      const u = new URL(realm);
+      if (ch.params.service) u.searchParams.set("service", ch.params.service);
+      const r = await this.#request(u, {
+        headers: creds ? { authorization: basicHeader(creds) } : {},
+        signal,
+      }).catch((err: unknown) => {
+        throw new UnavailableError(`Get "${u.origin}${u.pathname}": ${(err as Error).message}`, { cause: err });
+      });
+      const body = r.body as unknown as Readable;
+      if (r.statusCode !== 200) {
+        const text = (await readPrefix(body, MAX_ERROR_BODY_BYTES)).toString("utf8");
+        throw refused(r.statusCode, `unauthorized: ${describeErrors(text).replace(/^UNAUTHORIZED: /, "")}`);
+      }
+      const text = await readBounded(
+        body,
+        MAX_TOKEN_BYTES,
+        () =>
+          new BerthError(
+            "permission-denied",
+            `${domain}: token service answer is larger than ${MAX_TOKEN_BYTES} bytes`,
+          ),
+      );
+      authorization = `Bearer ${parseTokenResponse(text.toString("utf8"), domain).token}`;
+    }
+    const second = await get(authorization);
+    await discard(second);
+    if (second.status !== 200) throw refused(second.status);
   }
 
   /**
@@ -410,6 +514,16 @@ export class RegistryClient {
     return header(r, "docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   }
 }
+
+/** Go's http.StatusText for the statuses a login sees. */
+const STATUS_TEXT: Record<number, string> = {
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
 
 /** A registry that sends more than the descriptor it was asked for says. */
 function overrun(where: string, size: number): Error {

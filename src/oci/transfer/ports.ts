@@ -68,7 +68,8 @@ export interface ImagePort {
   get(name: string): Promise<StoredImage | undefined>;
   /** Creates the image or replaces its target and labels. */
   put(image: StoredImage): Promise<StoredImage>;
-  delete(name: string): Promise<void>;
+  /** With `sync`, what the image held is collected before the promise settles (docker rmi frees its layers at once). */
+  delete(name: string, opts?: { sync?: boolean }): Promise<void>;
   list(): Promise<StoredImage[]>;
 }
 

@@ -15,7 +15,7 @@ import { listenUnix } from "../../common/secure-fs.ts";
 import { type Request, RequestSchema, ResponseSchema } from "../../proto/gen/ttrpc/ttrpc_pb.js";
 import { type Metadata, openCall } from "../context.ts";
 import { decode, type ErrorObserver, encode, handlerOf, methodName, methodsOf, type ServiceImpl } from "../service.ts";
-import { Code, statusOf } from "../status.ts";
+import { Code, statusOfCall } from "../status.ts";
 import {
   encodeFrame,
   type Frame,
@@ -42,9 +42,11 @@ export class TtrpcServer {
   #conns = new Set<net.Socket>();
   #closing = new AbortController();
   readonly #onListenerError: (err: Error) => void;
+  readonly #onConnection: () => void;
 
-  constructor(opts: { onListenerError?: (err: Error) => void } = {}) {
+  constructor(opts: TtrpcServerOptions = {}) {
     this.#onListenerError = opts.onListenerError ?? (() => {});
+    this.#onConnection = opts.onConnection ?? (() => {});
   }
 
   /** Registers one method's runner; addTtrpcService is the typed way in. */
@@ -62,7 +64,10 @@ export class TtrpcServer {
    * shims make theirs; the daemon's event socket is 0660); a stale socket file there is replaced.
    */
   async listen(path: string, mode = 0o600): Promise<void> {
-    const srv = net.createServer((sock) => this.serve(sock));
+    const srv = net.createServer((sock) => {
+      this.#onConnection();
+      this.serve(sock);
+    });
     this.#net = srv;
     try {
       await listenUnix(path, mode, (at) => {
@@ -181,8 +186,14 @@ function deadlineOf(timeoutNano: bigint): number | undefined {
   return Date.now() + Number(timeoutNano / 1_000_000n);
 }
 
-/** `onListenerError` hears a failed accept (the listener goes on); without it, it is dropped. */
-export function createTtrpcServer(opts: { onListenerError?: (err: Error) => void } = {}): TtrpcServer {
+export interface TtrpcServerOptions {
+  /** Hears a failed accept (the listener goes on); without it, it is dropped. */
+  onListenerError?: (err: Error) => void;
+  /** Hears each connection the listener accepts, before it is served. */
+  onConnection?: () => void;
+}
+
+export function createTtrpcServer(opts: TtrpcServerOptions = {}): TtrpcServer {
   return new TtrpcServer(opts);
 }
 
@@ -224,7 +235,7 @@ function runnerOf(m: DescMethod, impl: object, onError: ErrorObserver): MethodRu
       return { code: Code.OK, message: "", payload };
     } catch (err) {
       onError(name, err, ctx);
-      const st = statusOf(err);
+      const st = statusOfCall(err, ctx.signal);
       return { code: st.code, message: st.details };
     } finally {
       end();

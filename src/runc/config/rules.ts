@@ -1,20 +1,10 @@
 // Rules that relate several fields of an already decoded spec: which settings need which
 // namespaces. Messages follow runc's where it has one, so users searching them find answers.
+
+import { IPC_NAMESPACED_SYSCTLS } from "../../common/linux-names.ts";
 import { fail, keyField } from "./decode.ts";
 import { parseMountOptions } from "./mount-options.ts";
 import type { NamespaceType, Spec } from "./types.ts";
-
-// IPC-namespaced sysctls outside fs.mqueue.*.
-const IPC_SYSCTLS = new Set([
-  "kernel.msgmax",
-  "kernel.msgmnb",
-  "kernel.msgmni",
-  "kernel.sem",
-  "kernel.shmall",
-  "kernel.shmmax",
-  "kernel.shmmni",
-  "kernel.shm_rmid_forced",
-]);
 
 /** sysctl accepts "net/ipv4/ip_forward" as well as dots; normalise, keeping dots inside names. */
 export function normalizeSysctlKey(key: string): string {
@@ -41,7 +31,7 @@ export function sysctlPath(key: string): string | undefined {
  * host-wide one. kernel.hostname is the UTS namespace's too, but has its own OCI field.
  */
 export function sysctlNamespace(name: string): NamespaceType | undefined {
-  if (IPC_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) return "ipc";
+  if (IPC_NAMESPACED_SYSCTLS.has(name) || name.startsWith("fs.mqueue.")) return "ipc";
   if (name.startsWith("net.")) return "network";
   if (name === "kernel.domainname" || name === "kernel.hostname") return "uts";
   if (name.startsWith("user.")) return "user";

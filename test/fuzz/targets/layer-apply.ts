@@ -28,16 +28,16 @@ import { chmod, chown } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import fc from "fast-check";
-import { BerthError } from "../../../src/common/errors.ts";
-import { adoptParentMetadata, applyLayer } from "../../../src/containerd/archive/apply.ts";
 import {
   END_OF_ARCHIVE,
   encodeHeader,
   paddingFor,
   type TarEntry,
   type TarEntryType,
-} from "../../../src/containerd/archive/tar-format.ts";
-import { TarReader } from "../../../src/containerd/archive/tar-reader.ts";
+} from "../../../src/common/archive/tar-format.ts";
+import { TarReader } from "../../../src/common/archive/tar-reader.ts";
+import { BerthError } from "../../../src/common/errors.ts";
+import { adoptParentMetadata, applyLayer } from "../../../src/containerd/archive/apply.ts";
 import { check, type FuzzTarget } from "../harness.ts";
 import { applyEdits, type ByteEdit, byteEdit, rarely } from "../mutate.ts";
 

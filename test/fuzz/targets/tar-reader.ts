@@ -6,9 +6,9 @@
 import { Readable } from "node:stream";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import fc from "fast-check";
+import { END_OF_ARCHIVE, encodeHeader, type TarEntry } from "../../../src/common/archive/tar-format.ts";
+import { TarReader } from "../../../src/common/archive/tar-reader.ts";
 import { decompress } from "../../../src/containerd/archive/compression.ts";
-import { END_OF_ARCHIVE, encodeHeader, type TarEntry } from "../../../src/containerd/archive/tar-format.ts";
-import { TarReader } from "../../../src/containerd/archive/tar-reader.ts";
 import { check, type FuzzTarget, isInvalidArgument } from "../harness.ts";
 import { applyEdits, applyTarEdits, byteEdit, fixTarChecksums, tarFieldEdit } from "../mutate.ts";
 import { tarSeeds } from "./tar-seeds.ts";

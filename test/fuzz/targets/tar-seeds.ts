@@ -2,7 +2,7 @@
 // binary xattrs, GNU long names, global PAX records, ustar prefix names, v7 headers, base-256
 // numbers), the entry kinds (files, dirs, symlinks, hard links, devices, fifos) and whiteouts.
 // Built by hand here, so the bytes are exactly what each dialect's writer produces.
-import { END_OF_ARCHIVE, paddingFor } from "../../../src/containerd/archive/tar-format.ts";
+import { END_OF_ARCHIVE, paddingFor } from "../../../src/common/archive/tar-format.ts";
 import { rawTar } from "../../fixtures/layer-tar.ts";
 
 export interface RawHeader {

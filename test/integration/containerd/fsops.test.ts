@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { lstat, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { test } from "node:test";
-import { Fsops, fsopsBinary } from "../../../src/containerd/archive/fsops.ts";
+import { Fsops, fsopsBinary } from "../../../src/common/archive/fsops.ts";
 
 test("fsops: mknod, l*xattr (own, not the symlink target's), errors as Node-style codes, pipelining", async (t) => {
   const dir = await mkdtemp(`${tmpdir()}/berth-fsops-`);

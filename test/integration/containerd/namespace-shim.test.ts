@@ -137,3 +137,74 @@ describe("berth-containerd --shim-per-container", { skip }, () => {
     assert.deepEqual(servingShims(d, sockets), []);
   });
 });
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits until `pid` has exited; false if it still runs after `ms`. */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/** Runs task `id` (detached), returns its shim's socket and pid, and deletes the task. */
+async function runAndDelete(d: BerthContainerd, id: string): Promise<{ socket: string; pid: number }> {
+  await runDetached(d, "default", [id]);
+  const socket = socketOf(d, "default", id);
+  const shim = servingShims(d, new Set([socket]));
+  assert.equal(shim.length, 1, `one shim serves ${id}`);
+  await removeAll(d, "default", [id]);
+  return { socket, pid: shim[0]!.pid };
+}
+
+describe("berth-containerd --shim-idle-ms", { skip }, () => {
+  const IDLE_MS = 1500;
+
+  test("the namespace's shim outlives its last task by the idle time, serves the next task, then exits", {
+    timeout: 120_000,
+  }, async () => {
+    // Long enough for a task delete and the next run between them on a loaded machine (a fresh
+    // run at load ~80 saw the 1.5 s shim gone before the second task).
+    const LONG_IDLE_MS = 8_000;
+    const d = await startWithBusybox(["--shim-idle-ms", String(LONG_IDLE_MS)]);
+    try {
+      const first = await runAndDelete(d, "i1");
+      // Without the flag the shim exits with its last task (the test above).
+      assert.ok(alive(first.pid), "the shim stays after its last task");
+      assert.ok(existsSync(first.socket), "and keeps its socket");
+      const second = await runAndDelete(d, "i2");
+      assert.deepEqual(second, first, "the next task joined the same shim");
+      assert.ok(await gone(first.pid, LONG_IDLE_MS + 10_000), "the idle shim exits after the idle time");
+      assert.equal(existsSync(first.socket), false, "its socket is removed");
+      // The next task gets a shim again (the spare).
+      const third = await runAndDelete(d, "i3");
+      assert.notEqual(third.pid, first.pid);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  test("a shim kept idle exits by itself when its daemon was killed meanwhile", { timeout: 120_000 }, async () => {
+    const d = await startWithBusybox(["--shim-idle-ms", String(IDLE_MS)]);
+    try {
+      const { pid, socket } = await runAndDelete(d, "k1");
+      await d.kill9();
+      assert.ok(alive(pid), "the idle shim outlives its daemon for now");
+      // The shim's own exit: the idle time and a margin (runtime/manager.ts IDLE_EXIT_MARGIN_MS, 20 s).
+      assert.ok(await gone(pid, IDLE_MS + 20_000 + 15_000), "then exits by itself: no shim is left forever");
+      assert.equal(existsSync(socket), false, "its socket is removed");
+    } finally {
+      await d.cleanup();
+    }
+  });
+});

@@ -7,9 +7,9 @@ import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } f
 import { Readable } from "node:stream";
 import { test } from "node:test";
 import { gzipSync, zstdCompressSync } from "node:zlib";
+import { sharedFsops } from "../../../src/common/archive/fsops.ts";
 import type { BerthError } from "../../../src/common/errors.ts";
 import { applyLayer } from "../../../src/containerd/archive/apply.ts";
-import { sharedFsops } from "../../../src/containerd/archive/fsops.ts";
 import { rawTar, sha256, streamOf, tarOf, tempDir } from "./layer-helpers.ts";
 
 const MTIME = 1_600_000_000;

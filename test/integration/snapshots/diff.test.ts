@@ -6,9 +6,9 @@ import { chmod, chown, link, mkdir, rm, symlink, unlink, utimes, writeFile } fro
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { gunzipSync } from "node:zlib";
+import { sharedFsops } from "../../../src/common/archive/fsops.ts";
 import { applyLayer } from "../../../src/containerd/archive/apply.ts";
 import { type DiffSource, writeDiff } from "../../../src/containerd/archive/diff.ts";
-import { sharedFsops } from "../../../src/containerd/archive/fsops.ts";
 import { rawTar, sha256, streamOf, tempDir, treeOf } from "./layer-helpers.ts";
 
 async function diffBytes(source: DiffSource, compression: "none" | "gzip" = "none") {

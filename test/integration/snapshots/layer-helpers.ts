@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import type { TestContext } from "node:test";
 import { pack, type Header as TarStreamHeader } from "tar-stream";
-import { sharedFsops } from "../../../src/containerd/archive/fsops.ts";
+import { sharedFsops } from "../../../src/common/archive/fsops.ts";
 
 export interface PackEntry {
   header: Partial<TarStreamHeader> & { name: string };

@@ -8,6 +8,7 @@ import { compileSeccomp } from "../../../runc/seccomp/index.ts";
 import { capabilityList } from "./capabilities.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "./default-seccomp.ts";
 import { checkDevicePermissions, devicesFor, type HostDevice, type MappedDevice } from "./devices.ts";
+import { checkHealthConfig } from "./healthcheck.ts";
 import { mergeConfig } from "./merge.ts";
 import { DEFAULT_SHM_SIZE, defaultMounts, INIT_PATH, keptDefaults, sortByDepth, userMounts } from "./mounts.ts";
 import {
@@ -77,14 +78,12 @@ export function checkCreate(
   daemonRoot?: string,
 ): SecurityOptions {
   const policy = h.RestartPolicy;
-  if (policy.MaximumRetryCount < 0) throw new InvalidArgumentError("maximum retry count cannot be negative");
-  if (policy.MaximumRetryCount > 0 && policy.Name !== "on-failure") {
-    throw new InvalidArgumentError(`maximum retry count cannot be used with restart policy '${policy.Name}'`);
-  }
   if (h.AutoRemove && policy.Name !== "" && policy.Name !== "no") {
     throw new InvalidArgumentError("can't create 'AutoRemove' container with restart policy");
   }
+  checkRestartPolicy(policy);
   workingDir(config.WorkingDir, {});
+  checkHealthConfig(config.Healthcheck);
   checkResources(h, host);
   const modes = parseModes(h, host.cgroupVersion);
   checkSysctls(h.Sysctls, modes);
@@ -93,6 +92,16 @@ export function checkCreate(
   rlimitsFor(h);
   checkDevicePermissions(h.Devices);
   return parseSecurityOpt(h.SecurityOpt);
+}
+
+/** A restart policy's retry count checked as dockerd checks it (create and update). */
+export function checkRestartPolicy(policy: HostConfig["RestartPolicy"]): void {
+  if (policy.Name === "on-failure" && policy.MaximumRetryCount < 0) {
+    throw new InvalidArgumentError("maximum retry count cannot be negative");
+  }
+  if (policy.Name !== "on-failure" && policy.Name !== "" && policy.MaximumRetryCount !== 0) {
+    throw new InvalidArgumentError(`maximum retry count cannot be used with restart policy '${policy.Name}'`);
+  }
 }
 
 /** The mounts in dockerd's order: the defaults it keeps, the init, then the rest by target depth. */

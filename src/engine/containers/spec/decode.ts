@@ -18,6 +18,7 @@ import {
   strSlice,
   typeError,
 } from "./go-json.ts";
+import { decodeHealthConfig } from "./healthcheck.ts";
 import type {
   ContainerConfig,
   CreateRequest,
@@ -238,6 +239,10 @@ export function decodeContainerConfig(raw: unknown, prefix = CONFIG): ContainerC
   if (entrypoint !== undefined) config.Entrypoint = entrypoint;
   if (stopTimeout !== null && stopTimeout !== undefined) {
     config.StopTimeout = int(stopTimeout, p("StopTimeout"), "int", INT64);
+  }
+  const healthcheck = f.get("healthcheck");
+  if (healthcheck !== null && healthcheck !== undefined) {
+    config.Healthcheck = decodeHealthConfig(healthcheck, p("Healthcheck"));
   }
   return config;
 }

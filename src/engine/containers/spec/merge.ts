@@ -1,6 +1,7 @@
 // The container's Config after create: the request laid over the image's config as dockerd's
 // create merges them (what inspect shows as Config). Merging a merged config again changes nothing,
 // so buildSpec may take either. Pure.
+import { mergeHealthConfig } from "./healthcheck.ts";
 import { mergeCommand, mergeEnv } from "./process.ts";
 import type { ContainerConfig, ImageConfig } from "./types.ts";
 
@@ -17,6 +18,9 @@ export function mergeConfig(config: ContainerConfig, image: ImageConfig): Contai
   out.Labels = { ...(image.Labels ?? {}), ...config.Labels };
   out.ExposedPorts = { ...keysOf(image.ExposedPorts), ...config.ExposedPorts };
   out.Volumes = { ...keysOf(image.Volumes), ...config.Volumes };
+  const healthcheck = mergeHealthConfig(config.Healthcheck, image.Healthcheck);
+  if (healthcheck === undefined) delete out.Healthcheck;
+  else out.Healthcheck = healthcheck;
   return out;
 }
 

@@ -1,35 +1,18 @@
 // process.rlimits from HostConfig.Ulimits. RLIM_INFINITY (a Ulimit of -1) does not fit a double:
 // it is a bigint here, and build.ts's specJson writes it exactly.
 import { InvalidArgumentError } from "../../../common/errors.ts";
+import { RLIMIT_NAMES } from "../../../common/linux-names.ts";
 import type { Rlimit } from "../../../runc/config/types.ts";
 import type { HostConfig } from "./types.ts";
 
 /** RLIM_INFINITY as a uint64: a Ulimit of -1. It does not fit a double; specJson writes it exactly. */
 const RLIM_INFINITY = 18_446_744_073_709_551_615n;
 
-const ULIMIT_NAMES = new Set([
-  "core",
-  "cpu",
-  "data",
-  "fsize",
-  "locks",
-  "memlock",
-  "msgqueue",
-  "nice",
-  "nofile",
-  "nproc",
-  "rss",
-  "rtprio",
-  "rttime",
-  "sigpending",
-  "stack",
-]);
-
 /** process.rlimits from HostConfig.Ulimits, checked (known names, each once, soft <= hard, -1 unlimited). */
 export function rlimitsFor(h: Pick<HostConfig, "Ulimits">): Rlimit[] {
   const seen = new Set<string>();
   return h.Ulimits.map((u) => {
-    if (!ULIMIT_NAMES.has(u.Name)) throw new InvalidArgumentError(`wrong rlimit value: RLIMIT_${u.Name.toUpperCase()}`);
+    if (!RLIMIT_NAMES.has(u.Name)) throw new InvalidArgumentError(`wrong rlimit value: RLIMIT_${u.Name.toUpperCase()}`);
     if (seen.has(u.Name)) throw new InvalidArgumentError(`duplicate ulimit: ${u.Name}`);
     seen.add(u.Name);
     const value = (n: number) => {

@@ -33,6 +33,17 @@ export interface RestartPolicy {
   MaximumRetryCount: number;
 }
 
+/** Config.Healthcheck (and an image's): durations in nanoseconds; zero fields left out. */
+export interface HealthConfig {
+  /** [] or absent: the image's; ["NONE"]: none; ["CMD", ...argv]; ["CMD-SHELL", "command"]. */
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
 export interface LogConfig {
   Type: string;
   Config: Record<string, string>;
@@ -107,6 +118,7 @@ export interface ContainerConfig {
   ExposedPorts: Record<string, Record<string, never>>;
   Volumes: Record<string, Record<string, never>>;
   NetworkDisabled: boolean;
+  Healthcheck?: HealthConfig;
 }
 
 /** The part of an OCI image config (`config` of application/vnd.oci.image.config.v1+json) used here. */
@@ -120,6 +132,7 @@ export interface ImageConfig {
   ExposedPorts?: Record<string, unknown>;
   Volumes?: Record<string, unknown>;
   Labels?: Record<string, string>;
+  Healthcheck?: HealthConfig;
 }
 
 /** The body of POST /containers/create: the Config with its HostConfig inside. */
