@@ -3,7 +3,9 @@
 //   berth        node dist/berth.mjs (the private copy's, its compile cache warmed by the warm-ups)
 //   docker 28    /usr/local/bin/docker, when the machine has it
 //   docker 20.10 /usr/bin/docker (Debian's), when the machine has it
-// and, as the floor under berth, `node -e 0` with the Node binary berth.mjs's shebang names.
+// and, as floors under berth, with the Node binary berth.mjs's shebang names: `node -e 0`, and the
+// least a Node client of the Engine API can do for `version` and `ps` (node:net, one GET, its body
+// written out: no HTTP library, no API version asked for, nothing formatted).
 //
 // Commands, each timed from spawn to the client's exit: `version`, `ps`, `run --rm busybox true`.
 // Each round runs every command with every client, the first client rotated each round, so load
@@ -65,8 +67,10 @@ const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) :
 interface Client {
   name: string;
   version: string;
-  /** A docker CLI (a reference for the ratios), berth, or the Node floor (commands ignored). */
+  /** A docker CLI (a reference for the ratios), berth, or a Node floor (see FLOOR_PATHS). */
   kind: "docker" | "berth" | "floor";
+  /** The commands a floor stands for (`node -e 0`: any, measured once). */
+  only?: readonly CommandName[];
   run(args: readonly string[]): Promise<TimedRun>;
 }
 
@@ -101,14 +105,27 @@ function clients(berth: string, socket: string, configDir: string): Client[] {
     const short = /version (\d+\.\d+)/.exec(v)?.[1] ?? v;
     list.push({ name: `docker ${short}`, version: v, kind: "docker", run: (args) => timed([cli, ...host, ...args]) });
   }
+  const nodeVersion = firstLine([node, "--version"]) ?? "?";
+  list.push({ name: "node -e 0", version: nodeVersion, kind: "floor", run: () => timed([node, "-e", "0"]) });
   list.push({
-    name: "node -e 0",
-    version: firstLine([node, "--version"]) ?? "?",
+    name: "node one GET",
+    version: nodeVersion,
     kind: "floor",
-    run: () => timed([node, "-e", "0"]),
+    only: ["version", "ps"],
+    run: (args) => timed([node, "-e", ONE_GET, socket, FLOOR_PATHS[args[0] as "version" | "ps"]]),
   });
   return list;
 }
+
+/** The request the "node one GET" floor makes for a command. */
+const FLOOR_PATHS = { version: "/v1.50/version", ps: "/v1.50/containers/json" } as const;
+
+/** node:net, one GET on the socket (argv[1]) for the path (argv[2]), the answer written out. */
+const ONE_GET = [
+  'const s = require("node:net").connect(process.argv[1]);',
+  's.end("GET " + process.argv[2] + " HTTP/1.1\\r\\nHost: api.moby.localhost\\r\\nConnection: close\\r\\n\\r\\n");',
+  "s.pipe(process.stdout);",
+].join(" ");
 
 interface Series {
   command: CommandName;
@@ -122,8 +139,9 @@ async function measure(list: Client[], o: Options): Promise<Series[]> {
   const series: Series[] = [];
   for (const command of o.only)
     for (const c of list) {
-      // The floor does not depend on the command: measured once, in the first command's rounds.
-      if (c.kind === "floor" && command !== o.only[0]) continue;
+      // `node -e 0` does not depend on the command: measured once, in the first command's rounds.
+      if (c.kind === "floor" && c.only === undefined && command !== o.only[0]) continue;
+      if (c.only !== undefined && !c.only.includes(command)) continue;
       series.push({ command, client: c.name, samples: [], failures: [] });
     }
   for (let round = 0; round < o.warmup + o.runs; round++) {
