@@ -3,11 +3,13 @@
 // (commands/registry.ts). Every error ends here: printed once to stderr, docker's exit code.
 import { homedir } from "node:os";
 import { BERTH_VERSION } from "../common/version.ts";
-import { EngineClient } from "./api/client.ts";
+import { EngineClient, parseHost } from "./api/client.ts";
+import { pingHeaders, serverFacts } from "./api/ping.ts";
 import type { Command, Io } from "./commands/command.ts";
 import { COMMANDS, lookup, MANAGEMENT } from "./commands/registry.ts";
 import { type Resolved, resolveContext } from "./context/resolve.ts";
 import { CliError, CliExit, EXIT, reportOf, UsageError } from "./errors.ts";
+import { gatedForHelp, isGated, type ServerFacts, unsupportedGiven } from "./flags/gate.ts";
 import { parseFlags, renderHelp } from "./flags/parse.ts";
 import { usageLine } from "./usage-line.ts";
 
@@ -139,6 +141,18 @@ function checkArgs(cmd: Command, name: string, args: readonly string[]): void {
   }
 }
 
+/** The daemon's facts for --help; where it is cannot be worked out, or it does not answer: none, as docker. */
+async function helpFacts(globals: Globals, env: NodeJS.ProcessEnv): Promise<ServerFacts> {
+  let headers: Awaited<ReturnType<typeof pingHeaders>>;
+  try {
+    const context = resolveContext({ ...globals, env, home: env.HOME || homedir() });
+    headers = await pingHeaders(parseHost(context.host));
+  } catch {
+    headers = undefined;
+  }
+  return serverFacts(headers, env.DOCKER_API_VERSION);
+}
+
 export async function main(argv: readonly string[], env = process.env): Promise<number> {
   const { globals, rest: given } = parseGlobals(argv);
   debug ||= globals.debug;
@@ -177,14 +191,22 @@ export async function main(argv: readonly string[], env = process.env): Promise<
     command: found.name,
   });
   if (parsed.flags.get("help") === true) {
+    // Flags the daemon does not support are hidden, as docker's --help hides them (flags/gate.ts).
+    const flags = cmd.flags.some(isGated) ? gatedForHelp(cmd.flags, await helpFacts(globals, env)) : cmd.flags;
     process.stdout.write(
       // Usage names the command as it was called ("container ls [OPTIONS]"), as docker's does.
-      `\n${renderHelp(`berth ${usageLine(found.name, cmd.usage)}`, cmd.summary, cmd.flags, cmd.aliases ? { aliases: cmd.aliases } : {})}`,
+      `\n${renderHelp(`berth ${usageLine(found.name, cmd.usage)}`, cmd.summary, flags, cmd.aliases ? { aliases: cmd.aliases } : {})}`,
     );
     return 0;
   }
   checkArgs(cmd, found.name, parsed.args);
   const context: Resolved = resolveContext({ ...globals, env, home: env.HOME || homedir() });
+  // A gated flag given is checked against the daemon before the command runs, as docker does.
+  if (cmd.flags.some((d) => isGated(d) && parsed.set.has(d.long))) {
+    const facts = serverFacts(await pingHeaders(parseHost(context.host)), env.DOCKER_API_VERSION);
+    const refused = unsupportedGiven(cmd.flags, parsed.set, facts);
+    if (refused !== undefined) throw new CliError(refused, EXIT.failure);
+  }
   for (const w of context.warnings) process.stderr.write(`${w}\n`);
   let client: EngineClient | undefined;
   const io: Io = {

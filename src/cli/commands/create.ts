@@ -11,7 +11,7 @@ const command: Command = {
   interspersed: false,
   args: { min: 1 },
   async run(io, p) {
-    const id = await createContainer(io, p, createRequestOf(p, "create"));
+    const id = await createContainer(io, p, createRequestOf(p, "create", io.context.host));
     io.out.write(`${id}\n`);
   },
 };

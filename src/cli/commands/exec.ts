@@ -25,13 +25,13 @@ const command: Command = {
   flags: [
     { long: "detach", short: "d", kind: "bool", help: "Detached mode: run command in the background" },
     { long: "detach-keys", kind: "string", help: "Override the key sequence for detaching a container" },
-    { long: "env", short: "e", kind: "strings", help: "Set environment variables" },
-    { long: "env-file", kind: "strings", help: "Read environment variables from a file" },
+    { long: "env", short: "e", kind: "strings", help: "Set environment variables", minApi: "1.25" },
+    { long: "env-file", kind: "strings", help: "Read environment variables from a file", minApi: "1.25" },
     { long: "interactive", short: "i", kind: "bool", help: "Keep STDIN open even if not attached" },
     { long: "privileged", kind: "bool", help: "Give extended privileges to the command" },
     { long: "tty", short: "t", kind: "bool", help: "Allocate a pseudo-TTY" },
     { long: "user", short: "u", kind: "string", help: "Username or UID (format: <name|uid>[:<group|gid>])" },
-    { long: "workdir", short: "w", kind: "string", help: "Working directory inside the container" },
+    { long: "workdir", short: "w", kind: "string", help: "Working directory inside the container", minApi: "1.35" },
   ],
   args: { min: 2 },
   async run(io, p) {

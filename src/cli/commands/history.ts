@@ -1,9 +1,11 @@
 // berth history: GET /images/{name}/history, newest layer first.
 
+import { CliError } from "../errors.ts";
 import { ellipsis, truncateId } from "../format/ps-context.ts";
 import { humanSince, humanSize } from "../format/units.ts";
 import { bool, type Command, str } from "./command.ts";
 import { printList } from "./output.ts";
+import { platformJson } from "./platform-list.ts";
 
 interface Layer {
   Id: string;
@@ -23,10 +25,28 @@ const command: Command = {
     { long: "format", kind: "string", help: "Format output using a custom template" },
     { long: "human", short: "H", kind: "bool", default: true, help: "Print sizes and dates in human readable format" },
     { long: "no-trunc", kind: "bool", help: "Don't truncate output" },
+    {
+      long: "platform",
+      kind: "string",
+      help: 'Show history for the given platform. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+      minApi: "1.48",
+    },
     { long: "quiet", short: "q", kind: "bool", help: "Only show image IDs" },
   ],
   async run(io, p) {
-    const layers = await io.client().json<Layer[]>("GET", `/images/${encodeURIComponent(p.args[0] as string)}/history`);
+    const spec = str(p, "platform") ?? "";
+    let platform: string | undefined;
+    try {
+      platform = spec === "" ? undefined : platformJson(spec);
+    } catch (e) {
+      // history's words put "invalid platform: " before containerd's.
+      throw e instanceof CliError ? new CliError(`invalid platform: ${e.message}`) : e;
+    }
+    const layers = await io
+      .client()
+      .json<Layer[]>("GET", `/images/${encodeURIComponent(p.args[0] as string)}/history`, {
+        query: { platform },
+      });
     const trunc = !bool(p, "no-trunc");
     const human = p.flags.get("human") !== false;
     const now = Date.now();

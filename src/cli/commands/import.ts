@@ -20,7 +20,7 @@ const command: Command = {
       help: "Apply Dockerfile instruction to the created image",
     },
     { long: "message", short: "m", kind: "string", help: "Set commit message for imported image" },
-    { long: "platform", kind: "string", help: "Set platform if server is multi-platform capable" },
+    { long: "platform", kind: "string", help: "Set platform if server is multi-platform capable", minApi: "1.32" },
   ],
   args: { min: 1, max: 2 },
   async run(io, p) {

@@ -18,12 +18,16 @@ async function find(
   name: string,
   kinds: readonly Kind[],
   size: boolean,
+  platform: string | undefined,
 ): Promise<{ raw: string } | { notFound: DaemonError }> {
   let notFound: DaemonError | undefined;
   for (const kind of kinds) {
     try {
       const a = await client.request("GET", PATHS[kind](name), {
-        query: { size: kind === "container" && size ? true : undefined },
+        query: {
+          size: kind === "container" && size ? true : undefined,
+          platform: kind === "image" ? platform : undefined,
+        },
       });
       return { raw: a.body.toString("utf8") };
     } catch (e) {
@@ -40,12 +44,14 @@ export async function inspect(
   kinds: readonly Kind[],
   format: string | undefined,
   size = false,
+  /** image inspect --platform: the platform's JSON (platform-list.ts), sent as ?platform=. */
+  platform?: string,
 ): Promise<void> {
   const client = io.client();
   const found: string[] = [];
   const missing: string[] = [];
   for (const name of names) {
-    const r = await find(client, name, kinds, size);
+    const r = await find(client, name, kinds, size, platform);
     if ("raw" in r) found.push(r.raw);
     // docker 28 (as berth) prints the daemon's answer when one kind was asked for (container
     // inspect, image inspect, inspect --type); 20.10 printed "Error: No such image: x" itself.

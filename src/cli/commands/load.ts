@@ -18,6 +18,7 @@ const command: Command = {
       long: "platform",
       kind: "string",
       help: 'Load only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+      minApi: "1.48",
     },
     { long: "quiet", short: "q", kind: "bool", help: "Suppress the load output" },
   ],

@@ -28,6 +28,7 @@ const command: Command = {
       long: "until",
       kind: "string",
       help: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+      minApi: "1.35",
     },
   ],
   args: { min: 1, max: 1 },

@@ -39,7 +39,9 @@ const command: Command = {
   aliases: "berth image pull, berth pull",
   flags: [
     { long: "all-tags", short: "a", kind: "bool", help: "Download all tagged images in the repository" },
-    { long: "platform", kind: "string", help: "Set platform if server is multi-platform capable" },
+    // berth has no content trust: accepted, as docker's default (true: no verification), and nothing changes.
+    { long: "disable-content-trust", kind: "bool", default: true, help: "Skip image verification" },
+    { long: "platform", kind: "string", help: "Set platform if server is multi-platform capable", minApi: "1.32" },
     { long: "quiet", short: "q", kind: "bool", help: "Suppress verbose output" },
   ],
   args: { min: 1, max: 1 },

@@ -19,6 +19,7 @@ const command: Command = {
       long: "platform",
       kind: "string",
       help: "Push a platform-specific manifest as a single-platform image to the registry. 'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
+      minApi: "1.46",
     },
     { long: "quiet", short: "q", kind: "bool", help: "Suppress verbose output" },
   ],

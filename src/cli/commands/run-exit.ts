@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { readBounded } from "../api/client.ts";
 import { CliError, DaemonError, EXIT } from "../errors.ts";
 import { CidFileError } from "./cidfile.ts";
+import { ApiVersionError } from "./create-flow.ts";
 
 /**
  * What docker run's toStatusError makes of a failed create or start: "berth: <message>" and the
@@ -13,7 +14,7 @@ import { CidFileError } from "./cidfile.ts";
 export function runFailure(e: unknown, command: string): unknown {
   let m: string;
   if (e instanceof DaemonError) m = `Error response from daemon: ${e.daemonMessage}`;
-  else if (e instanceof CidFileError) m = e.message;
+  else if (e instanceof CidFileError || e instanceof ApiVersionError) m = e.message;
   else return e;
   return new CliError(`berth: ${m}\n\nRun 'berth ${command} --help' for more information`, failureCode(m));
 }

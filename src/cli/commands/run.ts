@@ -18,7 +18,7 @@ const command: Command = {
   interspersed: false,
   args: { min: 1 },
   async run(io, p) {
-    const req = createRequestOf(p, "run");
+    const req = createRequestOf(p, "run", io.context.host);
     const detach = bool(p, "detach");
     const tty = bool(p, "tty");
     const interactive = bool(p, "interactive");

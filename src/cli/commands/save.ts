@@ -16,6 +16,7 @@ const command: Command = {
       long: "platform",
       kind: "string",
       help: 'Save only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+      minApi: "1.48",
     },
   ],
   args: { min: 1 },

@@ -22,7 +22,8 @@ const FLAGS: FlagDef[] = [
   runFlag("cpu-rt-period"),
   runFlag("cpu-rt-runtime"),
   runFlag("cpu-shares"),
-  runFlag("cpus"),
+  // update's --cpus came later than run's (API 1.29, not 1.25).
+  runFlag("cpus", { minApi: "1.29" }),
   runFlag("cpuset-cpus"),
   runFlag("cpuset-mems"),
   // Hidden in docker 28's update (the kernel dropped it), still sent when given.
@@ -30,7 +31,7 @@ const FLAGS: FlagDef[] = [
   runFlag("memory"),
   runFlag("memory-reservation"),
   runFlag("memory-swap"),
-  runFlag("pids-limit"),
+  runFlag("pids-limit", { minApi: "1.40" }),
   // No default here: an update without --restart leaves the policy as it is.
   runFlag("restart", { default: undefined, help: "Restart policy to apply when a container exits" }),
 ];

@@ -8,7 +8,13 @@ const command: Command = {
   summary: "Remove unused local volumes",
   args: { max: 0 },
   flags: [
-    { long: "all", short: "a", kind: "bool", help: "Remove all unused volumes, not just anonymous ones" },
+    {
+      long: "all",
+      short: "a",
+      kind: "bool",
+      help: "Remove all unused volumes, not just anonymous ones",
+      minApi: "1.42",
+    },
     { long: "filter", kind: "strings", type: "filter", help: 'Provide filter values (e.g. "label=<label>")' },
     { long: "force", short: "f", kind: "bool", help: "Do not prompt for confirmation" },
   ],

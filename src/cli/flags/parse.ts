@@ -24,6 +24,12 @@ export interface FlagDef {
   check?: (value: string) => string | undefined;
   /** Another flag's long name whose value this one fills (pflag: two flags on one Var, --net and --network). */
   into?: string;
+  /** docker's "version" annotation: the lowest API version that has it (hidden in --help below it, refused when given; gate.ts). */
+  minApi?: string;
+  /** docker's "ostype" annotation: the one daemon OS it is for ("windows"). */
+  osType?: string;
+  /** docker's "experimental" annotation: only for a daemon with experimental features on. */
+  experimental?: boolean;
 }
 
 export type FlagValue = boolean | string | string[] | number;

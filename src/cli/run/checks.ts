@@ -13,6 +13,50 @@ export const checkSwap = (v: string): string | undefined => (v === "-1" ? undefi
 export const checkDuration = (v: string): string | undefined => problemOf(parseDuration(v));
 export const checkCpus = (v: string): string | undefined => problemOf(parseNanoCpus(v));
 
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** strconv.ParseUint(v, 0, 64), as pflag's uint64 flag reads it (--io-maxiops): Go's prefixes and '_', no sign. */
+export function parseGoUint64(v: string): bigint | "invalid syntax" | "value out of range" {
+  if (v.startsWith("+") || v.startsWith("-")) return "invalid syntax";
+  // parseGoInt knows Go's literal syntax; its int64 range is not ParseUint's, so the value is read here.
+  if (parseGoInt(v) === "invalid syntax") return "invalid syntax";
+  const digits = v.replace(/_/g, "");
+  const literal = /^0[0-7]+$/.test(digits)
+    ? `0o${digits.slice(1)}`
+    : digits.replace(/^0([XOB])/, (_, c: string) => `0${c.toLowerCase()}`);
+  const n = BigInt(literal);
+  return n > UINT64_MAX ? "value out of range" : n;
+}
+
+export function checkUint64(v: string): string | undefined {
+  const n = parseGoUint64(v);
+  return typeof n === "string" ? `strconv.ParseUint: parsing ${goQuote(v)}: ${n}` : undefined;
+}
+
+/** Go's net.ParseMAC: 6, 8 or 20 octets as xx:xx.., xx-xx.. or xxxx.xxxx..; docker sends the value as written. */
+export function isMacAddress(v: string): boolean {
+  const octets = (n: number) => n === 6 || n === 8 || n === 20;
+  if (v.length < 14) return false;
+  const sep = v[2];
+  if (sep === ":" || sep === "-") {
+    if ((v.length + 1) % 3 !== 0 || !octets((v.length + 1) / 3)) return false;
+    for (let x = 0; x < v.length; x += 3) {
+      if (!/^[0-9a-fA-F]{2}$/.test(v.slice(x, x + 2))) return false;
+      if (x + 2 < v.length && v[x + 2] !== sep) return false;
+    }
+    return true;
+  }
+  if (v[4] === ".") {
+    if ((v.length + 1) % 5 !== 0 || !octets((2 * (v.length + 1)) / 5)) return false;
+    for (let x = 0; x < v.length; x += 5) {
+      if (!/^[0-9a-fA-F]{4}$/.test(v.slice(x, x + 4))) return false;
+      if (x + 4 < v.length && v[x + 4] !== ".") return false;
+    }
+    return true;
+  }
+  return false;
+}
+
 export function checkEnv(v: string): string | undefined {
   return v.split("=")[0] === "" ? `invalid environment variable: ${v}` : undefined;
 }

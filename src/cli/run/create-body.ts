@@ -2,10 +2,10 @@
 // for field what the docker CLI 28 sends for the same command line (test/integration/cli/
 // run-flags.test.ts compares the two through a recording daemon), and docker's refusals, made
 // before anything is sent: a UsageError, exit 125.
-import { UsageError } from "../errors.ts";
+import { CliError, UsageError } from "../errors.ts";
 import { goQuote } from "../flags/go-quote.ts";
 import type { FlagValue, Parsed } from "../flags/parse.ts";
-import { extraHost, ipAddress, parseUlimit, type Ulimit } from "./checks.ts";
+import { extraHost, ipAddress, isMacAddress, parseGoUint64, parseUlimit, type Ulimit } from "./checks.ts";
 import { bpsDevice, iopsDevice, namespaceProblem, weightDevice } from "./devices.ts";
 import { parseGpuRequest } from "./gpus.ts";
 import { readKvFiles, readSettingsFile } from "./kv-files.ts";
@@ -39,6 +39,8 @@ export interface CreateContext {
   readFile(path: string): string;
   /** [height, width] of the terminal for -t, as docker sends it; [0, 0] otherwise. */
   consoleSize?: [number, number];
+  /** Where the daemon is ("unix:///run/berth/berth.sock"): --use-api-socket mounts that socket. */
+  host?: string;
 }
 
 export function processContext(command: "run" | "create"): CreateContext {
@@ -78,10 +80,13 @@ function endpointOptions(f: FlagReader): Record<string, Json> | undefined {
   if (ip6 !== "") ipam.IPv6Address = ip6;
   if (f.list("link-local-ip").length > 0) ipam.LinkLocalIPs = f.list("link-local-ip");
   const aliases = f.list("network-alias");
-  if (Object.keys(ipam).length === 0 && aliases.length === 0) return undefined;
+  // --mac-address is the first network's endpoint's (Config.MacAddress is not sent since API 1.44).
+  const mac = f.str("mac-address") ?? "";
+  if (Object.keys(ipam).length === 0 && aliases.length === 0 && mac === "") return undefined;
   const own: Record<string, Json> = {};
   if (Object.keys(ipam).length > 0) own.IPAMConfig = ipam;
   if (aliases.length > 0) own.Aliases = aliases;
+  if (mac !== "") own.MacAddress = mac;
   return own;
 }
 
@@ -104,6 +109,19 @@ function emptyEndpoint(): Json {
     GlobalIPv6PrefixLen: 0,
     DNSNames: null,
   };
+}
+
+/**
+ * --use-api-socket's bind of the daemon's own socket at /var/run/docker.sock, as docker 28 makes
+ * it; only a unix socket can be bound (docker's words otherwise, exit 1).
+ */
+function apiSocketMount(host: string): MountSpec {
+  if (!host.startsWith("unix://")) {
+    throw new CliError(
+      `flag --use-api-socket can only be used with unix sockets: docker endpoint ${host} incompatible`,
+    );
+  }
+  return { Type: "bind", Source: host.slice("unix://".length), Target: "/var/run/docker.sock", BindOptions: {} };
 }
 
 export function createBodyFromFlags(parsed: Parsed, ctx: CreateContext = processContext("run")): CreateRequest {
@@ -177,6 +195,7 @@ export function createBodyFromFlags(parsed: Parsed, ctx: CreateContext = process
     if ("problem" in r) throw fail(r.problem);
     return r.value;
   });
+  if (f.bool("use-api-socket")) mounts.push(apiSocketMount(ctx.host ?? ""));
 
   const restart = restartPolicy(f.str("restart") ?? "no", fail);
   if (f.bool("rm") && restart.Name !== "no" && restart.Name !== "") {
@@ -196,6 +215,8 @@ export function createBodyFromFlags(parsed: Parsed, ctx: CreateContext = process
     if (seen.has(n)) throw fail(`network ${goQuote(n)} is specified multiple times`);
     seen.add(n);
   }
+  const mac = f.str("mac-address") ?? "";
+  if (mac !== "" && !isMacAddress(mac)) throw fail(`${mac} is not a valid mac address`);
   const endpointOwn = endpointOptions(f);
   if (
     f.list("network-alias").length > 0 &&
@@ -238,6 +259,13 @@ export function createBodyFromFlags(parsed: Parsed, ctx: CreateContext = process
     tmpfs[colon < 0 ? t : t.slice(0, colon)] = colon < 0 ? "" : t.slice(colon + 1);
   }
 
+  // Object.fromEntries keeps any key as the map's own, "__proto__" too (docker sends what it is given).
+  const annotations: Record<string, string> = Object.fromEntries(
+    f.list("annotation").map((kv) => {
+      const eq = kv.indexOf("=");
+      return eq < 0 ? [kv, ""] : [kv.slice(0, eq), kv.slice(eq + 1)];
+    }),
+  );
   const hostConfig: Record<string, Json | undefined> = {
     Binds: orNull(volumes.binds),
     ContainerIDFile: f.str("cidfile") ?? "",
@@ -300,10 +328,11 @@ export function createBodyFromFlags(parsed: Parsed, ctx: CreateContext = process
     OomKillDisable: f.bool("oom-kill-disable"),
     PidsLimit: f.int("pids-limit") ?? 0,
     Ulimits: ulimits as unknown as Json[],
-    CpuCount: 0,
-    CpuPercent: 0,
-    IOMaximumIOps: 0,
-    IOMaximumBandwidth: 0,
+    CpuCount: f.int("cpu-count") ?? 0,
+    CpuPercent: f.int("cpu-percent") ?? 0,
+    IOMaximumIOps: Number(parseGoUint64(f.str("io-maxiops") ?? "0")),
+    IOMaximumBandwidth: bytesOf(f.str("io-maxbandwidth")),
+    Annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
     Mounts: mounts.length > 0 ? (mounts as unknown as Json[]) : undefined,
     MaskedPaths: null,
     ReadonlyPaths: null,
