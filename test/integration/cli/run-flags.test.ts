@@ -41,13 +41,15 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const defaultDaemon = () => daemon;
+
 interface DockerRun {
   code: number;
   stderr: string;
   create?: { query: Record<string, string>; body: Record<string, unknown> };
 }
 
-function docker(args: string[]): Promise<DockerRun> {
+function docker(args: string[], daemon = defaultDaemon()): Promise<DockerRun> {
   daemon.requests.length = 0;
   return new Promise((resolve) => {
     execFile(
@@ -77,13 +79,14 @@ function docker(args: string[]): Promise<DockerRun> {
   });
 }
 
-function berth(command: "run" | "create", args: string[]) {
+function berth(command: "run" | "create", args: string[], host?: string) {
   const parsed = parseFlags(args, command === "run" ? RUN_FLAGS : CREATE_FLAGS, { interspersed: false, command });
   const ctx: CreateContext = {
     command,
     env,
     cwd: dir,
     readFile: (p) => readFileSync(resolve(dir, p), "utf8"),
+    ...(host !== undefined ? { host } : {}),
   };
   return createBodyFromFlags(parsed, ctx);
 }
@@ -397,6 +400,46 @@ describe("run/create bodies: berth's equals the docker CLI's", { skip }, () => {
       assert.deepEqual(normalize(b.body as Record<string, unknown>), normalize(d.create.body));
       assert.equal(b.name, d.create.query.name);
       assert.equal(b.platform, d.create.query.platform);
+    });
+  }
+});
+
+// Flags docker 28 sends only to a newer daemon (--annotation needs API 1.43, a per-network
+// --mac-address 1.44): the same comparison against a recording daemon of API 1.50. No credentials
+// are kept in the client's config dir, so --use-api-socket is the socket's bind alone.
+describe("run/create bodies on an API 1.50 daemon: berth's equals the docker CLI 28's", {
+  skip: skip ?? (is28 ? undefined : "docker 20.10 has none of these flags"),
+}, () => {
+  let daemon150: RecordingDaemon;
+  before(async () => {
+    daemon150 = await recordingDaemon("1.50");
+  });
+  after(() => daemon150.close());
+  const cases: { name: string; args: string[] }[] = [
+    {
+      name: "annotations, a bare key and a repeated one",
+      args: ["--annotation", "a=b=c", "--annotation", "k", "--annotation", "a2=1", "--annotation", "a2=2", "busybox"],
+    },
+    { name: "a MAC address on the default network", args: ["--mac-address", "02:42:AC:11:00:02", "busybox"] },
+    {
+      name: "a MAC address on none, dotted",
+      args: ["--network", "none", "--mac-address", "0242.ac11.0002", "busybox"],
+    },
+    {
+      name: "a MAC address with two networks and an IP",
+      args: ["--network", "n1", "--network", "n2", "--mac-address", "02-42-ac-11-00-02", "--ip", "10.1.2.3", "busybox"],
+    },
+    {
+      name: "the API socket beside a mount",
+      args: ["--use-api-socket", "--mount", "type=tmpfs,dst=/x", "--disable-content-trust", "busybox"],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const d = await docker(["create", ...c.args], daemon150);
+      assert.ok(d.create !== undefined, `docker sent no create (exit ${d.code}): ${d.stderr}`);
+      const b = berth("create", c.args, daemon150.host);
+      assert.deepEqual(normalize(b.body as Record<string, unknown>), normalize(d.create.body));
     });
   }
 });
