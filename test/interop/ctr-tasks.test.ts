@@ -212,7 +212,9 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
       "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done",
     ]);
     assert.equal(r.status, 137, r.stderr);
-    await new Promise((res) => setTimeout(res, 300));
+    // ctr run learns of the exit through Wait; the subscriber hears the events a moment later.
+    const heard = () => /\/tasks\/exit.*oomer/.test(events.output());
+    for (let i = 0; i < 100 && !heard(); i++) await new Promise((res) => setTimeout(res, 100));
     events.child.kill();
     await removeProbes(d, events);
     const lines = events.output().split("\n");
@@ -292,8 +294,10 @@ describe("ctr runs tasks on berth-containerd with berth-shim", { skip }, () => {
     assert.equal(keepers.length, 1, "the task's keeper");
     const events = await subscribedCtrEvents(d);
     for (const victim of [...keepers, shim]) process.kill(victim, "SIGKILL");
-    // The clean-up ends with the bundle's removal.
-    for (let i = 0; i < 100 && existsSync(bundle); i++) await new Promise((r) => setTimeout(r, 100));
+    // The clean-up removes the bundle, then publishes the exit (containerd's order too), which
+    // reaches ctr events a moment later: wait for both before the subscriber goes.
+    const exited = () => /\/tasks\/exit.*orphaned2/.test(events.output());
+    for (let i = 0; i < 100 && (existsSync(bundle) || !exited()); i++) await new Promise((r) => setTimeout(r, 100));
     events.child.kill();
     await removeProbes(d, events);
     assert.doesNotMatch(ok(await d.ctrAsync(["task", "ls"]), "ls"), /^orphaned2\s/m);
