@@ -1,13 +1,15 @@
-// The Engine API client of the CLI: HTTP/1.1 over a unix socket or plain TCP (Node's http, no
-// other dependency: the CLI's start-up is part of every command), API version negotiation from
-// /_ping, bounded JSON answers, the daemon's {"message"} errors as DaemonError, and the streamed
-// (logs, events, export) and hijacked (attach) answers.
-import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, request } from "node:http";
-import type { Socket } from "node:net";
+// The Engine API client of the CLI: the Engine API's policy (API version negotiation from /_ping,
+// bounded JSON answers, the daemon's {"message"} errors as DaemonError, the streamed (logs, events,
+// export) and hijacked (attach) answers) over http1.ts's HTTP/1.1 on a unix socket or plain TCP.
+// node:net alone, not node:http: start-up is part of every command, and node:http's modules are
+// start-up time spent on every command that talks to the daemon (bench/README.md, cli).
+import { createConnection, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { CliError, ConnectError, DaemonError } from "../errors.ts";
-import { failedWrite, uploadConnection } from "./early-answer.ts";
+import { BodyError, type Exchange, exchange, type HttpHeaders, type HttpResponse, MalformedAnswer } from "./http1.ts";
+
+export type { HttpHeaders, HttpResponse } from "./http1.ts";
 
 /** The newest Engine API version berth speaks (berthd's); a daemon that serves less gets its own. */
 export const MAX_API_VERSION = "1.50";
@@ -55,7 +57,7 @@ export interface RequestOptions {
 
 export interface Answer {
   status: number;
-  headers: IncomingHttpHeaders;
+  headers: HttpHeaders;
   body: Buffer;
 }
 
@@ -103,7 +105,7 @@ export class EngineClient {
   #version: string | undefined;
   #negotiating: Promise<string> | undefined;
   /** What the last /_ping said (headers), for `version`/`info`. */
-  ping: IncomingHttpHeaders | undefined;
+  ping: HttpHeaders | undefined;
 
   constructor(opts: ClientOptions) {
     this.host = opts.host;
@@ -128,7 +130,7 @@ export class EngineClient {
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<Answer> {
     const res = await this.#send(method, path, opts);
     const body = await readBounded(res, this.#maxJson, `${method} ${path}`);
-    return { status: res.statusCode ?? 0, headers: res.headers, body };
+    return { status: res.statusCode, headers: res.headers, body };
   }
 
   /** The answer parsed as JSON (an empty body is undefined). */
@@ -143,7 +145,7 @@ export class EngineClient {
   }
 
   /** The answer as a stream (logs -f, events, export), once its status is known to be good. */
-  stream(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+  stream(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
     return this.#send(method, path, opts);
   }
 
@@ -156,60 +158,59 @@ export class EngineClient {
     method: string,
     path: string,
     opts: RequestOptions = {},
-  ): Promise<{ socket: Socket | Readable; upgraded: boolean; headers: IncomingHttpHeaders }> {
-    const version = opts.unversioned ? undefined : await this.apiVersion();
+  ): Promise<{ socket: Socket | Readable; upgraded: boolean; headers: HttpHeaders }> {
     const headers = { Connection: "Upgrade", Upgrade: "tcp", ...opts.headers };
-    const req = this.#raw(method, versioned(version, path, opts.query), headers, opts.body);
-    return new Promise((resolve, reject) => {
-      req.on("upgrade", (res, socket, head) => {
-        if (head.length > 0) socket.unshift(head);
-        resolve({ socket, upgraded: true, headers: res.headers });
-      });
-      req.on("response", (res) => {
-        checkStatus(res, method, path).then(
-          () => resolve({ socket: res, upgraded: false, headers: res.headers }),
-          reject,
-        );
-      });
-      req.on("error", (err) => reject(this.#connectError(err)));
-      writeBody(req, opts.body);
-    });
+    const x = await this.#exchange(method, path, opts, headers, true);
+    if (x.kind === "upgraded") return { socket: x.socket, upgraded: true, headers: x.headers };
+    await checkStatus(x.response, method, path);
+    return { socket: x.response, upgraded: false, headers: x.response.headers };
   }
 
-  async #send(method: string, path: string, opts: RequestOptions): Promise<IncomingMessage> {
+  async #send(method: string, path: string, opts: RequestOptions): Promise<HttpResponse> {
+    const x = await this.#exchange(method, path, opts, { ...opts.headers }, false);
+    // Only a request that asked for an upgrade is handed a socket (http1.ts refuses a stray 101).
+    if (x.kind !== "response") throw new CliError(`the daemon's answer to ${method} ${path} is malformed`);
+    await checkStatus(x.response, method, path);
+    return x.response;
+  }
+
+  async #exchange(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    headers: Record<string, string>,
+    upgrade: boolean,
+  ): Promise<Exchange> {
     const version = opts.unversioned ? undefined : await this.apiVersion();
-    const headers: Record<string, string> = { ...opts.headers };
-    const req = this.#raw(method, versioned(version, path, opts.query), headers, opts.body, true);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.on("response", resolve);
-      // No answer after a failed upload: the write's error is the reason, not "socket hang up".
-      req.on("error", (err) => reject(this.#connectError(failedWrite(req.socket) ?? err)));
-      writeBody(req, opts.body);
-    });
-    await checkStatus(res, method, path);
-    return res;
-  }
-
-  #raw(method: string, path: string, headers: Record<string, string>, body?: unknown, upload = false): ClientRequest {
     const h: Record<string, string> = { "User-Agent": "berth-cli", ...headers };
-    if (body !== undefined && !(body instanceof Readable) && !Buffer.isBuffer(body))
-      h["Content-Type"] ??= "application/json";
-    const where =
-      this.endpoint.kind === "unix"
-        ? { socketPath: this.endpoint.path }
-        : { host: this.endpoint.host, port: this.endpoint.port };
+    const body = opts.body;
+    let payload: Buffer | string | Readable | undefined;
+    if (body === undefined || body instanceof Readable || Buffer.isBuffer(body)) payload = body;
+    else {
+      payload = JSON.stringify(body);
+      if (!Object.keys(h).some((k) => k.toLowerCase() === "content-type")) h["Content-Type"] = "application/json";
+    }
     // Host: docker sends "api.moby.localhost" on a unix socket; a name is needed, any will do.
     if (this.endpoint.kind === "unix") h.Host = "api.moby.localhost";
-    // servername "": no TLS here, and working it out from the Host header runs net.isIP, whose
-    // IPv6 expression costs a fresh process ~20 ms to compile (bench/README.md, cli).
-    // (http's own types leave servername to https; Node reads it for both.)
-    const options = { ...where, method, path, headers: h, agent: false as const, servername: "" };
-    // A body the daemon may refuse before reading it all: keep its early answer (early-answer.ts).
-    // Not for hijacked connections, whose writes after the upgrade are the attach's own.
-    // (agent: false would make its own agent and ignore createConnection.)
-    if (upload && body !== undefined)
-      return request({ ...options, agent: undefined, createConnection: uploadConnection });
-    return request(options);
+    else
+      h.Host = this.endpoint.host.includes(":")
+        ? `[${this.endpoint.host}]:${this.endpoint.port}`
+        : `${this.endpoint.host}:${this.endpoint.port}`;
+    const socket = connect(this.endpoint);
+    try {
+      return await exchange(socket, {
+        method,
+        path: versioned(version, path, opts.query),
+        headers: h,
+        body: payload,
+        upgrade,
+      });
+    } catch (e) {
+      if (e instanceof MalformedAnswer)
+        throw new CliError(`the daemon's answer to ${method} ${path} is malformed: ${e.message}`);
+      if (e instanceof BodyError) throw new CliError(`sending ${method} ${path}: ${e.message}`);
+      throw this.#connectError(e);
+    }
   }
 
   #connectError(err: unknown): Error {
@@ -224,20 +225,20 @@ export class EngineClient {
   }
 }
 
+/** A connection to the daemon (one per request). */
+export function connect(endpoint: Endpoint): Socket {
+  return endpoint.kind === "unix"
+    ? createConnection({ path: endpoint.path })
+    : createConnection({ host: endpoint.host, port: endpoint.port });
+}
+
 function versioned(version: string | undefined, path: string, query: Query | undefined): string {
   return `${version ? `/v${version}` : ""}${path}${queryString(query)}`;
 }
 
-function writeBody(req: ClientRequest, body: unknown): void {
-  if (body === undefined) req.end();
-  else if (body instanceof Readable) body.pipe(req);
-  else if (Buffer.isBuffer(body)) req.end(body);
-  else req.end(JSON.stringify(body));
-}
-
 /** A status >= 400 becomes DaemonError with the daemon's {"message"} (or its text). */
-async function checkStatus(res: IncomingMessage, method: string, path: string): Promise<void> {
-  const status = res.statusCode ?? 0;
+async function checkStatus(res: HttpResponse, method: string, path: string): Promise<void> {
+  const status = res.statusCode;
   if (status < 400) return;
   const body = await readBounded(res, MAX_ERROR_BYTES, `${method} ${path}`, true);
   const text = body.toString("utf8");

@@ -1,19 +1,18 @@
-// An upload's connection that lets the daemon's early answer through. A daemon that refuses a
-// request (load, import, cp of a stream) answers and closes before it has read the whole body;
-// the next write then fails (EPIPE, ECONNRESET) and Node would destroy the socket at once,
-// dropping the answer still in the kernel's receive queue: the user saw "write EPIPE" where
-// docker prints the daemon's words. Here a write that fails so keeps the socket open for reading
-// (the rest of the body is dropped) and the answer is parsed as usual; if none comes within
-// GRACE_MS the socket is destroyed with the write's own error.
-import type { ClientRequestArgs } from "node:http";
-import { createConnection, type NetConnectOpts, type Socket } from "node:net";
+// An upload's socket that lets the daemon's early answer through. A daemon that refuses a request
+// (load, import, cp of a stream) answers and closes before it has read the whole body; the next
+// write then fails (EPIPE, ECONNRESET) and net would destroy the socket at once, dropping the
+// answer still in the kernel's receive queue: the user would see "write EPIPE" where docker prints
+// the daemon's words. Here a write that fails so keeps the socket open for reading (the rest of
+// the body is dropped); http1.ts stops the upload and waits GRACE_MS for the answer, and reports
+// the write's own error if none comes.
+import type { Socket } from "node:net";
 
 /** How long a failed upload waits for an answer already on its way. */
 export const GRACE_MS = 1000;
 
 const writeFailure = new WeakMap<Socket, Error>();
 
-/** The write error a socket from uploadConnection swallowed, if any (the reason when no answer came). */
+/** The write error a guarded socket swallowed, if any (the reason when no answer came). */
 export function failedWrite(socket: Socket | null | undefined): Error | undefined {
   return socket ? writeFailure.get(socket) : undefined;
 }
@@ -25,10 +24,8 @@ function peerGone(err: unknown): boolean {
 
 type WriteCb = (err?: Error | null) => void;
 
-/** http.request's createConnection for a request with a body. */
-export function uploadConnection(opts: ClientRequestArgs): Socket {
-  // http hands its own options on (socketPath or host/port), which net reads as they are.
-  const socket = createConnection(opts as NetConnectOpts);
+/** Makes `socket`'s writes swallow a gone peer's error (once, reported to `onFail`) instead of destroying it. */
+export function guardUpload(socket: Socket, onFail: (err: Error) => void): void {
   const proto = Object.getPrototypeOf(socket) as {
     _write(chunk: unknown, enc: BufferEncoding, cb: WriteCb): void;
     _writev(chunks: unknown, cb: WriteCb): void;
@@ -40,9 +37,7 @@ export function uploadConnection(opts: ClientRequestArgs): Socket {
       if (!err || !peerGone(err)) return cb(err);
       if (!writeFailure.has(socket)) {
         writeFailure.set(socket, err);
-        const timer = setTimeout(() => socket.destroy(err), GRACE_MS);
-        socket.once("data", () => clearTimeout(timer));
-        socket.once("close", () => clearTimeout(timer));
+        onFail(err);
       }
       cb();
     };
@@ -60,5 +55,4 @@ export function uploadConnection(opts: ClientRequestArgs): Socket {
     if (writeFailure.has(socket)) return cb();
     proto._final.call(socket, cb);
   };
-  return socket;
 }

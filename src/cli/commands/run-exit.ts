@@ -1,6 +1,6 @@
 // What `docker run` makes of a failed create or start and a finished container: the error's exit
 // code (127 not found, 126 cannot be invoked, 125 otherwise) and the wait answer's status code.
-import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import { readBounded } from "../api/client.ts";
 import { CliError, DaemonError, EXIT } from "../errors.ts";
 import { CidFileError } from "./cidfile.ts";
@@ -31,7 +31,7 @@ export function failureCode(message: string): number {
 }
 
 /** The wait answer's StatusCode (an error in it is the command's error, exit 125). */
-export async function waitStatus(res: IncomingMessage): Promise<number> {
+export async function waitStatus(res: Readable): Promise<number> {
   const body = await readBounded(res, 64 * 1024, "POST /containers/wait");
   let parsed: { StatusCode?: unknown; Error?: { Message?: unknown } | null };
   try {
