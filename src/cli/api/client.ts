@@ -6,6 +6,7 @@
 import { createConnection, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { compareApiVersions } from "../../common/api-version.ts";
 import { CliError, ConnectError, DaemonError } from "../errors.ts";
 import { BodyError, type Exchange, exchange, type HttpHeaders, type HttpResponse, MalformedAnswer } from "./http1.ts";
 
@@ -81,21 +82,10 @@ export function queryString(q: Query | undefined): string {
   return parts.length === 0 ? "" : `?${parts.join("&")}`;
 }
 
-/** "1.41" < "1.47": compares dotted versions numerically. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /** The version to speak with a daemon whose /_ping said `server` (docker's rule: the lower). */
 export function negotiate(server: string | undefined): string {
   if (!server || !/^\d+\.\d+$/.test(server)) return FALLBACK_API_VERSION;
-  return compareVersions(server, MAX_API_VERSION) < 0 ? server : MAX_API_VERSION;
+  return compareApiVersions(server, MAX_API_VERSION) < 0 ? server : MAX_API_VERSION;
 }
 
 export class EngineClient {

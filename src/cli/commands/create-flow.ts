@@ -3,8 +3,9 @@
 // pulls (its progress on stderr) and creates again; --pull never leaves the 404. The daemon's
 // warnings go to stderr as "WARNING: ...". Daemon errors here exit 125, as in docker. --cidfile's
 // file is made first and gets the new id (cidfile.ts).
+
+import { compareApiVersions } from "../../common/api-version.ts";
 import { CliError, DaemonError, EXIT } from "../errors.ts";
-import { compareApiVersions } from "../flags/gate.ts";
 import type { Parsed } from "../flags/parse.ts";
 import { type CreateRequest, createBodyFromFlags, processContext } from "../run/create-body.ts";
 import { openCidFile } from "./cidfile.ts";

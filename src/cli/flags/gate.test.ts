@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RUN_FLAGS } from "../run/flags.ts";
-import { compareApiVersions, gatedForHelp, type ServerFacts, unsupportedGiven, unsupportedReason } from "./gate.ts";
+import { gatedForHelp, type ServerFacts, unsupportedGiven, unsupportedReason } from "./gate.ts";
 import type { FlagDef } from "./parse.ts";
 
 const linux = (apiVersion: string): ServerFacts => ({ apiVersion, osType: "linux", experimental: false });
@@ -11,15 +11,6 @@ const shown = (defs: readonly FlagDef[], s: ServerFacts) =>
   gatedForHelp(defs, s)
     .filter((d) => d.hidden !== true)
     .map((d) => d.long);
-
-test("versions compare number by number, not as text", () => {
-  assert.ok(compareApiVersions("1.9", "1.41") < 0);
-  assert.ok(compareApiVersions("1.41", "1.43") < 0);
-  assert.equal(compareApiVersions("1.50", "1.50"), 0);
-  assert.ok(compareApiVersions("1.50", "1.5") > 0);
-  // Hostile text: not a number reads as 0, never throws.
-  assert.ok(compareApiVersions("x.y", "1.24") < 0);
-});
 
 test("run --help on dockerd 20.10 (1.41, linux): no --annotation, --health-start-interval, Windows-only flags", () => {
   const flags = shown(RUN_FLAGS, linux("1.41"));

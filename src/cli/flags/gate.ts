@@ -3,6 +3,7 @@
 // one annotated with an OS type only for a daemon that says it runs that OS (a daemon that says
 // nothing, or none that answers, gets them all), an experimental one only for a daemon with
 // experimental features on. --help hides the rest; giving one is refused, exit 1.
+import { compareApiVersions } from "../../common/api-version.ts";
 import type { FlagDef } from "./parse.ts";
 
 /** What the daemon's /_ping told (api/ping.ts), or what is assumed when it did not answer. */
@@ -12,17 +13,6 @@ export interface ServerFacts {
   /** The Ostype header; "" when not known. */
   osType: string;
   experimental: boolean;
-}
-
-/** "1.9" < "1.41": dotted versions compared number by number (Go's versions.compare). */
-export function compareApiVersions(a: string, b: string): number {
-  const pa = a.split(".");
-  const pb = b.split(".");
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (Number.parseInt(pa[i] ?? "0", 10) || 0) - (Number.parseInt(pb[i] ?? "0", 10) || 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /** Whether the flag carries a gate at all (a command with none needs no /_ping for its --help). */
