@@ -129,8 +129,9 @@ const WALK: [string, CliStep[]][] = [
       ),
       // docker hides the flags the daemon's API version does not have (--annotation before 1.43,
       // --health-start-interval before 1.44) and the Windows-only ones for a Linux daemon; so does berth.
-      { args: ["run", "--help"], norm: helpFlags },
-      { args: ["create", "--help"], norm: helpFlags },
+      // berth has docker 28's run/create flags (20.10 lacks --use-api-socket, --annotation, ...).
+      { args: ["run", "--help"], norm: helpFlags, cli28: true },
+      { args: ["create", "--help"], norm: helpFlags, cli28: true },
       { args: ["exec", "--help"], norm: helpFlags },
       // docker 28 calls stop's flag --timeout (-t), 20.10 --time.
       { args: ["stop", "--help"], norm: helpFlags, cli28: true },
