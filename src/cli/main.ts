@@ -201,22 +201,24 @@ export async function main(argv: readonly string[], env = process.env): Promise<
   }
   checkArgs(cmd, found.name, parsed.args);
   const context: Resolved = resolveContext({ ...globals, env, home: env.HOME || homedir() });
-  // A gated flag given is checked against the daemon before the command runs, as docker does.
+  let client: EngineClient | undefined;
+  const theClient = () =>
+    (client ??= new EngineClient({
+      host: context.host,
+      ...(env.DOCKER_API_VERSION ? { apiVersion: env.DOCKER_API_VERSION } : {}),
+    }));
+  // A gated flag given is checked against the daemon before the command runs, as docker does; the
+  // client then speaks the version that ping negotiated instead of pinging again.
   if (cmd.flags.some((d) => isGated(d) && parsed.set.has(d.long))) {
-    const facts = serverFacts(await pingHeaders(parseHost(context.host)), env.DOCKER_API_VERSION);
-    const refused = unsupportedGiven(cmd.flags, parsed.set, facts);
+    const headers = await pingHeaders(parseHost(context.host));
+    const refused = unsupportedGiven(cmd.flags, parsed.set, serverFacts(headers, env.DOCKER_API_VERSION));
     if (refused !== undefined) throw new CliError(refused, EXIT.failure);
+    // Only an answer that names a version is taken; otherwise the client asks as it always does.
+    if (headers?.["api-version"] !== undefined) theClient().adoptPing(headers);
   }
   for (const w of context.warnings) process.stderr.write(`${w}\n`);
-  let client: EngineClient | undefined;
   const io: Io = {
-    client: () => {
-      client ??= new EngineClient({
-        host: context.host,
-        ...(env.DOCKER_API_VERSION ? { apiVersion: env.DOCKER_API_VERSION } : {}),
-      });
-      return client;
-    },
+    client: theClient,
     out: process.stdout,
     err: process.stderr,
     name: found.name,

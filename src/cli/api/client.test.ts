@@ -60,6 +60,22 @@ test("a pinned version (DOCKER_API_VERSION) skips /_ping", async () => {
   assert.deepEqual(d.seen, ["GET /v1.40/version"]);
 });
 
+test("a /_ping already made (the gated flags' check) is adopted: no second one; a pinned version stays", async () => {
+  const d = await fakeDaemon((_req, res) => res.end("{}"));
+  const c = d.client();
+  c.adoptPing({ "api-version": "1.43", ostype: "linux" });
+  await c.json("GET", "/version");
+  assert.deepEqual(d.seen, ["GET /v1.43/version"]);
+  assert.equal(c.ping?.ostype, "linux");
+  const pinned = d.client({ apiVersion: "1.40" });
+  pinned.adoptPing({ "api-version": "1.43" });
+  assert.equal(await pinned.apiVersion(), "1.40");
+  // A hostile version names no version docker would speak: the fallback, as from a GET /_ping.
+  const odd = d.client();
+  odd.adoptPing({ "api-version": "9".repeat(10_000) });
+  assert.equal(await odd.apiVersion(), "1.24");
+});
+
 test('errors: {"message"} becomes docker\'s line; text bodies and empty 404s too', async () => {
   const d = await fakeDaemon((req, res) => {
     if (req.url?.includes("json-err")) {

@@ -108,12 +108,17 @@ export class EngineClient {
   apiVersion(): Promise<string> {
     if (this.#version) return Promise.resolve(this.#version);
     this.#negotiating ??= this.request("GET", "/_ping", { unversioned: true }).then((a) => {
-      this.ping = a.headers;
-      const v = a.headers["api-version"];
-      this.#version = negotiate(Array.isArray(v) ? v[0] : v);
-      return this.#version;
+      this.adoptPing(a.headers);
+      return this.#version as string;
     });
     return this.#negotiating;
+  }
+
+  /** What a /_ping already made (the gated flags' check, api/ping.ts) said: no second ping. */
+  adoptPing(headers: HttpHeaders): void {
+    this.ping = headers;
+    const v = headers["api-version"];
+    this.#version ??= negotiate(Array.isArray(v) ? v[0] : v);
   }
 
   /** The whole answer, bounded; a status >= 400 throws DaemonError. */
