@@ -418,7 +418,9 @@ const WALK: [string, CliStep[]][] = [
       shared.statsWeb,
       { args: ["stats", "--no-stream", "--format", "{{.Name}}", "web", "limits"], expect: { stdout: "web\nlimits\n" } },
       ...shared.attachAndLogs,
-      { args: ["logs", "--since", "10m", "--until", "0s", "lg"], expect: { stdout: /line 1\n/ } },
+      // Two seconds ahead: a duration goes as whole seconds (docker's GetTimestamp), so `0s` would
+      // leave out the lines lg wrote in this second.
+      { args: ["logs", "--since", "10m", "--until=-2s", "lg"], expect: { stdout: /line 1\n/ } },
       shared.logsFollowExited,
       { args: ["logs", "--until", "nonsense", "lg"], expect: { status: 1, stderr: /^invalid value for "until"/ } },
       { args: ["logs", "nosuch"], expect: { status: 1 } },

@@ -4,12 +4,16 @@ import { test } from "node:test";
 import { eventLine } from "./events.ts";
 import { parseGoDuration, timeArg } from "./times.ts";
 
-test("durations, Unix times and timestamps become Unix seconds with nanoseconds", () => {
+test("durations become whole Unix seconds, as docker sends them; timestamps keep nanoseconds", () => {
   const now = Date.UTC(2026, 11, 5, 12, 0, 0);
   assert.equal(timeArg("1700000000", now), "1700000000");
   assert.equal(timeArg("1700000000.5", now), "1700000000.5");
-  assert.equal(timeArg("10m", now), `${now / 1000 - 600}.000000000`);
-  assert.equal(timeArg("1h30m", now), `${now / 1000 - 5400}.000000000`);
+  assert.equal(timeArg("10m", now), `${now / 1000 - 600}`);
+  assert.equal(timeArg("1h30m", now), `${now / 1000 - 5400}`);
+  // docker 28 sends `--until 0s` at x.9 s as until=x: an event at x.5 is not in the window.
+  assert.equal(timeArg("0s", now + 900), `${now / 1000}`);
+  assert.equal(timeArg("1.5s", now + 900), `${now / 1000 - 1}`);
+  assert.equal(timeArg("2026-12-05T11:00:00.25Z", now), `${now / 1000 - 3600}.250000000`);
   assert.equal(timeArg("2026-12-05T11:00:00Z", now), `${now / 1000 - 3600}.000000000`);
   assert.equal(timeArg("2026-12-05", now), `${new Date(2026, 11, 5).getTime() / 1000}.000000000`);
   assert.equal(parseGoDuration("1.5s"), 1500);

@@ -1,6 +1,7 @@
-// docker's --since/--until values as the API wants them: Unix seconds ("1700000000.000000000").
-// A number passes as is, a Go duration ("10m", "1h30m") is that long before now, anything else
-// is a timestamp (RFC 3339, or a date alone; local time when it names no zone).
+// docker's --since/--until values as the API wants them: Unix seconds. A number passes as is; a
+// Go duration ("10m", "1h30m") is that long before now, in whole seconds ("1700000000": docker's
+// GetTimestamp drops the fraction there, so a window ends where docker's ends); anything else is
+// a timestamp (RFC 3339, or a date alone; local time when it names no zone) with its nanoseconds.
 import { UsageError } from "../errors.ts";
 
 const UNIT_MS: Record<string, number> = {
@@ -31,7 +32,7 @@ export function parseGoDuration(s: string): number | undefined {
 export function timeArg(value: string, now = Date.now(), flag?: "since" | "until"): string {
   if (/^\d+(\.\d{1,9})?$/.test(value)) return value;
   const d = parseGoDuration(value);
-  if (d !== undefined) return secondsOf(now - d);
+  if (d !== undefined) return String(Math.floor((now - d) / 1000));
   // A date alone is midnight in the local zone (docker's GetTimestamp), as a time without a zone is.
   const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00` : value);
   if (Number.isNaN(t)) {

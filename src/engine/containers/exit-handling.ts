@@ -8,7 +8,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { FifoSet } from "../../client/fifos.ts";
 import { errorMessage, NotFoundError } from "../../common/errors.ts";
-import { type Live, sleep } from "./live.ts";
+import { type Live, type RunningTask, sleep } from "./live.ts";
 import { exited, exitPending, pendingExit } from "./record.ts";
 import { removeNow } from "./remove.ts";
 import { startsOnBoot } from "./restart-policy.ts";
@@ -78,6 +78,23 @@ export async function recordExit(
   const task = live?.task;
   if (!live || !task) return;
   live.task = undefined;
+  live.exitRecording = true;
+  try {
+    await recordTaskExit(t, live, task, status, at, drainMs);
+  } finally {
+    live.exitRecording = false;
+  }
+}
+
+async function recordTaskExit(
+  t: ContainerTable,
+  live: Live,
+  task: RunningTask,
+  status: number,
+  at: Date | undefined,
+  drainMs: number,
+): Promise<void> {
+  const id = live.record.ID;
   if (!(await task.started)) return;
   let code = status;
   let when = at ?? new Date();
@@ -128,16 +145,23 @@ export async function reconcile(t: ContainerTable): Promise<void> {
   // what their pipes still hold is there already, so their output is not waited for long.
   const found: Promise<void>[] = [];
   for (const live of t.live.values()) {
-    if (!live.record.State.Running) continue;
+    if (!live.record.State.Running || live.exitRecording) continue;
     const id = live.record.ID;
+    const run = live.record.State.StartedAt;
     live.task ??= { stdio: reopenStdio(t, live), started: Promise.resolve(true), oom: false };
+    const task = live.task;
+    // While containerd answers, the exit's event may come and be recorded (its delete is why the
+    // task is gone), or a new run may start: then the answer says nothing of this run's exit.
+    const stale = () => live.task !== task || live.exitRecording || live.record.State.StartedAt !== run;
     try {
       const st = await t.conn.tasks.get(id);
+      if (stale()) continue;
       if (st.status === "stopped") found.push(recordExit(t, id, st.exitStatus, st.exitedAt, FOUND_DRAIN_MS));
     } catch (err) {
       // No task at all: it ended and was deleted, by a berthd that died before recording the exit
       // (the exit it kept is used) or without berthd (its status is lost: 255, as dockerd says).
       if (!(err instanceof NotFoundError)) throw err;
+      if (stale()) continue;
       const kept = pendingExit(live.record.State);
       found.push(recordExit(t, id, kept?.exitCode ?? 255, kept?.at, FOUND_DRAIN_MS));
     }

@@ -17,6 +17,11 @@ export interface Live {
   record: ContainerRecord;
   attachments: Attachments;
   task: RunningTask | undefined;
+  /**
+   * The exit of this run is being recorded (recordExit took `task`): a reconcile meanwhile leaves
+   * the container alone, or an answer about the task it has just deleted would record a second exit.
+   */
+  exitRecording: boolean;
   exitWaiters: Set<(code: number) => void>;
   removeWaiters: Set<(code: number) => void>;
   removing: boolean;
@@ -45,6 +50,7 @@ export function newLive(record: ContainerRecord): Live {
     record,
     attachments: new Attachments(),
     task: undefined,
+    exitRecording: false,
     exitWaiters: new Set(),
     removeWaiters: new Set(),
     removing: false,
