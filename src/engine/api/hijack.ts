@@ -2,7 +2,8 @@
 // docker-py and dockerode all do), berthd answers `101 UPGRADED` with the stream's content type
 // and from then on the socket carries raw bytes both ways (stdin in, output out: multiplexed
 // stdcopy frames without a TTY, raw bytes with one). A client that did not ask for the upgrade
-// gets a plain 200 response whose body is the output stream.
+// gets a plain 200 response whose body is the output stream, called raw-stream whatever it holds
+// (dockerd names the frames only in its 101 answer).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Duplex } from "node:stream";
 import { InvalidArgumentError } from "../../common/errors.ts";
@@ -61,7 +62,7 @@ export function hijack(
     if (head.length > 0) socket.unshift(head);
     return socket;
   }
-  res.writeHead(200, { "Content-Type": contentType, Connection: "close" });
+  res.writeHead(200, { "Content-Type": RAW_STREAM, Connection: "close" });
   res.flushHeaders();
   return Duplex.from({ readable: req, writable: res });
 }

@@ -292,6 +292,17 @@ test("a TTY attach is raw; a client that asked no upgrade gets the stream as a 2
   assert.equal(plain.status, 200);
   assert.equal(plain.headers["content-type"], RAW_STREAM);
   assert.equal(plain.body, "hello\n");
+  // Frames without an upgrade: dockerd's plain 200 calls them raw-stream too; its 101 names them.
+  const framed = await call("POST", "/attach");
+  assert.equal(framed.headers["content-type"], RAW_STREAM);
+  assert.equal(framed.body, "\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0006hello\n");
+  const framedUp = await raw("POST /attach HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", {
+    endAfter: "",
+  });
+  assert.match(
+    framedUp.toString(),
+    /^HTTP\/1.1 101 UPGRADED\r\nContent-Type: application\/vnd.docker.multiplexed-stream\r\n/,
+  );
 });
 
 test("an upgrade asked of a route that does not take connections over is answered as usual", async () => {

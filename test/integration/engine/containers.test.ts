@@ -94,14 +94,22 @@ describe("docker run and friends against berthd", { skip: isRoot ? false : "bert
     assert.equal(attached.status, 5, attached.stderr);
     assert.equal(attached.stdout, "late\n");
     assert.equal(attached.stderr, "later\n");
-    // attach with logs=1 replays what was written before, apart by stream.
+    // attach with logs=1 replays what was written before, apart by stream. A client that asks
+    // no upgrade is told "raw-stream" at every version, as dockerd's plain 200 says; the 101
+    // names the frames from 1.42 on (the docker CLI's attach above), as logs does.
     const raw = await d.http("POST", `/containers/${c}/attach?logs=1&stdout=1&stderr=1`);
     assert.equal(raw.status, 200);
-    assert.equal(raw.headers["content-type"], "application/vnd.docker.multiplexed-stream");
-    // Clients of API 1.41 and older are told "raw-stream" for the same frames, as dockerd does.
+    assert.equal(raw.headers["content-type"], "application/vnd.docker.raw-stream");
     const old = await d.http("POST", `/v1.41/containers/${c}/attach?logs=1&stdout=1&stderr=1`);
     assert.equal(old.headers["content-type"], "application/vnd.docker.raw-stream");
     assert.deepEqual(Buffer.from(old.body, "latin1"), Buffer.from(raw.body, "latin1"));
+    const upgraded = await rawExchange(
+      d.socket,
+      `POST /containers/${c}/attach?logs=1&stdout=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+    );
+    assert.match(upgraded, /^HTTP\/1.1 101 UPGRADED\r\nContent-Type: application\/vnd.docker.multiplexed-stream\r\n/);
+    const newLogs = await d.http("GET", `/containers/${c}/logs?stdout=1`);
+    assert.equal(newLogs.headers["content-type"], "application/vnd.docker.multiplexed-stream");
     const oldLogs = await d.http("GET", `/v1.41/containers/${c}/logs?stdout=1`);
     assert.equal(oldLogs.headers["content-type"], "application/vnd.docker.raw-stream");
     const frames = decodeFrames(Buffer.from(raw.body, "latin1"));
