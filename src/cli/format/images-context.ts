@@ -32,7 +32,7 @@ export interface ImageRow {
   VirtualSize: string;
 }
 
-function isDangling(i: ImageSummary): boolean {
+export function isDangling(i: ImageSummary): boolean {
   const tags = i.RepoTags ?? [];
   const digests = i.RepoDigests ?? [];
   if (tags.length === 0 && digests.length === 0) return true;
@@ -62,26 +62,38 @@ export function needDigest(format: string | undefined, digestsFlag: boolean): bo
   return digestsFlag || (format ?? "").includes("{{.Digest}}");
 }
 
-/** The rows of one image, as docker's imageFormat expands them (`digests`: see needDigest). */
-export function imageRows(i: ImageSummary, opts: { trunc: boolean; digests: boolean; now: number }): ImageRow[] {
+/**
+ * One imageContext: `i` shown under `repo`, `tag` and `digest` (images' rows, system df -v's).
+ * Shared and unique sizes are HumanSize's 4 digits, the size 3, as docker's context prints them.
+ */
+export function imageRow(
+  i: ImageSummary,
+  repo: string,
+  tag: string,
+  digest: string,
+  opts: { trunc: boolean; now: number },
+): ImageRow {
   const size = i.Size ?? 0;
   const shared = i.SharedSize ?? -1;
-  const row = (repo: string, tag: string, digest: string): ImageRow => {
-    const fields = {
-      Containers: (i.Containers ?? -1) === -1 ? "N/A" : String(i.Containers),
-      CreatedAt: goTimeString(i.Created ?? 0),
-      CreatedSince: humanSince(i.Created ?? 0, opts.now),
-      Digest: digest,
-      ID: opts.trunc ? truncateId(i.Id) : i.Id,
-      Repository: repo,
-      SharedSize: shared === -1 ? "N/A" : humanSize(shared),
-      Size: humanSize(size),
-      Tag: tag,
-      UniqueSize: shared === -1 ? "N/A" : humanSize(size - shared),
-      VirtualSize: humanSize(i.VirtualSize ?? size, 4),
-    };
-    return { [GO_TYPE]: "*formatter.imageContext", ...fields, toJSON: () => sortedKeys(fields) } as ImageRow;
+  const fields = {
+    Containers: (i.Containers ?? -1) === -1 ? "N/A" : String(i.Containers),
+    CreatedAt: goTimeString(i.Created ?? 0),
+    CreatedSince: humanSince(i.Created ?? 0, opts.now),
+    Digest: digest,
+    ID: opts.trunc ? truncateId(i.Id) : i.Id,
+    Repository: repo,
+    SharedSize: shared === -1 ? "N/A" : humanSize(shared, 4),
+    Size: humanSize(size),
+    Tag: tag,
+    UniqueSize: shared === -1 ? "N/A" : humanSize(size - shared, 4),
+    VirtualSize: humanSize(i.VirtualSize ?? size, 4),
   };
+  return { [GO_TYPE]: "*formatter.imageContext", ...fields, toJSON: () => sortedKeys(fields) } as ImageRow;
+}
+
+/** The rows of one image, as docker's imageFormat expands them (`digests`: see needDigest). */
+export function imageRows(i: ImageSummary, opts: { trunc: boolean; digests: boolean; now: number }): ImageRow[] {
+  const row = (repo: string, tag: string, digest: string) => imageRow(i, repo, tag, digest, opts);
   if (isDangling(i)) return [row("<none>", "<none>", "<none>")];
   const repoTags = new Map<string, string[]>();
   const repoDigests = new Map<string, string[]>();

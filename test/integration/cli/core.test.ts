@@ -114,6 +114,8 @@ test("inspect, logs, wait, port, diff, top, history, system df, events, version'
     ["history", "busybox"],
     ["history", "-q", "busybox"],
     ["system", "df"],
+    ["system", "df", "-v"],
+    ["system", "df", "-v", "--format", "json"],
   ]) {
     await same(args);
   }
