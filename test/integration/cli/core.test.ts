@@ -114,8 +114,13 @@ test("inspect, logs, wait, port, diff, top, history, system df, events, version'
     ["history", "busybox"],
     ["history", "-q", "busybox"],
     ["system", "df"],
-    ["system", "df", "-v"],
-    ["system", "df", "-v", "--format", "json"],
+    // berth prints df -v as docker 28 does; 20.10 prints an image's SIZE with one more digit.
+    ...(DOCKER_CLI === DOCKER_CLI_20
+      ? []
+      : [
+          ["system", "df", "-v"],
+          ["system", "df", "-v", "--format", "json"],
+        ]),
   ]) {
     await same(args);
   }
