@@ -13,8 +13,8 @@ import { DaemonLogger } from "../../common/log.ts";
 import type { EngineEvents } from "../events/emit.ts";
 import { reconcile, recordExit } from "./exit-handling.ts";
 import { newLive } from "./live.ts";
-import { type ContainerRecord, createdState, started } from "./record.ts";
-import { decodeCreateRequest } from "./spec/decode.ts";
+import { testRecord } from "./record.testing.ts";
+import { createdState, started } from "./record.ts";
 import { ContainerTable } from "./table.ts";
 
 const ID = "c".repeat(64);
@@ -46,27 +46,13 @@ function fakeContainerd(getGate: Promise<void>) {
   return { tasks } as unknown as ContainerdConnection;
 }
 
-function runningRecord(): ContainerRecord {
-  const { config, hostConfig } = decodeCreateRequest({ Image: "busybox", Cmd: ["sh", "-c", "exit 6"] });
-  return {
-    ID,
-    Name: "/quick",
-    Created: "2026-12-06T04:00:00.000Z",
-    Path: "sh",
-    Args: ["-c", "exit 6"],
-    Config: config,
-    HostConfig: hostConfig,
-    Image: `sha256:${"e".repeat(64)}`,
-    ImageName: "docker.io/library/busybox:latest",
-    State: started(createdState(), 42, new Date("2026-12-06T04:00:00.500Z")),
-    Runtime: "berth-runc",
-    RestartCount: 0,
-    LogPath: "",
-    ResolvConfPath: "",
-    HostnamePath: "",
-    HostsPath: "",
-  };
-}
+const runningRecord = () =>
+  testRecord({
+    id: ID,
+    name: "quick",
+    cmd: ["sh", "-c", "exit 6"],
+    state: started(createdState(), 42, new Date("2026-12-06T04:00:00.500Z")),
+  });
 
 function table(getGate: Promise<void>) {
   const root = mkdtempSync(join(tmpdir(), "berth-exit-handling-"));

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { InvalidArgumentError } from "../../common/errors.ts";
-import { type ContainerRecord, createdState } from "./record.ts";
-import { decodeCreateRequest } from "./spec/decode.ts";
+import { testRecord } from "./record.testing.ts";
+import type { ContainerRecord } from "./record.ts";
 import { ContainerStore, MAX_RECORD_BYTES, parseRecord } from "./store.ts";
 
 const dirs: string[] = [];
@@ -15,27 +15,8 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function record(id: string, name = "/web"): ContainerRecord {
-  const { config, hostConfig } = decodeCreateRequest({ Image: "busybox", Cmd: ["echo", "hi"], Labels: { a: "b" } });
-  return {
-    ID: id,
-    Name: name,
-    Created: "2026-12-05T12:00:00.000Z",
-    Path: "echo",
-    Args: ["hi"],
-    Config: config,
-    HostConfig: hostConfig,
-    Image: `sha256:${"e".repeat(64)}`,
-    ImageName: "docker.io/library/busybox:latest",
-    State: createdState(),
-    Runtime: "berth-runc",
-    RestartCount: 0,
-    LogPath: "/x/log",
-    ResolvConfPath: "/x/resolv.conf",
-    HostnamePath: "/x/hostname",
-    HostsPath: "/x/hosts",
-  };
-}
+const record = (id: string): ContainerRecord =>
+  testRecord({ id, cmd: ["echo", "hi"], labels: { a: "b" }, filesDir: "/x" });
 
 test("records: saved 0600 one directory each, loaded back equal; hostile directories skipped", () => {
   const root = mkdtempSync(join(tmpdir(), "berth-store-"));

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidArgumentError } from "../../common/errors.ts";
 import { parseFilters } from "../api/query.ts";
+import { testRecord } from "./record.testing.ts";
 import { type ContainerRecord, createdState, exited, started } from "./record.ts";
-import { decodeCreateRequest } from "./spec/decode.ts";
 import {
   checkListFilters,
   familiarImage,
@@ -15,27 +15,8 @@ import {
   statusText,
 } from "./views.ts";
 
-function record(name: string, labels: Record<string, string>, state = createdState()): ContainerRecord {
-  const { config, hostConfig } = decodeCreateRequest({ Image: "busybox", Cmd: ["sh", "-c", "exit 3"], Labels: labels });
-  return {
-    ID: `${name.length}${"a".repeat(63)}`,
-    Name: `/${name}`,
-    Created: "2026-12-05T12:00:00.000Z",
-    Path: "sh",
-    Args: ["-c", "exit 3"],
-    Config: config,
-    HostConfig: hostConfig,
-    Image: `sha256:${"e".repeat(64)}`,
-    ImageName: "docker.io/library/busybox:latest",
-    State: state,
-    Runtime: "berth-runc",
-    RestartCount: 0,
-    LogPath: "",
-    ResolvConfPath: "",
-    HostnamePath: "",
-    HostsPath: "",
-  };
-}
+const record = (name: string, labels: Record<string, string>, state = createdState()): ContainerRecord =>
+  testRecord({ id: `${name.length}${"a".repeat(63)}`, name, labels, state });
 
 test("docker's human durations and the Status column", () => {
   assert.equal(humanDuration(500), "Less than a second");
