@@ -49,14 +49,12 @@ export function firstTag(i: ImageSummary): [string, string] | undefined {
   const first = i.RepoTags?.[0];
   if (first === undefined || isDangling(i)) return ["<none>", "<none>"];
   if (referenceProblem(first) !== undefined) return undefined;
-  const at = first.indexOf("@");
-  const bare = at >= 0 ? first.slice(0, at) : first;
-  const colon = bare.lastIndexOf(":");
-  if (colon < 0 || colon < bare.lastIndexOf("/")) return ["<none>", "<none>"];
-  const tag = bare.slice(colon + 1);
-  // reference.FamiliarName: docker.io/library/ and docker.io/ dropped (library/x is x too).
-  const named = parseImageRef(bare).familiar;
-  return [named.slice(0, named.length - tag.length - 1), tag];
+  const bare = first.split("@")[0] ?? "";
+  const ref = parseImageRef(bare);
+  // No tag was split off (parseImageRef's "latest" is its default, not the name's).
+  if (ref.repository === bare) return ["<none>", "<none>"];
+  // familiar is reference.FamiliarName (docker.io/library/ and docker.io/ dropped) plus ":tag".
+  return [ref.familiar.slice(0, -(ref.tag.length + 1)), ref.tag];
 }
 
 /** One volumeContext (its fields, .Label "k", and its JSON). */
